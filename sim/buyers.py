@@ -1,0 +1,154 @@
+"""Buyers: who orders today, from which storefront, and who starts, quits or relapses.
+
+Buyers order online, prepay, and collect from a hidden stash "within a few
+hours" [001 L49-51, L126]. Each buyer remembers a few storefronts; when none
+of them is open the buyer has to search, which is harder when many are
+blocked. Price and the perceived risk of arrest at a pickup lower the chance
+of ordering; prevention lowers initiation; treatment after arrest lowers
+relapse.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .roster import Column, Roster, RosterAgent
+
+ACTIVE, FORMER, PRISON, RECOVERED = 0, 1, 2, 3
+
+
+class Buyer(RosterAgent):
+    """A user of the market (current or former); state in ``BuyerRoster``."""
+
+    state = Column()
+    district = Column()
+    order_rate = Column()
+    price_elasticity = Column()
+    risk_aversion = Column()
+    perceived_risk = Column()
+    treated = Column()
+
+    @property
+    def known_storefronts(self) -> list[int]:
+        """Shops whose storefront this buyer remembers."""
+        return [int(s) for s in self.roster.known[self.row] if s >= 0]
+
+
+class BuyerRoster(Roster):
+    """All buyers, updated in bulk."""
+
+    def __init__(self, model):
+        super().__init__(
+            model,
+            Buyer,
+            {
+                "state": (np.int8, ACTIVE),
+                "district": (np.int64, 0),
+                "order_rate": (float, 0.0),  # orders/day at the reference price and no risk
+                "price_elasticity": (float, 0.0),
+                "risk_aversion": (float, 1.0),
+                "perceived_risk": (float, 0.0),  # arrest probability per pickup
+                "treated": (bool, False),
+            },
+        )
+        self.known = np.full((0, model.p["known_storefronts"]), -1, dtype=np.int64)
+
+    def start_using(self, n: int, state: int, storefront_weights: np.ndarray) -> np.ndarray:
+        """Add ``n`` buyers with drawn traits, each knowing one storefront drawn by visibility."""
+        p, rng, city = self.model.p, self.model.rng, self.model.city
+        rows = self.add(
+            n,
+            state=state,
+            district=rng.choice(city.n_districts, size=n, p=city.demand),
+            order_rate=p["order_rate"] * rng.gamma(2.0, 0.5, n),
+            price_elasticity=p["price_elasticity"] * rng.lognormal(-0.125, 0.5, n),
+            risk_aversion=p["buyer_risk_aversion"] * rng.lognormal(-0.125, 0.5, n),
+        )
+        known = np.full((n, self.known.shape[1]), -1, dtype=np.int64)
+        if storefront_weights.sum() > 0:
+            known[:, 0] = rng.choice(len(storefront_weights), size=n, p=storefront_weights / storefront_weights.sum())
+        self.known = np.vstack([self.known, known])
+        return rows
+
+    def decide_orders(self, price: float, arrest_cost: float) -> np.ndarray:
+        """Rows of the active buyers who order today.
+
+        The daily ordering chance falls with price (constant elasticity around
+        the reference price) and with the perceived expected cost of arrest
+        relative to the price of the order.
+        """
+        p, rng = self.model.p, self.model.rng
+        active = np.flatnonzero(self.state == ACTIVE)
+        order_cost = price * p["stash_grams"]
+        chance = (
+            self.order_rate[active]
+            * (price / p["reference_price"]) ** -self.price_elasticity[active]
+            * np.exp(-self.risk_aversion[active] * self.perceived_risk[active] * arrest_cost / order_cost)
+        )
+        return active[rng.random(len(active)) < chance]
+
+    def choose_storefronts(self, rows: np.ndarray, open_now: np.ndarray, visibility: np.ndarray) -> np.ndarray:
+        """The shop each ordering buyer uses (-1: none found today).
+
+        A buyer uses the first remembered storefront that is open; otherwise
+        searches, finding one with a chance that shrinks with the share of
+        storefronts that are blocked, and remembers it.
+        """
+        p, rng = self.model.p, self.model.rng
+        known = self.known[rows]
+        usable = (known >= 0) & open_now[np.maximum(known, 0)]
+        has = usable.any(axis=1)
+        choice = np.where(has, known[np.arange(len(rows)), usable.argmax(axis=1)], -1)
+        weights = visibility * open_now
+        n_shops = max(1, int((visibility > 0).sum()))
+        find = p["search_success"] * open_now.sum() / n_shops
+        searching = np.flatnonzero(~has & (rng.random(len(rows)) < find))
+        if len(searching) and weights.sum() > 0:
+            found = rng.choice(len(weights), size=len(searching), p=weights / weights.sum())
+            choice[searching] = found
+            slot = rng.integers(0, self.known.shape[1], size=len(searching))
+            self.known[rows[searching], slot] = found
+        return choice
+
+    def observe_arrests(self, arrest_rate: float) -> None:
+        """Update perceived pickup risk from arrests among peers."""
+        p, rng = self.model.p, self.model.rng
+        rows = np.flatnonzero(self.state == ACTIVE)
+        k = p["peers_observed"]
+        seen = rng.binomial(k, min(1.0, arrest_rate), len(rows)) / k
+        self.perceived_risk[rows] += p["learning_rate"] * (seen - self.perceived_risk[rows])
+
+    def arrest(self, rows: np.ndarray, imprisoned: bool) -> np.ndarray:
+        """Arrested buyers learn from it; some are treated instead of fined. Returns treated rows."""
+        p, rng = self.model.p, self.model.rng
+        self.perceived_risk[rows] += p["learning_rate"] * (1.0 - self.perceived_risk[rows])
+        treated = rows[rng.random(len(rows)) < p["treatment"]]
+        self.treated[treated] = True
+        quits = treated[rng.random(len(treated)) < p["treatment_effect"]]
+        self.state[quits] = FORMER
+        if imprisoned:
+            self.state[rows] = PRISON
+        return treated
+
+    def quit_relapse_recover(self) -> None:
+        """Daily transitions between active and former use, and lasting recovery."""
+        p, rng = self.model.p, self.model.rng
+        u = rng.random(len(self.state))
+        active, former = self.state == ACTIVE, self.state == FORMER
+        relapse = p["relapse_rate"] * np.where(self.treated, 0.5, 1.0)
+        quit = active & (u < p["quit_rate"])
+        back = former & (u < relapse)
+        recover = former & ~back & (u < relapse + p["recovery_rate"])
+        self.state[quit] = FORMER
+        self.state[back] = ACTIVE
+        self.state[recover] = RECOVERED
+
+    def forget_storefront(self, shop: int, keep_share: float) -> None:
+        """Buyers who knew ``shop`` lose it, except ``keep_share`` who find its mirror."""
+        rows, cols = np.nonzero(self.known == shop)
+        lose = self.model.rng.random(len(rows)) >= keep_share
+        self.known[rows[lose], cols[lose]] = -1
+
+    def count(self, state: int) -> int:
+        """Number of buyers in a state."""
+        return int((self.state == state).sum())

@@ -1,0 +1,233 @@
+"""Couriers ("zakladchiki"): who takes the job, who quits, and the working day.
+
+Couriers are drawn from a pool of mostly young candidates reached by online
+job ads [001 L41, L121]. A candidate weighs the expected pay against a
+reservation wage plus the *perceived* expected cost of punishment, which uses
+the perceived daily arrest risk (learned from arrests among peers), the
+perceived chance of conviction, and the sentence discounted at the
+candidate's own annual discount factor (section 4 of MODEL.md). A working
+courier collects a batch of 10-20 stashes [001 L180], lays them in districts,
+and at each placement risks being seen by patrol or traced digitally; caught,
+he loses the rest of the batch.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .roster import Column, Roster, RosterAgent
+from .sanctions import discounted_years, sentence_bounds
+
+CANDIDATE, WORKING, PENDING, PRISON, GONE = 0, 1, 2, 3, 4
+
+
+class Courier(RosterAgent):
+    """A courier or courier candidate; state in ``CourierRoster``."""
+
+    state = Column()
+    shop = Column()
+    reservation_wage = Column()
+    discount_factor = Column()
+    risk_aversion = Column()
+    perceived_risk = Column()
+    income = Column()
+    target_income = Column()
+    repeat = Column()
+
+
+class CourierRoster(Roster):
+    """All couriers and candidates, updated in bulk."""
+
+    def __init__(self, model):
+        super().__init__(
+            model,
+            Courier,
+            {
+                "state": (np.int8, CANDIDATE),
+                "shop": (np.int64, -1),
+                "reservation_wage": (float, 0.0),  # KZT/day
+                "discount_factor": (float, 0.7),  # per year
+                "risk_aversion": (float, 1.0),
+                "perceived_risk": (float, 0.0),  # arrest probability per working day
+                "income": (float, 0.0),  # KZT earned in the current job
+                "target_income": (float, 0.0),
+                "repeat": (bool, False),  # has a previous conviction
+            },
+        )
+
+    def recruit_candidates(self, n: int) -> np.ndarray:
+        """Add ``n`` new candidates to the pool with drawn traits."""
+        p, rng = self.model.p, self.model.rng
+        return self.add(
+            n,
+            reservation_wage=p["reservation_wage"] * rng.lognormal(0.0, p["wage_dispersion"], n),
+            discount_factor=np.clip(rng.normal(p["discount_factor_mean"], p["discount_factor_sd"], n), 0.01, 0.99),
+            risk_aversion=p["courier_risk_aversion"] * rng.lognormal(-0.125, 0.5, n),
+            perceived_risk=p["prior_courier_risk"],
+            target_income=p["target_income"] * rng.exponential(1.0, n),
+        )
+
+    def expected_daily_pay(self, pay_per_stash: np.ndarray) -> np.ndarray:
+        """Expected KZT per calendar day for a job paying ``pay_per_stash``."""
+        p = self.model.p
+        return pay_per_stash * 0.5 * (p["batch_min"] + p["batch_max"]) * p["work_share"]
+
+    def perceived_punishment_cost(self, rows: np.ndarray) -> np.ndarray:
+        """Perceived expected cost of punishment per calendar day of work, in KZT.
+
+        Perceived daily arrest risk x perceived conviction x discounted prison
+        years x the value of a year of freedom, weighed by risk aversion.
+        """
+        p, m = self.model.p, self.model
+        offence = np.where(self.repeat[rows], "courier_repeat", "courier_first")
+        years = np.where(
+            offence == "courier_repeat",
+            np.mean(sentence_bounds(p["sanction_regime"], "courier_repeat", p["severity_multiplier"])),
+            np.mean(sentence_bounds(p["sanction_regime"], "courier_first", p["severity_multiplier"])),
+        )
+        lost = discounted_years(years, self.discount_factor[rows])
+        year_value = p["prison_year_cost"] * self.reservation_wage[rows] * 365.0
+        risk = self.perceived_risk[rows] * p["work_share"] * m.perceived_conviction
+        return self.risk_aversion[rows] * risk * lost * year_value
+
+    def job_cost(self, rows: np.ndarray) -> np.ndarray:
+        """What a day of courier work must pay to be worth it: reservation wage plus perceived punishment."""
+        return self.reservation_wage[rows] + self.perceived_punishment_cost(rows)
+
+    def willing(self, rows: np.ndarray, pay_per_stash: np.ndarray) -> np.ndarray:
+        """Whether each agent in ``rows`` finds the job worth it at the given pay."""
+        return self.expected_daily_pay(pay_per_stash) > self.job_cost(rows)
+
+    def observe_arrests(self, arrest_rate: float) -> None:
+        """Update perceived risk from arrests seen among a few peers (candidates and couriers)."""
+        p, rng = self.model.p, self.model.rng
+        rows = np.flatnonzero(self.state <= WORKING)
+        k = p["peers_observed"]
+        seen = rng.binomial(k, min(1.0, arrest_rate), len(rows)) / k
+        lr = p["learning_rate"]
+        self.perceived_risk[rows] += lr * (seen - self.perceived_risk[rows])
+
+    def quit_jobs(self, pay_per_stash_by_shop: np.ndarray) -> int:
+        """Working couriers leave when the job no longer pays for the perceived risk, or after their target."""
+        rows = np.flatnonzero(self.state == WORKING)
+        rich = self.income[rows] >= self.target_income[rows]
+        unwilling = ~self.willing(rows, pay_per_stash_by_shop[self.shop[rows]])
+        self.state[rows[rich]] = GONE
+        self._leave(rows[unwilling & ~rich], CANDIDATE)
+        return int(rich.sum() + (unwilling & ~rich).sum())
+
+    def hire(self, vacancies: np.ndarray, pay_per_stash_by_shop: np.ndarray) -> np.ndarray:
+        """Fill vacancies from candidates who see a job ad and accept it; return hires by shop."""
+        p, rng = self.model.p, self.model.rng
+        hires = np.zeros(len(vacancies), dtype=np.int64)
+        if vacancies.sum() <= 0:
+            return hires
+        pool = np.flatnonzero(self.state == CANDIDATE)
+        seen = pool[rng.random(len(pool)) < p["ad_reach"]]
+        if len(seen) == 0:
+            return hires
+        shop = rng.choice(len(vacancies), size=len(seen), p=vacancies / vacancies.sum())
+        takes = self.willing(seen, pay_per_stash_by_shop[shop])
+        seen, shop = seen[takes], shop[takes]
+        # Each shop hires its accepting applicants up to its vacancies.
+        order = np.argsort(shop, kind="stable")
+        seen, shop = seen[order], shop[order]
+        rank = np.arange(len(shop)) - np.searchsorted(shop, shop)
+        keep = rank < vacancies[shop]
+        hired, hired_shop = seen[keep], shop[keep]
+        self.state[hired] = WORKING
+        self.shop[hired] = hired_shop
+        self.income[hired] = 0.0
+        return np.bincount(hired_shop, minlength=len(vacancies))
+
+    def lay_stashes(self, need_by_shop: np.ndarray, placement_weights: np.ndarray, detection: dict) -> dict:
+        """One working day: couriers collect batches and hide them; some are caught.
+
+        Args:
+            need_by_shop: stashes each shop wants laid today (limited by its stock).
+            placement_weights: where couriers hide stashes, by district (sums to 1).
+            detection: ``per_placement`` hazard by district and ``digital`` daily hazard.
+
+        Returns:
+            Arrays of the day: laid stash ``shop``/``district``/``courier``, the
+            ``arrested`` courier rows, stashes ``seized`` from them, and the
+            number of working couriers.
+        """
+        p, rng = self.model.p, self.model.rng
+        working = np.flatnonzero(self.state == WORKING)
+        working = working[rng.random(len(working)) < p["work_share"]]
+        working = working[np.argsort(self.shop[working], kind="stable")]
+        shop = self.shop[working]
+        batch = rng.integers(p["batch_min"], p["batch_max"] + 1, size=len(working))
+        # Within a shop, couriers take batches until the shop's need is met.
+        cum = np.cumsum(batch)
+        start_of_shop = np.searchsorted(shop, shop)
+        before = np.where(start_of_shop > 0, cum[start_of_shop - 1], 0)
+        already = cum - batch - before
+        batch = np.clip(need_by_shop[shop] - already, 0, batch)
+        busy = batch > 0
+        working, shop, batch = working[busy], shop[busy], batch[busy]
+
+        owner = np.repeat(np.arange(len(working)), batch)
+        position = np.arange(len(owner)) - np.repeat(np.cumsum(batch) - batch, batch)
+        district = rng.choice(len(placement_weights), size=len(owner), p=placement_weights)
+        seen = rng.random(len(owner)) < detection["per_placement"][district]
+        caught_at = batch.copy()
+        np.minimum.at(caught_at, owner[seen], position[seen])
+        traced = rng.random(len(working)) < detection["digital"]
+        caught_at = np.where(traced, np.minimum(caught_at, rng.integers(0, np.maximum(batch, 1))), caught_at)
+        arrested = caught_at < batch
+
+        laid = position < caught_at[owner]
+        self.income[working] += caught_at * self.model.shops.pay[shop]
+        return {
+            "working": len(working),
+            "arrested": working[arrested],
+            "arrested_shop": shop[arrested],
+            "laid_shop": shop[owner[laid]],
+            "laid_district": district[laid],
+            "laid_courier": working[owner[laid]],
+            "seized_stashes": int((~laid).sum()),
+            "laid_by_shop": np.bincount(shop[owner[laid]], minlength=len(need_by_shop)),
+            "seized_by_shop": np.bincount(shop[owner[~laid]], minlength=len(need_by_shop)),
+        }
+
+    def arrest(self, rows: np.ndarray) -> None:
+        """Arrested couriers await forensics; their own arrest raises their perceived risk."""
+        self.state[rows] = PENDING
+        self.shop[rows] = -1
+        self.perceived_risk[rows] += self.model.p["learning_rate"] * (1.0 - self.perceived_risk[rows])
+
+    def _leave(self, rows: np.ndarray, state: int) -> None:
+        self.state[rows] = state
+        self.shop[rows] = -1
+
+    def return_from_justice(self, acquitted: np.ndarray, released: np.ndarray, absconded: np.ndarray) -> None:
+        """Acquitted suspects rejoin the pool; released prisoners may; absconders are gone."""
+        self._leave(acquitted, CANDIDATE)
+        self.state[absconded] = GONE
+        back = self.model.rng.random(len(released)) < self.model.p["return_after_release"]
+        self.repeat[released] = True
+        self._leave(released[back], CANDIDATE)
+        self.state[released[~back]] = GONE
+
+    def imprison(self, rows: np.ndarray) -> None:
+        """Convicted couriers go to prison (incapacitation)."""
+        self.state[rows] = PRISON
+
+    def renew_pool(self) -> None:
+        """Candidates age out of the pool and new ones arrive."""
+        p, rng = self.model.p, self.model.rng
+        pool = np.flatnonzero(self.state == CANDIDATE)
+        self.state[pool[rng.random(len(pool)) < p["candidate_exit_rate"]]] = GONE
+        arrivals = rng.poisson(p["candidate_inflow"])
+        if arrivals:
+            self.recruit_candidates(arrivals)
+
+    def release_shop(self, shop: int) -> None:
+        """A closed shop's couriers return to the pool."""
+        self._leave(np.flatnonzero((self.state == WORKING) & (self.shop == shop)), CANDIDATE)
+
+    def count(self, state: int) -> int:
+        """Number of couriers in a state."""
+        return int((self.state == state).sum())

@@ -1,0 +1,97 @@
+"""From arrest to prison and back: forensic delay, absconding, conviction, release.
+
+Synthetics need a forensic examination of about a month, and without it no
+"arrest" measure can be applied, so suspects wait at large and some abscond
+(108 on the wanted list) [001 L101-103]. A case with a forensic result ends in
+conviction with ``conviction_probability``; a convicted person is incapacitated
+for the sentence and then released.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .sanctions import draw_sentences
+
+BUYER, COURIER, OPERATOR, LAB = 0, 1, 2, 3
+ROLE_NAMES = ("buyer", "courier", "operator", "lab")
+
+PENDING, PRISON, CLOSED = 0, 1, 2
+
+
+@dataclass
+class Outcome:
+    """What the justice system did today, by role."""
+
+    convicted: np.ndarray = field(default_factory=lambda: np.zeros(4, dtype=np.int64))
+    absconded_rows: dict[int, np.ndarray] = field(default_factory=dict)
+    acquitted_rows: dict[int, np.ndarray] = field(default_factory=dict)
+    released_rows: dict[int, np.ndarray] = field(default_factory=dict)
+    convicted_rows: dict[int, np.ndarray] = field(default_factory=dict)
+
+
+class Justice:
+    """The ledger of open cases: one row per arrested person."""
+
+    def __init__(self):
+        self.role = np.zeros(0, dtype=np.int8)
+        self.person = np.zeros(0, dtype=np.int64)  # row in the role's roster, -1 if none
+        self.offence = np.zeros(0, dtype=object)
+        self.due = np.zeros(0, dtype=np.int64)  # day the forensic result arrives
+        self.release = np.zeros(0, dtype=np.int64)
+        self.state = np.zeros(0, dtype=np.int8)
+
+    def open_cases(self, role: int, persons: np.ndarray, offences: np.ndarray | str, today: int, delay: int) -> None:
+        """Open a case for each arrested person; the forensic result is due after ``delay`` days."""
+        n = len(persons)
+        if n == 0:
+            return
+        self.role = np.concatenate([self.role, np.full(n, role, dtype=np.int8)])
+        self.person = np.concatenate([self.person, np.asarray(persons, dtype=np.int64)])
+        self.offence = np.concatenate([self.offence, np.broadcast_to(np.asarray(offences, dtype=object), (n,))])
+        self.due = np.concatenate([self.due, np.full(n, today + delay, dtype=np.int64)])
+        self.release = np.concatenate([self.release, np.full(n, -1, dtype=np.int64)])
+        self.state = np.concatenate([self.state, np.zeros(n, dtype=np.int8)])
+
+    def prisoners(self) -> np.ndarray:
+        """People in prison now, by role."""
+        return np.bincount(self.role[self.state == PRISON], minlength=4)
+
+    def pending(self) -> int:
+        """Suspects waiting for a forensic result."""
+        return int((self.state == PENDING).sum())
+
+    def advance(self, today: int, p: dict, rng: np.random.Generator) -> Outcome:
+        """Run one day of the justice system and report what changed."""
+        out = Outcome()
+        pending = np.flatnonzero(self.state == PENDING)
+        # Suspects at large while forensics are pending may abscond.
+        flee = pending[rng.random(len(pending)) < p["abscond_rate"]] if p["forensic_delay"] > 0 else pending[:0]
+        self.state[flee] = CLOSED
+        due = pending[(self.due[pending] <= today) & (self.state[pending] == PENDING)]
+        convict = rng.random(len(due)) < p["conviction_probability"]
+        guilty, acquitted = due[convict], due[~convict]
+        self.state[acquitted] = CLOSED
+        for offence in set(self.offence[guilty]):
+            rows = guilty[self.offence[guilty] == offence]
+            years = draw_sentences(rng, p["sanction_regime"], offence, p["severity_multiplier"], len(rows))
+            self.release[rows] = today + np.maximum(1, np.round(years * 365.0)).astype(np.int64)
+        self.state[guilty] = PRISON
+        out.convicted = np.bincount(self.role[guilty], minlength=4)
+        freed = np.flatnonzero((self.state == PRISON) & (self.release <= today))
+        self.state[freed] = CLOSED
+        for role in (BUYER, COURIER):
+            out.absconded_rows[role] = self.person[flee[self.role[flee] == role]]
+            out.acquitted_rows[role] = self.person[acquitted[self.role[acquitted] == role]]
+            out.released_rows[role] = self.person[freed[self.role[freed] == role]]
+            out.convicted_rows[role] = self.person[guilty[self.role[guilty] == role]]
+        self._forget_closed()
+        return out
+
+    def _forget_closed(self) -> None:
+        if (self.state == CLOSED).sum() > 256:
+            keep = self.state != CLOSED
+            for name in ("role", "person", "offence", "due", "release", "state"):
+                setattr(self, name, getattr(self, name)[keep])

@@ -1,0 +1,122 @@
+"""Clandestine labs: precursor shipments, production, bulk sales, entry and exit.
+
+Labs are artisanal; curators abroad ship precursors by dead drop, the chemist
+"digs it up, brings it to his laboratory, mixes it, boils it, dries it, and
+sells it"; one lab sold 4 kg a week, earning about 1.5 million KZT per
+kilogram [001 L175, L179]. Precursor control intercepts shipments; labs are
+found by lab/precursor police work and by leads from arrests downstream.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .roster import Column, Roster, RosterAgent
+
+
+class Lab(RosterAgent):
+    """A clandestine lab and its chemist; state in ``LabRoster``."""
+
+    active = Column()
+    capacity = Column()
+    precursor = Column()
+    stock = Column()
+    price = Column()
+    leads = Column()
+
+
+class LabRoster(Roster):
+    """All labs, updated in bulk."""
+
+    def __init__(self, model):
+        super().__init__(
+            model,
+            Lab,
+            {
+                "active": (bool, True),
+                "capacity": (float, 0.0),  # g/day
+                "precursor": (float, 0.0),  # grams of product the precursors on hand allow
+                "stock": (float, 0.0),  # grams made, not yet sold
+                "price": (float, 0.0),  # KZT/g wholesale
+                "next_shipment": (np.int64, 0),
+                "ready_day": (np.int64, 0),  # first day of production
+                "idle_days": (np.int64, 0),
+                "leads": (float, 0.0),
+            },
+        )
+        self.bulk_unmet = 0.0  # smoothed market share of bulk requests not served
+
+    def set_up(self, n: int, ready_day: int) -> np.ndarray:
+        """Start ``n`` labs that produce from ``ready_day``."""
+        p, rng = self.model.p, self.model.rng
+        capacity = p["lab_capacity"] * rng.uniform(0.5, 1.5, n)
+        return self.add(
+            n,
+            capacity=capacity,
+            precursor=capacity * p["precursor_interval"],
+            price=p["wholesale_price"],
+            next_shipment=ready_day + rng.integers(0, p["precursor_interval"], n),
+            ready_day=ready_day,
+        )
+
+    def receive_precursors(self) -> int:
+        """Shipments due today arrive unless intercepted; returns shipments intercepted."""
+        p, rng, today = self.model.p, self.model.rng, self.model.day
+        due = np.flatnonzero(self.active & (self.next_shipment <= today))
+        stopped = rng.random(len(due)) < p["precursor_interdiction"]
+        arrived = due[~stopped]
+        self.precursor[arrived] += self.capacity[arrived] * p["precursor_interval"]
+        self.next_shipment[due] = today + p["precursor_interval"]
+        return int(stopped.sum())
+
+    def produce(self) -> float:
+        """Cook what capacity and precursors allow; returns grams produced."""
+        today = self.model.day
+        running = self.active & (self.ready_day <= today)
+        room = np.maximum(0.0, self.capacity * self.model.p["lab_stock_days"] - self.stock)
+        made = np.where(running, np.minimum(np.minimum(self.capacity, self.precursor), room), 0.0)
+        self.precursor -= made
+        self.stock += made
+        starved = running & (self.precursor <= 0)
+        self.idle_days = np.where(starved, self.idle_days + 1, 0)
+        return float(made.sum())
+
+    def sell_bulk(self, requests: np.ndarray, supplier: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Serve shops' bulk requests from their supplier, or another lab with stock.
+
+        Returns grams delivered and price paid per shop, and each shop's
+        (possibly new) supplier.
+        """
+        rng = self.model.rng
+        delivered = np.zeros(len(requests))
+        paid = np.zeros(len(requests))
+        supplier = supplier.copy()
+        for shop in np.flatnonzero(requests > 0):
+            lab = supplier[shop]
+            if lab < 0 or not self.active[lab] or self.stock[lab] <= 0:
+                stocked = np.flatnonzero(self.active & (self.stock > 0))
+                if len(stocked) == 0:
+                    continue
+                lab = supplier[shop] = rng.choice(stocked)
+            delivered[shop] = min(requests[shop], self.stock[lab])
+            paid[shop] = self.price[lab]
+            self.stock[lab] -= delivered[shop]
+        self._record_scarcity(requests, delivered)
+        return delivered, paid, supplier
+
+    def _record_scarcity(self, requests: np.ndarray, delivered: np.ndarray) -> None:
+        """Smooth the market-wide share of bulk demand left unmet; prices follow it."""
+        p = self.model.p
+        unmet = 1.0 - delivered.sum() / requests.sum() if requests.sum() > 0 else 0.0
+        self.bulk_unmet += 0.1 * (unmet - self.bulk_unmet)
+        self.price[:] = p["wholesale_price"] * (1.0 + p["scarcity_markup"] * self.bulk_unmet)
+
+    def close(self, rows: np.ndarray) -> None:
+        """Labs leave the market (found by police, or idle too long)."""
+        self.active[rows] = False
+        for row in rows:
+            self.agents[row].remove()
+
+    def count_active(self) -> int:
+        """Number of labs in business."""
+        return int(self.active.sum())

@@ -1,0 +1,470 @@
+"""KladMarket: the contactless drug market of a Kazakh city as a Mesa model.
+
+One step is one day. ``KladMarket.step`` lists the order of a day top to
+bottom; each role's behaviour lives in its own module (``buyers``,
+``couriers``, ``shops``, ``labs``, ``police``) and the justice system in
+``justice``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import mesa
+import numpy as np
+
+from . import buyers as B
+from . import couriers as C
+from .buyers import BuyerRoster
+from .city import City
+from .couriers import CourierRoster
+from .justice import BUYER, COURIER, LAB, OPERATOR, ROLE_NAMES, Justice
+from .labs import LabRoster
+from .params import resolve
+from .police import Police
+from .sanctions import discounted_years, sentence_bounds
+from .shops import DETECTED, OPEN, ShopRoster
+from .stashes import LOST, PRESENT, SEIZED, Stashes
+
+#: Daily metrics, in the order of the DataCollector's columns.
+METRICS = (
+    "grams_sold", "transactions", "price_per_gram", "active_storefronts", "blocked_storefronts",
+    "mirrors_opened", "active_shops", "active_couriers", "active_labs", "active_buyers", "new_buyers",
+    "arrests_buyer", "arrests_courier", "arrests_operator", "arrests_lab", "convictions", "prisoners",
+    "prisoners_buyer", "prisoners_courier", "prisoners_operator", "prisoners_lab",
+    "grams_seized", "not_found_rate", "latency", "courier_vacancies", "courier_pay", "courier_candidates",
+    "orders", "unmet_orders", "storefronts_detected", "shipments_intercepted", "wanted", "pending_cases",
+    "grams_produced", "grams_lost", "grams_in_stock", "revenue",
+    "effort_patrol", "effort_cyber", "effort_investigation", "effort_labs", "buyers_treated",
+)  # fmt: skip
+
+
+class KladMarket(mesa.Model):
+    """The klad market of one city.
+
+    Args:
+        params: parameter overrides (see ``sim.params.REGISTRY``), optionally
+            with a ``policy`` dict of levers that switch on at ``policy_start_day``.
+        rng: an integer seed (or ``numpy.random.SeedSequence``); all randomness
+            of the run comes from it.
+    """
+
+    def __init__(self, params: dict[str, Any] | None = None, *, rng: int | np.random.SeedSequence | None = None):
+        super().__init__(rng=rng)
+        resolved = resolve(params)
+        self.policy: dict[str, Any] = resolved.pop("policy")
+        resolved.pop("scenario_name", None)
+        self.p: dict[str, Any] = resolved
+        self.policy_active = False
+        self.day = 0
+        p = self.p
+
+        self.city = City(p["grid_width"], p["grid_height"], p["demand_concentration"], self.rng, self.random)
+        self.justice = Justice()
+        self.stashes = Stashes()
+        self.labs = LabRoster(self)
+        self.shops = ShopRoster(self)
+        self.couriers = CourierRoster(self)
+        self.buyers = BuyerRoster(self)
+        self.police = Police(self)
+        self.perceived_conviction = p["prior_conviction"]
+        self.cumulative = dict.fromkeys(("produced", "sold", "seized", "lost"), 0.0)
+        self.wanted = 0  # suspects who absconded before their forensic result
+        self._populate()
+        self._visibility0 = float(self.shops.visibility.sum())
+        self.metrics: dict[str, float] = dict.fromkeys(METRICS, 0.0)
+        self._record_stock_metrics()
+        self.datacollector = mesa.DataCollector(
+            model_reporters={name: (lambda m, k=name: m.metrics[k]) for name in METRICS}
+        )
+
+    # ------------------------------------------------------------------ set-up
+    def _populate(self) -> None:
+        """Day 0: a market in rough equilibrium, with stock in the pipeline."""
+        p = self.p
+        daily_orders = p["n_buyers"] * p["order_rate"]
+        self.labs.set_up(p["n_labs"], ready_day=0)
+        self.labs.stock[:] = daily_orders * p["stash_grams"] * 7.0 / p["n_labs"]
+        self.shops.open_shops(p["n_shops"], daily_orders / p["n_shops"])
+        pool = self.couriers.recruit_candidates(p["candidate_pool"] + p["n_couriers"])
+        # The day-0 couriers are the candidates most willing at the going pay.
+        pay = np.full(len(pool), p["courier_pay"])
+        margin = self.couriers.expected_daily_pay(pay) - self.couriers.job_cost(pool)
+        hired = pool[np.argsort(-margin, kind="stable")[: p["n_couriers"]]]
+        self.couriers.state[hired] = C.WORKING
+        self.couriers.shop[hired] = np.arange(p["n_couriers"]) % p["n_shops"]
+        storefronts = self.shops.visibility.copy()
+        self.buyers.start_using(p["n_buyers"], B.ACTIVE, storefronts)
+        former = int(p["n_buyers"] * p["quit_rate"] / max(1e-9, p["relapse_rate"] + p["recovery_rate"]))
+        self.buyers.start_using(former, B.FORMER, storefronts)
+        # Each shop's stashes already hidden in the city.
+        on_ground = np.ceil(self.shops.orders * p["ground_days"]).astype(np.int64)
+        shops = np.repeat(np.arange(p["n_shops"]), on_ground)
+        districts = self.rng.choice(self.city.n_districts, size=len(shops), p=self._placement_weights())
+        self.stashes.hide(shops, districts, np.full(len(shops), -1), np.zeros(len(shops), dtype=bool))
+        self.cumulative["produced"] = self._grams_in_stock()
+
+    def _placement_weights(self) -> np.ndarray:
+        """Where couriers hide stashes: near buyers, in good hiding places."""
+        w = self.city.demand * self.city.suitability
+        return w / w.sum()
+
+    # -------------------------------------------------------------------- day
+    def step(self) -> None:
+        """One day of the market, in order."""
+        self.day = self.steps
+        self.m = dict.fromkeys(METRICS, 0.0)
+        self._stashes_seized_today = 0
+        self.switch_on_policy()
+        self.police.allocate_budget()
+        self.run_labs()
+        self.restock_shops()
+        self.police_storefronts()
+        self.shops.advertise()
+        hazards = self.police.street_hazards()
+        self.hire_couriers()
+        self.work_couriers(hazards)
+        self.patrol_stashes(hazards)
+        self.sell_to_buyers(hazards)
+        self.shops.set_prices()
+        self.investigate()
+        self.administer_justice()
+        self.learn()
+        self.couriers.quit_jobs(self.shops.pay)
+        self.couriers.renew_pool()
+        self.renew_buyers()
+        self.enter_and_exit()
+        self.metrics = self.m
+        self._record_stock_metrics()
+        self.datacollector.collect(self)
+
+    def run_for(self, days: int) -> None:
+        """Advance the model ``days`` days."""
+        for _ in range(days):
+            self.step()
+
+    # --------------------------------------------------------------- the verbs
+    def switch_on_policy(self) -> None:
+        """On the policy start day the scenario's levers take their new values."""
+        if not self.policy_active and self.day >= self.p["policy_start_day"]:
+            self.p.update(self.policy)
+            self.policy_active = True
+
+    def run_labs(self) -> None:
+        """Precursors arrive (or are intercepted) and labs cook."""
+        self.m["shipments_intercepted"] = self.labs.receive_precursors()
+        made = self.labs.produce()
+        self.m["grams_produced"] = made
+        self.cumulative["produced"] += made
+
+    def restock_shops(self) -> None:
+        """Shops low on bulk buy from labs."""
+        requests = self.shops.restock()
+        if requests.sum() > 0:
+            grams, price, supplier = self.labs.sell_bulk(requests, self.shops.lab)
+            self.shops.lab[:] = supplier
+            self.shops.receive_bulk(grams, price)
+
+    def police_storefronts(self) -> None:
+        """Cyber police detect and block storefronts; blocked shops reopen as mirrors."""
+        mirrors = self.shops.reopen_mirrors()
+        for shop in mirrors:
+            self.buyers.forget_storefront(int(shop), self.p["mirror_retention"])
+        self.m["mirrors_opened"] = len(mirrors)
+        self.shops.block_storefronts()
+        self.m["storefronts_detected"] = self.shops.detect_storefronts(
+            self.police.storefront_hazard(), self.police.block_delay()
+        )
+
+    def hire_couriers(self) -> None:
+        """Shops advertise vacancies; willing candidates take them; unfilled jobs raise pay."""
+        working = np.bincount(
+            self.couriers.shop[self.couriers.state == C.WORKING], minlength=len(self.shops)
+        )
+        vacancies = self.shops.post_vacancies(working)
+        hires = self.couriers.hire(vacancies, self.shops.pay)
+        unfilled = vacancies - hires
+        self.shops.adjust_pay(unfilled)
+        self.m["courier_vacancies"] = int(unfilled.sum())
+
+    def work_couriers(self, hazards: dict) -> None:
+        """Couriers lay stashes; the caught ones lose the rest of their batch and may yield leads."""
+        p = self.p
+        need = self.shops.plan_stashes(self.stashes.on_file(len(self.shops)))
+        day = self.couriers.lay_stashes(need, self._placement_weights(), hazards)
+        grams = p["stash_grams"]
+        self.shops.stock -= (day["laid_by_shop"] + day["seized_by_shop"]) * grams
+        lost = self.rng.random(len(day["laid_shop"])) < p["bad_placement"]
+        self.stashes.hide(day["laid_shop"], day["laid_district"], day["laid_courier"], lost)
+        self._count_lost(int(lost.sum()) * grams)
+        self._count_seized(day["seized_stashes"] * grams)
+        arrested = day["arrested"]
+        self.couriers.arrest(arrested)
+        self.justice.open_cases(
+            COURIER, arrested, np.where(self.couriers.repeat[arrested], "courier_repeat", "courier_first"),
+            self.day, p["forensic_delay"],
+        )
+        # The phone of an arrested courier shows today's stashes to analysts.
+        if len(arrested):
+            today = np.isin(self.stashes.courier, arrested) & (self.stashes.state == PRESENT)
+            shown = today & (self.rng.random(len(self.stashes)) < p["digital_analytics"])
+            self._seize_stashes(np.flatnonzero(shown))
+        self._add_leads(day["arrested_shop"])
+        self.m["arrests_courier"] = len(arrested)
+        self._courier_arrest_rate = len(arrested) / max(1, day["working"])
+        self._laid_today = day["laid_by_shop"]
+
+    def patrol_stashes(self, hazards: dict) -> None:
+        """Patrols find hidden stashes; the shop does not know until a buyer complains."""
+        present = np.flatnonzero(self.stashes.state == PRESENT)
+        found = present[self.rng.random(len(present)) < hazards["stash"][self.stashes.district[present]]]
+        self._seize_stashes(found)
+        self._found_districts = self.stashes.district[found]
+
+    def sell_to_buyers(self, hazards: dict) -> None:
+        """Buyers order, prepay, and go to a stash; some find nothing, some are arrested."""
+        p, shops = self.p, self.shops
+        open_now = shops.open_now()
+        price = self.market_price()
+        ordering = self.buyers.decide_orders(price, self.buyer_arrest_cost())
+        chosen = self.buyers.choose_storefronts(ordering, open_now, shops.visibility * shops.active)
+        has_shop = chosen >= 0
+        buyers, shop = ordering[has_shop], chosen[has_shop]
+        sent, got, district = self._go_to_stashes(shop)
+        missing = sent & ~got
+        not_found = int(missing.sum())
+        _, got[missing], district[missing] = self._go_to_stashes(shop[missing])  # the shop re-stashes once
+
+        arrested = got & (self.rng.random(len(got)) < hazards["buyer"][district])
+        sold = got & ~arrested
+        grams = p["stash_grams"]
+        self._count_seized(int(arrested.sum()) * grams)
+        self.cumulative["sold"] += int(sold.sum()) * grams
+        pickups = np.bincount(district[got], minlength=self.city.n_districts)
+        self.police.record_finds(np.concatenate([self._found_districts, district[arrested]]), pickups)
+        self.arrest_buyers(buyers[arrested])
+
+        n_shops = len(shops)
+        orders = np.bincount(shop, minlength=n_shops)
+        served = np.bincount(shop[got], minlength=n_shops)
+        revenue = served * shops.price * grams
+        shops.book_day(orders.astype(float), served.astype(float), revenue, self._wages_today)
+        self.m.update(
+            orders=len(ordering),
+            unmet_orders=len(ordering) - int(got.sum()),
+            transactions=int(sold.sum()),
+            grams_sold=int(sold.sum()) * grams,
+            revenue=float(revenue.sum()),
+            price_per_gram=price,
+            not_found_rate=not_found / max(1, len(shop)),
+            arrests_buyer=int(arrested.sum()),
+        )
+        touched = self.m["arrests_buyer"] + self._stashes_seized_today
+        self.m["latency"] = self.m["transactions"] / max(1, self.m["transactions"] + touched)
+        self._buyer_arrest_rate = int(arrested.sum()) / max(1, int(got.sum()))
+
+    def _go_to_stashes(self, shop: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Send each order to a stash of its shop and take the stash off file.
+
+        Returns, per order: whether a stash was sent, whether it was there, and its district.
+        """
+        stash = self._match_stashes(shop)
+        sent = stash >= 0
+        rows = np.maximum(stash, 0)
+        got = sent & (self.stashes.state[rows] == PRESENT) if len(self.stashes) else sent
+        district = self.stashes.district[rows] if len(self.stashes) else np.zeros(len(shop), dtype=np.int64)
+        self.stashes.remove(stash[sent])
+        return sent, got, district
+
+    def _match_stashes(self, shop: np.ndarray) -> np.ndarray:
+        """Give each order (by shop) a stash row from its shop's database, or -1."""
+        stash = np.full(len(shop), -1, dtype=np.int64)
+        if len(shop) == 0:
+            return stash
+        wanted = np.bincount(shop, minlength=len(self.shops))
+        drawn = self.stashes.draw_for_orders(wanted, self.rng)
+        order = np.argsort(shop, kind="stable")
+        rank = np.arange(len(order)) - np.searchsorted(shop[order], shop[order])
+        drawn_shop = self.stashes.shop[drawn]
+        got = np.bincount(drawn_shop, minlength=len(self.shops))
+        ok = rank < got[shop[order]]
+        start = np.searchsorted(drawn_shop, shop[order][ok])
+        stash[order[ok]] = drawn[start + rank[ok]]
+        return stash
+
+    def arrest_buyers(self, rows: np.ndarray) -> None:
+        """Arrested buyers are fined, or imprisoned under tightened penalties; some are treated."""
+        imprison = self.p["buyer_imprisonment"]
+        treated = self.buyers.arrest(rows, imprison)
+        if imprison:
+            self.justice.open_cases(BUYER, rows, "buyer_prison", self.day, self.p["forensic_delay"])
+        self.m["buyers_treated"] = len(treated)
+
+    def investigate(self) -> None:
+        """Leads and lab policing identify operators and labs; arrests follow."""
+        p, shops, labs, police = self.p, self.shops, self.labs, self.police
+        stale = 0.5 ** (1.0 / p["lead_half_life"])
+        shops.leads *= stale
+        labs.leads *= stale
+        found = np.flatnonzero(shops.active & police.identify(shops.leads))
+        shops.leads[found] = 0.0
+        abroad = found[shops.abroad[found]]
+        # An operator abroad cannot be arrested; his open storefront is blocked at once.
+        open_abroad = abroad[shops.storefront[abroad] == OPEN]
+        shops.storefront[open_abroad] = DETECTED
+        shops.storefront_day[open_abroad] = self.day
+        caught = found[~shops.abroad[found]]
+        self.justice.open_cases(OPERATOR, np.full(len(caught), -1), "operator", self.day, p["forensic_delay"])
+        for shop in caught:
+            self._close_shop(int(shop), seize=True)
+            lab = shops.lab[shop]
+            if lab >= 0 and self.rng.random() < police.lead_probability():
+                labs.leads[lab] += 1
+        self.m["arrests_operator"] = len(caught)
+
+        hit = np.flatnonzero(labs.active & police.identify(labs.leads, p["lab_detection"] * police.effort["labs"]))
+        self._count_seized(float(labs.stock[hit].sum()))
+        labs.stock[hit] = 0.0
+        labs.precursor[hit] = 0.0
+        labs.close(hit)
+        self.justice.open_cases(LAB, np.full(len(hit), -1), "lab", self.day, p["forensic_delay"])
+        self.m["arrests_lab"] = len(hit)
+
+    def administer_justice(self) -> None:
+        """Forensic results, convictions, absconding and releases."""
+        out = self.justice.advance(self.day, self.p, self.rng)
+        self.couriers.return_from_justice(
+            out.acquitted_rows[COURIER], out.released_rows[COURIER], out.absconded_rows[COURIER]
+        )
+        self.couriers.imprison(out.convicted_rows[COURIER])
+        self.buyers.state[out.released_rows[BUYER]] = B.FORMER
+        self.buyers.state[out.acquitted_rows[BUYER]] = B.FORMER
+        self.m["convictions"] = int(out.convicted.sum())
+        self._resolved_cases = (
+            int(out.convicted.sum()) + len(out.acquitted_rows[COURIER]) + len(out.absconded_rows[COURIER])
+        )
+        self.wanted += sum(len(r) for r in out.absconded_rows.values())
+
+    def learn(self) -> None:
+        """Agents update perceived certainty from what they observed today."""
+        self.couriers.observe_arrests(self._courier_arrest_rate)
+        self.buyers.observe_arrests(self._buyer_arrest_rate)
+        if self._resolved_cases:
+            share = self.m["convictions"] / self._resolved_cases
+            self.perceived_conviction += self.p["learning_rate"] * (share - self.perceived_conviction)
+
+    def renew_buyers(self) -> None:
+        """Quitting, relapse and recovery; new users start with availability and advertising."""
+        p = self.p
+        self.buyers.quit_relapse_recover()
+        orders = max(1, self.m["orders"])
+        availability = 1.0 - self.m["unmet_orders"] / orders
+        open_visibility = self.shops.visibility * self.shops.open_now()
+        advertising = min(2.0, open_visibility.sum() / max(1e-9, self._visibility0))
+        rate = p["initiation_rate"] * availability * advertising * (1.0 - p["prevention"])
+        new = int(self.rng.poisson(max(0.0, rate)))
+        if new and open_visibility.sum() > 0:
+            self.buyers.start_using(new, B.ACTIVE, open_visibility)
+        self.m["new_buyers"] = new
+
+    def enter_and_exit(self) -> None:
+        """Shops without money close; profits attract new shops; unmet bulk demand starts labs."""
+        p, shops, labs = self.p, self.shops, self.labs
+        for shop in np.flatnonzero(shops.active & (shops.cash < 0)):
+            self._close_shop(int(shop), seize=False)
+        active = shops.active
+        monthly_return = float(shops.profit[active].mean()) * 30 / p["shop_start_cash"] if active.any() else 1.0
+        unmet = self.m["unmet_orders"] / max(1, self.m["orders"])
+        if self.rng.random() < p["shop_entry_rate"] * max(0.0, monthly_return + unmet):
+            mean_orders = float(shops.orders[active].mean()) if active.any() else p["n_buyers"] * p["order_rate"]
+            shops.open_shops(1, 0.5 * mean_orders)  # found by buyers through search and ads
+        for lab in np.flatnonzero(labs.active & (labs.idle_days > 90)):
+            labs.close(np.array([lab]))
+        if labs.bulk_unmet > 0.05 and self.rng.random() < p["lab_entry_rate"]:
+            labs.set_up(1, ready_day=self.day + p["lab_entry_delay"])
+
+    # ----------------------------------------------------------- bookkeeping
+    @property
+    def _wages_today(self) -> np.ndarray:
+        return self._laid_today * self.shops.pay
+
+    def market_price(self) -> float:
+        """Retail price per gram buyers face: the order-weighted mean over open shops."""
+        open_now = self.shops.open_now()
+        if not open_now.any():
+            return float(self.shops.price[self.shops.active].mean()) if self.shops.active.any() else self.p[
+                "reference_price"
+            ]
+        w = self.shops.orders[open_now] + 1e-9
+        return float(np.average(self.shops.price[open_now], weights=w))
+
+    def buyer_arrest_cost(self) -> float:
+        """Money value of an arrest to a buyer: a fine, or discounted prison years."""
+        p = self.p
+        if not p["buyer_imprisonment"]:
+            return p["fine_kzt"]
+        years = np.mean(sentence_bounds(p["sanction_regime"], "buyer_prison", p["severity_multiplier"]))
+        lost = float(discounted_years(years, p["discount_factor_mean"]))
+        return p["fine_kzt"] + lost * p["prison_year_cost"] * p["reservation_wage"] * 365.0
+
+    def _add_leads(self, arrested_shop: np.ndarray) -> None:
+        """Each arrested courier may give a lead to his shop, and through it to the lab."""
+        chance = self.police.lead_probability()
+        leads = arrested_shop[self.rng.random(len(arrested_shop)) < chance]
+        np.add.at(self.shops.leads, leads, 1.0)
+        up = leads[self.rng.random(len(leads)) < self.p["lab_link"]]
+        labs = self.shops.lab[up]
+        np.add.at(self.labs.leads, labs[labs >= 0], 1.0)
+
+    def _seize_stashes(self, rows: np.ndarray) -> None:
+        self.stashes.state[rows] = SEIZED
+        self._count_seized(len(rows) * self.p["stash_grams"])
+        self._stashes_seized_today += len(rows)
+
+    def _count_seized(self, grams: float) -> None:
+        self.m["grams_seized"] += grams
+        self.cumulative["seized"] += grams
+
+    def _count_lost(self, grams: float) -> None:
+        self.m["grams_lost"] += grams
+        self.cumulative["lost"] += grams
+
+    def _close_shop(self, shop: int, seize: bool) -> None:
+        """A shop leaves: its stock and hidden stashes are seized (arrest) or abandoned."""
+        shops, stashes = self.shops, self.stashes
+        mine = np.flatnonzero((stashes.shop == shop) & (stashes.state == PRESENT))
+        grams = shops.stock[shop] + len(mine) * self.p["stash_grams"]
+        (self._count_seized if seize else self._count_lost)(grams)
+        stashes.state[mine] = SEIZED if seize else LOST
+        self._stashes_seized_today += len(mine) if seize else 0
+        shops.stock[shop] = 0.0
+        shops.close(np.array([shop]))
+        self.couriers.release_shop(shop)
+        self.buyers.forget_storefront(shop, 0.0)
+
+    def _grams_in_stock(self) -> float:
+        return (
+            float(self.labs.stock.sum())
+            + float(self.shops.stock.sum())
+            + self.stashes.present_grams(self.p["stash_grams"])
+        )
+
+    def _record_stock_metrics(self) -> None:
+        m, shops = self.metrics, self.shops
+        m["grams_in_stock"] = self._grams_in_stock()
+        m["active_storefronts"] = int(shops.open_now().sum())
+        m["blocked_storefronts"] = int((shops.active & ~shops.open_now()).sum())
+        m["active_shops"] = shops.count_active()
+        m["active_labs"] = self.labs.count_active()
+        m["active_buyers"] = self.buyers.count(B.ACTIVE)
+        m["active_couriers"] = self.couriers.count(C.WORKING)
+        m["courier_candidates"] = self.couriers.count(C.CANDIDATE)
+        m["courier_pay"] = float(shops.pay[shops.active].mean()) if shops.active.any() else 0.0
+        prisoners = self.justice.prisoners()
+        m["prisoners"] = int(prisoners.sum())
+        for role, name in enumerate(ROLE_NAMES):
+            m[f"prisoners_{name}"] = int(prisoners[role])
+        m["pending_cases"] = self.justice.pending()
+        m["wanted"] = self.wanted
+        for activity, value in self.police.effort.items():
+            m[f"effort_{activity}"] = value

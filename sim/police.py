@@ -1,0 +1,100 @@
+"""The police: a daily budget of officer-days and how it is spent.
+
+The budget is split among street patrol, cyber monitoring and blocking,
+digital investigation of leads, and lab/precursor control. Street patrol goes
+to districts either by where stashes and couriers were found ("balanced") or
+by where buyers collect, spending most of the time on easy buyer arrests
+("statistics": work "for the sake of statistics" [000 L245]).
+"""
+
+from __future__ import annotations
+
+import mesa
+import numpy as np
+
+#: Cyber staff at which the digital detection parameters are stated.
+REFERENCE_CYBER_OFFICERS = 15.0
+
+
+class Police(mesa.Agent):
+    """The city's drug-control police (one agent for all its agencies)."""
+
+    def __init__(self, model: mesa.Model):
+        super().__init__(model)
+        n = model.city.n_districts
+        self.found_by_district = np.full(n, 1.0 / n)  # smoothed finds (stashes, couriers)
+        self.pickups_by_district = model.city.demand.copy()  # smoothed buyer pickups
+        self.effort = {"patrol": 0.0, "cyber": 0.0, "investigation": 0.0, "labs": 0.0}
+
+    @property
+    def p(self) -> dict:
+        """Parameters in force today."""
+        return self.model.p
+
+    def allocate_budget(self) -> None:
+        """Split today's officer-days and send patrols to districts."""
+        p = self.p
+        for activity in self.effort:
+            self.effort[activity] = p["police_budget"] * p[f"share_{activity}"]
+        if p["targeting_mode"] == "statistics":
+            weights = self.pickups_by_district
+        else:
+            weights = 0.5 * self.model.city.demand + 0.5 * self.found_by_district / self.found_by_district.sum()
+        self.model.city.patrol[:] = self.effort["patrol"] * weights / weights.sum()
+
+    @property
+    def buyer_stop_share(self) -> float:
+        """Share of patrol time spent stopping buyers."""
+        p = self.p
+        return p["statistics_stop_share"] if p["targeting_mode"] == "statistics" else p["buyer_stop_share"]
+
+    def street_hazards(self) -> dict[str, np.ndarray | float]:
+        """Today's detection hazards on the street, by district, and digital ones.
+
+        Returns probabilities: ``per_placement`` (a courier seen while hiding
+        one stash), ``stash`` (a hidden stash found in a day), ``buyer`` (a
+        pickup ending in arrest) and ``digital`` (a working courier traced in a
+        day by cyber analytics).
+        """
+        p, city = self.p, self.model.city
+        search = city.patrol * (1.0 - self.buyer_stop_share) * p["detection_multiplier"]
+        stops = city.patrol * self.buyer_stop_share
+        hidden = 1.0 - 0.5 * city.suitability  # good hiding places halve the chance of being seen
+        digital = (
+            p["digital_courier_detection"] * p["digital_analytics"] * self.effort["cyber"] / REFERENCE_CYBER_OFFICERS
+        )
+        return {
+            "per_placement": 1.0 - np.exp(-p["courier_detection"] * search * hidden),
+            "stash": 1.0 - np.exp(-p["stash_detection"] * search * hidden),
+            "buyer": 1.0 - np.exp(-p["buyer_detection"] * stops),
+            "digital": min(1.0, digital),
+        }
+
+    def storefront_hazard(self) -> float:
+        """Daily detection hazard of a fully visible storefront; analytics double it at most."""
+        p = self.p
+        return p["storefront_detection"] * self.effort["cyber"] * (1.0 + p["digital_analytics"])
+
+    def block_delay(self) -> int:
+        """Days from detection to blocking; coordination between agencies halves it at most."""
+        p = self.p
+        return int(round(p["block_delay"] * (1.0 - 0.5 * p["coordination"])))
+
+    def lead_probability(self) -> float:
+        """Chance an arrest yields a usable lead upstream (compartmentalisation x coordination x analytics)."""
+        p = self.p
+        boost = 1.0 + (p["lead_boost"] - 1.0) * 0.5 * (p["coordination"] + p["digital_analytics"])
+        return min(1.0, p["lead_probability"] * boost)
+
+    def record_finds(self, districts: np.ndarray, pickups: np.ndarray) -> None:
+        """Remember where stashes and couriers were found and where buyers collected."""
+        n = len(self.found_by_district)
+        self.found_by_district += 0.1 * (np.bincount(districts, minlength=n) - self.found_by_district)
+        if pickups.sum() > 0:
+            self.pickups_by_district += 0.1 * (pickups / pickups.sum() - self.pickups_by_district)
+        self.found_by_district += 1e-6
+
+    def identify(self, leads: np.ndarray, base_hazard: float = 0.0) -> np.ndarray:
+        """Targets identified today out of those with ``leads`` (investigation effort shared by all)."""
+        rate = self.p["investigation_rate"] * self.effort["investigation"] * leads + base_hazard
+        return self.model.rng.random(len(leads)) < 1.0 - np.exp(-rate)

@@ -1,0 +1,64 @@
+"""Sanction tables: prison terms by role and offence, and their discounted cost.
+
+Two regimes are modelled [001 L87-95, L173]:
+
+* ``2025_law``: the law as signed in 2025.
+* ``pre2025_practice``: what courts handed out before it; stash-layers caught
+  "with a large volume" got 10-14 years [001 L173].
+
+Terms are drawn uniformly between the table's bounds and multiplied by the
+scenario's ``severity_multiplier``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# (low, high) years of imprisonment; 0 means a fine.
+# fmt: off
+SANCTIONS: dict[str, dict[str, tuple[float, float]]] = {
+    "2025_law": {
+        "courier_first": (5.0, 8.0),     # [001 L91] first time, no aggravation
+        "courier_repeat": (7.0, 12.0),   # [001 L91] repeated commission
+        "operator": (15.0, 20.0),        # [001 L93] criminal group
+        "lab": (15.0, 20.0),             # [001 L89] production: 15-20 years or life
+        "buyer_prison": (1.0, 3.0),      # assumption: art. 296 parts 2-3 terms when buyers are imprisoned
+    },
+    "pre2025_practice": {
+        "courier_first": (10.0, 14.0),   # [001 L173] 'terms from 10 to 14 years'; the law said 5-10 [001 L91]
+        "courier_repeat": (10.0, 14.0),  # [001 L173] practice did not separate first and repeat offences
+        "operator": (15.0, 20.0),        # [001 L93] group sanctions retained by the 2025 law
+        "lab": (10.0, 15.0),             # assumption: the earlier 10-15 range for officials' distribution [001 L93]
+        "buyer_prison": (1.0, 3.0),      # assumption: as in the 2025 table
+    },
+}
+# fmt: on
+
+OFFENCES = ("courier_first", "courier_repeat", "operator", "lab", "buyer_prison")
+
+
+def sentence_bounds(regime: str, offence: str, multiplier: float) -> tuple[float, float]:
+    """Return (low, high) prison years for an offence under a regime, times the multiplier."""
+    low, high = SANCTIONS[regime][offence]
+    return low * multiplier, high * multiplier
+
+
+def draw_sentences(
+    rng: np.random.Generator, regime: str, offence: str, multiplier: float, n: int = 1
+) -> np.ndarray:
+    """Draw ``n`` prison terms in years."""
+    low, high = sentence_bounds(regime, offence, multiplier)
+    return rng.uniform(low, high, size=n)
+
+
+def discounted_years(years: np.ndarray | float, beta: np.ndarray | float) -> np.ndarray:
+    """Present value of ``years`` of prison for annual discount factor ``beta``.
+
+    The cost of a sentence of S years is the discounted sum of the years lost,
+    ``sum_{t=0}^{S-1} beta**t = (1 - beta**S) / (1 - beta)``: each extra year
+    adds less, and for impatient agents (small beta) long terms add almost
+    nothing [MODEL.md section 4].
+    """
+    years = np.asarray(years, dtype=float)
+    beta = np.clip(np.asarray(beta, dtype=float), 1e-9, 1 - 1e-9)
+    return (1.0 - beta**years) / (1.0 - beta)

@@ -1,0 +1,186 @@
+"""Operators and their shops: storefronts, stock, prices, courier hiring, mirrors.
+
+An operator runs a storefront (a Telegram channel or a site) that attracts
+buyers and also cyber monitoring. A detected storefront is blocked after the
+blocking delay; the shop reopens as a mirror after ``mirror_delay`` days at a
+cost, losing part of its customers ("new sites appear quickly" [001 L147]).
+Most operators are abroad and cannot be arrested [001 L147, L179]. Retail
+price follows unit cost (wholesale plus the courier pay that carries the risk
+premium) and scarcity.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .roster import Column, Roster, RosterAgent
+
+OPEN, DETECTED, BLOCKED = 0, 1, 2
+
+
+class Operator(RosterAgent):
+    """An operator and his shop; state in ``ShopRoster``."""
+
+    active = Column()
+    abroad = Column()
+    cash = Column()
+    stock = Column()
+    price = Column()
+    pay = Column()
+    visibility = Column()
+    storefront = Column()
+    leads = Column()
+    lab = Column()
+
+
+class ShopRoster(Roster):
+    """All shops, updated in bulk."""
+
+    def __init__(self, model):
+        super().__init__(
+            model,
+            Operator,
+            {
+                "active": (bool, True),
+                "abroad": (bool, False),
+                "cash": (float, 0.0),  # KZT
+                "stock": (float, 0.0),  # grams in bulk, not yet given to couriers
+                "price": (float, 0.0),  # KZT/g retail
+                "pay": (float, 0.0),  # KZT per stash to couriers
+                "visibility": (float, 0.5),  # 0-1, advertising reach of the storefront
+                "storefront": (np.int8, OPEN),
+                "storefront_day": (np.int64, 0),  # day the pending block or mirror happens
+                "leads": (float, 0.0),  # usable leads police hold on the operator
+                "lab": (np.int64, -1),  # supplying lab
+                "orders": (float, 0.0),  # smoothed orders per day
+                "unmet": (float, 0.0),  # smoothed share of orders not served
+                "wholesale_paid": (float, 0.0),  # KZT/g paid for the last bulk purchase
+                "profit": (float, 0.0),  # smoothed daily profit, KZT
+                "vacancies": (np.int64, 0),
+            },
+        )
+
+    def open_shops(self, n: int, expected_orders: float) -> np.ndarray:
+        """Start ``n`` new shops with an operator (abroad or not) and starting cash."""
+        p, rng = self.model.p, self.model.rng
+        labs = self.model.labs
+        active_labs = np.flatnonzero(labs.active)
+        return self.add(
+            n,
+            abroad=rng.random(n) < p["abroad_share"],
+            cash=p["shop_start_cash"],
+            stock=expected_orders * p["stash_grams"] * p["stock_days"] / 2,
+            price=p["reference_price"],
+            pay=p["courier_pay"],
+            visibility=rng.uniform(0.3, 1.0, n),
+            lab=rng.choice(active_labs, size=n) if len(active_labs) else -1,
+            orders=expected_orders,
+            wholesale_paid=p["wholesale_price"],
+        )
+
+    def reference_unit_cost(self) -> float:
+        """Unit cost (KZT/g) at baseline wholesale price and courier pay."""
+        p = self.model.p
+        return p["wholesale_price"] + p["courier_pay"] / p["stash_grams"]
+
+    def open_now(self) -> np.ndarray:
+        """Shops whose storefront can take orders today."""
+        return self.active & (self.storefront != BLOCKED)
+
+    def advertise(self) -> None:
+        """Visibility grows towards 1 while a storefront is open (ads, graffiti)."""
+        grow = self.active & (self.storefront != BLOCKED)
+        self.visibility[grow] += self.model.p["visibility_growth"] * (1.0 - self.visibility[grow])
+
+    def detect_storefronts(self, hazard_per_visibility: float, block_delay: int) -> int:
+        """Cyber monitoring finds open storefronts; each is blocked after ``block_delay`` days."""
+        rng, today = self.model.rng, self.model.day
+        open_ = np.flatnonzero(self.active & (self.storefront == OPEN))
+        found = open_[rng.random(len(open_)) < 1.0 - np.exp(-hazard_per_visibility * self.visibility[open_])]
+        self.storefront[found] = DETECTED
+        self.storefront_day[found] = today + block_delay
+        return len(found)
+
+    def block_storefronts(self) -> int:
+        """Detected storefronts whose blocking delay has passed are blocked."""
+        p, today = self.model.p, self.model.day
+        due = np.flatnonzero(self.active & (self.storefront == DETECTED) & (self.storefront_day <= today))
+        self.storefront[due] = BLOCKED
+        self.storefront_day[due] = today + p["mirror_delay"]
+        return len(due)
+
+    def reopen_mirrors(self) -> np.ndarray:
+        """Blocked shops reopen as mirrors after the delay, paying for it; return the reopened rows."""
+        p, today = self.model.p, self.model.day
+        due = np.flatnonzero(self.active & (self.storefront == BLOCKED) & (self.storefront_day <= today))
+        self.storefront[due] = OPEN
+        self.cash[due] -= p["mirror_cost"]
+        self.visibility[due] *= p["mirror_retention"]
+        return due
+
+    def plan_stashes(self, on_file: np.ndarray) -> np.ndarray:
+        """Stashes each shop wants laid today: top up the ground stock, within bulk stock."""
+        p = self.model.p
+        target = np.ceil(self.orders * p["ground_days"])
+        affordable = np.floor(self.stock / p["stash_grams"])
+        need = np.clip(target - on_file, 0, affordable)
+        return np.where(self.active, need, 0).astype(np.int64)
+
+    def post_vacancies(self, working_by_shop: np.ndarray) -> np.ndarray:
+        """Courier jobs each shop advertises: couriers needed for expected orders minus those it has."""
+        p = self.model.p
+        per_courier = 0.5 * (p["batch_min"] + p["batch_max"]) * p["work_share"]
+        needed = np.ceil(self.orders * 1.1 / per_courier)
+        self.vacancies = np.where(self.active, np.maximum(0, needed - working_by_shop), 0).astype(np.int64)
+        return self.vacancies
+
+    def adjust_pay(self, unfilled: np.ndarray) -> None:
+        """Raise pay while vacancies stay open (the risk premium); drift back to the going rate otherwise."""
+        p = self.model.p
+        raise_ = unfilled > 0
+        self.pay[raise_] *= 1.0 + p["pay_raise_rate"]
+        self.pay[~raise_] += 0.01 * (p["courier_pay"] - self.pay[~raise_])
+
+    def restock(self) -> np.ndarray:
+        """Shops low on bulk order a batch from a lab; returns grams requested by shop."""
+        p = self.model.p
+        daily = self.orders * p["stash_grams"]
+        low = self.active & (self.stock < daily * p["stock_days"] / 2)
+        return np.where(low, daily * p["stock_days"], 0.0)
+
+    def receive_bulk(self, grams: np.ndarray, price_per_gram: np.ndarray) -> None:
+        """Add bought bulk to stock and pay for it."""
+        bought = grams > 0
+        self.stock += grams
+        self.cash -= grams * price_per_gram
+        self.wholesale_paid[bought] = price_per_gram[bought]
+
+    def set_prices(self) -> None:
+        """Move the retail price towards cost pass-through times a scarcity markup."""
+        p = self.model.p
+        unit_cost = self.wholesale_paid + self.pay / p["stash_grams"]
+        cost_ratio = unit_cost / self.reference_unit_cost()
+        target = p["reference_price"] * cost_ratio ** p["cost_passthrough"] * (1.0 + p["scarcity_markup"] * self.unmet)
+        self.price += p["price_adjust_rate"] * (target - self.price)
+
+    def book_day(self, orders: np.ndarray, served: np.ndarray, revenue: np.ndarray, wages: np.ndarray) -> None:
+        """Record the day's orders, income and costs."""
+        p = self.model.p
+        a = 0.1  # smoothing weight of today
+        unmet_today = np.where(orders > 0, 1.0 - served / np.maximum(orders, 1), 0.0)
+        self.orders += a * (orders - self.orders) * self.active
+        self.unmet += a * (unmet_today - self.unmet) * self.active
+        profit = revenue - wages - p["shop_fixed_cost"]
+        self.cash += np.where(self.active, profit, 0.0)
+        self.profit += a * (profit - self.profit) * self.active
+
+    def close(self, rows: np.ndarray) -> None:
+        """Shops leave the market (operator arrested or out of money)."""
+        self.active[rows] = False
+        self.vacancies[rows] = 0
+        for row in rows:
+            self.agents[row].remove()
+
+    def count_active(self) -> int:
+        """Number of shops in business."""
+        return int(self.active.sum())
