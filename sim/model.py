@@ -85,7 +85,7 @@ class KladMarket(mesa.Model):
         daily_orders = p["n_buyers"] * p["order_rate"]
         self.labs.set_up(p["n_labs"], ready_day=0)
         self.labs.stock[:] = daily_orders * p["stash_grams"] * 7.0 / p["n_labs"]
-        self.shops.open_shops(p["n_shops"], daily_orders / p["n_shops"])
+        self.shops.open_shops(p["n_shops"], daily_orders / p["n_shops"], stocked=True)
         pool = self.couriers.recruit_candidates(p["candidate_pool"] + p["n_couriers"])
         # The day-0 couriers are the candidates most willing at the going pay.
         pay = np.full(len(pool), p["courier_pay"])

@@ -152,7 +152,8 @@ REGISTRY: dict[str, Param] = {p.name: p for p in [
     _p("price_elasticity", 0.6, "-dlnQ/dlnP", 0.0, 3.0, UNCERTAINTY,
        "assumption: illicit-drug demand is inelastic (literature range 0.3-1)", "Mean price elasticity of ordering."),
     _p("buyer_risk_aversion", 1.0, "dimensionless", 0.0, 10.0, UNCERTAINTY,
-       "assumption: expected sanction cost weighs like its money value", "Weight of expected sanction cost in ordering."),
+       "assumption: expected sanction cost weighs like its money value",
+       "Weight of expected sanction cost in ordering."),
     _p("search_success", 0.5, "probability", 0.0, 1.0, UNCERTAINTY,
        "assumption: a buyer without a working storefront finds one half the time when all are open",
        "Chance a searching buyer finds an open storefront, scaled by the open share."),
@@ -168,7 +169,8 @@ REGISTRY: dict[str, Param] = {p.name: p for p in [
        "assumption: net outflow quit_rate*n_buyers*recovery/(relapse+recovery) = 7.5/day at 10,000 buyers, /0.9 availability",
        "New users per day at full availability and baseline advertising."),
     _p("fine_kzt", 50_000.0, "KZT", 0.0, 10_000_000.0, UNCERTAINTY,
-       "[000 L297-299] typical art. 296 part 1 sentence: a fine of 50,000 KZT", "Fine for a buyer caught with a small amount."),
+       "[000 L297-299] typical art. 296 part 1 sentence: a fine of 50,000 KZT",
+       "Fine for a buyer caught with a small amount."),
     _p("buyer_detection", 0.0007, "1/(officer-day)", 0.0, 1.0, UNCERTAINTY,
        "assumption: about 2 buyer arrests a day in the city, ~3,500 a year nationally with the scale factor",
        "Chance per patrol officer in the district that a pickup ends in arrest."),
@@ -211,7 +213,8 @@ REGISTRY: dict[str, Param] = {p.name: p for p in [
     _p("target_income", 600_000.0, "KZT", 0.0, 1e9, UNCERTAINTY,
        "assumption: 'easy money' for a purchase, then quit [001 L180]", "Mean income after which a courier quits."),
     _p("ad_reach", 0.05, "share/day", 0.0, 1.0, UNCERTAINTY,
-       "assumption: job ads [001 L121] reach a twentieth of the pool each day", "Share of candidates seeing an ad daily."),
+       "assumption: job ads [001 L121] reach a twentieth of the pool each day",
+       "Share of candidates seeing an ad daily."),
     _p("return_after_release", 0.3, "probability", 0.0, 1.0, UNCERTAINTY,
        "assumption: some released couriers return to the pool", "Chance a released courier rejoins the pool."),
     _p("courier_detection", 0.00015, "1/(officer-day)", 0.0, 1.0, UNCERTAINTY,
@@ -226,7 +229,8 @@ REGISTRY: dict[str, Param] = {p.name: p for p in [
 
     # --- Shops ----------------------------------------------------------------
     _p("abroad_share", 0.7, "share", 0.0, 1.0, UNCERTAINTY,
-       "[001 L147, L179] organizers 'are abroad'; no curator imprisoned", "Share of operators abroad (never arrestable)."),
+       "[001 L147, L179] organizers 'are abroad'; no curator imprisoned",
+       "Share of operators abroad (never arrestable)."),
     _p("visibility_growth", 0.01, "1/day", 0.0, 1.0, UNCERTAINTY,
        "assumption: advertising (online, graffiti [001 L109-127]) builds visibility slowly",
        "Daily growth of storefront visibility towards 1."),
@@ -260,7 +264,8 @@ REGISTRY: dict[str, Param] = {p.name: p for p in [
        "assumption: weekly shipments; precursors come by dead drop from curators abroad [001 L175]",
        "Days between precursor shipments to a lab."),
     _p("lab_entry_delay", 30, "days", 1, 1_000, UNCERTAINTY,
-       "assumption: an artisanal lab is quick to set up ('very easy to cook' [001 L179]): a month", "Delay before a new lab produces."),
+       "assumption: an artisanal lab is quick to set up ('very easy to cook' [001 L179]): a month",
+       "Delay before a new lab produces."),
     _p("lab_entry_rate", 0.05, "1/day", 0.0, 1.0, UNCERTAINTY,
        "assumption: unmet bulk demand starts a new lab set-up every ~50 days",
        "Daily chance of a lab set-up when bulk demand goes unmet."),
@@ -277,10 +282,18 @@ REGISTRY: dict[str, Param] = {p.name: p for p in [
     _p("police_budget", 100.0, "officer-days/day", 0.0, 100_000.0, LEVER,
        "assumption: a city's drug-control staff after the halving of the committee [001 L65]",
        "Officer-days per day spent on drug control."),
-    _p("share_patrol", 0.55, "share", 0.0, 1.0, LEVER, "assumption: street work dominates today", "Budget share on street patrol."),
-    _p("share_cyber", 0.15, "share", 0.0, 1.0, LEVER, "assumption", "Budget share on cyber monitoring and blocking."),
-    _p("share_investigation", 0.2, "share", 0.0, 1.0, LEVER, "assumption", "Budget share on investigating leads."),
-    _p("share_labs", 0.1, "share", 0.0, 1.0, LEVER, "assumption", "Budget share on labs and precursors."),
+    _p("share_patrol", 0.55, "share", 0.0, 1.0, LEVER,
+       "assumption: street work dominates today ('fight established only with actual sales' [001 L179])",
+       "Budget share on street patrol."),
+    _p("share_cyber", 0.15, "share", 0.0, 1.0, LEVER,
+       "assumption: monitoring is a small unit (AFM staff and a few trained agents [001 L137; 004])",
+       "Budget share on cyber monitoring and blocking."),
+    _p("share_investigation", 0.2, "share", 0.0, 1.0, LEVER,
+       "assumption: the halved drug department [001 L65] still runs case investigations",
+       "Budget share on investigating leads."),
+    _p("share_labs", 0.1, "share", 0.0, 1.0, LEVER,
+       "assumption: lab and precursor work is new and small [001 L95]",
+       "Budget share on labs and precursors."),
     _p("targeting_mode", "balanced", "", None, None, LEVER,
        "[000 L245] police focus on 'artificially increasing' statistics",
        "Where patrol goes: 'balanced' follows detected stashes; 'statistics' follows buyer pickups "
@@ -327,12 +340,14 @@ REGISTRY: dict[str, Param] = {p.name: p for p in [
        "[001 L101-103] no arrest measure without expertise; 108 suspects wanted",
        "Daily chance a suspect waiting for forensics absconds."),
     _p("conviction_probability", 0.67, "probability", 0.0, 1.0, LEVER,
-       "[003 L75] 67% solved for conventional crime (43% for digital)", "Chance a case with forensic result ends in conviction."),
+       "[003 L75] 67% solved for conventional crime (43% for digital)",
+       "Chance a case with forensic result ends in conviction."),
     _p("precursor_interdiction", 0.05, "probability", 0.0, 1.0, LEVER,
        "[001 L95, L175] precursors move freely by dead drop; control is new",
        "Chance a precursor shipment is intercepted."),
     _p("lab_detection", 0.0001, "1/(officer-day)", 0.0, 1.0, UNCERTAINTY,
-       "assumption: without leads, ten lab officers find a given lab in about three years", "Daily lab detection per lab officer."),
+       "assumption: without leads, ten lab officers find a given lab in about three years",
+       "Daily lab detection per lab officer."),
     _p("prevention", 0.0, "0..1", 0.0, 1.0, LEVER,
        "[001 L194] prevention systems are required; none today", "Share by which prevention lowers initiation."),
     _p("treatment", 0.0, "0..1", 0.0, 1.0, LEVER,
@@ -402,9 +417,7 @@ def _check_cross_rules(values: dict[str, Any]) -> None:
         )
     total = sum(values[s] for s in SHARES)
     if total > 1.0 + 1e-9:
-        raise ParameterError(
-            f"police budget shares {', '.join(SHARES)} add up to {total:g}; allowed is at most 1"
-        )
+        raise ParameterError(f"police budget shares {', '.join(SHARES)} add up to {total:g}; allowed is at most 1")
 
 
 def load_scenario(path: str | Path) -> dict[str, Any]:

@@ -60,8 +60,11 @@ class ShopRoster(Roster):
             },
         )
 
-    def open_shops(self, n: int, expected_orders: float) -> np.ndarray:
-        """Start ``n`` new shops with an operator (abroad or not) and starting cash."""
+    def open_shops(self, n: int, expected_orders: float, stocked: bool = False) -> np.ndarray:
+        """Start ``n`` new shops with an operator (abroad or not) and starting cash.
+
+        Only the day-0 shops start ``stocked`` with bulk; later entrants buy theirs from labs.
+        """
         p, rng = self.model.p, self.model.rng
         labs = self.model.labs
         active_labs = np.flatnonzero(labs.active)
@@ -69,7 +72,7 @@ class ShopRoster(Roster):
             n,
             abroad=rng.random(n) < p["abroad_share"],
             cash=p["shop_start_cash"],
-            stock=expected_orders * p["stash_grams"] * p["stock_days"] / 2,
+            stock=expected_orders * p["stash_grams"] * p["stock_days"] / 2 if stocked else 0.0,
             price=p["reference_price"],
             pay=p["courier_pay"],
             visibility=rng.uniform(0.3, 1.0, n),

@@ -1,0 +1,42 @@
+# klad-sim: `make run` sets everything up and runs the baseline; `make test` runs the tests.
+# A Python >= 3.12 is found on PATH or under pyenv; set PYTHON=/path/to/python3.12 to choose one.
+
+VENV    ?= .venv
+PY       = $(VENV)/bin/python
+STAMP    = $(VENV)/.installed
+
+FIND_PYTHON = for c in "$$PYTHON" python3.13 python3.12 python3 \
+	  $$HOME/.pyenv/versions/3.13*/bin/python3 $$HOME/.pyenv/versions/3.12*/bin/python3 \
+	  /root/.pyenv/versions/3.13*/bin/python3 /root/.pyenv/versions/3.12*/bin/python3; do \
+	  [ -n "$$c" ] || continue; \
+	  p=$$(command -v "$$c" 2>/dev/null) || continue; \
+	  "$$p" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { echo "$$p"; exit 0; }; \
+	done; echo "klad-sim needs Python >= 3.12: install one or set PYTHON=/path/to/python3.12" >&2; exit 1
+
+.PHONY: run test venv bench lint docs clean
+
+$(STAMP): pyproject.toml
+	@py=$$($(FIND_PYTHON)) && echo "using $$py" && "$$py" -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/klad run scenarios/baseline.toml --reps 3 --days 365
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+bench: $(STAMP)
+	$(PY) benchmarks/bench_speed.py
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check sim tests benchmarks
+
+docs: $(STAMP)
+	$(PY) -c "from pathlib import Path; from sim.docs import replace_table; p = Path('docs/ODD.md'); p.write_text(replace_table(p.read_text()))"
+
+clean:
+	rm -rf $(VENV) results/*/

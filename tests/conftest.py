@@ -1,0 +1,24 @@
+import pytest
+
+import sim
+
+#: A small city for fast tests; same mechanics as the default one.
+SMALL = {
+    "n_buyers": 1500,
+    "n_shops": 3,
+    "n_couriers": 36,
+    "candidate_pool": 500,
+    "n_labs": 1,
+    "initiation_rate": 1.2,
+    "candidate_inflow": 0.6,
+}
+
+
+@pytest.fixture
+def small_params():
+    return dict(SMALL)
+
+
+@pytest.fixture
+def small_model():
+    return sim.KladMarket(dict(SMALL), rng=7)

@@ -1,0 +1,77 @@
+"""The klad command: results on disk, one-line errors with exit code 2, nothing half-written."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def klad(*args, cwd=ROOT):
+    return subprocess.run([sys.executable, "-m", "sim.cli", *args], capture_output=True, text=True, cwd=cwd)
+
+
+def small_scenario(tmp_path):
+    path = tmp_path / "small.toml"
+    path.write_text(
+        f'extends = "{ROOT / "scenarios" / "baseline.toml"}"\n'
+        "[params]\nn_buyers = 800\nn_shops = 2\nn_couriers = 20\ncandidate_pool = 300\nn_labs = 1\n"
+        "policy_start_day = 10\n[policy]\nseverity_multiplier = 2.0\n"
+    )
+    return path
+
+
+def test_run_writes_results_and_figure(tmp_path):
+    out = tmp_path / "out"
+    res = klad("run", str(small_scenario(tmp_path)), "--days", "30", "--reps", "2", "--quiet", "--out", str(out))
+    assert res.returncode == 0, res.stderr
+    assert "grams_sold" in res.stdout
+    daily = pd.read_parquet(out / "daily.parquet")
+    assert len(daily) == 60 and set(daily["rep"]) == {0, 1}
+    assert len(pd.read_parquet(out / "summary.parquet")) == 2
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["parameters"]["policy"] == {"severity_multiplier": 2.0}
+    png = (out / "figures" / "timeseries.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
+
+
+@pytest.mark.parametrize(
+    ("text", "args", "words"),
+    [
+        ("[params]\nn_buyers = -5\n", [], ["n_buyers", "-5", "allowed"]),
+        ("[params]\nwhatever = 1\n", [], ["unknown parameter 'whatever'"]),
+        ("[params\n", [], ["TOML syntax error"]),
+        ('extends = "bad.toml"\n', [], ["cycle"]),
+        ("", ["--reps", "-1"], ["--reps must be at least 1"]),
+        ("", ["--days", "0"], ["--days must be at least 1"]),
+    ],
+)
+def test_bad_input_one_line_exit_2_nothing_written(tmp_path, text, args, words):
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    out = tmp_path / "out"
+    res = klad("run", str(path), *args, "--out", str(out), "--quiet")
+    assert res.returncode == 2
+    lines = res.stderr.strip().splitlines()
+    assert "Traceback" not in res.stderr
+    for word in words:
+        assert word in lines[-1]
+    assert not out.exists()
+
+
+def test_missing_scenario_file(tmp_path):
+    res = klad("run", str(tmp_path / "nope.toml"), "--out", str(tmp_path / "o"))
+    assert res.returncode == 2 and "not found" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_params_markdown_lists_every_parameter():
+    from sim.params import REGISTRY
+
+    res = klad("params", "--markdown")
+    assert res.returncode == 0
+    for name in REGISTRY:
+        assert f"`{name}`" in res.stdout

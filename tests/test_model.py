@@ -1,0 +1,109 @@
+"""Whole-model properties: the API, conservation of grams, determinism."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import sim
+from sim.buyers import Buyer
+from sim.couriers import Courier
+from sim.labs import Lab
+from sim.police import Police
+from sim.shops import Operator
+
+REQUIRED = (
+    "grams_sold transactions price_per_gram active_storefronts blocked_storefronts mirrors_opened active_shops "
+    "active_couriers active_labs active_buyers new_buyers arrests_buyer arrests_courier arrests_operator arrests_lab "
+    "convictions prisoners grams_seized not_found_rate latency courier_vacancies"
+).split()
+
+
+def test_api_one_row_per_day_with_required_columns(small_model):
+    small_model.run_for(20)
+    small_model.step()
+    df = small_model.datacollector.get_model_vars_dataframe()
+    assert len(df) == 21
+    assert set(REQUIRED) <= set(df.columns)
+    assert df[REQUIRED].notna().all().all()
+
+
+def test_all_five_roles_are_mesa_agents_in_agentsets(small_model):
+    for role in (Buyer, Courier, Operator, Lab, Police):
+        assert len(small_model.agents_by_type[role]) > 0
+    buyer = small_model.agents_by_type[Buyer][0]
+    buyer.perceived_risk = 0.25  # an agent's attributes are its row in the role's arrays
+    assert small_model.buyers.perceived_risk[buyer.row] == 0.25
+
+
+def test_default_city_scale():
+    p = sim.params.defaults()
+    assert p["n_buyers"] >= 10_000
+
+
+def conservation_gap(model):
+    c = model.cumulative
+    stock = model.metrics["grams_in_stock"]
+    return c["produced"] - (c["sold"] + c["seized"] + c["lost"] + stock)
+
+
+@pytest.mark.parametrize(
+    "scenario",
+    [
+        {},
+        {"targeting_mode": "statistics", "abroad_share": 0.0, "lead_probability": 0.5},
+        {"precursor_interdiction": 1.0, "police_budget": 400.0, "mirror_delay": 0},
+    ],
+)
+def test_conservation_of_grams_every_day(small_params, scenario):
+    model = sim.KladMarket({**small_params, **scenario}, rng=3)
+    assert conservation_gap(model) == pytest.approx(0.0, abs=1e-6)
+    for _ in range(150):
+        model.step()
+        assert conservation_gap(model) == pytest.approx(0.0, abs=1e-6 * model.cumulative["produced"])
+    df = model.datacollector.get_model_vars_dataframe()
+    produced = model.cumulative["produced"] - df["grams_produced"].sum()  # day-0 stock
+    flows = df["grams_sold"].sum() + df["grams_seized"].sum() + df["grams_lost"].sum()
+    assert produced + df["grams_produced"].sum() == pytest.approx(flows + df["grams_in_stock"].iloc[-1])
+
+
+def run_frame(params, seed, days=60):
+    model = sim.KladMarket(params, rng=seed)
+    model.run_for(days)
+    return model.datacollector.get_model_vars_dataframe()
+
+
+def test_same_seed_same_results_other_seed_differs(small_params):
+    a, b = run_frame(small_params, 11), run_frame(small_params, 11)
+    pd.testing.assert_frame_equal(a, b)
+    assert not run_frame(small_params, 12).equals(a)
+
+
+def test_same_results_in_a_separate_process(small_params, tmp_path):
+    out = tmp_path / "daily.parquet"
+    code = (
+        "import sim; "
+        f"m = sim.KladMarket({small_params!r}, rng=11); m.run_for(60); "
+        f"m.datacollector.get_model_vars_dataframe().to_parquet({str(out)!r})"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+    pd.testing.assert_frame_equal(pd.read_parquet(out), run_frame(small_params, 11), check_index_type=False)
+
+
+def test_seed_sequence_is_accepted(small_params):
+    seq = np.random.SeedSequence(5).spawn(2)[1]
+    a = sim.KladMarket(small_params, rng=np.random.default_rng(seq))
+    b = sim.KladMarket(small_params, rng=np.random.default_rng(np.random.SeedSequence(5).spawn(2)[1]))
+    a.run_for(10)
+    b.run_for(10)
+    assert a.datacollector.get_model_vars_dataframe().equals(b.datacollector.get_model_vars_dataframe())
+
+
+def test_policy_switches_on_at_start_day(small_params):
+    model = sim.KladMarket({**small_params, "policy_start_day": 5, "policy": {"severity_multiplier": 3.0}}, rng=1)
+    model.run_for(4)
+    assert model.p["severity_multiplier"] == 1.0
+    model.step()
+    assert model.p["severity_multiplier"] == 3.0

@@ -1,0 +1,85 @@
+"""The parameter registry and scenario loading reject bad input with a clear message."""
+
+import pytest
+
+import sim
+from sim.params import REGISTRY, ParameterError, load_scenario, resolve
+
+
+def test_defaults_resolve_and_every_parameter_is_documented():
+    full = resolve()
+    assert set(full) == set(REGISTRY) | {"policy"}
+    for p in REGISTRY.values():
+        assert p.kind in ("lever", "uncertainty", "structural"), p.name
+        assert p.source.strip(), p.name
+        if p.type in (int, float):
+            assert p.low <= p.default <= p.high, p.name
+        if p.choices:
+            assert p.default in p.choices
+
+
+@pytest.mark.parametrize(
+    ("values", "words"),
+    [
+        ({"no_such_parameter": 1}, ["unknown parameter", "no_such_parameter"]),
+        ({"n_buyers": "many"}, ["n_buyers", "'many'", "an integer in [50, 2e+06]"]),
+        ({"n_buyers": 10.5}, ["n_buyers", "fraction"]),
+        ({"conviction_probability": 1.5}, ["conviction_probability", "1.5", "[0, 1]"]),
+        ({"buyer_imprisonment": 1}, ["buyer_imprisonment", "true or false"]),
+        ({"targeting_mode": "quotas"}, ["targeting_mode", "'balanced'", "'statistics'"]),
+        ({"batch_min": 30, "batch_max": 20}, ["batch_min", "batch_max"]),
+        ({"share_patrol": 0.9, "share_cyber": 0.5}, ["add up to 1.7", "at most 1"]),
+        ({"policy": {"n_buyers": 5}}, ["not a policy lever"]),
+    ],
+)
+def test_bad_values_name_parameter_value_and_allowed_range(values, words):
+    with pytest.raises(ParameterError) as err:
+        sim.KladMarket(values, rng=1)
+    for word in words:
+        assert word in str(err.value)
+
+
+def write(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_scenario_extends_and_policy(tmp_path):
+    write(tmp_path, "base.toml", 'name = "base"\n[params]\nn_buyers = 2000\npolicy_start_day = 10\n')
+    child = write(
+        tmp_path, "child.toml", 'extends = "base.toml"\n[params]\nn_shops = 4\n[policy]\nseverity_multiplier = 2.0\n'
+    )
+    p = load_scenario(child)
+    assert (p["n_buyers"], p["n_shops"], p["policy_start_day"]) == (2000, 4, 10)
+    assert p["policy"] == {"severity_multiplier": 2.0}
+    assert p["scenario_name"] == "child"
+
+
+@pytest.mark.parametrize(
+    ("files", "words"),
+    [
+        ({"a.toml": 'extends = "b.toml"', "b.toml": 'extends = "a.toml"'}, ["cycle", "a.toml -> b.toml -> a.toml"]),
+        ({"a.toml": "[params\nn_buyers = 3"}, ["a.toml", "TOML syntax error"]),
+        ({"a.toml": 'extends = "missing.toml"'}, ["missing.toml", "not found"]),
+        ({"a.toml": "[params]\nsentence = 3"}, ["a.toml [params]", "unknown parameter 'sentence'"]),
+        ({"a.toml": "[params]\nn_buyers = -3"}, ["a.toml [params]", "n_buyers", "-3"]),
+        ({"a.toml": "colour = 3"}, ["unknown top-level key 'colour'"]),
+    ],
+)
+def test_bad_scenario_files(tmp_path, files, words):
+    for name, text in files.items():
+        write(tmp_path, name, text)
+    with pytest.raises(ParameterError) as err:
+        load_scenario(tmp_path / "a.toml")
+    for word in words:
+        assert word in str(err.value)
+
+
+def test_every_shipped_scenario_loads():
+    from pathlib import Path
+
+    scenarios = sorted(Path(__file__).parent.parent.joinpath("scenarios").glob("*.toml"))
+    assert len(scenarios) >= 10
+    for path in scenarios:
+        assert load_scenario(path)["scenario_name"]
