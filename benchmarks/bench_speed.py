@@ -192,14 +192,15 @@ def main(argv: list[str] | None = None) -> int:
         f"klad-sim speed benchmark: {SCENARIO.relative_to(ROOT)}, seed {args.seed}, {args.days} days "
         f"(Python {platform.python_version()}, Mesa {mesa.__version__}, NumPy {np.__version__})"
     )
-    print(f"  {'':<16} {'steps':>5} {'agents/step':>11} {'agent-steps':>12} {'seconds':>8} {'agent-steps/s':>13} {'setup s':>7}")
+    header = ("steps", "agents/step", "agent-steps", "seconds", "agent-steps/s", "setup s")
+    print(f"  {'':<16} " + " ".join(f"{h:>{len(h) + 1}}" for h in header))
     for name, r, agents, note in (
         ("KladMarket", klad, f"{klad['mean_active_agents']:,.1f}", "(mean active agents per day)"),
         ("BoltzmannWealth", boltz, f"{n:,}", f"({w}x{h} grid)"),
     ):
         print(
-            f"  {name:<16} {r['steps']:>5} {agents:>11} {r['agent_steps']:>12,} {r['seconds']:>8.2f} "
-            f"{r['agent_steps_per_second']:>13,.0f} {r['setup_seconds']:>7.2f}  {note}"
+            f"  {name:<16} {r['steps']:>6} {agents:>12} {r['agent_steps']:>12,} {r['seconds']:>8.2f} "
+            f"{r['agent_steps_per_second']:>14,.0f} {r['setup_seconds']:>8.2f}  {note}"
         )
     if boltz["steps"] < boltz["steps_requested"]:
         print(

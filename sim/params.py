@@ -166,7 +166,8 @@ REGISTRY: dict[str, Param] = {p.name: p for p in [
     _p("recovery_rate", 0.002, "1/day", 0.0, 0.1, UNCERTAINTY,
        "assumption: a former user leaves the at-risk population in ~18 months", "Daily hazard of lasting recovery."),
     _p("initiation_rate", 8.0, "new buyers/day", 0.0, 100_000.0, UNCERTAINTY,
-       "assumption: net outflow quit_rate*n_buyers*recovery/(relapse+recovery) = 7.5/day at 10,000 buyers, /0.9 availability",
+       "assumption: balances the net outflow quit_rate*n_buyers*recovery/(relapse+recovery) "
+       "= 7.5/day at 10,000 buyers, divided by ~0.9 availability",
        "New users per day at full availability and baseline advertising."),
     _p("fine_kzt", 50_000.0, "KZT", 0.0, 10_000_000.0, UNCERTAINTY,
        "[000 L297-299] typical art. 296 part 1 sentence: a fine of 50,000 KZT",
