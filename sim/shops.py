@@ -143,6 +143,7 @@ class ShopRoster(Roster):
         raise_ = unfilled > 0
         self.pay[raise_] *= 1.0 + p["pay_raise_rate"]
         self.pay[~raise_] += 0.01 * (p["courier_pay"] - self.pay[~raise_])
+        np.minimum(self.pay, p["max_pay_share"] * self.price * p["stash_grams"], out=self.pay)
 
     def restock(self) -> np.ndarray:
         """Shops low on bulk order a batch from a lab; returns grams requested by shop."""
