@@ -24,7 +24,7 @@ from .params import resolve
 from .police import Police
 from .sanctions import discounted_years, sentence_bounds
 from .shops import DETECTED, OPEN, ShopRoster
-from .stashes import LOST, PRESENT, SEIZED, Stashes
+from .stashes import PRESENT, SEIZED, Stashes
 
 #: Daily metrics, in the order of the DataCollector's columns.
 METRICS = (
@@ -339,6 +339,7 @@ class KladMarket(mesa.Model):
         self.couriers.imprison(out.convicted_rows[COURIER])
         self.buyers.state[out.released_rows[BUYER]] = B.FORMER
         self.buyers.state[out.acquitted_rows[BUYER]] = B.FORMER
+        self.buyers.state[out.absconded_rows[BUYER]] = B.FORMER  # fled: out of this market
         self.m["convictions"] = int(out.convicted.sum())
         self._resolved_cases = (
             int(out.convicted.sum()) + len(out.acquitted_rows[COURIER]) + len(out.absconded_rows[COURIER])
@@ -435,8 +436,8 @@ class KladMarket(mesa.Model):
         mine = np.flatnonzero((stashes.shop == shop) & (stashes.state == PRESENT))
         grams = shops.stock[shop] + len(mine) * self.p["stash_grams"]
         (self._count_seized if seize else self._count_lost)(grams)
-        stashes.state[mine] = SEIZED if seize else LOST
         self._stashes_seized_today += len(mine) if seize else 0
+        stashes.remove(np.flatnonzero(stashes.shop == shop))
         shops.stock[shop] = 0.0
         shops.close(np.array([shop]))
         self.couriers.release_shop(shop)

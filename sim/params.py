@@ -119,7 +119,7 @@ REGISTRY: dict[str, Param] = {p.name: p for p in [
     _p("candidate_exit_rate", 0.0025, "1/day", 0.0, 0.1, UNCERTAINTY,
        "assumption: candidates age out of the pool (or find other work) in about a year", "Daily hazard of leaving the pool."),
     _p("policy_start_day", 365, "day", 0, 100_000, STRUCTURAL,
-       "assumption: the default city settles within about 300 days; a year of burn-in precedes a policy shock",
+       "assumption: the default city settles within about 300 days; a year of burn-in precedes a shock",
        "Day on which the scenario's policy levers switch on."),
 
     # --- Goods and prices ---------------------------------------------------

@@ -205,14 +205,19 @@ def test_visibility_grows_only_while_storefront_not_blocked():
 
 
 # ---------------------------------------------------------------- labs
+#: one lab that is never found, with one day of precursors in hand, far more capacity than demand
+UPSTREAM = {"lab_capacity": 1000.0, "precursor_interval": 1, "lab_detection": 0.0, "lab_link": 0.0}
+
+
 def test_precursor_interdiction_stops_production_and_sales_dry_up():
     """(3) All shipments intercepted: production stops, and once stock runs out nothing is sold."""
-    over = {"lab_capacity": 150.0, "lab_entry_rate": 0.0}
+    over = {**UPSTREAM, "lab_entry_rate": 0.0}
     cut = frame(1, 150, precursor_interdiction=1.0, **over)
     free = frame(1, 150, precursor_interdiction=0.0, **over)
-    assert cut["shipments_intercepted"].sum() > 10
+    assert cut["shipments_intercepted"].sum() > 100
     assert free["shipments_intercepted"].sum() == 0
-    assert cut["grams_produced"].iloc[20:].sum() == 0
+    assert cut["grams_produced"].iloc[2:].sum() == 0
+    assert free["grams_produced"].iloc[2:].sum() > 5000
     assert cut["grams_sold"].iloc[-30:].sum() == 0
     assert free["grams_sold"].iloc[-30:].sum() > 1000
 
@@ -224,8 +229,9 @@ def test_precursor_interdiction_stops_production_and_sales_dry_up():
 )
 def test_full_interdiction_also_starves_entrant_labs():
     """(3b) New labs get their precursors through the same intercepted channel."""
-    df = frame(1, 150, precursor_interdiction=1.0, lab_capacity=150.0, lab_entry_rate=1.0, lab_entry_delay=1)
-    assert df["grams_produced"].iloc[40:].sum() == 0
+    df = frame(1, 150, precursor_interdiction=1.0, lab_entry_rate=1.0, lab_entry_delay=1, **UPSTREAM)
+    assert df["active_labs"].max() >= 2  # entrants do come
+    assert df["grams_produced"].iloc[2:].sum() == 0
 
 
 def test_lab_produces_within_capacity_precursors_and_stops_at_stock_limit():
@@ -273,8 +279,9 @@ def test_lab_entry_with_unmet_bulk_demand_after_delay():
 
 
 def test_lab_entry_in_a_run_when_supply_is_cut():
-    df = frame(2, 200, precursor_interdiction=1.0, lab_capacity=150.0, lab_entry_rate=0.2, lab_entry_delay=5)
-    base = frame(2, 200, precursor_interdiction=0.0, lab_capacity=150.0, lab_entry_rate=0.2, lab_entry_delay=5)
+    over = {**UPSTREAM, "lab_entry_rate": 0.2, "lab_entry_delay": 5}
+    df = frame(2, 200, precursor_interdiction=1.0, **over)
+    base = frame(2, 200, precursor_interdiction=0.0, **over)
     assert df["active_labs"].max() >= 2
     assert base["active_labs"].max() == 1
 
@@ -383,7 +390,7 @@ def test_discounted_years_concave_and_bounded():
         v = discounted_years(years, beta)
         assert np.all(np.diff(v) > 0)
         assert np.all(np.diff(np.diff(v) / np.diff(years)) < 0)
-        assert np.all(v < 1.0 / (1.0 - beta))
+        assert np.all(v <= 1.0 / (1.0 - beta))
     assert discounted_years(1.0, 0.6) == pytest.approx(1.0)
     # the impatient barely care about extra years; the patient do
     assert discounted_years(20.0, 0.2) / discounted_years(6.5, 0.2) < 1.01
@@ -795,11 +802,11 @@ def test_treatment_makes_arrested_buyers_quit_and_lowers_relapse():
 
 
 def test_quit_relapse_recover_transitions():
-    m = live(quit_rate=0.5, relapse_rate=0.0, recovery_rate=0.0)
+    m = live(quit_rate=0.1, relapse_rate=0.0, recovery_rate=0.0)
     active = m.buyers.state == B.ACTIVE
     m.buyers.quit_relapse_recover()
     share = (m.buyers.state[active] == B.FORMER).mean()
-    assert 0.4 < share < 0.6
+    assert 0.06 < share < 0.14
     m.p.update(quit_rate=0.0, relapse_rate=0.0, recovery_rate=1.0)
     m.buyers.quit_relapse_recover()
     assert m.buyers.count(B.FORMER) == 0 and m.buyers.count(B.RECOVERED) > 0
@@ -850,7 +857,14 @@ def test_arrested_buyers_fined_stay_active_imprisoned_leave():
     fresh_day(m)
     m.arrest_buyers(rows)
     assert np.all(m.buyers.state[rows] == B.PRISON)
-    assert (m.justice.role == BUYER).sum() == 20
+    assert np.isin(rows, m.justice.person[m.justice.role == BUYER]).all()
+    f = live(buyer_imprisonment=False, treatment=0.0)
+    rows = np.flatnonzero(f.buyers.state == B.ACTIVE)[:20]
+    cases = (f.justice.role == BUYER).sum()
+    fresh_day(f)
+    f.arrest_buyers(rows)
+    assert np.all(f.buyers.state[rows] == B.ACTIVE)  # fined, back on the street
+    assert (f.justice.role == BUYER).sum() == cases == 0
 
 
 def test_buyers_in_prison_state_are_those_with_open_cases():
@@ -981,6 +995,9 @@ def test_shop_restashes_once_after_not_found():
         return out
 
     m._go_to_stashes = spy
+    n = 300
+    m.stashes.hide(np.repeat(np.arange(3), n), np.zeros(3 * n, dtype=np.int64), np.full(3 * n, -1),
+                   np.zeros(3 * n, dtype=bool))
     state = m.stashes.state
     state[np.flatnonzero(state == PRESENT)[::2]] = SEIZED  # half of what is on file was seized
     fresh_day(m)
@@ -1026,7 +1043,7 @@ def test_shop_exits_when_cash_runs_out():
 def test_shop_entry_when_profitable_not_when_losing():
     """(11c) New shops enter when profits (or unmet demand) are high, not when shops lose money."""
     results = {}
-    for label, profit, unmet in (("rich", 1e7, 0), ("poor", -1e7, 0), ("unserved", -1e3, 90)):
+    for label, profit, unmet in (("rich", 1e7, 0), ("poor", -1e7, 0), ("unserved", 0.0, 100)):
         m = live(shop_entry_rate=1.0)
         fresh_day(m)
         m.m["orders"], m.m["unmet_orders"] = 100, unmet
