@@ -26,6 +26,7 @@ class Outcome:
     """What the justice system did today, by role."""
 
     convicted: np.ndarray = field(default_factory=lambda: np.zeros(4, dtype=np.int64))
+    not_convicted: int = 0  # cases closed today without conviction (acquitted or absconded), all roles
     absconded_rows: dict[int, np.ndarray] = field(default_factory=dict)
     acquitted_rows: dict[int, np.ndarray] = field(default_factory=dict)
     released_rows: dict[int, np.ndarray] = field(default_factory=dict)
@@ -74,12 +75,13 @@ class Justice:
         convict = rng.random(len(due)) < p["conviction_probability"]
         guilty, acquitted = due[convict], due[~convict]
         self.state[acquitted] = CLOSED
-        for offence in set(self.offence[guilty]):
+        for offence in sorted(set(self.offence[guilty])):  # sorted: draw order must not depend on hashing
             rows = guilty[self.offence[guilty] == offence]
             years = draw_sentences(rng, p["sanction_regime"], offence, p["severity_multiplier"], len(rows))
             self.release[rows] = today + np.maximum(1, np.round(years * 365.0)).astype(np.int64)
         self.state[guilty] = PRISON
         out.convicted = np.bincount(self.role[guilty], minlength=4)
+        out.not_convicted = len(acquitted) + len(flee)
         freed = np.flatnonzero((self.state == PRISON) & (self.release <= today))
         self.state[freed] = CLOSED
         for role in (BUYER, COURIER):

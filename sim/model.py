@@ -114,7 +114,6 @@ class KladMarket(mesa.Model):
         """One day of the market, in order."""
         self.day = self.steps
         self.m = dict.fromkeys(METRICS, 0.0)
-        self._stashes_seized_today = 0
         self.switch_on_policy()
         self.police.allocate_budget()
         self.run_labs()
@@ -134,6 +133,9 @@ class KladMarket(mesa.Model):
         self.couriers.renew_pool()
         self.renew_buyers()
         self.enter_and_exit()
+        # Latency: the share of the day's retail flow that reached buyers without enforcement contact.
+        reached = self.m["grams_sold"] + self.m["grams_seized"]
+        self.m["latency"] = self.m["grams_sold"] / reached if reached > 0 else 1.0
         self.metrics = self.m
         self._record_stock_metrics()
         self.datacollector.collect(self)
@@ -204,7 +206,7 @@ class KladMarket(mesa.Model):
             COURIER, arrested, np.where(self.couriers.repeat[arrested], "courier_repeat", "courier_first"),
             self.day, p["forensic_delay"],
         )
-        # The phone of an arrested courier shows today's stashes to analysts.
+        # The phone of an arrested courier shows analysts where his stashes still lie.
         if len(arrested):
             today = np.isin(self.stashes.courier, arrested) & (self.stashes.state == PRESENT)
             shown = today & (self.rng.random(len(self.stashes)) < p["digital_analytics"])
@@ -259,8 +261,6 @@ class KladMarket(mesa.Model):
             not_found_rate=not_found / max(1, len(shop)),
             arrests_buyer=int(arrested.sum()),
         )
-        touched = self.m["arrests_buyer"] + self._stashes_seized_today
-        self.m["latency"] = self.m["transactions"] / max(1, self.m["transactions"] + touched)
         self._buyer_arrest_rate = int(arrested.sum()) / max(1, int(got.sum()))
 
     def _go_to_stashes(self, shop: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -309,7 +309,7 @@ class KladMarket(mesa.Model):
         found = np.flatnonzero(shops.active & police.identify(shops.leads))
         shops.leads[found] = 0.0
         abroad = found[shops.abroad[found]]
-        # An operator abroad cannot be arrested; his open storefront is blocked at once.
+        # An operator abroad cannot be arrested; his open storefront is blocked from the next day.
         open_abroad = abroad[shops.storefront[abroad] == OPEN]
         shops.storefront[open_abroad] = DETECTED
         shops.storefront_day[open_abroad] = self.day
@@ -341,9 +341,7 @@ class KladMarket(mesa.Model):
         self.buyers.state[out.acquitted_rows[BUYER]] = B.FORMER
         self.buyers.state[out.absconded_rows[BUYER]] = B.FORMER  # fled: out of this market
         self.m["convictions"] = int(out.convicted.sum())
-        self._resolved_cases = (
-            int(out.convicted.sum()) + len(out.acquitted_rows[COURIER]) + len(out.absconded_rows[COURIER])
-        )
+        self._resolved_cases = int(out.convicted.sum()) + out.not_convicted
         self.wanted += sum(len(r) for r in out.absconded_rows.values())
 
     def learn(self) -> None:
@@ -379,8 +377,10 @@ class KladMarket(mesa.Model):
         if self.rng.random() < p["shop_entry_rate"] * max(0.0, monthly_return + unmet):
             mean_orders = float(shops.orders[active].mean()) if active.any() else p["n_buyers"] * p["order_rate"]
             shops.open_shops(1, 0.5 * mean_orders)  # found by buyers through search and ads
-        for lab in np.flatnonzero(labs.active & (labs.idle_days > 90)):
-            labs.close(np.array([lab]))
+        idle = np.flatnonzero(labs.active & (labs.idle_days > 90))
+        self._count_lost(float(labs.stock[idle].sum()))  # an abandoned lab's leftover stock
+        labs.stock[idle] = 0.0
+        labs.close(idle)
         if labs.bulk_unmet > 0.05 and self.rng.random() < p["lab_entry_rate"]:
             labs.set_up(1, ready_day=self.day + p["lab_entry_delay"])
 
@@ -420,7 +420,6 @@ class KladMarket(mesa.Model):
     def _seize_stashes(self, rows: np.ndarray) -> None:
         self.stashes.state[rows] = SEIZED
         self._count_seized(len(rows) * self.p["stash_grams"])
-        self._stashes_seized_today += len(rows)
 
     def _count_seized(self, grams: float) -> None:
         self.m["grams_seized"] += grams
@@ -436,7 +435,6 @@ class KladMarket(mesa.Model):
         mine = np.flatnonzero((stashes.shop == shop) & (stashes.state == PRESENT))
         grams = shops.stock[shop] + len(mine) * self.p["stash_grams"]
         (self._count_seized if seize else self._count_lost)(grams)
-        self._stashes_seized_today += len(mine) if seize else 0
         stashes.remove(np.flatnonzero(stashes.shop == shop))
         shops.stock[shop] = 0.0
         shops.close(np.array([shop]))

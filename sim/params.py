@@ -249,8 +249,8 @@ REGISTRY: dict[str, Param] = {p.name: p for p in [
     _p("shop_start_cash", 20_000_000.0, "KZT", 0.0, 1e12, UNCERTAINTY,
        "assumption: a month of turnover at 0.71 bn/year [001 L139]", "Cash of a new shop."),
     _p("shop_entry_rate", 0.01, "1/day", 0.0, 1.0, UNCERTAINTY,
-       "assumption: unmet demand attracts a new shop every ~100 days per 100% unmet",
-       "Daily chance of shop entry per unit unmet-demand share."),
+       "assumption: a market whose shops earn their starting cash monthly attracts a new shop every ~100 days",
+       "Daily chance of shop entry per unit of (monthly return on starting cash + unmet share of orders)."),
     _p("shop_fixed_cost", 200_000.0, "KZT/day", 0.0, 1e9, UNCERTAINTY,
        "assumption: advertising, bots, drop accounts (~10% of turnover)", "Daily running cost of a shop."),
     _p("ground_days", 1.5, "days", 0.2, 30.0, UNCERTAINTY,
@@ -301,8 +301,8 @@ REGISTRY: dict[str, Param] = {p.name: p for p in [
        "Budget share on labs and precursors."),
     _p("targeting_mode", "balanced", "", None, None, LEVER,
        "[000 L245] police focus on 'artificially increasing' statistics",
-       "Where patrol goes: 'balanced' follows detected stashes; 'statistics' follows buyer pickups "
-       "and spends patrol on buyer arrests.", ("balanced", "statistics")),
+       "Where patrol goes: 'balanced' half by demand, half by where stashes were found and buyers arrested; "
+       "'statistics' by buyer pickups, spending most patrol time on buyer arrests.", ("balanced", "statistics")),
     _p("buyer_stop_share", 0.2, "share", 0.0, 1.0, UNCERTAINTY,
        "assumption: in balanced policing a fifth of patrol time goes to stopping buyers",
        "Share of patrol time spent on buyers in 'balanced' mode."),

@@ -87,7 +87,7 @@ class Police(mesa.Agent):
         return min(1.0, p["lead_probability"] * boost)
 
     def record_finds(self, districts: np.ndarray, pickups: np.ndarray) -> None:
-        """Remember where stashes and couriers were found and where buyers collected."""
+        """Remember where stashes were found and buyers arrested, and where buyers collected."""
         n = len(self.found_by_district)
         self.found_by_district += 0.1 * (np.bincount(districts, minlength=n) - self.found_by_district)
         if pickups.sum() > 0:
@@ -95,6 +95,6 @@ class Police(mesa.Agent):
         self.found_by_district += 1e-6
 
     def identify(self, leads: np.ndarray, base_hazard: float = 0.0) -> np.ndarray:
-        """Targets identified today out of those with ``leads`` (investigation effort shared by all)."""
+        """Targets identified today: each target's hazard grows with its leads and the investigators' effort."""
         rate = self.p["investigation_rate"] * self.effort["investigation"] * leads + base_hazard
         return self.model.rng.random(len(leads)) < 1.0 - np.exp(-rate)

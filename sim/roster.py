@@ -3,7 +3,7 @@
 Every agent of klad-sim is a ``mesa.Agent`` held in the model's AgentSets, but
 its state lives in one NumPy array per variable in its role's ``Roster``; the
 agent object reads and writes its own row through ``Column`` descriptors. The
-roles' daily verbs (``lay_stashes``, ``place_orders`` …) then update all agents
+roles' daily verbs (``lay_stashes``, ``decide_orders`` …) then update all agents
 of a role at once, which keeps a 10,000-buyer city fast.
 """
 
