@@ -20,11 +20,13 @@ What is measured
    comparable, and the number of steps actually run is printed.
 
 Only ``step``/``run_for`` is timed (``time.perf_counter``); building each model
-is timed separately and left out of the rates.
+is timed separately and left out of the rates. KladMarket takes about a second,
+so it is run ``--repeats`` times (same seed, same result) and the median time
+is used; BoltzmannWealth runs once.
 
 Memory: the process's peak resident set size (``ru_maxrss``) is read right
 after the KladMarket run, before BoltzmannWealth runs, so that figure is the
-peak of the interpreter + imports + our model. A second, untimed KladMarket run
+peak of the interpreter + imports + our model. One more, untimed KladMarket run
 under ``tracemalloc`` gives the peak of Python and NumPy allocations made by our
 model alone (construction + run). The end-of-process ``ru_maxrss`` (which
 includes BoltzmannWealth) is printed for completeness.
@@ -37,7 +39,7 @@ The model has to be fast enough for many replications and sensitivity analyses
 
 Usage::
 
-    .venv/bin/python benchmarks/bench_speed.py [--days 365] [--seed 20251] [--json PATH]
+    .venv/bin/python benchmarks/bench_speed.py [--days 365] [--seed 20251] [--repeats 3] [--json PATH]
 """
 
 from __future__ import annotations
@@ -48,6 +50,8 @@ import json
 import math
 import platform
 import resource
+import statistics
+import subprocess
 import sys
 import time
 import tracemalloc
@@ -78,6 +82,17 @@ def peak_rss_mb() -> float:
     return peak / MB if sys.platform == "darwin" else peak / 1024  # bytes on macOS, KiB on Linux
 
 
+def git_revision() -> str:
+    """The checked-out commit (``+dirty`` with uncommitted changes), or ``unknown`` outside git."""
+    try:
+        out = subprocess.run(
+            ["git", "describe", "--always", "--dirty=+dirty"], cwd=ROOT, capture_output=True, text=True, check=True
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return out.stdout.strip()
+
+
 def baseline_params() -> dict[str, Any]:
     """The default scenario's parameters, ready for ``KladMarket``."""
     params = sim.load_scenario(SCENARIO)
@@ -85,24 +100,34 @@ def baseline_params() -> dict[str, Any]:
     return params
 
 
-def run_klad(days: int, seed: int) -> dict[str, Any]:
-    """Run KladMarket on the baseline; return its agent-steps and timings."""
-    params = baseline_params()
-    start = time.perf_counter()
-    model = sim.KladMarket(params, rng=seed)
-    setup = time.perf_counter() - start
+def run_klad(days: int, seed: int, repeats: int) -> dict[str, Any]:
+    """Run KladMarket on the baseline ``repeats`` times; return its agent-steps and median timings.
 
-    start = time.perf_counter()
-    model.run_for(days)
-    seconds = time.perf_counter() - start
+    The runs are identical (same seed), so agent-steps are the same each time;
+    the median wall time damps noise from other processes on the machine.
+    """
+    setups, times = [], []
+    for _ in range(repeats):
+        params = baseline_params()
+        start = time.perf_counter()
+        model = sim.KladMarket(params, rng=seed)
+        setups.append(time.perf_counter() - start)
 
-    daily = model.datacollector.get_model_vars_dataframe().tail(days)
+        start = time.perf_counter()
+        model.run_for(days)
+        times.append(time.perf_counter() - start)
+
+        daily = model.datacollector.get_model_vars_dataframe().tail(days)
+        del model
     active = daily[list(ACTIVE_COLUMNS)].sum(axis=1) + POLICE_AGENTS
     agent_steps = int(active.sum())
+    seconds = statistics.median(times)
     return {
         "steps": days,
-        "setup_seconds": setup,
+        "repeats": repeats,
+        "setup_seconds": statistics.median(setups),
         "seconds": seconds,
+        "seconds_each": times,
         "mean_active_agents": float(active.mean()),
         "agent_steps": agent_steps,
         "agent_steps_per_second": agent_steps / seconds,
@@ -157,6 +182,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--days", type=int, default=365, help="days (steps) per model run (default 365)")
     parser.add_argument("--seed", type=int, default=20251, help="seed for both models (default 20251)")
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="KladMarket runs; the median wall time is used (default 3)"
+    )
     parser.add_argument("--json", metavar="PATH", help="also write the figures to this JSON file")
     parser.add_argument(
         "--boltzmann-budget", type=float, default=180.0, metavar="SECONDS",
@@ -166,6 +194,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.days < 1:
         parser.error("--days must be at least 1")
+    if args.repeats < 1:
+        parser.error("--repeats must be at least 1")
     if args.seed < 0:
         parser.error("--seed must be non-negative")
     return args
@@ -175,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     rss_imports = peak_rss_mb()
 
-    klad = run_klad(args.days, args.seed)
+    klad = run_klad(args.days, args.seed, args.repeats)
     rss_klad = peak_rss_mb()  # before anything else runs: interpreter + imports + our model
     gc.collect()
     traced = None if args.no_tracemalloc else traced_klad_peak_mb(args.days, args.seed)
@@ -187,15 +217,23 @@ def main(argv: list[str] | None = None) -> int:
 
     ratio = klad["agent_steps_per_second"] / boltz["agent_steps_per_second"]
     w, h = boltz["grid"]
+    revision = git_revision()
 
     print(
         f"klad-sim speed benchmark: {SCENARIO.relative_to(ROOT)}, seed {args.seed}, {args.days} days "
-        f"(Python {platform.python_version()}, Mesa {mesa.__version__}, NumPy {np.__version__})"
+        f"(commit {revision}; Python {platform.python_version()}, Mesa {mesa.__version__}, NumPy {np.__version__})"
     )
     header = ("steps", "agents/step", "agent-steps", "seconds", "agent-steps/s", "setup s")
     print(f"  {'':<16} " + " ".join(f"{h:>{len(h) + 1}}" for h in header))
     for name, r, agents, note in (
-        ("KladMarket", klad, f"{klad['mean_active_agents']:,.1f}", "(mean active agents per day)"),
+        (
+            "KladMarket",
+            klad,
+            f"{klad['mean_active_agents']:,.1f}",
+            f"(mean active agents/day; median of {klad['repeats']} runs: "
+            + ", ".join(f"{t:.2f}" for t in klad["seconds_each"])
+            + " s)",
+        ),
         ("BoltzmannWealth", boltz, f"{n:,}", f"({w}x{h} grid)"),
     ):
         print(
@@ -223,6 +261,7 @@ def main(argv: list[str] | None = None) -> int:
             "scenario": str(SCENARIO.relative_to(ROOT)),
             "seed": args.seed,
             "days": args.days,
+            "commit": revision,
             "versions": {"python": platform.python_version(), "mesa": mesa.__version__, "numpy": np.__version__},
             "klad": klad,
             "boltzmann": boltz,

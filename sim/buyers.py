@@ -80,10 +80,10 @@ class BuyerRoster(Roster):
         p, rng = self.model.p, self.model.rng
         active = np.flatnonzero(self.state == ACTIVE)
         order_cost = price * p["stash_grams"]
-        chance = (
-            self.order_rate[active]
-            * (price / p["reference_price"]) ** -self.price_elasticity[active]
-            * np.exp(-self.risk_aversion[active] * self.perceived_risk[active] * arrest_cost / order_cost)
+        # order_rate x (price/reference)^-elasticity x exp(-aversion x risk x cost/order), in one exp.
+        chance = self.order_rate[active] * np.exp(
+            -self.price_elasticity[active] * np.log(price / p["reference_price"])
+            - self.risk_aversion[active] * self.perceived_risk[active] * arrest_cost / order_cost
         )
         return active[rng.random(len(active)) < chance]
 

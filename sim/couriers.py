@@ -79,12 +79,11 @@ class CourierRoster(Roster):
         years x the value of a year of freedom, weighed by risk aversion.
         """
         p, m = self.model.p, self.model
-        offence = np.where(self.repeat[rows], "courier_repeat", "courier_first")
-        years = np.where(
-            offence == "courier_repeat",
-            np.mean(sentence_bounds(p["sanction_regime"], "courier_repeat", p["severity_multiplier"])),
-            np.mean(sentence_bounds(p["sanction_regime"], "courier_first", p["severity_multiplier"])),
+        first, repeat = (
+            np.mean(sentence_bounds(p["sanction_regime"], offence, p["severity_multiplier"]))
+            for offence in ("courier_first", "courier_repeat")
         )
+        years = np.where(self.repeat[rows], repeat, first)
         lost = discounted_years(years, self.discount_factor[rows])
         year_value = p["prison_year_cost"] * self.reservation_wage[rows] * 365.0
         risk = self.perceived_risk[rows] * p["work_share"] * m.perceived_conviction

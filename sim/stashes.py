@@ -57,7 +57,7 @@ class Stashes:
         """
         if len(self.shop) == 0 or wanted.sum() == 0:
             return np.zeros(0, dtype=np.int64)
-        order = np.lexsort((rng.random(len(self.shop)), self.shop))
+        order = np.argsort(self.shop + rng.random(len(self.shop)))  # by shop, random within a shop
         shop_sorted = self.shop[order]
         starts = np.searchsorted(shop_sorted, np.arange(len(wanted)))
         rank = np.arange(len(order)) - starts[shop_sorted]
