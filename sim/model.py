@@ -30,7 +30,8 @@ from .stashes import PRESENT, SEIZED, Stashes
 METRICS = (
     "grams_sold", "transactions", "price_per_gram", "active_storefronts", "blocked_storefronts",
     "mirrors_opened", "active_shops", "active_couriers", "active_labs", "active_buyers", "new_buyers",
-    "arrests_buyer", "arrests_courier", "arrests_operator", "arrests_lab", "convictions", "prisoners",
+    "arrests_buyer", "arrests_courier", "arrests_operator", "arrests_lab", "convictions",
+    "convictions_buyer", "convictions_courier", "convictions_operator", "convictions_lab", "prisoners",
     "prisoners_buyer", "prisoners_courier", "prisoners_operator", "prisoners_lab",
     "grams_seized", "not_found_rate", "latency", "courier_vacancies", "courier_pay", "courier_candidates",
     "orders", "unmet_orders", "storefronts_detected", "shipments_intercepted", "wanted", "pending_cases",
@@ -341,6 +342,8 @@ class KladMarket(mesa.Model):
         self.buyers.state[out.acquitted_rows[BUYER]] = B.FORMER
         self.buyers.state[out.absconded_rows[BUYER]] = B.FORMER  # fled: out of this market
         self.m["convictions"] = int(out.convicted.sum())
+        for role, name in enumerate(ROLE_NAMES):
+            self.m[f"convictions_{name}"] = int(out.convicted[role])
         self._resolved_cases = int(out.convicted.sum()) + out.not_convicted
         self.wanted += sum(len(r) for r in out.absconded_rows.values())
 
