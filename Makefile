@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 run: $(STAMP)
-	$(VENV)/bin/klad run scenarios/baseline.toml --reps 3 --days 730
+	$(VENV)/bin/klad run scenarios/baseline.toml --reps 4 --days 730
 
 test: $(STAMP)
 	$(PY) -m pytest

@@ -3,22 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import platform
 import sys
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
-from tqdm import tqdm
 
 from . import __version__
 from .docs import parameter_table
-from .model import METRICS, KladMarket
-from .output import write_json, write_parquet
-from .params import REGISTRY, ParameterError, load_scenario
-from .plots import plot_timeseries
-from .runner import HEADLINE, final_window, replication_seeds, summarise
+from .params import REGISTRY, ParameterError
+from .runner import final_window
+from .study import compare_scenarios, run_scenario
 
 
 def _positive(name: str):
@@ -45,67 +39,38 @@ def _seed(text: str) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """Run a scenario's replications, write results and a figure, print a summary."""
-    params = load_scenario(args.scenario)
-    name = params.pop("scenario_name")
+    """Run a scenario's replications, write results, a report and figures, print the table."""
     out = Path(args.out) if args.out else Path("results") / Path(args.scenario).stem
-    seeds = replication_seeds(args.seed, args.reps)
-    started = dt.datetime.now(dt.UTC).isoformat()
-    frames = []
-    with tqdm(total=args.reps * args.days, desc=f"{name}", unit="day", disable=args.quiet) as bar:
-        for rep, seed in enumerate(seeds):
-            model = KladMarket(params, rng=np.random.default_rng(seed))
-            for _ in range(args.days):
-                model.step()
-                bar.update()
-            daily = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
-            daily.insert(0, "day", np.arange(1, args.days + 1))
-            daily.insert(0, "rep", rep)
-            frames.append(daily)
-    daily = pd.concat(frames, ignore_index=True)
-    window = final_window(args.days)
-    summary = daily.groupby("rep")[list(METRICS)].apply(lambda d: summarise(d, window)).reset_index()
-    summary.insert(1, "seed_entropy", [str(s.entropy) for s in seeds])
-    summary.insert(2, "seed_spawn_key", [str(s.spawn_key) for s in seeds])
-
-    write_parquet(daily, out / "daily.parquet")
-    write_parquet(summary, out / "summary.parquet")
-    plot_timeseries(daily, out / "figures" / "timeseries.png", name, params["policy_start_day"])
-    write_json(
-        {
-            "scenario": name,
-            "scenario_file": str(args.scenario),
-            "parameters": params,
-            "seed": args.seed,
-            "replications": args.reps,
-            "days": args.days,
-            "final_window_days": window,
-            "versions": _versions(),
-            "command": sys.argv,
-            "started": started,
-            "finished": dt.datetime.now(dt.UTC).isoformat(),
-        },
-        out / "manifest.json",
+    result = run_scenario(
+        args.scenario, reps=args.reps, days=args.days, seed=args.seed, workers=args.workers, out=out,
+        progress=not args.quiet,
     )
-    print(_summary_table(summary, name, window))
-    print(f"\nresults: {out}/ (daily.parquet, summary.parquet, manifest.json, figures/timeseries.png)")
+    window = final_window(args.days)
+    print(f"\n{result.name}: means over the last {window} days, {args.reps} replication(s), 95% CI")
+    for row in result.table.itertuples():
+        ci = "" if pd.isna(row.ci_low) else f"  [{row.ci_low:.4g}, {row.ci_high:.4g}]"
+        print(f"  {row.metric:<22} {row.mean:>12.4g}{ci}")
+    print(f"\nresults: {out}/ (report.md, summary.parquet, daily.parquet, manifest.json, figures/)")
     return 0
 
 
-def _summary_table(summary: pd.DataFrame, name: str, window: int) -> str:
-    lines = [f"{name}: means over the last {window} days ({len(summary)} replication(s))", ""]
-    for metric in HEADLINE:
-        values = summary[metric]
-        spread = f"  (sd {values.std(ddof=1):.3g})" if len(values) > 1 else ""
-        lines.append(f"  {metric:<22} {values.mean():>14.4g}{spread}")
-    return "\n".join(lines)
-
-
-def _versions() -> dict[str, str]:
-    from importlib.metadata import version
-
-    packages = {name: version(name) for name in ("mesa", "numpy", "pandas", "SALib", "scipy")}
-    return {"klad-sim": __version__, "python": platform.python_version(), **packages}
+def cmd_compare(args: argparse.Namespace) -> int:
+    """Run scenarios with common random numbers and compare them with the first."""
+    default = "compare_" + "_vs_".join(Path(s).stem for s in args.scenarios)
+    out = Path(args.out) if args.out else Path("results") / default
+    table = compare_scenarios(
+        args.scenarios, reps=args.reps, days=args.days, seed=args.seed, workers=args.workers, out=out,
+        progress=not args.quiet,
+    )
+    first = table["scenario"].iloc[0]
+    print(f"\nchange against {first} (paired by replication; 95% CI; p of paired t-test)")
+    for row in table[table["scenario"] != first].itertuples():
+        print(
+            f"  {row.scenario:<28} {row.metric:<20} {row.mean:>11.4g}  {row.diff:>+11.4g} "
+            f"[{row.diff_ci_low:.3g}, {row.diff_ci_high:.3g}]  p={row.p_paired_t:.3g}"
+        )
+    print(f"\nresults: {out}/ (report.md, comparison.parquet, daily.parquet, manifest.json, figures/)")
+    return 0
 
 
 def cmd_params(args: argparse.Namespace) -> int:
@@ -118,6 +83,17 @@ def cmd_params(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_options(parser: argparse.ArgumentParser, default_out: str) -> None:
+    parser.add_argument("--reps", type=_positive("--reps"), default=10, help="replications (default 10)")
+    parser.add_argument("--days", type=_positive("--days"), default=730, help="days per run (default 730)")
+    parser.add_argument("--seed", type=_seed, default=20251, help="root seed (default 20251)")
+    parser.add_argument(
+        "--workers", type=_positive("--workers"), default=None, help="processes (default: all cores)"
+    )
+    parser.add_argument("--out", help=f"output folder (default {default_out})")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``klad``."""
     parser = argparse.ArgumentParser(prog="klad", description="klad-sim: the contactless drug market model")
@@ -126,12 +102,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run a scenario's replications and write results")
     run.add_argument("scenario", help="scenario TOML file")
-    run.add_argument("--reps", type=_positive("--reps"), default=1, help="replications (default 1)")
-    run.add_argument("--days", type=_positive("--days"), default=365, help="days per run (default 365)")
-    run.add_argument("--seed", type=_seed, default=20251, help="root seed (default 20251)")
-    run.add_argument("--out", help="output folder (default results/<scenario file name>)")
-    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    _run_options(run, "results/<scenario file name>")
     run.set_defaults(func=cmd_run)
+
+    compare = sub.add_parser("compare", help="compare scenarios with common random numbers")
+    compare.add_argument("scenarios", nargs="+", help="scenario TOML files; the first is the reference")
+    _run_options(compare, "results/compare_<A>_vs_<B>...")
+    compare.set_defaults(func=cmd_compare)
 
     params = sub.add_parser("params", help="list every parameter with unit, range and kind")
     params.add_argument("--markdown", action="store_true", help="print the Markdown table used in docs/ODD.md")

@@ -25,27 +25,46 @@ PANELS = (
 )
 
 
-def plot_timeseries(daily: pd.DataFrame, path: str | Path, title: str, policy_day: int | None = None) -> Path:
-    """Plot PANELS over time for one or more replications (column ``rep``) and save a PNG."""
-    fig, axes = plt.subplots(3, 3, figsize=(13, 9), sharex=True)
+def _draw(ax, daily: pd.DataFrame, metric: str, color: str, label: str | None) -> None:
+    """Mean over replications (7-day smoothed) and its 95% band."""
+    grouped = daily.groupby("day")[metric]
+    mean = grouped.mean()
     reps = daily["rep"].nunique() if "rep" in daily else 1
+    ax.plot(mean.index, mean.rolling(7, min_periods=1).mean(), color=color, lw=1.5, label=label)
+    if reps > 1:
+        half = 1.96 * grouped.std(ddof=1) / reps**0.5
+        ax.fill_between(mean.index, mean - half, mean + half, color=color, alpha=0.18, lw=0)
+
+
+def _figure(daily: pd.DataFrame, groups: list[tuple[str | None, pd.DataFrame]], title: str, policy_day, path) -> Path:
+    fig, axes = plt.subplots(3, 3, figsize=(13, 9), sharex=True)
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for ax, (metric, label) in zip(axes.flat, PANELS, strict=True):
-        grouped = daily.groupby("day")[metric]
-        mean = grouped.mean()
-        smooth = mean.rolling(7, min_periods=1).mean()
-        ax.plot(mean.index, smooth, color="tab:blue", lw=1.5)
-        if reps > 1:
-            half = 1.96 * grouped.std(ddof=1) / reps**0.5
-            ax.fill_between(mean.index, mean - half, mean + half, color="tab:blue", alpha=0.2, lw=0)
+        for i, (name, frame) in enumerate(groups):
+            _draw(ax, frame, metric, colors[i % len(colors)], name)
         if policy_day is not None and policy_day <= daily["day"].max():
-            ax.axvline(policy_day, color="tab:red", ls="--", lw=1)
+            ax.axvline(policy_day, color="black", ls="--", lw=0.8)
         ax.set_title(label, fontsize=10)
         ax.grid(alpha=0.3)
     for ax in axes[-1]:
         ax.set_xlabel("day")
+    if len(groups) > 1:
+        axes.flat[0].legend(fontsize=8, loc="best")
+    reps = daily["rep"].nunique() if "rep" in daily else 1
     band = f"mean of {reps} replications, 7-day smoothed, 95% band" if reps > 1 else "one replication, 7-day mean"
     fig.suptitle(f"{title} ({band}; dashed: policy starts)", fontsize=12)
     fig.tight_layout()
     write_atomic(path, lambda tmp: fig.savefig(tmp, format="png", dpi=110))
     plt.close(fig)
     return Path(path)
+
+
+def plot_timeseries(daily: pd.DataFrame, path: str | Path, title: str, policy_day: int | None = None) -> Path:
+    """Plot PANELS over time for one scenario's replications (column ``rep``) and save a PNG."""
+    return _figure(daily, [(None, daily)], title, policy_day, path)
+
+
+def plot_comparison(daily: pd.DataFrame, path: str | Path, policy_day: int | None = None) -> Path:
+    """Overlay several scenarios (column ``scenario``) on the same panels and save a PNG."""
+    groups = [(name, frame) for name, frame in daily.groupby("scenario", sort=False)]
+    return _figure(daily, groups, "Scenario comparison", policy_day, path)

@@ -1,11 +1,22 @@
-"""Running a scenario: seeded replications of the model, collected into DataFrames."""
+"""Running scenarios: seeded replications in parallel, collected into DataFrames.
+
+Replication ``r`` of a run with root seed ``S`` always uses the ``r``-th child
+of ``numpy.random.SeedSequence(S)``, whatever the number of worker processes
+and whatever order they finish in, so results are identical for any
+``workers``. Comparisons use the same seeds for every scenario (common random
+numbers).
+"""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from .model import METRICS, KladMarket
 
@@ -22,20 +33,111 @@ def replication_seeds(seed: int, reps: int) -> list[np.random.SeedSequence]:
     return np.random.SeedSequence(seed).spawn(reps)
 
 
-def run_one(params: dict[str, Any], days: int, seed: np.random.SeedSequence | int) -> pd.DataFrame:
+def run_one(
+    params: dict[str, Any], days: int, seed: np.random.SeedSequence | int, on_day: Callable[[], None] | None = None
+) -> pd.DataFrame:
     """Run the model once; return its daily metrics (one row per day, ``day`` from 1)."""
     model = KladMarket(params, rng=np.random.default_rng(seed))
-    model.run_for(days)
+    for _ in range(days):
+        model.step()
+        if on_day:
+            on_day()
     daily = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
-    daily.insert(0, "day", np.arange(1, len(daily) + 1))
+    daily.insert(0, "day", np.arange(1, days + 1))
     return daily
 
 
-def summarise(daily: pd.DataFrame, window: int) -> pd.Series:
-    """Mean of each metric over the last ``window`` days of one replication."""
-    return daily[list(METRICS)].tail(window).mean()
+def _run_job(job: tuple[dict[str, Any], int, np.random.SeedSequence]) -> pd.DataFrame:
+    params, days, seed = job
+    return run_one(params, days, seed)
+
+
+def default_workers() -> int:
+    """All cores this process may use."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def run_replications(
+    params: dict[str, Any],
+    days: int,
+    seeds: list[np.random.SeedSequence],
+    workers: int = 1,
+    progress: Callable[[int], None] | None = None,
+) -> pd.DataFrame:
+    """Run one replication per seed, on ``workers`` processes; return all daily rows with a ``rep`` column.
+
+    ``progress(n)`` is called with the number of simulated days just finished.
+    """
+    params = {k: v for k, v in params.items() if k != "scenario_name"}
+    frames: list[pd.DataFrame] = []
+    if workers <= 1 or len(seeds) == 1:
+        for seed in seeds:
+            frames.append(run_one(params, days, seed, on_day=(lambda: progress(1)) if progress else None))
+    else:
+        with ProcessPoolExecutor(max_workers=min(workers, len(seeds))) as pool:
+            for daily in pool.map(_run_job, [(params, days, s) for s in seeds]):
+                frames.append(daily)
+                if progress:
+                    progress(days)
+    for rep, daily in enumerate(frames):
+        daily.insert(0, "rep", rep)
+    return pd.concat(frames, ignore_index=True)
 
 
 def final_window(days: int) -> int:
     """Days summarised at the end of a run: the last quarter, at most 90 days."""
     return max(1, min(90, days // 4))
+
+
+def summarise(daily: pd.DataFrame, window: int) -> pd.DataFrame:
+    """One row per replication: each metric's mean over the last ``window`` days."""
+    last = daily[daily["day"] > daily["day"].max() - window]
+    return last.groupby("rep")[list(METRICS)].mean().reset_index()
+
+
+def mean_ci(values: pd.Series, level: float = 0.95) -> tuple[float, float, float]:
+    """Mean and two-sided t confidence interval of replication values."""
+    values = values.dropna()
+    mean = float(values.mean())
+    if len(values) < 2:
+        return mean, float("nan"), float("nan")
+    low, high = stats.t.interval(level, len(values) - 1, loc=mean, scale=stats.sem(values))
+    if not np.isfinite(low):  # zero spread
+        low = high = mean
+    return mean, float(low), float(high)
+
+
+def ci_table(summary: pd.DataFrame, metrics: tuple[str, ...] = HEADLINE) -> pd.DataFrame:
+    """Mean and 95% CI of each metric across replications."""
+    rows = [(m, *mean_ci(summary[m])) for m in metrics]
+    return pd.DataFrame(rows, columns=["metric", "mean", "ci_low", "ci_high"])
+
+
+def paired_comparison(base: pd.DataFrame, other: pd.DataFrame, metrics: tuple[str, ...] = HEADLINE) -> pd.DataFrame:
+    """Change of each metric against ``base``, paired by replication (common random numbers).
+
+    Returns per metric: both means, the mean difference with its 95% CI, the
+    relative change, and the p-value of a paired t-test.
+    """
+    rows = []
+    for m in metrics:
+        diff = other[m].to_numpy() - base[m].to_numpy()
+        d_mean, d_low, d_high = mean_ci(pd.Series(diff))
+        if len(diff) > 1 and np.std(diff) > 0:
+            p_value = float(stats.ttest_rel(other[m], base[m]).pvalue)
+        else:
+            p_value = float("nan") if len(diff) < 2 else (1.0 if d_mean == 0 else 0.0)
+        base_mean = float(base[m].mean())
+        rows.append(
+            {
+                "metric": m,
+                "base_mean": base_mean,
+                "mean": float(other[m].mean()),
+                "diff": d_mean,
+                "diff_ci_low": d_low,
+                "diff_ci_high": d_high,
+                "rel_change": d_mean / base_mean if base_mean else float("nan"),
+                "p_paired_t": p_value,
+            }
+        )
+    return pd.DataFrame(rows)

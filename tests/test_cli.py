@@ -35,6 +35,7 @@ def test_run_writes_results_and_figure(tmp_path):
     assert len(pd.read_parquet(out / "summary.parquet")) == 2
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["parameters"]["policy"] == {"severity_multiplier": 2.0}
+    assert "95% CI" in (out / "report.md").read_text()
     png = (out / "figures" / "timeseries.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
 
@@ -75,3 +76,44 @@ def test_params_markdown_lists_every_parameter():
     assert res.returncode == 0
     for name in REGISTRY:
         assert f"`{name}`" in res.stdout
+
+
+def test_identical_files_whatever_the_number_of_workers(tmp_path):
+    scenario = str(small_scenario(tmp_path))
+    for workers in ("1", "2"):
+        res = klad(
+            "run",
+            scenario,
+            "--days",
+            "25",
+            "--reps",
+            "3",
+            "--workers",
+            workers,
+            "--quiet",
+            "--out",
+            str(tmp_path / workers),
+        )
+        assert res.returncode == 0, res.stderr
+    for name in ("daily.parquet", "summary.parquet", "report.md", "figures/timeseries.png"):
+        assert (tmp_path / "1" / name).read_bytes() == (tmp_path / "2" / name).read_bytes(), name
+
+
+def test_compare_common_random_numbers_and_paired_changes(tmp_path):
+    base = small_scenario(tmp_path)
+    other = tmp_path / "other.toml"
+    other.write_text('extends = "small.toml"\n[policy]\ndetection_multiplier = 3.0\n')
+    out = tmp_path / "cmp"
+    res = klad("compare", str(base), str(other), "--days", "30", "--reps", "3", "--quiet", "--out", str(out))
+    assert res.returncode == 0, res.stderr
+    table = pd.read_parquet(out / "comparison.parquet")
+    assert set(table["scenario"]) == {"small", "other"}
+    first = table[table["scenario"] == "small"]
+    assert (first["diff"] == 0).all()  # the reference against itself
+    daily = pd.read_parquet(out / "daily.parquet")
+    # Common random numbers: identical up to the policy start (day 10), then they differ.
+    a = daily[(daily.scenario == "small") & (daily.day < 10)].drop(columns="scenario").reset_index(drop=True)
+    b = daily[(daily.scenario == "other") & (daily.day < 10)].drop(columns="scenario").reset_index(drop=True)
+    pd.testing.assert_frame_equal(a, b)
+    assert "change" in (out / "report.md").read_text()
+    assert (out / "figures" / "comparison.png").stat().st_size > 10_000
