@@ -68,8 +68,9 @@ class Justice:
         """Run one day of the justice system and report what changed."""
         out = Outcome()
         pending = np.flatnonzero(self.state == PENDING)
-        # Suspects at large while forensics are pending may abscond.
-        flee = pending[rng.random(len(pending)) < p["abscond_rate"]] if p["forensic_delay"] > 0 else pending[:0]
+        # Suspects at large while their forensic result is still pending may abscond.
+        waiting = pending[self.due[pending] > today]
+        flee = waiting[rng.random(len(waiting)) < p["abscond_rate"]]
         self.state[flee] = CLOSED
         due = pending[(self.due[pending] <= today) & (self.state[pending] == PENDING)]
         convict = rng.random(len(due)) < p["conviction_probability"]

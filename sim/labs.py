@@ -46,16 +46,21 @@ class LabRoster(Roster):
         )
         self.bulk_unmet = 0.0  # smoothed market share of bulk requests not served
 
-    def set_up(self, n: int, ready_day: int) -> np.ndarray:
-        """Start ``n`` labs that produce from ``ready_day``."""
+    def set_up(self, n: int, ready_day: int, supplied: bool = False) -> np.ndarray:
+        """Start ``n`` labs that produce from ``ready_day``.
+
+        Only the day-0 labs start ``supplied`` with a shipment of precursors;
+        entrants wait for theirs, which precursor control may intercept.
+        """
         p, rng = self.model.p, self.model.rng
         capacity = p["lab_capacity"] * rng.uniform(0.5, 1.5, n)
         return self.add(
             n,
             capacity=capacity,
-            precursor=capacity * p["precursor_interval"],
+            precursor=capacity * p["precursor_interval"] if supplied else 0.0,
             price=p["wholesale_price"],
-            next_shipment=ready_day + rng.integers(0, p["precursor_interval"], n),
+            # Entrants' first shipment is due the day they are ready; day-0 labs are spread over the interval.
+            next_shipment=rng.integers(0, p["precursor_interval"], n) if supplied else ready_day,
             ready_day=ready_day,
         )
 

@@ -84,7 +84,7 @@ class KladMarket(mesa.Model):
         """Day 0: a market in rough equilibrium, with stock in the pipeline."""
         p = self.p
         daily_orders = p["n_buyers"] * p["order_rate"]
-        self.labs.set_up(p["n_labs"], ready_day=0)
+        self.labs.set_up(p["n_labs"], ready_day=0, supplied=True)
         self.labs.stock[:] = daily_orders * p["stash_grams"] * 7.0 / p["n_labs"]
         self.shops.open_shops(p["n_shops"], daily_orders / p["n_shops"], stocked=True)
         pool = self.couriers.recruit_candidates(p["candidate_pool"] + p["n_couriers"])
@@ -96,7 +96,9 @@ class KladMarket(mesa.Model):
         self.couriers.shop[hired] = np.arange(p["n_couriers"]) % p["n_shops"]
         storefronts = self.shops.visibility.copy()
         self.buyers.start_using(p["n_buyers"], B.ACTIVE, storefronts)
-        former = int(p["n_buyers"] * p["quit_rate"] / max(1e-9, p["relapse_rate"] + p["recovery_rate"]))
+        # Former users at the quit/relapse/recovery equilibrium, at most as many as active users.
+        exits = p["relapse_rate"] + p["recovery_rate"]
+        former = int(min(p["n_buyers"], p["n_buyers"] * p["quit_rate"] / exits)) if exits > 0 else p["n_buyers"]
         self.buyers.start_using(former, B.FORMER, storefronts)
         # Each shop's stashes already hidden in the city.
         on_ground = np.ceil(self.shops.orders * p["ground_days"]).astype(np.int64)
