@@ -101,9 +101,10 @@ def mean_ci(values: pd.Series, level: float = 0.95) -> tuple[float, float, float
     mean = float(values.mean())
     if len(values) < 2:
         return mean, float("nan"), float("nan")
-    low, high = stats.t.interval(level, len(values) - 1, loc=mean, scale=stats.sem(values))
-    if not np.isfinite(low):  # zero spread
-        low = high = mean
+    sem = float(stats.sem(values))
+    if sem == 0.0:
+        return mean, mean, mean
+    low, high = stats.t.interval(level, len(values) - 1, loc=mean, scale=sem)
     return mean, float(low), float(high)
 
 
