@@ -117,3 +117,46 @@ def test_compare_common_random_numbers_and_paired_changes(tmp_path):
     pd.testing.assert_frame_equal(a, b)
     assert "change" in (out / "report.md").read_text()
     assert (out / "figures" / "comparison.png").stat().st_size > 10_000
+
+
+def test_wrong_type_in_scenario(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text('[params]\nn_buyers = "many"\n')
+    res = klad("run", str(path), "--out", str(tmp_path / "o"), "--quiet")
+    assert res.returncode == 2 and "n_buyers" in res.stderr and "an integer" in res.stderr
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_interrupted_run_leaves_no_half_written_file_and_rerun_completes(tmp_path, workers):
+    import signal
+    import time
+
+    scenario = str(small_scenario(tmp_path))
+    out = tmp_path / "out"
+    args = [sys.executable, "-m", "sim.cli", "run", scenario, "--days", "5000", "--reps", "2", "--quiet"]
+    proc = subprocess.Popen(
+        [*args, "--workers", workers, "--out", str(out)], cwd=ROOT, stderr=subprocess.PIPE, text=True
+    )
+    time.sleep(4)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    assert not out.exists() or not any(p.is_file() for p in out.rglob("*"))
+    res = klad("run", scenario, "--days", "20", "--reps", "2", "--quiet", "--out", str(out))
+    assert res.returncode == 0
+    assert len(pd.read_parquet(out / "daily.parquet")) == 40
+
+
+def test_every_shipped_scenario_runs(tmp_path):
+    from sim.study import run_scenario
+
+    small = {"n_buyers": 600, "n_shops": 2, "n_couriers": 16, "candidate_pool": 300, "n_labs": 1, "policy_start_day": 8}
+    for path in sorted((ROOT / "scenarios").glob("*.toml")):
+        from sim.params import load_scenario
+
+        params = {**load_scenario(path), **small}
+        result = run_scenario(params, reps=2, days=20, seed=3, workers=1)
+        assert len(result.daily) == 40, path.name
+        assert result.daily["grams_sold"].sum() > 0, path.name
