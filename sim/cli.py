@@ -15,27 +15,19 @@ from .runner import final_window
 from .study import compare_scenarios, run_scenario
 
 
-def _positive(name: str):
+def _whole(name: str, minimum: int):
+    """An argparse type: a whole number of at least ``minimum``, with a one-line error naming the option."""
+
     def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{name} must be a whole number, got {text!r}") from None
-        if value < 1:
-            raise argparse.ArgumentTypeError(f"{name} must be at least 1, got {value}")
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{name} must be at least {minimum}, got {value}")
         return value
 
     return parse
-
-
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"seed must be a non-negative whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"seed must be a non-negative whole number, got {value}")
-    return value
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -84,11 +76,11 @@ def cmd_params(args: argparse.Namespace) -> int:
 
 
 def _run_options(parser: argparse.ArgumentParser, default_out: str) -> None:
-    parser.add_argument("--reps", type=_positive("--reps"), default=10, help="replications (default 10)")
-    parser.add_argument("--days", type=_positive("--days"), default=730, help="days per run (default 730)")
-    parser.add_argument("--seed", type=_seed, default=20251, help="root seed (default 20251)")
+    parser.add_argument("--reps", type=_whole("--reps", 1), default=10, help="replications (default 10)")
+    parser.add_argument("--days", type=_whole("--days", 1), default=730, help="days per run (default 730)")
+    parser.add_argument("--seed", type=_whole("--seed", 0), default=20251, help="root seed (default 20251)")
     parser.add_argument(
-        "--workers", type=_positive("--workers"), default=None, help="processes (default: all cores)"
+        "--workers", type=_whole("--workers", 1), default=None, help="processes (default: all cores)"
     )
     parser.add_argument("--out", help=f"output folder (default {default_out})")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
