@@ -11,7 +11,7 @@ import pandas as pd
 from . import __version__
 from .docs import parameter_table
 from .params import REGISTRY, ParameterError
-from .runner import final_window
+from .runner import default_workers, final_window
 from .study import compare_scenarios, run_scenario
 
 
@@ -65,6 +65,28 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """Run (or resume) a sweep and analyse it."""
+    from .output import write_json, write_parquet
+    from .sensitivity import write_analysis
+    from .sweep import load_experiment, run_sweep
+
+    exp = load_experiment(args.experiment)
+    out = Path(args.out) if args.out else Path("results") / "sweeps" / Path(args.experiment).stem
+    runs = run_sweep(
+        exp, out, workers=args.workers or default_workers(), scheduler=args.scheduler, resume=args.resume,
+        progress=not args.quiet,
+    )
+    write_parquet(runs, out / "runs.parquet")
+    table = write_analysis(exp, runs, out)
+    write_json({"experiment": vars(exp), "file": str(args.experiment), "command": sys.argv}, out / "manifest.json")
+    failed = int((runs["status"] != "ok").sum())
+    print(f"{len(runs)} runs ({failed} failed); results: {out}/ (runs.parquet, indices.csv, report.md, figures/)")
+    if not table.empty:
+        print(table.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
+    return 0
+
+
 def cmd_params(args: argparse.Namespace) -> int:
     """Print the parameter registry."""
     if args.markdown:
@@ -101,6 +123,16 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("scenarios", nargs="+", help="scenario TOML files; the first is the reference")
     _run_options(compare, "results/compare_<A>_vs_<B>...")
     compare.set_defaults(func=cmd_compare)
+
+    sweep = sub.add_parser("sweep", help="run a sensitivity analysis / sweep from an experiment file")
+    sweep.add_argument("experiment", help="experiment TOML file")
+    where = sweep.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=_whole("--workers", 1), default=None, help="local processes (default all)")
+    where.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://127.0.0.1:8786")
+    sweep.add_argument("--out", help="output folder (default results/sweeps/<experiment file name>)")
+    sweep.add_argument("--resume", action="store_true", help="skip the runs already on disk")
+    sweep.add_argument("--quiet", action="store_true", help="no progress bar")
+    sweep.set_defaults(func=cmd_sweep)
 
     params = sub.add_parser("params", help="list every parameter with unit, range and kind")
     params.add_argument("--markdown", action="store_true", help="print the Markdown table used in docs/ODD.md")

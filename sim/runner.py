@@ -9,6 +9,7 @@ numbers).
 
 from __future__ import annotations
 
+import multiprocessing as mp
 import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -74,7 +75,8 @@ def run_replications(
         for seed in seeds:
             frames.append(run_one(params, days, seed, on_day=(lambda: progress(1)) if progress else None))
     else:
-        with ProcessPoolExecutor(max_workers=min(workers, len(seeds))) as pool:
+        context = mp.get_context("forkserver")  # no fork() of a possibly multi-threaded parent
+        with ProcessPoolExecutor(max_workers=min(workers, len(seeds)), mp_context=context) as pool:
             for daily in pool.map(_run_job, [(params, days, s) for s in seeds]):
                 frames.append(daily)
                 if progress:

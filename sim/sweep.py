@@ -1,0 +1,304 @@
+"""Sweeps and global sensitivity analysis over levers and uncertainties.
+
+An experiment file names a model entry point (a function ``f(params, seed) ->
+dict of outputs``; by default the klad market), the varied parameters (kept
+apart as ``[uncertainties]`` and ``[levers]``), fixed overrides, a design
+(``sobol``, ``morris``, ``fast``, ``latin``, ``grid``), a sample size,
+replications per point, days, outputs and a seed. Samples and indices come
+from SALib. Run ``j`` (point ``j // reps``, replication ``j % reps``) always
+gets the seed ``SeedSequence(seed, spawn_key=(j,))``, so results do not depend
+on the executor, the chunking or the order in which chunks finish. Finished
+chunks are written to disk at once; ``resume`` skips them.
+"""
+
+from __future__ import annotations
+
+import importlib
+import itertools
+import math
+import multiprocessing as mp
+import tomllib
+import traceback
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .output import write_parquet
+from .params import LEVER, REGISTRY, ParameterError, validate
+
+DESIGNS = ("sobol", "morris", "fast", "latin", "grid")
+DEFAULT_MODEL = "sim.sweep:klad_outputs"
+_KEYS = {"name", "model", "design", "samples", "replications", "days", "outputs", "seed", "chunk_size",
+         "uncertainties", "levers", "fixed", "second_order", "num_levels"}  # fmt: skip
+
+
+@dataclass
+class Experiment:
+    """A validated experiment file."""
+
+    name: str
+    model: str
+    design: str
+    samples: int
+    replications: int
+    days: int
+    outputs: list[str]
+    seed: int
+    varied: dict[str, list]  # name -> [low, high] (or levels for grid)
+    kinds: dict[str, str]  # name -> "uncertainty" or "lever"
+    fixed: dict[str, Any] = field(default_factory=dict)
+    chunk_size: int = 16
+    second_order: bool = False
+    num_levels: int = 4
+
+    @property
+    def problem(self) -> dict:
+        """The SALib problem dict."""
+        names = list(self.varied)
+        return {"num_vars": len(names), "names": names, "bounds": [self.varied[n][:2] for n in names]}
+
+
+def load_experiment(path: str | Path) -> Experiment:
+    """Read and validate an experiment TOML file; raise ParameterError naming file and key."""
+    path = Path(path)
+    if not path.is_file():
+        raise ParameterError(f"experiment: file not found: {path}")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ParameterError(f"{path}: TOML syntax error: {exc}") from None
+    where = str(path)
+    unknown = set(data) - _KEYS
+    if unknown:
+        raise ParameterError(f"{where}: unknown key '{sorted(unknown)[0]}'; allowed are {', '.join(sorted(_KEYS))}")
+    design = data.get("design", "sobol")
+    if design not in DESIGNS:
+        raise ParameterError(f"{where}: design = {design!r} is unknown; allowed are {', '.join(DESIGNS)}")
+    model = data.get("model", DEFAULT_MODEL)
+    ints = {}
+    for key, default, low in (("samples", 64, 1), ("replications", 1, 1), ("days", 365, 1), ("seed", 0, 0),
+                              ("chunk_size", 16, 1), ("num_levels", 4, 2)):  # fmt: skip
+        value = data.get(key, default)
+        if not isinstance(value, int) or isinstance(value, bool) or value < low:
+            raise ParameterError(f"{where}: '{key}' = {value!r} is invalid: allowed is an integer >= {low}")
+        ints[key] = value
+    varied, kinds = {}, {}
+    for table, kind in (("uncertainties", "uncertainty"), ("levers", LEVER)):
+        for name, spec in data.get(table, {}).items():
+            varied[name] = _check_varied(where, table, name, spec, design, model, kind)
+            kinds[name] = kind
+    if not varied:
+        raise ParameterError(f"{where}: nothing is varied: give [uncertainties] and/or [levers]")
+    fixed = data.get("fixed", {})
+    if model == DEFAULT_MODEL:
+        fixed = validate(fixed, f"{where} [fixed]")
+    outputs = data.get("outputs", ["grams_sold"])
+    if model == DEFAULT_MODEL:
+        from .model import METRICS
+
+        for out in outputs:
+            if out not in METRICS:
+                raise ParameterError(f"{where}: output '{out}' is not a model metric (see sim.model.METRICS)")
+    _entry_point(model, where)
+    return Experiment(
+        name=data.get("name", path.stem), model=model, design=design, samples=ints["samples"],
+        replications=ints["replications"], days=ints["days"], outputs=list(outputs), seed=ints["seed"],
+        varied=varied, kinds=kinds, fixed=fixed, chunk_size=ints["chunk_size"],
+        second_order=bool(data.get("second_order", False)), num_levels=ints["num_levels"],
+    )  # fmt: skip
+
+
+def _check_varied(where, table, name, spec, design, model, kind) -> list:
+    key = f"{where} [{table}] {name}"
+    if not isinstance(spec, list) or len(spec) < 2:
+        raise ParameterError(f"{key}: give [low, high] bounds (or a list of levels for design 'grid')")
+    if model != DEFAULT_MODEL:
+        return spec
+    if name not in REGISTRY:
+        raise ParameterError(f"{key}: unknown parameter '{name}' (see `klad params`)")
+    p = REGISTRY[name]
+    if (p.kind == LEVER) != (kind == LEVER):
+        right = "levers" if p.kind == LEVER else "uncertainties"
+        raise ParameterError(f"{key}: '{name}' is a {p.kind}; put it under [{right}]")
+    if design != "grid":
+        if len(spec) != 2 or p.type not in (int, float) or not spec[0] < spec[1]:
+            raise ParameterError(f"{key}: bounds {spec!r} must be two numbers, low < high")
+    for value in spec:
+        p.check(value, key)  # out of the registry's allowed range -> clear error
+    return spec
+
+
+def _entry_point(spec: str, where: str = "") -> Callable:
+    module, _, func = spec.partition(":")
+    try:
+        return getattr(importlib.import_module(module), func)
+    except (ImportError, AttributeError, ValueError):
+        raise ParameterError(f"{where}: model = {spec!r} cannot be imported (want 'package.module:function')") from None
+
+
+# ------------------------------------------------------------------ designs
+def design_matrix(exp: Experiment) -> np.ndarray:
+    """The sample points (one row per point, one column per varied parameter), from SALib."""
+    from SALib.sample import fast_sampler, latin, morris, sobol
+
+    problem, n = exp.problem, exp.samples
+    if exp.design == "sobol":
+        return sobol.sample(problem, n, calc_second_order=exp.second_order, seed=exp.seed)
+    if exp.design == "morris":
+        return morris.sample(problem, n, num_levels=exp.num_levels, seed=exp.seed)
+    if exp.design == "fast":
+        return fast_sampler.sample(problem, n, seed=exp.seed)
+    if exp.design == "latin":
+        return latin.sample(problem, n, seed=exp.seed)
+    return np.array(list(itertools.product(*exp.varied.values())), dtype=float)
+
+
+def run_seed(root: int, run: int) -> int:
+    """The seed of run ``run``: depends only on the experiment seed and the run's index."""
+    return int(np.random.SeedSequence(root, spawn_key=(run,)).generate_state(1)[0])
+
+
+def point_params(exp: Experiment, row: np.ndarray) -> dict[str, Any]:
+    """Parameters of one sample point: fixed values, then the varied ones (integers rounded)."""
+    params = dict(exp.fixed)
+    for name, value in zip(exp.varied, row, strict=True):
+        if exp.model == DEFAULT_MODEL and REGISTRY[name].type is int:
+            value = int(round(value))
+        params[name] = float(value) if isinstance(value, np.floating) else value
+    return params
+
+
+# ------------------------------------------------------------------ models
+def klad_outputs(params: dict[str, Any], seed: int, days: int = 365, window: int | None = None) -> dict[str, float]:
+    """The klad market as a sweep model: every metric's mean over the final window."""
+    from .runner import final_window, run_one
+
+    daily = run_one(params, days, seed)
+    window = window or final_window(days)
+    return daily.drop(columns="day").tail(window).mean().to_dict()
+
+
+def ishigami(params: dict[str, Any], seed: int, days: int = 0) -> dict[str, float]:
+    """The Ishigami function (a = 7, b = 0.1), whose Sobol indices are known analytically.
+
+    Used to check the whole sweep pipeline; ``seed`` and ``days`` are ignored.
+    """
+    x1, x2, x3 = params["x1"], params["x2"], params["x3"]
+    return {"y": math.sin(x1) + 7.0 * math.sin(x2) ** 2 + 0.1 * x3**4 * math.sin(x1)}
+
+
+# ------------------------------------------------------------------ running
+def run_chunk(exp: Experiment, rows: np.ndarray, runs: list[int]) -> pd.DataFrame:
+    """Run some runs of the experiment; a run that raises is recorded as failed with its error."""
+    model = _entry_point(exp.model)
+    records = []
+    for run in runs:
+        point, rep = divmod(run, exp.replications)
+        params = point_params(exp, rows[point])
+        seed = run_seed(exp.seed, run)
+        record = {"run": run, "point": point, "rep": rep, "seed": seed, **{n: params[n] for n in exp.varied}}
+        try:
+            out = model(params, seed, days=exp.days)
+            record.update({o: float(out[o]) for o in exp.outputs})
+            record.update(status="ok", error="")
+        except Exception as exc:  # noqa: BLE001 - a failed run is data, not a crash
+            record.update({o: float("nan") for o in exp.outputs})
+            record.update(status="failed", error=f"{type(exc).__name__}: {exc}"[:500])
+            record["traceback"] = traceback.format_exc(limit=3)[-2000:]
+        records.append(record)
+    frame = pd.DataFrame(records)
+    if "traceback" not in frame:
+        frame["traceback"] = ""
+    return frame.fillna({"traceback": ""})
+
+
+def chunk_path(out: Path, index: int) -> Path:
+    """Where a finished chunk is stored."""
+    return out / "chunks" / f"chunk_{index:06d}.parquet"
+
+
+def run_sweep(
+    exp: Experiment,
+    out: str | Path,
+    *,
+    workers: int = 1,
+    scheduler: str | None = None,
+    resume: bool = False,
+    progress: bool = False,
+) -> pd.DataFrame:
+    """Run every run of the experiment not yet on disk and return all runs in run order.
+
+    Each finished chunk is written atomically as soon as it arrives, so a sweep
+    killed at any moment loses at most the chunks in flight.
+    """
+    out = Path(out)
+    rows = design_matrix(exp)
+    total = len(rows) * exp.replications
+    chunks = [list(range(s, min(s + exp.chunk_size, total))) for s in range(0, total, exp.chunk_size)]
+    done = {i for i in range(len(chunks)) if chunk_path(out, i).exists()}
+    if done and not resume:
+        raise ParameterError(f"{out}: holds an earlier sweep's results; pass --resume to continue it, or another --out")
+    todo = [i for i in range(len(chunks)) if i not in done]
+    bar = _progress(total, sum(len(chunks[i]) for i in done), progress)
+    if todo:
+        submit = _dask_submitter(scheduler) if scheduler else None
+        if submit:
+            _run_dask(submit, exp, rows, chunks, todo, out, bar)
+        elif workers <= 1:
+            for i in todo:
+                _finish(run_chunk(exp, rows, chunks[i]), out, i, bar)
+        else:
+            with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("forkserver")) as pool:
+                futures = {pool.submit(run_chunk, exp, rows, chunks[i]): i for i in todo}
+                for future in as_completed(futures):
+                    _finish(future.result(), out, futures[future], bar)
+    if bar:
+        bar.close()
+    frames = [pd.read_parquet(chunk_path(out, i)) for i in range(len(chunks))]
+    return pd.concat(frames, ignore_index=True).sort_values("run").reset_index(drop=True)
+
+
+def _finish(frame: pd.DataFrame, out: Path, index: int, bar) -> None:
+    write_parquet(frame, chunk_path(out, index))
+    if bar:
+        bar.failed += int((frame["status"] != "ok").sum())
+        bar.set_postfix(failed=bar.failed)
+        bar.update(len(frame))
+
+
+def _progress(total: int, already: int, enabled: bool):
+    if not enabled:
+        return None
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, initial=already, desc="runs", unit="run")
+    bar.failed = 0
+    return bar
+
+
+def _dask_submitter(address: str):
+    try:
+        from distributed import Client
+    except ImportError:
+        raise ParameterError("--scheduler needs Dask: pip install 'dask[distributed]'") from None
+    try:
+        client = Client(address, timeout="10s")
+    except (OSError, TimeoutError) as exc:
+        raise ParameterError(f"--scheduler {address}: cannot reach the Dask scheduler ({exc})") from None
+    return client
+
+
+def _run_dask(client, exp, rows, chunks, todo, out, bar) -> None:
+    from distributed import as_completed as dask_completed
+
+    futures = {client.submit(run_chunk, exp, rows, chunks[i], pure=False, retries=3): i for i in todo}
+    try:
+        for future in dask_completed(futures):
+            _finish(future.result(), out, futures[future], bar)
+    finally:
+        client.close()

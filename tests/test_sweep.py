@@ -1,0 +1,186 @@
+"""Sweeps: SALib designs and indices, resume after SIGKILL, Dask, bad experiment files."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sim.params import ParameterError
+from sim.sensitivity import indices
+from sim.sweep import load_experiment, run_seed, run_sweep
+
+ROOT = Path(__file__).resolve().parent.parent
+PI = 3.141592653589793
+
+KLAD = """
+name = "small klad sweep"
+design = "{design}"
+samples = {samples}
+replications = 2
+days = 25
+seed = 5
+chunk_size = 2
+outputs = ["grams_sold", "arrests_courier"]
+
+[uncertainties]
+price_elasticity = [0.3, 1.0]
+
+[levers]
+severity_multiplier = [0.5, 2.0]
+
+[fixed]
+n_buyers = 500
+n_shops = 2
+n_couriers = 14
+candidate_pool = 250
+n_labs = 1
+"""
+
+
+def write(tmp_path, text, name="exp.toml"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def klad(*args):
+    return subprocess.run([sys.executable, "-m", "sim.cli", *args], capture_output=True, text=True, cwd=ROOT)
+
+
+def test_ishigami_indices_match_analytic_values(tmp_path):
+    exp = load_experiment(ROOT / "experiments" / "ishigami.toml")
+    runs = run_sweep(exp, tmp_path / "out", workers=2)
+    table = indices(exp, runs).set_index(["parameter", "index"])["value"]
+    analytic = {("x1", "S1"): 0.3139, ("x2", "S1"): 0.4424, ("x3", "S1"): 0.0,
+                ("x1", "ST"): 0.5576, ("x2", "ST"): 0.4424, ("x3", "ST"): 0.2437}  # fmt: skip
+    for key, value in analytic.items():
+        assert table[key] == pytest.approx(value, abs=0.05), key
+
+
+def test_seeds_depend_only_on_experiment_seed_and_run_index():
+    assert run_seed(5, 3) == run_seed(5, 3)
+    assert len({run_seed(5, i) for i in range(100)}) == 100
+    assert run_seed(5, 3) != run_seed(6, 3)
+
+
+def test_klad_sweep_morris_writes_everything(tmp_path):
+    path = write(tmp_path, KLAD.format(design="morris", samples=3))
+    res = klad("sweep", str(path), "--out", str(tmp_path / "out"), "--workers", "2", "--quiet")
+    assert res.returncode == 0, res.stderr
+    runs = pd.read_parquet(tmp_path / "out" / "runs.parquet")
+    assert len(runs) == 3 * 3 * 2 and (runs["status"] == "ok").all()
+    ind = pd.read_csv(tmp_path / "out" / "indices.csv")
+    assert {"mu_star", "sigma"} <= set(ind["index"])
+    report = (tmp_path / "out" / "report.md").read_text()
+    assert "seed noise" in report
+    for name in ("indices.png", "scatter.png"):
+        assert (tmp_path / "out" / "figures" / name).stat().st_size > 5_000
+
+
+def test_killed_sweep_resumes_to_the_uninterrupted_result(tmp_path):
+    path = write(tmp_path, KLAD.format(design="latin", samples=12))
+    full = tmp_path / "full"
+    assert klad("sweep", str(path), "--out", str(full), "--workers", "1", "--quiet").returncode == 0
+    killed = tmp_path / "killed"
+    cmd = [sys.executable, "-m", "sim.cli", "sweep", str(path), "--out", str(killed), "--workers", "2", "--quiet"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, start_new_session=True)
+    deadline = time.time() + 60
+    while time.time() < deadline and len(list((killed / "chunks").glob("*.parquet"))) < 3:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    finished = len(list((killed / "chunks").glob("*.parquet")))
+    assert 0 < finished < 12  # really interrupted part-way
+    assert klad("sweep", str(path), "--out", str(killed), "--quiet").returncode == 2  # refuses without --resume
+    res = klad("sweep", str(path), "--out", str(killed), "--resume", "--quiet")
+    assert res.returncode == 0, res.stderr
+    a = pd.read_parquet(full / "runs.parquet")
+    b = pd.read_parquet(killed / "runs.parquet")
+    pd.testing.assert_frame_equal(a, b)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_dask_cluster_gives_the_local_result(tmp_path):
+    path = write(tmp_path, KLAD.format(design="latin", samples=4))
+    local = tmp_path / "local"
+    assert klad("sweep", str(path), "--out", str(local), "--workers", "1", "--quiet").returncode == 0
+    port = free_port()
+    dask = Path(sys.executable).parent / "dask"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    scheduler = subprocess.Popen([str(dask), "scheduler", "--host", "127.0.0.1", "--port", str(port),
+                                  "--dashboard-address", "127.0.0.1:0"], env=env, cwd=tmp_path,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    worker = subprocess.Popen([str(dask), "worker", f"tcp://127.0.0.1:{port}", "--nworkers", "2", "--nthreads", "1",
+                               "--host", "127.0.0.1", "--dashboard-address", "127.0.0.1:0"], env=env, cwd=tmp_path,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        out = tmp_path / "dask"
+        res = None
+        for _ in range(30):  # wait for the scheduler to listen
+            res = klad("sweep", str(path), "--out", str(out), "--scheduler", f"tcp://127.0.0.1:{port}", "--quiet")
+            if res.returncode == 0:
+                break
+            time.sleep(1)
+        assert res.returncode == 0, res.stderr
+        pd.testing.assert_frame_equal(pd.read_parquet(local / "runs.parquet"), pd.read_parquet(out / "runs.parquet"))
+    finally:
+        for proc in (worker, scheduler):
+            proc.terminate()
+            proc.wait(timeout=30)
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        (("price_elasticity = [0.3, 1.0]", "no_such_thing = [0.3, 1.0]"), ["unknown parameter 'no_such_thing'"]),
+        (("price_elasticity = [0.3, 1.0]", "price_elasticity = [0.3, 9.0]"), ["price_elasticity", "9.0", "[0, 3]"]),
+        (('design = "morris"', 'design = "magic"'), ["design", "'magic'", "sobol"]),
+        (("[levers]\nseverity_multiplier", "[uncertainties2]\nseverity_multiplier"), ["unknown key 'uncertainties2'"]),
+        (("[uncertainties]\nprice_elasticity", "[levers]\nprice_elasticity"), ["is a uncertainty"]),
+    ],
+)
+def test_bad_experiment_files_one_line_exit_2(tmp_path, change, words):
+    text = KLAD.format(design="morris", samples=2)
+    text = text.replace("[levers]\nseverity_multiplier = [0.5, 2.0]\n", "") if "is a uncertainty" in words[0] else text
+    path = write(tmp_path, text.replace(*change))
+    res = klad("sweep", str(path), "--out", str(tmp_path / "out"), "--quiet")
+    assert res.returncode == 2, res.stderr
+    assert "Traceback" not in res.stderr
+    for word in words:
+        assert word in res.stderr.strip().splitlines()[-1]
+    assert not (tmp_path / "out").exists()
+
+
+def test_unreachable_scheduler(tmp_path):
+    path = write(tmp_path, KLAD.format(design="morris", samples=2))
+    res = klad("sweep", str(path), "--scheduler", f"tcp://127.0.0.1:{free_port()}", "--out", str(tmp_path / "o"))
+    assert res.returncode == 2 and "cannot reach the Dask scheduler" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_failed_runs_are_recorded_not_fatal(tmp_path, monkeypatch):
+    text = KLAD.format(design="latin", samples=3).replace("n_labs = 1", "n_labs = 1\n")
+    exp = load_experiment(write(tmp_path, text))
+    import sim.sweep
+
+    def broken(params, seed, days):
+        raise RuntimeError("model exploded")
+
+    monkeypatch.setattr(sim.sweep, "_entry_point", lambda spec, where="": broken)
+    runs = run_sweep(exp, tmp_path / "out")
+    assert (runs["status"] == "failed").all() and runs["error"].str.contains("model exploded").all()
+
+
+def test_bad_model_entry_point(tmp_path):
+    with pytest.raises(ParameterError, match="cannot be imported"):
+        load_experiment(write(tmp_path, 'model = "nowhere:f"\n[uncertainties]\nx = [0, 1]\n'))
