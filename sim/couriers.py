@@ -219,7 +219,7 @@ class CourierRoster(Roster):
         p, rng = self.model.p, self.model.rng
         pool = np.flatnonzero(self.state == CANDIDATE)
         self.state[pool[rng.random(len(pool)) < p["candidate_exit_rate"]]] = GONE
-        arrivals = rng.poisson(p["candidate_inflow"])
+        arrivals = rng.poisson(p["candidate_inflow"] * self.model.scale)
         if arrivals:
             self.recruit_candidates(arrivals)
 

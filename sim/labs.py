@@ -67,7 +67,9 @@ class LabRoster(Roster):
     def receive_precursors(self) -> int:
         """Shipments due today arrive unless intercepted; returns shipments intercepted."""
         p, rng, today = self.model.p, self.model.rng, self.model.day
-        due = np.flatnonzero(self.active & (self.next_shipment <= today))
+        # A lab orders precursors only when it is short of one shipment's worth (no stockpiling).
+        short = self.precursor < self.capacity * p["precursor_interval"]
+        due = np.flatnonzero(self.active & short & (self.next_shipment <= today))
         stopped = rng.random(len(due)) < p["precursor_interdiction"]
         arrived = due[~stopped]
         self.precursor[arrived] += self.capacity[arrived] * p["precursor_interval"]

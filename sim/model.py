@@ -59,6 +59,7 @@ class KladMarket(mesa.Model):
         self.policy_active = False
         self.day = 0
         p = self.p
+        self.scale = p["n_buyers"] / 10_000  # demand-side rates are stated per 10,000 buyers
 
         self.city = City(p["grid_width"], p["grid_height"], p["demand_concentration"], self.rng, self.random)
         self.justice = Justice()
@@ -87,7 +88,7 @@ class KladMarket(mesa.Model):
         self.labs.set_up(p["n_labs"], ready_day=0, supplied=True)
         self.labs.stock[:] = daily_orders * p["stash_grams"] * 7.0 / p["n_labs"]
         self.shops.open_shops(p["n_shops"], daily_orders / p["n_shops"], stocked=True)
-        pool = self.couriers.recruit_candidates(p["candidate_pool"] + p["n_couriers"])
+        pool = self.couriers.recruit_candidates(round(p["candidate_pool"] * self.scale) + p["n_couriers"])
         # The day-0 couriers are the candidates most willing at the going pay.
         pay = np.full(len(pool), p["courier_pay"])
         margin = self.couriers.expected_daily_pay(pay) - self.couriers.job_cost(pool)
@@ -172,14 +173,15 @@ class KladMarket(mesa.Model):
 
     def police_storefronts(self) -> None:
         """Cyber police detect and block storefronts; blocked shops reopen as mirrors."""
+        # Detect, then block, then reopen: a delay of d days means d days, 0 means the same day.
+        self.m["storefronts_detected"] = self.shops.detect_storefronts(
+            self.police.storefront_hazard(), self.police.block_delay()
+        )
+        self.shops.block_storefronts()
         mirrors = self.shops.reopen_mirrors()
         for shop in mirrors:
             self.buyers.forget_storefront(int(shop), self.p["mirror_retention"])
         self.m["mirrors_opened"] = len(mirrors)
-        self.shops.block_storefronts()
-        self.m["storefronts_detected"] = self.shops.detect_storefronts(
-            self.police.storefront_hazard(), self.police.block_delay()
-        )
 
     def hire_couriers(self) -> None:
         """Shops advertise vacancies; willing candidates take them; unfilled jobs raise pay."""
@@ -342,7 +344,7 @@ class KladMarket(mesa.Model):
         self.couriers.imprison(out.convicted_rows[COURIER])
         self.buyers.state[out.released_rows[BUYER]] = B.FORMER
         self.buyers.state[out.acquitted_rows[BUYER]] = B.FORMER
-        self.buyers.state[out.absconded_rows[BUYER]] = B.FORMER  # fled: out of this market
+        self.buyers.state[out.absconded_rows[BUYER]] = B.FORMER  # fled custody: no longer buying, may relapse
         self.m["convictions"] = int(out.convicted.sum())
         for role, name in enumerate(ROLE_NAMES):
             self.m[f"convictions_{name}"] = int(out.convicted[role])
@@ -365,7 +367,7 @@ class KladMarket(mesa.Model):
         availability = 1.0 - self.m["unmet_orders"] / orders
         open_visibility = self.shops.visibility * self.shops.open_now()
         advertising = min(2.0, open_visibility.sum() / max(1e-9, self._visibility0))
-        rate = p["initiation_rate"] * availability * advertising * (1.0 - p["prevention"])
+        rate = p["initiation_rate"] * self.scale * availability * advertising * (1.0 - p["prevention"])
         new = int(self.rng.poisson(max(0.0, rate)))
         if new and open_visibility.sum() > 0:
             self.buyers.start_using(new, B.ACTIVE, open_visibility)

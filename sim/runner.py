@@ -38,7 +38,7 @@ def run_one(
     params: dict[str, Any], days: int, seed: np.random.SeedSequence | int, on_day: Callable[[], None] | None = None
 ) -> pd.DataFrame:
     """Run the model once; return its daily metrics (one row per day, ``day`` from 1)."""
-    model = KladMarket(params, rng=np.random.default_rng(seed))
+    model = KladMarket(params, rng=seed)  # the same seed gives the same run as KladMarket(params, rng=seed)
     for _ in range(days):
         model.step()
         if on_day:

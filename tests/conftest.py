@@ -7,10 +7,7 @@ SMALL = {
     "n_buyers": 1500,
     "n_shops": 3,
     "n_couriers": 36,
-    "candidate_pool": 1200,
     "n_labs": 1,
-    "initiation_rate": 1.2,
-    "candidate_inflow": 3.0,
 }
 
 

@@ -19,7 +19,7 @@ def small_scenario(tmp_path):
     path = tmp_path / "small.toml"
     path.write_text(
         f'extends = "{ROOT / "scenarios" / "baseline.toml"}"\n'
-        "[params]\nn_buyers = 800\nn_shops = 2\nn_couriers = 20\ncandidate_pool = 300\nn_labs = 1\n"
+        "[params]\nn_buyers = 800\nn_shops = 2\nn_couriers = 20\nn_labs = 1\n"
         "policy_start_day = 10\n[policy]\nseverity_multiplier = 2.0\n"
     )
     return path
@@ -152,7 +152,7 @@ def test_interrupted_run_leaves_no_half_written_file_and_rerun_completes(tmp_pat
 def test_every_shipped_scenario_runs(tmp_path):
     from sim.study import run_scenario
 
-    small = {"n_buyers": 600, "n_shops": 2, "n_couriers": 16, "candidate_pool": 300, "n_labs": 1, "policy_start_day": 8}
+    small = {"n_buyers": 600, "n_shops": 2, "n_couriers": 16, "n_labs": 1, "policy_start_day": 8}
     for path in sorted((ROOT / "scenarios").glob("*.toml")):
         from sim.params import load_scenario
 

@@ -24,10 +24,10 @@ TINY = {
     "n_buyers": 1000,
     "n_shops": 3,
     "n_couriers": 30,
-    "candidate_pool": 400,
+    "candidate_pool": 4000,  # per 10,000 buyers: 400 candidates in this city of 1,000
     "n_labs": 1,
-    "initiation_rate": 0.8,
-    "candidate_inflow": 0.5,
+    "initiation_rate": 8.0,  # per 10,000 buyers: 0.8 a day here
+    "candidate_inflow": 5.0,  # per 10,000 buyers: 0.5 a day here
 }
 
 
@@ -613,7 +613,7 @@ def test_courier_pay_rises_while_vacancies_stay_unfilled():
 
 
 def test_candidate_pool_renews():
-    m = live(candidate_inflow=50.0, candidate_exit_rate=0.1)
+    m = live(candidate_inflow=500.0, candidate_exit_rate=0.1)
     pool = np.flatnonzero(m.couriers.state == C.CANDIDATE)
     n0 = len(m.couriers)
     m.couriers.renew_pool()
@@ -753,22 +753,22 @@ def test_severity_multiplier_range_is_enforced():
 # ---------------------------------------------------------------- buyers
 def test_prevention_stops_initiation():
     """(12a) prevention=1 gives no new buyers; prevention=0 gives some."""
-    assert total("new_buyers", 100, seeds=(1,), prevention=1.0, initiation_rate=5.0) == 0
-    assert total("new_buyers", 100, seeds=(1,), prevention=0.0, initiation_rate=5.0) > 100
-    half = total("new_buyers", 100, seeds=(1, 2, 3), prevention=0.5, initiation_rate=10.0)
-    full = total("new_buyers", 100, seeds=(1, 2, 3), prevention=0.0, initiation_rate=10.0)
+    assert total("new_buyers", 100, seeds=(1,), prevention=1.0, initiation_rate=50.0) == 0
+    assert total("new_buyers", 100, seeds=(1,), prevention=0.0, initiation_rate=50.0) > 100
+    half = total("new_buyers", 100, seeds=(1, 2, 3), prevention=0.5, initiation_rate=100.0)
+    full = total("new_buyers", 100, seeds=(1, 2, 3), prevention=0.0, initiation_rate=100.0)
     assert half < 0.75 * full
 
 
 def test_policy_lever_switches_on_at_policy_start_day():
-    df = frame(1, 120, policy_start_day=60, initiation_rate=5.0, policy={"prevention": 1.0})
+    df = frame(1, 120, policy_start_day=60, initiation_rate=50.0, policy={"prevention": 1.0})
     assert df["new_buyers"].iloc[:60].sum() > 100
     assert df["new_buyers"].iloc[60:].sum() == 0
 
 
 def test_initiation_grows_with_availability():
     def mean_new(unmet):
-        m = live(initiation_rate=50.0)
+        m = live(initiation_rate=500.0)
         news = []
         for _ in range(40):
             fresh_day(m)
@@ -1182,7 +1182,7 @@ def test_more_police_lowers_latency():
 
 def test_initiation_grows_with_advertising():
     def mean_new(scale):
-        m = live(initiation_rate=50.0)
+        m = live(initiation_rate=500.0)
         m.shops.visibility[:] *= scale
         news = []
         for _ in range(40):

@@ -38,7 +38,6 @@ severity_multiplier = [0.5, 2.0]
 n_buyers = 500
 n_shops = 2
 n_couriers = 14
-candidate_pool = 250
 n_labs = 1
 """
 
