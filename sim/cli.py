@@ -10,7 +10,7 @@ import pandas as pd
 
 from . import __version__
 from .docs import parameter_table
-from .params import REGISTRY, ParameterError
+from .params import REGISTRY, ParameterError, load_scenario
 from .runner import default_workers, final_window
 from .study import compare_scenarios, run_scenario
 
@@ -33,11 +33,12 @@ def _whole(name: str, minimum: int):
 def cmd_run(args: argparse.Namespace) -> int:
     """Run a scenario's replications, write results, a report and figures, print the table."""
     out = Path(args.out) if args.out else Path("results") / Path(args.scenario).stem
+    _warn_if_policy_never_starts(load_scenario(args.scenario), args.days)
     result = run_scenario(
         args.scenario, reps=args.reps, days=args.days, seed=args.seed, workers=args.workers, out=out,
         progress=not args.quiet,
     )
-    window = final_window(args.days)
+    window = final_window(args.days, result.params.get("policy_start_day"))
     print(f"\n{result.name}: means over the last {window} days, {args.reps} replication(s), 95% CI")
     for row in result.table.itertuples():
         ci = "" if pd.isna(row.ci_low) else f"  [{row.ci_low:.4g}, {row.ci_high:.4g}]"
@@ -46,8 +47,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _warn_if_policy_never_starts(params: dict, days: int) -> None:
+    if params["policy"] and params["policy_start_day"] > days:
+        print(
+            f"klad: warning: the policy starts on day {params['policy_start_day']}, after the last day ({days}); "
+            "the run shows the market without it",
+            file=sys.stderr,
+        )
+
+
 def cmd_compare(args: argparse.Namespace) -> int:
     """Run scenarios with common random numbers and compare them with the first."""
+    for scenario in args.scenarios:
+        _warn_if_policy_never_starts(load_scenario(scenario), args.days)
     default = "compare_" + "_vs_".join(Path(s).stem for s in args.scenarios)
     out = Path(args.out) if args.out else Path("results") / default
     table = compare_scenarios(
@@ -110,9 +122,9 @@ def _run_options(parser: argparse.ArgumentParser, default_out: str) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``klad``."""
-    parser = argparse.ArgumentParser(prog="klad", description="klad-sim: the contactless drug market model")
+    parser = _OneLineParser(prog="klad", description="klad-sim: the contactless drug market model")
     parser.add_argument("--version", action="version", version=f"klad-sim {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_OneLineParser)
 
     run = sub.add_parser("run", help="run a scenario's replications and write results")
     run.add_argument("scenario", help="scenario TOML file")
@@ -140,11 +152,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _OneLineParser(argparse.ArgumentParser):
+    """Usage errors in one line (with a pointer to --help) and exit code 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def check_output_folder(out: str | None) -> None:
+    """Fail before any work if the output folder cannot be created."""
+    if out is None:
+        return
+    for folder in (Path(out), *Path(out).resolve().parents):
+        if folder.exists():
+            if not folder.is_dir():
+                raise ParameterError(f"--out {out}: {folder} exists and is not a folder")
+            return
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``klad`` console script; returns the exit code."""
     parser = build_parser()
-    args = parser.parse_args(argv)  # argparse itself exits 2 with one line on bad usage
+    args = parser.parse_args(argv)
     try:
+        check_output_folder(getattr(args, "out", None))
         return args.func(args)
     except ParameterError as exc:
         print(f"klad: error: {exc}", file=sys.stderr)

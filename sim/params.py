@@ -439,9 +439,27 @@ def load_scenario(path: str | Path) -> dict[str, Any]:
         ParameterError: with the file and key, on any problem.
     """
     merged, meta = _read_chain(Path(path), [])
-    resolved = resolve({**merged["params"], "policy": merged["policy"]})
-    resolved["scenario_name"] = meta.get("name", Path(path).stem)
+    try:
+        resolved = resolve({**merged["params"], "policy": merged["policy"]})
+    except ParameterError as exc:
+        raise ParameterError(f"{path}: {exc}") from None
+    name = meta.get("name", Path(path).stem)
+    if not isinstance(name, str):
+        raise ParameterError(f"{path}: 'name' = {name!r} is invalid: allowed is a string")
+    resolved["scenario_name"] = name
     return resolved
+
+
+def read_toml(path: Path) -> dict:
+    """Parse a TOML file; any unreadable or malformed file is a ParameterError naming it."""
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ParameterError(f"{path}: TOML syntax error: {exc}") from None
+    except UnicodeDecodeError:
+        raise ParameterError(f"{path}: not a UTF-8 text file") from None
+    except OSError as exc:
+        raise ParameterError(f"{path}: cannot be read ({exc.strerror})") from None
 
 
 _TOP_KEYS = {"name", "description", "extends", "params", "policy"}
@@ -455,10 +473,7 @@ def _read_chain(path: Path, seen: list[Path]) -> tuple[dict[str, dict], dict]:
     if not path.is_file():
         where = f"{seen[-1]}: 'extends'" if seen else "scenario"
         raise ParameterError(f"{where}: file not found: {path}")
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ParameterError(f"{path}: TOML syntax error: {exc}") from None
+    data = read_toml(path)
     unknown = set(data) - _TOP_KEYS
     if unknown:
         raise ParameterError(

@@ -32,8 +32,9 @@ def _draw(ax, daily: pd.DataFrame, metric: str, color: str, label: str | None) -
     reps = daily["rep"].nunique() if "rep" in daily else 1
     ax.plot(mean.index, mean.rolling(7, min_periods=1).mean(), color=color, lw=1.5, label=label)
     if reps > 1:
-        half = 1.96 * grouped.std(ddof=1) / reps**0.5
-        ax.fill_between(mean.index, mean - half, mean + half, color=color, alpha=0.18, lw=0)
+        smooth = mean.rolling(7, min_periods=1).mean()
+        half = (1.96 * grouped.std(ddof=1) / reps**0.5).rolling(7, min_periods=1).mean()
+        ax.fill_between(mean.index, smooth - half, smooth + half, color=color, alpha=0.18, lw=0)
 
 
 def _figure(daily: pd.DataFrame, groups: list[tuple[str | None, pd.DataFrame]], title: str, policy_day, path) -> Path:

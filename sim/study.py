@@ -75,13 +75,14 @@ def run_scenario(
     seeds = replication_seeds(seed, reps)
     started = dt.datetime.now(dt.UTC).isoformat()
     daily = _simulate(name, params, days, seeds, workers, progress)
-    window = final_window(days)
+    window = final_window(days, params.get("policy_start_day"))
     summary = summarise(daily, window)
     summary.insert(1, "seed", [_seed_label(seed, s) for s in seeds])
     table = ci_table(summary)
     result = ScenarioResult(name, params, daily, summary, table)
     if out is not None:
         out = Path(out)
+        _retire_manifest(out)
         figure = plot_timeseries(daily, out / "figures" / "timeseries.png", name, params.get("policy_start_day"))
         result.files = [
             write_parquet(daily, out / "daily.parquet"),
@@ -116,7 +117,7 @@ def compare_scenarios(
         names = [f"{i + 1}:{n}" for i, n in enumerate(names)]
     seeds = replication_seeds(seed, reps)
     started = dt.datetime.now(dt.UTC).isoformat()
-    window = final_window(days)
+    window = final_window(days, resolved[0][1].get("policy_start_day"))
     dailies, summaries, rows = [], [], []
     for name, (_, params) in zip(names, resolved, strict=True):
         daily = _simulate(name, params, days, seeds, workers, progress)
@@ -138,6 +139,7 @@ def compare_scenarios(
     comparison = pd.DataFrame(rows)
     if out is not None:
         out = Path(out)
+        _retire_manifest(out)
         daily = pd.concat(dailies, ignore_index=True)
         policy_day = resolved[0][1].get("policy_start_day")
         write_parquet(comparison, out / "comparison.parquet")
@@ -150,6 +152,15 @@ def compare_scenarios(
             out / "manifest.json",
         )
     return comparison
+
+
+def _retire_manifest(out: Path) -> None:
+    """Remove an earlier run's manifest before writing anything.
+
+    The new manifest is written last, so a folder with a manifest always holds
+    one run's complete set of files.
+    """
+    (out / "manifest.json").unlink(missing_ok=True)
 
 
 def _simulate(name, params, days, seeds, workers, progress) -> pd.DataFrame:
@@ -169,7 +180,9 @@ def _seed_label(root: int, seq) -> str:
 def _fmt(x: float) -> str:
     if pd.isna(x):
         return "n/a"
-    return f"{x:,.4g}" if abs(x) < 1e6 else f"{x:,.0f}"
+    if abs(x) >= 100:
+        return f"{x:,.0f}"
+    return f"{x:,.2f}" if abs(x) >= 1 else f"{x:.4f}"
 
 
 def _run_report(name, scenario, table, reps, days, seed, window) -> str:

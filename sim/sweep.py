@@ -17,7 +17,6 @@ import importlib
 import itertools
 import math
 import multiprocessing as mp
-import tomllib
 import traceback
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -29,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from .output import write_parquet
-from .params import LEVER, REGISTRY, ParameterError, validate
+from .params import LEVER, REGISTRY, ParameterError, read_toml, validate
 
 DESIGNS = ("sobol", "morris", "fast", "latin", "grid")
 DEFAULT_MODEL = "sim.sweep:klad_outputs"
@@ -68,10 +67,7 @@ def load_experiment(path: str | Path) -> Experiment:
     path = Path(path)
     if not path.is_file():
         raise ParameterError(f"experiment: file not found: {path}")
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ParameterError(f"{path}: TOML syntax error: {exc}") from None
+    data = read_toml(path)
     where = str(path)
     unknown = set(data) - _KEYS
     if unknown:

@@ -160,3 +160,36 @@ def test_every_shipped_scenario_runs(tmp_path):
         result = run_scenario(params, reps=2, days=20, seed=3, workers=1)
         assert len(result.daily) == 40, path.name
         assert result.daily["grams_sold"].sum() > 0, path.name
+
+
+def test_more_bad_input_is_one_line(tmp_path):
+    binary = tmp_path / "binary.toml"
+    binary.write_bytes(b"\xff\xfe\x00 not text")
+    res = klad("run", str(binary), "--out", str(tmp_path / "o"))
+    assert res.returncode == 2 and "not a UTF-8 text file" in res.stderr and "Traceback" not in res.stderr
+
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    res = klad("run", str(ROOT / "scenarios" / "baseline.toml"), "--out", str(blocker / "sub"), "--days", "5")
+    assert res.returncode == 2 and "is not a folder" in res.stderr
+
+    res = klad("run", str(ROOT / "scenarios" / "baseline.toml"), "--reps", "many")
+    assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1
+
+    shares = tmp_path / "shares.toml"
+    shares.write_text("[params]\nshare_patrol = 0.9\nshare_cyber = 0.5\n")
+    res = klad("run", str(shares), "--out", str(tmp_path / "o"))
+    assert res.returncode == 2 and str(shares) in res.stderr and "add up to" in res.stderr
+
+    named = tmp_path / "named.toml"
+    named.write_text("name = 3\n")
+    res = klad("run", str(named), "--out", str(tmp_path / "o"))
+    assert res.returncode == 2 and "'name'" in res.stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_output_files_are_readable_by_others(tmp_path):
+    out = tmp_path / "out"
+    assert klad("run", str(small_scenario(tmp_path)), "--days", "12", "--reps", "1", "--quiet", "--out",
+                str(out)).returncode == 0  # fmt: skip
+    assert (out / "daily.parquet").stat().st_mode & 0o044
