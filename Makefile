@@ -27,7 +27,7 @@ run: $(STAMP)
 	$(VENV)/bin/klad run scenarios/baseline.toml --reps 4 --days 730
 
 test: $(STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest -q
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_speed.py
