@@ -149,8 +149,9 @@ class CourierRoster(Roster):
 
         Returns:
             Arrays of the day: laid stash ``shop``/``district``/``courier``, the
-            ``arrested`` courier rows, stashes ``seized`` from them, and the
-            number of working couriers.
+            ``arrested`` courier rows with their shops and the stashes found on
+            them, stashes seized, laid and seized counts by shop, and the number
+            of working couriers.
         """
         p, rng = self.model.p, self.model.rng
         working = np.flatnonzero(self.state == WORKING)
@@ -183,6 +184,7 @@ class CourierRoster(Roster):
             "working": len(working),
             "arrested": working[arrested],
             "arrested_shop": shop[arrested],
+            "arrested_stashes": (batch - caught_at)[arrested],  # stashes on him when caught
             "laid_shop": shop[owner[laid]],
             "laid_district": district[laid],
             "laid_courier": working[owner[laid]],

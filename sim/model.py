@@ -22,7 +22,7 @@ from .justice import BUYER, COURIER, LAB, OPERATOR, ROLE_NAMES, Justice
 from .labs import LabRoster
 from .params import resolve
 from .police import Police
-from .sanctions import discounted_years, sentence_bounds
+from .sanctions import courier_offence, discounted_years, sentence_bounds
 from .shops import DETECTED, OPEN, ShopRoster
 from .stashes import PRESENT, SEIZED, Stashes
 
@@ -207,10 +207,8 @@ class KladMarket(mesa.Model):
         self._count_seized(day["seized_stashes"] * grams)
         arrested = day["arrested"]
         self.couriers.arrest(arrested)
-        self.justice.open_cases(
-            COURIER, arrested, np.where(self.couriers.repeat[arrested], "courier_repeat", "courier_first"),
-            self.day, p["forensic_delay"],
-        )
+        offence = courier_offence(self.couriers.repeat[arrested], day["arrested_stashes"] * grams, p["large_quantity"])
+        self.justice.open_cases(COURIER, arrested, offence, self.day, p["forensic_delay"])
         # The phone of an arrested courier shows analysts where his stashes still lie.
         if len(arrested):
             today = np.isin(self.stashes.courier, arrested) & (self.stashes.state == PRESENT)

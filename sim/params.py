@@ -280,6 +280,10 @@ REGISTRY: dict[str, Param] = {p.name: p for p in [
     _p("sanction_regime", "2025_law", "", None, None, LEVER,
        "[001 L87-95] 2025 law; [001 L173] pre-2025 practice of 10-14 years for stash-layers",
        "Sanction table in force.", ("2025_law", "pre2025_practice")),
+    _p("large_quantity", 5.0, "g", 0.0, 1000.0, UNCERTAINTY,
+       "assumption: a courier caught with 10 or more stashes (5 g; 1 g is already criminal [001 L87]) "
+       "is charged with a large quantity ([001 L173, L180]: long terms for a 'large volume')",
+       "Grams on a caught courier from which the large-quantity sentence applies."),
     _p("severity_multiplier", 1.0, "x sentence", 0.0, 5.0, LEVER,
        "assumption: 1 = the sanction table as written", "Multiplier on every prison term."),
     _p("buyer_imprisonment", False, "", None, None, LEVER,

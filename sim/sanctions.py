@@ -20,6 +20,7 @@ SANCTIONS: dict[str, dict[str, tuple[float, float]]] = {
     "2025_law": {
         "courier_first": (5.0, 8.0),     # [001 L91] first time, no aggravation
         "courier_repeat": (7.0, 12.0),   # [001 L91] repeated commission
+        "courier_large": (7.0, 12.0),    # assumption: a large quantity aggravates like a repeat [001 L173, L180]
         "operator": (15.0, 20.0),        # [001 L93] criminal group
         "lab": (15.0, 20.0),             # [001 L89] production: 15-20 years or life
         "buyer_prison": (1.0, 3.0),      # assumption: art. 296 parts 2-3 terms when buyers are imprisoned
@@ -27,6 +28,7 @@ SANCTIONS: dict[str, dict[str, tuple[float, float]]] = {
     "pre2025_practice": {
         "courier_first": (10.0, 14.0),   # [001 L173] 'terms from 10 to 14 years'; the law said 5-10 [001 L91]
         "courier_repeat": (10.0, 14.0),  # [001 L173] practice did not separate first and repeat offences
+        "courier_large": (10.0, 14.0),   # [001 L173, L180] long terms 'because they are caught with a large volume'
         "operator": (15.0, 20.0),        # [001 L93] group sanctions retained by the 2025 law
         "lab": (10.0, 15.0),             # assumption: the earlier 10-15 range for officials' distribution [001 L93]
         "buyer_prison": (1.0, 3.0),      # assumption: as in the 2025 table
@@ -34,7 +36,13 @@ SANCTIONS: dict[str, dict[str, tuple[float, float]]] = {
 }
 # fmt: on
 
-OFFENCES = ("courier_first", "courier_repeat", "operator", "lab", "buyer_prison")
+OFFENCES = ("courier_first", "courier_repeat", "courier_large", "operator", "lab", "buyer_prison")
+
+
+def courier_offence(repeat: np.ndarray, grams_caught: np.ndarray, large_quantity: float) -> np.ndarray:
+    """The offence a caught courier is charged with: repeat, else large quantity, else first offence."""
+    large = np.where(grams_caught >= large_quantity, "courier_large", "courier_first")
+    return np.where(repeat, "courier_repeat", large)
 
 
 def sentence_bounds(regime: str, offence: str, multiplier: float) -> tuple[float, float]:

@@ -1149,8 +1149,9 @@ def test_lab_police_effort_finds_labs_without_leads():
     assert found == {0.0: 0, 0.1: 1}
 
 
-def test_repeat_offenders_are_charged_as_repeat():
-    m = live(digital_analytics=0.0)
+@pytest.mark.parametrize("large", [1000.0, 0.0])
+def test_repeat_offenders_are_charged_as_repeat_and_large_quantities_aggravate(large):
+    m = live(digital_analytics=0.0, large_quantity=large)
     fresh_day(m)
     rows = np.flatnonzero(m.couriers.state == C.WORKING)
     m.couriers.repeat[rows[::2]] = True
@@ -1162,9 +1163,10 @@ def test_repeat_offenders_are_charged_as_repeat():
     case = m.justice.role == COURIER
     arrested = m.justice.person[case]
     assert len(arrested) > 5
-    expected = np.where(m.couriers.repeat[arrested], "courier_repeat", "courier_first")
+    first = "courier_first" if large > 0 else "courier_large"
+    expected = np.where(m.couriers.repeat[arrested], "courier_repeat", first)
     np.testing.assert_array_equal(m.justice.offence[case], expected)
-    assert {"courier_repeat", "courier_first"} <= set(expected)
+    assert {"courier_repeat", first} <= set(expected)
 
 
 def test_no_buyer_patrol_no_buyer_arrests():
