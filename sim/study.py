@@ -242,7 +242,11 @@ def _manifest(name, scenario, params, seed, reps, days, window, started) -> dict
         "scenario_file": str(scenario),
         "parameters": params,
         "seed": seed,
-        "replication_seeds": f"numpy.random.SeedSequence({seed}).spawn({reps})",
+        "replication_seeds": {
+            "how": f"replication r uses numpy.random.SeedSequence({seed}).spawn({reps})[r]",
+            "entropy": seed,
+            "spawn_keys": [list(s.spawn_key) for s in replication_seeds(seed, reps)],
+        },
         "replications": reps,
         "days": days,
         "final_window_days": window,
