@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from .roster import Column, Roster, RosterAgent
-from .sanctions import discounted_years, sentence_bounds
+from .sanctions import courier_offence, discounted_years, sentence_bounds
 
 CANDIDATE, WORKING, PENDING, PRISON, GONE = 0, 1, 2, 3, 4
 
@@ -79,11 +79,14 @@ class CourierRoster(Roster):
         years x the value of a year of freedom, weighed by risk aversion.
         """
         p, m = self.model.p, self.model
-        first, repeat = (
+        # A first-timer expects to be caught halfway through an average batch, and charged by that quantity.
+        grams_when_caught = 0.25 * (p["batch_min"] + p["batch_max"]) * p["stash_grams"]
+        first = courier_offence(np.array([False]), np.array([grams_when_caught]), p["large_quantity"])[0]
+        first_years, repeat_years = (
             np.mean(sentence_bounds(p["sanction_regime"], offence, p["severity_multiplier"]))
-            for offence in ("courier_first", "courier_repeat")
+            for offence in (first, "courier_repeat")
         )
-        years = np.where(self.repeat[rows], repeat, first)
+        years = np.where(self.repeat[rows], repeat_years, first_years)
         lost = discounted_years(years, self.discount_factor[rows])
         year_value = p["prison_year_cost"] * self.reservation_wage[rows] * 365.0
         risk = self.perceived_risk[rows] * p["work_share"] * m.perceived_conviction

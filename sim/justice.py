@@ -27,6 +27,7 @@ class Outcome:
 
     convicted: np.ndarray = field(default_factory=lambda: np.zeros(4, dtype=np.int64))
     not_convicted: int = 0  # cases closed today without conviction (acquitted or absconded), all roles
+    absconded: int = 0  # suspects of any role who fled today
     absconded_rows: dict[int, np.ndarray] = field(default_factory=dict)
     acquitted_rows: dict[int, np.ndarray] = field(default_factory=dict)
     released_rows: dict[int, np.ndarray] = field(default_factory=dict)
@@ -83,6 +84,7 @@ class Justice:
         self.state[guilty] = PRISON
         out.convicted = np.bincount(self.role[guilty], minlength=4)
         out.not_convicted = len(acquitted) + len(flee)
+        out.absconded = len(flee)
         freed = np.flatnonzero((self.state == PRISON) & (self.release <= today))
         self.state[freed] = CLOSED
         for role in (BUYER, COURIER):

@@ -347,7 +347,7 @@ class KladMarket(mesa.Model):
         for role, name in enumerate(ROLE_NAMES):
             self.m[f"convictions_{name}"] = int(out.convicted[role])
         self._resolved_cases = int(out.convicted.sum()) + out.not_convicted
-        self.wanted += sum(len(r) for r in out.absconded_rows.values())
+        self.wanted += out.absconded
 
     def learn(self) -> None:
         """Agents update perceived certainty from what they observed today."""

@@ -2,7 +2,7 @@
 
 The budget is split among street patrol, cyber monitoring and blocking,
 digital investigation of leads, and lab/precursor control. Street patrol goes
-to districts either by where stashes and couriers were found ("balanced") or
+to districts either half by demand and half by where stashes were found and buyers arrested ("balanced") or
 by where buyers collect, spending most of the time on easy buyer arrests
 ("statistics": work "for the sake of statistics" [000 L245]).
 """
@@ -22,7 +22,7 @@ class Police(mesa.Agent):
     def __init__(self, model: mesa.Model):
         super().__init__(model)
         n = model.city.n_districts
-        self.found_by_district = np.full(n, 1.0 / n)  # smoothed finds (stashes, couriers)
+        self.found_by_district = np.full(n, 1.0 / n)  # smoothed finds (stashes found, buyers arrested)
         self.pickups_by_district = model.city.demand.copy()  # smoothed buyer pickups
         self.effort = {"patrol": 0.0, "cyber": 0.0, "investigation": 0.0, "labs": 0.0}
 

@@ -89,7 +89,7 @@ def run_replications(
 def final_window(days: int, policy_start_day: int | None = None) -> int:
     """Days summarised at the end of a run: the last quarter, at most 90 days, and none before the policy starts."""
     window = max(1, min(90, days // 4))
-    if policy_start_day is not None and policy_start_day < days:
+    if policy_start_day is not None and policy_start_day <= days:
         window = min(window, days - policy_start_day + 1)
     return window
 

@@ -175,7 +175,8 @@ def klad_outputs(params: dict[str, Any], seed: int, days: int = 365, window: int
     from .runner import final_window, run_one
 
     daily = run_one(params, days, seed)
-    window = window or final_window(days)
+    start = params.get("policy_start_day", REGISTRY["policy_start_day"].default)
+    window = window or final_window(days, start)
     return daily.drop(columns="day").tail(window).mean().to_dict()
 
 
