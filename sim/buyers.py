@@ -112,11 +112,7 @@ class BuyerRoster(Roster):
 
     def observe_arrests(self, arrest_rate: float) -> None:
         """Update perceived pickup risk from arrests among peers."""
-        p, rng = self.model.p, self.model.rng
-        rows = np.flatnonzero(self.state == ACTIVE)
-        k = p["peers_observed"]
-        seen = rng.binomial(k, min(1.0, arrest_rate), len(rows)) / k
-        self.perceived_risk[rows] += p["learning_rate"] * (seen - self.perceived_risk[rows])
+        self.learn_from_peers(np.flatnonzero(self.state == ACTIVE), arrest_rate)
 
     def arrest(self, rows: np.ndarray, imprisoned: bool) -> np.ndarray:
         """Arrested buyers learn from it; some are treated instead of fined. Returns treated rows."""

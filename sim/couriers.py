@@ -102,12 +102,7 @@ class CourierRoster(Roster):
 
     def observe_arrests(self, arrest_rate: float) -> None:
         """Update perceived risk from arrests seen among a few peers (candidates and couriers)."""
-        p, rng = self.model.p, self.model.rng
-        rows = np.flatnonzero(self.state <= WORKING)
-        k = p["peers_observed"]
-        seen = rng.binomial(k, min(1.0, arrest_rate), len(rows)) / k
-        lr = p["learning_rate"]
-        self.perceived_risk[rows] += lr * (seen - self.perceived_risk[rows])
+        self.learn_from_peers(np.flatnonzero(self.state <= WORKING), arrest_rate)
 
     def quit_jobs(self, pay_per_stash_by_shop: np.ndarray) -> int:
         """Working couriers leave when the job no longer pays for the perceived risk, or after their target."""

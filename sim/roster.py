@@ -51,6 +51,19 @@ class Roster:
         return rows
 
 
+    def learn_from_peers(self, rows: np.ndarray, arrest_rate: float) -> None:
+        """Move each agent's ``perceived_risk`` towards the arrest share it saw among its peers.
+
+        Each agent observes ``peers_observed`` peers, each arrested today with
+        the true ``arrest_rate``; perceived risk moves ``learning_rate`` of the
+        way to the observed share. Certainty is thus learned, never read.
+        """
+        p, rng = self.model.p, self.model.rng
+        k = p["peers_observed"]
+        seen = rng.binomial(k, min(1.0, arrest_rate), len(rows)) / k
+        self.perceived_risk[rows] += p["learning_rate"] * (seen - self.perceived_risk[rows])
+
+
 class Column:
     """Descriptor that exposes one roster column as an agent attribute."""
 
