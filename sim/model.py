@@ -117,7 +117,7 @@ class KladMarket(mesa.Model):
     def step(self) -> None:
         """One day of the market, in order."""
         self.day = self.steps
-        self.m = dict.fromkeys(METRICS, 0.0)
+        self.today = dict.fromkeys(METRICS, 0.0)
         self.switch_on_policy()
         self.police.allocate_budget()
         self.run_labs()
@@ -138,9 +138,9 @@ class KladMarket(mesa.Model):
         self.renew_buyers()
         self.enter_and_exit()
         # Latency: the share of the day's retail flow that reached buyers without enforcement contact.
-        reached = self.m["grams_sold"] + self.m["grams_seized"]
-        self.m["latency"] = self.m["grams_sold"] / reached if reached > 0 else 1.0
-        self.metrics = self.m
+        reached = self.today["grams_sold"] + self.today["grams_seized"]
+        self.today["latency"] = self.today["grams_sold"] / reached if reached > 0 else 1.0
+        self.metrics = self.today
         self._record_stock_metrics()
         self.datacollector.collect(self)
 
@@ -158,9 +158,9 @@ class KladMarket(mesa.Model):
 
     def run_labs(self) -> None:
         """Precursors arrive (or are intercepted) and labs cook."""
-        self.m["shipments_intercepted"] = self.labs.receive_precursors()
+        self.today["shipments_intercepted"] = self.labs.receive_precursors()
         made = self.labs.produce()
-        self.m["grams_produced"] = made
+        self.today["grams_produced"] = made
         self.cumulative["produced"] += made
 
     def restock_shops(self) -> None:
@@ -174,14 +174,14 @@ class KladMarket(mesa.Model):
     def police_storefronts(self) -> None:
         """Cyber police detect and block storefronts; blocked shops reopen as mirrors."""
         # Detect, then block, then reopen: a delay of d days means d days, 0 means the same day.
-        self.m["storefronts_detected"] = self.shops.detect_storefronts(
+        self.today["storefronts_detected"] = self.shops.detect_storefronts(
             self.police.storefront_hazard(), self.police.block_delay()
         )
         self.shops.block_storefronts()
         mirrors = self.shops.reopen_mirrors()
         for shop in mirrors:
             self.buyers.forget_storefront(int(shop), self.p["mirror_retention"])
-        self.m["mirrors_opened"] = len(mirrors)
+        self.today["mirrors_opened"] = len(mirrors)
 
     def hire_couriers(self) -> None:
         """Shops advertise vacancies; willing candidates take them; unfilled jobs raise pay."""
@@ -192,7 +192,7 @@ class KladMarket(mesa.Model):
         hires = self.couriers.hire(vacancies, self.shops.pay)
         unfilled = vacancies - hires
         self.shops.adjust_pay(unfilled)
-        self.m["courier_vacancies"] = int(unfilled.sum())
+        self.today["courier_vacancies"] = int(unfilled.sum())
 
     def work_couriers(self, hazards: dict) -> None:
         """Couriers lay stashes; the caught ones lose the rest of their batch and may yield leads."""
@@ -215,7 +215,7 @@ class KladMarket(mesa.Model):
             shown = today & (self.rng.random(len(self.stashes)) < p["digital_analytics"])
             self._seize_stashes(np.flatnonzero(shown))
         self._add_leads(day["arrested_shop"])
-        self.m["arrests_courier"] = len(arrested)
+        self.today["arrests_courier"] = len(arrested)
         self._courier_arrest_rate = len(arrested) / max(1, day["working"])
         self._laid_today = day["laid_by_shop"]
 
@@ -254,7 +254,7 @@ class KladMarket(mesa.Model):
         served = np.bincount(shop[got], minlength=n_shops)
         revenue = served * shops.price * grams
         shops.book_day(orders.astype(float), served.astype(float), revenue, self._wages_today)
-        self.m.update(
+        self.today.update(
             orders=len(ordering),
             unmet_orders=len(ordering) - int(got.sum()),
             transactions=int(sold.sum()),
@@ -301,7 +301,7 @@ class KladMarket(mesa.Model):
         treated = self.buyers.arrest(rows, imprison)
         if imprison:
             self.justice.open_cases(BUYER, rows, "buyer_prison", self.day, self.p["forensic_delay"])
-        self.m["buyers_treated"] = len(treated)
+        self.today["buyers_treated"] = len(treated)
 
     def investigate(self) -> None:
         """Leads and lab policing identify operators and labs; arrests follow."""
@@ -323,7 +323,7 @@ class KladMarket(mesa.Model):
             lab = shops.lab[shop]
             if lab >= 0 and self.rng.random() < police.lead_probability():
                 labs.leads[lab] += 1
-        self.m["arrests_operator"] = len(caught)
+        self.today["arrests_operator"] = len(caught)
 
         hit = np.flatnonzero(labs.active & police.identify(labs.leads, p["lab_detection"] * police.effort["labs"]))
         self._count_seized(float(labs.stock[hit].sum()))
@@ -331,7 +331,7 @@ class KladMarket(mesa.Model):
         labs.precursor[hit] = 0.0
         labs.close(hit)
         self.justice.open_cases(LAB, np.full(len(hit), -1), "lab", self.day, p["forensic_delay"])
-        self.m["arrests_lab"] = len(hit)
+        self.today["arrests_lab"] = len(hit)
 
     def administer_justice(self) -> None:
         """Forensic results, convictions, absconding and releases."""
@@ -343,9 +343,9 @@ class KladMarket(mesa.Model):
         self.buyers.state[out.released_rows[BUYER]] = B.FORMER
         self.buyers.state[out.acquitted_rows[BUYER]] = B.FORMER
         self.buyers.state[out.absconded_rows[BUYER]] = B.FORMER  # fled custody: no longer buying, may relapse
-        self.m["convictions"] = int(out.convicted.sum())
+        self.today["convictions"] = int(out.convicted.sum())
         for role, name in enumerate(ROLE_NAMES):
-            self.m[f"convictions_{name}"] = int(out.convicted[role])
+            self.today[f"convictions_{name}"] = int(out.convicted[role])
         self._resolved_cases = int(out.convicted.sum()) + out.not_convicted
         self.wanted += out.absconded
 
@@ -354,22 +354,22 @@ class KladMarket(mesa.Model):
         self.couriers.observe_arrests(self._courier_arrest_rate)
         self.buyers.observe_arrests(self._buyer_arrest_rate)
         if self._resolved_cases:
-            share = self.m["convictions"] / self._resolved_cases
+            share = self.today["convictions"] / self._resolved_cases
             self.perceived_conviction += self.p["learning_rate"] * (share - self.perceived_conviction)
 
     def renew_buyers(self) -> None:
         """Quitting, relapse and recovery; new users start with availability and advertising."""
         p = self.p
         self.buyers.quit_relapse_recover()
-        orders = max(1, self.m["orders"])
-        availability = 1.0 - self.m["unmet_orders"] / orders
+        orders = max(1, self.today["orders"])
+        availability = 1.0 - self.today["unmet_orders"] / orders
         open_visibility = self.shops.visibility * self.shops.open_now()
         advertising = min(2.0, open_visibility.sum() / max(1e-9, self._visibility0))
         rate = p["initiation_rate"] * self.scale * availability * advertising * (1.0 - p["prevention"])
         new = int(self.rng.poisson(max(0.0, rate)))
         if new and open_visibility.sum() > 0:
             self.buyers.start_using(new, B.ACTIVE, open_visibility)
-        self.m["new_buyers"] = new
+        self.today["new_buyers"] = new
 
     def enter_and_exit(self) -> None:
         """Shops without money close; profits attract new shops; unmet bulk demand starts labs."""
@@ -378,7 +378,7 @@ class KladMarket(mesa.Model):
             self._close_shop(int(shop), seize=False)
         active = shops.active
         monthly_return = float(shops.profit[active].mean()) * 30 / p["shop_start_cash"] if active.any() else 1.0
-        unmet = self.m["unmet_orders"] / max(1, self.m["orders"])
+        unmet = self.today["unmet_orders"] / max(1, self.today["orders"])
         if self.rng.random() < p["shop_entry_rate"] * max(0.0, monthly_return + unmet):
             mean_orders = float(shops.orders[active].mean()) if active.any() else p["n_buyers"] * p["order_rate"]
             shops.open_shops(1, 0.5 * mean_orders)  # found by buyers through search and ads
@@ -427,11 +427,11 @@ class KladMarket(mesa.Model):
         self._count_seized(len(rows) * self.p["stash_grams"])
 
     def _count_seized(self, grams: float) -> None:
-        self.m["grams_seized"] += grams
+        self.today["grams_seized"] += grams
         self.cumulative["seized"] += grams
 
     def _count_lost(self, grams: float) -> None:
-        self.m["grams_lost"] += grams
+        self.today["grams_lost"] += grams
         self.cumulative["lost"] += grams
 
     def _close_shop(self, shop: int, seize: bool) -> None:

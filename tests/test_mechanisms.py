@@ -37,7 +37,7 @@ def model(seed=1, **over):
 
 
 def live(seed=1, **over):
-    """A small market after one day, so that the day's bookkeeping (``m.m``) exists."""
+    """A small market after one day, so that the day's bookkeeping (``m.today``) exists."""
     m = model(seed, **over)
     m.step()
     return m
@@ -56,7 +56,7 @@ def total(metric, days, seeds=(1, 2, 3), **over):
 
 def fresh_day(m):
     """Reset the day's metrics as ``step`` does, for calling verbs one by one."""
-    m.m = dict.fromkeys(METRICS, 0.0)
+    m.today = dict.fromkeys(METRICS, 0.0)
     m._stashes_seized_today = 0
 
 
@@ -80,7 +80,7 @@ def test_patrol_intensity_raises_stash_detections_in_that_district():
     assert seized[2] == 0  # no patrol, no finds
     assert seized[1] > 0
     assert seized[0] > 3 * seized[1]
-    assert m.m["grams_seized"] == pytest.approx(seized.sum() * m.p["stash_grams"])
+    assert m.today["grams_seized"] == pytest.approx(seized.sum() * m.p["stash_grams"])
 
 
 def test_balanced_patrol_follows_where_stashes_were_found():
@@ -169,13 +169,13 @@ def test_blocked_storefront_reopens_as_mirror_after_delay_at_cost_losing_buyers(
         m.day = day
         m.police_storefronts()
         assert m.shops.storefront[0] == BLOCKED, day
-        assert m.m["mirrors_opened"] == 0
+        assert m.today["mirrors_opened"] == 0
         assert m.shops.cash[0] == cash0
         assert int((m.buyers.known == 0).sum()) == knew0
     m.day = d + 4
     m.police_storefronts()
     assert m.shops.storefront[0] == OPEN and m.shops.open_now()[0]
-    assert m.m["mirrors_opened"] == 1
+    assert m.today["mirrors_opened"] == 1
     assert m.shops.cash[0] == pytest.approx(cash0 - 1e6)
     assert m.shops.visibility[0] == pytest.approx(0.5 * vis0)
     knew1 = int((m.buyers.known == 0).sum())
@@ -302,12 +302,12 @@ def test_lab_found_through_leads_is_closed_and_stock_seized():
     stock = m.labs.stock[0]
     assert stock > 0
     m.investigate()
-    assert m.m["arrests_lab"] == 0 and m.labs.active[0]  # no leads, no lab police effect
+    assert m.today["arrests_lab"] == 0 and m.labs.active[0]  # no leads, no lab police effect
     m.labs.leads[0] = 50.0
     m.investigate()
-    assert m.m["arrests_lab"] == 1 and not m.labs.active[0]
+    assert m.today["arrests_lab"] == 1 and not m.labs.active[0]
     assert m.labs.stock[0] == 0.0
-    assert m.m["grams_seized"] == pytest.approx(stock)
+    assert m.today["grams_seized"] == pytest.approx(stock)
 
 
 # ---------------------------------------------------------------- operators, leads
@@ -323,10 +323,10 @@ def test_operator_abroad_is_never_arrested_but_storefront_is_blocked():
     """(4) Identified operators abroad are not arrested; their storefront is flagged for blocking."""
     abroad = live_with_leads(1.0)
     home = live_with_leads(0.0)
-    assert abroad.m["arrests_operator"] == 0
+    assert abroad.today["arrests_operator"] == 0
     assert abroad.shops.active.all()
     assert np.all(abroad.shops.storefront == DETECTED)
-    assert home.m["arrests_operator"] == 3
+    assert home.today["arrests_operator"] == 3
     assert not home.shops.active.any()
     assert home.justice.pending() >= 3
 
@@ -593,7 +593,7 @@ def test_recruitment_fills_vacancies_from_the_pool():
     hired = int(((m.couriers.state == C.WORKING) & (m.couriers.shop == 0)).sum())
     assert hired == m.shops.vacancies[0] > 0
     assert m.couriers.count(C.CANDIDATE) == pool - m.shops.vacancies.sum()
-    assert m.m["courier_vacancies"] == 0
+    assert m.today["courier_vacancies"] == 0
 
 
 def test_courier_pay_rises_while_vacancies_stay_unfilled():
@@ -605,7 +605,7 @@ def test_courier_pay_rises_while_vacancies_stay_unfilled():
     pay0 = m.shops.pay.copy()
     for _ in range(10):
         m.hire_couriers()
-    assert m.m["courier_vacancies"] > 0
+    assert m.today["courier_vacancies"] > 0
     np.testing.assert_allclose(m.shops.pay, pay0 * 1.05**10)
     m.shops.vacancies[:] = 0
     m.shops.adjust_pay(np.zeros(len(m.shops), dtype=np.int64))
@@ -772,9 +772,9 @@ def test_initiation_grows_with_availability():
         news = []
         for _ in range(40):
             fresh_day(m)
-            m.m["orders"], m.m["unmet_orders"] = 100, unmet
+            m.today["orders"], m.today["unmet_orders"] = 100, unmet
             m.renew_buyers()
-            news.append(m.m["new_buyers"])
+            news.append(m.today["new_buyers"])
         return np.mean(news)
 
     assert mean_new(0) > 3 * mean_new(80)
@@ -786,13 +786,13 @@ def test_treatment_makes_arrested_buyers_quit_and_lowers_relapse():
     rows = np.flatnonzero(m.buyers.state == B.ACTIVE)[:200]
     fresh_day(m)
     m.arrest_buyers(rows)
-    assert m.m["buyers_treated"] == 200
+    assert m.today["buyers_treated"] == 200
     assert np.all(m.buyers.state[rows] == B.FORMER) and np.all(m.buyers.treated[rows])
     u = live(treatment=0.0)
     rows = np.flatnonzero(u.buyers.state == B.ACTIVE)[:200]
     fresh_day(u)
     u.arrest_buyers(rows)
-    assert u.m["buyers_treated"] == 0 and np.all(u.buyers.state[rows] == B.ACTIVE)
+    assert u.today["buyers_treated"] == 0 and np.all(u.buyers.state[rows] == B.ACTIVE)
     # relapse: half of all buyers treated
     r = live(relapse_rate=0.1, recovery_rate=0.0, quit_rate=0.0)
     treated = np.arange(len(r.buyers)) % 2 == 0
@@ -1024,8 +1024,8 @@ def test_shop_restashes_once_after_not_found():
     assert missing.sum() > 5
     np.testing.assert_array_equal(second_shop, first_shop[missing])
     assert second_got.sum() > 0
-    assert m.m["transactions"] == int(first_got.sum() + second_got.sum())
-    assert m.m["not_found_rate"] == pytest.approx(missing.sum() / len(first_shop))
+    assert m.today["transactions"] == int(first_got.sum() + second_got.sum())
+    assert m.today["not_found_rate"] == pytest.approx(missing.sum() / len(first_shop))
 
 
 def test_stashes_sent_to_buyers_leave_the_database():
@@ -1060,7 +1060,7 @@ def test_shop_entry_when_profitable_not_when_losing():
     for label, profit, unmet in (("rich", 1e7, 0), ("poor", -1e7, 0), ("unserved", 0.0, 100)):
         m = live(shop_entry_rate=1.0)
         fresh_day(m)
-        m.m["orders"], m.m["unmet_orders"] = 100, unmet
+        m.today["orders"], m.today["unmet_orders"] = 100, unmet
         m.shops.profit[:] = profit
         m.shops.cash[:] = 1e9
         n = len(m.shops)
@@ -1145,7 +1145,7 @@ def test_lab_police_effort_finds_labs_without_leads():
         m.labs.leads[:] = 0.0
         m.shops.leads[:] = 0.0
         m.investigate()
-        found[share] = m.m["arrests_lab"]
+        found[share] = m.today["arrests_lab"]
     assert found == {0.0: 0, 0.1: 1}
 
 
@@ -1189,9 +1189,9 @@ def test_initiation_grows_with_advertising():
         news = []
         for _ in range(40):
             fresh_day(m)
-            m.m["orders"], m.m["unmet_orders"] = 100, 0
+            m.today["orders"], m.today["unmet_orders"] = 100, 0
             m.renew_buyers()
-            news.append(m.m["new_buyers"])
+            news.append(m.today["new_buyers"])
         return np.mean(news)
 
     assert mean_new(1.0) > 2.5 * mean_new(0.25)
