@@ -14,7 +14,8 @@ class City:
     most demand in a few districts [001 L137]; ``patrol`` is the police officers
     on the street there today, set each day by the police.
 
-    District ``d`` is the grid cell ``(d // height, d % height)``.
+    District ``d`` is the grid cell ``(d // height, d % height)``; the layers
+    are flat views in that order.
     """
 
     def __init__(self, width: int, height: int, demand_concentration: float, rng: np.random.Generator, random):
@@ -50,7 +51,3 @@ class City:
     def patrol(self) -> np.ndarray:
         """Patrol officers on the street by district today."""
         return self.layer("patrol")
-
-    def cell(self, district: int):
-        """The Mesa cell of a district."""
-        return self.grid[divmod(int(district), self.shape[1])]

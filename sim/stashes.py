@@ -40,10 +40,6 @@ class Stashes:
         """Stashes each shop believes it has, by shop."""
         return np.bincount(self.shop, minlength=n_shops)
 
-    def present_by_district(self, n_districts: int) -> np.ndarray:
-        """Stashes actually lying in each district."""
-        return np.bincount(self.district[self.state == PRESENT], minlength=n_districts)
-
     def draw_for_orders(self, wanted: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Send each shop's orders to distinct random stashes from its database.
 
