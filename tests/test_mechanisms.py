@@ -492,16 +492,22 @@ def test_own_arrest_raises_perceived_risk():
     assert np.all(m.couriers.state[rows] == C.PENDING) and np.all(m.couriers.shop[rows] == -1)
 
 
+def arrest_and_judge(m, day, n):
+    """Arrest ``n`` working couriers on ``day`` with their forensic result due at once, and run justice."""
+    fresh_day(m)
+    m.day = day
+    rows = np.flatnonzero(m.couriers.state == C.WORKING)[:n]
+    m.couriers.arrest(rows)
+    m.justice.open_cases(COURIER, rows, "courier_first", day, 0)
+    m.administer_justice()
+    return rows
+
+
 def test_perceived_conviction_learned_from_case_outcomes():
     lo = live(conviction_probability=0.0, learning_rate=0.2)
     hi = live(conviction_probability=1.0, learning_rate=0.2)
     for m in (lo, hi):
-        fresh_day(m)
-        m.day = 5
-        rows = np.flatnonzero(m.couriers.state == C.WORKING)[:10]
-        m.couriers.arrest(rows)
-        m.justice.open_cases(COURIER, rows, "courier_first", 5, 0)
-        m.administer_justice()
+        arrest_and_judge(m, day=5, n=10)
         m._courier_arrest_rate = m._buyer_arrest_rate = 0.0
         m.learn()
     assert lo.perceived_conviction < 0.5 < hi.perceived_conviction
@@ -680,12 +686,7 @@ def test_incapacitation_and_release_of_couriers():
     for back, state in ((1.0, C.CANDIDATE), (0.0, C.GONE)):
         m = live(severity_multiplier=0.001, conviction_probability=1.0, return_after_release=back,
                  forensic_delay=0)
-        fresh_day(m)
-        m.day = 50
-        rows = np.flatnonzero(m.couriers.state == C.WORKING)[:8]
-        m.couriers.arrest(rows)
-        m.justice.open_cases(COURIER, rows, "courier_first", 50, 0)
-        m.administer_justice()
+        rows = arrest_and_judge(m, day=50, n=8)
         assert np.all(m.couriers.state[rows] == C.PRISON)
         assert m.justice.prisoners()[COURIER] == 8
         # a jailed courier lays no stashes
