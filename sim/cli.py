@@ -99,6 +99,53 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    """Fit the uncertain parameters to the empirical targets (rejection ABC) and write the fit report."""
+    from .calibration import calibrate
+    from .targets import seconds_per_run
+
+    out = Path(args.out) if args.out else Path("results") / "calibration"
+    workers = args.workers or default_workers()
+    runs = args.budget + args.check_reps
+    minutes = seconds_per_run(args.days, load_scenario(args.scenario)["n_buyers"]) * runs / workers / 60
+    where = f"on the Dask cluster at {args.scheduler}" if args.scheduler else f"on {workers} local processes"
+    print(f"klad calibrate: {runs} runs of {args.days} days {where}; about {minutes:.0f} min "
+          "on this project's 2-core machine (1 worker per core, unloaded)", flush=True)  # fmt: skip
+    result = calibrate(
+        args.targets, args.scenario, budget=args.budget, days=args.days, seed=args.seed, share=args.accept,
+        check_reps=args.check_reps, workers=workers, scheduler=args.scheduler, out=out, resume=args.resume,
+        progress=not args.quiet,
+    )  # fmt: skip
+    print(f"\nposterior ({int(result.runs['accepted'].sum())} of {len(result.runs)} runs accepted):")
+    for row in result.posterior.itertuples():
+        print(f"  {row.parameter:<22} median {row.median:<10.4g} 90% [{row.q05:.4g}, {row.q95:.4g}]  "
+              f"prior [{row.prior_low:.4g}, {row.prior_high:.4g}]")  # fmt: skip
+    print(f"\nfit at the fitted point ({args.check_reps} replications):")
+    for row in result.fit_table.itertuples():
+        print(f"  {row.target:<30} {row.role:<8} {row.mean:>11.4g}  [{row.low:.4g}, {row.high:.4g}]  "
+              f"{'in range' if row.passed else 'OUT OF RANGE'}")  # fmt: skip
+    print(f"\nresults: {out}/ (fitted.toml, posterior.csv, runs.parquet, fit.csv, report.md, figures/, manifest.json)")
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Run a scenario and judge it against every target; exit code 1 if any target fails."""
+    from .validation import lines, validate
+
+    out = Path(args.out) if args.out else Path("results") / "validation"
+    result = validate(
+        args.scenario, args.targets, reps=args.reps, days=args.days, seed=args.seed,
+        workers=args.workers or default_workers(), scheduler=args.scheduler, out=out, progress=not args.quiet,
+    )  # fmt: skip
+    print(f"\n{args.scenario}: {args.reps} replication(s) of {args.days} days; mean over replications, 95% CI")
+    for title, rows in lines(result):
+        print(f"\n{title}")
+        print("\n".join(rows))
+    failed = result.table.loc[~result.table["passed"], "target"].tolist()
+    print(f"\n{'all targets pass' if not failed else 'FAILED: ' + ', '.join(failed)}; report: {out}/report.md")
+    return 0 if not failed else 1
+
+
 def cmd_params(args: argparse.Namespace) -> int:
     """Print the parameter registry."""
     if args.markdown:
@@ -145,6 +192,37 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--resume", action="store_true", help="skip the runs already on disk")
     sweep.add_argument("--quiet", action="store_true", help="no progress bar")
     sweep.set_defaults(func=cmd_sweep)
+
+    targets_default = "scenarios/data/kazakhstan.toml"
+    calibrate = sub.add_parser("calibrate", help="fit uncertain parameters to the empirical targets (ABC)")
+    calibrate.add_argument("--budget", type=_whole("--budget", 10), default=300, help="runs (default 300)")
+    calibrate.add_argument("--days", type=_whole("--days", 1), default=730, help="days per run (default 730)")
+    calibrate.add_argument("--seed", type=_whole("--seed", 0), default=20251, help="root seed (default 20251)")
+    calibrate.add_argument("--accept", type=float, default=0.1, help="share of runs kept (default 0.1)")
+    calibrate.add_argument("--check-reps", type=_whole("--check-reps", 2), default=4,
+                           help="replications at the fitted point (default 4)")  # fmt: skip
+    calibrate.add_argument("--scenario", default="scenarios/baseline.toml", help="values of the other parameters")
+    calibrate.add_argument("--targets", default=targets_default, help=f"targets file (default {targets_default})")
+    where = calibrate.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=_whole("--workers", 1), default=None, help="local processes (default all)")
+    where.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://127.0.0.1:8786")
+    calibrate.add_argument("--out", help="output folder (default results/calibration)")
+    calibrate.add_argument("--resume", action="store_true", help="continue an interrupted calibration")
+    calibrate.add_argument("--quiet", action="store_true", help="no progress bar")
+    calibrate.set_defaults(func=cmd_calibrate)
+
+    validate = sub.add_parser("validate", help="run a scenario and judge it against the empirical targets")
+    validate.add_argument("--scenario", default="scenarios/baseline.toml", help="scenario (default the baseline)")
+    validate.add_argument("--targets", default=targets_default, help=f"targets file (default {targets_default})")
+    validate.add_argument("--reps", type=_whole("--reps", 2), default=10, help="replications (default 10)")
+    validate.add_argument("--days", type=_whole("--days", 1), default=730, help="days per run (default 730)")
+    validate.add_argument("--seed", type=_whole("--seed", 0), default=20251, help="root seed (default 20251)")
+    where = validate.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=_whole("--workers", 1), default=None, help="local processes (default all)")
+    where.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://127.0.0.1:8786")
+    validate.add_argument("--out", help="output folder (default results/validation)")
+    validate.add_argument("--quiet", action="store_true", help="no progress bar")
+    validate.set_defaults(func=cmd_validate)
 
     params = sub.add_parser("params", help="list every parameter with unit, range and kind")
     params.add_argument("--markdown", action="store_true", help="print the Markdown table used in docs/ODD.md")

@@ -34,6 +34,7 @@ METRICS = (
     "convictions_buyer", "convictions_courier", "convictions_operator", "convictions_lab", "prisoners",
     "prisoners_buyer", "prisoners_courier", "prisoners_operator", "prisoners_lab",
     "grams_seized", "not_found_rate", "latency", "courier_vacancies", "courier_pay", "courier_candidates",
+    "couriers_laying", "batch_stashes",
     "orders", "unmet_orders", "storefronts_detected", "shipments_intercepted", "wanted", "pending_cases",
     "grams_produced", "grams_lost", "grams_in_stock", "revenue",
     "effort_patrol", "effort_cyber", "effort_investigation", "effort_labs", "buyers_treated",
@@ -216,6 +217,8 @@ class KladMarket(mesa.Model):
             self._seize_stashes(np.flatnonzero(shown))
         self._add_leads(day["arrested_shop"])
         self.today["arrests_courier"] = len(arrested)
+        self.today["couriers_laying"] = day["working"]
+        self.today["batch_stashes"] = int(day["laid_by_shop"].sum() + day["seized_by_shop"].sum())
         self._courier_arrest_rate = len(arrested) / max(1, day["working"])
         self._laid_today = day["laid_by_shop"]
 
