@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import socket
 import sys
 from pathlib import Path
 
@@ -99,6 +101,32 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Serve the classroom demo in the browser until Ctrl-C."""
+    if args.scenario:
+        load_scenario(args.scenario)  # a bad file fails here, in one line, before the server starts
+        os.environ["KLAD_DEMO_SCENARIO"] = str(Path(args.scenario).resolve())
+    try:
+        with socket.create_server((args.host, args.port)):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or exc
+        raise ParameterError(f"--host {args.host} --port {args.port}: cannot serve there ({reason})") from None
+    from .demo import serve
+
+    display = os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or sys.platform in ("darwin", "win32")
+    print(f"klad demo: serving http://{args.host}:{args.port}/ (Ctrl-C stops it)", flush=True)
+    serve(args.host, args.port, open_browser=bool(display) and not args.no_browser)
+    return 0
+
+
+def _port(text: str) -> int:
+    port = _whole("--port", 1)(text)
+    if port > 65535:
+        raise argparse.ArgumentTypeError(f"--port must be at most 65535, got {port}")
+    return port
+
+
 def cmd_calibrate(args: argparse.Namespace) -> int:
     """Fit the uncertain parameters to the empirical targets (rejection ABC) and write the fit report."""
     from .calibration import calibrate
@@ -192,6 +220,13 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--resume", action="store_true", help="skip the runs already on disk")
     sweep.add_argument("--quiet", action="store_true", help="no progress bar")
     sweep.set_defaults(func=cmd_sweep)
+
+    demo = sub.add_parser("demo", help="serve the classroom demo in the browser")
+    demo.add_argument("--scenario", help="scenario TOML file to offer first (the shipped ones are offered too)")
+    demo.add_argument("--host", default="127.0.0.1", help="address to serve on (default 127.0.0.1: this machine only)")
+    demo.add_argument("--port", type=_port, default=8765, help="port (default 8765)")
+    demo.add_argument("--no-browser", action="store_true", help="do not open a browser page")
+    demo.set_defaults(func=cmd_demo)
 
     targets_default = "scenarios/data/kazakhstan.toml"
     calibrate = sub.add_parser("calibrate", help="fit uncertain parameters to the empirical targets (ABC)")

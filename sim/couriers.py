@@ -147,9 +147,9 @@ class CourierRoster(Roster):
 
         Returns:
             Arrays of the day: laid stash ``shop``/``district``/``courier``, the
-            ``arrested`` courier rows with their shops and the stashes found on
-            them, stashes seized, laid and seized counts by shop, and the number
-            of working couriers.
+            ``arrested`` courier rows with their shops, the stashes found on
+            them and the district where each was caught, stashes seized, laid
+            and seized counts by shop, and the number of working couriers.
         """
         p, rng = self.model.p, self.model.rng
         working = np.flatnonzero(self.state == WORKING)
@@ -183,6 +183,7 @@ class CourierRoster(Roster):
             "arrested": working[arrested],
             "arrested_shop": shop[arrested],
             "arrested_stashes": (batch - caught_at)[arrested],  # stashes on him when caught
+            "arrested_district": district[(np.cumsum(batch) - batch + caught_at)[arrested]],
             "laid_shop": shop[owner[laid]],
             "laid_district": district[laid],
             "laid_courier": working[owner[laid]],

@@ -73,6 +73,7 @@ class KladMarket(mesa.Model):
         self.perceived_conviction = p["prior_conviction"]
         self.cumulative = dict.fromkeys(("produced", "sold", "seized", "lost"), 0.0)
         self.wanted = 0  # suspects who absconded before their forensic result
+        self.arrest_districts: dict[str, np.ndarray] = {}  # today's street arrests by role: districts, for maps
         self._populate()
         self._visibility0 = float(self.shops.visibility.sum())
         self.metrics: dict[str, float] = dict.fromkeys(METRICS, 0.0)
@@ -219,6 +220,7 @@ class KladMarket(mesa.Model):
         self.today["arrests_courier"] = len(arrested)
         self.today["couriers_laying"] = day["working"]
         self.today["batch_stashes"] = int(day["laid_by_shop"].sum() + day["seized_by_shop"].sum())
+        self.arrest_districts["courier"] = day["arrested_district"]
         self._courier_arrest_rate = len(arrested) / max(1, day["working"])
         self._laid_today = day["laid_by_shop"]
 
@@ -251,6 +253,7 @@ class KladMarket(mesa.Model):
         pickups = np.bincount(district[got], minlength=self.city.n_districts)
         self.police.record_finds(np.concatenate([self._found_districts, district[arrested]]), pickups)
         self.arrest_buyers(buyers[arrested])
+        self.arrest_districts["buyer"] = district[arrested]
 
         n_shops = len(shops)
         orders = np.bincount(shop, minlength=n_shops)
