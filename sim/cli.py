@@ -174,6 +174,35 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0 if not failed else 1
 
 
+def cmd_hypotheses(args: argparse.Namespace) -> int:
+    """Run the hypothesis experiments H1-H7 and write their report."""
+    from .hypotheses import expected_seconds, load_all, run_hypotheses, seconds_per_run_day
+
+    hyps = [h.use(args.quick) for h in load_all(args.folder)]
+    if args.only:
+        wanted = {x.strip() for x in args.only.split(",")}
+        unknown = wanted - {h.id for h in hyps}
+        if unknown:
+            raise ParameterError(f"--only: no hypothesis {sorted(unknown)[0]} in {args.folder}")
+        hyps = [h for h in hyps if h.id in wanted]
+    out = Path(args.out) if args.out else Path("results") / ("hypotheses_quick" if args.quick else "hypotheses")
+    if (out / "runs").exists() and not args.resume:
+        raise ParameterError(f"{out}: holds earlier runs; pass --resume to continue them, or another --out")
+    workers = args.workers or default_workers()
+    per_day = seconds_per_run_day()
+    runs, seconds = expected_seconds(hyps, 1 if args.scheduler else workers, per_day)
+    where = "core-time on the cluster" if args.scheduler else f"on {workers} local worker(s)"
+    print(f"klad: {len(hyps)} hypotheses, {runs} model runs; expected time about {seconds / 60:.0f} min {where} "
+          f"({per_day * 1000:.1f} ms per model day measured here)", file=sys.stderr, flush=True)  # fmt: skip
+    table = run_hypotheses(hyps, out, workers=workers, scheduler=args.scheduler, progress=not args.quiet)
+    print()
+    for h in hyps:
+        verdict = table.loc[table["hypothesis"] == h.id, "hypothesis_verdict"].iloc[0]
+        print(f"  {h.id:<4} {verdict:<14} {h.title}")
+    print(f"\nresults: {out}/ (report.md, results.csv, figures/, manifest.json)")
+    return 0
+
+
 def cmd_params(args: argparse.Namespace) -> int:
     """Print the parameter registry."""
     if args.markdown:
@@ -258,6 +287,18 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--out", help="output folder (default results/validation)")
     validate.add_argument("--quiet", action="store_true", help="no progress bar")
     validate.set_defaults(func=cmd_validate)
+
+    hyp = sub.add_parser("hypotheses", help="test the sources' hypotheses H1-H7 and write a report with verdicts")
+    hyp.add_argument("--quick", action="store_true", help="fewer replications and days (under 10 min on 2 cores)")
+    where = hyp.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=_whole("--workers", 1), default=None, help="local processes (default all)")
+    where.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://127.0.0.1:8786")
+    hyp.add_argument("--folder", default="experiments/hypotheses", help="hypothesis files (default %(default)s)")
+    hyp.add_argument("--only", help="comma-separated hypothesis ids, e.g. H2,H5")
+    hyp.add_argument("--out", help="output folder (default results/hypotheses, or results/hypotheses_quick)")
+    hyp.add_argument("--resume", action="store_true", help="reuse the runs already in the output folder")
+    hyp.add_argument("--quiet", action="store_true", help="no progress bar")
+    hyp.set_defaults(func=cmd_hypotheses)
 
     params = sub.add_parser("params", help="list every parameter with unit, range and kind")
     params.add_argument("--markdown", action="store_true", help="print the Markdown table used in docs/ODD.md")

@@ -34,7 +34,7 @@ METRICS = (
     "convictions_buyer", "convictions_courier", "convictions_operator", "convictions_lab", "prisoners",
     "prisoners_buyer", "prisoners_courier", "prisoners_operator", "prisoners_lab",
     "grams_seized", "not_found_rate", "latency", "courier_vacancies", "courier_pay", "courier_candidates",
-    "couriers_laying", "batch_stashes",
+    "couriers_laying", "batch_stashes", "repeat_couriers",
     "orders", "unmet_orders", "storefronts_detected", "shipments_intercepted", "wanted", "pending_cases",
     "grams_produced", "grams_lost", "grams_in_stock", "revenue",
     "effort_patrol", "effort_cyber", "effort_investigation", "effort_labs", "buyers_treated",
@@ -469,6 +469,7 @@ class KladMarket(mesa.Model):
         m["active_buyers"] = self.buyers.count(B.ACTIVE)
         m["active_couriers"] = self.couriers.count(C.WORKING)
         m["courier_candidates"] = self.couriers.count(C.CANDIDATE)
+        m["repeat_couriers"] = int((self.couriers.repeat & (self.couriers.state == C.WORKING)).sum())
         m["courier_pay"] = float(shops.pay[shops.active].mean()) if shops.active.any() else 0.0
         prisoners = self.justice.prisoners()
         m["prisoners"] = int(prisoners.sum())

@@ -45,12 +45,12 @@ def indices(exp: Experiment, runs: pd.DataFrame) -> pd.DataFrame:
             continue  # failed runs: no indices for this output
         if exp.design == "sobol":
             res = sobol.analyze(problem, Y, calc_second_order=exp.second_order, seed=exp.seed)
-            for name, s1, s1c, st, stc in zip(problem["names"], res["S1"], res["S1_conf"], res["ST"], res["ST_conf"],
+            for name, s1, s1c, st, stc in zip(exp.factors, res["S1"], res["S1_conf"], res["ST"], res["ST_conf"],
                                              strict=True):  # fmt: skip
                 rows += [(output, name, "S1", s1, s1c), (output, name, "ST", st, stc)]
             if exp.second_order:
-                for i, j in zip(*np.triu_indices(problem["num_vars"], 1), strict=True):
-                    pair = f"{problem['names'][i]}*{problem['names'][j]}"
+                for i, j in zip(*np.triu_indices(len(exp.factors), 1), strict=True):
+                    pair = f"{exp.factors[i]}*{exp.factors[j]}"
                     rows.append((output, pair, "S2", res["S2"][i, j], res["S2_conf"][i, j]))
         elif exp.design == "morris":
             res = morris.analyze(problem, X, Y, num_levels=exp.num_levels, seed=exp.seed)

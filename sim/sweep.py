@@ -33,7 +33,7 @@ from .params import LEVER, REGISTRY, ParameterError, read_toml, validate
 DESIGNS = ("sobol", "morris", "fast", "latin", "grid")
 DEFAULT_MODEL = "sim.sweep:klad_outputs"
 _KEYS = {"name", "model", "design", "samples", "replications", "days", "outputs", "seed", "chunk_size",
-         "uncertainties", "levers", "fixed", "second_order", "num_levels"}  # fmt: skip
+         "uncertainties", "levers", "fixed", "second_order", "num_levels", "groups"}  # fmt: skip
 
 
 @dataclass
@@ -54,12 +54,21 @@ class Experiment:
     chunk_size: int = 16
     second_order: bool = False
     num_levels: int = 4
+    groups: dict[str, str] = field(default_factory=dict)  # parameter -> group, for Sobol indices of groups
 
     @property
     def problem(self) -> dict:
-        """The SALib problem dict."""
+        """The SALib problem dict (with ``groups`` when the parameters are grouped)."""
         names = list(self.varied)
-        return {"num_vars": len(names), "names": names, "bounds": [self.varied[n][:2] for n in names]}
+        problem = {"num_vars": len(names), "names": names, "bounds": [self.varied[n][:2] for n in names]}
+        if self.groups:
+            problem["groups"] = [self.groups[n] for n in names]
+        return problem
+
+    @property
+    def factors(self) -> list[str]:
+        """What the indices are computed for: the groups if any, else the parameters."""
+        return list(dict.fromkeys(self.groups[n] for n in self.varied)) if self.groups else list(self.varied)
 
 
 def load_experiment(path: str | Path) -> Experiment:
@@ -101,12 +110,37 @@ def load_experiment(path: str | Path) -> Experiment:
             if out not in METRICS:
                 raise ParameterError(f"{where}: output '{out}' is not a model metric (see sim.model.METRICS)")
     _entry_point(model, where)
+    groups = _check_groups(where, data.get("groups", {}), varied, design)
     return Experiment(
         name=data.get("name", path.stem), model=model, design=design, samples=ints["samples"],
         replications=ints["replications"], days=ints["days"], outputs=list(outputs), seed=ints["seed"],
         varied=varied, kinds=kinds, fixed=fixed, chunk_size=ints["chunk_size"],
-        second_order=bool(data.get("second_order", False)), num_levels=ints["num_levels"],
+        second_order=bool(data.get("second_order", False)), num_levels=ints["num_levels"], groups=groups,
     )  # fmt: skip
+
+
+def _check_groups(where: str, table: Any, varied: dict, design: str) -> dict[str, str]:
+    """``[groups]`` (group -> parameter names) as parameter -> group; every varied parameter in one group."""
+    if not table:
+        return {}
+    if design != "sobol":
+        raise ParameterError(f"{where} [groups]: groups work with design 'sobol' only, not {design!r}")
+    if not isinstance(table, dict):
+        raise ParameterError(f"{where}: 'groups' must be a table of group = [parameter names]")
+    groups = {}
+    for group, names in table.items():
+        if not isinstance(names, list) or not names:
+            raise ParameterError(f"{where} [groups] {group}: give a list of varied parameter names")
+        for name in names:
+            if name not in varied:
+                raise ParameterError(f"{where} [groups] {group}: '{name}' is not a varied parameter")
+            if name in groups:
+                raise ParameterError(f"{where} [groups]: '{name}' is in two groups")
+            groups[name] = group
+    missing = [n for n in varied if n not in groups]
+    if missing:
+        raise ParameterError(f"{where} [groups]: '{missing[0]}' is varied but in no group")
+    return groups
 
 
 def _check_varied(where, table, name, spec, design, model, kind) -> list:
@@ -237,43 +271,83 @@ def run_sweep(
     rows = design_matrix(exp)
     total = len(rows) * exp.replications
     chunks = [list(range(s, min(s + exp.chunk_size, total))) for s in range(0, total, exp.chunk_size)]
-    done = {i for i in range(len(chunks)) if chunk_path(out, i).exists()}
-    if done and not resume:
+    paths = [chunk_path(out, i) for i in range(len(chunks))]
+    if any(p.exists() for p in paths) and not resume:
         raise ParameterError(f"{out}: holds an earlier sweep's results; pass --resume to continue it, or another --out")
-    todo = [i for i in range(len(chunks)) if i not in done]
-    bar = _progress(total, sum(len(chunks[i]) for i in done), progress)
-    if todo:
-        submit = _dask_submitter(scheduler) if scheduler else None
-        if submit:
-            _run_dask(submit, exp, rows, chunks, todo, out, bar)
-        elif workers <= 1:
-            for i in todo:
-                _finish(run_chunk(exp, rows, chunks[i]), out, i, bar)
-        else:
-            with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("forkserver")) as pool:
-                futures = {pool.submit(run_chunk, exp, rows, chunks[i]): i for i in todo}
-                for future in as_completed(futures):
-                    _finish(future.result(), out, futures[future], bar)
-    if bar:
-        bar.close()
-    frames = [pd.read_parquet(chunk_path(out, i)) for i in range(len(chunks))]
+    jobs = [(run_chunk, (exp, rows, chunk)) for chunk in chunks]
+    execute(jobs, paths, sizes=[len(c) for c in chunks], workers=workers, scheduler=scheduler, progress=progress)
+    frames = [pd.read_parquet(p) for p in paths]
     return pd.concat(frames, ignore_index=True).sort_values("run").reset_index(drop=True)
 
 
-def _finish(frame: pd.DataFrame, out: Path, index: int, bar) -> None:
-    write_parquet(frame, chunk_path(out, index))
+Job = tuple[Callable[..., pd.DataFrame], tuple]
+
+
+def execute(
+    jobs: list[Job],
+    paths: list[Path],
+    *,
+    sizes: list[int] | None = None,
+    workers: int = 1,
+    scheduler: str | None = None,
+    progress: bool = False,
+    desc: str = "runs",
+) -> None:
+    """Run each job ``(function, args)`` whose result file is not yet on disk.
+
+    A job returns a DataFrame, written atomically to its path as soon as it
+    finishes; so work killed at any moment loses only the jobs in flight, and
+    calling ``execute`` again finishes the rest. Jobs run in this process
+    (``workers`` 1), a local process pool, or on a Dask cluster at
+    ``scheduler``, where a lost worker's jobs are retried.
+
+    Args:
+        jobs: picklable functions with their arguments.
+        paths: one Parquet file per job.
+        sizes: model runs in each job, for the progress bar (default 1 each).
+        workers: local processes when no scheduler is given.
+        scheduler: address of a Dask distributed scheduler.
+        progress: show a progress bar with runs done, failed and time left.
+        desc: the progress bar's label.
+    """
+    sizes = sizes or [1] * len(jobs)
+    todo = [i for i, path in enumerate(paths) if not path.exists()]
+    bar = _progress(sum(sizes), sum(sizes) - sum(sizes[i] for i in todo), progress, desc)
+    try:
+        if not todo:
+            return
+        if scheduler:
+            _run_dask(_dask_submitter(scheduler), jobs, paths, sizes, todo, bar)
+        elif workers <= 1:
+            for i in todo:
+                func, args = jobs[i]
+                _finish(func(*args), paths[i], sizes[i], bar)
+        else:
+            with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("forkserver")) as pool:
+                futures = {pool.submit(jobs[i][0], *jobs[i][1]): i for i in todo}
+                for future in as_completed(futures):
+                    i = futures[future]
+                    _finish(future.result(), paths[i], sizes[i], bar)
+    finally:
+        if bar:
+            bar.close()
+
+
+def _finish(frame: pd.DataFrame, path: Path, size: int, bar) -> None:
+    write_parquet(frame, path)
     if bar:
-        bar.failed += int((frame["status"] != "ok").sum())
-        bar.set_postfix(failed=bar.failed)
-        bar.update(len(frame))
+        if "status" in frame:
+            bar.failed += int((frame["status"] != "ok").sum())
+            bar.set_postfix(failed=bar.failed)
+        bar.update(size)
 
 
-def _progress(total: int, already: int, enabled: bool):
+def _progress(total: int, already: int, enabled: bool, desc: str = "runs"):
     if not enabled:
         return None
     from tqdm import tqdm
 
-    bar = tqdm(total=total, initial=already, desc="runs", unit="run")
+    bar = tqdm(total=total, initial=already, desc=desc, unit="run")
     bar.failed = 0
     return bar
 
@@ -290,12 +364,14 @@ def _dask_submitter(address: str):
     return client
 
 
-def _run_dask(client, exp, rows, chunks, todo, out, bar) -> None:
+def _run_dask(client, jobs, paths, sizes, todo, bar) -> None:
     from distributed import as_completed as dask_completed
 
-    futures = {client.submit(run_chunk, exp, rows, chunks[i], pure=False, retries=3): i for i in todo}
+    # retries: a job whose worker died (or that raised on a lost connection) runs again elsewhere.
+    futures = {client.submit(jobs[i][0], *jobs[i][1], pure=False, retries=3): i for i in todo}
     try:
         for future in dask_completed(futures):
-            _finish(future.result(), out, futures[future], bar)
+            i = futures[future]
+            _finish(future.result(), paths[i], sizes[i], bar)
     finally:
         client.close()

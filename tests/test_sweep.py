@@ -139,6 +139,59 @@ def test_dask_cluster_gives_the_local_result(tmp_path):
             proc.wait(timeout=30)
 
 
+def test_lost_dask_worker_is_retried(tmp_path):
+    marker = tmp_path / "worker_died"
+    text = (ROOT / "experiments" / "ishigami.toml").read_text()
+    text = text.replace('model = "sim.sweep:ishigami"', 'model = "dying_model:model"')
+    text = text.replace("samples = 1024", "samples = 8").replace("chunk_size = 512", "chunk_size = 4")
+    path = write(tmp_path, text + f'\n[fixed]\nmarker = "{marker}"\n')
+    port = free_port()
+    dask = Path(sys.executable).parent / "dask"
+    env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'tests' / 'data'}"}
+    scheduler = subprocess.Popen([str(dask), "scheduler", "--host", "127.0.0.1", "--port", str(port),
+                                  "--dashboard-address", "127.0.0.1:0"], env=env, cwd=tmp_path,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    worker = subprocess.Popen([str(dask), "worker", f"tcp://127.0.0.1:{port}", "--nworkers", "1", "--nthreads", "1",
+                               "--host", "127.0.0.1", "--dashboard-address", "127.0.0.1:0"], env=env, cwd=tmp_path,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        out = tmp_path / "dask"
+        res = None
+        for _ in range(30):  # wait for the scheduler to listen
+            res = subprocess.run([sys.executable, "-m", "sim.cli", "sweep", str(path), "--out", str(out),
+                                  "--scheduler", f"tcp://127.0.0.1:{port}", "--quiet"],
+                                 capture_output=True, text=True, cwd=ROOT, env=env)  # fmt: skip
+            if "cannot reach" not in res.stderr:
+                break
+            time.sleep(1)
+        assert res.returncode == 0, res.stderr
+        assert marker.exists()  # a worker process really died mid-task
+        runs = pd.read_parquet(out / "runs.parquet")
+        assert (runs["status"] == "ok").all() and len(runs) == 8 * 5
+    finally:
+        for proc in (worker, scheduler):
+            proc.terminate()
+            proc.wait(timeout=30)
+    # The retried runs equal a local run's (the marker now exists, so nothing dies).
+    local = tmp_path / "local"
+    res = subprocess.run([sys.executable, "-m", "sim.cli", "sweep", str(path), "--out", str(local), "--workers", "1",
+                          "--quiet"], capture_output=True, text=True, cwd=ROOT, env=env)  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    pd.testing.assert_frame_equal(pd.read_parquet(local / "runs.parquet"), runs)
+
+
+def test_grouped_sobol_indices_match_analytic_values(tmp_path):
+    # Ishigami with groups a = {x1, x3}, b = {x2}: x2 does not interact, so ST(b) = S1(x2) and ST(a) = 1 - S1(x2).
+    text = (ROOT / "experiments" / "ishigami.toml").read_text() + '\n[groups]\na = ["x1", "x3"]\nb = ["x2"]\n'
+    exp = load_experiment(write(tmp_path, text))
+    assert exp.factors == ["a", "b"]
+    runs = run_sweep(exp, tmp_path / "out")
+    assert len(runs) == 1024 * 4  # N (G + 2) runs for G = 2 groups
+    st = indices(exp, runs).query("index == 'ST'").set_index("parameter")["value"]
+    assert st["a"] == pytest.approx(0.558, abs=0.05)
+    assert st["b"] == pytest.approx(0.442, abs=0.05)
+
+
 @pytest.mark.parametrize(
     ("change", "words"),
     [
@@ -147,6 +200,8 @@ def test_dask_cluster_gives_the_local_result(tmp_path):
         (('design = "morris"', 'design = "magic"'), ["design", "'magic'", "sobol"]),
         (("[levers]\nseverity_multiplier", "[uncertainties2]\nseverity_multiplier"), ["unknown key 'uncertainties2'"]),
         (("[uncertainties]\nprice_elasticity", "[levers]\nprice_elasticity"), ["is a uncertainty"]),
+        (("[fixed]", '[groups]\na = ["price_elasticity"]\nb = ["severity_multiplier"]\n[fixed]'),
+         ["design 'sobol' only"]),
     ],
 )
 def test_bad_experiment_files_one_line_exit_2(tmp_path, change, words):

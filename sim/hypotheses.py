@@ -1,0 +1,552 @@
+"""The sources' hypotheses H1-H7 (MODEL.md section 7) as experiments with verdicts.
+
+Each file in ``experiments/hypotheses/`` states one hypothesis: its source, the
+*arms* it runs (shipped scenarios, or a scenario with extra policy levers), and
+its *tests*. A test is one of
+
+- a **contrast**: a linear combination of arms (``"tightened - baseline"``,
+  or an interaction such as ``"(both - coord) - (prev - baseline)"``) of a
+  metric's final-window mean, computed per replication. All arms of all
+  hypotheses share the replication seeds (common random numbers), so the
+  effect is paired; its mean and 95% t confidence interval decide;
+- a **level**: one arm's metric (or ratio of metrics) against a threshold;
+- a **ranking** of Sobol total indices of two groups of parameters (SALib,
+  with its bootstrap confidence intervals).
+
+Each test expects a direction with a *margin*: the smallest change that
+matters (relative to an arm's mean, or absolute). The rule that turns numbers
+into words is the same for every test:
+
+==================  =============================================  =================================================
+expect              supported when                                 not supported when
+==================  =============================================  =================================================
+``decrease``        CI below 0 and estimate at least ``margin``    CI excludes a decrease of ``margin``
+                    below 0
+``increase``        CI above 0 and estimate at least ``margin``    CI excludes an increase of ``margin``
+``no_decrease``     CI excludes a decrease of ``margin``           CI below 0 and estimate at least ``margin`` below
+``no_increase``     CI excludes an increase of ``margin``          CI above 0 and estimate at least ``margin`` above
+``above``/``below`` whole CI beyond the threshold                  whole CI on the wrong side of the threshold
+``greater``         group A's ST CI wholly above group B's          group A's ST CI wholly below group B's
+==================  =============================================  =================================================
+
+Otherwise the test is *inconclusive*. A hypothesis is *supported* when all its
+tests are, *not supported* when any is not, and *inconclusive* otherwise. A
+test with ``role = "check"`` verifies that an arm changed what it meant to
+change (for example that blocking raised blocked storefronts); if a check
+fails, the hypothesis is inconclusive whatever its tests say. Verdicts are
+computed from the runs here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .model import METRICS
+from .params import LEVER, REGISTRY, ParameterError, load_scenario, read_toml, validate
+from .runner import final_window, mean_ci, replication_seeds, run_one
+
+EXPECTS = ("decrease", "increase", "no_decrease", "no_increase", "above", "below", "greater")
+VERDICTS = ("supported", "not supported", "inconclusive")
+_TOP = {"id", "title", "source", "claim", "days", "replications", "seed", "quick", "arms", "tests", "sensitivity",
+        "main_metric"}  # fmt: skip
+_TEST_KEYS = {"name", "metric", "effect", "arm", "expect", "margin", "relative_to", "threshold", "role"}
+_SENS_KEYS = {"scenario", "samples", "output", "index", "groups", "levers", "uncertainties", "expect", "role", "name"}
+_NAME = re.compile(r"[A-Za-z_]\w*")
+
+
+@dataclass
+class Criterion:
+    """One statistical test of a hypothesis (a criterion its verdict rests on)."""
+
+    name: str
+    kind: str  # "contrast", "level" or "ranking"
+    expect: str
+    metric: str = ""
+    effect: str = ""  # contrast: a linear combination of arm names
+    arm: str = ""  # level: the arm whose metric is compared with the threshold
+    margin: float = 0.0
+    relative_to: str = ""  # contrast: margin and estimate relative to this arm's mean ("" = absolute)
+    threshold: float = 0.0
+    role: str = "test"  # "test" decides; "check" only guards the experiment's validity
+
+
+@dataclass
+class Sensitivity:
+    """A grouped Sobol analysis whose total indices are ranked."""
+
+    params: dict[str, Any]  # fixed parameters (the base scenario's, levers in force from day 0)
+    varied: dict[str, list]
+    kinds: dict[str, str]
+    groups: dict[str, list[str]]
+    samples: int
+    quick_samples: int
+    output: str
+    test: Criterion
+
+
+@dataclass
+class Hypothesis:
+    """A validated hypothesis file."""
+
+    id: str
+    title: str
+    source: str
+    claim: str
+    path: Path
+    days: int
+    replications: int
+    seed: int
+    quick: dict[str, int]
+    arms: dict[str, dict[str, Any]]  # name -> resolved parameters (with their policy)
+    arm_sources: dict[str, str]
+    tests: list[Criterion]
+    main_metric: str
+    sensitivity: Sensitivity | None = None
+    settings: dict[str, int] = field(default_factory=dict)  # days/replications/samples actually used
+
+    def use(self, quick: bool) -> Hypothesis:
+        """Fix the days, replications and samples of a full or a quick run."""
+        self.settings = {
+            "days": self.quick["days"] if quick else self.days,
+            "replications": self.quick["replications"] if quick else self.replications,
+        }
+        if self.sensitivity:
+            self.settings["samples"] = self.sensitivity.quick_samples if quick else self.sensitivity.samples
+        return self
+
+
+# ------------------------------------------------------------------ loading
+def _int(where: str, data: dict, key: str, default: int | None, low: int) -> int:
+    value = data.get(key, default)
+    if not isinstance(value, int) or isinstance(value, bool) or value < low:
+        raise ParameterError(f"{where}: '{key}' = {value!r} is invalid: allowed is an integer >= {low}")
+    return value
+
+
+def _str(where: str, data: dict, key: str, default: str | None = None) -> str:
+    value = data.get(key, default)
+    if not isinstance(value, str) or not value:
+        raise ParameterError(f"{where}: '{key}' is missing or not a string")
+    return value
+
+
+def _check_metric(where: str, expr: str) -> str:
+    names = _NAME.findall(expr)
+    bad = [n for n in names if n not in METRICS]
+    if not names or bad:
+        raise ParameterError(f"{where}: metric {expr!r}: '{bad[0] if bad else expr}' is not a model metric "
+                             "(see sim.model.METRICS)")  # fmt: skip
+    if not re.fullmatch(r"[\w\s+\-*/().]+", expr):
+        raise ParameterError(f"{where}: metric {expr!r}: allowed are metric names, numbers, + - * / and brackets")
+    return expr
+
+
+def _load_arm(where: str, base: Path, spec: Any) -> tuple[dict[str, Any], str]:
+    """An arm: a scenario file, or ``{scenario = FILE, policy = {lever = value}}``."""
+    policy = {}
+    if isinstance(spec, dict):
+        unknown = set(spec) - {"scenario", "policy"}
+        if unknown:
+            raise ParameterError(f"{where}: unknown key '{sorted(unknown)[0]}'; allowed are policy, scenario")
+        policy = spec.get("policy", {})
+        spec = spec.get("scenario")
+    if not isinstance(spec, str):
+        raise ParameterError(f"{where}: give a scenario file, or a table with 'scenario' and 'policy'")
+    path = (base / spec).resolve()
+    if not path.is_file():
+        raise ParameterError(f"{where}: scenario file not found: {spec}")
+    params = load_scenario(path)
+    label = params.pop("scenario_name")
+    if policy:
+        if not isinstance(policy, dict):
+            raise ParameterError(f"{where}: 'policy' must be a table of lever = value")
+        for name in policy:
+            if name in REGISTRY and REGISTRY[name].kind != LEVER:
+                raise ParameterError(f"{where} policy: '{name}' is not a lever (see `klad params`)")
+        params["policy"] = {**params["policy"], **validate(policy, f"{where} policy")}
+        label += " + " + ", ".join(f"{k} = {v}" for k, v in policy.items())
+    # The whole resolved set must still be valid (budget shares, batch bounds).
+    validate({**{k: v for k, v in params.items() if k != "policy"}, **params["policy"]}, where)
+    return params, label
+
+
+def _check_keys(where: str, spec: Any, allowed: set[str]) -> None:
+    if not isinstance(spec, dict):
+        raise ParameterError(f"{where}: must be a table")
+    unknown = set(spec) - allowed
+    if unknown:
+        raise ParameterError(f"{where}: unknown key '{sorted(unknown)[0]}'; allowed are {', '.join(sorted(allowed))}")
+
+
+def _load_test(where: str, spec: Any, arms: dict) -> Criterion:
+    _check_keys(where, spec, _TEST_KEYS)
+    expect = _str(where, spec, "expect")
+    if expect not in EXPECTS[:6]:
+        raise ParameterError(f"{where}: expect = {expect!r} is unknown; allowed are {', '.join(EXPECTS[:6])}")
+    role = spec.get("role", "test")
+    if role not in ("test", "check"):
+        raise ParameterError(f"{where}: role = {role!r}; allowed are 'test', 'check'")
+    metric = _check_metric(where, _str(where, spec, "metric"))
+    name = spec.get("name", metric)
+    margin = spec.get("margin", 0.0)
+    if not isinstance(margin, int | float) or isinstance(margin, bool) or margin < 0:
+        raise ParameterError(f"{where}: margin = {margin!r}: allowed is a number >= 0")
+    if expect in ("above", "below"):
+        arm = _str(where, spec, "arm")
+        if arm not in arms:
+            raise ParameterError(f"{where}: arm '{arm}' is not in [arms] ({', '.join(arms)})")
+        threshold = spec.get("threshold")
+        if not isinstance(threshold, int | float) or isinstance(threshold, bool):
+            raise ParameterError(f"{where}: a level test needs a numeric 'threshold'")
+        return Criterion(name, "level", expect, metric=metric, arm=arm, threshold=float(threshold), role=role)
+    effect = _str(where, spec, "effect")
+    bad = [n for n in _NAME.findall(effect) if n not in arms]
+    if bad or not re.fullmatch(r"[\w\s+\-*().0-9]+", effect):
+        raise ParameterError(f"{where}: effect {effect!r}: '{bad[0] if bad else effect}' is not an arm; "
+                             f"write a sum/difference of arms ({', '.join(arms)})")  # fmt: skip
+    relative_to = spec.get("relative_to", "")
+    if relative_to and relative_to not in arms:
+        raise ParameterError(f"{where}: relative_to = {relative_to!r} is not an arm ({', '.join(arms)})")
+    return Criterion(name, "contrast", expect, metric=metric, effect=effect, margin=float(margin),
+                relative_to=relative_to, role=role)  # fmt: skip
+
+
+def _load_sensitivity(where: str, base: Path, spec: Any) -> Sensitivity:
+    from .sweep import _check_groups
+
+    _check_keys(where, spec, _SENS_KEYS)
+    scenario = (base / _str(where, spec, "scenario")).resolve()
+    if not scenario.is_file():
+        raise ParameterError(f"{where}: scenario file not found: {spec['scenario']}")
+    params = load_scenario(scenario)
+    params.pop("scenario_name")
+    params.update(params.pop("policy"))  # in force from day 0
+    varied, kinds = {}, {}
+    for table, kind in (("uncertainties", "uncertainty"), ("levers", LEVER)):
+        for name, bounds in spec.get(table, {}).items():
+            key = f"{where} {table} {name}"
+            if name not in REGISTRY:
+                raise ParameterError(f"{key}: unknown parameter '{name}' (see `klad params`)")
+            if not isinstance(bounds, list) or len(bounds) != 2 or not bounds[0] < bounds[1]:
+                raise ParameterError(f"{key}: give [low, high] bounds with low < high")
+            for value in bounds:
+                REGISTRY[name].check(value, key)
+            varied[name], kinds[name] = bounds, kind
+    groups = spec.get("groups", {})
+    if not isinstance(groups, dict) or len(groups) != 2:
+        raise ParameterError(f"{where}: 'groups' must name exactly two groups of varied parameters")
+    _check_groups(where, groups, varied, "sobol")
+    expect = _str(where, spec, "expect")
+    wanted = re.fullmatch(r"\s*(\w+)\s*>\s*(\w+)\s*", expect)
+    if not wanted or set(wanted.groups()) != set(groups):
+        names = ", ".join(groups)
+        raise ParameterError(f"{where}: expect = {expect!r}: write 'A > B' with the two group names ({names})")
+    output = _check_metric(where, _str(where, spec, "output", "grams_sold"))
+    if output not in METRICS:
+        raise ParameterError(f"{where}: output must be one metric, not {output!r}")
+    samples = _int(where, spec, "samples", 256, 2)
+    test = Criterion(spec.get("name", f"ST of {expect.strip()} for {output}"), "ranking", "greater", metric=output,
+                effect=f"{wanted.group(1)} > {wanted.group(2)}", role=spec.get("role", "test"))  # fmt: skip
+    sens = Sensitivity(params, varied, kinds, groups, samples, samples, output, test)
+    return sens
+
+
+def load_hypothesis(path: str | Path) -> Hypothesis:
+    """Read and validate a hypothesis file; raise ParameterError naming the file and key."""
+    path = Path(path)
+    if not path.is_file():
+        raise ParameterError(f"hypothesis: file not found: {path}")
+    data = read_toml(path)
+    where = str(path)
+    unknown = set(data) - _TOP
+    if unknown:
+        raise ParameterError(f"{where}: unknown key '{sorted(unknown)[0]}'; allowed are {', '.join(sorted(_TOP))}")
+    base = path.parent
+    arms, sources = {}, {}
+    if not isinstance(data.get("arms"), dict) or not data["arms"]:
+        raise ParameterError(f"{where}: give [arms]: name = scenario file")
+    for name, spec in data["arms"].items():
+        if not _NAME.fullmatch(name):
+            raise ParameterError(f"{where} [arms]: '{name}' must be a plain name (letters, digits, _)")
+        arms[name], sources[name] = _load_arm(f"{where} [arms] {name}", base, spec)
+    tests = [_load_test(f"{where} tests[{i}]", t, arms) for i, t in enumerate(data.get("tests", []))]
+    sensitivity = None
+    if "sensitivity" in data:
+        sensitivity = _load_sensitivity(f"{where} [sensitivity]", base, data["sensitivity"])
+    if not tests and not sensitivity:
+        raise ParameterError(f"{where}: give at least one [[tests]] or a [sensitivity] ranking")
+    quick = data.get("quick", {})
+    if not isinstance(quick, dict):
+        raise ParameterError(f"{where}: [quick] must be a table")
+    days = _int(where, data, "days", 1095, 1)
+    reps = _int(where, data, "replications", 20, 2)
+    hyp = Hypothesis(
+        id=_str(where, data, "id"), title=_str(where, data, "title"), source=_str(where, data, "source"),
+        claim=_str(where, data, "claim"), path=path, days=days, replications=reps,
+        seed=_int(where, data, "seed", 20251, 0),
+        quick={"days": _int(f"{where} [quick]", quick, "days", days, 1),
+               "replications": _int(f"{where} [quick]", quick, "replications", reps, 2)},
+        arms=arms, arm_sources=sources, tests=tests,
+        main_metric=_check_metric(where, data.get("main_metric", tests[0].metric if tests else "grams_sold")),
+        sensitivity=sensitivity,
+    )  # fmt: skip
+    if sensitivity:
+        sensitivity.quick_samples = _int(f"{where} [quick]", quick, "samples", sensitivity.samples, 2)
+    if hyp.main_metric not in METRICS:
+        raise ParameterError(f"{where}: main_metric must be one metric, not {hyp.main_metric!r}")
+    return hyp.use(quick=False)
+
+
+def load_all(folder: str | Path) -> list[Hypothesis]:
+    """Every hypothesis file in a folder, in file-name order."""
+    files = sorted(Path(folder).glob("*.toml"))
+    if not files:
+        raise ParameterError(f"{folder}: no hypothesis files (*.toml)")
+    return [load_hypothesis(f) for f in files]
+
+
+# ------------------------------------------------------------------ running
+@dataclass(frozen=True)
+class ArmRun:
+    """One replication of one arm: identified by its parameters, days, seed and replication."""
+
+    params_json: str
+    days: int
+    seed: int
+    rep: int
+
+    @property
+    def key(self) -> str:
+        """A stable file name for the run."""
+        text = f"{self.params_json}|{self.days}|{self.seed}|{self.rep}"
+        return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def _arm_json(params: dict[str, Any]) -> str:
+    return json.dumps(params, sort_keys=True, default=str)
+
+
+def arm_run(params_json: str, days: int, seed: int, rep: int) -> pd.DataFrame:
+    """Run one replication of an arm; return its daily metrics with a ``rep`` column."""
+    seq = replication_seeds(seed, rep + 1)[rep]  # rep r's seed does not depend on how many reps there are
+    daily = run_one(json.loads(params_json), days, seq)
+    daily.insert(0, "rep", rep)
+    return daily
+
+
+def plan(hyps: list[Hypothesis]) -> dict[ArmRun, None]:
+    """Every distinct arm replication the hypotheses need (shared arms run once)."""
+    runs: dict[ArmRun, None] = {}
+    for h in hyps:
+        for params in h.arms.values():
+            for rep in range(h.settings["replications"]):
+                runs[ArmRun(_arm_json(params), h.settings["days"], h.seed, rep)] = None
+    return runs
+
+
+def sensitivity_experiment(h: Hypothesis):
+    """The hypothesis's ranking as a grouped Sobol sweep (``sim.sweep.Experiment``)."""
+    from .sweep import DEFAULT_MODEL, Experiment
+
+    s = h.sensitivity
+    fixed = {k: v for k, v in s.params.items() if k not in s.varied}
+    groups = {name: group for group, names in s.groups.items() for name in names}
+    return Experiment(
+        name=f"{h.id} ranking", model=DEFAULT_MODEL, design="sobol", samples=h.settings["samples"], replications=1,
+        days=h.settings["days"], outputs=[s.output], seed=h.seed, varied=s.varied, kinds=s.kinds, fixed=fixed,
+        chunk_size=8, groups=groups,
+    )  # fmt: skip
+
+
+def seconds_per_run_day(n_buyers: int = 10_000) -> float:
+    """Measure this machine's cost of one model day (a 30-day run of the default city)."""
+    start = time.perf_counter()
+    run_one({"n_buyers": n_buyers}, 30, 1)
+    return (time.perf_counter() - start) / 30
+
+
+def expected_seconds(hyps: list[Hypothesis], workers: int, per_day: float) -> tuple[int, float]:
+    """Number of model runs still to do and the expected wall time on ``workers`` processes."""
+    runs = plan(hyps)
+    n, days = len(runs), sum(r.days for r in runs)
+    for h in hyps:
+        if h.sensitivity:
+            from .sweep import design_matrix
+
+            k = len(design_matrix(sensitivity_experiment(h)))
+            n, days = n + k, days + k * h.settings["days"]
+    return n, days * per_day / max(1, workers) / 0.9  # ~90% parallel efficiency
+
+
+def run_hypotheses(
+    hyps: list[Hypothesis],
+    out: str | Path,
+    *,
+    workers: int = 1,
+    scheduler: str | None = None,
+    progress: bool = False,
+) -> pd.DataFrame:
+    """Run every arm replication and ranking sweep not yet on disk, judge each test, write the report.
+
+    Finished runs are kept in ``out/runs`` and ``out/sensitivity``; running
+    again after an interruption only does what is missing.
+
+    Returns:
+        One row per test: hypothesis, test, estimate, 95% CI, verdict.
+    """
+    from .sweep import execute, run_sweep
+
+    out = Path(out)
+    runs = list(plan(hyps))
+    paths = [out / "runs" / f"{r.key}.parquet" for r in runs]
+    jobs = [(arm_run, (r.params_json, r.days, r.seed, r.rep)) for r in runs]
+    execute(jobs, paths, workers=workers, scheduler=scheduler, progress=progress, desc="arm runs")
+    rows, details = [], {}
+    for h in hyps:
+        daily = {name: _read_arm(out, h, params) for name, params in h.arms.items()}
+        window = final_window(h.settings["days"], min(p.get("policy_start_day", 0) for p in h.arms.values()))
+        summary = {name: _window_means(frame, window) for name, frame in daily.items()}
+        results = [judge(t, summary) for t in h.tests]
+        sens_table = None
+        if h.sensitivity:
+            from .sensitivity import indices
+
+            exp = sensitivity_experiment(h)
+            sweep = run_sweep(exp, out / "sensitivity" / h.id, workers=workers, scheduler=scheduler, resume=True,
+                              progress=progress)  # fmt: skip
+            sens_table = indices(exp, sweep)
+            results.append(judge_ranking(h.sensitivity.test, sens_table))
+        verdict = combine(results)
+        details[h.id] = (daily, results, verdict, window, sens_table)
+        rows += [{"hypothesis": h.id, **r, "hypothesis_verdict": verdict} for r in results]
+    table = pd.DataFrame(rows)
+    _write_outputs(hyps, details, table, out)
+    return table
+
+
+def _read_arm(out: Path, h: Hypothesis, params: dict[str, Any]) -> pd.DataFrame:
+    text = _arm_json(params)
+    frames = [pd.read_parquet(out / "runs" / f"{ArmRun(text, h.settings['days'], h.seed, rep).key}.parquet")
+              for rep in range(h.settings["replications"])]  # fmt: skip
+    return pd.concat(frames, ignore_index=True)
+
+
+def _window_means(daily: pd.DataFrame, window: int) -> pd.DataFrame:
+    last = daily[daily["day"] > daily["day"].max() - window]
+    return last.groupby("rep")[list(METRICS)].mean().sort_index()
+
+
+# ------------------------------------------------------------------ judging
+def metric_values(summary: pd.DataFrame, expr: str) -> pd.Series:
+    """A metric expression evaluated per replication (a ratio with a zero denominator is NaN)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        values = summary.eval(expr) if expr not in summary else summary[expr]
+    return pd.Series(values, index=summary.index, dtype=float).replace([np.inf, -np.inf], np.nan)
+
+
+def judge(test: Criterion, summary: dict[str, pd.DataFrame]) -> dict[str, Any]:
+    """Estimate a contrast or level test from the arms' per-replication window means, with its verdict."""
+    per_arm = pd.DataFrame({arm: metric_values(frame, test.metric) for arm, frame in summary.items()})
+    if test.kind == "level":
+        values = per_arm[test.arm]
+        mean, low, high = mean_ci(values)
+        verdict = _level_verdict(test.expect, low, high, test.threshold)
+        return _row(test, f"{test.arm}", mean, low, high, float("nan"), test.threshold, verdict, len(values.dropna()))
+    effect = per_arm.eval(test.effect)
+    mean, low, high = mean_ci(effect)
+    scale = abs(float(per_arm[test.relative_to].mean())) if test.relative_to else 1.0
+    if test.relative_to and scale == 0:
+        scale = float("nan")
+    rel = mean / scale if test.relative_to else float("nan")
+    verdict = contrast_verdict(test.expect, mean, low, high, test.margin * scale)
+    return _row(test, test.effect, mean, low, high, rel, test.margin * scale, verdict, len(effect.dropna()))
+
+
+def _row(test: Criterion, comparison, mean, low, high, rel, bound, verdict, n) -> dict[str, Any]:
+    return {
+        "test": test.name, "role": test.role, "kind": test.kind, "metric": test.metric, "comparison": comparison,
+        "expect": test.expect, "estimate": mean, "ci_low": low, "ci_high": high, "relative": rel,
+        "margin_or_threshold": bound, "relative_to": test.relative_to, "n": n, "verdict": verdict,
+    }  # fmt: skip
+
+
+def contrast_verdict(expect: str, mean: float, low: float, high: float, margin: float) -> str:
+    """The rule of the module docstring for ``decrease``/``increase`` and their negations."""
+    if any(math.isnan(x) for x in (mean, low, high, margin)):
+        return "inconclusive"
+    if expect in ("increase", "no_increase"):  # mirror onto the decrease case
+        mean, low, high = -mean, -high, -low
+    if high < 0 and mean <= -margin:
+        decrease = "supported"
+    elif low > -margin:
+        decrease = "not supported"
+    else:
+        decrease = "inconclusive"
+    if expect in ("decrease", "increase"):
+        return decrease
+    return {"supported": "not supported", "not supported": "supported"}.get(decrease, "inconclusive")
+
+
+def _level_verdict(expect: str, low: float, high: float, threshold: float) -> str:
+    if math.isnan(low) or math.isnan(high):
+        return "inconclusive"
+    if expect == "below":
+        low, high, threshold = -high, -low, -threshold
+    if low > threshold:
+        return "supported"
+    if high < threshold:
+        return "not supported"
+    return "inconclusive"
+
+
+def judge_ranking(test: Criterion, table: pd.DataFrame) -> dict[str, Any]:
+    """Group A's total Sobol index against group B's, by their bootstrap confidence intervals."""
+    first, second = (g.strip() for g in test.effect.split(">"))
+    st = table[(table["index"] == "ST") & (table["output"] == test.metric)].set_index("parameter")
+    if first not in st.index or second not in st.index:
+        verdict, a, b = "inconclusive", None, None
+    else:
+        a, b = st.loc[first], st.loc[second]
+        if a["ci_low"] > b["ci_high"]:
+            verdict = "supported"
+        elif a["ci_high"] < b["ci_low"]:
+            verdict = "not supported"
+        else:
+            verdict = "inconclusive"
+    row = _row(test, f"ST({first}) - ST({second})", float("nan"), float("nan"), float("nan"), float("nan"),
+               float("nan"), verdict, 0)  # fmt: skip
+    if a is not None:
+        row.update(estimate=float(a["value"] - b["value"]), ci_low=float(a["ci_low"] - b["ci_high"]),
+                   ci_high=float(a["ci_high"] - b["ci_low"]))  # fmt: skip
+        row["detail"] = (f"ST({first}) = {a['value']:.3f} ± {a['conf']:.3f}; "
+                         f"ST({second}) = {b['value']:.3f} ± {b['conf']:.3f}")  # fmt: skip
+    return row
+
+
+def combine(results: list[dict[str, Any]]) -> str:
+    """A hypothesis's verdict from its tests' (see the module docstring)."""
+    if any(r["role"] == "check" and r["verdict"] != "supported" for r in results):
+        return "inconclusive"
+    tests = [r["verdict"] for r in results if r["role"] == "test"]
+    if tests and all(v == "supported" for v in tests):
+        return "supported"
+    if "not supported" in tests:
+        return "not supported"
+    return "inconclusive"
+
+
+# ------------------------------------------------------------------ output
+def _write_outputs(hyps, details, table, out: Path) -> None:
+    from .hypothesis_report import write_report
+
+    write_report(hyps, details, table, out)

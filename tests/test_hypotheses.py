@@ -1,0 +1,255 @@
+"""Hypothesis experiments: the verdict rules, the estimates, and `klad hypotheses` end to end."""
+
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.hypotheses import (
+    Criterion,
+    combine,
+    contrast_verdict,
+    judge,
+    judge_ranking,
+    load_all,
+    load_hypothesis,
+    plan,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+
+SMALL_SCENARIO = """
+name = "small"
+[params]
+n_buyers = 1500
+n_shops = 3
+n_couriers = 36
+n_labs = 1
+policy_start_day = 20
+"""
+
+HYPOTHESIS = """
+id = "{id}"
+title = "A crackdown {word} sales"
+source = "[test]"
+claim = "test claim"
+days = 60
+replications = 3
+seed = 3
+[quick]
+days = 30
+replications = 2
+samples = 4
+[arms]
+base = "scen/small.toml"
+hot = {{ scenario = "scen/small.toml", policy = {{ detection_multiplier = 6.0 }} }}
+[[tests]]
+name = "sales"
+effect = "hot - base"
+metric = "transactions"
+relative_to = "base"
+expect = "{expect}"
+margin = 0.1
+[[tests]]
+name = "buyers keep buying"
+arm = "base"
+metric = "transactions / orders"
+expect = "above"
+threshold = 0.0
+role = "check"
+"""
+
+SENSITIVITY = """
+[sensitivity]
+scenario = "scen/small.toml"
+output = "transactions"
+samples = 4
+expect = "certainty > severity"
+[sensitivity.levers]
+detection_multiplier = [0.5, 5.0]
+severity_multiplier = [0.5, 3.0]
+[sensitivity.groups]
+certainty = ["detection_multiplier"]
+severity = ["severity_multiplier"]
+"""
+
+
+def klad(*args):
+    return subprocess.run([sys.executable, "-m", "sim.cli", *args], capture_output=True, text=True, cwd=ROOT)
+
+
+def folder(tmp_path, files: dict[str, str]) -> Path:
+    tmp_path.mkdir(exist_ok=True)
+    (tmp_path / "scen").mkdir(exist_ok=True)
+    (tmp_path / "scen" / "small.toml").write_text(SMALL_SCENARIO)
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    return tmp_path
+
+
+# ------------------------------------------------------------------ the rules
+@pytest.mark.parametrize(
+    ("expect", "mean", "low", "high", "verdict"),
+    [
+        ("decrease", -20, -30, -10, "supported"),  # significant and beyond the margin (5)
+        ("decrease", -3, -6, -1, "inconclusive"),  # significant but smaller than the margin, CI reaches it
+        ("decrease", -1, -4, 2, "not supported"),  # a decrease of 5 is excluded
+        ("decrease", 10, 5, 15, "not supported"),
+        ("decrease", -8, -20, 4, "inconclusive"),
+        ("increase", 20, 10, 30, "supported"),
+        ("increase", 1, -2, 4, "not supported"),
+        ("no_decrease", 1, -4, 2, "supported"),
+        ("no_decrease", -20, -30, -10, "not supported"),
+        ("no_decrease", -8, -20, 4, "inconclusive"),
+        ("no_increase", -1, -3, 4, "supported"),
+        ("no_increase", 20, 10, 30, "not supported"),
+        ("decrease", float("nan"), float("nan"), float("nan"), "inconclusive"),
+    ],
+)
+def test_contrast_verdicts(expect, mean, low, high, verdict):
+    assert contrast_verdict(expect, mean, low, high, 5.0) == verdict
+
+
+def test_a_failed_check_makes_the_hypothesis_inconclusive():
+    ok = {"role": "test", "verdict": "supported"}
+    assert combine([ok, ok]) == "supported"
+    assert combine([ok, {"role": "test", "verdict": "not supported"}]) == "not supported"
+    assert combine([ok, {"role": "test", "verdict": "inconclusive"}]) == "inconclusive"
+    assert combine([ok, {"role": "check", "verdict": "not supported"}]) == "inconclusive"
+
+
+def _summary(values: dict[str, list[float]]) -> dict[str, pd.DataFrame]:
+    return {arm: pd.DataFrame({"grams_sold": v, "orders": [10.0] * len(v)}) for arm, v in values.items()}
+
+
+def test_contrasts_are_paired_by_replication():
+    # Replication noise is shared between arms: unpaired, the CI would include 0; paired, it does not.
+    base = [100.0, 200.0, 300.0, 400.0]
+    summary = _summary({"a": base, "b": [x - 10 + d for x, d in zip(base, [0.5, -0.5, 0.3, -0.3], strict=True)]})
+    test = Criterion("t", "contrast", "decrease", metric="grams_sold", effect="b - a", margin=0.01, relative_to="a")
+    row = judge(test, summary)
+    assert row["estimate"] == pytest.approx(-10.0)
+    assert row["ci_high"] < 0 and row["relative"] == pytest.approx(-10 / 250)
+    assert row["verdict"] == "supported"
+
+
+def test_interaction_and_ratio_metrics():
+    summary = _summary({"a": [100, 100, 100], "b": [90, 91, 89], "c": [95, 95, 95], "d": [70, 71, 69]})
+    test = Criterion("i", "contrast", "decrease", metric="grams_sold", effect="(d - b) - (c - a)", margin=0.0)
+    row = judge(test, summary)
+    assert row["estimate"] == pytest.approx(-15.0)  # prevention removes 20 with coordination, 5 without
+    level = Criterion("r", "level", "below", metric="grams_sold / orders", arm="a", threshold=11.0)
+    row = judge(level, summary)
+    assert row["estimate"] == pytest.approx(10.0) and row["verdict"] == "supported"
+
+
+def test_ranking_by_total_index_intervals():
+    table = pd.DataFrame(
+        [("y", "A", "ST", 0.6, 0.05), ("y", "B", "ST", 0.2, 0.05)], columns=["output", "parameter", "index", "value",
+                                                                            "conf"]
+    )  # fmt: skip
+    table["ci_low"], table["ci_high"] = table["value"] - table["conf"], table["value"] + table["conf"]
+    a_over_b = Criterion("r", "ranking", "greater", metric="y", effect="A > B")
+    assert judge_ranking(a_over_b, table)["verdict"] == "supported"
+    b_over_a = Criterion("r", "ranking", "greater", metric="y", effect="B > A")
+    assert judge_ranking(b_over_a, table)["verdict"] == "not supported"
+    table.loc[1, "conf"] = 0.5
+    table["ci_low"], table["ci_high"] = table["value"] - table["conf"], table["value"] + table["conf"]
+    assert judge_ranking(a_over_b, table)["verdict"] == "inconclusive"
+
+
+# ------------------------------------------------------------------ the shipped files
+def test_shipped_hypotheses_load_and_share_runs():
+    hyps = load_all(ROOT / "experiments" / "hypotheses")
+    assert [h.id for h in hyps] == [f"H{i}" for i in range(1, 8)]
+    for h in hyps:
+        assert h.tests or h.sensitivity
+        assert any(t.role == "test" for t in h.tests) or h.sensitivity
+        h.use(quick=True)
+    runs = plan(hyps)
+    per_hypothesis = sum(len(h.arms) * h.settings["replications"] for h in hyps)
+    assert len(runs) < per_hypothesis  # the baseline (and the crackdown of H6/H7) run once for all
+
+
+# ------------------------------------------------------------------ end to end
+def test_klad_hypotheses_verdicts_come_from_the_runs(tmp_path):
+    # The same experiment judged against two opposite expectations: the runs decide which one holds.
+    files = {
+        "A.toml": HYPOTHESIS.format(id="A", word="cuts", expect="decrease") + SENSITIVITY,
+        "B.toml": HYPOTHESIS.format(id="B", word="raises", expect="increase"),
+    }
+    src = folder(tmp_path / "hyp", files)
+    out = tmp_path / "out"
+    res = klad("hypotheses", "--folder", str(src), "--out", str(out), "--workers", "2", "--quiet")
+    assert res.returncode == 0, res.stderr
+    assert "expected time" in res.stderr
+    table = pd.read_csv(out / "results.csv")
+    verdicts = table.drop_duplicates("hypothesis").set_index("hypothesis")["hypothesis_verdict"]
+    assert table.query("hypothesis == 'A' and kind == 'contrast'")["verdict"].iloc[0] == "supported"
+    assert verdicts["A"] in ("supported", "inconclusive")  # the ranking on 4 base samples may not separate
+    assert verdicts["B"] == "not supported"
+    assert set(table.query("hypothesis == 'A'")["kind"]) == {"contrast", "level", "ranking"}
+    report = (out / "report.md").read_text()
+    for word in ("## A:", "## B:", "[test]", "Verdict:", "figures/A.png", "ST(certainty)", "transactions"):
+        assert word in report
+    assert (out / "figures" / "A.png").stat().st_size > 10_000
+    assert (out / "manifest.json").exists()
+
+    # Rerun without --resume: refused; with it: nothing new is run and the results are the same.
+    res = klad("hypotheses", "--folder", str(src), "--out", str(out), "--quiet")
+    assert res.returncode == 2 and "--resume" in res.stderr
+    before = {p.name: p.stat().st_mtime_ns for p in (out / "runs").iterdir()}
+    res = klad("hypotheses", "--folder", str(src), "--out", str(out), "--resume", "--workers", "1", "--quiet")
+    assert res.returncode == 0, res.stderr
+    assert before == {p.name: p.stat().st_mtime_ns for p in (out / "runs").iterdir()}
+    pd.testing.assert_frame_equal(table, pd.read_csv(out / "results.csv"))
+
+
+def test_quick_uses_fewer_runs(tmp_path):
+    src = folder(tmp_path / "hyp", {"A.toml": HYPOTHESIS.format(id="A", word="raises", expect="increase")})
+    full, quick = load_hypothesis(src / "A.toml"), load_hypothesis(src / "A.toml").use(quick=True)
+    assert len(plan([quick])) == 4 and len(plan([full])) == 6
+    assert {r.days for r in plan([quick])} == {30}
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        (('effect = "hot - base"', 'effect = "hot - cold"'), ["effect", "'cold' is not an arm"]),
+        (('metric = "transactions"', 'metric = "arrests_of_bosses"'), ["'arrests_of_bosses' is not a model metric"]),
+        (('expect = "increase"', 'expect = "bigger"'), ["expect = 'bigger'", "decrease"]),
+        (("detection_multiplier = 6.0", "price_elasticity = 0.5"), ["'price_elasticity' is not a lever"]),
+        (("detection_multiplier = 6.0", "detection_multiplier = 60.0"), ["detection_multiplier", "[0, 10]"]),
+        (('base = "scen/small.toml"', 'base = "nowhere.toml"'), ["[arms] base", "not found"]),
+        (("replications = 3", "replications = 1"), ["'replications' = 1", ">= 2"]),
+        (("[[tests]]", "[[testz]]"), ["unknown key 'testz'"]),
+    ],
+)
+def test_bad_hypothesis_files_one_line_exit_2(tmp_path, change, words):
+    text = HYPOTHESIS.format(id="A", word="raises", expect="increase").replace(*change, 1)
+    src = folder(tmp_path / "hyp", {"A.toml": text})
+    out = tmp_path / "out"
+    res = klad("hypotheses", "--folder", str(src), "--out", str(out), "--quiet")
+    assert res.returncode == 2, res.stderr
+    assert "Traceback" not in res.stderr
+    last = res.stderr.strip().splitlines()[-1]
+    assert "A.toml" in last
+    for word in words:
+        assert word in last
+    assert not out.exists()
+
+
+def test_unknown_hypothesis_id(tmp_path):
+    src = folder(tmp_path / "hyp", {"A.toml": HYPOTHESIS.format(id="A", word="raises", expect="increase")})
+    res = klad("hypotheses", "--folder", str(src), "--only", "H9", "--out", str(tmp_path / "o"))
+    assert res.returncode == 2 and "no hypothesis H9" in res.stderr
+
+
+def test_ratio_with_zero_denominator_is_missing_not_infinite():
+    summary = {"a": pd.DataFrame({"grams_sold": [1.0, 2.0, 3.0], "orders": [0.0, 1.0, 1.0]})}
+    row = judge(Criterion("r", "level", "above", metric="grams_sold / orders", arm="a", threshold=0.0), summary)
+    assert row["n"] == 2 and math.isfinite(row["estimate"]) and np.isclose(row["estimate"], 2.5)
