@@ -29,6 +29,7 @@ class Roster:
         self.agent_class = agent_class
         self.fields = fields
         self.agents: list[RosterAgent] = []
+        self._buffers: dict[str, np.ndarray] = {}  # spare capacity behind each column, so adding rows is cheap
         for name, (dtype, _) in fields.items():
             setattr(self, name, np.zeros(0, dtype=dtype))
 
@@ -40,9 +41,15 @@ class Roster:
         start = len(self.agents)
         for name, (dtype, default) in self.fields.items():
             value = values.pop(name, default)
-            new = np.empty(n, dtype=dtype)
-            new[:] = value
-            setattr(self, name, np.concatenate([getattr(self, name), new]))
+            column, buffer = getattr(self, name), self._buffers.get(name)
+            # A column is a view of the first rows of its buffer; grow the buffer geometrically when full,
+            # and copy the column in if a verb replaced it by a new array.
+            if buffer is None or len(buffer) < start + n or column.base is not buffer:
+                buffer = np.empty(max(64, 2 * (start + n)), dtype=dtype)
+                buffer[:start] = column
+                self._buffers[name] = buffer
+            buffer[start : start + n] = value
+            setattr(self, name, buffer[: start + n])
         if values:
             raise KeyError(f"unknown {self.agent_class.__name__} fields: {sorted(values)}")
         rows = np.arange(start, start + n)
