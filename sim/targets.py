@@ -7,9 +7,11 @@ with, and its role: ``fit`` (used by ``klad calibrate``) or ``pattern`` (an
 out-of-sample check, never used for fitting). National figures are compared
 with city statistics times ``national_scale_factor``.
 
-Each statistic is a small function of a run's daily metrics over the final
-window (``STATISTICS``); one, the sales after a take-down of every storefront,
-needs the run continued under that shock (``simulate``).
+Each statistic is a small function of a run's daily metrics over its last
+simulated year (``STATISTICS``, ``target_window``): most targets are yearly
+figures, and rare events (lab raids, operator arrests) need a year to be
+counted; one, the sales after a take-down of every storefront, needs the run
+continued under that shock (``simulate``).
 """
 
 from __future__ import annotations
@@ -36,6 +38,14 @@ TAKEDOWN_AFTER = 14
 
 
 # ------------------------------------------------------------------ statistics
+def target_window(days: int, policy_start_day: int | None = None) -> int:
+    """Days over which target statistics are taken: the last year, at most half the run, none before a policy."""
+    window = max(1, min(365, days // 2))
+    if policy_start_day is not None and policy_start_day <= days:
+        window = min(window, days - policy_start_day + 1)
+    return window
+
+
 def _ratio(num: float, den: float) -> float:
     return float(num / den) if den > 0 else float("nan")
 
@@ -170,13 +180,12 @@ def take_down_storefronts(model) -> int:
 def simulate(params: dict[str, Any], seed: int, days: int = 730) -> dict[str, float]:
     """Run the model and return every statistic a target can name (a sweep model entry point).
 
-    The run lasts ``days``; window statistics use its final window
-    (``runner.final_window``). Then every storefront is taken down and the run
+    The run lasts ``days``; window statistics use its last year
+    (``target_window``). Then every storefront is taken down and the run
     continues ``TAKEDOWN_AFTER`` days for ``sales_after_takedown``; those days
     do not enter the other statistics.
     """
     from .model import KladMarket
-    from .runner import final_window
 
     params = {k: _typed(k, v) for k, v in params.items() if k != "scenario_name"}
     model = KladMarket(params, rng=seed)
@@ -184,7 +193,7 @@ def simulate(params: dict[str, Any], seed: int, days: int = 730) -> dict[str, fl
     daily = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
     resolved = resolve(params)
     policy_day = resolved["policy_start_day"] if resolved["policy"] else None
-    out = window_statistics(daily, resolved, final_window(days, policy_day))
+    out = window_statistics(daily, resolved, target_window(days, policy_day))
     take_down_storefronts(model)
     model.run_for(TAKEDOWN_AFTER)
     after = model.datacollector.get_model_vars_dataframe().reset_index(drop=True).iloc[days:]

@@ -95,7 +95,7 @@ def report(result: Validation, scenario, reps: int, days: int, seed: int) -> str
         f"# Validation of `{scenario}`",
         "",
         f"{reps} replications of {days} days (root seed {seed}), targets `{result.targets.path}`. Each statistic is "
-        "computed per replication over the final window (the take-down pattern over the 14 days after the run); "
+        "computed per replication over its last simulated year (the take-down pattern over the 14 days after the run); "
         "the table gives the mean over replications with its 95% t confidence interval. A target passes when the "
         f"mean lies in its accepted range. Result: {verdict}; {failed_runs} runs failed.",
     ]
