@@ -291,8 +291,12 @@ def report(targets: Targets, posterior: pd.DataFrame, table: pd.DataFrame, info:
 def plot_posterior(runs: pd.DataFrame, targets: Targets, path: Path) -> Path:
     """Histogram of each fitted parameter's accepted values over its uniform prior."""
     names = list(targets.fit_params)
-    fig, axes = plt.subplots(1, len(names), figsize=(3.2 * len(names), 3.0), squeeze=False)
-    for ax, name in zip(axes[0], names, strict=True):
+    cols = min(3, len(names))
+    rows = math.ceil(len(names) / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.4 * cols, 2.8 * rows), squeeze=False)
+    for ax in axes.flat[len(names) :]:
+        ax.set_visible(False)
+    for ax, name in zip(axes.flat, names, strict=False):
         low, high = targets.fit_params[name]
         bins = np.linspace(low, high, 16)
         ax.hist(runs[name], bins=bins, density=True, color="lightgrey", label="prior sample")
@@ -300,7 +304,7 @@ def plot_posterior(runs: pd.DataFrame, targets: Targets, path: Path) -> Path:
         ax.axvline(runs.loc[runs["accepted"], name].median(), color="red", lw=1.2, label="median (fitted)")
         ax.set_title(name, fontsize=9)
         ax.tick_params(labelsize=7)
-    axes[0][0].legend(fontsize=7)
+    axes.flat[0].legend(fontsize=7)
     fig.suptitle("Rejection ABC: prior sample and accepted runs", fontsize=10)
     return _save(fig, path)
 

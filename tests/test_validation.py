@@ -1,0 +1,65 @@
+"""klad validate: the shipped baseline meets every target; a target out of reach fails it; bad files exit 2."""
+
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from sim.calibration import fit_table
+from sim.targets import load_targets
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGETS = ROOT / "scenarios" / "data" / "kazakhstan.toml"
+
+
+def klad(*args):
+    return subprocess.run([sys.executable, "-m", "sim.cli", *args], capture_output=True, text=True, cwd=ROOT)
+
+
+def test_shipped_baseline_passes_every_target(tmp_path):
+    res = klad("validate", "--reps", "4", "--workers", "2", "--quiet", "--out", str(tmp_path))
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "Fitted targets" in res.stdout and "Out-of-sample patterns" in res.stdout
+    assert "FAIL" not in res.stdout and "all targets pass" in res.stdout
+    report = (tmp_path / "report.md").read_text()
+    for target in load_targets(TARGETS).targets:
+        assert f"| {target.id} |" in report
+
+
+def test_target_out_of_reach_fails_with_exit_1(tmp_path):
+    moved = tmp_path / "moved.toml"
+    moved.write_text(TARGETS.read_text().replace("range = [16000, 25000]", "range = [60000, 90000]"))
+    res = klad("validate", "--targets", str(moved), "--reps", "2", "--workers", "2", "--quiet", "--out", str(tmp_path))
+    assert res.returncode == 1, res.stdout + res.stderr
+    failing = [line.split()[0] for line in res.stdout.splitlines() if line.rstrip().endswith("FAIL")]
+    assert failing == ["retail_price"]
+    assert "FAILED: retail_price" in res.stdout
+
+
+def test_malformed_targets_file_exit_2_one_line(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(TARGETS.read_text().replace('statistic = "courier_pay"', 'statistic = "pay"'))
+    out = tmp_path / "out"
+    res = klad("validate", "--targets", str(bad), "--reps", "2", "--quiet", "--out", str(out))
+    assert res.returncode == 2
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and str(bad) in lines[0] and "courier_pay" in lines[0] and "'pay'" in lines[0]
+    assert not out.exists()
+
+
+def test_judging_is_by_the_mean_and_each_role_counts():
+    targets = load_targets(TARGETS)
+
+    def centre(t):
+        if math.isinf(t.high):
+            return t.low * 1.1
+        return (t.low + t.high) / 2
+
+    runs = pd.DataFrame([{t.statistic: centre(t) * f for t in targets.targets} for f in (0.99, 1.01)])
+    assert fit_table(runs, targets)["passed"].all()
+    pattern = targets.by_role("pattern")[0]
+    runs[pattern.statistic] = pattern.high + 1.0
+    table = fit_table(runs, targets).set_index("target")
+    assert not table.loc[pattern.id, "passed"] and table["passed"].sum() == len(targets.targets) - 1
