@@ -127,6 +127,21 @@ def _port(text: str) -> int:
     return port
 
 
+def _share(name: str):
+    """An argparse type: a number in (0, 1], with a one-line error naming the option."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be a number, got {text!r}") from None
+        if not 0.0 < value <= 1.0:
+            raise argparse.ArgumentTypeError(f"{name} must be in (0, 1], got {value:g}")
+        return value
+
+    return parse
+
+
 def cmd_calibrate(args: argparse.Namespace) -> int:
     """Fit the uncertain parameters to the empirical targets (rejection ABC) and write the fit report."""
     from .calibration import calibrate
@@ -262,7 +277,7 @@ def build_parser() -> argparse.ArgumentParser:
     calibrate.add_argument("--budget", type=_whole("--budget", 10), default=300, help="runs (default 300)")
     calibrate.add_argument("--days", type=_whole("--days", 1), default=730, help="days per run (default 730)")
     calibrate.add_argument("--seed", type=_whole("--seed", 0), default=20251, help="root seed (default 20251)")
-    calibrate.add_argument("--accept", type=float, default=0.1, help="share of runs kept (default 0.1)")
+    calibrate.add_argument("--accept", type=_share("--accept"), default=0.1, help="share of runs kept (default 0.1)")
     calibrate.add_argument("--check-reps", type=_whole("--check-reps", 2), default=4,
                            help="replications at the fitted point (default 4)")  # fmt: skip
     calibrate.add_argument("--scenario", default="scenarios/baseline.toml", help="values of the other parameters")

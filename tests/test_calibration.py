@@ -182,3 +182,29 @@ def test_calibration_recovers_known_parameters(tmp_path):
     assert (tmp_path / "cal" / "manifest.json").exists() and (tmp_path / "cal" / "figures" / "fit.png").exists()
     fitted = (tmp_path / "cal" / "fitted.toml").read_text()
     assert f"order_rate = {result.fitted['order_rate']!r}" in fitted
+
+
+def test_klad_calibrate_writes_its_outputs_and_resumes(tmp_path):
+    import subprocess
+    import sys
+
+    scenario = tmp_path / "city.toml"
+    scenario.write_text("[params]\nn_buyers = 1500\nn_shops = 3\nn_couriers = 36\nn_labs = 1\n")
+    out = tmp_path / "cal"
+    args = [sys.executable, "-m", "sim.cli", "calibrate", "--scenario", str(scenario), "--budget", "10",
+            "--days", "60", "--check-reps", "2", "--workers", "2", "--out", str(out), "--quiet"]  # fmt: skip
+    res = subprocess.run(args, capture_output=True, text=True, cwd=ROOT)
+    assert res.returncode == 0, res.stderr
+    assert "about" in res.stdout.splitlines()[0] and "min" in res.stdout.splitlines()[0]  # the expected time, first
+    for name in ("fitted.toml", "posterior.csv", "runs.parquet", "fit.csv", "report.md", "manifest.json",
+                 "figures/posterior.png", "figures/pairs.png", "figures/fit.png"):  # fmt: skip
+        assert (out / name).exists(), name
+    assert len(pd.read_csv(out / "posterior.csv")) == 2
+    first = pd.read_parquet(out / "runs.parquet")
+    again = subprocess.run(args, capture_output=True, text=True, cwd=ROOT)
+    assert again.returncode == 2 and "--resume" in again.stderr  # an earlier calibration is never mixed in silently
+    resumed = subprocess.run([*args, "--resume"], capture_output=True, text=True, cwd=ROOT)
+    assert resumed.returncode == 0, resumed.stderr
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "runs.parquet"), first)  # nothing rerun, same result
+    bad = subprocess.run([*args[:4], "--accept", "0"], capture_output=True, text=True, cwd=ROOT)
+    assert bad.returncode == 2 and "--accept must be in (0, 1]" in bad.stderr
