@@ -43,9 +43,9 @@ ARREST_DAYS_SHOWN = 7
 #: Levers the lecturer moves while the market runs: registry name -> (label, slider low, high, step).
 LIVE_LEVERS: dict[str, tuple[str, float, float, float]] = {
     "severity_multiplier": ("Sentence severity (x prison terms)", 0.0, 5.0, 0.1),
-    "detection_multiplier": ("Street detection (x today's)", 0.0, 5.0, 0.1),
+    "detection_multiplier": ("Street detection (x today's)", 0.0, 10.0, 0.1),
     "conviction_probability": ("Conviction probability", 0.0, 1.0, 0.01),
-    "block_delay": ("Days to block a found storefront", 0, 60, 1),
+    "block_delay": ("Days to block a found storefront", 0, 365, 1),
     "coordination": ("Coordination between agencies", 0.0, 1.0, 0.01),
     "precursor_interdiction": ("Precursor control (share intercepted)", 0.0, 1.0, 0.01),
     "prevention": ("Prevention (cut in new users)", 0.0, 1.0, 0.01),

@@ -360,6 +360,7 @@ def sensitivity_experiment(h: Hypothesis):
 
     s = h.sensitivity
     fixed = {k: v for k, v in s.params.items() if k not in s.varied}
+    fixed["policy_start_day"] = 0  # the varied levers act from day 0; outputs are the final window's means
     groups = {name: group for group, names in s.groups.items() for name in names}
     return Experiment(
         name=f"{h.id} ranking", model=DEFAULT_MODEL, design="sobol", samples=h.settings["samples"], replications=1,
