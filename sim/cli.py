@@ -239,6 +239,13 @@ def _run_options(parser: argparse.ArgumentParser, default_out: str) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
+def _where_options(parser: argparse.ArgumentParser) -> None:
+    """Where runs go: ``--workers`` local processes or a Dask ``--scheduler`` (one or the other)."""
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=_whole("--workers", 1), default=None, help="local processes (default all)")
+    where.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://127.0.0.1:8786")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``klad``."""
     parser = _OneLineParser(prog="klad", description="klad-sim: the contactless drug market model")
@@ -257,9 +264,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sweep = sub.add_parser("sweep", help="run a sensitivity analysis / sweep from an experiment file")
     sweep.add_argument("experiment", help="experiment TOML file")
-    where = sweep.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=_whole("--workers", 1), default=None, help="local processes (default all)")
-    where.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://127.0.0.1:8786")
+    _where_options(sweep)
     sweep.add_argument("--out", help="output folder (default results/sweeps/<experiment file name>)")
     sweep.add_argument("--resume", action="store_true", help="skip the runs already on disk")
     sweep.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -282,9 +287,7 @@ def build_parser() -> argparse.ArgumentParser:
                            help="replications at the fitted point (default 4)")  # fmt: skip
     calibrate.add_argument("--scenario", default="scenarios/baseline.toml", help="values of the other parameters")
     calibrate.add_argument("--targets", default=targets_default, help=f"targets file (default {targets_default})")
-    where = calibrate.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=_whole("--workers", 1), default=None, help="local processes (default all)")
-    where.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://127.0.0.1:8786")
+    _where_options(calibrate)
     calibrate.add_argument("--out", help="output folder (default results/calibration)")
     calibrate.add_argument("--resume", action="store_true", help="continue an interrupted calibration")
     calibrate.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -296,18 +299,14 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--reps", type=_whole("--reps", 2), default=10, help="replications (default 10)")
     validate.add_argument("--days", type=_whole("--days", 1), default=730, help="days per run (default 730)")
     validate.add_argument("--seed", type=_whole("--seed", 0), default=20251, help="root seed (default 20251)")
-    where = validate.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=_whole("--workers", 1), default=None, help="local processes (default all)")
-    where.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://127.0.0.1:8786")
+    _where_options(validate)
     validate.add_argument("--out", help="output folder (default results/validation)")
     validate.add_argument("--quiet", action="store_true", help="no progress bar")
     validate.set_defaults(func=cmd_validate)
 
     hyp = sub.add_parser("hypotheses", help="test the sources' hypotheses H1-H7 and write a report with verdicts")
     hyp.add_argument("--quick", action="store_true", help="fewer replications and days (under 10 min on 2 cores)")
-    where = hyp.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=_whole("--workers", 1), default=None, help="local processes (default all)")
-    where.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://127.0.0.1:8786")
+    _where_options(hyp)
     hyp.add_argument("--folder", default="experiments/hypotheses", help="hypothesis files (default %(default)s)")
     hyp.add_argument("--only", help="comma-separated hypothesis ids, e.g. H2,H5")
     hyp.add_argument("--out", help="output folder (default results/hypotheses, or results/hypotheses_quick)")

@@ -52,7 +52,7 @@ import numpy as np
 import pandas as pd
 
 from .model import METRICS
-from .params import LEVER, REGISTRY, ParameterError, load_scenario, read_toml, validate
+from .params import LEVER, REGISTRY, ParameterError, int_setting, load_scenario, read_toml, validate
 from .runner import final_window, mean_ci, replication_seeds, run_one
 
 EXPECTS = ("decrease", "increase", "no_decrease", "no_increase", "above", "below", "greater")
@@ -126,13 +126,6 @@ class Hypothesis:
 
 
 # ------------------------------------------------------------------ loading
-def _int(where: str, data: dict, key: str, default: int | None, low: int) -> int:
-    value = data.get(key, default)
-    if not isinstance(value, int) or isinstance(value, bool) or value < low:
-        raise ParameterError(f"{where}: '{key}' = {value!r} is invalid: allowed is an integer >= {low}")
-    return value
-
-
 def _str(where: str, data: dict, key: str, default: str | None = None) -> str:
     value = data.get(key, default)
     if not isinstance(value, str) or not value:
@@ -254,7 +247,7 @@ def _load_sensitivity(where: str, base: Path, spec: Any) -> Sensitivity:
     output = _check_metric(where, _str(where, spec, "output", "grams_sold"))
     if output not in METRICS:
         raise ParameterError(f"{where}: output must be one metric, not {output!r}")
-    samples = _int(where, spec, "samples", 256, 2)
+    samples = int_setting(where, spec, "samples", 256, 2)
     test = Criterion(spec.get("name", f"ST of {expect.strip()} for {output}"), "ranking", "greater", metric=output,
                 effect=f"{wanted.group(1)} > {wanted.group(2)}", role=spec.get("role", "test"))  # fmt: skip
     sens = Sensitivity(params, varied, kinds, groups, samples, samples, output, test)
@@ -288,20 +281,20 @@ def load_hypothesis(path: str | Path) -> Hypothesis:
     quick = data.get("quick", {})
     if not isinstance(quick, dict):
         raise ParameterError(f"{where}: [quick] must be a table")
-    days = _int(where, data, "days", 1095, 1)
-    reps = _int(where, data, "replications", 20, 2)
+    days = int_setting(where, data, "days", 1095, 1)
+    reps = int_setting(where, data, "replications", 20, 2)
     hyp = Hypothesis(
         id=_str(where, data, "id"), title=_str(where, data, "title"), source=_str(where, data, "source"),
         claim=_str(where, data, "claim"), path=path, days=days, replications=reps,
-        seed=_int(where, data, "seed", 20251, 0),
-        quick={"days": _int(f"{where} [quick]", quick, "days", days, 1),
-               "replications": _int(f"{where} [quick]", quick, "replications", reps, 2)},
+        seed=int_setting(where, data, "seed", 20251, 0),
+        quick={"days": int_setting(f"{where} [quick]", quick, "days", days, 1),
+               "replications": int_setting(f"{where} [quick]", quick, "replications", reps, 2)},
         arms=arms, arm_sources=sources, tests=tests,
         main_metric=_check_metric(where, data.get("main_metric", tests[0].metric if tests else "grams_sold")),
         sensitivity=sensitivity,
     )  # fmt: skip
     if sensitivity:
-        sensitivity.quick_samples = _int(f"{where} [quick]", quick, "samples", sensitivity.samples, 2)
+        sensitivity.quick_samples = int_setting(f"{where} [quick]", quick, "samples", sensitivity.samples, 2)
     if hyp.main_metric not in METRICS:
         raise ParameterError(f"{where}: main_metric must be one metric, not {hyp.main_metric!r}")
     return hyp.use(quick=False)

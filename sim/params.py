@@ -454,6 +454,14 @@ def load_scenario(path: str | Path) -> dict[str, Any]:
     return resolved
 
 
+def int_setting(where: str, data: dict, key: str, default: int | None, low: int) -> int:
+    """An integer setting of a TOML file, at least ``low``; a ParameterError naming file and key otherwise."""
+    value = data.get(key, default)
+    if not isinstance(value, int) or isinstance(value, bool) or value < low:
+        raise ParameterError(f"{where}: '{key}' = {value!r} is invalid: allowed is an integer >= {low}")
+    return value
+
+
 def read_toml(path: Path) -> dict:
     """Parse a TOML file; any unreadable or malformed file is a ParameterError naming it."""
     try:

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from .output import write_parquet
-from .params import LEVER, REGISTRY, ParameterError, read_toml, validate
+from .params import LEVER, REGISTRY, ParameterError, int_setting, read_toml, validate
 
 DESIGNS = ("sobol", "morris", "fast", "latin", "grid")
 DEFAULT_MODEL = "sim.sweep:klad_outputs"
@@ -85,13 +85,9 @@ def load_experiment(path: str | Path) -> Experiment:
     if design not in DESIGNS:
         raise ParameterError(f"{where}: design = {design!r} is unknown; allowed are {', '.join(DESIGNS)}")
     model = data.get("model", DEFAULT_MODEL)
-    ints = {}
-    for key, default, low in (("samples", 64, 1), ("replications", 1, 1), ("days", 365, 1), ("seed", 0, 0),
-                              ("chunk_size", 16, 1), ("num_levels", 4, 2)):  # fmt: skip
-        value = data.get(key, default)
-        if not isinstance(value, int) or isinstance(value, bool) or value < low:
-            raise ParameterError(f"{where}: '{key}' = {value!r} is invalid: allowed is an integer >= {low}")
-        ints[key] = value
+    ints = {key: int_setting(where, data, key, default, low)
+            for key, default, low in (("samples", 64, 1), ("replications", 1, 1), ("days", 365, 1), ("seed", 0, 0),
+                                      ("chunk_size", 16, 1), ("num_levels", 4, 2))}  # fmt: skip
     varied, kinds = {}, {}
     for table, kind in (("uncertainties", "uncertainty"), ("levers", LEVER)):
         for name, spec in data.get(table, {}).items():

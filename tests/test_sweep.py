@@ -1,5 +1,6 @@
 """Sweeps: SALib designs and indices, resume after SIGKILL, Dask, bad experiment files."""
 
+import contextlib
 import os
 import signal
 import socket
@@ -110,33 +111,48 @@ def free_port():
         return s.getsockname()[1]
 
 
-def test_dask_cluster_gives_the_local_result(tmp_path):
-    path = write(tmp_path, KLAD.format(design="latin", samples=4))
-    local = tmp_path / "local"
-    assert klad("sweep", str(path), "--out", str(local), "--workers", "1", "--quiet").returncode == 0
+@contextlib.contextmanager
+def dask_cluster(tmp_path, nworkers: int, pythonpath: list[Path]):
+    """A real `dask scheduler` and `dask worker` on 127.0.0.1; yields (address, env) and stops both."""
     port = free_port()
     dask = Path(sys.executable).parent / "dask"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(str(p) for p in pythonpath)}
     scheduler = subprocess.Popen([str(dask), "scheduler", "--host", "127.0.0.1", "--port", str(port),
                                   "--dashboard-address", "127.0.0.1:0"], env=env, cwd=tmp_path,
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-    worker = subprocess.Popen([str(dask), "worker", f"tcp://127.0.0.1:{port}", "--nworkers", "2", "--nthreads", "1",
-                               "--host", "127.0.0.1", "--dashboard-address", "127.0.0.1:0"], env=env, cwd=tmp_path,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    worker = subprocess.Popen([str(dask), "worker", f"tcp://127.0.0.1:{port}", "--nworkers", str(nworkers),
+                               "--nthreads", "1", "--host", "127.0.0.1", "--dashboard-address", "127.0.0.1:0"],
+                              env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     try:
-        out = tmp_path / "dask"
-        res = None
-        for _ in range(30):  # wait for the scheduler to listen
-            res = klad("sweep", str(path), "--out", str(out), "--scheduler", f"tcp://127.0.0.1:{port}", "--quiet")
-            if res.returncode == 0:
-                break
-            time.sleep(1)
-        assert res.returncode == 0, res.stderr
-        pd.testing.assert_frame_equal(pd.read_parquet(local / "runs.parquet"), pd.read_parquet(out / "runs.parquet"))
+        yield f"tcp://127.0.0.1:{port}", env
     finally:
         for proc in (worker, scheduler):
             proc.terminate()
             proc.wait(timeout=30)
+
+
+def sweep_on_cluster(path, out, address, env):
+    """`klad sweep --scheduler`, retried while the scheduler is not yet listening."""
+    res = None
+    for _ in range(30):
+        res = subprocess.run([sys.executable, "-m", "sim.cli", "sweep", str(path), "--out", str(out),
+                              "--scheduler", address, "--quiet"], capture_output=True, text=True, cwd=ROOT,
+                             env=env)  # fmt: skip
+        if "cannot reach" not in res.stderr:
+            break
+        time.sleep(1)
+    return res
+
+
+def test_dask_cluster_gives_the_local_result(tmp_path):
+    path = write(tmp_path, KLAD.format(design="latin", samples=4))
+    local = tmp_path / "local"
+    assert klad("sweep", str(path), "--out", str(local), "--workers", "1", "--quiet").returncode == 0
+    with dask_cluster(tmp_path, 2, [ROOT]) as (address, env):
+        out = tmp_path / "dask"
+        res = sweep_on_cluster(path, out, address, env)
+        assert res.returncode == 0, res.stderr
+        pd.testing.assert_frame_equal(pd.read_parquet(local / "runs.parquet"), pd.read_parquet(out / "runs.parquet"))
 
 
 def test_lost_dask_worker_is_retried(tmp_path):
@@ -145,33 +161,13 @@ def test_lost_dask_worker_is_retried(tmp_path):
     text = text.replace('model = "sim.sweep:ishigami"', 'model = "dying_model:model"')
     text = text.replace("samples = 1024", "samples = 8").replace("chunk_size = 512", "chunk_size = 4")
     path = write(tmp_path, text + f'\n[fixed]\nmarker = "{marker}"\n')
-    port = free_port()
-    dask = Path(sys.executable).parent / "dask"
-    env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'tests' / 'data'}"}
-    scheduler = subprocess.Popen([str(dask), "scheduler", "--host", "127.0.0.1", "--port", str(port),
-                                  "--dashboard-address", "127.0.0.1:0"], env=env, cwd=tmp_path,
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-    worker = subprocess.Popen([str(dask), "worker", f"tcp://127.0.0.1:{port}", "--nworkers", "1", "--nthreads", "1",
-                               "--host", "127.0.0.1", "--dashboard-address", "127.0.0.1:0"], env=env, cwd=tmp_path,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-    try:
+    with dask_cluster(tmp_path, 1, [ROOT, ROOT / "tests" / "data"]) as (address, env):
         out = tmp_path / "dask"
-        res = None
-        for _ in range(30):  # wait for the scheduler to listen
-            res = subprocess.run([sys.executable, "-m", "sim.cli", "sweep", str(path), "--out", str(out),
-                                  "--scheduler", f"tcp://127.0.0.1:{port}", "--quiet"],
-                                 capture_output=True, text=True, cwd=ROOT, env=env)  # fmt: skip
-            if "cannot reach" not in res.stderr:
-                break
-            time.sleep(1)
+        res = sweep_on_cluster(path, out, address, env)
         assert res.returncode == 0, res.stderr
         assert marker.exists()  # a worker process really died mid-task
         runs = pd.read_parquet(out / "runs.parquet")
         assert (runs["status"] == "ok").all() and len(runs) == 8 * 5
-    finally:
-        for proc in (worker, scheduler):
-            proc.terminate()
-            proc.wait(timeout=30)
     # The retried runs equal a local run's (the marker now exists, so nothing dies).
     local = tmp_path / "local"
     res = subprocess.run([sys.executable, "-m", "sim.cli", "sweep", str(path), "--out", str(local), "--workers", "1",
