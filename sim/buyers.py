@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import kernels
 from .roster import Column, Roster, RosterAgent
 
 ACTIVE, FORMER, PRISON, RECOVERED = 0, 1, 2, 3
@@ -94,25 +95,16 @@ class BuyerRoster(Roster):
         searches, finding one with a chance that shrinks with the share of
         storefronts that are blocked, and remembers it.
         """
-        p, rng = self.model.p, self.model.rng
-        known = self.known[rows]
-        usable = (known >= 0) & open_now[np.maximum(known, 0)]
-        has = usable.any(axis=1)
-        choice = np.where(has, known[np.arange(len(rows)), usable.argmax(axis=1)], -1)
         weights = visibility * open_now
         n_shops = max(1, int((visibility > 0).sum()))
-        find = p["search_success"] * open_now.sum() / n_shops
-        searching = np.flatnonzero(~has & (rng.random(len(rows)) < find))
-        if len(searching) and weights.sum() > 0:
-            found = rng.choice(len(weights), size=len(searching), p=weights / weights.sum())
-            choice[searching] = found
-            slot = rng.integers(0, self.known.shape[1], size=len(searching))
-            self.known[rows[searching], slot] = found
-        return choice
+        find = self.model.p["search_success"] * open_now.sum() / n_shops
+        cdf = np.cumsum(weights / weights.sum()) if weights.sum() > 0 else np.zeros(0)
+        uniforms = self.model.rng.random((len(rows), 3))
+        return kernels.choose_storefronts(uniforms, rows, self.known, open_now, find, cdf)
 
     def observe_arrests(self, arrest_rate: float) -> None:
         """Update perceived pickup risk from arrests among peers."""
-        self.learn_from_peers(np.flatnonzero(self.state == ACTIVE), arrest_rate)
+        self.learn_from_peers(self.state == ACTIVE, arrest_rate)
 
     def arrest(self, rows: np.ndarray, imprisoned: bool) -> np.ndarray:
         """Arrested buyers learn from it; some are treated instead of fined. Returns treated rows."""

@@ -102,7 +102,7 @@ class CourierRoster(Roster):
 
     def observe_arrests(self, arrest_rate: float) -> None:
         """Update perceived risk from arrests seen among a few peers (candidates and couriers)."""
-        self.learn_from_peers(np.flatnonzero(self.state <= WORKING), arrest_rate)
+        self.learn_from_peers(self.state <= WORKING, arrest_rate)
 
     def quit_jobs(self, pay_per_stash_by_shop: np.ndarray) -> int:
         """Working couriers leave when the job no longer pays for the perceived risk, or after their target."""

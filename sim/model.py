@@ -82,6 +82,33 @@ class KladMarket(mesa.Model):
             model_reporters={name: (lambda m, k=name: m.metrics[k]) for name in METRICS}
         )
 
+    # ------------------------------------------------------------------ agents
+    # The agent objects of the rosters are made when first asked for (see ``sim.roster``);
+    # Mesa's views of the model's agents ask for them first.
+    @property
+    def agents(self) -> mesa.agent.AgentSet:
+        """All agents of the model (Mesa's AgentSet)."""
+        self._make_agent_objects()
+        return super().agents
+
+    @property
+    def agents_by_type(self) -> dict[type, mesa.agent.AgentSet]:
+        """The model's agents by class (Mesa's AgentSets)."""
+        self._make_agent_objects()
+        return super().agents_by_type
+
+    @property
+    def agent_types(self) -> list[type]:
+        """The agent classes of the model."""
+        self._make_agent_objects()
+        return super().agent_types
+
+    def _make_agent_objects(self) -> None:
+        for name in ("labs", "shops", "couriers", "buyers"):
+            roster = self.__dict__.get(name)  # absent while the model is being built
+            if roster is not None:
+                roster.agents  # noqa: B018 - makes the objects of new rows
+
     # ------------------------------------------------------------------ set-up
     def _populate(self) -> None:
         """Day 0: a market in rough equilibrium, with stock in the pipeline."""
@@ -286,20 +313,11 @@ class KladMarket(mesa.Model):
         return sent, got, district
 
     def _match_stashes(self, shop: np.ndarray) -> np.ndarray:
-        """Give each order (by shop) a stash row from its shop's database, or -1."""
-        stash = np.full(len(shop), -1, dtype=np.int64)
-        if len(shop) == 0:
-            return stash
-        wanted = np.bincount(shop, minlength=len(self.shops))
-        drawn = self.stashes.draw_for_orders(wanted, self.rng)
-        order = np.argsort(shop, kind="stable")
-        rank = np.arange(len(order)) - np.searchsorted(shop[order], shop[order])
-        drawn_shop = self.stashes.shop[drawn]
-        got = np.bincount(drawn_shop, minlength=len(self.shops))
-        ok = rank < got[shop[order]]
-        start = np.searchsorted(drawn_shop, shop[order][ok])
-        stash[order[ok]] = drawn[start + rank[ok]]
-        return stash
+        """Give each order (by shop) a distinct random stash row from its shop's database, or -1.
+
+        A shop with fewer stashes on file than orders serves its first orders.
+        """
+        return self.stashes.match_orders(shop, len(self.shops), self.rng)
 
     def arrest_buyers(self, rows: np.ndarray) -> None:
         """Arrested buyers are fined, or imprisoned under tightened penalties; some are treated."""

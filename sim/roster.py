@@ -5,6 +5,12 @@ its state lives in one NumPy array per variable in its role's ``Roster``; the
 agent object reads and writes its own row through ``Column`` descriptors. The
 roles' daily verbs (``lay_stashes``, ``decide_orders`` …) then update all agents
 of a role at once, which keeps a 10,000-buyer city fast.
+
+Since the arrays are the state, an agent's object is only a view of its row, and
+it is made when first asked for: ``Roster.agents``, and the model's ``agents``
+and ``agents_by_type``, create the objects of the rows added since they were
+last asked. A run that never looks at agent objects (a sweep) does not pay for
+building some 30,000 of them.
 """
 
 from __future__ import annotations
@@ -13,6 +19,8 @@ from typing import Any
 
 import mesa
 import numpy as np
+
+from . import kernels
 
 
 class Roster:
@@ -28,17 +36,25 @@ class Roster:
         self.model = model
         self.agent_class = agent_class
         self.fields = fields
-        self.agents: list[RosterAgent] = []
+        self._rows = 0
+        self._agents: list[RosterAgent] = []  # the agent objects of rows 0 .. len(_agents) - 1
         self._buffers: dict[str, np.ndarray] = {}  # spare capacity behind each column, so adding rows is cheap
         for name, (dtype, _) in fields.items():
             setattr(self, name, np.zeros(0, dtype=dtype))
 
     def __len__(self) -> int:
-        return len(self.agents)
+        return self._rows
+
+    @property
+    def agents(self) -> list[RosterAgent]:
+        """The Mesa agent of each row, ``agents[i]`` for row ``i``; new rows' agents are made now."""
+        for row in range(len(self._agents), self._rows):
+            self._agents.append(self.agent_class(self.model, self, row))
+        return self._agents
 
     def add(self, n: int, **values: Any) -> np.ndarray:
         """Append ``n`` agents with the given column values (scalars or arrays); return their rows."""
-        start = len(self.agents)
+        start = self._rows
         for name, (dtype, default) in self.fields.items():
             value = values.pop(name, default)
             column, buffer = getattr(self, name), self._buffers.get(name)
@@ -52,23 +68,22 @@ class Roster:
             setattr(self, name, buffer[: start + n])
         if values:
             raise KeyError(f"unknown {self.agent_class.__name__} fields: {sorted(values)}")
-        rows = np.arange(start, start + n)
-        for i in rows:
-            self.agents.append(self.agent_class(self.model, self, int(i)))
-        return rows
+        self._rows = start + n
+        return np.arange(start, start + n)
 
-
-    def learn_from_peers(self, rows: np.ndarray, arrest_rate: float) -> None:
-        """Move each agent's ``perceived_risk`` towards the arrest share it saw among its peers.
+    def learn_from_peers(self, learning: np.ndarray, arrest_rate: float) -> None:
+        """Move the ``perceived_risk`` of the agents in the mask ``learning`` towards the arrest share
+        each saw among its peers.
 
         Each agent observes ``peers_observed`` peers, each arrested today with
         the true ``arrest_rate``; perceived risk moves ``learning_rate`` of the
         way to the observed share. Certainty is thus learned, never read.
         """
-        p, rng = self.model.p, self.model.rng
-        k = p["peers_observed"]
-        seen = rng.binomial(k, min(1.0, arrest_rate), len(rows)) / k
-        self.perceived_risk[rows] += p["learning_rate"] * (seen - self.perceived_risk[rows])
+        p = self.model.p
+        uniforms = self.model.rng.random(len(learning))
+        kernels.learn_from_peers(
+            uniforms, learning, self.perceived_risk, p["peers_observed"], min(1.0, arrest_rate), p["learning_rate"]
+        )
 
 
 class Column:

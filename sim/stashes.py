@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import kernels
+
 PRESENT, SEIZED, LOST = 0, 1, 2
 
 
@@ -40,24 +42,21 @@ class Stashes:
         """Stashes each shop believes it has, by shop."""
         return np.bincount(self.shop, minlength=n_shops)
 
-    def draw_for_orders(self, wanted: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """Send each shop's orders to distinct random stashes from its database.
+    def match_orders(self, order_shop: np.ndarray, n_shops: int, rng: np.random.Generator) -> np.ndarray:
+        """Send each order to a distinct random stash from its shop's database.
 
         Args:
-            wanted: number of stashes wanted, by shop.
+            order_shop: the shop of each order.
+            n_shops: number of shops.
             rng: random generator.
 
         Returns:
-            Stash rows, grouped by shop in shop order; a shop with fewer stashes
-            on file than orders gives out all it has.
+            A stash row for each order, or -1: a shop with fewer stashes on file
+            than orders serves its first orders only.
         """
-        if len(self.shop) == 0 or wanted.sum() == 0:
-            return np.zeros(0, dtype=np.int64)
-        order = np.argsort(self.shop + rng.random(len(self.shop)))  # by shop, random within a shop
-        shop_sorted = self.shop[order]
-        starts = np.searchsorted(shop_sorted, np.arange(len(wanted)))
-        rank = np.arange(len(order)) - starts[shop_sorted]
-        return order[rank < wanted[shop_sorted]]
+        if len(order_shop) == 0:
+            return np.full(0, -1, dtype=np.int64)
+        return kernels.match_stashes(rng.random(len(order_shop)), order_shop, self.shop, n_shops)
 
     def remove(self, rows: np.ndarray) -> None:
         """Delete stashes from the database (collected, or reported missing)."""

@@ -1034,9 +1034,11 @@ def test_stashes_sent_to_buyers_leave_the_database():
     s.hide(np.array([0, 0, 1, 1, 1]), np.zeros(5, dtype=np.int64), np.full(5, -1), np.array([0, 1, 0, 0, 0], bool))
     assert s.state[1] == LOST
     np.testing.assert_array_equal(s.on_file(3), [2, 3, 0])
-    drawn = s.draw_for_orders(np.array([5, 1, 0]), np.random.default_rng(0))
-    assert len(drawn) == 3 and set(s.shop[drawn]) == {0, 1}
-    s.remove(drawn)
+    sent = s.match_orders(np.array([0, 0, 0, 1, 0, 0]), 3, np.random.default_rng(0))
+    # Shop 0 has 2 stashes for 5 orders: its first 2 orders get distinct ones; shop 1's order gets one of 3.
+    assert sorted(sent[[0, 1]]) == [0, 1] and sent[3] in (2, 3, 4)
+    np.testing.assert_array_equal(sent[[2, 4, 5]], -1)
+    s.remove(sent[sent >= 0])
     np.testing.assert_array_equal(s.on_file(3), [0, 2, 0])
 
 
