@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import kernels
+from .draws import categorical
 from .roster import Column, Roster, RosterAgent
 
 ACTIVE, FORMER, PRISON, RECOVERED = 0, 1, 2, 3
@@ -50,26 +51,24 @@ class BuyerRoster(Roster):
                 "risk_aversion": (float, 1.0),
                 "perceived_risk": (float, 0.0),  # arrest probability per pickup
                 "treated": (bool, False),
+                "known": (np.int64, -1, model.p["known_storefronts"]),  # remembered storefronts, -1: empty slot
             },
         )
-        self.known = np.full((0, model.p["known_storefronts"]), -1, dtype=np.int64)
 
     def start_using(self, n: int, state: int, storefront_weights: np.ndarray) -> np.ndarray:
         """Add ``n`` buyers with drawn traits, each knowing one storefront drawn by visibility."""
         p, rng, city = self.model.p, self.model.rng, self.model.city
-        rows = self.add(
-            n,
-            state=state,
-            district=rng.choice(city.n_districts, size=n, p=city.demand),
-            order_rate=p["order_rate"] * rng.gamma(2.0, 0.5, n),
-            price_elasticity=p["price_elasticity"] * rng.lognormal(-0.125, 0.5, n),
-            risk_aversion=p["buyer_risk_aversion"] * rng.lognormal(-0.125, 0.5, n),
-        )
+        district = categorical(rng, city.demand, n)
+        order_rate = p["order_rate"] * rng.gamma(2.0, 0.5, n)
+        price_elasticity = p["price_elasticity"] * rng.lognormal(-0.125, 0.5, n)
+        risk_aversion = p["buyer_risk_aversion"] * rng.lognormal(-0.125, 0.5, n)
         known = np.full((n, self.known.shape[1]), -1, dtype=np.int64)
         if storefront_weights.sum() > 0:
-            known[:, 0] = rng.choice(len(storefront_weights), size=n, p=storefront_weights / storefront_weights.sum())
-        self.known = np.vstack([self.known, known])
-        return rows
+            known[:, 0] = categorical(rng, storefront_weights, n)
+        return self.add(
+            n, state=state, district=district, order_rate=order_rate, price_elasticity=price_elasticity,
+            risk_aversion=risk_aversion, known=known,
+        )  # fmt: skip
 
     def decide_orders(self, price: float, arrest_cost: float) -> np.ndarray:
         """Rows of the active buyers who order today.

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from .draws import categorical
 from .roster import Column, Roster, RosterAgent
-from .sanctions import courier_offence, discounted_years, sentence_bounds
+from .sanctions import discounted_years, mean_sentence
 
 CANDIDATE, WORKING, PENDING, PRISON, GONE = 0, 1, 2, 3, 4
 
@@ -81,11 +82,10 @@ class CourierRoster(Roster):
         p, m = self.model.p, self.model
         # A first-timer expects to be caught halfway through an average batch, and charged by that quantity.
         grams_when_caught = 0.25 * (p["batch_min"] + p["batch_max"]) * p["stash_grams"]
-        first = courier_offence(np.array([False]), np.array([grams_when_caught]), p["large_quantity"])[0]
-        first_years, repeat_years = (
-            np.mean(sentence_bounds(p["sanction_regime"], offence, p["severity_multiplier"]))
-            for offence in (first, "courier_repeat")
-        )
+        first = "courier_large" if grams_when_caught >= p["large_quantity"] else "courier_first"
+        regime, severity = p["sanction_regime"], p["severity_multiplier"]
+        first_years = mean_sentence(regime, first, severity)
+        repeat_years = mean_sentence(regime, "courier_repeat", severity)
         years = np.where(self.repeat[rows], repeat_years, first_years)
         lost = discounted_years(years, self.discount_factor[rows])
         year_value = p["prison_year_cost"] * self.reservation_wage[rows] * 365.0
@@ -123,7 +123,7 @@ class CourierRoster(Roster):
         seen = pool[rng.random(len(pool)) < p["ad_reach"]]
         if len(seen) == 0:
             return hires
-        shop = rng.choice(len(vacancies), size=len(seen), p=vacancies / vacancies.sum())
+        shop = categorical(rng, vacancies, len(seen))
         takes = self.willing(seen, pay_per_stash_by_shop[shop])
         seen, shop = seen[takes], shop[takes]
         # Each shop hires its accepting applicants up to its vacancies.
@@ -168,7 +168,7 @@ class CourierRoster(Roster):
 
         owner = np.repeat(np.arange(len(working)), batch)
         position = np.arange(len(owner)) - np.repeat(np.cumsum(batch) - batch, batch)
-        district = rng.choice(len(placement_weights), size=len(owner), p=placement_weights)
+        district = categorical(rng, placement_weights, len(owner))
         seen = rng.random(len(owner)) < detection["per_placement"][district]
         caught_at = batch.copy()
         np.minimum.at(caught_at, owner[seen], position[seen])

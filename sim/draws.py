@@ -10,7 +10,6 @@ dozen buyers who start using on a day.
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import gammaln, xlog1py, xlogy
 
 
 def categorical(rng: np.random.Generator, weights: np.ndarray, n: int) -> np.ndarray:
@@ -18,21 +17,3 @@ def categorical(rng: np.random.Generator, weights: np.ndarray, n: int) -> np.nda
     cdf = np.cumsum(weights / weights.sum())
     cdf /= cdf[-1]
     return cdf.searchsorted(rng.random(n), side="right")
-
-
-def binomial_shares(rng: np.random.Generator, k: int, p: float, n: int) -> np.ndarray:
-    """``n`` draws of Binomial(``k``, ``p``) / ``k``, by inverting the distribution function.
-
-    The arrest rates agents learn from are small, so most draws are 0: one
-    uniform each, and a search of the distribution function only for the rest.
-    """
-    p = min(1.0, max(0.0, p))
-    j = np.arange(k + 1)
-    log_pmf = gammaln(k + 1) - gammaln(j + 1) - gammaln(k - j + 1) + xlogy(j, p) + xlog1py(k - j, -p)
-    cdf = np.cumsum(np.exp(log_pmf))
-    cdf[-1] = 1.0
-    u = rng.random(n)
-    seen = np.zeros(n)
-    some = np.flatnonzero(u >= cdf[0])
-    seen[some] = cdf.searchsorted(u[some], side="right")
-    return seen / k

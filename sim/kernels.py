@@ -101,8 +101,10 @@ def binomial_cdf(k, p):
 
 @jit
 def learn_from_peers(uniforms, learning, risk, peers, arrest_rate, learning_rate):
-    """Each learning row sees Binomial(``peers``, ``arrest_rate``) arrests among its peers and moves
-    ``risk`` ``learning_rate`` of the way to that share.
+    """Peer learning: each row in ``learning`` moves ``risk`` towards the arrest share among its peers.
+
+    The row sees Binomial(``peers``, ``arrest_rate``) arrests among its peers,
+    and its ``risk`` moves ``learning_rate`` of the way to that share.
 
     The count is drawn by inverting the distribution function with the row's
     uniform: arrest rates are small, so for most rows the first comparison decides.

@@ -18,11 +18,12 @@ from . import couriers as C
 from .buyers import BuyerRoster
 from .city import City
 from .couriers import CourierRoster
+from .draws import categorical
 from .justice import BUYER, COURIER, LAB, OPERATOR, ROLE_NAMES, Justice
 from .labs import LabRoster
 from .params import resolve
 from .police import Police
-from .sanctions import courier_offence, discounted_years, sentence_bounds
+from .sanctions import courier_offence, discounted_years, mean_sentence
 from .shops import DETECTED, OPEN, ShopRoster
 from .stashes import PRESENT, SEIZED, Stashes
 
@@ -133,7 +134,7 @@ class KladMarket(mesa.Model):
         # Each shop's stashes already hidden in the city.
         on_ground = np.ceil(self.shops.orders * p["ground_days"]).astype(np.int64)
         shops = np.repeat(np.arange(p["n_shops"]), on_ground)
-        districts = self.rng.choice(self.city.n_districts, size=len(shops), p=self._placement_weights())
+        districts = categorical(self.rng, self._placement_weights(), len(shops))
         self.stashes.hide(shops, districts, np.full(len(shops), -1), np.zeros(len(shops), dtype=bool))
         self.cumulative["produced"] = self._grams_in_stock()
 
@@ -433,7 +434,7 @@ class KladMarket(mesa.Model):
         p = self.p
         if not p["buyer_imprisonment"]:
             return p["fine_kzt"]
-        years = np.mean(sentence_bounds(p["sanction_regime"], "buyer_prison", p["severity_multiplier"]))
+        years = mean_sentence(p["sanction_regime"], "buyer_prison", p["severity_multiplier"])
         lost = float(discounted_years(years, p["discount_factor_mean"]))
         return p["fine_kzt"] + lost * p["prison_year_cost"] * p["reservation_wage"] * 365.0
 

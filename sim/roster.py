@@ -29,7 +29,8 @@ class Roster:
     Args:
         model: the model the agents belong to.
         agent_class: the ``RosterAgent`` subclass created for each new row.
-        fields: variable name -> (dtype, default value).
+        fields: variable name -> (dtype, default value), or (dtype, default
+            value, width) for a column of ``width`` values per agent.
     """
 
     def __init__(self, model: mesa.Model, agent_class: type[RosterAgent], fields: dict[str, tuple]):
@@ -39,8 +40,8 @@ class Roster:
         self._rows = 0
         self._agents: list[RosterAgent] = []  # the agent objects of rows 0 .. len(_agents) - 1
         self._buffers: dict[str, np.ndarray] = {}  # spare capacity behind each column, so adding rows is cheap
-        for name, (dtype, _) in fields.items():
-            setattr(self, name, np.zeros(0, dtype=dtype))
+        for name, (dtype, _, *width) in fields.items():
+            setattr(self, name, np.zeros((0, *width), dtype=dtype))
 
     def __len__(self) -> int:
         return self._rows
@@ -55,13 +56,13 @@ class Roster:
     def add(self, n: int, **values: Any) -> np.ndarray:
         """Append ``n`` agents with the given column values (scalars or arrays); return their rows."""
         start = self._rows
-        for name, (dtype, default) in self.fields.items():
+        for name, (dtype, default, *width) in self.fields.items():
             value = values.pop(name, default)
             column, buffer = getattr(self, name), self._buffers.get(name)
             # A column is a view of the first rows of its buffer; grow the buffer geometrically when full,
             # and copy the column in if a verb replaced it by a new array.
             if buffer is None or len(buffer) < start + n or column.base is not buffer:
-                buffer = np.empty(max(64, 2 * (start + n)), dtype=dtype)
+                buffer = np.empty((max(64, 2 * (start + n)), *width), dtype=dtype)
                 buffer[:start] = column
                 self._buffers[name] = buffer
             buffer[start : start + n] = value
@@ -72,12 +73,12 @@ class Roster:
         return np.arange(start, start + n)
 
     def learn_from_peers(self, learning: np.ndarray, arrest_rate: float) -> None:
-        """Move the ``perceived_risk`` of the agents in the mask ``learning`` towards the arrest share
-        each saw among its peers.
+        """Move each learning agent's ``perceived_risk`` towards the arrest share it saw among its peers.
 
-        Each agent observes ``peers_observed`` peers, each arrested today with
-        the true ``arrest_rate``; perceived risk moves ``learning_rate`` of the
-        way to the observed share. Certainty is thus learned, never read.
+        ``learning`` is a mask of the rows that learn today. Each of them
+        observes ``peers_observed`` peers, each arrested today with the true
+        ``arrest_rate``; perceived risk moves ``learning_rate`` of the way to
+        the observed share. Certainty is thus learned, never read.
         """
         p = self.model.p
         uniforms = self.model.rng.random(len(learning))

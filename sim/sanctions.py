@@ -51,6 +51,12 @@ def sentence_bounds(regime: str, offence: str, multiplier: float) -> tuple[float
     return low * multiplier, high * multiplier
 
 
+def mean_sentence(regime: str, offence: str, multiplier: float) -> float:
+    """Mean prison years for an offence under a regime, times the multiplier (terms are uniform)."""
+    low, high = sentence_bounds(regime, offence, multiplier)
+    return 0.5 * (low + high)
+
+
 def draw_sentences(
     rng: np.random.Generator, regime: str, offence: str, multiplier: float, n: int = 1
 ) -> np.ndarray:
