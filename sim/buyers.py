@@ -77,15 +77,13 @@ class BuyerRoster(Roster):
         the reference price) and with the perceived expected cost of arrest
         relative to the price of the order.
         """
-        p, rng = self.model.p, self.model.rng
-        active = np.flatnonzero(self.state == ACTIVE)
+        p = self.model.p
         order_cost = price * p["stash_grams"]
         # order_rate x (price/reference)^-elasticity x exp(-aversion x risk x cost/order), in one exp.
-        chance = self.order_rate[active] * np.exp(
-            -self.price_elasticity[active] * np.log(price / p["reference_price"])
-            - self.risk_aversion[active] * self.perceived_risk[active] * arrest_cost / order_cost
-        )
-        return active[rng.random(len(active)) < chance]
+        return kernels.decide_orders(
+            self.model.rng.random(len(self.state)), self.state == ACTIVE, self.order_rate, self.price_elasticity,
+            self.risk_aversion, self.perceived_risk, np.log(price / p["reference_price"]), arrest_cost / order_cost,
+        )  # fmt: skip
 
     def choose_storefronts(self, rows: np.ndarray, open_now: np.ndarray, visibility: np.ndarray) -> np.ndarray:
         """The shop each ordering buyer uses (-1: none found today).

@@ -172,8 +172,8 @@ class CourierRoster(Roster):
         seen = rng.random(len(owner)) < detection["per_placement"][district]
         caught_at = batch.copy()
         np.minimum.at(caught_at, owner[seen], position[seen])
-        traced = rng.random(len(working)) < detection["digital"]
-        caught_at = np.where(traced, np.minimum(caught_at, rng.integers(0, np.maximum(batch, 1))), caught_at)
+        traced = np.flatnonzero(rng.random(len(working)) < detection["digital"])  # traced at a random placement
+        caught_at[traced] = np.minimum(caught_at[traced], (rng.random(len(traced)) * batch[traced]).astype(np.int64))
         arrested = caught_at < batch
 
         laid = position < caught_at[owner]

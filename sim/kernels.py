@@ -15,10 +15,31 @@ machine compiles it.
 
 from __future__ import annotations
 
+import math
+
 import numba
 import numpy as np
 
 jit = numba.njit(cache=True, nogil=True)
+
+
+@jit
+def decide_orders(uniforms, active, order_rate, elasticity, aversion, risk, log_price_ratio, risk_cost_ratio):
+    """Rows that order today.
+
+    An ``active`` row ``i`` orders when ``uniforms[i]`` is below its chance
+    ``order_rate * exp(-elasticity * log_price_ratio - aversion * risk * risk_cost_ratio)``.
+    """
+    out = np.empty(len(active), dtype=np.int64)
+    n = 0
+    for i in range(len(active)):
+        if active[i]:
+            deterrence = elasticity[i] * log_price_ratio + aversion[i] * risk[i] * risk_cost_ratio
+            chance = order_rate[i] * math.exp(-deterrence)
+            if uniforms[i] < chance:
+                out[n] = i
+                n += 1
+    return out[:n]
 
 
 @jit

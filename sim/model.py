@@ -241,7 +241,9 @@ class KladMarket(mesa.Model):
         self.justice.open_cases(COURIER, arrested, offence, self.day, p["forensic_delay"])
         # The phone of an arrested courier shows analysts where his stashes still lie.
         if len(arrested):
-            today = np.isin(self.stashes.courier, arrested) & (self.stashes.state == PRESENT)
+            caught = np.zeros(len(self.couriers) + 1, dtype=bool)  # the extra last slot: stashes of no courier (-1)
+            caught[arrested] = True
+            today = caught[self.stashes.courier] & (self.stashes.state == PRESENT)
             shown = today & (self.rng.random(len(self.stashes)) < p["digital_analytics"])
             self._seize_stashes(np.flatnonzero(shown))
         self._add_leads(day["arrested_shop"])
@@ -427,7 +429,7 @@ class KladMarket(mesa.Model):
                 "reference_price"
             ]
         w = self.shops.orders[open_now] + 1e-9
-        return float(np.average(self.shops.price[open_now], weights=w))
+        return float(w @ self.shops.price[open_now] / w.sum())
 
     def buyer_arrest_cost(self) -> float:
         """Money value of an arrest to a buyer: a fine, or discounted prison years."""
