@@ -117,16 +117,11 @@ class BuyerRoster(Roster):
 
     def quit_relapse_recover(self) -> None:
         """Daily transitions between active and former use, and lasting recovery."""
-        p, rng = self.model.p, self.model.rng
-        u = rng.random(len(self.state))
-        active, former = self.state == ACTIVE, self.state == FORMER
-        relapse = p["relapse_rate"] * np.where(self.treated, 0.5, 1.0)
-        quit = active & (u < p["quit_rate"])
-        back = former & (u < relapse)
-        recover = former & ~back & (u < relapse + p["recovery_rate"])
-        self.state[quit] = FORMER
-        self.state[back] = ACTIVE
-        self.state[recover] = RECOVERED
+        p = self.model.p
+        kernels.use_transitions(
+            self.model.rng.random(len(self.state)), self.state, self.treated, p["quit_rate"], p["relapse_rate"],
+            p["recovery_rate"], ACTIVE, FORMER, RECOVERED,
+        )  # fmt: skip
 
     def forget_storefront(self, shop: int, keep_share: float) -> None:
         """Buyers who knew ``shop`` lose it, except ``keep_share`` who find its mirror."""

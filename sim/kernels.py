@@ -99,6 +99,28 @@ def match_stashes(uniforms, order_shop, stash_shop, n_shops):
 
 
 @jit
+def use_transitions(uniforms, state, treated, quit_rate, relapse_rate, recovery_rate, active, former, recovered):
+    """A day's moves between use states, one uniform per row.
+
+    An ``active`` row quits (to ``former``) when its uniform is below
+    ``quit_rate``; a ``former`` row relapses when it is below the relapse
+    rate (halved after treatment), else recovers for good (``recovered``)
+    when it is below relapse + ``recovery_rate``.
+    """
+    for i in range(len(state)):
+        u = uniforms[i]
+        if state[i] == active:
+            if u < quit_rate:
+                state[i] = former
+        elif state[i] == former:
+            relapse = relapse_rate * (0.5 if treated[i] else 1.0)
+            if u < relapse:
+                state[i] = active
+            elif u < relapse + recovery_rate:
+                state[i] = recovered
+
+
+@jit
 def binomial_cdf(k, p):
     """Distribution function of Binomial(``k``, ``p``) at 0 .. k."""
     cdf = np.empty(k + 1)

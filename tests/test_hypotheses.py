@@ -28,7 +28,7 @@ name = "small"
 n_buyers = 1500
 n_shops = 3
 n_couriers = 36
-n_labs = 1
+n_labs = 2
 policy_start_day = 20
 """
 

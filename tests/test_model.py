@@ -39,6 +39,18 @@ def test_all_five_roles_are_mesa_agents_in_agentsets(small_model):
     assert small_model.buyers.perceived_risk[buyer.row] == 0.25
 
 
+def test_every_roster_row_has_its_agent_when_agents_are_asked_for(small_model):
+    """Agent objects are made lazily, but whoever asks sees one per row, new arrivals included."""
+    small_model.run_for(30)
+    for roster, role in ((small_model.buyers, Buyer), (small_model.couriers, Courier)):
+        agents = small_model.agents_by_type[role]
+        assert len(agents) == len(roster) > 0
+        assert sorted(a.row for a in agents) == list(range(len(roster)))
+        assert all(roster.agents[i].row == i for i in (0, len(roster) - 1))
+    newest = small_model.couriers.agents[-1]
+    assert newest in small_model.agents and newest.state == small_model.couriers.state[-1]
+
+
 def test_default_city_scale():
     p = sim.params.defaults()
     assert p["n_buyers"] >= 10_000

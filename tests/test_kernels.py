@@ -1,0 +1,102 @@
+"""The compiled inner loops (sim.kernels) and the weighted draw (sim.draws) against their rules."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from sim import kernels
+from sim.draws import categorical
+
+
+def test_categorical_gives_the_values_of_rng_choice():
+    weights = np.random.default_rng(0).random(64)
+    a = np.random.default_rng(5).choice(64, size=5000, p=weights / weights.sum())
+    b = categorical(np.random.default_rng(5), weights, 5000)
+    np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize(("k", "p"), [(10, 0.1), (10, 0.0), (10, 1.0), (1, 0.5), (1000, 0.3)])
+def test_binomial_cdf_matches_scipy(k, p):
+    np.testing.assert_allclose(kernels.binomial_cdf(k, p), stats.binom.cdf(np.arange(k + 1), k, p), atol=1e-12)
+
+
+def test_peer_learning_draws_binomial_counts_for_learning_rows_only():
+    rng = np.random.default_rng(1)
+    n, peers, rate = 200_000, 10, 0.1
+    learning = np.arange(n) % 4 != 0
+    risk = np.full(n, 0.5)
+    kernels.learn_from_peers(rng.random(n), learning, risk, peers, rate, 1.0)  # learning rate 1: risk = seen share
+    assert np.all(risk[~learning] == 0.5)
+    counts = np.bincount(np.rint(risk[learning] * peers).astype(int), minlength=peers + 1)
+    expected = stats.binom.pmf(np.arange(peers + 1), peers, rate) * learning.sum()
+    pooled = np.append(counts[:5], counts[5:].sum()), np.append(expected[:5], expected[5:].sum())
+    assert stats.chisquare(*pooled).pvalue > 1e-3
+    risk[:] = 0.2
+    kernels.learn_from_peers(rng.random(n), learning, risk, peers, 0.0, 0.25)  # nothing seen: risk falls by a quarter
+    np.testing.assert_allclose(risk[learning], 0.15)
+
+
+def test_orders_get_distinct_stashes_of_their_shop_first_come_first_served():
+    stash_shop = np.array([2, 0, 1, 0, 2, 2, 0])
+    order_shop = np.array([0, 2, 1, 1, 0, 0, 0, 2])
+    sent = kernels.match_stashes(np.random.default_rng(3).random(len(order_shop)), order_shop, stash_shop, 3)
+    got = sent >= 0
+    np.testing.assert_array_equal(stash_shop[sent[got]], order_shop[got])
+    assert len(set(sent[got])) == got.sum()  # no stash twice
+    # Shop 0 has 3 stashes for 4 orders: the last order waits; shop 1 has 1 for 2.
+    np.testing.assert_array_equal(got, [True, True, True, False, True, True, False, True])
+
+
+def test_a_shops_stashes_are_drawn_uniformly():
+    stash_shop = np.array([0, 1, 0, 0, 1, 0])  # shop 0: rows 0, 2, 3, 5
+    rng = np.random.default_rng(4)
+    first = [kernels.match_stashes(rng.random(1), np.array([0]), stash_shop, 2)[0] for _ in range(8000)]
+    counts = np.bincount(first, minlength=6)
+    assert counts[[1, 4]].sum() == 0
+    assert stats.chisquare(counts[[0, 2, 3, 5]]).pvalue > 1e-3
+
+
+def test_buyers_use_the_first_open_storefront_they_know_else_search():
+    known = np.array([[3, 1, -1], [-1, 2, 0], [1, -1, -1], [-1, -1, -1]])
+    open_now = np.array([True, False, True, True])
+    rows = np.arange(4)
+    cdf = np.cumsum([0.0, 0.0, 0.0, 1.0])  # search finds only shop 3
+    uniforms = np.full((4, 3), 0.5)
+    choice = kernels.choose_storefronts(uniforms, rows, known.copy(), open_now, 0.0, cdf)
+    np.testing.assert_array_equal(choice, [3, 2, -1, -1])  # search never succeeds with find = 0
+    known2 = known.copy()
+    choice = kernels.choose_storefronts(uniforms, rows, known2, open_now, 1.0, cdf)
+    np.testing.assert_array_equal(choice, [3, 2, 3, 3])
+    np.testing.assert_array_equal(known2[2:, 1], [3, 3])  # the found storefront is remembered (slot int(0.5 * 3))
+
+
+def test_only_active_buyers_order_with_their_chance():
+    n = 100_000
+    active = np.arange(n) % 2 == 0
+    rate = np.full(n, 0.3)
+    ones, zeros = np.ones(n), np.zeros(n)
+    rows = kernels.decide_orders(np.random.default_rng(6).random(n), active, rate, ones, ones, zeros, 0.0, 0.0)
+    assert active[rows].all()
+    assert len(rows) / active.sum() == pytest.approx(0.3, abs=0.01)
+    # A price at e times the reference and elasticity 1 divide the chance by e.
+    rows = kernels.decide_orders(np.random.default_rng(6).random(n), active, rate, ones, ones, zeros, 1.0, 0.0)
+    assert len(rows) / active.sum() == pytest.approx(0.3 / np.e, abs=0.01)
+
+
+def test_use_transitions_quit_relapse_and_recover_at_their_rates():
+    active, former, prison, recovered = 0, 1, 2, 3
+    n = 300_000
+    state = np.repeat(np.array([active, former, former, prison], dtype=np.int8), n // 4)
+    treated = np.zeros(n, dtype=bool)
+    treated[n // 2 : 3 * n // 4] = True  # the second former block was treated
+    before = state.copy()
+    uniforms = np.random.default_rng(7).random(n)
+    kernels.use_transitions(uniforms, state, treated, 0.1, 0.2, 0.05, active, former, recovered)
+    blocks = [state[i * n // 4 : (i + 1) * n // 4] for i in range(4)]
+    assert np.mean(blocks[0] == former) == pytest.approx(0.1, abs=0.005)
+    assert np.mean(blocks[1] == active) == pytest.approx(0.2, abs=0.005)
+    assert np.mean(blocks[1] == recovered) == pytest.approx(0.05, abs=0.005)
+    assert np.mean(blocks[2] == active) == pytest.approx(0.1, abs=0.005)  # treatment halves relapse
+    np.testing.assert_array_equal(blocks[3], before[3 * n // 4 :])  # prisoners do not move
