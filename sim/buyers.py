@@ -80,8 +80,9 @@ class BuyerRoster(Roster):
         p = self.model.p
         order_cost = price * p["stash_grams"]
         # order_rate x (price/reference)^-elasticity x exp(-aversion x risk x cost/order), in one exp.
+        active = self.state == ACTIVE
         return kernels.decide_orders(
-            self.model.rng.random(len(self.state)), self.state == ACTIVE, self.order_rate, self.price_elasticity,
+            self.model.rng.random(np.count_nonzero(active)), active, self.order_rate, self.price_elasticity,
             self.risk_aversion, self.perceived_risk, np.log(price / p["reference_price"]), arrest_cost / order_cost,
         )  # fmt: skip
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .draws import categorical
+from .draws import bernoulli_subset, categorical
 from .roster import Column, Roster, RosterAgent
 from .sanctions import discounted_years, mean_sentence
 
@@ -120,7 +120,7 @@ class CourierRoster(Roster):
         if vacancies.sum() <= 0:
             return hires
         pool = np.flatnonzero(self.state == CANDIDATE)
-        seen = pool[rng.random(len(pool)) < p["ad_reach"]]
+        seen = bernoulli_subset(rng, pool, p["ad_reach"])
         if len(seen) == 0:
             return hires
         shop = categorical(rng, vacancies, len(seen))
@@ -219,7 +219,7 @@ class CourierRoster(Roster):
         """Candidates age out of the pool and new ones arrive."""
         p, rng = self.model.p, self.model.rng
         pool = np.flatnonzero(self.state == CANDIDATE)
-        self.state[pool[rng.random(len(pool)) < p["candidate_exit_rate"]]] = GONE
+        self.state[bernoulli_subset(rng, pool, p["candidate_exit_rate"])] = GONE
         arrivals = rng.poisson(p["candidate_inflow"] * self.model.scale)
         if arrivals:
             self.recruit_candidates(arrivals)

@@ -17,3 +17,14 @@ def categorical(rng: np.random.Generator, weights: np.ndarray, n: int) -> np.nda
     cdf = np.cumsum(weights / weights.sum())
     cdf /= cdf[-1]
     return cdf.searchsorted(rng.random(n), side="right")
+
+
+def bernoulli_subset(rng: np.random.Generator, rows: np.ndarray, p: float) -> np.ndarray:
+    """The ``rows`` that each pass a chance ``p`` independently, in their order.
+
+    The same distribution as ``rows[rng.random(len(rows)) < p]``, but it draws
+    the number of successes and then which rows they are, so a small ``p``
+    over a large pool (ad reach, leaving the candidate pool) costs little.
+    """
+    m = rng.binomial(len(rows), min(1.0, max(0.0, p)))
+    return rows[np.sort(rng.choice(len(rows), size=m, replace=False))]

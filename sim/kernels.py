@@ -27,18 +27,20 @@ jit = numba.njit(cache=True, nogil=True)
 def decide_orders(uniforms, active, order_rate, elasticity, aversion, risk, log_price_ratio, risk_cost_ratio):
     """Rows that order today.
 
-    An ``active`` row ``i`` orders when ``uniforms[i]`` is below its chance
+    The ``k``-th ``active`` row orders when ``uniforms[k]`` is below its chance
     ``order_rate * exp(-elasticity * log_price_ratio - aversion * risk * risk_cost_ratio)``.
     """
-    out = np.empty(len(active), dtype=np.int64)
+    out = np.empty(len(uniforms), dtype=np.int64)
     n = 0
+    k = 0
     for i in range(len(active)):
         if active[i]:
             deterrence = elasticity[i] * log_price_ratio + aversion[i] * risk[i] * risk_cost_ratio
             chance = order_rate[i] * math.exp(-deterrence)
-            if uniforms[i] < chance:
+            if uniforms[k] < chance:
                 out[n] = i
                 n += 1
+            k += 1
     return out[:n]
 
 
@@ -149,13 +151,16 @@ def learn_from_peers(uniforms, learning, risk, peers, arrest_rate, learning_rate
     The row sees Binomial(``peers``, ``arrest_rate``) arrests among its peers,
     and its ``risk`` moves ``learning_rate`` of the way to that share.
 
-    The count is drawn by inverting the distribution function with the row's
-    uniform: arrest rates are small, so for most rows the first comparison decides.
+    The count is drawn by inverting the distribution function with the ``k``-th
+    uniform for the ``k``-th learning row: arrest rates are small, so for most
+    rows the first comparison decides.
     """
     cdf = binomial_cdf(peers, arrest_rate)
+    k = 0
     for i in range(len(learning)):
         if learning[i]:
-            u = uniforms[i]
+            u = uniforms[k]
+            k += 1
             seen = 0
             while u >= cdf[seen]:
                 seen += 1

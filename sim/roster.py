@@ -81,7 +81,7 @@ class Roster:
         the observed share. Certainty is thus learned, never read.
         """
         p = self.model.p
-        uniforms = self.model.rng.random(len(learning))
+        uniforms = self.model.rng.random(np.count_nonzero(learning))
         kernels.learn_from_peers(
             uniforms, learning, self.perceived_risk, p["peers_observed"], min(1.0, arrest_rate), p["learning_rate"]
         )

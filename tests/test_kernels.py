@@ -7,7 +7,7 @@ import pytest
 from scipy import stats
 
 from sim import kernels
-from sim.draws import categorical
+from sim.draws import bernoulli_subset, categorical
 
 
 def test_categorical_gives_the_values_of_rng_choice():
@@ -27,14 +27,15 @@ def test_peer_learning_draws_binomial_counts_for_learning_rows_only():
     n, peers, rate = 200_000, 10, 0.1
     learning = np.arange(n) % 4 != 0
     risk = np.full(n, 0.5)
-    kernels.learn_from_peers(rng.random(n), learning, risk, peers, rate, 1.0)  # learning rate 1: risk = seen share
+    # One uniform per learning row; with learning rate 1, risk becomes the share seen.
+    kernels.learn_from_peers(rng.random(learning.sum()), learning, risk, peers, rate, 1.0)
     assert np.all(risk[~learning] == 0.5)
     counts = np.bincount(np.rint(risk[learning] * peers).astype(int), minlength=peers + 1)
     expected = stats.binom.pmf(np.arange(peers + 1), peers, rate) * learning.sum()
     pooled = np.append(counts[:5], counts[5:].sum()), np.append(expected[:5], expected[5:].sum())
     assert stats.chisquare(*pooled).pvalue > 1e-3
     risk[:] = 0.2
-    kernels.learn_from_peers(rng.random(n), learning, risk, peers, 0.0, 0.25)  # nothing seen: risk falls by a quarter
+    kernels.learn_from_peers(rng.random(learning.sum()), learning, risk, peers, 0.0, 0.25)  # nothing seen: -25%
     np.testing.assert_allclose(risk[learning], 0.15)
 
 
@@ -77,11 +78,12 @@ def test_only_active_buyers_order_with_their_chance():
     active = np.arange(n) % 2 == 0
     rate = np.full(n, 0.3)
     ones, zeros = np.ones(n), np.zeros(n)
-    rows = kernels.decide_orders(np.random.default_rng(6).random(n), active, rate, ones, ones, zeros, 0.0, 0.0)
+    u = np.random.default_rng(6).random(active.sum())  # one per active row
+    rows = kernels.decide_orders(u, active, rate, ones, ones, zeros, 0.0, 0.0)
     assert active[rows].all()
     assert len(rows) / active.sum() == pytest.approx(0.3, abs=0.01)
     # A price at e times the reference and elasticity 1 divide the chance by e.
-    rows = kernels.decide_orders(np.random.default_rng(6).random(n), active, rate, ones, ones, zeros, 1.0, 0.0)
+    rows = kernels.decide_orders(u, active, rate, ones, ones, zeros, 1.0, 0.0)
     assert len(rows) / active.sum() == pytest.approx(0.3 / np.e, abs=0.01)
 
 
@@ -100,3 +102,15 @@ def test_use_transitions_quit_relapse_and_recover_at_their_rates():
     assert np.mean(blocks[1] == recovered) == pytest.approx(0.05, abs=0.005)
     assert np.mean(blocks[2] == active) == pytest.approx(0.1, abs=0.005)  # treatment halves relapse
     np.testing.assert_array_equal(blocks[3], before[3 * n // 4 :])  # prisoners do not move
+
+
+@pytest.mark.parametrize("p", [0.0, 0.05, 0.5, 1.0])
+def test_bernoulli_subset_keeps_each_row_with_its_chance_in_order(p):
+    rng = np.random.default_rng(8)
+    rows = np.arange(10, 2010)
+    kept = np.concatenate([bernoulli_subset(rng, rows, p) for _ in range(200)])
+    assert np.all(np.diff(bernoulli_subset(rng, rows, p)) > 0)  # distinct, in the rows' order
+    counts = np.bincount(kept - 10, minlength=len(rows))
+    assert counts.mean() / 200 == pytest.approx(p, abs=0.005)
+    if 0 < p < 1:  # every row equally likely: the counts spread as Binomial(200, p)
+        assert counts.var() == pytest.approx(200 * p * (1 - p), rel=0.15)
