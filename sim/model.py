@@ -42,6 +42,22 @@ METRICS = (
 )  # fmt: skip
 
 
+class MetricsCollector(mesa.DataCollector):
+    """Mesa's DataCollector for the day's metrics, which are plain numbers.
+
+    Mesa deep-copies each reported value in case it is a mutable object that
+    changes later; a metric is an int or a float, so it is stored as it is.
+    Everything else (the reporters, ``model_vars``, the DataFrames) is Mesa's.
+    """
+
+    def collect(self, model: KladMarket) -> None:
+        """Record the day's value of each metric."""
+        self._collection_steps.append(model.time)
+        metrics = model.metrics
+        for name, values in self.model_vars.items():
+            values.append(metrics[name])
+
+
 class KladMarket(mesa.Model):
     """The klad market of one city.
 
@@ -79,7 +95,7 @@ class KladMarket(mesa.Model):
         self._visibility0 = float(self.shops.visibility.sum())
         self.metrics: dict[str, float] = dict.fromkeys(METRICS, 0.0)
         self._record_stock_metrics()
-        self.datacollector = mesa.DataCollector(
+        self.datacollector = MetricsCollector(
             model_reporters={name: (lambda m, k=name: m.metrics[k]) for name in METRICS}
         )
 
