@@ -132,4 +132,4 @@ class BuyerRoster(Roster):
 
     def count(self, state: int) -> int:
         """Number of buyers in a state."""
-        return int((self.state == state).sum())
+        return int(np.count_nonzero(self.state == state))

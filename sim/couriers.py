@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import kernels
 from .draws import bernoulli_subset, categorical
 from .roster import Column, Roster, RosterAgent
 from .sanctions import discounted_years, mean_sentence
@@ -166,30 +167,29 @@ class CourierRoster(Roster):
         busy = batch > 0
         working, shop, batch = working[busy], shop[busy], batch[busy]
 
-        owner = np.repeat(np.arange(len(working)), batch)
-        position = np.arange(len(owner)) - np.repeat(np.cumsum(batch) - batch, batch)
-        district = categorical(rng, placement_weights, len(owner))
-        seen = rng.random(len(owner)) < detection["per_placement"][district]
-        caught_at = batch.copy()
-        np.minimum.at(caught_at, owner[seen], position[seen])
-        traced = np.flatnonzero(rng.random(len(working)) < detection["digital"])  # traced at a random placement
-        caught_at[traced] = np.minimum(caught_at[traced], (rng.random(len(traced)) * batch[traced]).astype(np.int64))
+        # Digital tracing reaches a courier at a random placement of his batch (batch: not traced).
+        traced_at = batch.copy()
+        traced = np.flatnonzero(rng.random(len(working)) < detection["digital"])
+        traced_at[traced] = (rng.random(len(traced)) * batch[traced]).astype(np.int64)
+        cdf = np.cumsum(placement_weights / placement_weights.sum())
+        uniforms = rng.random((int(batch.sum()), 2))
+        caught_at, caught_district, laid_owner, laid_district, laid_by_shop, seized_by_shop = kernels.lay_batches(
+            batch, shop, traced_at, cdf, detection["per_placement"], uniforms, len(need_by_shop)
+        )
         arrested = caught_at < batch
-
-        laid = position < caught_at[owner]
         self.income[working] += caught_at * self.model.shops.pay[shop]
         return {
             "working": len(working),
             "arrested": working[arrested],
             "arrested_shop": shop[arrested],
             "arrested_stashes": (batch - caught_at)[arrested],  # stashes on him when caught
-            "arrested_district": district[(np.cumsum(batch) - batch + caught_at)[arrested]],
-            "laid_shop": shop[owner[laid]],
-            "laid_district": district[laid],
-            "laid_courier": working[owner[laid]],
-            "seized_stashes": int((~laid).sum()),
-            "laid_by_shop": np.bincount(shop[owner[laid]], minlength=len(need_by_shop)),
-            "seized_by_shop": np.bincount(shop[owner[~laid]], minlength=len(need_by_shop)),
+            "arrested_district": caught_district[arrested],
+            "laid_shop": shop[laid_owner],
+            "laid_district": laid_district,
+            "laid_courier": working[laid_owner],
+            "seized_stashes": int(seized_by_shop.sum()),
+            "laid_by_shop": laid_by_shop,
+            "seized_by_shop": seized_by_shop,
         }
 
     def arrest(self, rows: np.ndarray) -> None:
@@ -230,4 +230,4 @@ class CourierRoster(Roster):
 
     def count(self, state: int) -> int:
         """Number of couriers in a state."""
-        return int((self.state == state).sum())
+        return int(np.count_nonzero(self.state == state))

@@ -29,18 +29,28 @@ def decide_orders(uniforms, active, order_rate, elasticity, aversion, risk, log_
 
     The ``k``-th ``active`` row orders when ``uniforms[k]`` is below its chance
     ``order_rate * exp(-elasticity * log_price_ratio - aversion * risk * risk_cost_ratio)``.
+    Risk only lowers the chance, and price raises it at most by
+    ``bound = exp(max elasticity * max(0, -log_price_ratio))``, so a row whose
+    uniform is above ``order_rate * bound`` is skipped without the exponential.
     """
+    max_elasticity = 0.0
+    for i in range(len(active)):
+        if active[i] and elasticity[i] > max_elasticity:
+            max_elasticity = elasticity[i]
+    bound = math.exp(max_elasticity * max(0.0, -log_price_ratio)) * (1.0 + 1e-12)
     out = np.empty(len(uniforms), dtype=np.int64)
     n = 0
     k = 0
     for i in range(len(active)):
         if active[i]:
+            u = uniforms[k]
+            k += 1
+            if u >= order_rate[i] * bound:
+                continue
             deterrence = elasticity[i] * log_price_ratio + aversion[i] * risk[i] * risk_cost_ratio
-            chance = order_rate[i] * math.exp(-deterrence)
-            if uniforms[k] < chance:
+            if u < order_rate[i] * math.exp(-deterrence):
                 out[n] = i
                 n += 1
-            k += 1
     return out[:n]
 
 
@@ -165,3 +175,57 @@ def learn_from_peers(uniforms, learning, risk, peers, arrest_rate, learning_rate
             while u >= cdf[seen]:
                 seen += 1
             risk[i] += learning_rate * (seen / peers - risk[i])
+
+
+@jit
+def lay_batches(batch, shop, traced_at, cdf, per_placement, uniforms, n_shops):
+    """Couriers hide their batches one stash at a time; the first placement seen by police ends the round.
+
+    Courier ``c`` places ``batch[c]`` stashes, each in a district drawn from
+    ``cdf`` (cumulative placement weights) with ``uniforms[k, 0]``; the
+    placement is seen with the district's ``per_placement`` hazard (against
+    ``uniforms[k, 1]``). He is caught at his first seen placement, or at
+    ``traced_at[c]`` if digital tracing reaches him first (``traced_at[c] >=
+    batch[c]``: not traced). Stashes placed before the catch are laid; the
+    rest are on him and seized.
+
+    Returns:
+        caught_at (``batch[c]`` if not caught), the district where each caught
+        courier was caught (-1 if not caught), the laid stashes' courier index,
+        shop and district, and laid and seized counts by shop.
+    """
+    n = len(batch)
+    total = 0
+    for c in range(n):
+        total += batch[c]
+    caught_at = np.empty(n, dtype=np.int64)
+    caught_district = np.full(n, -1, dtype=np.int64)
+    laid_courier = np.empty(total, dtype=np.int64)
+    laid_district = np.empty(total, dtype=np.int64)
+    laid_by_shop = np.zeros(n_shops, dtype=np.int64)
+    seized_by_shop = np.zeros(n_shops, dtype=np.int64)
+    district = np.empty(max(1, total), dtype=np.int64)
+    last = len(cdf) - 1
+    k = 0
+    n_laid = 0
+    for c in range(n):
+        b = batch[c]
+        caught = min(b, traced_at[c])
+        for pos in range(b):
+            d = min(np.searchsorted(cdf, uniforms[k, 0], side="right"), last)
+            district[pos] = d
+            if pos < caught and uniforms[k, 1] < per_placement[d]:
+                caught = pos
+            k += 1
+        for pos in range(caught):
+            laid_courier[n_laid] = c
+            laid_district[n_laid] = district[pos]
+            n_laid += 1
+        caught_at[c] = caught
+        if caught < b:
+            caught_district[c] = district[caught]
+        laid_by_shop[shop[c]] += caught
+        seized_by_shop[shop[c]] += b - caught
+    return (
+        caught_at, caught_district, laid_courier[:n_laid], laid_district[:n_laid], laid_by_shop, seized_by_shop
+    )

@@ -504,9 +504,10 @@ class KladMarket(mesa.Model):
         m["active_shops"] = shops.count_active()
         m["active_labs"] = self.labs.count_active()
         m["active_buyers"] = self.buyers.count(B.ACTIVE)
-        m["active_couriers"] = self.couriers.count(C.WORKING)
+        working = self.couriers.state == C.WORKING
+        m["active_couriers"] = int(np.count_nonzero(working))
         m["courier_candidates"] = self.couriers.count(C.CANDIDATE)
-        m["repeat_couriers"] = int((self.couriers.repeat & (self.couriers.state == C.WORKING)).sum())
+        m["repeat_couriers"] = int(np.count_nonzero(self.couriers.repeat & working))
         m["courier_pay"] = float(shops.pay[shops.active].mean()) if shops.active.any() else 0.0
         prisoners = self.justice.prisoners()
         m["prisoners"] = int(prisoners.sum())

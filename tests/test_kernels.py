@@ -114,3 +114,44 @@ def test_bernoulli_subset_keeps_each_row_with_its_chance_in_order(p):
     assert counts.mean() / 200 == pytest.approx(p, abs=0.005)
     if 0 < p < 1:  # every row equally likely: the counts spread as Binomial(200, p)
         assert counts.var() == pytest.approx(200 * p * (1 - p), rel=0.15)
+
+
+def test_ordering_shortcut_changes_no_decision():
+    """Rows skipped without the exponential would not have ordered anyway, whatever the price."""
+    rng = np.random.default_rng(9)
+    n = 50_000
+    active = rng.random(n) < 0.7
+    rate, elasticity, aversion, risk = rng.random(n) * 0.4, rng.lognormal(0, 0.5, n), rng.random(n), rng.random(n) * 0.1
+    u = rng.random(active.sum())
+    rows = np.flatnonzero(active)
+    for log_price_ratio in (-0.8, 0.0, 0.5):
+        chance = rate[rows] * np.exp(-elasticity[rows] * log_price_ratio - aversion[rows] * risk[rows] * 2.0)
+        expected = rows[u < chance]
+        got = kernels.decide_orders(u, active, rate, elasticity, aversion, risk, log_price_ratio, 2.0)
+        np.testing.assert_array_equal(got, expected)
+
+
+def test_couriers_lay_until_the_first_seen_placement_or_trace():
+    batch, shop = np.array([3, 5, 4]), np.array([0, 1, 1])
+    cdf = np.array([0.5, 1.0])  # two districts, equally likely
+    u = np.random.default_rng(10).random((batch.sum(), 2))
+    never = np.zeros(2)
+    caught, where, owner, district, laid, seized = kernels.lay_batches(batch, shop, batch.copy(), cdf, never, u, 2)
+    np.testing.assert_array_equal(caught, batch)  # unseen and untraced: all laid, no one caught
+    np.testing.assert_array_equal(where, -1)
+    np.testing.assert_array_equal(owner, np.repeat([0, 1, 2], batch))
+    np.testing.assert_array_equal(district, (u[:, 0] >= 0.5).astype(int))
+    np.testing.assert_array_equal(laid, [3, 9])
+    np.testing.assert_array_equal(seized, [0, 0])
+    traced_at = np.array([3, 2, 0])
+    caught, where, owner, district, laid, seized = kernels.lay_batches(batch, shop, traced_at, cdf, never, u, 2)
+    np.testing.assert_array_equal(caught, [3, 2, 0])  # traced at their 3rd and 1st placement
+    np.testing.assert_array_equal(laid, [3, 2])
+    np.testing.assert_array_equal(seized, [0, 7])
+    np.testing.assert_array_equal(where, [-1, int(u[5, 0] >= 0.5), int(u[8, 0] >= 0.5)])
+    # District 1 is always watched: each courier is caught at his first placement there.
+    caught, where, *_ = kernels.lay_batches(batch, shop, batch.copy(), cdf, np.array([0.0, 1.0]), u, 2)
+    first_in_1 = [np.argmax(u[s : s + b, 0] >= 0.5) if (u[s : s + b, 0] >= 0.5).any() else b
+                  for s, b in zip(np.cumsum(batch) - batch, batch, strict=True)]  # fmt: skip
+    np.testing.assert_array_equal(caught, first_in_1)
+    np.testing.assert_array_equal(where[caught < batch], 1)
