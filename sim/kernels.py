@@ -79,38 +79,6 @@ def choose_storefronts(uniforms, rows, known, open_now, find, cdf):
 
 
 @jit
-def match_stashes(uniforms, order_shop, stash_shop, n_shops):
-    """A stash row for each order, or -1: each order gets a distinct stash of its shop, drawn at random.
-
-    Orders are served in the given order; a shop with fewer stashes than
-    orders serves its first orders only. ``uniforms`` has one per order.
-    """
-    count = np.zeros(n_shops + 1, dtype=np.int64)
-    for s in stash_shop:
-        count[s + 1] += 1
-    start = np.cumsum(count)  # start[s]: first slot of shop s in ``pool``
-    fill = start[:-1].copy()
-    pool = np.empty(len(stash_shop), dtype=np.int64)
-    for row in range(len(stash_shop)):
-        s = stash_shop[row]
-        pool[fill[s]] = row
-        fill[s] += 1
-    taken = np.zeros(n_shops, dtype=np.int64)
-    out = np.full(len(order_shop), -1, dtype=np.int64)
-    for j in range(len(order_shop)):
-        s = order_shop[j]
-        left = count[s + 1] - taken[s]
-        if left > 0:
-            # Partial Fisher-Yates: swap a random remaining stash of shop s into the next slot.
-            first = start[s] + taken[s]
-            pick = first + int(uniforms[j] * left)
-            pool[first], pool[pick] = pool[pick], pool[first]
-            out[j] = pool[first]
-            taken[s] += 1
-    return out
-
-
-@jit
 def use_transitions(uniforms, state, treated, quit_rate, relapse_rate, recovery_rate, active, former, recovered):
     """A day's moves between use states, one uniform per row.
 
@@ -229,3 +197,47 @@ def lay_batches(batch, shop, traced_at, cdf, per_placement, uniforms, n_shops):
     return (
         caught_at, caught_district, laid_courier[:n_laid], laid_district[:n_laid], laid_by_shop, seized_by_shop
     )
+
+
+@jit
+def deliver(uniforms, order_shop, stash_shop, present, n_shops):
+    """Each order is sent to a distinct random stash of its shop; if it is not there, to a second one.
+
+    Orders are served in the given order (``uniforms[j, 0]`` draws order
+    ``j``'s stash); a shop out of stashes on file sends none. Then each order
+    whose stash was gone (not ``present``) gets a second stash from what is
+    left on file, drawn with ``uniforms[j, 1]``.
+
+    Returns:
+        the first and second stash row of each order (-1: none sent).
+    """
+    count = np.zeros(n_shops + 1, dtype=np.int64)
+    for s in stash_shop:
+        count[s + 1] += 1
+    start = np.cumsum(count)  # start[s]: first slot of shop s in ``pool``
+    fill = start[:-1].copy()
+    pool = np.empty(len(stash_shop), dtype=np.int64)
+    for row in range(len(stash_shop)):
+        s = stash_shop[row]
+        pool[fill[s]] = row
+        fill[s] += 1
+    taken = np.zeros(n_shops, dtype=np.int64)
+    first = np.full(len(order_shop), -1, dtype=np.int64)
+    second = np.full(len(order_shop), -1, dtype=np.int64)
+    for rnd in range(2):
+        for j in range(len(order_shop)):
+            if rnd == 1 and (first[j] < 0 or present[first[j]]):
+                continue  # no second stash: none was sent, or the first was there
+            s = order_shop[j]
+            left = count[s + 1] - taken[s]
+            if left > 0:
+                # Partial Fisher-Yates: swap a random remaining stash of shop s into the next slot.
+                slot = start[s] + taken[s]
+                pick = slot + int(uniforms[j, rnd] * left)
+                pool[slot], pool[pick] = pool[pick], pool[slot]
+                taken[s] += 1
+                if rnd == 0:
+                    first[j] = pool[slot]
+                else:
+                    second[j] = pool[slot]
+    return first, second

@@ -286,12 +286,11 @@ class KladMarket(mesa.Model):
         chosen = self.buyers.choose_storefronts(ordering, open_now, shops.visibility * shops.active)
         has_shop = chosen >= 0
         buyers, shop = ordering[has_shop], chosen[has_shop]
-        sent, got, district = self._go_to_stashes(shop)
-        missing = sent & ~got
-        not_found = int(missing.sum())
-        _, got[missing], district[missing] = self._go_to_stashes(shop[missing])  # the shop re-stashes once
+        sent = self.stashes.deliver(shop, len(shops), self.rng)  # the shop re-stashes once after "not found"
+        got, district = sent.got, sent.district
+        not_found = int(np.count_nonzero(sent.missing))
 
-        arrested = got & (self.rng.random(len(got)) < hazards["buyer"][district])
+        arrested = got & (self.rng.random(len(got)) < hazards["buyer"][np.maximum(district, 0)])
         sold = got & ~arrested
         grams = p["stash_grams"]
         self._count_seized(int(arrested.sum()) * grams)
@@ -317,26 +316,6 @@ class KladMarket(mesa.Model):
             arrests_buyer=int(arrested.sum()),
         )
         self._buyer_arrest_rate = int(arrested.sum()) / max(1, int(got.sum()))
-
-    def _go_to_stashes(self, shop: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Send each order to a stash of its shop and take the stash off file.
-
-        Returns, per order: whether a stash was sent, whether it was there, and its district.
-        """
-        stash = self._match_stashes(shop)
-        sent = stash >= 0
-        rows = np.maximum(stash, 0)
-        got = sent & (self.stashes.state[rows] == PRESENT) if len(self.stashes) else sent
-        district = self.stashes.district[rows] if len(self.stashes) else np.zeros(len(shop), dtype=np.int64)
-        self.stashes.remove(stash[sent])
-        return sent, got, district
-
-    def _match_stashes(self, shop: np.ndarray) -> np.ndarray:
-        """Give each order (by shop) a distinct random stash row from its shop's database, or -1.
-
-        A shop with fewer stashes on file than orders serves its first orders.
-        """
-        return self.stashes.match_orders(shop, len(self.shops), self.rng)
 
     def arrest_buyers(self, rows: np.ndarray) -> None:
         """Arrested buyers are fined, or imprisoned under tightened penalties; some are treated."""

@@ -8,11 +8,24 @@ complaint [001 L109-127].
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from . import kernels
 
 PRESENT, SEIZED, LOST = 0, 1, 2
+
+
+@dataclass
+class Delivery:
+    """Where a day's orders were sent: per order, stash rows (-1: none) and outcome."""
+
+    first: np.ndarray  # the stash first sent
+    second: np.ndarray  # the second stash, for an order whose first was gone
+    missing: np.ndarray  # the first stash was sent but not there ("not found")
+    got: np.ndarray  # the buyer found a stash (first or second)
+    district: np.ndarray  # where the stash found was (-1: none found)
 
 
 class Stashes:
@@ -42,21 +55,24 @@ class Stashes:
         """Stashes each shop believes it has, by shop."""
         return np.bincount(self.shop, minlength=n_shops)
 
-    def match_orders(self, order_shop: np.ndarray, n_shops: int, rng: np.random.Generator) -> np.ndarray:
-        """Send each order to a distinct random stash from its shop's database.
+    def deliver(self, order_shop: np.ndarray, n_shops: int, rng: np.random.Generator) -> Delivery:
+        """Send each order to a distinct random stash of its shop, and once more if that one is gone.
 
-        Args:
-            order_shop: the shop of each order.
-            n_shops: number of shops.
-            rng: random generator.
-
-        Returns:
-            A stash row for each order, or -1: a shop with fewer stashes on file
-            than orders serves its first orders only.
+        Every stash sent leaves the database. A shop with fewer stashes on file
+        than orders serves its first orders only; an order whose first stash was
+        seized or lost gets a second one from what is left (the shop re-stashes
+        once after a "not found" complaint).
         """
-        if len(order_shop) == 0:
-            return np.full(0, -1, dtype=np.int64)
-        return kernels.match_stashes(rng.random(len(order_shop)), order_shop, self.shop, n_shops)
+        first, second = kernels.deliver(rng.random((len(order_shop), 2)), order_shop, self.shop,
+                                        self.state == PRESENT, n_shops)  # fmt: skip
+        missing = first >= 0
+        missing[missing] = self.state[first[missing]] != PRESENT
+        used = np.where(missing, second, first)
+        got = used >= 0
+        got[got] = self.state[used[got]] == PRESENT
+        district = np.where(got, self.district[np.maximum(used, 0)], -1) if len(self) else np.full(len(used), -1)
+        self.remove(np.concatenate([first[first >= 0], second[second >= 0]]))
+        return Delivery(first, second, missing, got, district)
 
     def remove(self, rows: np.ndarray) -> None:
         """Delete stashes from the database (collected, or reported missing)."""

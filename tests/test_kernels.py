@@ -42,7 +42,10 @@ def test_peer_learning_draws_binomial_counts_for_learning_rows_only():
 def test_orders_get_distinct_stashes_of_their_shop_first_come_first_served():
     stash_shop = np.array([2, 0, 1, 0, 2, 2, 0])
     order_shop = np.array([0, 2, 1, 1, 0, 0, 0, 2])
-    sent = kernels.match_stashes(np.random.default_rng(3).random(len(order_shop)), order_shop, stash_shop, 3)
+    present = np.ones(len(stash_shop), dtype=bool)
+    u = np.random.default_rng(3).random((len(order_shop), 2))
+    sent, second = kernels.deliver(u, order_shop, stash_shop, present, 3)
+    np.testing.assert_array_equal(second, -1)  # every stash was there: no second round
     got = sent >= 0
     np.testing.assert_array_equal(stash_shop[sent[got]], order_shop[got])
     assert len(set(sent[got])) == got.sum()  # no stash twice
@@ -53,10 +56,29 @@ def test_orders_get_distinct_stashes_of_their_shop_first_come_first_served():
 def test_a_shops_stashes_are_drawn_uniformly():
     stash_shop = np.array([0, 1, 0, 0, 1, 0])  # shop 0: rows 0, 2, 3, 5
     rng = np.random.default_rng(4)
-    first = [kernels.match_stashes(rng.random(1), np.array([0]), stash_shop, 2)[0] for _ in range(8000)]
+    present = np.ones(6, dtype=bool)
+    first = [kernels.deliver(rng.random((1, 2)), np.array([0]), stash_shop, present, 2)[0][0] for _ in range(8000)]
     counts = np.bincount(first, minlength=6)
     assert counts[[1, 4]].sum() == 0
     assert stats.chisquare(counts[[0, 2, 3, 5]]).pvalue > 1e-3
+
+
+def test_orders_whose_stash_is_gone_get_one_more_from_what_is_left():
+    stash_shop = np.array([0, 0, 0, 0, 1])
+    present = np.array([False, False, True, True, False])
+    order_shop = np.array([0, 0, 1, 0])
+    rng = np.random.default_rng(11)
+    for _ in range(200):
+        first, second = kernels.deliver(rng.random((4, 2)), order_shop, stash_shop, present, 2)
+        assert (first[[0, 1, 3]] >= 0).all() and first[2] == 4
+        gone = ~present[first]
+        used = np.concatenate([first, second[second >= 0]])
+        assert len(np.unique(used)) == len(used)  # never the same stash twice
+        assert second[2] == -1  # shop 1 has nothing left
+        # Shop 0 had 4 stashes: 3 went out first, so at most one second stash, to its first order that found nothing.
+        lacking = np.flatnonzero(gone & (order_shop == 0))
+        if len(lacking):
+            assert second[lacking[0]] >= 0 and (second[lacking[1:]] == -1).all()
 
 
 def test_buyers_use_the_first_open_storefront_they_know_else_search():

@@ -1006,15 +1006,6 @@ def test_patrol_seizures_cause_not_found_pickups():
 def test_shop_restashes_once_after_not_found():
     """(15b) A buyer who finds nothing is sent to a second stash of the same shop."""
     m = live(buyer_detection=0.0)
-    calls = []
-    original = m._go_to_stashes
-
-    def spy(shop):
-        out = original(shop)
-        calls.append((shop.copy(), *(a.copy() for a in out)))
-        return out
-
-    m._go_to_stashes = spy
     n = 300
     m.stashes.hide(np.repeat(np.arange(3), n), np.zeros(3 * n, dtype=np.int64), np.full(3 * n, -1),
                    np.zeros(3 * n, dtype=bool))
@@ -1022,16 +1013,23 @@ def test_shop_restashes_once_after_not_found():
     state[np.flatnonzero(state == PRESENT)[::2]] = SEIZED  # half of what is on file was seized
     fresh_day(m)
     m._found_districts = np.zeros(0, dtype=np.int64)
+    on_file, was_present = m.stashes.shop.copy(), m.stashes.state == PRESENT
+    deliveries = []
+    original = m.stashes.deliver
+    m.stashes.deliver = lambda shop, *a: deliveries.append((shop.copy(), original(shop, *a))) or deliveries[-1][1]
     m.sell_to_buyers(m.police.street_hazards())
-    assert len(calls) == 2
-    first_shop, first_sent, first_got, _ = calls[0]
-    second_shop, second_sent, second_got, _ = calls[1]
-    missing = first_sent & ~first_got
+    (shop, sent), = deliveries
+    missing = sent.missing
     assert missing.sum() > 5
-    np.testing.assert_array_equal(second_shop, first_shop[missing])
-    assert second_got.sum() > 0
-    assert m.today["transactions"] == int(first_got.sum() + second_got.sum())
-    assert m.today["not_found_rate"] == pytest.approx(missing.sum() / len(first_shop))
+    np.testing.assert_array_equal(missing, (sent.first >= 0) & ~was_present[np.maximum(sent.first, 0)])
+    np.testing.assert_array_equal(sent.second[~missing], -1)  # only the not-found get a second stash
+    second = sent.second[missing]
+    np.testing.assert_array_equal(on_file[second[second >= 0]], shop[missing][second >= 0])  # of the same shop
+    assert was_present[second[second >= 0]].sum() > 0
+    assert m.today["transactions"] == int(sent.got.sum())
+    assert m.today["not_found_rate"] == pytest.approx(missing.sum() / len(shop))
+    used = np.concatenate([sent.first[sent.first >= 0], second[second >= 0]])
+    assert len(np.unique(used)) == len(used)  # no stash is sent twice
 
 
 def test_stashes_sent_to_buyers_leave_the_database():
@@ -1039,11 +1037,13 @@ def test_stashes_sent_to_buyers_leave_the_database():
     s.hide(np.array([0, 0, 1, 1, 1]), np.zeros(5, dtype=np.int64), np.full(5, -1), np.array([0, 1, 0, 0, 0], bool))
     assert s.state[1] == LOST
     np.testing.assert_array_equal(s.on_file(3), [2, 3, 0])
-    sent = s.match_orders(np.array([0, 0, 0, 1, 0, 0]), 3, np.random.default_rng(0))
-    # Shop 0 has 2 stashes for 5 orders: its first 2 orders get distinct ones; shop 1's order gets one of 3.
-    assert sorted(sent[[0, 1]]) == [0, 1] and sent[3] in (2, 3, 4)
-    np.testing.assert_array_equal(sent[[2, 4, 5]], -1)
-    s.remove(sent[sent >= 0])
+    sent = s.deliver(np.array([0, 0, 0, 1, 0, 0]), 3, np.random.default_rng(0))
+    # Shop 0 has 2 stashes (one lost) for 5 orders: its first 2 orders get them, and the order sent to the
+    # lost one has no second; shop 1's order gets one of its 3.
+    assert sorted(sent.first[[0, 1]]) == [0, 1] and sent.first[3] in (2, 3, 4)
+    np.testing.assert_array_equal(sent.first[[2, 4, 5]], -1)
+    np.testing.assert_array_equal(sent.second, -1)
+    assert sent.got.sum() == 2 and sent.missing.sum() == 1
     np.testing.assert_array_equal(s.on_file(3), [0, 2, 0])
 
 
