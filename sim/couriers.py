@@ -18,7 +18,7 @@ import numpy as np
 from . import kernels
 from .draws import bernoulli_subset, categorical
 from .roster import Column, Roster, RosterAgent
-from .sanctions import discounted_years, mean_sentence
+from .sanctions import mean_sentence
 
 CANDIDATE, WORKING, PENDING, PRISON, GONE = 0, 1, 2, 3, 4
 
@@ -87,11 +87,13 @@ class CourierRoster(Roster):
         regime, severity = p["sanction_regime"], p["severity_multiplier"]
         first_years = mean_sentence(regime, first, severity)
         repeat_years = mean_sentence(regime, "courier_repeat", severity)
-        years = np.where(self.repeat[rows], repeat_years, first_years)
-        lost = discounted_years(years, self.discount_factor[rows])
-        year_value = p["prison_year_cost"] * self.reservation_wage[rows] * 365.0
-        risk = self.perceived_risk[rows] * p["work_share"] * m.perceived_conviction
-        return self.risk_aversion[rows] * risk * lost * year_value
+        # Discounted years (sanctions.discounted_years) x the value of a year (prison_year_cost x 365 days'
+        # reservation wage) x perceived risk per working day x work share x perceived conviction x aversion.
+        scale = p["work_share"] * m.perceived_conviction * p["prison_year_cost"] * 365.0
+        return kernels.punishment_cost(
+            np.asarray(rows, dtype=np.int64), self.repeat, self.discount_factor, self.reservation_wage,
+            self.perceived_risk, self.risk_aversion, first_years, repeat_years, scale,
+        )  # fmt: skip
 
     def job_cost(self, rows: np.ndarray) -> np.ndarray:
         """What a day of courier work must pay to be worth it: reservation wage plus perceived punishment."""

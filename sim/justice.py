@@ -40,7 +40,7 @@ class Justice:
     def __init__(self):
         self.role = np.zeros(0, dtype=np.int8)
         self.person = np.zeros(0, dtype=np.int64)  # row in the role's roster, -1 if none
-        self.offence = np.zeros(0, dtype=object)
+        self.offence = np.zeros(0, dtype="U16")  # a key of sanctions.SANCTIONS
         self.due = np.zeros(0, dtype=np.int64)  # day the forensic result arrives
         self.release = np.zeros(0, dtype=np.int64)
         self.state = np.zeros(0, dtype=np.int8)
@@ -52,7 +52,7 @@ class Justice:
             return
         self.role = np.concatenate([self.role, np.full(n, role, dtype=np.int8)])
         self.person = np.concatenate([self.person, np.asarray(persons, dtype=np.int64)])
-        self.offence = np.concatenate([self.offence, np.broadcast_to(np.asarray(offences, dtype=object), (n,))])
+        self.offence = np.concatenate([self.offence, np.broadcast_to(np.asarray(offences, dtype="U16"), (n,))])
         self.due = np.concatenate([self.due, np.full(n, today + delay, dtype=np.int64)])
         self.release = np.concatenate([self.release, np.full(n, -1, dtype=np.int64)])
         self.state = np.concatenate([self.state, np.zeros(n, dtype=np.int8)])

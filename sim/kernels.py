@@ -241,3 +241,23 @@ def deliver(uniforms, order_shop, stash_shop, present, n_shops):
                 else:
                     second[j] = pool[slot]
     return first, second
+
+
+@jit
+def punishment_cost(rows, repeat, discount, reservation_wage, risk, aversion, first_years, repeat_years, scale):
+    """Perceived expected punishment cost per day for each of ``rows``.
+
+    ``aversion x risk x scale x (1 - beta**years) / (1 - beta) x reservation_wage``:
+    the sentence (``repeat_years`` after a previous conviction, else
+    ``first_years``) discounted at the row's annual factor ``beta``, valued at
+    its reservation wage; ``scale`` carries the work share, the perceived
+    conviction chance and the value of a year of freedom in days of wage.
+    """
+    out = np.empty(len(rows))
+    for j in range(len(rows)):
+        i = rows[j]
+        years = repeat_years if repeat[i] else first_years
+        beta = min(max(discount[i], 1e-9), 1.0 - 1e-9)
+        lost = (1.0 - beta**years) / (1.0 - beta)
+        out[j] = aversion[i] * risk[i] * scale * lost * reservation_wage[i]
+    return out

@@ -177,3 +177,17 @@ def test_couriers_lay_until_the_first_seen_placement_or_trace():
                   for s, b in zip(np.cumsum(batch) - batch, batch, strict=True)]  # fmt: skip
     np.testing.assert_array_equal(caught, first_in_1)
     np.testing.assert_array_equal(where[caught < batch], 1)
+
+
+def test_punishment_cost_is_the_discounted_sentence_valued_at_the_wage():
+    from sim.sanctions import discounted_years
+
+    rng = np.random.default_rng(12)
+    n = 1000
+    repeat, beta = rng.random(n) < 0.3, rng.uniform(0.0, 1.0, n)
+    wage, risk, aversion = rng.uniform(1e3, 1e4, n), rng.random(n) * 0.01, rng.lognormal(0, 0.5, n)
+    rows = rng.choice(n, 300, replace=False)
+    got = kernels.punishment_cost(rows, repeat, beta, wage, risk, aversion, 6.5, 9.5, 0.6 * 0.7 * 365.0)
+    years = np.where(repeat[rows], 9.5, 6.5)
+    expected = aversion[rows] * risk[rows] * 0.6 * 0.7 * discounted_years(years, beta[rows]) * wage[rows] * 365.0
+    np.testing.assert_allclose(got, expected, rtol=1e-12)
