@@ -38,7 +38,7 @@ title = "A crackdown {word} sales"
 source = "[test]"
 claim = "test claim"
 days = 60
-replications = 3
+replications = 6
 seed = 3
 [quick]
 days = 30
@@ -212,7 +212,7 @@ def test_klad_hypotheses_verdicts_come_from_the_runs(tmp_path):
 def test_quick_uses_fewer_runs(tmp_path):
     src = folder(tmp_path / "hyp", {"A.toml": HYPOTHESIS.format(id="A", word="raises", expect="increase")})
     full, quick = load_hypothesis(src / "A.toml"), load_hypothesis(src / "A.toml").use(quick=True)
-    assert len(plan([quick])) == 4 and len(plan([full])) == 6
+    assert len(plan([quick])) == 4 and len(plan([full])) == 12
     assert {r.days for r in plan([quick])} == {30}
 
 
@@ -225,7 +225,7 @@ def test_quick_uses_fewer_runs(tmp_path):
         (("detection_multiplier = 6.0", "price_elasticity = 0.5"), ["'price_elasticity' is not a lever"]),
         (("detection_multiplier = 6.0", "detection_multiplier = 60.0"), ["detection_multiplier", "[0, 10]"]),
         (('base = "scen/small.toml"', 'base = "nowhere.toml"'), ["[arms] base", "not found"]),
-        (("replications = 3", "replications = 1"), ["'replications' = 1", ">= 2"]),
+        (("replications = 6", "replications = 1"), ["'replications' = 1", ">= 2"]),
         (("[[tests]]", "[[testz]]"), ["unknown key 'testz'"]),
     ],
 )
