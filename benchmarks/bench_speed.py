@@ -28,7 +28,10 @@ Memory: the process's peak resident set size (``ru_maxrss``) is read right
 after the KladMarket run, before BoltzmannWealth runs, so that figure is the
 peak of the interpreter + imports + our model. One more, untimed KladMarket run
 under ``tracemalloc`` gives the peak of Python and NumPy allocations made by our
-model alone (construction + run). The end-of-process ``ru_maxrss`` (which
+model alone (construction + run); arrays that the compiled kernels
+(``sim/kernels.py``) allocate come from Numba's own allocator, which
+``tracemalloc`` does not see, so ``ru_maxrss`` is the figure to compare with
+the target. The end-of-process ``ru_maxrss`` (which
 includes BoltzmannWealth) is printed for completeness.
 
 Why
@@ -253,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
         f"(target < {TARGET_PEAK_MB:g} MB: {_verdict(rss_klad < TARGET_PEAK_MB)})"
     )
     if traced is not None:
-        print(f"    tracemalloc peak, KladMarket alone (build + run):  {traced:8.1f} MB")
+        print(f"    tracemalloc peak, KladMarket alone (build + run):  {traced:8.1f} MB  (not kernels' arrays)")
     print(f"    ru_maxrss at the end (process, incl. Boltzmann):   {rss_end:8.1f} MB")
 
     if args.json:
