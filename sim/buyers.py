@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import kernels
-from .draws import categorical
+from .draws import categorical, cdf
 from .roster import Column, Roster, RosterAgent
 
 ACTIVE, FORMER, PRISON, RECOVERED = 0, 1, 2, 3
@@ -96,9 +96,8 @@ class BuyerRoster(Roster):
         weights = visibility * open_now
         n_shops = max(1, int((visibility > 0).sum()))
         find = self.model.p["search_success"] * open_now.sum() / n_shops
-        cdf = np.cumsum(weights / weights.sum()) if weights.sum() > 0 else np.zeros(0)
         uniforms = self.model.rng.random((len(rows), 3))
-        return kernels.choose_storefronts(uniforms, rows, self.known, open_now, find, cdf)
+        return kernels.choose_storefronts(uniforms, rows, self.known, open_now, find, cdf(weights))
 
     def observe_arrests(self, arrest_rate: float) -> None:
         """Update perceived pickup risk from arrests among peers."""

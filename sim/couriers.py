@@ -16,9 +16,9 @@ from __future__ import annotations
 import numpy as np
 
 from . import kernels
-from .draws import bernoulli_subset, categorical
+from .draws import bernoulli_subset, categorical, cdf
 from .roster import Column, Roster, RosterAgent
-from .sanctions import mean_sentence
+from .sanctions import courier_offence, mean_sentence
 
 CANDIDATE, WORKING, PENDING, PRISON, GONE = 0, 1, 2, 3, 4
 
@@ -83,7 +83,7 @@ class CourierRoster(Roster):
         p, m = self.model.p, self.model
         # A first-timer expects to be caught halfway through an average batch, and charged by that quantity.
         grams_when_caught = 0.25 * (p["batch_min"] + p["batch_max"]) * p["stash_grams"]
-        first = "courier_large" if grams_when_caught >= p["large_quantity"] else "courier_first"
+        first = str(courier_offence(False, grams_when_caught, p["large_quantity"]))
         regime, severity = p["sanction_regime"], p["severity_multiplier"]
         first_years = mean_sentence(regime, first, severity)
         repeat_years = mean_sentence(regime, "courier_repeat", severity)
@@ -173,10 +173,9 @@ class CourierRoster(Roster):
         traced_at = batch.copy()
         traced = np.flatnonzero(rng.random(len(working)) < detection["digital"])
         traced_at[traced] = (rng.random(len(traced)) * batch[traced]).astype(np.int64)
-        cdf = np.cumsum(placement_weights / placement_weights.sum())
         uniforms = rng.random((int(batch.sum()), 2))
         caught_at, caught_district, laid_owner, laid_district, laid_by_shop, seized_by_shop = kernels.lay_batches(
-            batch, shop, traced_at, cdf, detection["per_placement"], uniforms, len(need_by_shop)
+            batch, shop, traced_at, cdf(placement_weights), detection["per_placement"], uniforms, len(need_by_shop)
         )
         arrested = caught_at < batch
         self.income[working] += caught_at * self.model.shops.pay[shop]

@@ -12,11 +12,19 @@ from __future__ import annotations
 import numpy as np
 
 
+def cdf(weights: np.ndarray) -> np.ndarray:
+    """Cumulative probabilities of the non-negative ``weights`` (as ``rng.choice`` builds them); empty if all are 0."""
+    total = weights.sum()
+    if total <= 0:
+        return np.zeros(0)
+    cumulative = np.cumsum(weights / total)
+    cumulative /= cumulative[-1]
+    return cumulative
+
+
 def categorical(rng: np.random.Generator, weights: np.ndarray, n: int) -> np.ndarray:
     """``n`` indices drawn with probability proportional to the non-negative ``weights``."""
-    cdf = np.cumsum(weights / weights.sum())
-    cdf /= cdf[-1]
-    return cdf.searchsorted(rng.random(n), side="right")
+    return cdf(weights).searchsorted(rng.random(n), side="right")
 
 
 def bernoulli_subset(rng: np.random.Generator, rows: np.ndarray, p: float) -> np.ndarray:
