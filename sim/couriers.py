@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import kernels
-from .draws import bernoulli_subset, categorical, cdf
+from .draws import cdf
 from .roster import Column, Roster, RosterAgent
 from .sanctions import courier_offence, mean_sentence
 
@@ -80,19 +80,23 @@ class CourierRoster(Roster):
         Perceived daily arrest risk x perceived conviction x discounted prison
         years x the value of a year of freedom, weighed by risk aversion.
         """
+        return kernels.punishment_cost(np.asarray(rows, dtype=np.int64), *self._cost_terms())
+
+    def _cost_terms(self) -> tuple:
+        """The arguments of ``kernels.punishment_cost`` after ``rows``: the columns and today's constants."""
         p, m = self.model.p, self.model
         # A first-timer expects to be caught halfway through an average batch, and charged by that quantity.
         grams_when_caught = 0.25 * (p["batch_min"] + p["batch_max"]) * p["stash_grams"]
         first = str(courier_offence(False, grams_when_caught, p["large_quantity"]))
         regime, severity = p["sanction_regime"], p["severity_multiplier"]
-        first_years = mean_sentence(regime, first, severity)
-        repeat_years = mean_sentence(regime, "courier_repeat", severity)
+        first_years = float(mean_sentence(regime, first, severity))
+        repeat_years = float(mean_sentence(regime, "courier_repeat", severity))
         # Discounted years (sanctions.discounted_years) x the value of a year (prison_year_cost x 365 days'
         # reservation wage) x perceived risk per working day x work share x perceived conviction x aversion.
-        scale = p["work_share"] * m.perceived_conviction * p["prison_year_cost"] * 365.0
-        return kernels.punishment_cost(
-            np.asarray(rows, dtype=np.int64), self.repeat, self.discount_factor, self.reservation_wage,
-            self.perceived_risk, self.risk_aversion, first_years, repeat_years, scale,
+        scale = float(p["work_share"] * m.perceived_conviction * p["prison_year_cost"] * 365.0)
+        return (
+            self.repeat, self.discount_factor, self.reservation_wage, self.perceived_risk, self.risk_aversion,
+            first_years, repeat_years, scale,
         )  # fmt: skip
 
     def job_cost(self, rows: np.ndarray) -> np.ndarray:
@@ -108,37 +112,29 @@ class CourierRoster(Roster):
         self.learn_from_peers(self.state <= WORKING, arrest_rate)
 
     def quit_jobs(self, pay_per_stash_by_shop: np.ndarray) -> int:
-        """Working couriers leave when the job no longer pays for the perceived risk, or after their target."""
-        rows = np.flatnonzero(self.state == WORKING)
-        rich = self.income[rows] >= self.target_income[rows]
-        unwilling = ~self.willing(rows, pay_per_stash_by_shop[self.shop[rows]])
-        self.state[rows[rich]] = GONE
-        self._leave(rows[unwilling & ~rich], CANDIDATE)
-        return int(rich.sum() + (unwilling & ~rich).sum())
+        """Working couriers leave when the job no longer pays for the perceived risk, or after their target.
+
+        Same rule as ``willing``, compiled (``kernels.quit_jobs``). Returns the number who left.
+        """
+        return kernels.quit_jobs(
+            self.state, self.shop, self.income, self.target_income, self.expected_daily_pay(pay_per_stash_by_shop),
+            self._cost_terms(), WORKING, CANDIDATE, GONE,
+        )  # fmt: skip
 
     def hire(self, vacancies: np.ndarray, pay_per_stash_by_shop: np.ndarray) -> np.ndarray:
-        """Fill vacancies from candidates who see a job ad and accept it; return hires by shop."""
-        p, rng = self.model.p, self.model.rng
-        hires = np.zeros(len(vacancies), dtype=np.int64)
+        """Fill vacancies from candidates who see a job ad and accept it; return hires by shop.
+
+        Each candidate sees an ad with chance ``ad_reach``, from a shop drawn in
+        proportion to its vacancies, and takes it if ``willing``; each shop hires
+        its first takers up to its vacancies (``kernels.hire``).
+        """
         if vacancies.sum() <= 0:
-            return hires
-        pool = np.flatnonzero(self.state == CANDIDATE)
-        seen = bernoulli_subset(rng, pool, p["ad_reach"])
-        if len(seen) == 0:
-            return hires
-        shop = categorical(rng, vacancies, len(seen))
-        takes = self.willing(seen, pay_per_stash_by_shop[shop])
-        seen, shop = seen[takes], shop[takes]
-        # Each shop hires its accepting applicants up to its vacancies.
-        order = np.argsort(shop, kind="stable")
-        seen, shop = seen[order], shop[order]
-        rank = np.arange(len(shop)) - np.searchsorted(shop, shop)
-        keep = rank < vacancies[shop]
-        hired, hired_shop = seen[keep], shop[keep]
-        self.state[hired] = WORKING
-        self.shop[hired] = hired_shop
-        self.income[hired] = 0.0
-        return np.bincount(hired_shop, minlength=len(vacancies))
+            return np.zeros(len(vacancies), dtype=np.int64)
+        uniforms = self.model.rng.random(self.count(CANDIDATE))
+        return kernels.hire(
+            uniforms, self.state, self.shop, self.income, float(self.model.p["ad_reach"]), vacancies, cdf(vacancies),
+            self.expected_daily_pay(pay_per_stash_by_shop), self._cost_terms(), CANDIDATE, WORKING,
+        )  # fmt: skip
 
     def lay_stashes(self, need_by_shop: np.ndarray, placement_weights: np.ndarray, detection: dict) -> dict:
         """One working day: couriers collect batches and hide them; some are caught.
@@ -155,24 +151,10 @@ class CourierRoster(Roster):
             and seized counts by shop, and the number of working couriers.
         """
         p, rng = self.model.p, self.model.rng
-        working = np.flatnonzero(self.state == WORKING)
-        working = working[rng.random(len(working)) < p["work_share"]]
-        working = working[np.argsort(self.shop[working], kind="stable")]
-        shop = self.shop[working]
-        batch = rng.integers(p["batch_min"], p["batch_max"] + 1, size=len(working))
-        # Within a shop, couriers take batches until the shop's need is met.
-        cum = np.cumsum(batch)
-        start_of_shop = np.searchsorted(shop, shop)
-        before = np.where(start_of_shop > 0, cum[start_of_shop - 1], 0)
-        already = cum - batch - before
-        batch = np.clip(need_by_shop[shop] - already, 0, batch)
-        busy = batch > 0
-        working, shop, batch = working[busy], shop[busy], batch[busy]
-
-        # Digital tracing reaches a courier at a random placement of his batch (batch: not traced).
-        traced_at = batch.copy()
-        traced = np.flatnonzero(rng.random(len(working)) < detection["digital"])
-        traced_at[traced] = (rng.random(len(traced)) * batch[traced]).astype(np.int64)
+        working, shop, batch, traced_at = kernels.plan_batches(
+            rng.random((self.count(WORKING), 4)), self.state, self.shop, WORKING, need_by_shop, p["work_share"],
+            p["batch_min"], p["batch_max"], detection["digital"],
+        )  # fmt: skip
         uniforms = rng.random((int(batch.sum()), 2))
         caught_at, caught_district, laid_owner, laid_district, laid_by_shop, seized_by_shop = kernels.lay_batches(
             batch, shop, traced_at, cdf(placement_weights), detection["per_placement"], uniforms, len(need_by_shop)
@@ -219,8 +201,7 @@ class CourierRoster(Roster):
     def renew_pool(self) -> None:
         """Candidates age out of the pool and new ones arrive."""
         p, rng = self.model.p, self.model.rng
-        pool = np.flatnonzero(self.state == CANDIDATE)
-        self.state[bernoulli_subset(rng, pool, p["candidate_exit_rate"])] = GONE
+        kernels.move_some(rng.random(self.count(CANDIDATE)), self.state, CANDIDATE, GONE, p["candidate_exit_rate"])
         arrivals = rng.poisson(p["candidate_inflow"] * self.model.scale)
         if arrivals:
             self.recruit_candidates(arrivals)

@@ -146,6 +146,45 @@ def learn_from_peers(uniforms, learning, risk, peers, arrest_rate, learning_rate
 
 
 @jit
+def plan_batches(uniforms, state, shop, working, need, work_share, batch_min, batch_max, digital):
+    """Which ``working`` rows go out today, with how many stashes, and where digital tracing reaches them.
+
+    The ``k``-th working row uses ``uniforms[k]``: it works today when
+    ``[k, 0] < work_share``, and draws a batch uniform on ``batch_min ..
+    batch_max`` with ``[k, 1]``. In row order, a shop's couriers take batches
+    until its ``need`` is met (the last one takes what is left, the rest
+    stay home). A courier going out is traced with chance ``digital``
+    (``[k, 2]``), at a uniform placement of his batch (``[k, 3]``).
+
+    Returns:
+        the rows going out, their shops and batches, and ``traced_at`` (the
+        placement where tracing catches each; ``batch`` if not traced).
+    """
+    taken = np.zeros(len(need), dtype=np.int64)
+    rows = np.empty(len(uniforms), dtype=np.int64)
+    batch = np.empty(len(uniforms), dtype=np.int64)
+    traced_at = np.empty(len(uniforms), dtype=np.int64)
+    sizes = batch_max - batch_min + 1
+    n = 0
+    k = 0
+    for i in range(len(state)):
+        if state[i] != working:
+            continue
+        u = uniforms[k]
+        k += 1
+        s = shop[i]
+        if u[0] >= work_share or taken[s] >= need[s]:
+            continue
+        b = min(batch_min + int(u[1] * sizes), need[s] - taken[s])
+        taken[s] += b
+        rows[n] = i
+        batch[n] = b
+        traced_at[n] = int(u[3] * b) if u[2] < digital else b
+        n += 1
+    return rows[:n], shop[rows[:n]], batch[:n], traced_at[:n]
+
+
+@jit
 def lay_batches(batch, shop, traced_at, cdf, per_placement, uniforms, n_shops):
     """Couriers hide their batches one stash at a time; the first placement seen by police ends the round.
 
@@ -200,7 +239,7 @@ def lay_batches(batch, shop, traced_at, cdf, per_placement, uniforms, n_shops):
 
 
 @jit
-def deliver(uniforms, order_shop, stash_shop, present, n_shops):
+def deliver(uniforms, order_shop, stash_shop, stash_district, present, n_shops):
     """Each order is sent to a distinct random stash of its shop; if it is not there, to a second one.
 
     Orders are served in the given order (``uniforms[j, 0]`` draws order
@@ -209,7 +248,10 @@ def deliver(uniforms, order_shop, stash_shop, present, n_shops):
     left on file, drawn with ``uniforms[j, 1]``.
 
     Returns:
-        the first and second stash row of each order (-1: none sent).
+        per order, the first and second stash row sent (-1: none), whether
+        the first was missing, whether a stash was found, and the district
+        where it was (-1: none); and per stash, whether it stays on file
+        (was not sent).
     """
     count = np.zeros(n_shops + 1, dtype=np.int64)
     for s in stash_shop:
@@ -222,10 +264,11 @@ def deliver(uniforms, order_shop, stash_shop, present, n_shops):
         pool[fill[s]] = row
         fill[s] += 1
     taken = np.zeros(n_shops, dtype=np.int64)
-    first = np.full(len(order_shop), -1, dtype=np.int64)
-    second = np.full(len(order_shop), -1, dtype=np.int64)
+    n = len(order_shop)
+    first = np.full(n, -1, dtype=np.int64)
+    second = np.full(n, -1, dtype=np.int64)
     for rnd in range(2):
-        for j in range(len(order_shop)):
+        for j in range(n):
             if rnd == 1 and (first[j] < 0 or present[first[j]]):
                 continue  # no second stash: none was sent, or the first was there
             s = order_shop[j]
@@ -240,7 +283,33 @@ def deliver(uniforms, order_shop, stash_shop, present, n_shops):
                     first[j] = pool[slot]
                 else:
                     second[j] = pool[slot]
-    return first, second
+    missing = np.zeros(n, dtype=np.bool_)
+    got = np.zeros(n, dtype=np.bool_)
+    district = np.full(n, -1, dtype=np.int64)
+    keep = np.ones(len(stash_shop), dtype=np.bool_)
+    for j in range(n):
+        used = first[j]
+        if used >= 0:
+            keep[used] = False
+            if not present[used]:
+                missing[j] = True
+                used = second[j]
+                if used >= 0:
+                    keep[used] = False
+        if used >= 0 and present[used]:
+            got[j] = True
+            district[j] = stash_district[used]
+    return first, second, missing, got, district, keep
+
+
+@jit
+def _punishment(i, cost_terms):
+    """Row ``i``'s perceived punishment cost per day (the rule of ``punishment_cost``)."""
+    repeat, discount, reservation_wage, risk, aversion, first_years, repeat_years, scale = cost_terms
+    years = repeat_years if repeat[i] else first_years
+    beta = min(max(discount[i], 1e-9), 1.0 - 1e-9)
+    lost = (1.0 - beta**years) / (1.0 - beta)
+    return aversion[i] * risk[i] * scale * lost * reservation_wage[i]
 
 
 @jit
@@ -253,11 +322,83 @@ def punishment_cost(rows, repeat, discount, reservation_wage, risk, aversion, fi
     its reservation wage; ``scale`` carries the work share, the perceived
     conviction chance and the value of a year of freedom in days of wage.
     """
+    terms = (repeat, discount, reservation_wage, risk, aversion, first_years, repeat_years, scale)
     out = np.empty(len(rows))
     for j in range(len(rows)):
-        i = rows[j]
-        years = repeat_years if repeat[i] else first_years
-        beta = min(max(discount[i], 1e-9), 1.0 - 1e-9)
-        lost = (1.0 - beta**years) / (1.0 - beta)
-        out[j] = aversion[i] * risk[i] * scale * lost * reservation_wage[i]
+        out[j] = _punishment(rows[j], terms)
     return out
+
+
+@jit
+def hire(uniforms, state, shop, income, reach, vacancies, cdf, daily_pay, cost_terms, candidate, working):
+    """Candidates who see a job ad take it if it pays for the job's cost, until each shop's vacancies are filled.
+
+    The ``k``-th ``candidate`` row sees an ad when ``uniforms[k] < reach``;
+    the ad is from the shop that ``uniforms[k] / reach`` (again uniform) draws
+    from ``cdf``, the cumulative vacancies. He takes it when the shop's
+    ``daily_pay`` exceeds his reservation wage plus perceived punishment cost
+    (``cost_terms``: the arguments of ``punishment_cost`` after ``rows``);
+    rows are served in order, so each shop hires its first willing applicants.
+    A hired row becomes ``working`` for the shop with no income yet.
+
+    Returns:
+        hires by shop.
+    """
+    wage = cost_terms[2]
+    hires = np.zeros(len(vacancies), dtype=np.int64)
+    last = len(cdf) - 1
+    k = 0
+    for i in range(len(state)):
+        if state[i] != candidate:
+            continue
+        u = uniforms[k]
+        k += 1
+        if u >= reach or last < 0:
+            continue
+        s = min(np.searchsorted(cdf, u / reach, side="right"), last)
+        if hires[s] >= vacancies[s]:
+            continue
+        if daily_pay[s] > wage[i] + _punishment(i, cost_terms):
+            state[i] = working
+            shop[i] = s
+            income[i] = 0.0
+            hires[s] += 1
+    return hires
+
+
+@jit
+def quit_jobs(state, shop, income, target_income, daily_pay, cost_terms, working, candidate, gone):
+    """Working rows leave, for good or back to the pool.
+
+    A row leaves for good (``gone``) once its ``income`` reaches its
+    ``target_income``, else returns to the pool (``candidate``) when its shop's
+    ``daily_pay`` no longer exceeds its job cost (as in ``hire``).
+
+    Returns:
+        the number who left.
+    """
+    wage = cost_terms[2]
+    left = 0
+    for i in range(len(state)):
+        if state[i] != working:
+            continue
+        if income[i] >= target_income[i]:
+            state[i] = gone
+        elif daily_pay[shop[i]] <= wage[i] + _punishment(i, cost_terms):
+            state[i] = candidate
+        else:
+            continue
+        shop[i] = -1
+        left += 1
+    return left
+
+
+@jit
+def move_some(uniforms, state, source, target, chance):
+    """The ``k``-th row in state ``source`` moves to ``target`` when ``uniforms[k] < chance``."""
+    k = 0
+    for i in range(len(state)):
+        if state[i] == source:
+            if uniforms[k] < chance:
+                state[i] = target
+            k += 1

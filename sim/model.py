@@ -18,7 +18,7 @@ from . import couriers as C
 from .buyers import BuyerRoster
 from .city import City
 from .couriers import CourierRoster
-from .draws import categorical
+from .draws import categorical, generator
 from .justice import BUYER, COURIER, LAB, OPERATOR, ROLE_NAMES, Justice
 from .labs import LabRoster
 from .params import resolve
@@ -64,12 +64,17 @@ class KladMarket(mesa.Model):
     Args:
         params: parameter overrides (see ``sim.params.REGISTRY``), optionally
             with a ``policy`` dict of levers that switch on at ``policy_start_day``.
-        rng: an integer seed (or ``numpy.random.SeedSequence``); all randomness
-            of the run comes from it.
+        rng: an integer seed, a ``numpy.random.SeedSequence`` or a ``Generator``;
+            all randomness of the run comes from it (see ``sim.draws.generator``).
     """
 
-    def __init__(self, params: dict[str, Any] | None = None, *, rng: int | np.random.SeedSequence | None = None):
-        super().__init__(rng=rng)
+    def __init__(
+        self,
+        params: dict[str, Any] | None = None,
+        *,
+        rng: int | np.random.SeedSequence | np.random.Generator | None = None,
+    ):
+        super().__init__(rng=generator(rng))
         resolved = resolve(params)
         self.policy: dict[str, Any] = resolved.pop("policy")
         resolved.pop("scenario_name", None)

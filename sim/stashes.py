@@ -63,15 +63,10 @@ class Stashes:
         seized or lost gets a second one from what is left (the shop re-stashes
         once after a "not found" complaint).
         """
-        first, second = kernels.deliver(rng.random((len(order_shop), 2)), order_shop, self.shop,
-                                        self.state == PRESENT, n_shops)  # fmt: skip
-        missing = first >= 0
-        missing[missing] = self.state[first[missing]] != PRESENT
-        used = np.where(missing, second, first)
-        got = used >= 0
-        got[got] = self.state[used[got]] == PRESENT
-        district = np.where(got, self.district[np.maximum(used, 0)], -1) if len(self) else np.full(len(used), -1)
-        self.remove(np.concatenate([first[first >= 0], second[second >= 0]]))
+        first, second, missing, got, district, keep = kernels.deliver(
+            rng.random((len(order_shop), 2)), order_shop, self.shop, self.district, self.state == PRESENT, n_shops
+        )
+        self._keep(keep)
         return Delivery(first, second, missing, got, district)
 
     def remove(self, rows: np.ndarray) -> None:
@@ -80,5 +75,8 @@ class Stashes:
             return
         keep = np.ones(len(self.shop), dtype=bool)
         keep[rows] = False
+        self._keep(keep)
+
+    def _keep(self, keep: np.ndarray) -> None:
         for name in ("shop", "district", "courier", "state"):
             setattr(self, name, getattr(self, name)[keep])

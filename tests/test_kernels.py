@@ -7,7 +7,7 @@ import pytest
 from scipy import stats
 
 from sim import kernels
-from sim.draws import bernoulli_subset, categorical
+from sim.draws import categorical, cdf
 
 
 def test_categorical_gives_the_values_of_rng_choice():
@@ -44,7 +44,7 @@ def test_orders_get_distinct_stashes_of_their_shop_first_come_first_served():
     order_shop = np.array([0, 2, 1, 1, 0, 0, 0, 2])
     present = np.ones(len(stash_shop), dtype=bool)
     u = np.random.default_rng(3).random((len(order_shop), 2))
-    sent, second = kernels.deliver(u, order_shop, stash_shop, present, 3)
+    sent, second, *_ = kernels.deliver(u, order_shop, stash_shop, stash_shop, present, 3)
     np.testing.assert_array_equal(second, -1)  # every stash was there: no second round
     got = sent >= 0
     np.testing.assert_array_equal(stash_shop[sent[got]], order_shop[got])
@@ -57,7 +57,8 @@ def test_a_shops_stashes_are_drawn_uniformly():
     stash_shop = np.array([0, 1, 0, 0, 1, 0])  # shop 0: rows 0, 2, 3, 5
     rng = np.random.default_rng(4)
     present = np.ones(6, dtype=bool)
-    first = [kernels.deliver(rng.random((1, 2)), np.array([0]), stash_shop, present, 2)[0][0] for _ in range(8000)]
+    first = [kernels.deliver(rng.random((1, 2)), np.array([0]), stash_shop, stash_shop, present, 2)[0][0]
+             for _ in range(8000)]  # fmt: skip
     counts = np.bincount(first, minlength=6)
     assert counts[[1, 4]].sum() == 0
     assert stats.chisquare(counts[[0, 2, 3, 5]]).pvalue > 1e-3
@@ -69,9 +70,18 @@ def test_orders_whose_stash_is_gone_get_one_more_from_what_is_left():
     order_shop = np.array([0, 0, 1, 0])
     rng = np.random.default_rng(11)
     for _ in range(200):
-        first, second = kernels.deliver(rng.random((4, 2)), order_shop, stash_shop, present, 2)
+        district = np.array([10, 11, 12, 13, 14])
+        first, second, missing, got, where, keep = kernels.deliver(
+            rng.random((4, 2)), order_shop, stash_shop, district, present, 2
+        )
         assert (first[[0, 1, 3]] >= 0).all() and first[2] == 4
         gone = ~present[first]
+        np.testing.assert_array_equal(missing, gone)
+        used = np.where(gone, second, first)
+        np.testing.assert_array_equal(got, (used >= 0) & present[used])
+        np.testing.assert_array_equal(where, np.where(got, district[used], -1))
+        sent = np.concatenate([first, second[second >= 0]])
+        np.testing.assert_array_equal(keep, ~np.isin(np.arange(5), sent))
         used = np.concatenate([first, second[second >= 0]])
         assert len(np.unique(used)) == len(used)  # never the same stash twice
         assert second[2] == -1  # shop 1 has nothing left
@@ -124,18 +134,6 @@ def test_use_transitions_quit_relapse_and_recover_at_their_rates():
     assert np.mean(blocks[1] == recovered) == pytest.approx(0.05, abs=0.005)
     assert np.mean(blocks[2] == active) == pytest.approx(0.1, abs=0.005)  # treatment halves relapse
     np.testing.assert_array_equal(blocks[3], before[3 * n // 4 :])  # prisoners do not move
-
-
-@pytest.mark.parametrize("p", [0.0, 0.05, 0.5, 1.0])
-def test_bernoulli_subset_keeps_each_row_with_its_chance_in_order(p):
-    rng = np.random.default_rng(8)
-    rows = np.arange(10, 2010)
-    kept = np.concatenate([bernoulli_subset(rng, rows, p) for _ in range(200)])
-    assert np.all(np.diff(bernoulli_subset(rng, rows, p)) > 0)  # distinct, in the rows' order
-    counts = np.bincount(kept - 10, minlength=len(rows))
-    assert counts.mean() / 200 == pytest.approx(p, abs=0.005)
-    if 0 < p < 1:  # every row equally likely: the counts spread as Binomial(200, p)
-        assert counts.var() == pytest.approx(200 * p * (1 - p), rel=0.15)
 
 
 def test_ordering_shortcut_changes_no_decision():
@@ -191,3 +189,91 @@ def test_punishment_cost_is_the_discounted_sentence_valued_at_the_wage():
     years = np.where(repeat[rows], 9.5, 6.5)
     expected = aversion[rows] * risk[rows] * 0.6 * 0.7 * discounted_years(years, beta[rows]) * wage[rows] * 365.0
     np.testing.assert_allclose(got, expected, rtol=1e-12)
+
+
+def cost_terms(rng, n):
+    """Random courier columns and constants in the order of ``CourierRoster._cost_terms``."""
+    return (rng.random(n) < 0.3, rng.uniform(0.1, 0.95, n), rng.uniform(1e3, 1e4, n), rng.random(n) * 0.01,
+            rng.lognormal(0, 0.5, n), 6.5, 9.5, 0.6 * 0.7 * 365.0)  # fmt: skip
+
+
+def test_hire_fills_vacancies_with_the_first_willing_readers_of_each_ad():
+    rng = np.random.default_rng(13)
+    n, candidate, working = 5000, 0, 1
+    state = rng.choice([candidate, working, 4], n, p=[0.7, 0.1, 0.2]).astype(np.int8)
+    shop, income = np.full(n, -1), np.full(n, 7.0)
+    terms = cost_terms(rng, n)
+    vacancies = np.array([40, 0, 5, 300])
+    daily_pay = np.array([9e3, 9e3, 3e4, 6e3])
+    reach = 0.3
+    u = rng.random(np.count_nonzero(state == candidate))
+    before = state.copy()
+    hires = kernels.hire(u, state, shop, income, reach, vacancies, cdf(vacancies), daily_pay, terms, candidate, working)
+    # The rule written out: who sees which ad, who would take it, and the first takers per shop.
+    rows = np.flatnonzero(before == candidate)
+    seen = u < reach
+    ad = np.minimum(np.searchsorted(cdf(vacancies), u / reach, side="right"), 3)  # (unseen rows: any shop)
+    takes = seen & (daily_pay[ad] > terms[2][rows] + kernels.punishment_cost(rows, *terms))
+    expected = np.zeros(n, dtype=bool)
+    for s, v in enumerate(vacancies):
+        expected[rows[takes & (ad == s)][:v]] = True
+    np.testing.assert_array_equal(state == working, (before == working) | expected)
+    np.testing.assert_array_equal(shop[expected], ad[expected[rows]])
+    np.testing.assert_array_equal(hires, np.bincount(shop[expected], minlength=4))
+    assert hires[0] == 40 and hires[1] == 0  # a full shop hires no more; no ad from a shop without vacancies
+    np.testing.assert_array_equal(income[expected], 0.0)
+    np.testing.assert_array_equal(income[~expected], 7.0)
+
+
+def test_quit_jobs_for_target_income_or_when_the_pay_no_longer_covers_the_cost():
+    rng = np.random.default_rng(14)
+    n, working, candidate, gone = 4000, 1, 0, 4
+    state = rng.choice([candidate, working], n).astype(np.int8)
+    shop = np.where(state == working, rng.integers(0, 3, n), -1)
+    income, target = rng.uniform(0, 1e5, n), rng.uniform(0, 2e5, n)
+    terms = cost_terms(rng, n)
+    daily_pay = np.array([2e3, 8e3, 5e4])
+    rows = np.flatnonzero(state == working)
+    rich = income[rows] >= target[rows]
+    unwilling = ~(daily_pay[shop[rows]] > terms[2][rows] + kernels.punishment_cost(rows, *terms))
+    before = state.copy()
+    left = kernels.quit_jobs(state, shop, income, target, daily_pay, terms, working, candidate, gone)
+    assert left == np.count_nonzero(rich | unwilling) > 0
+    np.testing.assert_array_equal(state[rows[rich]], gone)
+    np.testing.assert_array_equal(state[rows[unwilling & ~rich]], candidate)
+    np.testing.assert_array_equal(state[rows[~unwilling & ~rich]], working)
+    np.testing.assert_array_equal(shop[rows[rich | unwilling]], -1)
+    np.testing.assert_array_equal(state[before != working], before[before != working])
+
+
+def test_move_some_moves_each_row_of_the_source_state_with_its_chance():
+    state = np.tile(np.array([0, 1, 2], dtype=np.int8), 100_000)
+    u = np.random.default_rng(15).random(100_000)  # one per row in state 1
+    kernels.move_some(u, state, 1, 4, 0.2)
+    np.testing.assert_array_equal(state[1::3] == 4, u < 0.2)
+    assert np.all(state[0::3] == 0) and np.all(state[2::3] == 2)
+
+
+def test_plan_batches_gives_each_shop_its_need_from_its_first_couriers():
+    rng = np.random.default_rng(16)
+    n, working = 3000, 1
+    state = rng.choice([0, working], n, p=[0.4, 0.6]).astype(np.int8)
+    shop = np.where(state == working, rng.integers(0, 4, n), -1)
+    need = np.array([0, 30, 100_000, 400])
+    u = rng.random((np.count_nonzero(state == working), 4))
+    rows, of, batch, traced_at = kernels.plan_batches(u, state, shop, working, need, 0.5, 10, 20, 0.0)
+    assert np.all(state[rows] == working) and np.all(np.diff(rows) > 0) and np.all(of == shop[rows])
+    goes = u[:, 0] < 0.5
+    drawn = 10 + (u[:, 1] * 11).astype(int)  # uniform on 10..20
+    for s in range(4):
+        mine = goes & (shop[state == working] == s)
+        assert batch[of == s].sum() == min(need[s], drawn[mine].sum())  # the need, or all they carry
+        full = max(0, np.count_nonzero(of == s) - 1)  # only the last courier out may take less than he drew
+        np.testing.assert_array_equal(batch[of == s][:full], drawn[mine][:full])
+    counts = np.bincount(batch[of == 2] - 10, minlength=11)  # the shop that needs everything: full batches
+    assert stats.chisquare(counts).pvalue > 1e-3
+    np.testing.assert_array_equal(traced_at, batch)  # no digital tracing
+    _, _, batch, traced_at = kernels.plan_batches(u, state, shop, working, need, 1.0, 10, 20, 1.0)
+    assert np.all(traced_at < batch)  # all traced, at one of their placements
+    assert stats.chisquare(np.bincount(traced_at * 4 // batch, minlength=4)).pvalue > 1e-3
+    assert len(kernels.plan_batches(u, state, shop, working, need, 0.0, 10, 20, 0.0)[0]) == 0
