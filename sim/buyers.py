@@ -125,9 +125,8 @@ class BuyerRoster(Roster):
 
     def forget_storefront(self, shop: int, keep_share: float) -> None:
         """Buyers who knew ``shop`` lose it, except ``keep_share`` who find its mirror."""
-        rows, cols = np.nonzero(self.known == shop)
-        lose = self.model.rng.random(len(rows)) >= keep_share
-        self.known[rows[lose], cols[lose]] = -1
+        drawn = kernels.count_equal(self.known, shop) if keep_share > 0 else 0
+        kernels.forget(self.known, shop, self.model.rng.random(drawn), keep_share)
 
     def count(self, state: int) -> int:
         """Number of buyers in a state."""

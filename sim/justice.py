@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .sanctions import draw_sentences
+from .sanctions import OFFENCES, draw_sentences
 
 BUYER, COURIER, OPERATOR, LAB = 0, 1, 2, 3
 ROLE_NAMES = ("buyer", "courier", "operator", "lab")
@@ -40,22 +40,34 @@ class Justice:
     def __init__(self):
         self.role = np.zeros(0, dtype=np.int8)
         self.person = np.zeros(0, dtype=np.int64)  # row in the role's roster, -1 if none
-        self.offence = np.zeros(0, dtype="U16")  # a key of sanctions.SANCTIONS
+        self.code = np.zeros(0, dtype=np.int8)  # the offence, as its index in sanctions.OFFENCES
         self.due = np.zeros(0, dtype=np.int64)  # day the forensic result arrives
         self.release = np.zeros(0, dtype=np.int64)
         self.state = np.zeros(0, dtype=np.int8)
 
     def open_cases(self, role: int, persons: np.ndarray, offences: np.ndarray | str, today: int, delay: int) -> None:
-        """Open a case for each arrested person; the forensic result is due after ``delay`` days."""
+        """Open a case for each arrested person; the forensic result is due after ``delay`` days.
+
+        ``offences`` is one name of ``sanctions.OFFENCES`` for all, or one per person.
+        """
         n = len(persons)
         if n == 0:
             return
+        if isinstance(offences, str):
+            codes = np.full(n, OFFENCES.index(offences), dtype=np.int8)
+        else:
+            codes = np.array([OFFENCES.index(str(o)) for o in offences], dtype=np.int8)
         self.role = np.concatenate([self.role, np.full(n, role, dtype=np.int8)])
         self.person = np.concatenate([self.person, np.asarray(persons, dtype=np.int64)])
-        self.offence = np.concatenate([self.offence, np.broadcast_to(np.asarray(offences, dtype="U16"), (n,))])
+        self.code = np.concatenate([self.code, codes])
         self.due = np.concatenate([self.due, np.full(n, today + delay, dtype=np.int64)])
         self.release = np.concatenate([self.release, np.full(n, -1, dtype=np.int64)])
         self.state = np.concatenate([self.state, np.zeros(n, dtype=np.int8)])
+
+    @property
+    def offence(self) -> np.ndarray:
+        """Each case's offence, a key of ``sanctions.SANCTIONS``."""
+        return np.asarray(OFFENCES)[self.code]
 
     def prisoners(self) -> np.ndarray:
         """People in prison now, by role."""
@@ -77,9 +89,9 @@ class Justice:
         convict = rng.random(len(due)) < p["conviction_probability"]
         guilty, acquitted = due[convict], due[~convict]
         self.state[acquitted] = CLOSED
-        for offence in sorted(set(self.offence[guilty])):  # sorted: draw order must not depend on hashing
-            rows = guilty[self.offence[guilty] == offence]
-            years = draw_sentences(rng, p["sanction_regime"], offence, p["severity_multiplier"], len(rows))
+        for code in np.unique(self.code[guilty]):  # in code order: the draw order is fixed
+            rows = guilty[self.code[guilty] == code]
+            years = draw_sentences(rng, p["sanction_regime"], OFFENCES[code], p["severity_multiplier"], len(rows))
             self.release[rows] = today + np.maximum(1, np.round(years * 365.0)).astype(np.int64)
         self.state[guilty] = PRISON
         out.convicted = np.bincount(self.role[guilty], minlength=4)
@@ -98,5 +110,5 @@ class Justice:
     def _forget_closed(self) -> None:
         if (self.state == CLOSED).sum() > 256:
             keep = self.state != CLOSED
-            for name in ("role", "person", "offence", "due", "release", "state"):
+            for name in ("role", "person", "code", "due", "release", "state"):
                 setattr(self, name, getattr(self, name)[keep])

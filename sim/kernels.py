@@ -101,6 +101,37 @@ def use_transitions(uniforms, state, treated, quit_rate, relapse_rate, recovery_
 
 
 @jit
+def count_equal(values, x):
+    """How many entries of the 2-D array ``values`` equal ``x``."""
+    n = 0
+    for i in range(values.shape[0]):
+        for j in range(values.shape[1]):
+            if values[i, j] == x:
+                n += 1
+    return n
+
+
+@jit
+def forget(known, shop, uniforms, keep_share):
+    """Empty (-1) the slots of ``known`` that hold ``shop``, except a ``keep_share`` of them.
+
+    The ``k``-th such slot, in row-major order, is kept when ``uniforms[k] <
+    keep_share``; with ``keep_share`` 0 every one is emptied and ``uniforms``
+    is not read.
+    """
+    k = 0
+    for i in range(known.shape[0]):
+        for j in range(known.shape[1]):
+            if known[i, j] == shop:
+                if keep_share > 0.0:
+                    u = uniforms[k]
+                    k += 1
+                    if u < keep_share:
+                        continue
+                known[i, j] = -1
+
+
+@jit
 def binomial_cdf(k, p):
     """Distribution function of Binomial(``k``, ``p``) at 0 .. k."""
     cdf = np.empty(k + 1)

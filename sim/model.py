@@ -483,15 +483,15 @@ class KladMarket(mesa.Model):
     def _record_stock_metrics(self) -> None:
         m, shops = self.metrics, self.shops
         m["grams_in_stock"] = self._grams_in_stock()
-        m["active_storefronts"] = int(shops.open_now().sum())
-        m["blocked_storefronts"] = int((shops.active & ~shops.open_now()).sum())
+        m["active_storefronts"] = int(np.count_nonzero(shops.open_now()))
         m["active_shops"] = shops.count_active()
+        m["blocked_storefronts"] = m["active_shops"] - m["active_storefronts"]
         m["active_labs"] = self.labs.count_active()
         m["active_buyers"] = self.buyers.count(B.ACTIVE)
-        working = self.couriers.state == C.WORKING
-        m["active_couriers"] = int(np.count_nonzero(working))
-        m["courier_candidates"] = self.couriers.count(C.CANDIDATE)
-        m["repeat_couriers"] = int(np.count_nonzero(self.couriers.repeat & working))
+        couriers = np.bincount(self.couriers.state, minlength=C.GONE + 1)
+        m["active_couriers"] = int(couriers[C.WORKING])
+        m["courier_candidates"] = int(couriers[C.CANDIDATE])
+        m["repeat_couriers"] = int(np.count_nonzero(self.couriers.repeat[self.couriers.state == C.WORKING]))
         m["courier_pay"] = float(shops.pay[shops.active].mean()) if shops.active.any() else 0.0
         prisoners = self.justice.prisoners()
         m["prisoners"] = int(prisoners.sum())

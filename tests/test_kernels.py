@@ -277,3 +277,18 @@ def test_plan_batches_gives_each_shop_its_need_from_its_first_couriers():
     assert np.all(traced_at < batch)  # all traced, at one of their placements
     assert stats.chisquare(np.bincount(traced_at * 4 // batch, minlength=4)).pvalue > 1e-3
     assert len(kernels.plan_batches(u, state, shop, working, need, 0.0, 10, 20, 0.0)[0]) == 0
+
+
+def test_forget_empties_a_shops_slots_except_the_kept_share():
+    rng = np.random.default_rng(17)
+    known = rng.integers(-1, 4, (20_000, 3))
+    holds = known == 2
+    assert kernels.count_equal(known, 2) == holds.sum()
+    u = rng.random(holds.sum())  # one per slot holding shop 2, in row-major order
+    after = known.copy()
+    kernels.forget(after, 2, u, 0.3)
+    np.testing.assert_array_equal(after[holds] == 2, u < 0.3)
+    np.testing.assert_array_equal(after[holds & (after != 2)], -1)
+    np.testing.assert_array_equal(after[~holds], known[~holds])
+    kernels.forget(after, 2, np.zeros(0), 0.0)  # keep none: no uniforms needed
+    assert kernels.count_equal(after, 2) == 0
