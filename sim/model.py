@@ -296,10 +296,11 @@ class KladMarket(mesa.Model):
         not_found = int(np.count_nonzero(sent.missing))
 
         arrested = got & (self.rng.random(len(got)) < hazards["buyer"][np.maximum(district, 0)])
-        sold = got & ~arrested
+        n_got, n_arrested = int(np.count_nonzero(got)), int(np.count_nonzero(arrested))
+        n_sold = n_got - n_arrested
         grams = p["stash_grams"]
-        self._count_seized(int(arrested.sum()) * grams)
-        self.cumulative["sold"] += int(sold.sum()) * grams
+        self._count_seized(n_arrested * grams)
+        self.cumulative["sold"] += n_sold * grams
         pickups = np.bincount(district[got], minlength=self.city.n_districts)
         self.police.record_finds(np.concatenate([self._found_districts, district[arrested]]), pickups)
         self.arrest_buyers(buyers[arrested])
@@ -312,15 +313,15 @@ class KladMarket(mesa.Model):
         shops.book_day(orders.astype(float), served.astype(float), revenue, self._wages_today)
         self.today.update(
             orders=len(ordering),
-            unmet_orders=len(ordering) - int(got.sum()),
-            transactions=int(sold.sum()),
-            grams_sold=int(sold.sum()) * grams,
+            unmet_orders=len(ordering) - n_got,
+            transactions=n_sold,
+            grams_sold=n_sold * grams,
             revenue=float(revenue.sum()),
             price_per_gram=price,
             not_found_rate=not_found / max(1, len(shop)),
-            arrests_buyer=int(arrested.sum()),
+            arrests_buyer=n_arrested,
         )
-        self._buyer_arrest_rate = int(arrested.sum()) / max(1, int(got.sum()))
+        self._buyer_arrest_rate = n_arrested / max(1, n_got)
 
     def arrest_buyers(self, rows: np.ndarray) -> None:
         """Arrested buyers are fined, or imprisoned under tightened penalties; some are treated."""
