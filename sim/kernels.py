@@ -162,17 +162,19 @@ def learn_from_peers(uniforms, learning, risk, peers, arrest_rate, learning_rate
 
     The count is drawn by inverting the distribution function with the ``k``-th
     uniform for the ``k``-th learning row: arrest rates are small, so for most
-    rows the first comparison decides.
+    rows the first comparison decides. With ``arrest_rate`` 0 nobody sees an
+    arrest and ``uniforms`` is not read.
     """
     cdf = binomial_cdf(peers, arrest_rate)
     k = 0
     for i in range(len(learning)):
         if learning[i]:
-            u = uniforms[k]
-            k += 1
             seen = 0
-            while u >= cdf[seen]:
-                seen += 1
+            if arrest_rate > 0.0:
+                u = uniforms[k]
+                k += 1
+                while u >= cdf[seen]:
+                    seen += 1
             risk[i] += learning_rate * (seen / peers - risk[i])
 
 

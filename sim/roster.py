@@ -81,10 +81,9 @@ class Roster:
         the observed share. Certainty is thus learned, never read.
         """
         p = self.model.p
-        uniforms = self.model.rng.random(np.count_nonzero(learning))
-        kernels.learn_from_peers(
-            uniforms, learning, self.perceived_risk, p["peers_observed"], min(1.0, arrest_rate), p["learning_rate"]
-        )
+        rate = min(1.0, arrest_rate)
+        uniforms = self.model.rng.random(np.count_nonzero(learning) if rate > 0 else 0)  # none needed at rate 0
+        kernels.learn_from_peers(uniforms, learning, self.perceived_risk, p["peers_observed"], rate, p["learning_rate"])
 
 
 class Column:
