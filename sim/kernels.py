@@ -8,7 +8,7 @@ uniforms drawn by the caller from the model's generator (NumPy draws them
 faster than a compiled loop would), so a run stays a function of its seed.
 
 Each function states the rule it implements; the verbs that call it, in
-``buyers``, ``couriers``, ``roster`` and ``model``, say why.
+``buyers``, ``couriers``, ``roster`` and ``stashes``, say why.
 Compiled code is cached on disk (``cache=True``), so only the first run on a
 machine compiles it.
 """
