@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import kernels
-from .draws import categorical, cdf
+from .draws import categorical, cdf, from_cdf
 from .roster import Column, Roster, RosterAgent
 
 ACTIVE, FORMER, PRISON, RECOVERED = 0, 1, 2, 3
@@ -58,7 +58,7 @@ class BuyerRoster(Roster):
     def start_using(self, n: int, state: int, storefront_weights: np.ndarray) -> np.ndarray:
         """Add ``n`` buyers with drawn traits, each knowing one storefront drawn by visibility."""
         p, rng, city = self.model.p, self.model.rng, self.model.city
-        district = categorical(rng, city.demand, n)
+        district = from_cdf(rng, city.demand_cdf, n)
         order_rate = p["order_rate"] * rng.gamma(2.0, 0.5, n)
         price_elasticity = p["price_elasticity"] * rng.lognormal(-0.125, 0.5, n)
         risk_aversion = p["buyer_risk_aversion"] * rng.lognormal(-0.125, 0.5, n)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 from mesa.discrete_space import OrthogonalMooreGrid
 
+from .draws import cdf
+
 
 class City:
     """A Mesa grid of districts and three property layers over it.
@@ -32,6 +34,11 @@ class City:
         for name, data in (("suitability", suitability), ("demand", demand), ("patrol", np.zeros(self.n_districts))):
             self._layers[name] = self.grid.create_property_layer(name, default_value=0.0, dtype=float)
             self.layer(name)[:] = data
+        # Demand and suitability do not change during a run, so the weights drawn from daily are made once.
+        self.demand_cdf = cdf(demand)  # where a new buyer lives
+        placement = demand * suitability
+        self.placement = placement / placement.sum()  # where couriers hide stashes: near buyers, in good places
+        self.placement_cdf = cdf(self.placement)
 
     def layer(self, name: str) -> np.ndarray:
         """The named property layer as a flat, writable view indexed by district."""

@@ -38,4 +38,9 @@ def cdf(weights: np.ndarray) -> np.ndarray:
 
 def categorical(rng: np.random.Generator, weights: np.ndarray, n: int) -> np.ndarray:
     """``n`` indices drawn with probability proportional to the non-negative ``weights``."""
-    return cdf(weights).searchsorted(rng.random(n), side="right")
+    return from_cdf(rng, cdf(weights), n)
+
+
+def from_cdf(rng: np.random.Generator, cumulative: np.ndarray, n: int) -> np.ndarray:
+    """``n`` indices drawn from cumulative probabilities ``cumulative`` (as made by ``cdf``)."""
+    return cumulative.searchsorted(rng.random(n), side="right")

@@ -160,9 +160,8 @@ class KladMarket(mesa.Model):
         self.cumulative["produced"] = self._grams_in_stock()
 
     def _placement_weights(self) -> np.ndarray:
-        """Where couriers hide stashes: near buyers, in good hiding places."""
-        w = self.city.demand * self.city.suitability
-        return w / w.sum()
+        """Where couriers hide stashes: near buyers, in good hiding places (fixed for the run)."""
+        return self.city.placement
 
     # -------------------------------------------------------------------- day
     def step(self) -> None:
@@ -257,17 +256,18 @@ class KladMarket(mesa.Model):
         self._count_lost(int(lost.sum()) * grams)
         self._count_seized(day["seized_stashes"] * grams)
         arrested = day["arrested"]
-        self.couriers.arrest(arrested)
-        offence = courier_offence(self.couriers.repeat[arrested], day["arrested_stashes"] * grams, p["large_quantity"])
-        self.justice.open_cases(COURIER, arrested, offence, self.day, p["forensic_delay"])
-        # The phone of an arrested courier shows analysts where his stashes still lie.
         if len(arrested):
+            self.couriers.arrest(arrested)
+            carried = day["arrested_stashes"] * grams
+            offence = courier_offence(self.couriers.repeat[arrested], carried, p["large_quantity"])
+            self.justice.open_cases(COURIER, arrested, offence, self.day, p["forensic_delay"])
+            # The phone of an arrested courier shows analysts where his stashes still lie.
             caught = np.zeros(len(self.couriers) + 1, dtype=bool)  # the extra last slot: stashes of no courier (-1)
             caught[arrested] = True
             today = caught[self.stashes.courier] & (self.stashes.state == PRESENT)
             shown = today & (self.rng.random(len(self.stashes)) < p["digital_analytics"])
             self._seize_stashes(np.flatnonzero(shown))
-        self._add_leads(day["arrested_shop"])
+            self._add_leads(day["arrested_shop"])
         self.today["arrests_courier"] = len(arrested)
         self.today["couriers_laying"] = day["working"]
         self.today["batch_stashes"] = int(day["laid_by_shop"].sum() + day["seized_by_shop"].sum())
@@ -445,10 +445,10 @@ class KladMarket(mesa.Model):
         """Each arrested courier may give a lead to his shop, and through it to the lab."""
         chance = self.police.lead_probability()
         leads = arrested_shop[self.rng.random(len(arrested_shop)) < chance]
-        np.add.at(self.shops.leads, leads, 1.0)
+        self.shops.leads += np.bincount(leads, minlength=len(self.shops))
         up = leads[self.rng.random(len(leads)) < self.p["lab_link"]]
         labs = self.shops.lab[up]
-        np.add.at(self.labs.leads, labs[labs >= 0], 1.0)
+        self.labs.leads += np.bincount(labs[labs >= 0], minlength=len(self.labs))
 
     def _seize_stashes(self, rows: np.ndarray) -> None:
         self.stashes.state[rows] = SEIZED
