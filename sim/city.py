@@ -38,7 +38,6 @@ class City:
         self.demand_cdf = cdf(demand)  # where a new buyer lives
         placement = demand * suitability
         self.placement = placement / placement.sum()  # where couriers hide stashes: near buyers, in good places
-        self.placement_cdf = cdf(self.placement)
 
     def layer(self, name: str) -> np.ndarray:
         """The named property layer as a flat, writable view indexed by district."""
