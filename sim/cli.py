@@ -348,9 +348,21 @@ def main(argv: list[str] | None = None) -> int:
     except ParameterError as exc:
         print(f"klad: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except BaseException as exc:
+        # Ctrl-C during a compiled kernel's call can surface as a SystemError raised while handling it.
+        if not _caused_by_interrupt(exc):
+            raise
         print("klad: interrupted; finished files were written whole, nothing else", file=sys.stderr)
         return 130
+
+
+def _caused_by_interrupt(exc: BaseException | None) -> bool:
+    """Whether ``exc`` is, or was raised while handling, a KeyboardInterrupt."""
+    while exc is not None:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 if __name__ == "__main__":

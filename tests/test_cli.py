@@ -193,3 +193,17 @@ def test_output_files_are_readable_by_others(tmp_path):
     assert klad("run", str(small_scenario(tmp_path)), "--days", "12", "--reps", "1", "--quiet", "--out",
                 str(out)).returncode == 0  # fmt: skip
     assert (out / "daily.parquet").stat().st_mode & 0o044
+
+
+def test_an_interrupt_inside_compiled_code_still_counts_as_an_interrupt():
+    """Ctrl-C while a kernel boxes its result arrives as a SystemError whose context is the KeyboardInterrupt."""
+    from sim.cli import _caused_by_interrupt
+
+    try:
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            raise SystemError("returned a result with an exception set")  # noqa: B904 - as Numba raises it
+    except SystemError as exc:
+        assert _caused_by_interrupt(exc)
+    assert not _caused_by_interrupt(SystemError("a real error"))
