@@ -118,8 +118,9 @@ class BuyerRoster(Roster):
     def quit_relapse_recover(self) -> None:
         """Daily transitions between active and former use, and lasting recovery."""
         p = self.model.p
+        using = int(np.count_nonzero((self.state == ACTIVE) | (self.state == FORMER)))
         kernels.use_transitions(
-            self.model.rng.random(len(self.state)), self.state, self.treated, p["quit_rate"], p["relapse_rate"],
+            self.model.rng.random(using), self.state, self.treated, self.known, p["quit_rate"], p["relapse_rate"],
             p["recovery_rate"], ACTIVE, FORMER, RECOVERED,
         )  # fmt: skip
 

@@ -103,13 +103,17 @@ def abc(runs: pd.DataFrame, targets: Targets, share: float = ACCEPT) -> tuple[pd
 
 
 def fit_table(check: pd.DataFrame, targets: Targets, runs: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Each target: accepted range, simulated mean and 95% CI over the check runs, whether the mean is in range."""
+    """Each target: accepted range, simulated mean and 95% CI over the check runs, and how the CI lies.
+
+    ``outcome`` is ``Target.outcome``; a target ``passed`` unless its whole CI lies outside the range.
+    """
     rows = []
     for t in targets.targets:
         mean, low, high = mean_ci(check[t.statistic])
         row = {
             "target": t.id, "role": t.role, "statistic": t.statistic, "unit": t.unit, "low": t.low, "high": t.high,
-            "mean": mean, "ci_low": low, "ci_high": high, "passed": t.contains(mean),
+            "mean": mean, "ci_low": low, "ci_high": high, "outcome": (outcome := t.outcome(mean, low, high)),
+            "passed": outcome != "outside",
         }  # fmt: skip
         if runs is not None:
             row["accepted_median"] = float(runs.loc[runs["accepted"], t.statistic].median())
@@ -267,14 +271,14 @@ def report(targets: Targets, posterior: pd.DataFrame, table: pd.DataFrame, info:
             f"Mean and 95% CI over {info['check_replications']} replications at the fitted values (seed "
             f"{info['check_seed']}); 'accepted runs' is the median over the posterior sample.",
             "",
-            "| target | accepted range | unit | mean (95% CI) | accepted runs | in range |",
+            "| target | accepted range | unit | mean (95% CI) | accepted runs | 95% CI vs range |",
             "|---|---|---|---|---:|---|",
         ]
         for row in rows.itertuples():
             t = next(t for t in targets.targets if t.id == row.target)
             lines.append(
                 f"| {row.target} | {t.range_text()} | {row.unit} | {_g(row.mean)} ({_g(row.ci_low)} to "
-                f"{_g(row.ci_high)}) | {_g(row.accepted_median)} | {'yes' if row.passed else '**no**'} |"
+                f"{_g(row.ci_high)}) | {_g(row.accepted_median)} | {row.outcome if row.passed else '**outside**'} |"
             )
     lines += [
         "",

@@ -166,7 +166,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     print(f"\nfit at the fitted point ({args.check_reps} replications):")
     for row in result.fit_table.itertuples():
         print(f"  {row.target:<30} {row.role:<8} {row.mean:>11.4g}  [{row.low:.4g}, {row.high:.4g}]  "
-              f"{'in range' if row.passed else 'OUT OF RANGE'}")  # fmt: skip
+              f"{row.outcome if row.passed else 'OUTSIDE'}")  # fmt: skip
     print(f"\nresults: {out}/ (fitted.toml, posterior.csv, runs.parquet, fit.csv, report.md, figures/, manifest.json)")
     return 0
 
@@ -185,7 +185,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
         print(f"\n{title}")
         print("\n".join(rows))
     failed = result.table.loc[~result.table["passed"], "target"].tolist()
-    print(f"\n{'all targets pass' if not failed else 'FAILED: ' + ', '.join(failed)}; report: {out}/report.md")
+    straddle = result.table.loc[result.table["outcome"] == "straddles", "target"].tolist()
+    note = f" ({len(straddle)} straddle a bound: {', '.join(straddle)})" if straddle and not failed else ""
+    print(f"\n{'all targets pass' + note if not failed else 'FAILED: ' + ', '.join(failed)}; report: {out}/report.md")
     return 0 if not failed else 1
 
 

@@ -79,25 +79,30 @@ def choose_storefronts(uniforms, rows, known, open_now, find, cdf):
 
 
 @jit
-def use_transitions(uniforms, state, treated, quit_rate, relapse_rate, recovery_rate, active, former, recovered):
-    """A day's moves between use states, one uniform per row.
+def use_transitions(uniforms, state, treated, known, quit_rate, relapse_rate, recovery_rate, active, former, recovered):
+    """A day's moves between use states; the ``k``-th ``active`` or ``former`` row uses ``uniforms[k]``.
 
     An ``active`` row quits (to ``former``) when its uniform is below
     ``quit_rate``; a ``former`` row relapses when it is below the relapse
     rate (halved after treatment), else recovers for good (``recovered``)
-    when it is below relapse + ``recovery_rate``.
+    when it is below relapse + ``recovery_rate``, and forgets the storefronts
+    it knew (its ``known`` slots are emptied).
     """
+    k = 0
     for i in range(len(state)):
-        u = uniforms[i]
         if state[i] == active:
-            if u < quit_rate:
+            if uniforms[k] < quit_rate:
                 state[i] = former
+            k += 1
         elif state[i] == former:
+            u = uniforms[k]
+            k += 1
             relapse = relapse_rate * (0.5 if treated[i] else 1.0)
             if u < relapse:
                 state[i] = active
             elif u < relapse + recovery_rate:
                 state[i] = recovered
+                known[i, :] = -1
 
 
 @jit

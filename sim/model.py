@@ -337,7 +337,8 @@ class KladMarket(mesa.Model):
         stale = 0.5 ** (1.0 / p["lead_half_life"])
         shops.leads *= stale
         labs.leads *= stale
-        found = np.flatnonzero(shops.active & police.identify(shops.leads))
+        in_business = np.flatnonzero(shops.active)
+        found = in_business[police.identify(shops.leads[in_business])]
         shops.leads[found] = 0.0
         abroad = found[shops.abroad[found]]
         # An operator abroad cannot be arrested; his open storefront is blocked from the next day.
@@ -353,7 +354,8 @@ class KladMarket(mesa.Model):
                 labs.leads[lab] += 1
         self.today["arrests_operator"] = len(caught)
 
-        hit = np.flatnonzero(labs.active & police.identify(labs.leads, p["lab_detection"] * police.effort["labs"]))
+        in_business = np.flatnonzero(labs.active)
+        hit = in_business[police.identify(labs.leads[in_business], p["lab_detection"] * police.effort["labs"])]
         self._count_seized(float(labs.stock[hit].sum()))
         labs.stock[hit] = 0.0
         labs.precursor[hit] = 0.0

@@ -95,6 +95,9 @@ class Police(mesa.Agent):
         self.found_by_district += 1e-6
 
     def identify(self, leads: np.ndarray, base_hazard: float = 0.0) -> np.ndarray:
-        """Targets identified today: each target's hazard grows with its leads and the investigators' effort."""
+        """Which targets are identified today; each one's hazard grows with its leads and the investigators' effort.
+
+        ``leads`` holds the leads on each target still in business (one draw each).
+        """
         rate = self.p["investigation_rate"] * self.effort["investigation"] * leads + base_hazard
         return self.model.rng.random(len(leads)) < 1.0 - np.exp(-rate)

@@ -228,6 +228,19 @@ class Target:
         """Whether ``x`` lies in the accepted range."""
         return bool(self.low <= x <= self.high)
 
+    def outcome(self, mean: float, ci_low: float, ci_high: float) -> str:
+        """``inside`` the range (the whole 95% CI), ``outside`` it (the whole CI), or ``straddles`` a bound.
+
+        Without a CI (one replication) the mean decides between inside and outside.
+        """
+        if math.isnan(ci_low) or math.isnan(ci_high):
+            return "inside" if self.contains(mean) else "outside"
+        if self.low <= ci_low and ci_high <= self.high:
+            return "inside"
+        if ci_high < self.low or ci_low > self.high:
+            return "outside"
+        return "straddles"
+
     def z(self, x: float) -> float:
         """Distance of ``x`` from the range's (geometric) centre, in half-widths on a log scale.
 

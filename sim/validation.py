@@ -2,7 +2,8 @@
 
 Runs a scenario's replications (every target statistic per run, through the
 sweep machinery), and for each target reports its accepted range, the mean over
-replications with its 95% CI, and whether the mean lies in the range. Fitted
+replications with its 95% CI, and how that CI lies against the range: inside
+it, straddling a bound, or wholly outside (a failure). Fitted
 targets and out-of-sample patterns are reported apart.
 """
 
@@ -80,7 +81,7 @@ def lines(result: Validation) -> list[tuple[str, list[str]]]:
             ci = f"[{_g(row.ci_low)}, {_g(row.ci_high)}]"
             rows.append(
                 f"  {row.target:<30} {by_id[row.target].range_text():>22} {_g(row.mean):>11} {ci:>24}  "
-                f"{'pass' if row.passed else 'FAIL'}"
+                f"{row.outcome if row.passed else 'FAIL (outside)'}"
             )
         sections.append((title, rows))
     return sections
@@ -96,8 +97,9 @@ def report(result: Validation, scenario, reps: int, days: int, seed: int) -> str
         "",
         f"{reps} replications of {days} days (root seed {seed}), targets `{result.targets.path}`. Each statistic is "
         "computed per replication over its last simulated year (the take-down pattern over the 14 days after the run); "
-        "the table gives the mean over replications with its 95% t confidence interval. A target passes when the "
-        f"mean lies in its accepted range. Result: {verdict}; {failed_runs} runs failed.",
+        "the table gives the mean over replications with its 95% t confidence interval. A target is *inside* when the "
+        "whole interval lies in its accepted range, *outside* (a failure) when the whole interval lies beyond it, and "
+        f"*straddles* a bound otherwise. Result: {verdict}; {failed_runs} runs failed.",
     ]
     for role, title in SECTIONS:
         text += ["", f"## {title}", "", "| target | accepted range | unit | mean | 95% CI | result | source |",
@@ -106,6 +108,6 @@ def report(result: Validation, scenario, reps: int, days: int, seed: int) -> str
             t = by_id[row.target]
             text.append(
                 f"| {row.target} | {t.range_text()} | {t.unit} | {_g(row.mean)} | {_g(row.ci_low)} to "
-                f"{_g(row.ci_high)} | {'pass' if row.passed else '**FAIL**'} | {t.source} |"
+                f"{_g(row.ci_high)} | {row.outcome if row.passed else '**outside**'} | {t.source} |"
             )
     return "\n".join(text) + "\n"

@@ -126,14 +126,17 @@ def test_use_transitions_quit_relapse_and_recover_at_their_rates():
     treated = np.zeros(n, dtype=bool)
     treated[n // 2 : 3 * n // 4] = True  # the second former block was treated
     before = state.copy()
-    uniforms = np.random.default_rng(7).random(n)
-    kernels.use_transitions(uniforms, state, treated, 0.1, 0.2, 0.05, active, former, recovered)
+    known = np.full((n, 2), 5)
+    uniforms = np.random.default_rng(7).random(3 * n // 4)  # one per active or former row; prisoners draw none
+    kernels.use_transitions(uniforms, state, treated, known, 0.1, 0.2, 0.05, active, former, recovered)
     blocks = [state[i * n // 4 : (i + 1) * n // 4] for i in range(4)]
     assert np.mean(blocks[0] == former) == pytest.approx(0.1, abs=0.005)
     assert np.mean(blocks[1] == active) == pytest.approx(0.2, abs=0.005)
     assert np.mean(blocks[1] == recovered) == pytest.approx(0.05, abs=0.005)
     assert np.mean(blocks[2] == active) == pytest.approx(0.1, abs=0.005)  # treatment halves relapse
     np.testing.assert_array_equal(blocks[3], before[3 * n // 4 :])  # prisoners do not move
+    np.testing.assert_array_equal(known[state == recovered], -1)  # the recovered forget the market
+    assert np.all(known[state != recovered] == 5)
 
 
 def test_ordering_shortcut_changes_no_decision():

@@ -34,7 +34,7 @@ def test_target_out_of_reach_fails_with_exit_1(tmp_path):
     moved.write_text(TARGETS.read_text().replace("range = [16000, 25000]", "range = [60000, 90000]"))
     res = klad("validate", "--targets", str(moved), "--reps", "2", "--workers", "2", "--quiet", "--out", str(tmp_path))
     assert res.returncode == 1, res.stdout + res.stderr
-    failing = [line.split()[0] for line in res.stdout.splitlines() if line.rstrip().endswith("FAIL")]
+    failing = [line.split()[0] for line in res.stdout.splitlines() if line.rstrip().endswith("FAIL (outside)")]
     assert "retail_price" in failing  # 2 replications may leave a noisy target (sale convictions) out too
     assert "FAILED: retail_price" in res.stdout
 
@@ -50,7 +50,7 @@ def test_malformed_targets_file_exit_2_one_line(tmp_path):
     assert not out.exists()
 
 
-def test_judging_is_by_the_mean_and_each_role_counts():
+def test_judging_is_by_the_whole_confidence_interval_and_each_role_counts():
     targets = load_targets(TARGETS)
 
     def centre(t):
@@ -64,3 +64,7 @@ def test_judging_is_by_the_mean_and_each_role_counts():
     runs[pattern.statistic] = pattern.high + 1.0
     table = fit_table(runs, targets).set_index("target")
     assert not table.loc[pattern.id, "passed"] and table["passed"].sum() == len(targets.targets) - 1
+    assert table.loc[pattern.id, "outcome"] == "outside"
+    runs.loc[0, pattern.statistic] = pattern.high - 1.0  # one replication inside, one beyond: the CI straddles
+    table = fit_table(runs, targets).set_index("target")
+    assert table.loc[pattern.id, "outcome"] == "straddles" and table.loc[pattern.id, "passed"]
