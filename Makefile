@@ -1,4 +1,5 @@
-# klad-sim: `make run` sets everything up and runs the baseline; `make test` runs the tests.
+# klad-sim: `make run` sets everything up and runs the baseline; `make test` runs the tests
+# (`make test-fast`: the quick tier, without the tests marked slow or e2e).
 # A Python >= 3.12 is found on PATH or under pyenv; set PYTHON=/path/to/python3.12 to choose one.
 
 VENV    ?= .venv
@@ -13,7 +14,7 @@ FIND_PYTHON = for c in "$$PYTHON" python3.13 python3.12 python3 \
 	  "$$p" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { echo "$$p"; exit 0; }; \
 	done; echo "klad-sim needs Python >= 3.12: install one or set PYTHON=/path/to/python3.12" >&2; exit 1
 
-.PHONY: run test venv bench lint docs clean
+.PHONY: run test test-fast venv bench lint format docs clean
 
 $(STAMP): pyproject.toml
 	@py=$$($(FIND_PYTHON)) && echo "using $$py" && "$$py" -m venv $(VENV)
@@ -29,11 +30,19 @@ run: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -q
 
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m "not slow and not e2e"
+
 bench: $(STAMP)
 	$(PY) benchmarks/bench_speed.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check sim tests benchmarks
+	$(VENV)/bin/ruff format --check sim tests benchmarks
+
+format: $(STAMP)
+	$(VENV)/bin/ruff format sim tests benchmarks
+	$(VENV)/bin/ruff check --fix sim tests benchmarks
 
 docs: $(STAMP)
 	$(PY) -c "from pathlib import Path; from sim.docs import replace_table; p = Path('docs/ODD.md'); p.write_text(replace_table(p.read_text()))"

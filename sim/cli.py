@@ -37,7 +37,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path("results") / Path(args.scenario).stem
     _warn_if_policy_never_starts(load_scenario(args.scenario), args.days)
     result = run_scenario(
-        args.scenario, reps=args.reps, days=args.days, seed=args.seed, workers=args.workers, out=out,
+        args.scenario,
+        reps=args.reps,
+        days=args.days,
+        seed=args.seed,
+        workers=args.workers,
+        out=out,
         progress=not args.quiet,
     )
     window = final_window(args.days, result.params.get("policy_start_day"))
@@ -65,7 +70,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
     default = "compare_" + "_vs_".join(Path(s).stem for s in args.scenarios)
     out = Path(args.out) if args.out else Path("results") / default
     table = compare_scenarios(
-        args.scenarios, reps=args.reps, days=args.days, seed=args.seed, workers=args.workers, out=out,
+        args.scenarios,
+        reps=args.reps,
+        days=args.days,
+        seed=args.seed,
+        workers=args.workers,
+        out=out,
         progress=not args.quiet,
     )
     first = table["scenario"].iloc[0]
@@ -88,7 +98,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     exp = load_experiment(args.experiment)
     out = Path(args.out) if args.out else Path("results") / "sweeps" / Path(args.experiment).stem
     runs = run_sweep(
-        exp, out, workers=args.workers or default_workers(), scheduler=args.scheduler, resume=args.resume,
+        exp,
+        out,
+        workers=args.workers or default_workers(),
+        scheduler=args.scheduler,
+        resume=args.resume,
         progress=not args.quiet,
     )
     write_parquet(runs, out / "runs.parquet")
@@ -234,9 +248,7 @@ def _run_options(parser: argparse.ArgumentParser, default_out: str) -> None:
     parser.add_argument("--reps", type=_whole("--reps", 1), default=10, help="replications (default 10)")
     parser.add_argument("--days", type=_whole("--days", 1), default=730, help="days per run (default 730)")
     parser.add_argument("--seed", type=_whole("--seed", 0), default=20251, help="root seed (default 20251)")
-    parser.add_argument(
-        "--workers", type=_whole("--workers", 1), default=None, help="processes (default: all cores)"
-    )
+    parser.add_argument("--workers", type=_whole("--workers", 1), default=None, help="processes (default: all cores)")
     parser.add_argument("--out", help=f"output folder (default {default_out})")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 

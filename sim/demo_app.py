@@ -176,8 +176,12 @@ class LiveChart:
         for axis in self.axes:
             axis.tick_params(labelsize=7)
         ax.legend(
-            handles=[line for line, *_ in self.lines], fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.18),
-            ncol=2, frameon=False,
+            handles=[line for line, *_ in self.lines],
+            fontsize=7,
+            loc="upper center",
+            bbox_to_anchor=(0.5, -0.18),
+            ncol=2,
+            frameon=False,
         )
         self.marks: list = []
 
@@ -278,16 +282,25 @@ def PolicyPanel(model: DemoMarket):
 
     with solara.Card("Policy shock now"):
         solara.Button(
-            f"Block the {BLOCK_LARGEST} largest storefronts", on_click=act(model.block_largest_storefronts),
-            color="error", block=True, classes=["klad-shock-block"],
+            f"Block the {BLOCK_LARGEST} largest storefronts",
+            on_click=act(model.block_largest_storefronts),
+            color="error",
+            block=True,
+            classes=["klad-shock-block"],
         )
         solara.Button(
-            f"Raise penalties (prison x{PENALTY_FACTOR:g}, buyers jailed)", on_click=act(model.raise_penalties),
-            color="error", block=True, classes=["klad-shock-penalties"],
+            f"Raise penalties (prison x{PENALTY_FACTOR:g}, buyers jailed)",
+            on_click=act(model.raise_penalties),
+            color="error",
+            block=True,
+            classes=["klad-shock-penalties"],
         )
         solara.Button(
             f"Police crackdown (x{CRACKDOWN_FACTOR:g} police, {CRACKDOWN_DAYS} days)",
-            on_click=act(model.start_crackdown), color="error", block=True, classes=["klad-shock-crackdown"],
+            on_click=act(model.start_crackdown),
+            color="error",
+            block=True,
+            classes=["klad-shock-crackdown"],
         )
         with solara.Column(gap="2px", style={"font-size": "13px", "margin-top": "6px"}):
             solara.Text(f"Day {model.steps}. Scenario: {model.scenario_name}.")
@@ -315,8 +328,11 @@ MODEL_PARAMS = {
     "preset": {"type": "Select", "value": FIRST_SCENARIO, "values": list(SCENARIOS), "label": "Scenario"},
     "seed": Slider("Seed", value=1, min=0, max=99, step=1),
     "policy_start_day": Slider(
-        "Day the scenario's policy starts", value=DEMO_POLICY_DAY, min=int(REGISTRY["policy_start_day"].low),
-        max=365, step=5,
+        "Day the scenario's policy starts",
+        value=DEMO_POLICY_DAY,
+        min=int(REGISTRY["policy_start_day"].low),
+        max=365,
+        step=5,
     ),
 }
 

@@ -271,9 +271,7 @@ def lay_batches(batch, shop, traced_at, cdf, per_placement, uniforms, n_shops):
             caught_district[c] = district[caught]
         laid_by_shop[shop[c]] += caught
         seized_by_shop[shop[c]] += b - caught
-    return (
-        caught_at, caught_district, laid_courier[:n_laid], laid_district[:n_laid], laid_by_shop, seized_by_shop
-    )
+    return (caught_at, caught_district, laid_courier[:n_laid], laid_district[:n_laid], laid_by_shop, seized_by_shop)
 
 
 @jit

@@ -235,9 +235,7 @@ class KladMarket(mesa.Model):
 
     def hire_couriers(self) -> None:
         """Shops advertise vacancies; willing candidates take them; unfilled jobs raise pay."""
-        working = np.bincount(
-            self.couriers.shop[self.couriers.state == C.WORKING], minlength=len(self.shops)
-        )
+        working = np.bincount(self.couriers.shop[self.couriers.state == C.WORKING], minlength=len(self.shops))
         vacancies = self.shops.post_vacancies(working)
         hires = self.couriers.hire(vacancies, self.shops.pay)
         unfilled = vacancies - hires
@@ -428,9 +426,11 @@ class KladMarket(mesa.Model):
         """Retail price per gram buyers face: the order-weighted mean over open shops."""
         open_now = self.shops.open_now()
         if not open_now.any():
-            return float(self.shops.price[self.shops.active].mean()) if self.shops.active.any() else self.p[
-                "reference_price"
-            ]
+            return (
+                float(self.shops.price[self.shops.active].mean())
+                if self.shops.active.any()
+                else self.p["reference_price"]
+            )
         w = self.shops.orders[open_now] + 1e-9
         return float(w @ self.shops.price[open_now] / w.sum())
 

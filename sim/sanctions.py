@@ -57,9 +57,7 @@ def mean_sentence(regime: str, offence: str, multiplier: float) -> float:
     return 0.5 * (low + high)
 
 
-def draw_sentences(
-    rng: np.random.Generator, regime: str, offence: str, multiplier: float, n: int = 1
-) -> np.ndarray:
+def draw_sentences(rng: np.random.Generator, regime: str, offence: str, multiplier: float, n: int = 1) -> np.ndarray:
     """Draw ``n`` prison terms in years."""
     low, high = sentence_bounds(regime, offence, multiplier)
     return rng.uniform(low, high, size=n)

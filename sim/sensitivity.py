@@ -152,4 +152,3 @@ def write_analysis(exp: Experiment, runs: pd.DataFrame, out: Path) -> pd.DataFra
     plot_scatter(exp, runs, out / "figures" / "scatter.png")
     write_text(report(exp, runs, table), out / "report.md")
     return table
-

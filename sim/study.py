@@ -147,8 +147,16 @@ def compare_scenarios(
         plot_comparison(daily, out / "figures" / "comparison.png", policy_day)
         write_text(_compare_report(names, comparison, reps, days, seed, window), out / "report.md")
         write_json(
-            _manifest(names, [str(s) if not isinstance(s, dict) else "dict" for s in scenarios],
-                      {n: p for n, (_, p) in zip(names, resolved, strict=True)}, seed, reps, days, window, started),
+            _manifest(
+                names,
+                [str(s) if not isinstance(s, dict) else "dict" for s in scenarios],
+                {n: p for n, (_, p) in zip(names, resolved, strict=True)},
+                seed,
+                reps,
+                days,
+                window,
+                started,
+            ),
             out / "manifest.json",
         )
     return comparison
@@ -215,8 +223,10 @@ def _compare_report(names, comparison, reps, days, seed, window) -> str:
     ]
     for metric in HEADLINE:
         for row in comparison[comparison["metric"] == metric].itertuples():
-            change = "" if row.scenario == names[0] else (
-                f"{_fmt(row.diff)} ({_fmt(row.diff_ci_low)} to {_fmt(row.diff_ci_high)})"
+            change = (
+                ""
+                if row.scenario == names[0]
+                else (f"{_fmt(row.diff)} ({_fmt(row.diff_ci_low)} to {_fmt(row.diff_ci_high)})")
             )
             rel = "" if row.scenario == names[0] else f"{row.rel_change:+.1%}" if pd.notna(row.rel_change) else "n/a"
             p = "" if row.scenario == names[0] else _fmt(row.p_paired_t)
@@ -232,9 +242,12 @@ def _manifest(name, scenario, params, seed, reps, days, window, started) -> dict
     from importlib.metadata import version
 
     try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=Path(__file__).parent, timeout=10
-        ).stdout.strip() or None
+        commit = (
+            subprocess.run(
+                ["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=Path(__file__).parent, timeout=10
+            ).stdout.strip()
+            or None
+        )
     except (OSError, subprocess.SubprocessError):
         commit = None
     return {

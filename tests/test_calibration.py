@@ -152,6 +152,7 @@ def test_posterior_summary_quantiles_and_width():
     assert row["width_ratio"] == pytest.approx(0.18)
 
 
+@pytest.mark.slow
 def test_calibration_recovers_known_parameters(tmp_path):
     """Targets made by the model at known values; ABC must find them inside its 90% intervals."""
     city = {"n_buyers": 2000, "n_shops": 3, "n_couriers": 48, "n_labs": 2}
@@ -189,6 +190,7 @@ def test_calibration_recovers_known_parameters(tmp_path):
     assert f"order_rate = {result.fitted['order_rate']!r}" in fitted
 
 
+@pytest.mark.slow
 def test_klad_calibrate_writes_its_outputs_and_resumes(tmp_path):
     import subprocess
     import sys

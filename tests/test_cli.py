@@ -25,6 +25,7 @@ def small_scenario(tmp_path):
     return path
 
 
+@pytest.mark.slow
 def test_run_writes_results_and_figure(tmp_path):
     out = tmp_path / "out"
     res = klad("run", str(small_scenario(tmp_path)), "--days", "30", "--reps", "2", "--quiet", "--out", str(out))
@@ -40,6 +41,7 @@ def test_run_writes_results_and_figure(tmp_path):
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("text", "args", "words"),
     [
@@ -78,6 +80,7 @@ def test_params_markdown_lists_every_parameter():
         assert f"`{name}`" in res.stdout
 
 
+@pytest.mark.slow
 def test_identical_files_whatever_the_number_of_workers(tmp_path):
     scenario = str(small_scenario(tmp_path))
     for workers in ("1", "2"):
@@ -99,6 +102,7 @@ def test_identical_files_whatever_the_number_of_workers(tmp_path):
         assert (tmp_path / "1" / name).read_bytes() == (tmp_path / "2" / name).read_bytes(), name
 
 
+@pytest.mark.slow
 def test_compare_common_random_numbers_and_paired_changes(tmp_path):
     base = small_scenario(tmp_path)
     other = tmp_path / "other.toml"
@@ -162,6 +166,7 @@ def test_every_shipped_scenario_runs(tmp_path):
         assert result.daily["grams_sold"].sum() > 0, path.name
 
 
+@pytest.mark.slow
 def test_more_bad_input_is_one_line(tmp_path):
     binary = tmp_path / "binary.toml"
     binary.write_bytes(b"\xff\xfe\x00 not text")
@@ -188,6 +193,7 @@ def test_more_bad_input_is_one_line(tmp_path):
     assert not (tmp_path / "o").exists()
 
 
+@pytest.mark.slow
 def test_output_files_are_readable_by_others(tmp_path):
     out = tmp_path / "out"
     assert klad("run", str(small_scenario(tmp_path)), "--days", "12", "--reps", "1", "--quiet", "--out",

@@ -176,6 +176,7 @@ def test_levers_are_checked_by_the_registry():
     assert [t for _, t in m.events] == ["coordination = 0.5"]  # one note per lever and day
 
 
+@pytest.mark.slow
 def test_reset_builds_the_chosen_preset_through_mesas_controls():
     """Mesa's reset builds a new market from the page's model parameters (all of them DemoMarket's)."""
     solara = pytest.importorskip("solara")
@@ -288,6 +289,8 @@ def chart_picture(page, name: str) -> bytes:
     return page.locator(f".klad-chart-{name} img").screenshot()
 
 
+@pytest.mark.slow
+@pytest.mark.e2e
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it with apt-get)")
 def test_demo_page_in_a_real_browser(demo_server, tmp_path):
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (the dev extra) is not installed")

@@ -176,6 +176,7 @@ def test_shipped_hypotheses_load_and_share_runs():
 
 
 # ------------------------------------------------------------------ end to end
+@pytest.mark.slow
 def test_klad_hypotheses_verdicts_come_from_the_runs(tmp_path):
     # The same experiment judged against two opposite expectations: the runs decide which one holds.
     files = {

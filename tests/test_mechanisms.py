@@ -555,12 +555,18 @@ def test_couriers_lay_only_what_shops_need_and_batches_in_range():
 def test_arrested_couriers_phone_reveals_his_stashes_with_analytics():
     counts = {}
     for da in (0.0, 1.0):
-        m = live(digital_analytics=da, courier_detection=0.0, stash_detection=0.0, digital_courier_detection=0.0,
-                 work_share=1.0)
+        m = live(
+            digital_analytics=da,
+            courier_detection=0.0,
+            stash_detection=0.0,
+            digital_courier_detection=0.0,
+            work_share=1.0,
+        )
         fresh_day(m)
         rows = np.flatnonzero(m.couriers.state == C.WORKING)
-        m.stashes.hide(np.zeros(50, dtype=np.int64), np.zeros(50, dtype=np.int64),
-                       np.full(50, rows[0]), np.zeros(50, dtype=bool))
+        m.stashes.hide(
+            np.zeros(50, dtype=np.int64), np.zeros(50, dtype=np.int64), np.full(50, rows[0]), np.zeros(50, dtype=bool)
+        )
         # force the arrest of courier rows[0] through a sure per-placement hazard in all districts
         hz = m.police.street_hazards()
         hz["per_placement"] = np.ones(m.city.n_districts)
@@ -687,8 +693,7 @@ def test_conviction_probability_zero_gives_no_convictions():
 def test_incapacitation_and_release_of_couriers():
     """(7) Convicted couriers sit in PRISON (not working) and come back after a sentence of days."""
     for back, state in ((1.0, C.CANDIDATE), (0.0, C.GONE)):
-        m = live(severity_multiplier=0.001, conviction_probability=1.0, return_after_release=back,
-                 forensic_delay=0)
+        m = live(severity_multiplier=0.001, conviction_probability=1.0, return_after_release=back, forensic_delay=0)
         rows = arrest_and_judge(m, day=50, n=8)
         assert np.all(m.couriers.state[rows] == C.PRISON)
         assert m.justice.prisoners()[COURIER] == 8
@@ -708,8 +713,14 @@ def test_incapacitation_and_release_of_couriers():
 def test_prison_population_tracks_sentence_length():
     """Years-long terms keep every convicted courier inside; terms of days let them out again."""
     # only couriers can be convicted here: operators are abroad, labs are never found
-    over = {"courier_detection": 0.002, "forensic_delay": 0, "conviction_probability": 1.0,
-            "abroad_share": 1.0, "lab_detection": 0.0, "lab_link": 0.0}
+    over = {
+        "courier_detection": 0.002,
+        "forensic_delay": 0,
+        "conviction_probability": 1.0,
+        "abroad_share": 1.0,
+        "lab_detection": 0.0,
+        "lab_link": 0.0,
+    }
     short = frame(1, 150, severity_multiplier=0.002, **over)
     long = frame(1, 150, severity_multiplier=1.0, **over)
     assert long["convictions"].sum() > 10
@@ -1008,8 +1019,9 @@ def test_shop_restashes_once_after_not_found():
     """(15b) A buyer who finds nothing is sent to a second stash of the same shop."""
     m = live(buyer_detection=0.0)
     n = 300
-    m.stashes.hide(np.repeat(np.arange(3), n), np.zeros(3 * n, dtype=np.int64), np.full(3 * n, -1),
-                   np.zeros(3 * n, dtype=bool))
+    m.stashes.hide(
+        np.repeat(np.arange(3), n), np.zeros(3 * n, dtype=np.int64), np.full(3 * n, -1), np.zeros(3 * n, dtype=bool)
+    )
     state = m.stashes.state
     state[np.flatnonzero(state == PRESENT)[::2]] = SEIZED  # half of what is on file was seized
     fresh_day(m)
@@ -1019,7 +1031,7 @@ def test_shop_restashes_once_after_not_found():
     original = m.stashes.deliver
     m.stashes.deliver = lambda shop, *a: deliveries.append((shop.copy(), original(shop, *a))) or deliveries[-1][1]
     m.sell_to_buyers(m.police.street_hazards())
-    (shop, sent), = deliveries
+    ((shop, sent),) = deliveries
     missing = sent.missing
     assert missing.sum() > 5
     np.testing.assert_array_equal(missing, (sent.first >= 0) & ~was_present[np.maximum(sent.first, 0)])

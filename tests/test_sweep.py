@@ -69,6 +69,7 @@ def test_seeds_depend_only_on_experiment_seed_and_run_index():
     assert run_seed(5, 3) != run_seed(6, 3)
 
 
+@pytest.mark.slow
 def test_klad_sweep_morris_writes_everything(tmp_path):
     path = write(tmp_path, KLAD.format(design="morris", samples=3))
     res = klad("sweep", str(path), "--out", str(tmp_path / "out"), "--workers", "2", "--quiet")
@@ -83,6 +84,7 @@ def test_klad_sweep_morris_writes_everything(tmp_path):
         assert (tmp_path / "out" / "figures" / name).stat().st_size > 5_000
 
 
+@pytest.mark.slow
 def test_killed_sweep_resumes_to_the_uninterrupted_result(tmp_path):
     path = write(tmp_path, KLAD.format(design="latin", samples=12))
     full = tmp_path / "full"
@@ -144,6 +146,8 @@ def sweep_on_cluster(path, out, address, env):
     return res
 
 
+@pytest.mark.slow
+@pytest.mark.e2e
 def test_dask_cluster_gives_the_local_result(tmp_path):
     path = write(tmp_path, KLAD.format(design="latin", samples=4))
     local = tmp_path / "local"
@@ -155,6 +159,8 @@ def test_dask_cluster_gives_the_local_result(tmp_path):
         pd.testing.assert_frame_equal(pd.read_parquet(local / "runs.parquet"), pd.read_parquet(out / "runs.parquet"))
 
 
+@pytest.mark.slow
+@pytest.mark.e2e
 def test_lost_dask_worker_is_retried(tmp_path):
     marker = tmp_path / "worker_died"
     text = (ROOT / "experiments" / "ishigami.toml").read_text()
@@ -196,8 +202,10 @@ def test_grouped_sobol_indices_match_analytic_values(tmp_path):
         (('design = "morris"', 'design = "magic"'), ["design", "'magic'", "sobol"]),
         (("[levers]\nseverity_multiplier", "[uncertainties2]\nseverity_multiplier"), ["unknown key 'uncertainties2'"]),
         (("[uncertainties]\nprice_elasticity", "[levers]\nprice_elasticity"), ["is a uncertainty"]),
-        (("[fixed]", '[groups]\na = ["price_elasticity"]\nb = ["severity_multiplier"]\n[fixed]'),
-         ["design 'sobol' only"]),
+        (
+            ("[fixed]", '[groups]\na = ["price_elasticity"]\nb = ["severity_multiplier"]\n[fixed]'),
+            ["design 'sobol' only"],
+        ),
     ],
 )
 def test_bad_experiment_files_one_line_exit_2(tmp_path, change, words):
@@ -212,6 +220,8 @@ def test_bad_experiment_files_one_line_exit_2(tmp_path, change, words):
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow
+@pytest.mark.e2e
 def test_unreachable_scheduler(tmp_path):
     path = write(tmp_path, KLAD.format(design="morris", samples=2))
     res = klad("sweep", str(path), "--scheduler", f"tcp://127.0.0.1:{free_port()}", "--out", str(tmp_path / "o"))

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from sim.calibration import fit_table
 from sim.targets import load_targets
@@ -18,6 +19,7 @@ def klad(*args):
     return subprocess.run([sys.executable, "-m", "sim.cli", *args], capture_output=True, text=True, cwd=ROOT)
 
 
+@pytest.mark.slow
 def test_shipped_baseline_passes_every_target(tmp_path):
     # 8 replications: sale convictions, the noisiest target, has a 4-replication 95% CI of about +-130 a year.
     res = klad("validate", "--reps", "8", "--workers", "2", "--quiet", "--out", str(tmp_path))
@@ -29,6 +31,7 @@ def test_shipped_baseline_passes_every_target(tmp_path):
         assert f"| {target.id} |" in report
 
 
+@pytest.mark.slow
 def test_target_out_of_reach_fails_with_exit_1(tmp_path):
     moved = tmp_path / "moved.toml"
     moved.write_text(TARGETS.read_text().replace("range = [16000, 25000]", "range = [60000, 90000]"))
