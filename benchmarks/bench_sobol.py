@@ -35,8 +35,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sim.sensitivity import write_analysis  # noqa: E402
-from sim.sweep import design_matrix, load_experiment, run_sweep  # noqa: E402
+from sim.experiments.sensitivity import write_analysis  # noqa: E402
+from sim.experiments.sweep import design_matrix, load_experiment, run_sweep  # noqa: E402
 
 EXPERIMENT = ROOT / "benchmarks" / "sobol_8.toml"
 

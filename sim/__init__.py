@@ -1,7 +1,7 @@
 """klad-sim: an agent-based model of the contactless ("klad") drug market in Kazakhstan."""
 
-from .model import METRICS, KladMarket
-from .params import REGISTRY, ParameterError, load_scenario
+from sim.model.market import METRICS, KladMarket
+from sim.params import REGISTRY, ParameterError, load_scenario
 
 __all__ = ["METRICS", "REGISTRY", "KladMarket", "ParameterError", "load_scenario"]
 __version__ = "0.1.0"

@@ -8,10 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.calibration import accept_closest, calibrate, distances, summarise_posterior
-from sim.model import KladMarket
-from sim.params import ParameterError
-from sim.targets import (
+from sim.experiments.calibration import accept_closest, calibrate, distances, summarise_posterior
+from sim.experiments.targets import (
     STATISTICS,
     Target,
     blocked_days,
@@ -24,6 +22,8 @@ from sim.targets import (
     stashes_per_batch,
     take_down_storefronts,
 )
+from sim.model.market import KladMarket
+from sim.params import ParameterError
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGETS = ROOT / "scenarios" / "data" / "kazakhstan.toml"
@@ -198,7 +198,7 @@ def test_klad_calibrate_writes_its_outputs_and_resumes(tmp_path):
     scenario = tmp_path / "city.toml"
     scenario.write_text("[params]\nn_buyers = 1500\nn_shops = 3\nn_couriers = 36\nn_labs = 1\n")
     out = tmp_path / "cal"
-    args = [sys.executable, "-m", "sim.cli", "calibrate", "--scenario", str(scenario), "--budget", "10",
+    args = [sys.executable, "-m", "sim", "calibrate", "--scenario", str(scenario), "--budget", "10",
             "--days", "60", "--check-reps", "2", "--workers", "2", "--out", str(out), "--quiet"]  # fmt: skip
     res = subprocess.run(args, capture_output=True, text=True, cwd=ROOT)
     assert res.returncode == 0, res.stderr

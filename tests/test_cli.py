@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def klad(*args, cwd=ROOT):
-    return subprocess.run([sys.executable, "-m", "sim.cli", *args], capture_output=True, text=True, cwd=cwd)
+    return subprocess.run([sys.executable, "-m", "sim", *args], capture_output=True, text=True, cwd=cwd)
 
 
 def small_scenario(tmp_path):
@@ -138,7 +138,7 @@ def test_interrupted_run_leaves_no_half_written_file_and_rerun_completes(tmp_pat
 
     scenario = str(small_scenario(tmp_path))
     out = tmp_path / "out"
-    args = [sys.executable, "-m", "sim.cli", "run", scenario, "--days", "5000", "--reps", "2", "--quiet"]
+    args = [sys.executable, "-m", "sim", "run", scenario, "--days", "5000", "--reps", "2", "--quiet"]
     proc = subprocess.Popen(
         [*args, "--workers", workers, "--out", str(out)], cwd=ROOT, stderr=subprocess.PIPE, text=True
     )
@@ -154,7 +154,7 @@ def test_interrupted_run_leaves_no_half_written_file_and_rerun_completes(tmp_pat
 
 
 def test_every_shipped_scenario_runs(tmp_path):
-    from sim.study import run_scenario
+    from sim.experiments.scenarios import run_scenario
 
     small = {"n_buyers": 600, "n_shops": 2, "n_couriers": 16, "n_labs": 1, "policy_start_day": 8}
     for path in sorted((ROOT / "scenarios").glob("*.toml")):
@@ -203,7 +203,7 @@ def test_output_files_are_readable_by_others(tmp_path):
 
 def test_an_interrupt_inside_compiled_code_still_counts_as_an_interrupt():
     """Ctrl-C while a kernel boxes its result arrives as a SystemError whose context is the KeyboardInterrupt."""
-    from sim.cli import _caused_by_interrupt
+    from sim.app.cli import _caused_by_interrupt
 
     try:
         try:

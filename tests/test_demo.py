@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import sim
-from sim.demo import (
+from sim.app.demo.market import (
     BLOCK_LARGEST,
     CRACKDOWN_DAYS,
     DEMO_CITY,
@@ -25,10 +25,10 @@ from sim.demo import (
     demo_params,
     shipped_scenarios,
 )
-from sim.model import METRICS
+from sim.model.market import METRICS
+from sim.model.roles.shops import BLOCKED, OPEN
+from sim.model.world.stashes import PRESENT
 from sim.params import REGISTRY, ParameterError, load_scenario
-from sim.shops import BLOCKED, OPEN
-from sim.stashes import PRESENT
 
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOT = ROOT / "results" / "demo" / "screenshot.png"
@@ -182,7 +182,7 @@ def test_reset_builds_the_chosen_preset_through_mesas_controls():
     solara = pytest.importorskip("solara")
     import ipyvuetify as v
 
-    from sim.demo_app import Page
+    from sim.app.demo.page import Page
 
     @solara.component
     def App():
@@ -203,7 +203,7 @@ def test_reset_builds_the_chosen_preset_through_mesas_controls():
 # ------------------------------------------------------------------ the command
 def klad(*args, timeout=60):
     return subprocess.run(
-        [sys.executable, "-m", "sim.cli", *args], capture_output=True, text=True, cwd=ROOT, timeout=timeout
+        [sys.executable, "-m", "sim", *args], capture_output=True, text=True, cwd=ROOT, timeout=timeout
     )
 
 
@@ -253,7 +253,7 @@ def demo_server(tmp_path):
     """`klad demo` on a free loopback port, in its own process group, stopped at the end."""
     port = free_port()
     klad_script = Path(sys.executable).with_name("klad")
-    command = [str(klad_script)] if klad_script.exists() else [sys.executable, "-m", "sim.cli"]
+    command = [str(klad_script)] if klad_script.exists() else [sys.executable, "-m", "sim"]
     log = tmp_path / "server.log"
     env = {**os.environ, "DISPLAY": ""}
     with open(log, "w") as out:

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from sim.docs import TABLE_BEGIN, TABLE_END, parameter_table
 from sim.params import REGISTRY
+from sim.reporting.docs import TABLE_BEGIN, TABLE_END, parameter_table
 
 ODD = Path(__file__).parent.parent / "docs" / "ODD.md"
 

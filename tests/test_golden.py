@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 
 import sim
-from sim.runner import run_one
+from sim.experiments.replications import run_one
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).resolve().parent / "golden"

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.hypotheses import (
+from sim.experiments.hypotheses import (
     Criterion,
     combine,
     contrast_verdict,
@@ -79,7 +79,7 @@ severity = ["severity_multiplier"]
 
 
 def klad(*args):
-    return subprocess.run([sys.executable, "-m", "sim.cli", *args], capture_output=True, text=True, cwd=ROOT)
+    return subprocess.run([sys.executable, "-m", "sim", *args], capture_output=True, text=True, cwd=ROOT)
 
 
 def folder(tmp_path, files: dict[str, str]) -> Path:

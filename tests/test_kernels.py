@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim import kernels
-from sim.draws import categorical, cdf
+from sim.model.engine import kernels
+from sim.model.engine.draws import categorical, cdf
 
 
 def test_categorical_gives_the_values_of_rng_choice():
@@ -181,7 +181,7 @@ def test_couriers_lay_until_the_first_seen_placement_or_trace():
 
 
 def test_punishment_cost_is_the_discounted_sentence_valued_at_the_wage():
-    from sim.sanctions import discounted_years
+    from sim.model.world.sanctions import discounted_years
 
     rng = np.random.default_rng(12)
     n = 1000

@@ -12,14 +12,14 @@ import pandas as pd
 import pytest
 
 import sim
-from sim import buyers as B
-from sim import couriers as C
-from sim.justice import BUYER, COURIER, Justice
-from sim.model import METRICS
+from sim.model.market import METRICS
+from sim.model.roles import buyers as B
+from sim.model.roles import couriers as C
+from sim.model.roles.shops import BLOCKED, DETECTED, OPEN
+from sim.model.world.justice import BUYER, COURIER, Justice
+from sim.model.world.sanctions import SANCTIONS, discounted_years, draw_sentences, sentence_bounds
+from sim.model.world.stashes import LOST, PRESENT, SEIZED, Stashes
 from sim.params import ParameterError
-from sim.sanctions import SANCTIONS, discounted_years, draw_sentences, sentence_bounds
-from sim.shops import BLOCKED, DETECTED, OPEN
-from sim.stashes import LOST, PRESENT, SEIZED, Stashes
 
 TINY = {
     "n_buyers": 1000,
@@ -835,13 +835,13 @@ def test_quit_relapse_recover_transitions():
 
 
 def test_no_relapse_no_recovery_is_a_valid_market(monkeypatch):
-    original = sim.buyers.BuyerRoster.start_using
+    original = B.BuyerRoster.start_using
 
     def guarded(self, n, state, weights):
         assert n <= 10 * TINY["n_buyers"], f"asked to create {n} buyers"
         return original(self, n, state, weights)
 
-    monkeypatch.setattr(sim.buyers.BuyerRoster, "start_using", guarded)
+    monkeypatch.setattr(B.BuyerRoster, "start_using", guarded)
     m = model(quit_rate=0.1, relapse_rate=0.0, recovery_rate=0.0)
     assert m.buyers.count(B.FORMER) <= 10 * TINY["n_buyers"]
 
@@ -1095,8 +1095,8 @@ def test_shop_entry_when_profitable_not_when_losing():
 
 # ---------------------------------------------------------------- mesa structure
 def test_closed_shops_and_labs_leave_the_mesa_agentset():
-    from sim.labs import Lab
-    from sim.shops import Operator
+    from sim.model.roles.labs import Lab
+    from sim.model.roles.shops import Operator
 
     m = live()
     fresh_day(m)

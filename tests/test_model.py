@@ -9,11 +9,11 @@ import pandas as pd
 import pytest
 
 import sim
-from sim.buyers import Buyer
-from sim.couriers import Courier
-from sim.labs import Lab
-from sim.police import Police
-from sim.shops import Operator
+from sim.model.roles.buyers import Buyer
+from sim.model.roles.couriers import Courier
+from sim.model.roles.labs import Lab
+from sim.model.roles.police import Police
+from sim.model.roles.shops import Operator
 
 REQUIRED = (
     "grams_sold transactions price_per_gram active_storefronts blocked_storefronts mirrors_opened active_shops "

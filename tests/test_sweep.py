@@ -12,9 +12,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from sim.experiments.sensitivity import indices
+from sim.experiments.sweep import load_experiment, run_seed, run_sweep
 from sim.params import ParameterError
-from sim.sensitivity import indices
-from sim.sweep import load_experiment, run_seed, run_sweep
 
 ROOT = Path(__file__).resolve().parent.parent
 PI = 3.141592653589793
@@ -50,7 +50,7 @@ def write(tmp_path, text, name="exp.toml"):
 
 
 def klad(*args):
-    return subprocess.run([sys.executable, "-m", "sim.cli", *args], capture_output=True, text=True, cwd=ROOT)
+    return subprocess.run([sys.executable, "-m", "sim", *args], capture_output=True, text=True, cwd=ROOT)
 
 
 def test_ishigami_indices_match_analytic_values(tmp_path):
@@ -90,7 +90,7 @@ def test_killed_sweep_resumes_to_the_uninterrupted_result(tmp_path):
     full = tmp_path / "full"
     assert klad("sweep", str(path), "--out", str(full), "--workers", "1", "--quiet").returncode == 0
     killed = tmp_path / "killed"
-    cmd = [sys.executable, "-m", "sim.cli", "sweep", str(path), "--out", str(killed), "--workers", "2", "--quiet"]
+    cmd = [sys.executable, "-m", "sim", "sweep", str(path), "--out", str(killed), "--workers", "2", "--quiet"]
     proc = subprocess.Popen(cmd, cwd=ROOT, start_new_session=True)
     deadline = time.time() + 60
     while time.time() < deadline and len(list((killed / "chunks").glob("*.parquet"))) < 3:
@@ -137,7 +137,7 @@ def sweep_on_cluster(path, out, address, env):
     """`klad sweep --scheduler`, retried while the scheduler is not yet listening."""
     res = None
     for _ in range(30):
-        res = subprocess.run([sys.executable, "-m", "sim.cli", "sweep", str(path), "--out", str(out),
+        res = subprocess.run([sys.executable, "-m", "sim", "sweep", str(path), "--out", str(out),
                               "--scheduler", address, "--quiet"], capture_output=True, text=True, cwd=ROOT,
                              env=env)  # fmt: skip
         if "cannot reach" not in res.stderr:
@@ -164,7 +164,7 @@ def test_dask_cluster_gives_the_local_result(tmp_path):
 def test_lost_dask_worker_is_retried(tmp_path):
     marker = tmp_path / "worker_died"
     text = (ROOT / "experiments" / "ishigami.toml").read_text()
-    text = text.replace('model = "sim.sweep:ishigami"', 'model = "dying_model:model"')
+    text = text.replace('model = "sim.experiments.sweep:ishigami"', 'model = "dying_model:model"')
     text = text.replace("samples = 1024", "samples = 8").replace("chunk_size = 512", "chunk_size = 4")
     path = write(tmp_path, text + f'\n[fixed]\nmarker = "{marker}"\n')
     with dask_cluster(tmp_path, 1, [ROOT, ROOT / "tests" / "data"]) as (address, env):
@@ -176,7 +176,7 @@ def test_lost_dask_worker_is_retried(tmp_path):
         assert (runs["status"] == "ok").all() and len(runs) == 8 * 5
     # The retried runs equal a local run's (the marker now exists, so nothing dies).
     local = tmp_path / "local"
-    res = subprocess.run([sys.executable, "-m", "sim.cli", "sweep", str(path), "--out", str(local), "--workers", "1",
+    res = subprocess.run([sys.executable, "-m", "sim", "sweep", str(path), "--out", str(local), "--workers", "1",
                           "--quiet"], capture_output=True, text=True, cwd=ROOT, env=env)  # fmt: skip
     assert res.returncode == 0, res.stderr
     pd.testing.assert_frame_equal(pd.read_parquet(local / "runs.parquet"), runs)
@@ -231,12 +231,12 @@ def test_unreachable_scheduler(tmp_path):
 def test_failed_runs_are_recorded_not_fatal(tmp_path, monkeypatch):
     text = KLAD.format(design="latin", samples=3).replace("n_labs = 1", "n_labs = 1\n")
     exp = load_experiment(write(tmp_path, text))
-    import sim.sweep
+    import sim.experiments.sweep
 
     def broken(params, seed, days):
         raise RuntimeError("model exploded")
 
-    monkeypatch.setattr(sim.sweep, "_entry_point", lambda spec, where="": broken)
+    monkeypatch.setattr(sim.experiments.sweep, "_entry_point", lambda spec, where="": broken)
     runs = run_sweep(exp, tmp_path / "out")
     assert (runs["status"] == "failed").all() and runs["error"].str.contains("model exploded").all()
 

@@ -8,15 +8,15 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sim.calibration import fit_table
-from sim.targets import load_targets
+from sim.experiments.calibration import fit_table
+from sim.experiments.targets import load_targets
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGETS = ROOT / "scenarios" / "data" / "kazakhstan.toml"
 
 
 def klad(*args):
-    return subprocess.run([sys.executable, "-m", "sim.cli", *args], capture_output=True, text=True, cwd=ROOT)
+    return subprocess.run([sys.executable, "-m", "sim", *args], capture_output=True, text=True, cwd=ROOT)
 
 
 @pytest.mark.slow

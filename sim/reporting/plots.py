@@ -10,7 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from .output import write_atomic  # noqa: E402
+from sim.io.files import write_atomic  # noqa: E402
 
 PANELS = (
     ("grams_sold", "Grams sold per day"),

@@ -27,11 +27,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .output import write_parquet
-from .params import LEVER, REGISTRY, ParameterError, int_setting, read_toml, validate
+from sim.io.files import write_parquet
+from sim.params import LEVER, REGISTRY, ParameterError, int_setting, read_toml, validate
 
 DESIGNS = ("sobol", "morris", "fast", "latin", "grid")
-DEFAULT_MODEL = "sim.sweep:klad_outputs"
+DEFAULT_MODEL = "sim.experiments.sweep:klad_outputs"
 _KEYS = {"name", "model", "design", "samples", "replications", "days", "outputs", "seed", "chunk_size",
          "uncertainties", "levers", "fixed", "second_order", "num_levels", "groups"}  # fmt: skip
 
@@ -100,7 +100,7 @@ def load_experiment(path: str | Path) -> Experiment:
         fixed = validate(fixed, f"{where} [fixed]")
     outputs = data.get("outputs", ["grams_sold"])
     if model == DEFAULT_MODEL:
-        from .model import METRICS
+        from sim.model.market import METRICS
 
         for out in outputs:
             if out not in METRICS:
@@ -202,7 +202,7 @@ def point_params(exp: Experiment, row: np.ndarray) -> dict[str, Any]:
 # ------------------------------------------------------------------ models
 def klad_outputs(params: dict[str, Any], seed: int, days: int = 365, window: int | None = None) -> dict[str, float]:
     """The klad market as a sweep model: every metric's mean over the final window."""
-    from .runner import final_window, run_one
+    from sim.experiments.replications import final_window, run_one
 
     daily = run_one(params, days, seed)
     start = params.get("policy_start_day", REGISTRY["policy_start_day"].default)

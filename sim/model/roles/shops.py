@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .roster import Column, Roster, RosterAgent
+from sim.model.engine.roster import Column, Roster, RosterAgent
 
 OPEN, DETECTED, BLOCKED = 0, 1, 2
 

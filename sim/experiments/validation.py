@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from .calibration import fit_table
-from .output import write_text
-from .params import load_scenario
-from .targets import Targets, load_targets, run_statistics
+from sim.experiments.calibration import fit_table
+from sim.experiments.targets import Targets, load_targets, run_statistics
+from sim.io.files import write_text
+from sim.params import load_scenario
 
 SECTIONS = (("fit", "Fitted targets"), ("pattern", "Out-of-sample patterns (not used for fitting)"))
 

@@ -1,7 +1,7 @@
 """The page of ``klad demo``: Mesa's SolaraViz over a ``DemoMarket``.
 
-``solara run sim.demo_app`` serves ``Page``; ``klad demo`` does that for you
-(``sim.demo.serve``). The page has, from Mesa: play / step / reset, the model
+``solara run sim.app.demo.page`` serves ``Page``; ``klad demo`` does that for you
+(``sim.app.demo.market.serve``). The page has, from Mesa: play / step / reset, the model
 parameters applied at reset (scenario, seed, policy day), and the city map
 drawn by a ``SpaceRenderer``. Around it, from here: the storefront panel, four
 live charts, and in the sidebar the levers that act at once and the shock
@@ -24,7 +24,7 @@ from mesa.visualization import Slider, SolaraViz, SpaceRenderer
 from mesa.visualization.components import AgentPortrayalStyle, PropertyLayerStyle
 from mesa.visualization.utils import force_update, update_counter
 
-from .demo import (
+from sim.app.demo.market import (
     BLOCK_LARGEST,
     CRACKDOWN_DAYS,
     CRACKDOWN_FACTOR,
@@ -35,7 +35,7 @@ from .demo import (
     MapMark,
     shipped_scenarios,
 )
-from .params import REGISTRY
+from sim.params import REGISTRY
 
 SCENARIOS = shipped_scenarios(os.environ.get("KLAD_DEMO_SCENARIO") or None)
 FIRST_SCENARIO = next(iter(SCENARIOS))

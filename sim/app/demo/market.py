@@ -1,7 +1,7 @@
 """The classroom demo: the klad market of a small city, live in the browser.
 
 ``DemoMarket`` is the market a class watches (``klad demo``; the page itself is
-``sim.demo_app``). It adds to ``KladMarket`` only what watching needs:
+``sim.app.demo.page``). It adds to ``KladMarket`` only what watching needs:
 
 - a small city (``DEMO_CITY``), so that a day takes a few milliseconds;
 - marks on the city map: stashes lying in each district, the couriers at work
@@ -26,11 +26,11 @@ from typing import Any
 import numpy as np
 from mesa.discrete_space import FixedAgent
 
-from . import couriers as C
-from .model import KladMarket
-from .params import REGISTRY, ParameterError, load_scenario, resolve, validate
-from .shops import BLOCKED, DETECTED, OPEN
-from .stashes import PRESENT
+from sim.model.market import KladMarket
+from sim.model.roles import couriers as C
+from sim.model.roles.shops import BLOCKED, DETECTED, OPEN
+from sim.model.world.stashes import PRESENT
+from sim.params import REGISTRY, ParameterError, load_scenario, resolve, validate
 
 #: The demo's city: a fifth of the default one, with the same market per buyer
 #: (couriers scale with buyers; six shops so that the storefront panel has some).
@@ -57,7 +57,7 @@ PENALTY_FACTOR = 2.0
 CRACKDOWN_FACTOR = 3.0
 CRACKDOWN_DAYS = 30
 
-SCENARIO_FOLDER = Path(__file__).resolve().parent.parent / "scenarios"
+SCENARIO_FOLDER = Path(__file__).resolve().parents[3] / "scenarios"
 DEFAULTS = "registry defaults"
 
 
@@ -317,7 +317,7 @@ class DemoMarket(KladMarket):
 
 
 def serve(host: str = "127.0.0.1", port: int = 8765, *, open_browser: bool = False) -> None:
-    """Serve the demo page (``sim.demo_app``) with Solara until interrupted.
+    """Serve the demo page (``sim.app.demo.page``) with Solara until interrupted.
 
     The page's scripts and fonts come from the installed ``solara-assets``, and
     Solara's usage statistics and version check are off: the demo needs no network
@@ -327,6 +327,6 @@ def serve(host: str = "127.0.0.1", port: int = 8765, *, open_browser: bool = Fal
     os.environ.setdefault("MPLBACKEND", "Agg")
     from solara.__main__ import run  # imported here: Solara is slow to import and only the demo needs it
 
-    args = ["sim.demo_app", "--host", host, "--port", str(port), "--production", "--no-check-version"]
+    args = ["sim.app.demo.page", "--host", host, "--port", str(port), "--production", "--no-check-version"]
     args += ["--open" if open_browser else "--no-open", "--log-level-uvicorn", "warning", "--no-access-log"]
     run.main(args, prog_name="klad demo", standalone_mode=False)

@@ -14,7 +14,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from .output import write_atomic, write_json, write_text  # noqa: E402
+from sim.io.files import write_atomic, write_json, write_text  # noqa: E402
 
 COLOURS = {"supported": "#1a9850", "not supported": "#d73027", "inconclusive": "#7f7f7f"}
 
@@ -32,7 +32,7 @@ def plot_hypothesis(h, daily: dict[str, pd.DataFrame], results: list[dict], path
     grid = fig.add_gridspec(n, 2, width_ratios=[1.35, 1])
     ax = fig.add_subplot(grid[:, 0])
     for arm, frame in daily.items():
-        from .hypotheses import metric_values
+        from sim.experiments.hypotheses import metric_values
 
         values = metric_values(frame.set_index(["rep", "day"]), h.main_metric).unstack("rep")
         smooth = values.rolling(14, min_periods=1).mean()

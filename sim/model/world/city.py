@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from mesa.discrete_space import OrthogonalMooreGrid
 
-from .draws import cdf
+from sim.model.engine.draws import cdf
 
 
 class City:

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .model import METRICS, KladMarket
+from sim.model.market import METRICS, KladMarket
 
 #: Metrics summarised over the final window and shown in summaries.
 HEADLINE = (

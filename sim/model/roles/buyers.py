@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import kernels
-from .draws import categorical, cdf, from_cdf
-from .roster import Column, Roster, RosterAgent
+from sim.model.engine import kernels
+from sim.model.engine.draws import categorical, cdf, from_cdf
+from sim.model.engine.roster import Column, Roster, RosterAgent
 
 ACTIVE, FORMER, PRISON, RECOVERED = 0, 1, 2, 3
 

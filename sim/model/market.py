@@ -13,19 +13,19 @@ from typing import Any
 import mesa
 import numpy as np
 
-from . import buyers as B
-from . import couriers as C
-from .buyers import BuyerRoster
-from .city import City
-from .couriers import CourierRoster
-from .draws import categorical, generator
-from .justice import BUYER, COURIER, LAB, OPERATOR, ROLE_NAMES, Justice
-from .labs import LabRoster
-from .params import resolve
-from .police import Police
-from .sanctions import courier_offence, discounted_years, mean_sentence
-from .shops import DETECTED, OPEN, ShopRoster
-from .stashes import PRESENT, SEIZED, Stashes
+from sim.model.engine.draws import categorical, generator
+from sim.model.roles import buyers as B
+from sim.model.roles import couriers as C
+from sim.model.roles.buyers import BuyerRoster
+from sim.model.roles.couriers import CourierRoster
+from sim.model.roles.labs import LabRoster
+from sim.model.roles.police import Police
+from sim.model.roles.shops import DETECTED, OPEN, ShopRoster
+from sim.model.world.city import City
+from sim.model.world.justice import BUYER, COURIER, LAB, OPERATOR, ROLE_NAMES, Justice
+from sim.model.world.sanctions import courier_offence, discounted_years, mean_sentence
+from sim.model.world.stashes import PRESENT, SEIZED, Stashes
+from sim.params import resolve
 
 #: Daily metrics, in the order of the DataCollector's columns.
 METRICS = (

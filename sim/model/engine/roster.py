@@ -20,7 +20,7 @@ from typing import Any
 import mesa
 import numpy as np
 
-from . import kernels
+from sim.model.engine import kernels
 
 
 class Roster:

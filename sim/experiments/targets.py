@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .params import REGISTRY, ParameterError, read_toml, resolve
+from sim.params import REGISTRY, ParameterError, read_toml, resolve
 
 ROLES = ("fit", "pattern")
 
@@ -168,7 +168,7 @@ def take_down_storefronts(model) -> int:
     detected with the next day as their block day, so the model's own blocking
     and mirror rules take over from there. Returns how many were struck.
     """
-    from .shops import BLOCKED, DETECTED
+    from sim.model.roles.shops import BLOCKED, DETECTED
 
     shops = model.shops
     rows = np.flatnonzero(shops.active & (shops.storefront != BLOCKED))
@@ -185,7 +185,7 @@ def simulate(params: dict[str, Any], seed: int, days: int = 730) -> dict[str, fl
     continues ``TAKEDOWN_AFTER`` days for ``sales_after_takedown``; those days
     do not enter the other statistics.
     """
-    from .model import KladMarket
+    from sim.model.market import KladMarket
 
     params = {k: _typed(k, v) for k, v in params.items() if k != "scenario_name"}
     model = KladMarket(params, rng=seed)
@@ -377,7 +377,7 @@ def _check_fit(path: Path, fit: Any) -> tuple[dict[str, tuple[float, float]], di
 
 # --------------------------------------------------------- many runs at once
 #: The sweep model entry point that computes every statistic of a run.
-STATISTICS_MODEL = "sim.targets:simulate"
+STATISTICS_MODEL = "sim.experiments.targets:simulate"
 
 
 def run_statistics(
@@ -403,7 +403,7 @@ def run_statistics(
     ``out``, locally on ``workers`` processes or on a Dask ``scheduler``; run
     ``j`` always gets the same seed (``sweep.run_seed``).
     """
-    from .sweep import Experiment, run_sweep
+    from sim.experiments.sweep import Experiment, run_sweep
 
     fixed = {k: v for k, v in fixed.items() if k != "scenario_name" and k not in varied}
     total = (samples if design != "grid" else math.prod(len(v) for v in varied.values())) * reps

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import __version__
-from .docs import parameter_table
-from .params import REGISTRY, ParameterError, load_scenario
-from .runner import default_workers, final_window
-from .study import compare_scenarios, run_scenario
+from sim import __version__
+from sim.experiments.replications import default_workers, final_window
+from sim.experiments.scenarios import compare_scenarios, run_scenario
+from sim.params import REGISTRY, ParameterError, load_scenario
+from sim.reporting.docs import parameter_table
 
 
 def _whole(name: str, minimum: int):
@@ -91,9 +91,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     """Run (or resume) a sweep and analyse it."""
-    from .output import write_json, write_parquet
-    from .sensitivity import write_analysis
-    from .sweep import load_experiment, run_sweep
+    from sim.experiments.sensitivity import write_analysis
+    from sim.experiments.sweep import load_experiment, run_sweep
+    from sim.io.files import write_json, write_parquet
 
     exp = load_experiment(args.experiment)
     out = Path(args.out) if args.out else Path("results") / "sweeps" / Path(args.experiment).stem
@@ -126,7 +126,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     except OSError as exc:
         reason = exc.strerror or exc
         raise ParameterError(f"--host {args.host} --port {args.port}: cannot serve there ({reason})") from None
-    from .demo import serve
+    from sim.app.demo.market import serve
 
     display = os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or sys.platform in ("darwin", "win32")
     print(f"klad demo: serving http://{args.host}:{args.port}/ (Ctrl-C stops it)", flush=True)
@@ -158,8 +158,8 @@ def _share(name: str):
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     """Fit the uncertain parameters to the empirical targets (rejection ABC) and write the fit report."""
-    from .calibration import calibrate
-    from .targets import seconds_per_run
+    from sim.experiments.calibration import calibrate
+    from sim.experiments.targets import seconds_per_run
 
     out = Path(args.out) if args.out else Path("results") / "calibration"
     workers = args.workers or default_workers()
@@ -187,7 +187,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """Run a scenario and judge it against every target; exit code 1 if any target fails."""
-    from .validation import lines, validate
+    from sim.experiments.validation import lines, validate
 
     out = Path(args.out) if args.out else Path("results") / "validation"
     result = validate(
@@ -207,7 +207,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_hypotheses(args: argparse.Namespace) -> int:
     """Run the hypothesis experiments H1-H7 and write their report."""
-    from .hypotheses import expected_seconds, load_all, run_hypotheses, seconds_per_run_day
+    from sim.experiments.hypotheses import expected_seconds, load_all, run_hypotheses, seconds_per_run_day
 
     hyps = [h.use(args.quick) for h in load_all(args.folder)]
     if args.only:

@@ -51,9 +51,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .model import METRICS
-from .params import LEVER, REGISTRY, ParameterError, int_setting, load_scenario, read_toml, validate
-from .runner import final_window, mean_ci, replication_seeds, run_one
+from sim.experiments.replications import final_window, mean_ci, replication_seeds, run_one
+from sim.model.market import METRICS
+from sim.params import LEVER, REGISTRY, ParameterError, int_setting, load_scenario, read_toml, validate
 
 EXPECTS = ("decrease", "increase", "no_decrease", "no_increase", "above", "below", "greater")
 VERDICTS = ("supported", "not supported", "inconclusive")
@@ -215,7 +215,7 @@ def _load_test(where: str, spec: Any, arms: dict) -> Criterion:
 
 
 def _load_sensitivity(where: str, base: Path, spec: Any) -> Sensitivity:
-    from .sweep import _check_groups
+    from sim.experiments.sweep import _check_groups
 
     _check_keys(where, spec, _SENS_KEYS)
     scenario = (base / _str(where, spec, "scenario")).resolve()
@@ -349,7 +349,7 @@ def plan(hyps: list[Hypothesis]) -> dict[ArmRun, None]:
 
 def sensitivity_experiment(h: Hypothesis):
     """The hypothesis's ranking as a grouped Sobol sweep (``sim.sweep.Experiment``)."""
-    from .sweep import DEFAULT_MODEL, Experiment
+    from sim.experiments.sweep import DEFAULT_MODEL, Experiment
 
     s = h.sensitivity
     fixed = {k: v for k, v in s.params.items() if k not in s.varied}
@@ -380,7 +380,7 @@ def expected_seconds(hyps: list[Hypothesis], workers: int, per_day: float) -> tu
     n, days = len(runs), sum(r.days for r in runs)
     for h in hyps:
         if h.sensitivity:
-            from .sweep import design_matrix
+            from sim.experiments.sweep import design_matrix
 
             k = len(design_matrix(sensitivity_experiment(h)))
             n, days = n + k, days + k * h.settings["days"]
@@ -403,7 +403,7 @@ def run_hypotheses(
     Returns:
         One row per test: hypothesis, test, estimate, 95% CI, verdict.
     """
-    from .sweep import execute, run_sweep
+    from sim.experiments.sweep import execute, run_sweep
 
     out = Path(out)
     runs = list(plan(hyps))
@@ -418,7 +418,7 @@ def run_hypotheses(
         results = [judge(t, summary) for t in h.tests]
         sens_table = None
         if h.sensitivity:
-            from .sensitivity import indices
+            from sim.experiments.sensitivity import indices
 
             exp = sensitivity_experiment(h)
             sweep = run_sweep(exp, out / "sensitivity" / h.id, workers=workers, scheduler=scheduler, resume=True,
@@ -546,6 +546,6 @@ def combine(results: list[dict[str, Any]]) -> str:
 
 # ------------------------------------------------------------------ output
 def _write_outputs(hyps, details, table, out: Path) -> None:
-    from .hypothesis_report import write_report
+    from sim.reporting.hypotheses import write_report
 
     write_report(hyps, details, table, out)

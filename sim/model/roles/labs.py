@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .roster import Column, Roster, RosterAgent
+from sim.model.engine.roster import Column, Roster, RosterAgent
 
 
 class Lab(RosterAgent):

@@ -18,11 +18,8 @@ from typing import Any
 
 import pandas as pd
 
-from . import __version__
-from .output import write_json, write_parquet, write_text
-from .params import load_scenario
-from .plots import plot_comparison, plot_timeseries
-from .runner import (
+from sim import __version__
+from sim.experiments.replications import (
     HEADLINE,
     ci_table,
     default_workers,
@@ -32,6 +29,9 @@ from .runner import (
     run_replications,
     summarise,
 )
+from sim.io.files import write_json, write_parquet, write_text
+from sim.params import load_scenario
+from sim.reporting.plots import plot_comparison, plot_timeseries
 
 
 @dataclass

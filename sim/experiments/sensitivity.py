@@ -12,8 +12,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from .output import write_atomic, write_text  # noqa: E402
-from .sweep import Experiment, design_matrix  # noqa: E402
+from sim.experiments.sweep import Experiment, design_matrix  # noqa: E402
+from sim.io.files import write_atomic, write_text  # noqa: E402
 
 #: A confidence half-width above this cannot rank parameters.
 WIDE_CI = 0.1

@@ -26,10 +26,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from .output import write_atomic, write_json, write_parquet, write_text  # noqa: E402
-from .params import REGISTRY, ParameterError, load_scenario  # noqa: E402
-from .runner import mean_ci  # noqa: E402
-from .targets import Target, Targets, load_targets, run_statistics  # noqa: E402
+from sim.experiments.replications import mean_ci  # noqa: E402
+from sim.experiments.targets import Target, Targets, load_targets, run_statistics  # noqa: E402
+from sim.io.files import write_atomic, write_json, write_parquet, write_text  # noqa: E402
+from sim.params import REGISTRY, ParameterError, load_scenario  # noqa: E402
 
 #: Share of the budget kept as the posterior sample.
 ACCEPT = 0.1
@@ -185,7 +185,7 @@ def calibrate(
 
 
 def _manifest(params: dict[str, Any], info: dict[str, Any], started: str) -> dict:
-    from .study import _manifest as run_manifest
+    from sim.experiments.scenarios import _manifest as run_manifest
 
     base = run_manifest(
         params.get("scenario_name", "custom"), info["scenario"], params, info["seed"], 1, info["days"], None, started

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import kernels
+from sim.model.engine import kernels
 
 PRESENT, SEIZED, LOST = 0, 1, 2
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .sanctions import OFFENCES, draw_sentences
+from sim.model.world.sanctions import OFFENCES, draw_sentences
 
 BUYER, COURIER, OPERATOR, LAB = 0, 1, 2, 3
 ROLE_NAMES = ("buyer", "courier", "operator", "lab")

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import kernels
-from .draws import cdf
-from .roster import Column, Roster, RosterAgent
-from .sanctions import courier_offence, mean_sentence
+from sim.model.engine import kernels
+from sim.model.engine.draws import cdf
+from sim.model.engine.roster import Column, Roster, RosterAgent
+from sim.model.world.sanctions import courier_offence, mean_sentence
 
 CANDIDATE, WORKING, PENDING, PRISON, GONE = 0, 1, 2, 3, 4
 

@@ -1,0 +1,1 @@
+"""What people use: the ``klad`` command line and the classroom demo."""

@@ -1,0 +1,1 @@
+"""Machinery under the model: role state as arrays behind Mesa agents, and random draws."""

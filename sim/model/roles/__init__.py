@@ -1,0 +1,1 @@
+"""One module per role: buyers, couriers, shops (operators), labs and the police."""
