@@ -158,7 +158,7 @@ def test_every_shipped_scenario_runs(tmp_path):
 
     small = {"n_buyers": 600, "n_shops": 2, "n_couriers": 16, "n_labs": 1, "policy_start_day": 8}
     for path in sorted((ROOT / "scenarios").glob("*.toml")):
-        from sim.params import load_scenario
+        from sim.io.config import load_scenario
 
         params = {**load_scenario(path), **small}
         result = run_scenario(params, reps=2, days=20, seed=3, workers=1)

@@ -25,10 +25,11 @@ from sim.app.demo.market import (
     demo_params,
     shipped_scenarios,
 )
+from sim.io.config import load_scenario
 from sim.model.market import METRICS
 from sim.model.roles.shops import BLOCKED, OPEN
 from sim.model.world.stashes import PRESENT
-from sim.params import REGISTRY, ParameterError, load_scenario
+from sim.params import REGISTRY, ParameterError
 
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOT = ROOT / "results" / "demo" / "screenshot.png"
@@ -45,8 +46,8 @@ def test_demo_market_is_the_model_market_in_the_demo_city():
     b = plain.datacollector.get_model_vars_dataframe()
     assert list(a.columns) == list(METRICS)
     np.testing.assert_array_equal(a.to_numpy(), b.to_numpy())
-    assert {k: demo.p[k] for k in DEMO_CITY} == DEMO_CITY
-    assert demo.p["severity_multiplier"] == 1.5 and demo.p["buyer_imprisonment"] is True  # its policy, from day 20
+    assert {k: getattr(demo.p, k) for k in DEMO_CITY} == DEMO_CITY
+    assert demo.p.severity_multiplier == 1.5 and demo.p.buyer_imprisonment is True  # its policy, from day 20
     assert demo.events == [(20, "tightened penalties policy")]
 
 
@@ -134,22 +135,22 @@ def test_blocking_the_largest_storefronts_and_their_mirrors():
     assert m.metrics["blocked_storefronts"] >= BLOCK_LARGEST
     m.step()
     assert all(m.shops.storefront[s] == BLOCKED for s in largest)  # blocked on the next day
-    m.run_for(m.p["mirror_delay"])
+    m.run_for(m.p.mirror_delay)
     for s in largest:
         assert m.shops.storefront[s] == OPEN and m.mirrors[s] == before[s] + 1  # back, as a mirror
-    assert (m.steps - m.p["mirror_delay"], f"{BLOCK_LARGEST} storefronts blocked") in m.events
+    assert (m.steps - m.p.mirror_delay, f"{BLOCK_LARGEST} storefronts blocked") in m.events
 
 
 def test_raising_penalties_overrides_the_pending_policy():
     m = DemoMarket("tightened penalties", seed=1, policy_start_day=10)
     m.run_for(5)
     assert m.raise_penalties() == 2.0
-    assert m.p["buyer_imprisonment"] is True and "severity_multiplier" not in m.policy
+    assert m.p.buyer_imprisonment is True and "severity_multiplier" not in m.policy
     m.run_for(10)
-    assert m.policy_active and m.p["severity_multiplier"] == 2.0  # the scenario's 1.5 did not come back
+    assert m.policy_active and m.p.severity_multiplier == 2.0  # the scenario's 1.5 did not come back
     for _ in range(3):
         m.raise_penalties()
-    assert m.p["severity_multiplier"] == REGISTRY["severity_multiplier"].high
+    assert m.p.severity_multiplier == REGISTRY["severity_multiplier"].high
 
 
 def test_crackdown_triples_police_for_its_days_then_ends():
@@ -160,14 +161,14 @@ def test_crackdown_triples_police_for_its_days_then_ends():
     patrol = m.datacollector.get_model_vars_dataframe()["effort_patrol"].to_numpy()
     assert np.allclose(patrol[5:], 3 * patrol[4])
     m.step()
-    assert m.p["police_budget"] == REGISTRY["police_budget"].default and m.crackdown is None
+    assert m.p.police_budget == REGISTRY["police_budget"].default and m.crackdown is None
     assert m.metrics["effort_patrol"] == patrol[4]
     assert m.events == [(6, "crackdown x3"), (6 + CRACKDOWN_DAYS, "crackdown ends")]
 
 
 def test_levers_are_checked_by_the_registry():
     m = DemoMarket(seed=1)
-    assert m.set_lever("coordination", 0.9) == 0.9 and m.p["coordination"] == 0.9
+    assert m.set_lever("coordination", 0.9) == 0.9 and m.p.coordination == 0.9
     with pytest.raises(ParameterError, match="coordination"):
         m.set_lever("coordination", 1.5)
     with pytest.raises(ParameterError, match="not a policy lever"):

@@ -81,7 +81,7 @@ def test_patrol_intensity_raises_stash_detections_in_that_district():
     assert seized[2] == 0  # no patrol, no finds
     assert seized[1] > 0
     assert seized[0] > 3 * seized[1]
-    assert m.today["grams_seized"] == pytest.approx(seized.sum() * m.p["stash_grams"])
+    assert m.today["grams_seized"] == pytest.approx(seized.sum() * m.p.stash_grams)
 
 
 def test_balanced_patrol_follows_where_stashes_were_found():
@@ -89,7 +89,7 @@ def test_balanced_patrol_follows_where_stashes_were_found():
     m = live()
     m.police.allocate_budget()
     before = m.city.patrol.copy()
-    assert before.sum() == pytest.approx(m.p["police_budget"] * m.p["share_patrol"])
+    assert before.sum() == pytest.approx(m.p.police_budget * m.p.share_patrol)
     hot = int(np.argmin(before))
     for _ in range(30):
         m.police.record_finds(np.full(50, hot), np.zeros(m.city.n_districts))
@@ -103,10 +103,10 @@ def test_police_budget_shares_set_effort():
     m = live()  # one market, so that both budgets meet the same day's records of finds
     hazards = {}
     for budget in (50.0, 200.0):
-        m.p["police_budget"] = budget
+        m.p = m.p.replace(police_budget=budget)
         m.police.allocate_budget()
         for act in ("patrol", "cyber", "investigation", "labs"):
-            assert m.police.effort[act] == pytest.approx(budget * m.p[f"share_{act}"])
+            assert m.police.effort[act] == pytest.approx(budget * getattr(m.p, f"share_{act}"))
         hazards[budget] = m.police.street_hazards()
     h_lo, h_hi = hazards[50.0], hazards[200.0]
     assert np.all(h_hi["per_placement"] >= h_lo["per_placement"])
@@ -399,7 +399,7 @@ def test_discounted_years_concave_and_bounded():
 
 def willing_share(m, rows, pay, beta, severity):
     m.couriers.discount_factor[rows] = beta
-    m.p["severity_multiplier"] = severity
+    m.p = m.p.replace(severity_multiplier=severity)
     return m.couriers.willing(rows, np.full(len(rows), pay)).mean()
 
 
@@ -410,7 +410,7 @@ def test_longer_sentences_deter_patient_couriers_more_than_impatient_ones():
     assert len(rows) > 300
     # pay at which half of the patient candidates accept under today's sentences
     m.couriers.discount_factor[rows] = 0.95
-    m.p["severity_multiplier"] = 1.0
+    m.p = m.p.replace(severity_multiplier=1.0)
     per_stash = m.couriers.expected_daily_pay(1.0)
     pay = float(np.median(m.couriers.job_cost(rows))) / per_stash
     patient = willing_share(m, rows, pay, 0.95, 1.0) - willing_share(m, rows, pay, 0.95, 3.0)
@@ -420,9 +420,9 @@ def test_longer_sentences_deter_patient_couriers_more_than_impatient_ones():
     assert patient > impatient + 0.1
     # the same in the cost itself
     m.couriers.discount_factor[rows] = 0.95
-    m.p["severity_multiplier"] = 3.0
+    m.p = m.p.replace(severity_multiplier=3.0)
     c1 = m.couriers.perceived_punishment_cost(rows)
-    m.p["severity_multiplier"] = 1.0
+    m.p = m.p.replace(severity_multiplier=1.0)
     c0 = m.couriers.perceived_punishment_cost(rows)
     assert np.all(c1 > 2.0 * c0)
 
@@ -431,7 +431,7 @@ def test_perceived_certainty_lowers_acceptance():
     """Higher perceived arrest risk or conviction chance lowers the share willing at a given pay."""
     m = live()
     rows = np.flatnonzero(m.couriers.state == C.CANDIDATE)
-    pay = np.full(len(rows), m.p["courier_pay"])
+    pay = np.full(len(rows), m.p.courier_pay)
     m.couriers.perceived_risk[rows] = 0.001
     low = m.couriers.willing(rows, pay).mean()
     m.couriers.perceived_risk[rows] = 0.02
@@ -457,7 +457,7 @@ def test_sanction_regime_changes_perceived_cost():
     m = live(discount_factor_mean=0.9, discount_factor_sd=0.0)
     rows = np.flatnonzero(m.couriers.state == C.CANDIDATE)
     law = m.couriers.perceived_punishment_cost(rows)
-    m.p["sanction_regime"] = "pre2025_practice"
+    m.p = m.p.replace(sanction_regime="pre2025_practice")
     assert np.all(m.couriers.perceived_punishment_cost(rows) > law)
 
 
@@ -476,7 +476,7 @@ def test_learning_perceived_risk_from_observed_arrests():
     rows = np.flatnonzero(frozen.couriers.state <= C.WORKING)
     for _ in range(10):
         frozen.couriers.observe_arrests(0.5)
-    np.testing.assert_array_equal(frozen.couriers.perceived_risk[rows], frozen.p["prior_courier_risk"])
+    np.testing.assert_array_equal(frozen.couriers.perceived_risk[rows], frozen.p.prior_courier_risk)
     # buyers learn the same way
     bm = live(learning_rate=0.2)
     active = np.flatnonzero(bm.buyers.state == B.ACTIVE)
@@ -641,7 +641,7 @@ def test_candidate_pool_renews():
 def advance_cases(params, n=400, delay=30, days=60, seed=0):
     j = Justice()
     rng = np.random.default_rng(seed)
-    p = {**sim.params.defaults(), **params, "forensic_delay": delay}
+    p = sim.params.Params.of({**params, "forensic_delay": delay})
     j.open_cases(COURIER, np.arange(n), "courier_first", 0, delay)
     fled = convicted = 0
     first_conviction = None
@@ -824,14 +824,17 @@ def test_treatment_makes_arrested_buyers_quit_and_lowers_relapse():
 
 def test_quit_relapse_recover_transitions():
     m = live()
-    m.p.update(quit_rate=0.1, relapse_rate=0.0, recovery_rate=0.0)
+    m.p = m.p.replace(quit_rate=0.1, relapse_rate=0.0, recovery_rate=0.0)
     active = m.buyers.state == B.ACTIVE
     m.buyers.quit_relapse_recover()
     share = (m.buyers.state[active] == B.FORMER).mean()
     assert 0.06 < share < 0.14
-    m.p.update(quit_rate=0.0, relapse_rate=0.0, recovery_rate=1.0)
+    m.p = m.p.replace(quit_rate=0.0, relapse_rate=0.0, recovery_rate=0.1)
+    former = m.buyers.state == B.FORMER
     m.buyers.quit_relapse_recover()
-    assert m.buyers.count(B.FORMER) == 0 and m.buyers.count(B.RECOVERED) > 0
+    recovered = m.buyers.state == B.RECOVERED
+    assert 0.06 < recovered[former].mean() < 0.14 and not recovered[~former].any()
+    assert (m.buyers.known[recovered] == -1).all()  # the recovered forget the market
 
 
 def test_no_relapse_no_recovery_is_a_valid_market(monkeypatch):
@@ -850,7 +853,7 @@ def test_price_and_perceived_risk_lower_ordering():
     m = live()
     rows = np.flatnonzero(m.buyers.state == B.ACTIVE)
     m.buyers.perceived_risk[rows] = 0.0
-    ref = m.p["reference_price"]
+    ref = m.p.reference_price
 
     def orders(price, cost=50_000.0, reps=20):
         return sum(len(m.buyers.decide_orders(price, cost)) for _ in range(reps))
@@ -865,9 +868,9 @@ def test_buyer_imprisonment_lowers_ordering_vs_fines():
     """(18) Imprisoning buyers raises the arrest cost they weigh, and they order less."""
     fine = live(buyer_imprisonment=False)
     prison = live(buyer_imprisonment=True)
-    assert fine.buyer_arrest_cost() == pytest.approx(fine.p["fine_kzt"])
+    assert fine.buyer_arrest_cost() == pytest.approx(fine.p.fine_kzt)
     assert prison.buyer_arrest_cost() > 10 * fine.buyer_arrest_cost()
-    price = fine.p["reference_price"]
+    price = fine.p.reference_price
     counts = []
     for m in (fine, prison):
         m.buyers.perceived_risk[m.buyers.state == B.ACTIVE] = 0.01
@@ -978,12 +981,12 @@ def test_statistics_patrol_follows_buyer_pickups():
 def test_retail_price_rises_with_courier_pay_and_unmet_orders():
     """(14) set_prices: higher pay (scarce couriers) and unmet orders push the price up."""
     m = live()
-    ref = m.p["reference_price"]
+    ref = m.p.reference_price
     m.shops.price[:] = ref
-    m.shops.wholesale_paid[:] = m.p["wholesale_price"]
-    m.shops.pay[:] = m.p["courier_pay"]
+    m.shops.wholesale_paid[:] = m.p.wholesale_price
+    m.shops.pay[:] = m.p.courier_pay
     m.shops.unmet[:] = 0.0
-    m.shops.pay[1] = 3 * m.p["courier_pay"]
+    m.shops.pay[1] = 3 * m.p.courier_pay
     m.shops.unmet[2] = 0.5
     for _ in range(100):
         m.shops.set_prices()
@@ -1136,7 +1139,7 @@ def test_pay_is_capped_at_a_share_of_stash_revenue():
     m.shops.price[:] = 20_000.0
     for _ in range(20):
         m.shops.adjust_pay(np.ones(len(m.shops), dtype=np.int64))
-    np.testing.assert_allclose(m.shops.pay, 0.2 * 20_000.0 * m.p["stash_grams"])
+    np.testing.assert_allclose(m.shops.pay, 0.2 * 20_000.0 * m.p.stash_grams)
 
 
 def test_shops_restock_bulk_and_pay_for_it_and_for_couriers():
@@ -1144,7 +1147,7 @@ def test_shops_restock_bulk_and_pay_for_it_and_for_couriers():
     m.shops.orders[:] = 100.0
     m.shops.stock[:3] = [0.0, 1000.0, 100.0]
     req = m.shops.restock()
-    daily = 100.0 * m.p["stash_grams"]
+    daily = 100.0 * m.p.stash_grams
     np.testing.assert_allclose(req[:3], [7 * daily, 0.0, 7 * daily])
     cash = m.shops.cash.copy()
     m.shops.receive_bulk(req, np.full(len(m.shops), 1_000.0))
@@ -1160,7 +1163,7 @@ def test_lab_police_effort_finds_labs_without_leads():
     for share in (0.0, 0.1):
         m = live(share_labs=share)
         assert m.labs.active[0]
-        m.p["lab_detection"] = 1.0
+        m.p = m.p.replace(lab_detection=1.0)
         fresh_day(m)
         m.police.allocate_budget()
         m.labs.leads[:] = 0.0

@@ -120,6 +120,6 @@ def test_seed_sequence_is_accepted(small_params):
 def test_policy_switches_on_at_start_day(small_params):
     model = sim.KladMarket({**small_params, "policy_start_day": 5, "policy": {"severity_multiplier": 3.0}}, rng=1)
     model.run_for(4)
-    assert model.p["severity_multiplier"] == 1.0
+    assert model.p.severity_multiplier == 1.0
     model.step()
-    assert model.p["severity_multiplier"] == 3.0
+    assert model.p.severity_multiplier == 3.0

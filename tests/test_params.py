@@ -3,7 +3,8 @@
 import pytest
 
 import sim
-from sim.params import REGISTRY, ParameterError, load_scenario, resolve
+from sim.io.config import load_scenario
+from sim.params import REGISTRY, ParameterError, resolve
 
 
 def test_defaults_resolve_and_every_parameter_is_documented():

@@ -13,7 +13,8 @@ import pandas as pd
 from sim import __version__
 from sim.experiments.replications import default_workers, final_window
 from sim.experiments.scenarios import compare_scenarios, run_scenario
-from sim.params import REGISTRY, ParameterError, load_scenario
+from sim.io.config import load_scenario
+from sim.params import REGISTRY, ParameterError
 from sim.reporting.docs import parameter_table
 
 

@@ -28,8 +28,9 @@ import pandas as pd  # noqa: E402
 
 from sim.experiments.replications import mean_ci  # noqa: E402
 from sim.experiments.targets import Target, Targets, load_targets, run_statistics  # noqa: E402
+from sim.io.config import load_scenario  # noqa: E402
 from sim.io.files import write_atomic, write_json, write_parquet, write_text  # noqa: E402
-from sim.params import REGISTRY, ParameterError, load_scenario  # noqa: E402
+from sim.params import REGISTRY, ParameterError  # noqa: E402
 
 #: Share of the budget kept as the posterior sample.
 ACCEPT = 0.1

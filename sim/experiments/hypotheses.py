@@ -52,8 +52,9 @@ import numpy as np
 import pandas as pd
 
 from sim.experiments.replications import final_window, mean_ci, replication_seeds, run_one
+from sim.io.config import int_setting, load_scenario, read_toml
 from sim.model.market import METRICS
-from sim.params import LEVER, REGISTRY, ParameterError, int_setting, load_scenario, read_toml, validate
+from sim.params import LEVER, REGISTRY, ParameterError, validate
 
 EXPECTS = ("decrease", "increase", "no_decrease", "no_increase", "above", "below", "greater")
 VERDICTS = ("supported", "not supported", "inconclusive")

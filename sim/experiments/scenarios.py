@@ -29,8 +29,8 @@ from sim.experiments.replications import (
     run_replications,
     summarise,
 )
+from sim.io.config import load_scenario
 from sim.io.files import write_json, write_parquet, write_text
-from sim.params import load_scenario
 from sim.reporting.plots import plot_comparison, plot_timeseries
 
 

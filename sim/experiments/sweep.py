@@ -27,8 +27,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.io.config import int_setting, read_toml
 from sim.io.files import write_parquet
-from sim.params import LEVER, REGISTRY, ParameterError, int_setting, read_toml, validate
+from sim.params import LEVER, REGISTRY, ParameterError, validate
 
 DESIGNS = ("sobol", "morris", "fast", "latin", "grid")
 DEFAULT_MODEL = "sim.experiments.sweep:klad_outputs"

@@ -25,7 +25,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.params import REGISTRY, ParameterError, read_toml, resolve
+from sim.io.config import read_toml
+from sim.params import REGISTRY, ParameterError, resolve
 
 ROLES = ("fit", "pattern")
 

@@ -18,8 +18,8 @@ import pandas as pd
 
 from sim.experiments.calibration import fit_table
 from sim.experiments.targets import Targets, load_targets, run_statistics
+from sim.io.config import load_scenario
 from sim.io.files import write_text
-from sim.params import load_scenario
 
 SECTIONS = (("fit", "Fitted targets"), ("pattern", "Out-of-sample patterns (not used for fitting)"))
 

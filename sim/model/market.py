@@ -25,7 +25,7 @@ from sim.model.world.city import City
 from sim.model.world.justice import BUYER, COURIER, LAB, OPERATOR, ROLE_NAMES, Justice
 from sim.model.world.sanctions import courier_offence, discounted_years, mean_sentence
 from sim.model.world.stashes import PRESENT, SEIZED, Stashes
-from sim.params import resolve
+from sim.params import Params, resolve
 
 #: Daily metrics, in the order of the DataCollector's columns.
 METRICS = (
@@ -63,28 +63,30 @@ class KladMarket(mesa.Model):
 
     Args:
         params: parameter overrides (see ``sim.params.REGISTRY``), optionally
-            with a ``policy`` dict of levers that switch on at ``policy_start_day``.
+            with a ``policy`` dict of levers that switch on at ``policy_start_day``;
+            or a ``Params``.
         rng: an integer seed, a ``numpy.random.SeedSequence`` or a ``Generator``;
             all randomness of the run comes from it (see ``sim.draws.generator``).
     """
 
     def __init__(
         self,
-        params: dict[str, Any] | None = None,
+        params: dict[str, Any] | Params | None = None,
         *,
         rng: int | np.random.SeedSequence | np.random.Generator | None = None,
     ):
         super().__init__(rng=generator(rng))
-        resolved = resolve(params)
+        if isinstance(params, Params):
+            params = params.as_dict()
+        resolved = resolve({k: v for k, v in (params or {}).items() if k != "scenario_name"})
         self.policy: dict[str, Any] = resolved.pop("policy")
-        resolved.pop("scenario_name", None)
-        self.p: dict[str, Any] = resolved
+        self.p: Params = Params(**resolved)  # the values in force today; replaced, never changed in place
         self.policy_active = False
         self.day = 0
         p = self.p
-        self.scale = p["n_buyers"] / 10_000  # demand-side rates are stated per 10,000 buyers
+        self.scale = p.n_buyers / 10_000  # demand-side rates are stated per 10,000 buyers
 
-        self.city = City(p["grid_width"], p["grid_height"], p["demand_concentration"], self.rng, self.random)
+        self.city = City(p.grid_width, p.grid_height, p.demand_concentration, self.rng, self.random)
         self.justice = Justice()
         self.stashes = Stashes()
         self.labs = LabRoster(self)
@@ -92,7 +94,7 @@ class KladMarket(mesa.Model):
         self.couriers = CourierRoster(self)
         self.buyers = BuyerRoster(self)
         self.police = Police(self)
-        self.perceived_conviction = p["prior_conviction"]
+        self.perceived_conviction = p.prior_conviction
         self.cumulative = dict.fromkeys(("produced", "sold", "seized", "lost"), 0.0)
         self.wanted = 0  # suspects who absconded before their forensic result
         self.arrest_districts: dict[str, np.ndarray] = {}  # today's street arrests by role: districts, for maps
@@ -135,26 +137,26 @@ class KladMarket(mesa.Model):
     def _populate(self) -> None:
         """Day 0: a market in rough equilibrium, with stock in the pipeline."""
         p = self.p
-        daily_orders = p["n_buyers"] * p["order_rate"]
-        self.labs.set_up(p["n_labs"], ready_day=0, supplied=True)
-        self.labs.stock[:] = daily_orders * p["stash_grams"] * 7.0 / p["n_labs"]
-        self.shops.open_shops(p["n_shops"], daily_orders / p["n_shops"], stocked=True)
-        pool = self.couriers.recruit_candidates(round(p["candidate_pool"] * self.scale) + p["n_couriers"])
+        daily_orders = p.n_buyers * p.order_rate
+        self.labs.set_up(p.n_labs, ready_day=0, supplied=True)
+        self.labs.stock[:] = daily_orders * p.stash_grams * 7.0 / p.n_labs
+        self.shops.open_shops(p.n_shops, daily_orders / p.n_shops, stocked=True)
+        pool = self.couriers.recruit_candidates(round(p.candidate_pool * self.scale) + p.n_couriers)
         # The day-0 couriers are the candidates most willing at the going pay.
-        pay = np.full(len(pool), p["courier_pay"])
+        pay = np.full(len(pool), p.courier_pay)
         margin = self.couriers.expected_daily_pay(pay) - self.couriers.job_cost(pool)
-        hired = pool[np.argsort(-margin, kind="stable")[: p["n_couriers"]]]
+        hired = pool[np.argsort(-margin, kind="stable")[: p.n_couriers]]
         self.couriers.state[hired] = C.WORKING
-        self.couriers.shop[hired] = np.arange(p["n_couriers"]) % p["n_shops"]
+        self.couriers.shop[hired] = np.arange(p.n_couriers) % p.n_shops
         storefronts = self.shops.visibility.copy()
-        self.buyers.start_using(p["n_buyers"], B.ACTIVE, storefronts)
+        self.buyers.start_using(p.n_buyers, B.ACTIVE, storefronts)
         # Former users at the quit/relapse/recovery equilibrium, at most as many as active users.
-        exits = p["relapse_rate"] + p["recovery_rate"]
-        former = int(min(p["n_buyers"], p["n_buyers"] * p["quit_rate"] / exits)) if exits > 0 else p["n_buyers"]
+        exits = p.relapse_rate + p.recovery_rate
+        former = int(min(p.n_buyers, p.n_buyers * p.quit_rate / exits)) if exits > 0 else p.n_buyers
         self.buyers.start_using(former, B.FORMER, storefronts)
         # Each shop's stashes already hidden in the city.
-        on_ground = np.ceil(self.shops.orders * p["ground_days"]).astype(np.int64)
-        shops = np.repeat(np.arange(p["n_shops"]), on_ground)
+        on_ground = np.ceil(self.shops.orders * p.ground_days).astype(np.int64)
+        shops = np.repeat(np.arange(p.n_shops), on_ground)
         districts = categorical(self.rng, self._placement_weights(), len(shops))
         self.stashes.hide(shops, districts, np.full(len(shops), -1), np.zeros(len(shops), dtype=bool))
         self.cumulative["produced"] = self._grams_in_stock()
@@ -202,8 +204,8 @@ class KladMarket(mesa.Model):
     # --------------------------------------------------------------- the verbs
     def switch_on_policy(self) -> None:
         """On the policy start day the scenario's levers take their new values."""
-        if not self.policy_active and self.day >= self.p["policy_start_day"]:
-            self.p.update(self.policy)
+        if not self.policy_active and self.day >= self.p.policy_start_day:
+            self.p = self.p.replace(**self.policy)
             self.policy_active = True
 
     def run_labs(self) -> None:
@@ -230,7 +232,7 @@ class KladMarket(mesa.Model):
         self.shops.block_storefronts()
         mirrors = self.shops.reopen_mirrors()
         for shop in mirrors:
-            self.buyers.forget_storefront(int(shop), self.p["mirror_retention"])
+            self.buyers.forget_storefront(int(shop), self.p.mirror_retention)
         self.today["mirrors_opened"] = len(mirrors)
 
     def hire_couriers(self) -> None:
@@ -247,9 +249,9 @@ class KladMarket(mesa.Model):
         p = self.p
         need = self.shops.plan_stashes(self.stashes.on_file(len(self.shops)))
         day = self.couriers.lay_stashes(need, self._placement_weights(), hazards)
-        grams = p["stash_grams"]
+        grams = p.stash_grams
         self.shops.stock -= (day["laid_by_shop"] + day["seized_by_shop"]) * grams
-        lost = self.rng.random(len(day["laid_shop"])) < p["bad_placement"]
+        lost = self.rng.random(len(day["laid_shop"])) < p.bad_placement
         self.stashes.hide(day["laid_shop"], day["laid_district"], day["laid_courier"], lost)
         self._count_lost(int(lost.sum()) * grams)
         self._count_seized(day["seized_stashes"] * grams)
@@ -257,13 +259,13 @@ class KladMarket(mesa.Model):
         if len(arrested):
             self.couriers.arrest(arrested)
             carried = day["arrested_stashes"] * grams
-            offence = courier_offence(self.couriers.repeat[arrested], carried, p["large_quantity"])
-            self.justice.open_cases(COURIER, arrested, offence, self.day, p["forensic_delay"])
+            offence = courier_offence(self.couriers.repeat[arrested], carried, p.large_quantity)
+            self.justice.open_cases(COURIER, arrested, offence, self.day, p.forensic_delay)
             # The phone of an arrested courier shows analysts where his stashes still lie.
             caught = np.zeros(len(self.couriers) + 1, dtype=bool)  # the extra last slot: stashes of no courier (-1)
             caught[arrested] = True
             today = caught[self.stashes.courier] & (self.stashes.state == PRESENT)
-            shown = today & (self.rng.random(len(self.stashes)) < p["digital_analytics"])
+            shown = today & (self.rng.random(len(self.stashes)) < p.digital_analytics)
             self._seize_stashes(np.flatnonzero(shown))
             self._add_leads(day["arrested_shop"])
         self.today["arrests_courier"] = len(arrested)
@@ -296,7 +298,7 @@ class KladMarket(mesa.Model):
         arrested = got & (self.rng.random(len(got)) < hazards["buyer"][np.maximum(district, 0)])
         n_got, n_arrested = int(np.count_nonzero(got)), int(np.count_nonzero(arrested))
         n_sold = n_got - n_arrested
-        grams = p["stash_grams"]
+        grams = p.stash_grams
         self._count_seized(n_arrested * grams)
         self.cumulative["sold"] += n_sold * grams
         pickups = np.bincount(district[got], minlength=self.city.n_districts)
@@ -323,16 +325,16 @@ class KladMarket(mesa.Model):
 
     def arrest_buyers(self, rows: np.ndarray) -> None:
         """Arrested buyers are fined, or imprisoned under tightened penalties; some are treated."""
-        imprison = self.p["buyer_imprisonment"]
+        imprison = self.p.buyer_imprisonment
         treated = self.buyers.arrest(rows, imprison)
         if imprison:
-            self.justice.open_cases(BUYER, rows, "buyer_prison", self.day, self.p["forensic_delay"])
+            self.justice.open_cases(BUYER, rows, "buyer_prison", self.day, self.p.forensic_delay)
         self.today["buyers_treated"] = len(treated)
 
     def investigate(self) -> None:
         """Leads and lab policing identify operators and labs; arrests follow."""
         p, shops, labs, police = self.p, self.shops, self.labs, self.police
-        stale = 0.5 ** (1.0 / p["lead_half_life"])
+        stale = 0.5 ** (1.0 / p.lead_half_life)
         shops.leads *= stale
         labs.leads *= stale
         in_business = np.flatnonzero(shops.active)
@@ -344,7 +346,7 @@ class KladMarket(mesa.Model):
         shops.storefront[open_abroad] = DETECTED
         shops.storefront_day[open_abroad] = self.day
         caught = found[~shops.abroad[found]]
-        self.justice.open_cases(OPERATOR, np.full(len(caught), -1), "operator", self.day, p["forensic_delay"])
+        self.justice.open_cases(OPERATOR, np.full(len(caught), -1), "operator", self.day, p.forensic_delay)
         for shop in caught:
             self._close_shop(int(shop), seize=True)
             lab = shops.lab[shop]
@@ -353,12 +355,12 @@ class KladMarket(mesa.Model):
         self.today["arrests_operator"] = len(caught)
 
         in_business = np.flatnonzero(labs.active)
-        hit = in_business[police.identify(labs.leads[in_business], p["lab_detection"] * police.effort["labs"])]
+        hit = in_business[police.identify(labs.leads[in_business], p.lab_detection * police.effort["labs"])]
         self._count_seized(float(labs.stock[hit].sum()))
         labs.stock[hit] = 0.0
         labs.precursor[hit] = 0.0
         labs.close(hit)
-        self.justice.open_cases(LAB, np.full(len(hit), -1), "lab", self.day, p["forensic_delay"])
+        self.justice.open_cases(LAB, np.full(len(hit), -1), "lab", self.day, p.forensic_delay)
         self.today["arrests_lab"] = len(hit)
 
     def administer_justice(self) -> None:
@@ -383,7 +385,7 @@ class KladMarket(mesa.Model):
         self.buyers.observe_arrests(self._buyer_arrest_rate)
         if self._resolved_cases:
             share = self.today["convictions"] / self._resolved_cases
-            self.perceived_conviction += self.p["learning_rate"] * (share - self.perceived_conviction)
+            self.perceived_conviction += self.p.learning_rate * (share - self.perceived_conviction)
 
     def renew_buyers(self) -> None:
         """Quitting, relapse and recovery; new users start with availability and advertising."""
@@ -393,7 +395,7 @@ class KladMarket(mesa.Model):
         availability = 1.0 - self.today["unmet_orders"] / orders
         open_visibility = self.shops.visibility * self.shops.open_now()
         advertising = min(2.0, open_visibility.sum() / max(1e-9, self._visibility0))
-        rate = p["initiation_rate"] * self.scale * availability * advertising * (1.0 - p["prevention"])
+        rate = p.initiation_rate * self.scale * availability * advertising * (1.0 - p.prevention)
         new = int(self.rng.poisson(max(0.0, rate)))
         if new and open_visibility.sum() > 0:
             self.buyers.start_using(new, B.ACTIVE, open_visibility)
@@ -405,17 +407,17 @@ class KladMarket(mesa.Model):
         for shop in np.flatnonzero(shops.active & (shops.cash < 0)):
             self._close_shop(int(shop), seize=False)
         active = shops.active
-        monthly_return = float(shops.profit[active].mean()) * 30 / p["shop_start_cash"] if active.any() else 1.0
+        monthly_return = float(shops.profit[active].mean()) * 30 / p.shop_start_cash if active.any() else 1.0
         unmet = self.today["unmet_orders"] / max(1, self.today["orders"])
-        if self.rng.random() < p["shop_entry_rate"] * max(0.0, monthly_return + unmet):
-            mean_orders = float(shops.orders[active].mean()) if active.any() else p["n_buyers"] * p["order_rate"]
+        if self.rng.random() < p.shop_entry_rate * max(0.0, monthly_return + unmet):
+            mean_orders = float(shops.orders[active].mean()) if active.any() else p.n_buyers * p.order_rate
             shops.open_shops(1, 0.5 * mean_orders)  # found by buyers through search and ads
         idle = np.flatnonzero(labs.active & (labs.idle_days > 90))
         self._count_lost(float(labs.stock[idle].sum()))  # an abandoned lab's leftover stock
         labs.stock[idle] = 0.0
         labs.close(idle)
-        if labs.bulk_unmet > 0.05 and self.rng.random() < p["lab_entry_rate"]:
-            labs.set_up(1, ready_day=self.day + p["lab_entry_delay"])
+        if labs.bulk_unmet > 0.05 and self.rng.random() < p.lab_entry_rate:
+            labs.set_up(1, ready_day=self.day + p.lab_entry_delay)
 
     # ----------------------------------------------------------- bookkeeping
     @property
@@ -427,9 +429,7 @@ class KladMarket(mesa.Model):
         open_now = self.shops.open_now()
         if not open_now.any():
             return (
-                float(self.shops.price[self.shops.active].mean())
-                if self.shops.active.any()
-                else self.p["reference_price"]
+                float(self.shops.price[self.shops.active].mean()) if self.shops.active.any() else self.p.reference_price
             )
         w = self.shops.orders[open_now] + 1e-9
         return float(w @ self.shops.price[open_now] / w.sum())
@@ -437,24 +437,24 @@ class KladMarket(mesa.Model):
     def buyer_arrest_cost(self) -> float:
         """Money value of an arrest to a buyer: a fine, or discounted prison years."""
         p = self.p
-        if not p["buyer_imprisonment"]:
-            return p["fine_kzt"]
-        years = mean_sentence(p["sanction_regime"], "buyer_prison", p["severity_multiplier"])
-        lost = float(discounted_years(years, p["discount_factor_mean"]))
-        return p["fine_kzt"] + lost * p["prison_year_cost"] * p["reservation_wage"] * 365.0
+        if not p.buyer_imprisonment:
+            return p.fine_kzt
+        years = mean_sentence(p.sanction_regime, "buyer_prison", p.severity_multiplier)
+        lost = float(discounted_years(years, p.discount_factor_mean))
+        return p.fine_kzt + lost * p.prison_year_cost * p.reservation_wage * 365.0
 
     def _add_leads(self, arrested_shop: np.ndarray) -> None:
         """Each arrested courier may give a lead to his shop, and through it to the lab."""
         chance = self.police.lead_probability()
         leads = arrested_shop[self.rng.random(len(arrested_shop)) < chance]
         self.shops.leads += np.bincount(leads, minlength=len(self.shops))
-        up = leads[self.rng.random(len(leads)) < self.p["lab_link"]]
+        up = leads[self.rng.random(len(leads)) < self.p.lab_link]
         labs = self.shops.lab[up]
         self.labs.leads += np.bincount(labs[labs >= 0], minlength=len(self.labs))
 
     def _seize_stashes(self, rows: np.ndarray) -> None:
         self.stashes.state[rows] = SEIZED
-        self._count_seized(len(rows) * self.p["stash_grams"])
+        self._count_seized(len(rows) * self.p.stash_grams)
 
     def _count_seized(self, grams: float) -> None:
         self.today["grams_seized"] += grams
@@ -468,7 +468,7 @@ class KladMarket(mesa.Model):
         """A shop leaves: its stock and hidden stashes are seized (arrest) or abandoned."""
         shops, stashes = self.shops, self.stashes
         mine = np.flatnonzero((stashes.shop == shop) & (stashes.state == PRESENT))
-        grams = shops.stock[shop] + len(mine) * self.p["stash_grams"]
+        grams = shops.stock[shop] + len(mine) * self.p.stash_grams
         (self._count_seized if seize else self._count_lost)(grams)
         stashes.remove(np.flatnonzero(stashes.shop == shop))
         shops.stock[shop] = 0.0
@@ -480,7 +480,7 @@ class KladMarket(mesa.Model):
         return (
             float(self.labs.stock.sum())
             + float(self.shops.stock.sum())
-            + self.stashes.present_grams(self.p["stash_grams"])
+            + self.stashes.present_grams(self.p.stash_grams)
         )
 
     def _record_stock_metrics(self) -> None:

@@ -26,11 +26,13 @@ from typing import Any
 import numpy as np
 from mesa.discrete_space import FixedAgent
 
+#: The demo's city: a fifth of the default one, with the same market per buyer
+from sim.io.config import load_scenario
 from sim.model.market import KladMarket
 from sim.model.roles import couriers as C
 from sim.model.roles.shops import BLOCKED, DETECTED, OPEN
 from sim.model.world.stashes import PRESENT
-from sim.params import REGISTRY, ParameterError, load_scenario, resolve, validate
+from sim.params import REGISTRY, ParameterError, resolve, validate
 
 #: The demo's city: a fifth of the default one, with the same market per buyer
 #: (couriers scale with buyers; six shops so that the storefront panel has some).
@@ -199,7 +201,7 @@ class DemoMarket(KladMarket):
         """
         value = validate({name: value}, "demo", levers_only=True)[name]
         with self.lock:
-            self.p[name] = value
+            self.p = self.p.replace(**{name: value})
             self.policy.pop(name, None)  # the lecturer's word is the last one
             if note:
                 shown = str(value).lower() if isinstance(value, bool | str) else f"{value:g}"
@@ -217,7 +219,7 @@ class DemoMarket(KladMarket):
             candidates = np.flatnonzero(shops.active & (shops.storefront != BLOCKED))
             largest = candidates[np.argsort(-shops.orders[candidates], kind="stable")[:n]]
             shops.storefront[largest] = BLOCKED
-            shops.storefront_day[largest] = self.steps + 1 + self.p["mirror_delay"]
+            shops.storefront_day[largest] = self.steps + 1 + self.p.mirror_delay
             self._note(f"{len(largest)} storefronts blocked")
             self._record_stock_metrics()
         return [int(s) for s in largest]
@@ -229,7 +231,7 @@ class DemoMarket(KladMarket):
             The new severity multiplier.
         """
         top = REGISTRY["severity_multiplier"].high
-        severity = self.set_lever("severity_multiplier", min(top, self.p["severity_multiplier"] * factor), False)
+        severity = self.set_lever("severity_multiplier", min(top, self.p.severity_multiplier * factor), False)
         self.set_lever("buyer_imprisonment", True, False)
         with self.lock:
             self._note(f"penalties x{factor:g}")
@@ -239,10 +241,8 @@ class DemoMarket(KladMarket):
         """Multiply the police budget by ``factor`` for ``days`` days; a second call only extends it."""
         with self.lock:
             if self.crackdown is None:
-                budget = self.p["police_budget"]
-                self.p["police_budget"] = REGISTRY["police_budget"].check(
-                    min(REGISTRY["police_budget"].high, budget * factor), "demo"
-                )
+                budget = self.p.police_budget
+                self.p = self.p.replace(police_budget=min(REGISTRY["police_budget"].high, budget * factor))
             else:
                 budget = self.crackdown[1]
             self.crackdown = (self.steps + days, budget)
@@ -251,7 +251,7 @@ class DemoMarket(KladMarket):
     def _end_crackdown_if_due(self) -> None:
         # Called at the start of a day: ``steps`` is already today.
         if self.crackdown is not None and self.steps > self.crackdown[0]:
-            self.p["police_budget"] = self.crackdown[1]
+            self.p = self.p.replace(police_budget=self.crackdown[1])
             self.crackdown = None
             self.events.append((self.steps, "crackdown ends"))
 

@@ -276,7 +276,7 @@ def PolicyPanel(model: DemoMarket):
 
     def change_lever(name: str, value) -> None:
         # A slider also reports the value it was given; only a move by the lecturer is a change.
-        if not np.isclose(value, model.p[name]):
+        if not np.isclose(value, getattr(model.p, name)):
             model.set_lever(name, value)
             force_update()
 
@@ -306,7 +306,7 @@ def PolicyPanel(model: DemoMarket):
             solara.Text(f"Day {model.steps}. Scenario: {model.scenario_name}.")
             if model.scenario_policy:
                 changes = ", ".join(f"{k} = {v}" for k, v in model.scenario_policy.items())
-                state = "in force" if model.policy_active else f"from day {model.p['policy_start_day']}"
+                state = "in force" if model.policy_active else f"from day {model.p.policy_start_day}"
                 solara.Text(f"Its policy: {changes} ({state}).")
             for day, text in model.events[-4:]:
                 solara.Text(f"Day {day}: {text}")
@@ -314,11 +314,11 @@ def PolicyPanel(model: DemoMarket):
         for name, (label, low, high, step) in LIVE_LEVERS.items():
             slider = solara.SliderInt if REGISTRY[name].type is int else solara.SliderFloat
             slider(
-                f"{label}: {model.p[name]:g}", value=model.p[name], min=low, max=high, step=step,
+                f"{label}: {getattr(model.p, name):g}", value=getattr(model.p, name), min=low, max=high, step=step,
                 on_value=lambda value, name=name: change_lever(name, value), thumb_label=False,
             )  # fmt: skip
         solara.Checkbox(
-            label="Prison for buyers (instead of a fine)", value=model.p["buyer_imprisonment"],
+            label="Prison for buyers (instead of a fine)", value=model.p.buyer_imprisonment,
             on_value=lambda value: change_lever("buyer_imprisonment", value),
         )  # fmt: skip
 

@@ -83,7 +83,7 @@ class Roster:
         p = self.model.p
         rate = min(1.0, arrest_rate)
         uniforms = self.model.rng.random(np.count_nonzero(learning) if rate > 0 else 0)  # none needed at rate 0
-        kernels.learn_from_peers(uniforms, learning, self.perceived_risk, p["peers_observed"], rate, p["learning_rate"])
+        kernels.learn_from_peers(uniforms, learning, self.perceived_risk, p.peers_observed, rate, p.learning_rate)
 
 
 class Column:

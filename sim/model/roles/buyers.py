@@ -51,7 +51,7 @@ class BuyerRoster(Roster):
                 "risk_aversion": (float, 1.0),
                 "perceived_risk": (float, 0.0),  # arrest probability per pickup
                 "treated": (bool, False),
-                "known": (np.int64, -1, model.p["known_storefronts"]),  # remembered storefronts, -1: empty slot
+                "known": (np.int64, -1, model.p.known_storefronts),  # remembered storefronts, -1: empty slot
             },
         )
 
@@ -59,9 +59,9 @@ class BuyerRoster(Roster):
         """Add ``n`` buyers with drawn traits, each knowing one storefront drawn by visibility."""
         p, rng, city = self.model.p, self.model.rng, self.model.city
         district = from_cdf(rng, city.demand_cdf, n)
-        order_rate = p["order_rate"] * rng.gamma(2.0, 0.5, n)
-        price_elasticity = p["price_elasticity"] * rng.lognormal(-0.125, 0.5, n)
-        risk_aversion = p["buyer_risk_aversion"] * rng.lognormal(-0.125, 0.5, n)
+        order_rate = p.order_rate * rng.gamma(2.0, 0.5, n)
+        price_elasticity = p.price_elasticity * rng.lognormal(-0.125, 0.5, n)
+        risk_aversion = p.buyer_risk_aversion * rng.lognormal(-0.125, 0.5, n)
         known = np.full((n, self.known.shape[1]), -1, dtype=np.int64)
         if storefront_weights.sum() > 0:
             known[:, 0] = categorical(rng, storefront_weights, n)
@@ -78,12 +78,12 @@ class BuyerRoster(Roster):
         relative to the price of the order.
         """
         p = self.model.p
-        order_cost = price * p["stash_grams"]
+        order_cost = price * p.stash_grams
         # order_rate x (price/reference)^-elasticity x exp(-aversion x risk x cost/order), in one exp.
         active = self.state == ACTIVE
         return kernels.decide_orders(
             self.model.rng.random(np.count_nonzero(active)), active, self.order_rate, self.price_elasticity,
-            self.risk_aversion, self.perceived_risk, np.log(price / p["reference_price"]), arrest_cost / order_cost,
+            self.risk_aversion, self.perceived_risk, np.log(price / p.reference_price), arrest_cost / order_cost,
         )  # fmt: skip
 
     def choose_storefronts(self, rows: np.ndarray, open_now: np.ndarray, visibility: np.ndarray) -> np.ndarray:
@@ -95,7 +95,7 @@ class BuyerRoster(Roster):
         """
         weights = visibility * open_now
         n_shops = max(1, int((visibility > 0).sum()))
-        find = self.model.p["search_success"] * open_now.sum() / n_shops
+        find = self.model.p.search_success * open_now.sum() / n_shops
         uniforms = self.model.rng.random((len(rows), 3))
         return kernels.choose_storefronts(uniforms, rows, self.known, open_now, find, cdf(weights))
 
@@ -106,10 +106,10 @@ class BuyerRoster(Roster):
     def arrest(self, rows: np.ndarray, imprisoned: bool) -> np.ndarray:
         """Arrested buyers learn from it; some are treated instead of fined. Returns treated rows."""
         p, rng = self.model.p, self.model.rng
-        self.perceived_risk[rows] += p["learning_rate"] * (1.0 - self.perceived_risk[rows])
-        treated = rows[rng.random(len(rows)) < p["treatment"]]
+        self.perceived_risk[rows] += p.learning_rate * (1.0 - self.perceived_risk[rows])
+        treated = rows[rng.random(len(rows)) < p.treatment]
         self.treated[treated] = True
-        quits = treated[rng.random(len(treated)) < p["treatment_effect"]]
+        quits = treated[rng.random(len(treated)) < p.treatment_effect]
         self.state[quits] = FORMER
         if imprisoned:
             self.state[rows] = PRISON
@@ -120,8 +120,8 @@ class BuyerRoster(Roster):
         p = self.model.p
         using = int(np.count_nonzero((self.state == ACTIVE) | (self.state == FORMER)))
         kernels.use_transitions(
-            self.model.rng.random(using), self.state, self.treated, self.known, p["quit_rate"], p["relapse_rate"],
-            p["recovery_rate"], ACTIVE, FORMER, RECOVERED,
+            self.model.rng.random(using), self.state, self.treated, self.known, p.quit_rate, p.relapse_rate,
+            p.recovery_rate, ACTIVE, FORMER, RECOVERED,
         )  # fmt: skip
 
     def forget_storefront(self, shop: int, keep_share: float) -> None:

@@ -62,17 +62,17 @@ class CourierRoster(Roster):
         p, rng = self.model.p, self.model.rng
         return self.add(
             n,
-            reservation_wage=p["reservation_wage"] * rng.lognormal(0.0, p["wage_dispersion"], n),
-            discount_factor=np.clip(rng.normal(p["discount_factor_mean"], p["discount_factor_sd"], n), 0.01, 0.99),
-            risk_aversion=p["courier_risk_aversion"] * rng.lognormal(-0.125, 0.5, n),
-            perceived_risk=p["prior_courier_risk"],
-            target_income=p["target_income"] * rng.exponential(1.0, n),
+            reservation_wage=p.reservation_wage * rng.lognormal(0.0, p.wage_dispersion, n),
+            discount_factor=np.clip(rng.normal(p.discount_factor_mean, p.discount_factor_sd, n), 0.01, 0.99),
+            risk_aversion=p.courier_risk_aversion * rng.lognormal(-0.125, 0.5, n),
+            perceived_risk=p.prior_courier_risk,
+            target_income=p.target_income * rng.exponential(1.0, n),
         )
 
     def expected_daily_pay(self, pay_per_stash: np.ndarray) -> np.ndarray:
         """Expected KZT per calendar day for a job paying ``pay_per_stash``."""
         p = self.model.p
-        return pay_per_stash * 0.5 * (p["batch_min"] + p["batch_max"]) * p["work_share"]
+        return pay_per_stash * 0.5 * (p.batch_min + p.batch_max) * p.work_share
 
     def perceived_punishment_cost(self, rows: np.ndarray) -> np.ndarray:
         """Perceived expected cost of punishment per calendar day of work, in KZT.
@@ -86,14 +86,14 @@ class CourierRoster(Roster):
         """The arguments of ``kernels.punishment_cost`` after ``rows``: the columns and today's constants."""
         p, m = self.model.p, self.model
         # A first-timer expects to be caught halfway through an average batch, and charged by that quantity.
-        grams_when_caught = 0.25 * (p["batch_min"] + p["batch_max"]) * p["stash_grams"]
-        first = str(courier_offence(False, grams_when_caught, p["large_quantity"]))
-        regime, severity = p["sanction_regime"], p["severity_multiplier"]
+        grams_when_caught = 0.25 * (p.batch_min + p.batch_max) * p.stash_grams
+        first = str(courier_offence(False, grams_when_caught, p.large_quantity))
+        regime, severity = p.sanction_regime, p.severity_multiplier
         first_years = float(mean_sentence(regime, first, severity))
         repeat_years = float(mean_sentence(regime, "courier_repeat", severity))
         # Discounted years (sanctions.discounted_years) x the value of a year (prison_year_cost x 365 days'
         # reservation wage) x perceived risk per working day x work share x perceived conviction x aversion.
-        scale = float(p["work_share"] * m.perceived_conviction * p["prison_year_cost"] * 365.0)
+        scale = float(p.work_share * m.perceived_conviction * p.prison_year_cost * 365.0)
         return (
             self.repeat, self.discount_factor, self.reservation_wage, self.perceived_risk, self.risk_aversion,
             first_years, repeat_years, scale,
@@ -132,7 +132,7 @@ class CourierRoster(Roster):
             return np.zeros(len(vacancies), dtype=np.int64)
         uniforms = self.model.rng.random(self.count(CANDIDATE))
         return kernels.hire(
-            uniforms, self.state, self.shop, self.income, float(self.model.p["ad_reach"]), vacancies, cdf(vacancies),
+            uniforms, self.state, self.shop, self.income, float(self.model.p.ad_reach), vacancies, cdf(vacancies),
             self.expected_daily_pay(pay_per_stash_by_shop), self._cost_terms(), CANDIDATE, WORKING,
         )  # fmt: skip
 
@@ -152,8 +152,8 @@ class CourierRoster(Roster):
         """
         p, rng = self.model.p, self.model.rng
         working, shop, batch, traced_at = kernels.plan_batches(
-            rng.random((self.count(WORKING), 4)), self.state, self.shop, WORKING, need_by_shop, p["work_share"],
-            p["batch_min"], p["batch_max"], detection["digital"],
+            rng.random((self.count(WORKING), 4)), self.state, self.shop, WORKING, need_by_shop, p.work_share,
+            p.batch_min, p.batch_max, detection["digital"],
         )  # fmt: skip
         uniforms = rng.random((int(batch.sum()), 2))
         caught_at, caught_district, laid_owner, laid_district, laid_by_shop, seized_by_shop = kernels.lay_batches(
@@ -179,7 +179,7 @@ class CourierRoster(Roster):
         """Arrested couriers await forensics; their own arrest raises their perceived risk."""
         self.state[rows] = PENDING
         self.shop[rows] = -1
-        self.perceived_risk[rows] += self.model.p["learning_rate"] * (1.0 - self.perceived_risk[rows])
+        self.perceived_risk[rows] += self.model.p.learning_rate * (1.0 - self.perceived_risk[rows])
 
     def _leave(self, rows: np.ndarray, state: int) -> None:
         self.state[rows] = state
@@ -189,7 +189,7 @@ class CourierRoster(Roster):
         """Acquitted suspects rejoin the pool; released prisoners may; absconders are gone."""
         self._leave(acquitted, CANDIDATE)
         self.state[absconded] = GONE
-        back = self.model.rng.random(len(released)) < self.model.p["return_after_release"]
+        back = self.model.rng.random(len(released)) < self.model.p.return_after_release
         self.repeat[released] = True
         self._leave(released[back], CANDIDATE)
         self.state[released[~back]] = GONE
@@ -201,8 +201,8 @@ class CourierRoster(Roster):
     def renew_pool(self) -> None:
         """Candidates age out of the pool and new ones arrive."""
         p, rng = self.model.p, self.model.rng
-        kernels.move_some(rng.random(self.count(CANDIDATE)), self.state, CANDIDATE, GONE, p["candidate_exit_rate"])
-        arrivals = rng.poisson(p["candidate_inflow"] * self.model.scale)
+        kernels.move_some(rng.random(self.count(CANDIDATE)), self.state, CANDIDATE, GONE, p.candidate_exit_rate)
+        arrivals = rng.poisson(p.candidate_inflow * self.model.scale)
         if arrivals:
             self.recruit_candidates(arrivals)
 

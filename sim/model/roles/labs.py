@@ -53,14 +53,14 @@ class LabRoster(Roster):
         entrants wait for theirs, which precursor control may intercept.
         """
         p, rng = self.model.p, self.model.rng
-        capacity = p["lab_capacity"] * rng.uniform(0.5, 1.5, n)
+        capacity = p.lab_capacity * rng.uniform(0.5, 1.5, n)
         return self.add(
             n,
             capacity=capacity,
-            precursor=capacity * p["precursor_interval"] if supplied else 0.0,
-            price=p["wholesale_price"],
+            precursor=capacity * p.precursor_interval if supplied else 0.0,
+            price=p.wholesale_price,
             # Entrants' first shipment is due the day they are ready; day-0 labs are spread over the interval.
-            next_shipment=rng.integers(0, p["precursor_interval"], n) if supplied else ready_day,
+            next_shipment=rng.integers(0, p.precursor_interval, n) if supplied else ready_day,
             ready_day=ready_day,
         )
 
@@ -68,19 +68,19 @@ class LabRoster(Roster):
         """Shipments due today arrive unless intercepted; returns shipments intercepted."""
         p, rng, today = self.model.p, self.model.rng, self.model.day
         # A lab orders precursors only when it is short of one shipment's worth (no stockpiling).
-        short = self.precursor < self.capacity * p["precursor_interval"]
+        short = self.precursor < self.capacity * p.precursor_interval
         due = np.flatnonzero(self.active & short & (self.next_shipment <= today))
-        stopped = rng.random(len(due)) < p["precursor_interdiction"]
+        stopped = rng.random(len(due)) < p.precursor_interdiction
         arrived = due[~stopped]
-        self.precursor[arrived] += self.capacity[arrived] * p["precursor_interval"]
-        self.next_shipment[due] = today + p["precursor_interval"]
+        self.precursor[arrived] += self.capacity[arrived] * p.precursor_interval
+        self.next_shipment[due] = today + p.precursor_interval
         return int(stopped.sum())
 
     def produce(self) -> float:
         """Cook what capacity and precursors allow; returns grams produced."""
         today = self.model.day
         running = self.active & (self.ready_day <= today)
-        room = np.maximum(0.0, self.capacity * self.model.p["lab_stock_days"] - self.stock)
+        room = np.maximum(0.0, self.capacity * self.model.p.lab_stock_days - self.stock)
         made = np.where(running, np.minimum(np.minimum(self.capacity, self.precursor), room), 0.0)
         self.precursor -= made
         self.stock += made
@@ -116,7 +116,7 @@ class LabRoster(Roster):
         p = self.model.p
         unmet = 1.0 - delivered.sum() / requests.sum() if requests.sum() > 0 else 0.0
         self.bulk_unmet += 0.1 * (unmet - self.bulk_unmet)
-        self.price[:] = p["wholesale_price"] * (1.0 + p["scarcity_markup"] * self.bulk_unmet)
+        self.price[:] = p.wholesale_price * (1.0 + p.scarcity_markup * self.bulk_unmet)
 
     def close(self, rows: np.ndarray) -> None:
         """Labs leave the market (found by police, or idle too long)."""

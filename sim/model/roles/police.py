@@ -12,6 +12,8 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
+from sim.params import Params
+
 #: Cyber staff at which the digital detection parameters are stated.
 REFERENCE_CYBER_OFFICERS = 15.0
 
@@ -27,7 +29,7 @@ class Police(mesa.Agent):
         self.effort = {"patrol": 0.0, "cyber": 0.0, "investigation": 0.0, "labs": 0.0}
 
     @property
-    def p(self) -> dict:
+    def p(self) -> Params:
         """Parameters in force today."""
         return self.model.p
 
@@ -35,8 +37,8 @@ class Police(mesa.Agent):
         """Split today's officer-days and send patrols to districts."""
         p = self.p
         for activity in self.effort:
-            self.effort[activity] = p["police_budget"] * p[f"share_{activity}"]
-        if p["targeting_mode"] == "statistics":
+            self.effort[activity] = p.police_budget * getattr(p, f"share_{activity}")
+        if p.targeting_mode == "statistics":
             weights = self.pickups_by_district
         else:
             weights = 0.5 * self.model.city.demand + 0.5 * self.found_by_district / self.found_by_district.sum()
@@ -46,7 +48,7 @@ class Police(mesa.Agent):
     def buyer_stop_share(self) -> float:
         """Share of patrol time spent stopping buyers."""
         p = self.p
-        return p["statistics_stop_share"] if p["targeting_mode"] == "statistics" else p["buyer_stop_share"]
+        return p.statistics_stop_share if p.targeting_mode == "statistics" else p.buyer_stop_share
 
     def street_hazards(self) -> dict[str, np.ndarray | float]:
         """Today's detection hazards on the street, by district, and digital ones.
@@ -57,34 +59,32 @@ class Police(mesa.Agent):
         day by cyber analytics).
         """
         p, city = self.p, self.model.city
-        search = city.patrol * (1.0 - self.buyer_stop_share) * p["detection_multiplier"]
+        search = city.patrol * (1.0 - self.buyer_stop_share) * p.detection_multiplier
         stops = city.patrol * self.buyer_stop_share
         hidden = 1.0 - 0.5 * city.suitability  # good hiding places halve the chance of being seen
-        digital = (
-            p["digital_courier_detection"] * p["digital_analytics"] * self.effort["cyber"] / REFERENCE_CYBER_OFFICERS
-        )
+        digital = p.digital_courier_detection * p.digital_analytics * self.effort["cyber"] / REFERENCE_CYBER_OFFICERS
         return {
-            "per_placement": 1.0 - np.exp(-p["courier_detection"] * search * hidden),
-            "stash": 1.0 - np.exp(-p["stash_detection"] * search * hidden),
-            "buyer": 1.0 - np.exp(-p["buyer_detection"] * stops),
+            "per_placement": 1.0 - np.exp(-p.courier_detection * search * hidden),
+            "stash": 1.0 - np.exp(-p.stash_detection * search * hidden),
+            "buyer": 1.0 - np.exp(-p.buyer_detection * stops),
             "digital": min(1.0, digital),
         }
 
     def storefront_hazard(self) -> float:
         """Daily detection hazard of a fully visible storefront; analytics double it at most."""
         p = self.p
-        return p["storefront_detection"] * self.effort["cyber"] * (1.0 + p["digital_analytics"])
+        return p.storefront_detection * self.effort["cyber"] * (1.0 + p.digital_analytics)
 
     def block_delay(self) -> int:
         """Days from detection to blocking; coordination between agencies halves it at most."""
         p = self.p
-        return int(round(p["block_delay"] * (1.0 - 0.5 * p["coordination"])))
+        return int(round(p.block_delay * (1.0 - 0.5 * p.coordination)))
 
     def lead_probability(self) -> float:
         """Chance an arrest yields a usable lead upstream (compartmentalisation x coordination x analytics)."""
         p = self.p
-        boost = 1.0 + (p["lead_boost"] - 1.0) * 0.5 * (p["coordination"] + p["digital_analytics"])
-        return min(1.0, p["lead_probability"] * boost)
+        boost = 1.0 + (p.lead_boost - 1.0) * 0.5 * (p.coordination + p.digital_analytics)
+        return min(1.0, p.lead_probability * boost)
 
     def record_finds(self, districts: np.ndarray, pickups: np.ndarray) -> None:
         """Remember where stashes were found and buyers arrested, and where buyers collected."""
@@ -99,5 +99,5 @@ class Police(mesa.Agent):
 
         ``leads`` holds the leads on each target still in business (one draw each).
         """
-        rate = self.p["investigation_rate"] * self.effort["investigation"] * leads + base_hazard
+        rate = self.p.investigation_rate * self.effort["investigation"] * leads + base_hazard
         return self.model.rng.random(len(leads)) < 1.0 - np.exp(-rate)

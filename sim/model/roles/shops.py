@@ -70,21 +70,21 @@ class ShopRoster(Roster):
         active_labs = np.flatnonzero(labs.active)
         return self.add(
             n,
-            abroad=rng.random(n) < p["abroad_share"],
-            cash=p["shop_start_cash"],
-            stock=expected_orders * p["stash_grams"] * p["stock_days"] / 2 if stocked else 0.0,
-            price=p["reference_price"],
-            pay=p["courier_pay"],
+            abroad=rng.random(n) < p.abroad_share,
+            cash=p.shop_start_cash,
+            stock=expected_orders * p.stash_grams * p.stock_days / 2 if stocked else 0.0,
+            price=p.reference_price,
+            pay=p.courier_pay,
             visibility=rng.uniform(0.3, 1.0, n),
             lab=rng.choice(active_labs, size=n) if len(active_labs) else -1,
             orders=expected_orders,
-            wholesale_paid=p["wholesale_price"],
+            wholesale_paid=p.wholesale_price,
         )
 
     def reference_unit_cost(self) -> float:
         """Unit cost (KZT/g) at baseline wholesale price and courier pay."""
         p = self.model.p
-        return p["wholesale_price"] + p["courier_pay"] / p["stash_grams"]
+        return p.wholesale_price + p.courier_pay / p.stash_grams
 
     def open_now(self) -> np.ndarray:
         """Shops whose storefront can take orders today."""
@@ -93,7 +93,7 @@ class ShopRoster(Roster):
     def advertise(self) -> None:
         """Visibility grows towards 1 while a storefront is open (ads, graffiti)."""
         grow = self.active & (self.storefront != BLOCKED)
-        self.visibility[grow] += self.model.p["visibility_growth"] * (1.0 - self.visibility[grow])
+        self.visibility[grow] += self.model.p.visibility_growth * (1.0 - self.visibility[grow])
 
     def detect_storefronts(self, hazard_per_visibility: float, block_delay: int) -> int:
         """Cyber monitoring finds open storefronts; each is blocked after ``block_delay`` days."""
@@ -109,7 +109,7 @@ class ShopRoster(Roster):
         p, today = self.model.p, self.model.day
         due = np.flatnonzero(self.active & (self.storefront == DETECTED) & (self.storefront_day <= today))
         self.storefront[due] = BLOCKED
-        self.storefront_day[due] = today + p["mirror_delay"]
+        self.storefront_day[due] = today + p.mirror_delay
         return len(due)
 
     def reopen_mirrors(self) -> np.ndarray:
@@ -117,22 +117,22 @@ class ShopRoster(Roster):
         p, today = self.model.p, self.model.day
         due = np.flatnonzero(self.active & (self.storefront == BLOCKED) & (self.storefront_day <= today))
         self.storefront[due] = OPEN
-        self.cash[due] -= p["mirror_cost"]
-        self.visibility[due] *= p["mirror_retention"]
+        self.cash[due] -= p.mirror_cost
+        self.visibility[due] *= p.mirror_retention
         return due
 
     def plan_stashes(self, on_file: np.ndarray) -> np.ndarray:
         """Stashes each shop wants laid today: top up the ground stock, within bulk stock."""
         p = self.model.p
-        target = np.ceil(self.orders * p["ground_days"])
-        affordable = np.floor(self.stock / p["stash_grams"])
+        target = np.ceil(self.orders * p.ground_days)
+        affordable = np.floor(self.stock / p.stash_grams)
         need = np.clip(target - on_file, 0, affordable)
         return np.where(self.active, need, 0).astype(np.int64)
 
     def post_vacancies(self, working_by_shop: np.ndarray) -> np.ndarray:
         """Courier jobs each shop advertises: couriers needed for expected orders minus those it has."""
         p = self.model.p
-        per_courier = 0.5 * (p["batch_min"] + p["batch_max"]) * p["work_share"]
+        per_courier = 0.5 * (p.batch_min + p.batch_max) * p.work_share
         needed = np.ceil(self.orders * 1.1 / per_courier)
         self.vacancies = np.where(self.active, np.maximum(0, needed - working_by_shop), 0).astype(np.int64)
         return self.vacancies
@@ -141,16 +141,16 @@ class ShopRoster(Roster):
         """Raise pay while vacancies stay open (the risk premium); drift back to the going rate otherwise."""
         p = self.model.p
         raise_ = unfilled > 0
-        self.pay[raise_] *= 1.0 + p["pay_raise_rate"]
-        self.pay[~raise_] += 0.01 * (p["courier_pay"] - self.pay[~raise_])
-        np.minimum(self.pay, p["max_pay_share"] * self.price * p["stash_grams"], out=self.pay)
+        self.pay[raise_] *= 1.0 + p.pay_raise_rate
+        self.pay[~raise_] += 0.01 * (p.courier_pay - self.pay[~raise_])
+        np.minimum(self.pay, p.max_pay_share * self.price * p.stash_grams, out=self.pay)
 
     def restock(self) -> np.ndarray:
         """Shops low on bulk order a batch from a lab; returns grams requested by shop."""
         p = self.model.p
-        daily = self.orders * p["stash_grams"]
-        low = self.active & (self.stock < daily * p["stock_days"] / 2)
-        return np.where(low, daily * p["stock_days"], 0.0)
+        daily = self.orders * p.stash_grams
+        low = self.active & (self.stock < daily * p.stock_days / 2)
+        return np.where(low, daily * p.stock_days, 0.0)
 
     def receive_bulk(self, grams: np.ndarray, price_per_gram: np.ndarray) -> None:
         """Add bought bulk to stock and pay for it."""
@@ -162,10 +162,10 @@ class ShopRoster(Roster):
     def set_prices(self) -> None:
         """Move the retail price towards cost pass-through times a scarcity markup."""
         p = self.model.p
-        unit_cost = self.wholesale_paid + self.pay / p["stash_grams"]
+        unit_cost = self.wholesale_paid + self.pay / p.stash_grams
         cost_ratio = unit_cost / self.reference_unit_cost()
-        target = p["reference_price"] * cost_ratio ** p["cost_passthrough"] * (1.0 + p["scarcity_markup"] * self.unmet)
-        self.price += p["price_adjust_rate"] * (target - self.price)
+        target = p.reference_price * cost_ratio**p.cost_passthrough * (1.0 + p.scarcity_markup * self.unmet)
+        self.price += p.price_adjust_rate * (target - self.price)
 
     def book_day(self, orders: np.ndarray, served: np.ndarray, revenue: np.ndarray, wages: np.ndarray) -> None:
         """Record the day's orders, income and costs."""
@@ -174,7 +174,7 @@ class ShopRoster(Roster):
         unmet_today = np.where(orders > 0, 1.0 - served / np.maximum(orders, 1), 0.0)
         self.orders += a * (orders - self.orders) * self.active
         self.unmet += a * (unmet_today - self.unmet) * self.active
-        profit = revenue - wages - p["shop_fixed_cost"]
+        profit = revenue - wages - p.shop_fixed_cost
         self.cash += np.where(self.active, profit, 0.0)
         self.profit += a * (profit - self.profit) * self.active
 

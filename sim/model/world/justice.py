@@ -83,15 +83,15 @@ class Justice:
         pending = np.flatnonzero(self.state == PENDING)
         # Suspects at large while their forensic result is still pending may abscond.
         waiting = pending[self.due[pending] > today]
-        flee = waiting[rng.random(len(waiting)) < p["abscond_rate"]]
+        flee = waiting[rng.random(len(waiting)) < p.abscond_rate]
         self.state[flee] = CLOSED
         due = pending[(self.due[pending] <= today) & (self.state[pending] == PENDING)]
-        convict = rng.random(len(due)) < p["conviction_probability"]
+        convict = rng.random(len(due)) < p.conviction_probability
         guilty, acquitted = due[convict], due[~convict]
         self.state[acquitted] = CLOSED
         for code in np.unique(self.code[guilty]):  # in code order: the draw order is fixed
             rows = guilty[self.code[guilty] == code]
-            years = draw_sentences(rng, p["sanction_regime"], OFFENCES[code], p["severity_multiplier"], len(rows))
+            years = draw_sentences(rng, p.sanction_regime, OFFENCES[code], p.severity_multiplier, len(rows))
             self.release[rows] = today + np.maximum(1, np.round(years * 365.0)).astype(np.int64)
         self.state[guilty] = PRISON
         out.convicted = np.bincount(self.role[guilty], minlength=4)
