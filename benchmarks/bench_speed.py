@@ -120,7 +120,7 @@ def run_klad(days: int, seed: int, repeats: int) -> dict[str, Any]:
         model.run_for(days)
         times.append(time.perf_counter() - start)
 
-        daily = model.datacollector.get_model_vars_dataframe().tail(days)
+        daily = model.daily().drop(columns="day").tail(days)
         del model
     active = daily[list(ACTIVE_COLUMNS)].sum(axis=1) + POLICE_AGENTS
     agent_steps = int(active.sum())

@@ -75,7 +75,7 @@ def test_takedown_blocks_every_open_storefront_the_next_day(small_params):
     model.step()
     assert not model.shops.open_now()[struck].any()  # a shop that enters today opens its own storefront
     model.run_for(model.p.mirror_delay)
-    assert model.metrics["active_storefronts"] > 0  # mirrors open after the delay
+    assert model.metrics.active_storefronts > 0  # mirrors open after the delay
 
 
 def test_simulate_returns_every_statistic(small_params):

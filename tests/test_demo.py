@@ -26,9 +26,9 @@ from sim.app.demo.market import (
     shipped_scenarios,
 )
 from sim.io.config import load_scenario
-from sim.model.market import METRICS
-from sim.model.roles.shops import BLOCKED, OPEN
-from sim.model.world.stashes import PRESENT
+from sim.model.metrics import METRICS, Day
+from sim.model.roles.shops import Storefront
+from sim.model.world.stashes import StashState
 from sim.params import REGISTRY, ParameterError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,8 +42,8 @@ def test_demo_market_is_the_model_market_in_the_demo_city():
     plain = sim.KladMarket(demo_params(ROOT / "scenarios" / "tightened_penalties.toml", 20), rng=3)
     demo.run_for(40)
     plain.run_for(40)
-    a = demo.datacollector.get_model_vars_dataframe()
-    b = plain.datacollector.get_model_vars_dataframe()
+    a = demo.daily().drop(columns="day")
+    b = plain.daily().drop(columns="day")
     assert list(a.columns) == list(METRICS)
     np.testing.assert_array_equal(a.to_numpy(), b.to_numpy())
     assert {k: getattr(demo.p, k) for k in DEMO_CITY} == DEMO_CITY
@@ -94,7 +94,7 @@ def test_marks_show_stashes_couriers_at_work_and_last_weeks_arrests():
     m = DemoMarket(seed=2)
     m.run_for(30)
     marks = {kind: [mk for mk in m.marks if mk.kind == kind] for kind in ("stashes", "courier", "arrest")}
-    present = np.bincount(m.stashes.district[m.stashes.state == PRESENT], minlength=m.city.n_districts)
+    present = np.bincount(m.stashes.district[m.stashes.state == StashState.PRESENT], minlength=m.city.n_districts)
     assert {mk.district: mk.count for mk in marks["stashes"]} == {d: present[d] for d in np.flatnonzero(present)}
     couriers, districts = m._couriers_today
     assert len(marks["courier"]) == len(couriers) > 0
@@ -111,33 +111,33 @@ def test_arrest_districts_are_where_the_couriers_were_caught():
     """Only one district is patrolled: every courier caught on the street was caught there."""
     m = DemoMarket(seed=4)
     m.run_for(3)  # shops have sold stashes and want new ones laid
-    busiest = int(np.argmax(m._placement_weights()))
+    busiest = int(np.argmax(m.city.placement))
     hazards = m.police.street_hazards()
     hazards["per_placement"] = np.zeros(m.city.n_districts)
     hazards["per_placement"][busiest] = 0.5
     hazards["digital"] = 0.0
-    m.today = dict.fromkeys(METRICS, 0.0)
+    m.today = Day()
     m.work_couriers(hazards)
     caught = m.arrest_districts["courier"]
-    assert len(caught) == m.today["arrests_courier"] > 0
+    assert len(caught) == m.today.arrests_courier > 0
     assert set(caught) == {busiest}
 
 
 def test_blocking_the_largest_storefronts_and_their_mirrors():
     m = DemoMarket(seed=5)
     m.run_for(20)
-    open_ = np.flatnonzero(m.shops.active & (m.shops.storefront != BLOCKED))
+    open_ = np.flatnonzero(m.shops.active & (m.shops.storefront != Storefront.BLOCKED))
     largest = set(open_[np.argsort(-m.shops.orders[open_])[:BLOCK_LARGEST]])
-    before = m.mirrors.copy()
+    before = m.shops.mirrors.copy()
     assert set(m.block_largest_storefronts()) == largest
-    assert all(m.shops.storefront[s] == BLOCKED for s in largest)
+    assert all(m.shops.storefront[s] == Storefront.BLOCKED for s in largest)
     assert sum(r["state"] == "blocked" for r in m.storefronts()) >= BLOCK_LARGEST
-    assert m.metrics["blocked_storefronts"] >= BLOCK_LARGEST
+    assert m.metrics.blocked_storefronts >= BLOCK_LARGEST
     m.step()
-    assert all(m.shops.storefront[s] == BLOCKED for s in largest)  # blocked on the next day
+    assert all(m.shops.storefront[s] == Storefront.BLOCKED for s in largest)  # blocked on the next day
     m.run_for(m.p.mirror_delay)
     for s in largest:
-        assert m.shops.storefront[s] == OPEN and m.mirrors[s] == before[s] + 1  # back, as a mirror
+        assert m.shops.storefront[s] == Storefront.OPEN and m.shops.mirrors[s] == before[s] + 1  # back, as a mirror
     assert (m.steps - m.p.mirror_delay, f"{BLOCK_LARGEST} storefronts blocked") in m.events
 
 
@@ -158,11 +158,11 @@ def test_crackdown_triples_police_for_its_days_then_ends():
     m.run_for(5)
     m.start_crackdown()
     m.run_for(CRACKDOWN_DAYS)
-    patrol = m.datacollector.get_model_vars_dataframe()["effort_patrol"].to_numpy()
+    patrol = m.daily().drop(columns="day")["effort_patrol"].to_numpy()
     assert np.allclose(patrol[5:], 3 * patrol[4])
     m.step()
     assert m.p.police_budget == REGISTRY["police_budget"].default and m.crackdown is None
-    assert m.metrics["effort_patrol"] == patrol[4]
+    assert m.metrics.effort_patrol == patrol[4]
     assert m.events == [(6, "crackdown x3"), (6 + CRACKDOWN_DAYS, "crackdown ends")]
 
 

@@ -12,13 +12,15 @@ import pandas as pd
 import pytest
 
 import sim
-from sim.model.market import METRICS
-from sim.model.roles import buyers as B
-from sim.model.roles import couriers as C
-from sim.model.roles.shops import BLOCKED, DETECTED, OPEN
-from sim.model.world.justice import BUYER, COURIER, Justice
-from sim.model.world.sanctions import SANCTIONS, discounted_years, draw_sentences, sentence_bounds
-from sim.model.world.stashes import LOST, PRESENT, SEIZED, Stashes
+from sim.model.deterrence import discounted_years
+from sim.model.metrics import Day
+from sim.model.roles.buyers import BuyerRoster
+from sim.model.roles.buyers import BuyerState as B
+from sim.model.roles.couriers import CourierState as C
+from sim.model.roles.shops import Storefront
+from sim.model.world.justice import Justice, Role
+from sim.model.world.sanctions import SANCTIONS, draw_sentences, sentence_bounds
+from sim.model.world.stashes import Stashes, StashState
 from sim.params import ParameterError
 
 TINY = {
@@ -47,7 +49,7 @@ def live(seed=1, **over):
 def frame(seed, days, **over):
     m = model(seed, **over)
     m.run_for(days)
-    return m.datacollector.get_model_vars_dataframe()
+    return m.daily().drop(columns="day")
 
 
 def total(metric, days, seeds=(1, 2, 3), **over):
@@ -57,8 +59,7 @@ def total(metric, days, seeds=(1, 2, 3), **over):
 
 def fresh_day(m):
     """Reset the day's metrics as ``step`` does, for calling verbs one by one."""
-    m.today = dict.fromkeys(METRICS, 0.0)
-    m._stashes_seized_today = 0
+    m.today = Day()
 
 
 # ---------------------------------------------------------------- city and police
@@ -77,11 +78,11 @@ def test_patrol_intensity_raises_stash_detections_in_that_district():
     assert hazards["stash"][0] > hazards["stash"][1] > hazards["stash"][2] == 0.0
     fresh_day(m)
     m.patrol_stashes(hazards)
-    seized = np.bincount(m.stashes.district[m.stashes.state == SEIZED], minlength=3)
+    seized = np.bincount(m.stashes.district[m.stashes.state == StashState.SEIZED], minlength=3)
     assert seized[2] == 0  # no patrol, no finds
     assert seized[1] > 0
     assert seized[0] > 3 * seized[1]
-    assert m.today["grams_seized"] == pytest.approx(seized.sum() * m.p.stash_grams)
+    assert m.today.grams_seized == pytest.approx(seized.sum() * m.p.stash_grams)
 
 
 def test_balanced_patrol_follows_where_stashes_were_found():
@@ -140,7 +141,7 @@ def test_storefront_detection_then_block_after_block_delay():
     n = m.shops.detect_storefronts(1e6, block_delay=5)
     active = np.flatnonzero(m.shops.active)
     assert n == len(active)
-    assert np.all(m.shops.storefront[active] == DETECTED)
+    assert np.all(m.shops.storefront[active] == Storefront.DETECTED)
     assert np.all(m.shops.open_now()[active])  # a detected storefront still sells until blocked
     for day in range(10, 15):
         m.day = day
@@ -161,24 +162,24 @@ def test_blocked_storefront_reopens_as_mirror_after_delay_at_cost_losing_buyers(
     fresh_day(m)
     d = 10
     m.day = d
-    m.shops.storefront[0] = DETECTED
+    m.shops.storefront[0] = Storefront.DETECTED
     m.shops.storefront_day[0] = d
     cash0, vis0 = m.shops.cash[0], m.shops.visibility[0]
     knew0 = int((m.buyers.known == 0).sum())
     assert knew0 > 100
     m.police_storefronts()
-    assert m.shops.storefront[0] == BLOCKED and not m.shops.open_now()[0]
+    assert m.shops.storefront[0] == Storefront.BLOCKED and not m.shops.open_now()[0]
     for day in range(d + 1, d + 4):
         m.day = day
         m.police_storefronts()
-        assert m.shops.storefront[0] == BLOCKED, day
-        assert m.today["mirrors_opened"] == 0
+        assert m.shops.storefront[0] == Storefront.BLOCKED, day
+        assert m.today.mirrors_opened == 0
         assert m.shops.cash[0] == cash0
         assert int((m.buyers.known == 0).sum()) == knew0
     m.day = d + 4
     m.police_storefronts()
-    assert m.shops.storefront[0] == OPEN and m.shops.open_now()[0]
-    assert m.today["mirrors_opened"] == 1
+    assert m.shops.storefront[0] == Storefront.OPEN and m.shops.open_now()[0]
+    assert m.today.mirrors_opened == 1
     assert m.shops.cash[0] == pytest.approx(cash0 - 1e6)
     assert m.shops.visibility[0] == pytest.approx(0.5 * vis0)
     knew1 = int((m.buyers.known == 0).sum())
@@ -190,17 +191,17 @@ def test_mirror_retention_one_keeps_all_buyers():
     fresh_day(m)
     knew0 = int((m.buyers.known == 1).sum())
     m.day = 5
-    m.shops.storefront[1] = BLOCKED
+    m.shops.storefront[1] = Storefront.BLOCKED
     m.shops.storefront_day[1] = 5
     m.police_storefronts()
-    assert m.shops.storefront[1] == OPEN
+    assert m.shops.storefront[1] == Storefront.OPEN
     assert int((m.buyers.known == 1).sum()) == knew0
 
 
 def test_visibility_grows_only_while_storefront_not_blocked():
     m = live(visibility_growth=0.1)
     m.shops.visibility[:3] = 0.5
-    m.shops.storefront[:3] = [OPEN, DETECTED, BLOCKED]
+    m.shops.storefront[:3] = [Storefront.OPEN, Storefront.DETECTED, Storefront.BLOCKED]
     m.shops.advertise()
     assert m.shops.visibility[0] == pytest.approx(0.55)
     assert m.shops.visibility[1] == pytest.approx(0.55)
@@ -305,12 +306,12 @@ def test_lab_found_through_leads_is_closed_and_stock_seized():
     stock = m.labs.stock[0]
     assert stock > 0
     m.investigate()
-    assert m.today["arrests_lab"] == 0 and m.labs.active[0]  # no leads, no lab police effect
+    assert m.today.arrests_lab == 0 and m.labs.active[0]  # no leads, no lab police effect
     m.labs.leads[0] = 50.0
     m.investigate()
-    assert m.today["arrests_lab"] == 1 and not m.labs.active[0]
+    assert m.today.arrests_lab == 1 and not m.labs.active[0]
     assert m.labs.stock[0] == 0.0
-    assert m.today["grams_seized"] == pytest.approx(stock)
+    assert m.today.grams_seized == pytest.approx(stock)
 
 
 # ---------------------------------------------------------------- operators, leads
@@ -326,10 +327,10 @@ def test_operator_abroad_is_never_arrested_but_storefront_is_blocked():
     """(4) Identified operators abroad are not arrested; their storefront is flagged for blocking."""
     abroad = live_with_leads(1.0)
     home = live_with_leads(0.0)
-    assert abroad.today["arrests_operator"] == 0
+    assert abroad.today.arrests_operator == 0
     assert abroad.shops.active.all()
-    assert np.all(abroad.shops.storefront == DETECTED)
-    assert home.today["arrests_operator"] == 3
+    assert np.all(abroad.shops.storefront == Storefront.DETECTED)
+    assert home.today.arrests_operator == 3
     assert not home.shops.active.any()
     assert home.justice.pending() >= 3
 
@@ -345,7 +346,7 @@ def test_operator_arrest_closes_shop_seizes_stock_and_frees_couriers():
     m = live_with_leads(0.0)
     assert np.all(m.shops.stock == 0.0)
     assert m.couriers.count(C.WORKING) == 0
-    assert not (m.stashes.state == PRESENT).any()
+    assert not (m.stashes.state == StashState.PRESENT).any()
     assert not (m.buyers.known >= 0).any()
 
 
@@ -387,7 +388,7 @@ def test_discounted_years_concave_and_bounded():
     """The cost of S years is sum_{t<S} beta^t: increasing, concave, below 1/(1-beta)."""
     years = np.array([1.0, 5.0, 10.0, 20.0, 40.0])
     for beta in (0.2, 0.6, 0.95):
-        v = discounted_years(years, beta)
+        v = np.vectorize(discounted_years)(years, beta)
         assert np.all(np.diff(v) > 0)
         assert np.all(np.diff(np.diff(v) / np.diff(years)) < 0)
         assert np.all(v <= 1.0 / (1.0 - beta))
@@ -412,7 +413,7 @@ def test_longer_sentences_deter_patient_couriers_more_than_impatient_ones():
     m.couriers.discount_factor[rows] = 0.95
     m.p = m.p.replace(severity_multiplier=1.0)
     per_stash = m.couriers.expected_daily_pay(1.0)
-    pay = float(np.median(m.couriers.job_cost(rows))) / per_stash
+    pay = float(np.median(m.couriers.reservation_wage[rows] + m.couriers.perceived_punishment_cost(rows))) / per_stash
     patient = willing_share(m, rows, pay, 0.95, 1.0) - willing_share(m, rows, pay, 0.95, 3.0)
     impatient = willing_share(m, rows, pay, 0.2, 1.0) - willing_share(m, rows, pay, 0.2, 3.0)
     assert patient > 0.15
@@ -501,7 +502,7 @@ def arrest_and_judge(m, day, n):
     m.day = day
     rows = np.flatnonzero(m.couriers.state == C.WORKING)[:n]
     m.couriers.arrest(rows)
-    m.justice.open_cases(COURIER, rows, "courier_first", day, 0)
+    m.justice.open_cases(Role.COURIER, rows, "courier_first", day, 0)
     m.administer_justice()
     return rows
 
@@ -511,8 +512,15 @@ def test_perceived_conviction_learned_from_case_outcomes():
     hi = live(conviction_probability=1.0, learning_rate=0.2)
     for m in (lo, hi):
         arrest_and_judge(m, day=5, n=10)
-        m._courier_arrest_rate = m._buyer_arrest_rate = 0.0
-        m.learn()
+        m.learn(
+            m.couriers.lay_stashes(
+                np.zeros(len(m.shops), dtype=np.int64),
+                m.city.placement,
+                {"per_placement": np.zeros(m.city.n_districts), "digital": 0.0},
+            ),
+            0.0,
+            10,
+        )
     assert lo.perceived_conviction < 0.5 < hi.perceived_conviction
 
 
@@ -524,18 +532,18 @@ def test_arrested_courier_loses_the_rest_of_his_batch():
     working = m.couriers.count(C.WORKING)
     sure = {"per_placement": np.ones(m.city.n_districts), "digital": 0.0}
     day = m.couriers.lay_stashes(np.full(n, 10_000), w, sure)
-    assert len(day["arrested"]) == working
-    assert len(day["laid_shop"]) == 0
-    assert day["seized_stashes"] == 10 * working
+    assert len(day.arrested) == working
+    assert len(day.laid_shop) == 0
+    assert day.seized_by_shop.sum() == 10 * working
     m2 = live(batch_min=10, batch_max=10, work_share=1.0)
     none = {"per_placement": np.zeros(m2.city.n_districts), "digital": 0.0}
     day = m2.couriers.lay_stashes(np.full(n, 10_000), w, none)
-    assert len(day["arrested"]) == 0 and day["seized_stashes"] == 0
-    assert len(day["laid_shop"]) == 10 * m2.couriers.count(C.WORKING)
+    assert len(day.arrested) == 0 and day.seized_by_shop.sum() == 0
+    assert len(day.laid_shop) == 10 * m2.couriers.count(C.WORKING)
     traced = {"per_placement": np.zeros(m2.city.n_districts), "digital": 1.0}
     day = m2.couriers.lay_stashes(np.full(n, 10_000), w, traced)
-    assert len(day["arrested"]) == m2.couriers.count(C.WORKING)
-    assert day["seized_stashes"] > 0
+    assert len(day.arrested) == m2.couriers.count(C.WORKING)
+    assert day.seized_by_shop.sum() > 0
 
 
 def test_couriers_lay_only_what_shops_need_and_batches_in_range():
@@ -545,9 +553,9 @@ def test_couriers_lay_only_what_shops_need_and_batches_in_range():
     none = {"per_placement": np.zeros(m.city.n_districts), "digital": 0.0}
     need = np.array([25, 0, 7])
     day = m.couriers.lay_stashes(need, w, none)
-    np.testing.assert_array_equal(day["laid_by_shop"], need)
+    np.testing.assert_array_equal(day.laid_by_shop, need)
     day = m.couriers.lay_stashes(np.full(n, 10_000), w, none)
-    per_courier = np.bincount(day["laid_courier"])
+    per_courier = np.bincount(day.laid_courier)
     per_courier = per_courier[per_courier > 0]
     assert per_courier.min() >= 12 and per_courier.max() <= 18
 
@@ -576,8 +584,8 @@ def test_arrested_couriers_phone_reveals_his_stashes_with_analytics():
         m.shops.orders[0] = 1000.0  # shop 0 wants stashes laid today
         assert m.shops.active[0]
         m.work_couriers(hz)
-        assert rows[0] in m.justice.person[m.justice.role == COURIER]
-        counts[da] = int(((m.stashes.courier == rows[0]) & (m.stashes.state == SEIZED)).sum())
+        assert rows[0] in m.justice.person[m.justice.role == Role.COURIER]
+        counts[da] = int(((m.stashes.courier == rows[0]) & (m.stashes.state == StashState.SEIZED)).sum())
     assert counts[0.0] == 0
     assert counts[1.0] == 50
 
@@ -608,7 +616,7 @@ def test_recruitment_fills_vacancies_from_the_pool():
     hired = int(((m.couriers.state == C.WORKING) & (m.couriers.shop == 0)).sum())
     assert hired == m.shops.vacancies[0] > 0
     assert m.couriers.count(C.CANDIDATE) == pool - m.shops.vacancies.sum()
-    assert m.today["courier_vacancies"] == 0
+    assert m.today.courier_vacancies == 0
 
 
 def test_courier_pay_rises_while_vacancies_stay_unfilled():
@@ -620,7 +628,7 @@ def test_courier_pay_rises_while_vacancies_stay_unfilled():
     pay0 = m.shops.pay.copy()
     for _ in range(10):
         m.hire_couriers()
-    assert m.today["courier_vacancies"] > 0
+    assert m.today.courier_vacancies > 0
     np.testing.assert_allclose(m.shops.pay, pay0 * 1.05**10)
     m.shops.vacancies[:] = 0
     m.shops.adjust_pay(np.zeros(len(m.shops), dtype=np.int64))
@@ -642,13 +650,13 @@ def advance_cases(params, n=400, delay=30, days=60, seed=0):
     j = Justice()
     rng = np.random.default_rng(seed)
     p = sim.params.Params.of({**params, "forensic_delay": delay})
-    j.open_cases(COURIER, np.arange(n), "courier_first", 0, delay)
+    j.open_cases(Role.COURIER, np.arange(n), "courier_first", 0, delay)
     fled = convicted = 0
     first_conviction = None
     for day in range(days):
         out = j.advance(day, p, rng)
-        fled += len(out.absconded_rows[COURIER])
-        convicted += int(out.convicted[COURIER])
+        fled += len(out.absconded_rows[Role.COURIER])
+        convicted += int(out.convicted[Role.COURIER])
         if convicted and first_conviction is None:
             first_conviction = day
     return fled, convicted, first_conviction, j
@@ -696,18 +704,18 @@ def test_incapacitation_and_release_of_couriers():
         m = live(severity_multiplier=0.001, conviction_probability=1.0, return_after_release=back, forensic_delay=0)
         rows = arrest_and_judge(m, day=50, n=8)
         assert np.all(m.couriers.state[rows] == C.PRISON)
-        assert m.justice.prisoners()[COURIER] == 8
+        assert m.justice.prisoners()[Role.COURIER] == 8
         # a jailed courier lays no stashes
         w = np.full(m.city.n_districts, 1.0 / m.city.n_districts)
         day = m.couriers.lay_stashes(np.full(len(m.shops), 10_000), w, m.police.street_hazards())
-        assert not np.isin(day["laid_courier"], rows).any()
+        assert not np.isin(day.laid_courier, rows).any()
         # 5-8 years x 0.001 = 1.8-2.9 days
         for d in range(51, 54):
             m.day = d
             m.administer_justice()
         assert np.all(m.couriers.state[rows] == state)
         assert np.all(m.couriers.repeat[rows])
-        assert m.justice.prisoners()[COURIER] == 0
+        assert m.justice.prisoners()[Role.COURIER] == 0
 
 
 def test_prison_population_tracks_sentence_length():
@@ -787,9 +795,9 @@ def test_initiation_grows_with_availability():
         news = []
         for _ in range(40):
             fresh_day(m)
-            m.today["orders"], m.today["unmet_orders"] = 100, unmet
+            m.today.orders, m.today.unmet_orders = 100, unmet
             m.renew_buyers()
-            news.append(m.today["new_buyers"])
+            news.append(m.today.new_buyers)
         return np.mean(news)
 
     assert mean_new(0) > 3 * mean_new(80)
@@ -801,13 +809,13 @@ def test_treatment_makes_arrested_buyers_quit_and_lowers_relapse():
     rows = np.flatnonzero(m.buyers.state == B.ACTIVE)[:200]
     fresh_day(m)
     m.arrest_buyers(rows)
-    assert m.today["buyers_treated"] == 200
+    assert m.today.buyers_treated == 200
     assert np.all(m.buyers.state[rows] == B.FORMER) and np.all(m.buyers.treated[rows])
     u = live(treatment=0.0)
     rows = np.flatnonzero(u.buyers.state == B.ACTIVE)[:200]
     fresh_day(u)
     u.arrest_buyers(rows)
-    assert u.today["buyers_treated"] == 0 and np.all(u.buyers.state[rows] == B.ACTIVE)
+    assert u.today.buyers_treated == 0 and np.all(u.buyers.state[rows] == B.ACTIVE)
     # relapse: half of all buyers treated
     r = live(relapse_rate=0.1, recovery_rate=0.0, quit_rate=0.0)
     treated = np.arange(len(r.buyers)) % 2 == 0
@@ -838,13 +846,13 @@ def test_quit_relapse_recover_transitions():
 
 
 def test_no_relapse_no_recovery_is_a_valid_market(monkeypatch):
-    original = B.BuyerRoster.start_using
+    original = BuyerRoster.start_using
 
     def guarded(self, n, state, weights):
         assert n <= 10 * TINY["n_buyers"], f"asked to create {n} buyers"
         return original(self, n, state, weights)
 
-    monkeypatch.setattr(B.BuyerRoster, "start_using", guarded)
+    monkeypatch.setattr(BuyerRoster, "start_using", guarded)
     m = model(quit_rate=0.1, relapse_rate=0.0, recovery_rate=0.0)
     assert m.buyers.count(B.FORMER) <= 10 * TINY["n_buyers"]
 
@@ -894,21 +902,21 @@ def test_arrested_buyers_fined_stay_active_imprisoned_leave():
     fresh_day(m)
     m.arrest_buyers(rows)
     assert np.all(m.buyers.state[rows] == B.PRISON)
-    assert np.isin(rows, m.justice.person[m.justice.role == BUYER]).all()
+    assert np.isin(rows, m.justice.person[m.justice.role == Role.BUYER]).all()
     f = live(buyer_imprisonment=False, treatment=0.0)
     rows = np.flatnonzero(f.buyers.state == B.ACTIVE)[:20]
-    cases = (f.justice.role == BUYER).sum()
+    cases = (f.justice.role == Role.BUYER).sum()
     fresh_day(f)
     f.arrest_buyers(rows)
     assert np.all(f.buyers.state[rows] == B.ACTIVE)  # fined, back on the street
-    assert (f.justice.role == BUYER).sum() == cases == 0
+    assert (f.justice.role == Role.BUYER).sum() == cases == 0
 
 
 def test_buyers_in_prison_state_are_those_with_open_cases():
     """Invariant: a buyer is in PRISON state exactly while he has a pending case or a sentence."""
     m = model(1, buyer_imprisonment=True, buyer_detection=0.003, abscond_rate=0.0, severity_multiplier=0.02)
     m.run_for(150)
-    open_cases = (m.justice.role == BUYER) & (m.justice.state != 2)
+    open_cases = (m.justice.role == Role.BUYER) & (m.justice.state != 2)
     assert m.buyers.count(B.PRISON) == int(open_cases.sum()) > 0
 
 
@@ -917,7 +925,7 @@ def test_absconded_buyers_do_not_stay_in_prison_state():
     m = model(1, buyer_imprisonment=True, buyer_detection=0.003, abscond_rate=0.05, forensic_delay=30)
     m.run_for(150)
     assert m.wanted > 0
-    open_cases = (m.justice.role == BUYER) & (m.justice.state != 2)
+    open_cases = (m.justice.role == Role.BUYER) & (m.justice.state != 2)
     assert m.buyers.count(B.PRISON) == int(open_cases.sum())
 
 
@@ -1026,14 +1034,13 @@ def test_shop_restashes_once_after_not_found():
         np.repeat(np.arange(3), n), np.zeros(3 * n, dtype=np.int64), np.full(3 * n, -1), np.zeros(3 * n, dtype=bool)
     )
     state = m.stashes.state
-    state[np.flatnonzero(state == PRESENT)[::2]] = SEIZED  # half of what is on file was seized
+    state[np.flatnonzero(state == StashState.PRESENT)[::2]] = StashState.SEIZED  # half of what is on file was seized
     fresh_day(m)
-    m._found_districts = np.zeros(0, dtype=np.int64)
-    on_file, was_present = m.stashes.shop.copy(), m.stashes.state == PRESENT
+    on_file, was_present = m.stashes.shop.copy(), m.stashes.state == StashState.PRESENT
     deliveries = []
     original = m.stashes.deliver
     m.stashes.deliver = lambda shop, *a: deliveries.append((shop.copy(), original(shop, *a))) or deliveries[-1][1]
-    m.sell_to_buyers(m.police.street_hazards())
+    m.sell_to_buyers(m.police.street_hazards(), np.zeros(0, dtype=np.int64), wages=np.zeros(len(m.shops)))
     ((shop, sent),) = deliveries
     missing = sent.missing
     assert missing.sum() > 5
@@ -1042,8 +1049,8 @@ def test_shop_restashes_once_after_not_found():
     second = sent.second[missing]
     np.testing.assert_array_equal(on_file[second[second >= 0]], shop[missing][second >= 0])  # of the same shop
     assert was_present[second[second >= 0]].sum() > 0
-    assert m.today["transactions"] == int(sent.got.sum())
-    assert m.today["not_found_rate"] == pytest.approx(missing.sum() / len(shop))
+    assert m.today.transactions == int(sent.got.sum())
+    assert m.today.not_found_rate == pytest.approx(missing.sum() / len(shop))
     used = np.concatenate([sent.first[sent.first >= 0], second[second >= 0]])
     assert len(np.unique(used)) == len(used)  # no stash is sent twice
 
@@ -1051,7 +1058,7 @@ def test_shop_restashes_once_after_not_found():
 def test_stashes_sent_to_buyers_leave_the_database():
     s = Stashes()
     s.hide(np.array([0, 0, 1, 1, 1]), np.zeros(5, dtype=np.int64), np.full(5, -1), np.array([0, 1, 0, 0, 0], bool))
-    assert s.state[1] == LOST
+    assert s.state[1] == StashState.LOST
     np.testing.assert_array_equal(s.on_file(3), [2, 3, 0])
     sent = s.deliver(np.array([0, 0, 0, 1, 0, 0]), 3, np.random.default_rng(0))
     # Shop 0 has 2 stashes (one lost) for 5 orders: its first 2 orders get them, and the order sent to the
@@ -1074,7 +1081,7 @@ def test_shop_exits_when_cash_runs_out():
     m.enter_and_exit()
     assert not m.shops.active[0] and m.shops.active[1:3].all()
     assert np.all(m.couriers.state[couriers] == C.CANDIDATE)
-    assert not ((m.stashes.shop == 0) & (m.stashes.state == PRESENT)).any()
+    assert not ((m.stashes.shop == 0) & (m.stashes.state == StashState.PRESENT)).any()
     assert not (m.buyers.known == 0).any()
 
 
@@ -1084,7 +1091,7 @@ def test_shop_entry_when_profitable_not_when_losing():
     for label, profit, unmet in (("rich", 1e7, 0), ("poor", -1e7, 0), ("unserved", 0.0, 100)):
         m = live(shop_entry_rate=1.0)
         fresh_day(m)
-        m.today["orders"], m.today["unmet_orders"] = 100, unmet
+        m.today.orders, m.today.unmet_orders = 100, unmet
         m.shops.profit[:] = profit
         m.shops.cash[:] = 1e9
         n = len(m.shops)
@@ -1106,6 +1113,7 @@ def test_closed_shops_and_labs_leave_the_mesa_agentset():
     n_ops, n_labs = len(m.agents_by_type[Operator]), len(m.agents_by_type[Lab])
     m._close_shop(0, seize=False)
     m.labs.close(np.array([0]))
+    m.tidy_rosters()  # agents leave Mesa's AgentSets at the end of the day
     assert len(m.agents_by_type[Operator]) == n_ops - 1
     assert len(m.agents_by_type.get(Lab, [])) == n_labs - 1
 
@@ -1116,11 +1124,11 @@ def test_more_visible_storefronts_are_detected_more_often():
     m.day = 3
     hits = np.zeros(2)
     for _ in range(200):
-        m.shops.storefront[:] = OPEN
+        m.shops.storefront[:] = Storefront.OPEN
         m.shops.visibility[:3] = [1.0, 0.1, 0.0]
         m.shops.detect_storefronts(0.5, block_delay=0)
-        hits += m.shops.storefront[:2] == DETECTED
-        assert m.shops.storefront[2] == OPEN  # invisible: never found
+        hits += m.shops.storefront[:2] == Storefront.DETECTED
+        assert m.shops.storefront[2] == Storefront.OPEN  # invisible: never found
     assert hits[0] > 3 * hits[1] > 0
 
 
@@ -1169,7 +1177,7 @@ def test_lab_police_effort_finds_labs_without_leads():
         m.labs.leads[:] = 0.0
         m.shops.leads[:] = 0.0
         m.investigate()
-        found[share] = m.today["arrests_lab"]
+        found[share] = m.today.arrests_lab
     assert found == {0.0: 0, 0.1: 1}
 
 
@@ -1184,7 +1192,7 @@ def test_repeat_offenders_are_charged_as_repeat_and_large_quantities_aggravate(l
     hz = m.police.street_hazards()
     hz["per_placement"] = np.ones(m.city.n_districts)
     m.work_couriers(hz)
-    case = m.justice.role == COURIER
+    case = m.justice.role == Role.COURIER
     arrested = m.justice.person[case]
     assert len(arrested) > 5
     first = "courier_first" if large > 0 else "courier_large"
@@ -1213,9 +1221,9 @@ def test_initiation_grows_with_advertising():
         news = []
         for _ in range(40):
             fresh_day(m)
-            m.today["orders"], m.today["unmet_orders"] = 100, 0
+            m.today.orders, m.today.unmet_orders = 100, 0
             m.renew_buyers()
-            news.append(m.today["new_buyers"])
+            news.append(m.today.new_buyers)
         return np.mean(news)
 
     assert mean_new(1.0) > 2.5 * mean_new(0.25)

@@ -25,7 +25,7 @@ REQUIRED = (
 def test_api_one_row_per_day_with_required_columns(small_model):
     small_model.run_for(20)
     small_model.step()
-    df = small_model.datacollector.get_model_vars_dataframe()
+    df = small_model.daily().drop(columns="day")
     assert len(df) == 21
     assert set(REQUIRED) <= set(df.columns)
     assert df[REQUIRED].notna().all().all()
@@ -39,16 +39,52 @@ def test_all_five_roles_are_mesa_agents_in_agentsets(small_model):
     assert small_model.buyers.perceived_risk[buyer.row] == 0.25
 
 
-def test_every_roster_row_has_its_agent_when_agents_are_asked_for(small_model):
-    """Agent objects are made lazily, but whoever asks sees one per row, new arrivals included."""
+def test_every_agent_in_the_market_has_its_view_when_agents_are_asked_for(small_model):
+    """Agent objects are made lazily, but whoever asks sees one per row still in the market, arrivals included."""
     small_model.run_for(30)
     for roster, role in ((small_model.buyers, Buyer), (small_model.couriers, Courier)):
         agents = small_model.agents_by_type[role]
-        assert len(agents) == len(roster) > 0
-        assert sorted(a.row for a in agents) == list(range(len(roster)))
-        assert all(roster.agents[i].row == i for i in (0, len(roster) - 1))
+        in_market = np.flatnonzero(~roster.departed())
+        assert len(agents) == len(in_market) > 0 and roster.departed().any()
+        assert sorted(a.row for a in agents) == list(in_market)
+        assert all(roster.agent(i).row == i for i in (in_market[0], in_market[-1]))
     newest = small_model.couriers.agents[-1]
-    assert newest in small_model.agents and newest.state == small_model.couriers.state[-1]
+    assert newest in small_model.agents and newest.state == small_model.couriers.state[newest.row]
+    assert newest.uid == small_model.couriers.uid[newest.row]
+
+
+def test_views_show_every_field_of_their_role(small_model):
+    for roster in small_model.rosters():
+        view = roster.agents[0]
+        for name in roster.agent_class.fields:
+            column = getattr(roster, name)
+            value = getattr(view, name)
+            assert value == (column[view.row].tolist() if column.ndim > 1 else column[view.row])
+
+
+def test_departed_agents_leave_mesa_and_their_rows_are_compacted_without_changing_the_run(monkeypatch):
+    """Dropping departed rows (every day, here) renumbers references and changes nothing else."""
+    import sim.model.engine.roster as roster_module
+
+    params = {"n_buyers": 1500, "n_shops": 3, "n_couriers": 36, "n_labs": 2, "severity_multiplier": 0.02,
+              "recovery_rate": 0.02, "candidate_exit_rate": 0.02}  # fmt: skip
+    plain = sim.KladMarket(params, rng=5)
+    plain.run_for(120)
+    monkeypatch.setattr(roster_module, "COMPACT_MIN_ROWS", 1)
+    monkeypatch.setattr(roster_module, "COMPACT_SHARE", 0.0)
+    compact = sim.KladMarket(params, rng=5)
+    compact.agents  # noqa: B018 - views exist, so they must be renumbered too
+    compact.run_for(120)
+    pd.testing.assert_frame_equal(compact.daily(), plain.daily())
+    assert len(compact.couriers) < len(plain.couriers) and len(compact.buyers) < len(plain.buyers)
+    assert not compact.couriers.departed().any() and not compact.buyers.departed().any()
+    assert compact.daily()["prisoners_courier"].iloc[-1] > 0  # references to couriers in the case ledger survived
+    for roster in (compact.couriers, compact.buyers):
+        views = roster.agents
+        assert [v.row for v in views] == list(range(len(roster)))
+        assert all(v.uid == roster.uid[v.row] for v in views)
+    alive = {int(u) for u in plain.couriers.uid[~plain.couriers.departed()]}
+    assert {int(u) for u in compact.couriers.uid} == alive
 
 
 def test_default_city_scale():
@@ -58,7 +94,7 @@ def test_default_city_scale():
 
 def conservation_gap(model):
     c = model.cumulative
-    stock = model.metrics["grams_in_stock"]
+    stock = model.metrics.grams_in_stock
     return c["produced"] - (c["sold"] + c["seized"] + c["lost"] + stock)
 
 
@@ -76,7 +112,7 @@ def test_conservation_of_grams_every_day(small_params, scenario):
     for _ in range(150):
         model.step()
         assert conservation_gap(model) == pytest.approx(0.0, abs=1e-6 * model.cumulative["produced"])
-    df = model.datacollector.get_model_vars_dataframe()
+    df = model.daily().drop(columns="day")
     produced = model.cumulative["produced"] - df["grams_produced"].sum()  # day-0 stock
     flows = df["grams_sold"].sum() + df["grams_seized"].sum() + df["grams_lost"].sum()
     assert produced + df["grams_produced"].sum() == pytest.approx(flows + df["grams_in_stock"].iloc[-1])
@@ -85,7 +121,7 @@ def test_conservation_of_grams_every_day(small_params, scenario):
 def run_frame(params, seed, days=60):
     model = sim.KladMarket(params, rng=seed)
     model.run_for(days)
-    return model.datacollector.get_model_vars_dataframe()
+    return model.daily().drop(columns="day")
 
 
 def test_same_seed_same_results_other_seed_differs(small_params):
@@ -101,7 +137,7 @@ def test_same_results_in_a_separate_process_with_other_hash_seed(small_params, t
     code = (
         "import sim; "
         f"m = sim.KladMarket({params!r}, rng=11); m.run_for(150); "
-        f"m.datacollector.get_model_vars_dataframe().to_parquet({str(out)!r})"
+        f"m.daily().drop(columns='day').to_parquet({str(out)!r})"
     )
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
     subprocess.run([sys.executable, "-c", code], check=True, env=env)
@@ -114,7 +150,7 @@ def test_seed_sequence_is_accepted(small_params):
     b = sim.KladMarket(small_params, rng=np.random.default_rng(np.random.SeedSequence(5).spawn(2)[1]))
     a.run_for(10)
     b.run_for(10)
-    assert a.datacollector.get_model_vars_dataframe().equals(b.datacollector.get_model_vars_dataframe())
+    assert a.daily().drop(columns="day").equals(b.daily().drop(columns="day"))
 
 
 def test_policy_switches_on_at_start_day(small_params):

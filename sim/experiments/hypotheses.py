@@ -366,7 +366,7 @@ def sensitivity_experiment(h: Hypothesis):
 def seconds_per_run_day(n_buyers: int = 10_000) -> float:
     """Measure this machine's cost of one model day (a 30-day run of the default city).
 
-    A short run first loads the compiled kernels, whose first call in a
+    A short run first loads the compiled rules, whose first call in a
     process takes a second or more and would otherwise count as model time.
     """
     run_one({"n_buyers": 1000}, 2, 1)

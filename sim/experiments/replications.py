@@ -43,9 +43,7 @@ def run_one(
         model.step()
         if on_day:
             on_day()
-    daily = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
-    daily.insert(0, "day", np.arange(1, days + 1))
-    return daily
+    return model.daily()
 
 
 def _run_job(job: tuple[dict[str, Any], int, np.random.SeedSequence]) -> pd.DataFrame:

@@ -169,11 +169,11 @@ def take_down_storefronts(model) -> int:
     detected with the next day as their block day, so the model's own blocking
     and mirror rules take over from there. Returns how many were struck.
     """
-    from sim.model.roles.shops import BLOCKED, DETECTED
+    from sim.model.roles.shops import Storefront
 
     shops = model.shops
-    rows = np.flatnonzero(shops.active & (shops.storefront != BLOCKED))
-    shops.storefront[rows] = DETECTED
+    rows = np.flatnonzero(shops.active & (shops.storefront != Storefront.BLOCKED))
+    shops.storefront[rows] = Storefront.DETECTED
     shops.storefront_day[rows] = model.steps + 1  # the next step's day: blocked before anyone orders
     return len(rows)
 
@@ -191,13 +191,13 @@ def simulate(params: dict[str, Any], seed: int, days: int = 730) -> dict[str, fl
     params = {k: _typed(k, v) for k, v in params.items() if k != "scenario_name"}
     model = KladMarket(params, rng=seed)
     model.run_for(days)
-    daily = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+    daily = model.daily().drop(columns="day")
     resolved = resolve(params)
     policy_day = resolved["policy_start_day"] if resolved["policy"] else None
     out = window_statistics(daily, resolved, target_window(days, policy_day))
     take_down_storefronts(model)
     model.run_for(TAKEDOWN_AFTER)
-    after = model.datacollector.get_model_vars_dataframe().reset_index(drop=True).iloc[days:]
+    after = model.daily().drop(columns="day").iloc[days:]
     out["sales_after_takedown"] = sales_after_takedown(daily, after)
     return out
 

@@ -1,9 +1,11 @@
 """KladMarket: the contactless drug market of a Kazakh city as a Mesa model.
 
 One step is one day. ``KladMarket.step`` lists the order of a day top to
-bottom; each role's behaviour lives in its own module (``buyers``,
-``couriers``, ``shops``, ``labs``, ``police``) and the justice system in
-``justice``.
+bottom; each role's behaviour lives in its own module (``roles.buyers``,
+``couriers``, ``shops``, ``labs``, ``police``), the justice system in
+``world.justice``. A verb hands on what the next one needs as its return
+value; the day's metrics are written into ``today`` (a ``metrics.Day``) as
+the verbs run, and Mesa's DataCollector keeps one row a day.
 """
 
 from __future__ import annotations
@@ -12,50 +14,23 @@ from typing import Any
 
 import mesa
 import numpy as np
+import pandas as pd
 
+from sim.model.deterrence import discounted_years
 from sim.model.engine.draws import categorical, generator
-from sim.model.roles import buyers as B
-from sim.model.roles import couriers as C
-from sim.model.roles.buyers import BuyerRoster
-from sim.model.roles.couriers import CourierRoster
+from sim.model.metrics import METRICS, Day
+from sim.model.roles.buyers import BuyerRoster, BuyerState
+from sim.model.roles.couriers import CourierRoster, CourierState, Round
 from sim.model.roles.labs import LabRoster
 from sim.model.roles.police import Police
-from sim.model.roles.shops import DETECTED, OPEN, ShopRoster
+from sim.model.roles.shops import ShopRoster, Storefront
 from sim.model.world.city import City
-from sim.model.world.justice import BUYER, COURIER, LAB, OPERATOR, ROLE_NAMES, Justice
-from sim.model.world.sanctions import courier_offence, discounted_years, mean_sentence
-from sim.model.world.stashes import PRESENT, SEIZED, Stashes
+from sim.model.world.justice import ROLE_NAMES, Justice, Role
+from sim.model.world.sanctions import courier_offence, mean_sentence
+from sim.model.world.stashes import Stashes, StashState
 from sim.params import Params, resolve
 
-#: Daily metrics, in the order of the DataCollector's columns.
-METRICS = (
-    "grams_sold", "transactions", "price_per_gram", "active_storefronts", "blocked_storefronts",
-    "mirrors_opened", "active_shops", "active_couriers", "active_labs", "active_buyers", "new_buyers",
-    "arrests_buyer", "arrests_courier", "arrests_operator", "arrests_lab", "convictions",
-    "convictions_buyer", "convictions_courier", "convictions_operator", "convictions_lab", "prisoners",
-    "prisoners_buyer", "prisoners_courier", "prisoners_operator", "prisoners_lab",
-    "grams_seized", "not_found_rate", "latency", "courier_vacancies", "courier_pay", "courier_candidates",
-    "couriers_laying", "batch_stashes", "repeat_couriers",
-    "orders", "unmet_orders", "storefronts_detected", "shipments_intercepted", "wanted", "pending_cases",
-    "grams_produced", "grams_lost", "grams_in_stock", "revenue",
-    "effort_patrol", "effort_cyber", "effort_investigation", "effort_labs", "buyers_treated",
-)  # fmt: skip
-
-
-class MetricsCollector(mesa.DataCollector):
-    """Mesa's DataCollector for the day's metrics, which are plain numbers.
-
-    Mesa deep-copies each reported value in case it is a mutable object that
-    changes later; a metric is an int or a float, so it is stored as it is.
-    Everything else (the reporters, ``model_vars``, the DataFrames) is Mesa's.
-    """
-
-    def collect(self, model: KladMarket) -> None:
-        """Record the day's value of each metric."""
-        self._collection_steps.append(model.time)
-        metrics = model.metrics
-        for name, values in self.model_vars.items():
-            values.append(metrics[name])
+__all__ = ["METRICS", "KladMarket"]
 
 
 class KladMarket(mesa.Model):
@@ -99,15 +74,15 @@ class KladMarket(mesa.Model):
         self.wanted = 0  # suspects who absconded before their forensic result
         self.arrest_districts: dict[str, np.ndarray] = {}  # today's street arrests by role: districts, for maps
         self._populate()
-        self._visibility0 = float(self.shops.visibility.sum())
-        self.metrics: dict[str, float] = dict.fromkeys(METRICS, 0.0)
-        self._record_stock_metrics()
-        self.datacollector = MetricsCollector(
-            model_reporters={name: (lambda m, k=name: m.metrics[k]) for name in METRICS}
-        )
+        self.initial_visibility = float(self.shops.visibility.sum())  # the reference of advertising
+        self.today = Day()  # the day being run; ``metrics`` is the last finished one
+        self.metrics = self.today
+        self._record_stocks(self.metrics)
+        # One row a day in Mesa's ``daily`` table (add_table_row: the metrics are plain numbers, nothing to copy).
+        self.datacollector = mesa.DataCollector(tables={"daily": list(METRICS)})
 
     # ------------------------------------------------------------------ agents
-    # The agent objects of the rosters are made when first asked for (see ``sim.roster``);
+    # The agent objects of the rosters are views made when first asked for (see ``engine.roster``);
     # Mesa's views of the model's agents ask for them first.
     @property
     def agents(self) -> mesa.agent.AgentSet:
@@ -128,10 +103,12 @@ class KladMarket(mesa.Model):
         return super().agent_types
 
     def _make_agent_objects(self) -> None:
-        for name in ("labs", "shops", "couriers", "buyers"):
-            roster = self.__dict__.get(name)  # absent while the model is being built
-            if roster is not None:
-                roster.agents  # noqa: B018 - makes the objects of new rows
+        for roster in self.rosters():
+            roster.agents  # noqa: B018 - makes the views of new rows
+
+    def rosters(self) -> list:
+        """The rosters of the roles kept as arrays (labs, shops, couriers, buyers), those made so far."""
+        return [self.__dict__[name] for name in ("labs", "shops", "couriers", "buyers") if name in self.__dict__]
 
     # ------------------------------------------------------------------ set-up
     def _populate(self) -> None:
@@ -141,35 +118,26 @@ class KladMarket(mesa.Model):
         self.labs.set_up(p.n_labs, ready_day=0, supplied=True)
         self.labs.stock[:] = daily_orders * p.stash_grams * 7.0 / p.n_labs
         self.shops.open_shops(p.n_shops, daily_orders / p.n_shops, stocked=True)
-        pool = self.couriers.recruit_candidates(round(p.candidate_pool * self.scale) + p.n_couriers)
-        # The day-0 couriers are the candidates most willing at the going pay.
-        pay = np.full(len(pool), p.courier_pay)
-        margin = self.couriers.expected_daily_pay(pay) - self.couriers.job_cost(pool)
-        hired = pool[np.argsort(-margin, kind="stable")[: p.n_couriers]]
-        self.couriers.state[hired] = C.WORKING
-        self.couriers.shop[hired] = np.arange(p.n_couriers) % p.n_shops
+        self.couriers.recruit_candidates(round(p.candidate_pool * self.scale) + p.n_couriers)
+        self.couriers.hire_first(p.n_couriers, p.n_shops)
         storefronts = self.shops.visibility.copy()
-        self.buyers.start_using(p.n_buyers, B.ACTIVE, storefronts)
+        self.buyers.start_using(p.n_buyers, BuyerState.ACTIVE, storefronts)
         # Former users at the quit/relapse/recovery equilibrium, at most as many as active users.
         exits = p.relapse_rate + p.recovery_rate
         former = int(min(p.n_buyers, p.n_buyers * p.quit_rate / exits)) if exits > 0 else p.n_buyers
-        self.buyers.start_using(former, B.FORMER, storefronts)
+        self.buyers.start_using(former, BuyerState.FORMER, storefronts)
         # Each shop's stashes already hidden in the city.
         on_ground = np.ceil(self.shops.orders * p.ground_days).astype(np.int64)
         shops = np.repeat(np.arange(p.n_shops), on_ground)
-        districts = categorical(self.rng, self._placement_weights(), len(shops))
+        districts = categorical(self.rng, self.city.placement, len(shops))
         self.stashes.hide(shops, districts, np.full(len(shops), -1), np.zeros(len(shops), dtype=bool))
         self.cumulative["produced"] = self._grams_in_stock()
-
-    def _placement_weights(self) -> np.ndarray:
-        """Where couriers hide stashes: near buyers, in good hiding places (fixed for the run)."""
-        return self.city.placement
 
     # -------------------------------------------------------------------- day
     def step(self) -> None:
         """One day of the market, in order."""
         self.day = self.steps
-        self.today = dict.fromkeys(METRICS, 0.0)
+        self.today = Day()
         self.switch_on_policy()
         self.police.allocate_budget()
         self.run_labs()
@@ -178,23 +146,25 @@ class KladMarket(mesa.Model):
         self.shops.advertise()
         hazards = self.police.street_hazards()
         self.hire_couriers()
-        self.work_couriers(hazards)
-        self.patrol_stashes(hazards)
-        self.sell_to_buyers(hazards)
+        laid = self.work_couriers(hazards)
+        found = self.patrol_stashes(hazards)
+        buyer_arrest_rate = self.sell_to_buyers(hazards, found, wages=laid.laid_by_shop * self.shops.pay)
         self.shops.set_prices()
         self.investigate()
-        self.administer_justice()
-        self.learn()
+        resolved = self.administer_justice()
+        self.learn(laid, buyer_arrest_rate, resolved)
         self.couriers.quit_jobs(self.shops.pay)
         self.couriers.renew_pool()
         self.renew_buyers()
         self.enter_and_exit()
-        # Latency: the share of the day's retail flow that reached buyers without enforcement contact.
-        reached = self.today["grams_sold"] + self.today["grams_seized"]
-        self.today["latency"] = self.today["grams_sold"] / reached if reached > 0 else 1.0
-        self.metrics = self.today
-        self._record_stock_metrics()
-        self.datacollector.collect(self)
+        self.tidy_rosters()
+        self.close_day()
+
+    def daily(self) -> pd.DataFrame:
+        """One row per day run so far: ``day`` (1 is the first step) and every metric (Mesa's ``daily`` table)."""
+        table = self.datacollector.get_table_dataframe("daily")
+        table.insert(0, "day", np.arange(1, len(table) + 1))
+        return table
 
     def run_for(self, days: int) -> None:
         """Advance the model ``days`` days."""
@@ -210,9 +180,9 @@ class KladMarket(mesa.Model):
 
     def run_labs(self) -> None:
         """Precursors arrive (or are intercepted) and labs cook."""
-        self.today["shipments_intercepted"] = self.labs.receive_precursors()
+        self.today.shipments_intercepted = self.labs.receive_precursors()
         made = self.labs.produce()
-        self.today["grams_produced"] = made
+        self.today.grams_produced = made
         self.cumulative["produced"] += made
 
     def restock_shops(self) -> None:
@@ -226,64 +196,79 @@ class KladMarket(mesa.Model):
     def police_storefronts(self) -> None:
         """Cyber police detect and block storefronts; blocked shops reopen as mirrors."""
         # Detect, then block, then reopen: a delay of d days means d days, 0 means the same day.
-        self.today["storefronts_detected"] = self.shops.detect_storefronts(
+        self.today.storefronts_detected = self.shops.detect_storefronts(
             self.police.storefront_hazard(), self.police.block_delay()
         )
         self.shops.block_storefronts()
         mirrors = self.shops.reopen_mirrors()
         for shop in mirrors:
             self.buyers.forget_storefront(int(shop), self.p.mirror_retention)
-        self.today["mirrors_opened"] = len(mirrors)
+        self.today.mirrors_opened = len(mirrors)
 
     def hire_couriers(self) -> None:
         """Shops advertise vacancies; willing candidates take them; unfilled jobs raise pay."""
-        working = np.bincount(self.couriers.shop[self.couriers.state == C.WORKING], minlength=len(self.shops))
-        vacancies = self.shops.post_vacancies(working)
+        vacancies = self.shops.post_vacancies(self.couriers.working_by_shop(len(self.shops)))
         hires = self.couriers.hire(vacancies, self.shops.pay)
         unfilled = vacancies - hires
         self.shops.adjust_pay(unfilled)
-        self.today["courier_vacancies"] = int(unfilled.sum())
+        self.today.courier_vacancies = int(unfilled.sum())
 
-    def work_couriers(self, hazards: dict) -> None:
-        """Couriers lay stashes; the caught ones lose the rest of their batch and may yield leads."""
+    def work_couriers(self, hazards: dict) -> Round:
+        """Couriers lay stashes; the caught ones lose the rest of their batch and may yield leads.
+
+        Returns:
+            What the couriers' working day produced.
+        """
         p = self.p
         need = self.shops.plan_stashes(self.stashes.on_file(len(self.shops)))
-        day = self.couriers.lay_stashes(need, self._placement_weights(), hazards)
+        laid = self.couriers.lay_stashes(need, self.city.placement, hazards)
         grams = p.stash_grams
-        self.shops.stock -= (day["laid_by_shop"] + day["seized_by_shop"]) * grams
-        lost = self.rng.random(len(day["laid_shop"])) < p.bad_placement
-        self.stashes.hide(day["laid_shop"], day["laid_district"], day["laid_courier"], lost)
+        self.shops.stock -= (laid.laid_by_shop + laid.seized_by_shop) * grams
+        lost = self.rng.random(len(laid.laid_shop)) < p.bad_placement
+        self.stashes.hide(laid.laid_shop, laid.laid_district, laid.laid_courier, lost)
         self._count_lost(int(lost.sum()) * grams)
-        self._count_seized(day["seized_stashes"] * grams)
-        arrested = day["arrested"]
+        self._count_seized(int(laid.seized_by_shop.sum()) * grams)
+        arrested = laid.arrested
         if len(arrested):
             self.couriers.arrest(arrested)
-            carried = day["arrested_stashes"] * grams
+            carried = laid.arrested_stashes * grams
             offence = courier_offence(self.couriers.repeat[arrested], carried, p.large_quantity)
-            self.justice.open_cases(COURIER, arrested, offence, self.day, p.forensic_delay)
+            self.justice.open_cases(Role.COURIER, arrested, offence, self.day, p.forensic_delay)
             # The phone of an arrested courier shows analysts where his stashes still lie.
             caught = np.zeros(len(self.couriers) + 1, dtype=bool)  # the extra last slot: stashes of no courier (-1)
             caught[arrested] = True
-            today = caught[self.stashes.courier] & (self.stashes.state == PRESENT)
-            shown = today & (self.rng.random(len(self.stashes)) < p.digital_analytics)
+            still_there = caught[self.stashes.courier] & (self.stashes.state == StashState.PRESENT)
+            shown = still_there & (self.rng.random(len(self.stashes)) < p.digital_analytics)
             self._seize_stashes(np.flatnonzero(shown))
-            self._add_leads(day["arrested_shop"])
-        self.today["arrests_courier"] = len(arrested)
-        self.today["couriers_laying"] = day["working"]
-        self.today["batch_stashes"] = int(day["laid_by_shop"].sum() + day["seized_by_shop"].sum())
-        self.arrest_districts["courier"] = day["arrested_district"]
-        self._courier_arrest_rate = len(arrested) / max(1, day["working"])
-        self._laid_today = day["laid_by_shop"]
+            self._add_leads(laid.arrested_shop)
+        self.today.arrests_courier = len(arrested)
+        self.today.couriers_laying = laid.working
+        self.today.batch_stashes = int(laid.laid_by_shop.sum() + laid.seized_by_shop.sum())
+        self.arrest_districts["courier"] = laid.arrested_district
+        return laid
 
-    def patrol_stashes(self, hazards: dict) -> None:
-        """Patrols find hidden stashes; the shop does not know until a buyer complains."""
-        present = np.flatnonzero(self.stashes.state == PRESENT)
+    def patrol_stashes(self, hazards: dict) -> np.ndarray:
+        """Patrols find hidden stashes; the shop does not know until a buyer complains.
+
+        Returns:
+            The districts where stashes were found.
+        """
+        present = np.flatnonzero(self.stashes.state == StashState.PRESENT)
         found = present[self.rng.random(len(present)) < hazards["stash"][self.stashes.district[present]]]
         self._seize_stashes(found)
-        self._found_districts = self.stashes.district[found]
+        return self.stashes.district[found]
 
-    def sell_to_buyers(self, hazards: dict) -> None:
-        """Buyers order, prepay, and go to a stash; some find nothing, some are arrested."""
+    def sell_to_buyers(self, hazards: dict, found_districts: np.ndarray, wages: np.ndarray) -> float:
+        """Buyers order, prepay, and go to a stash; some find nothing, some are arrested.
+
+        Args:
+            hazards: today's street hazards (``Police.street_hazards``).
+            found_districts: where patrols found stashes today (the police remember both kinds of finds).
+            wages: what each shop paid its couriers today, KZT.
+
+        Returns:
+            The share of pickups that ended in an arrest (what buyers learn from).
+        """
         p, shops = self.p, self.shops
         open_now = shops.open_now()
         price = self.market_price()
@@ -302,7 +287,7 @@ class KladMarket(mesa.Model):
         self._count_seized(n_arrested * grams)
         self.cumulative["sold"] += n_sold * grams
         pickups = np.bincount(district[got], minlength=self.city.n_districts)
-        self.police.record_finds(np.concatenate([self._found_districts, district[arrested]]), pickups)
+        self.police.record_finds(np.concatenate([found_districts, district[arrested]]), pickups)
         self.arrest_buyers(buyers[arrested])
         self.arrest_districts["buyer"] = district[arrested]
 
@@ -310,26 +295,25 @@ class KladMarket(mesa.Model):
         orders = np.bincount(shop, minlength=n_shops)
         served = np.bincount(shop[got], minlength=n_shops)
         revenue = served * shops.price * grams
-        shops.book_day(orders.astype(float), served.astype(float), revenue, self._wages_today)
-        self.today.update(
-            orders=len(ordering),
-            unmet_orders=len(ordering) - n_got,
-            transactions=n_sold,
-            grams_sold=n_sold * grams,
-            revenue=float(revenue.sum()),
-            price_per_gram=price,
-            not_found_rate=not_found / max(1, len(shop)),
-            arrests_buyer=n_arrested,
-        )
-        self._buyer_arrest_rate = n_arrested / max(1, n_got)
+        shops.book_day(orders.astype(float), served.astype(float), revenue, wages)
+        day = self.today
+        day.orders = len(ordering)
+        day.unmet_orders = len(ordering) - n_got
+        day.transactions = n_sold
+        day.grams_sold = n_sold * grams
+        day.revenue = float(revenue.sum())
+        day.price_per_gram = price
+        day.not_found_rate = not_found / max(1, len(shop))
+        day.arrests_buyer = n_arrested
+        return n_arrested / max(1, n_got)
 
     def arrest_buyers(self, rows: np.ndarray) -> None:
         """Arrested buyers are fined, or imprisoned under tightened penalties; some are treated."""
         imprison = self.p.buyer_imprisonment
         treated = self.buyers.arrest(rows, imprison)
         if imprison:
-            self.justice.open_cases(BUYER, rows, "buyer_prison", self.day, self.p.forensic_delay)
-        self.today["buyers_treated"] = len(treated)
+            self.justice.open_cases(Role.BUYER, rows, "buyer_prison", self.day, self.p.forensic_delay)
+        self.today.buyers_treated = len(treated)
 
     def investigate(self) -> None:
         """Leads and lab policing identify operators and labs; arrests follow."""
@@ -342,17 +326,17 @@ class KladMarket(mesa.Model):
         shops.leads[found] = 0.0
         abroad = found[shops.abroad[found]]
         # An operator abroad cannot be arrested; his open storefront is blocked from the next day.
-        open_abroad = abroad[shops.storefront[abroad] == OPEN]
-        shops.storefront[open_abroad] = DETECTED
+        open_abroad = abroad[shops.storefront[abroad] == Storefront.OPEN]
+        shops.storefront[open_abroad] = Storefront.DETECTED
         shops.storefront_day[open_abroad] = self.day
         caught = found[~shops.abroad[found]]
-        self.justice.open_cases(OPERATOR, np.full(len(caught), -1), "operator", self.day, p.forensic_delay)
+        self.justice.open_cases(Role.OPERATOR, np.full(len(caught), -1), "operator", self.day, p.forensic_delay)
         for shop in caught:
             self._close_shop(int(shop), seize=True)
             lab = shops.lab[shop]
             if lab >= 0 and self.rng.random() < police.lead_probability():
                 labs.leads[lab] += 1
-        self.today["arrests_operator"] = len(caught)
+        self.today.arrests_operator = len(caught)
 
         in_business = np.flatnonzero(labs.active)
         hit = in_business[police.identify(labs.leads[in_business], p.lab_detection * police.effort["labs"])]
@@ -360,46 +344,56 @@ class KladMarket(mesa.Model):
         labs.stock[hit] = 0.0
         labs.precursor[hit] = 0.0
         labs.close(hit)
-        self.justice.open_cases(LAB, np.full(len(hit), -1), "lab", self.day, p.forensic_delay)
-        self.today["arrests_lab"] = len(hit)
+        self.justice.open_cases(Role.LAB, np.full(len(hit), -1), "lab", self.day, p.forensic_delay)
+        self.today.arrests_lab = len(hit)
 
-    def administer_justice(self) -> None:
-        """Forensic results, convictions, absconding and releases."""
+    def administer_justice(self) -> int:
+        """Forensic results, convictions, absconding and releases.
+
+        Returns:
+            The number of cases decided today (convicted, acquitted or absconded): what agents learn the
+            chance of conviction from.
+        """
         out = self.justice.advance(self.day, self.p, self.rng)
         self.couriers.return_from_justice(
-            out.acquitted_rows[COURIER], out.released_rows[COURIER], out.absconded_rows[COURIER]
+            out.acquitted_rows[Role.COURIER], out.released_rows[Role.COURIER], out.absconded_rows[Role.COURIER]
         )
-        self.couriers.imprison(out.convicted_rows[COURIER])
-        self.buyers.state[out.released_rows[BUYER]] = B.FORMER
-        self.buyers.state[out.acquitted_rows[BUYER]] = B.FORMER
-        self.buyers.state[out.absconded_rows[BUYER]] = B.FORMER  # fled custody: no longer buying, may relapse
-        self.today["convictions"] = int(out.convicted.sum())
+        self.couriers.imprison(out.convicted_rows[Role.COURIER])
+        self.buyers.state[out.released_rows[Role.BUYER]] = BuyerState.FORMER
+        self.buyers.state[out.acquitted_rows[Role.BUYER]] = BuyerState.FORMER
+        self.buyers.state[out.absconded_rows[Role.BUYER]] = BuyerState.FORMER  # fled: no longer buying, may relapse
+        self.today.convictions = int(out.convicted.sum())
         for role, name in enumerate(ROLE_NAMES):
-            self.today[f"convictions_{name}"] = int(out.convicted[role])
-        self._resolved_cases = int(out.convicted.sum()) + out.not_convicted
+            setattr(self.today, f"convictions_{name}", int(out.convicted[role]))
         self.wanted += out.absconded
+        return int(out.convicted.sum()) + out.not_convicted
 
-    def learn(self) -> None:
-        """Agents update perceived certainty from what they observed today."""
-        self.couriers.observe_arrests(self._courier_arrest_rate)
-        self.buyers.observe_arrests(self._buyer_arrest_rate)
-        if self._resolved_cases:
-            share = self.today["convictions"] / self._resolved_cases
+    def learn(self, laid: Round, buyer_arrest_rate: float, resolved: int) -> None:
+        """Agents update perceived certainty from what they observed today.
+
+        Couriers see the share of working couriers arrested today, buyers the
+        share of pickups that ended in arrest, both among a few peers; everyone
+        sees the share of today's decided cases that ended in conviction.
+        """
+        self.couriers.observe_arrests(len(laid.arrested) / max(1, laid.working))
+        self.buyers.observe_arrests(buyer_arrest_rate)
+        if resolved:
+            share = self.today.convictions / resolved
             self.perceived_conviction += self.p.learning_rate * (share - self.perceived_conviction)
 
     def renew_buyers(self) -> None:
         """Quitting, relapse and recovery; new users start with availability and advertising."""
         p = self.p
         self.buyers.quit_relapse_recover()
-        orders = max(1, self.today["orders"])
-        availability = 1.0 - self.today["unmet_orders"] / orders
+        orders = max(1, self.today.orders)
+        availability = 1.0 - self.today.unmet_orders / orders
         open_visibility = self.shops.visibility * self.shops.open_now()
-        advertising = min(2.0, open_visibility.sum() / max(1e-9, self._visibility0))
+        advertising = min(2.0, open_visibility.sum() / max(1e-9, self.initial_visibility))
         rate = p.initiation_rate * self.scale * availability * advertising * (1.0 - p.prevention)
         new = int(self.rng.poisson(max(0.0, rate)))
         if new and open_visibility.sum() > 0:
-            self.buyers.start_using(new, B.ACTIVE, open_visibility)
-        self.today["new_buyers"] = new
+            self.buyers.start_using(new, BuyerState.ACTIVE, open_visibility)
+        self.today.new_buyers = new
 
     def enter_and_exit(self) -> None:
         """Shops without money close; profits attract new shops; unmet bulk demand starts labs."""
@@ -408,7 +402,7 @@ class KladMarket(mesa.Model):
             self._close_shop(int(shop), seize=False)
         active = shops.active
         monthly_return = float(shops.profit[active].mean()) * 30 / p.shop_start_cash if active.any() else 1.0
-        unmet = self.today["unmet_orders"] / max(1, self.today["orders"])
+        unmet = self.today.unmet_orders / max(1, self.today.orders)
         if self.rng.random() < p.shop_entry_rate * max(0.0, monthly_return + unmet):
             mean_orders = float(shops.orders[active].mean()) if active.any() else p.n_buyers * p.order_rate
             shops.open_shops(1, 0.5 * mean_orders)  # found by buyers through search and ads
@@ -419,11 +413,33 @@ class KladMarket(mesa.Model):
         if labs.bulk_unmet > 0.05 and self.rng.random() < p.lab_entry_rate:
             labs.set_up(1, ready_day=self.day + p.lab_entry_delay)
 
-    # ----------------------------------------------------------- bookkeeping
-    @property
-    def _wages_today(self) -> np.ndarray:
-        return self._laid_today * self.shops.pay
+    def tidy_rosters(self) -> None:
+        """Agents who left the market today leave Mesa's AgentSets; rows long gone leave the arrays.
 
+        When the couriers' or buyers' rows are compacted, the stash database
+        and the case ledger are renumbered with them.
+        """
+        remap = self.couriers.tidy()
+        if remap is not None:
+            self.justice.renumber(Role.COURIER, remap)
+            self.stashes.renumber_couriers(remap)
+        remap = self.buyers.tidy()
+        if remap is not None:
+            self.justice.renumber(Role.BUYER, remap)
+        for roster in (self.shops, self.labs):
+            roster.tidy()  # their rows stay (``Roster.compacts``)
+
+    def close_day(self) -> None:
+        """Latency, the end-of-day stocks, and the day's row in the data collector."""
+        day = self.today
+        # Latency: the share of the day's retail flow that reached buyers without enforcement contact.
+        reached = day.grams_sold + day.grams_seized
+        day.latency = day.grams_sold / reached if reached > 0 else 1.0
+        self.metrics = day
+        self._record_stocks(day)
+        self.datacollector.add_table_row("daily", vars(day))
+
+    # ----------------------------------------------------------- bookkeeping
     def market_price(self) -> float:
         """Retail price per gram buyers face: the order-weighted mean over open shops."""
         open_now = self.shops.open_now()
@@ -453,21 +469,21 @@ class KladMarket(mesa.Model):
         self.labs.leads += np.bincount(labs[labs >= 0], minlength=len(self.labs))
 
     def _seize_stashes(self, rows: np.ndarray) -> None:
-        self.stashes.state[rows] = SEIZED
+        self.stashes.state[rows] = StashState.SEIZED
         self._count_seized(len(rows) * self.p.stash_grams)
 
     def _count_seized(self, grams: float) -> None:
-        self.today["grams_seized"] += grams
+        self.today.grams_seized += grams
         self.cumulative["seized"] += grams
 
     def _count_lost(self, grams: float) -> None:
-        self.today["grams_lost"] += grams
+        self.today.grams_lost += grams
         self.cumulative["lost"] += grams
 
     def _close_shop(self, shop: int, seize: bool) -> None:
         """A shop leaves: its stock and hidden stashes are seized (arrest) or abandoned."""
         shops, stashes = self.shops, self.stashes
-        mine = np.flatnonzero((stashes.shop == shop) & (stashes.state == PRESENT))
+        mine = np.flatnonzero((stashes.shop == shop) & (stashes.state == StashState.PRESENT))
         grams = shops.stock[shop] + len(mine) * self.p.stash_grams
         (self._count_seized if seize else self._count_lost)(grams)
         stashes.remove(np.flatnonzero(stashes.shop == shop))
@@ -483,24 +499,25 @@ class KladMarket(mesa.Model):
             + self.stashes.present_grams(self.p.stash_grams)
         )
 
-    def _record_stock_metrics(self) -> None:
-        m, shops = self.metrics, self.shops
-        m["grams_in_stock"] = self._grams_in_stock()
-        m["active_storefronts"] = int(np.count_nonzero(shops.open_now()))
-        m["active_shops"] = shops.count_active()
-        m["blocked_storefronts"] = m["active_shops"] - m["active_storefronts"]
-        m["active_labs"] = self.labs.count_active()
-        m["active_buyers"] = self.buyers.count(B.ACTIVE)
-        couriers = np.bincount(self.couriers.state, minlength=C.GONE + 1)
-        m["active_couriers"] = int(couriers[C.WORKING])
-        m["courier_candidates"] = int(couriers[C.CANDIDATE])
-        m["repeat_couriers"] = int(np.count_nonzero(self.couriers.repeat[self.couriers.state == C.WORKING]))
-        m["courier_pay"] = float(shops.pay[shops.active].mean()) if shops.active.any() else 0.0
+    def _record_stocks(self, m: Day) -> None:
+        """The end-of-day stocks: what is in business, in prison, waiting, and the police's effort."""
+        shops = self.shops
+        m.grams_in_stock = self._grams_in_stock()
+        m.active_storefronts = int(np.count_nonzero(shops.open_now()))
+        m.active_shops = shops.count_active()
+        m.blocked_storefronts = m.active_shops - m.active_storefronts
+        m.active_labs = self.labs.count_active()
+        m.active_buyers = self.buyers.count(BuyerState.ACTIVE)
+        couriers = np.bincount(self.couriers.state, minlength=len(CourierState))
+        m.active_couriers = int(couriers[CourierState.WORKING])
+        m.courier_candidates = int(couriers[CourierState.CANDIDATE])
+        m.repeat_couriers = int(np.count_nonzero(self.couriers.repeat[self.couriers.state == CourierState.WORKING]))
+        m.courier_pay = float(shops.pay[shops.active].mean()) if shops.active.any() else 0.0
         prisoners = self.justice.prisoners()
-        m["prisoners"] = int(prisoners.sum())
+        m.prisoners = int(prisoners.sum())
         for role, name in enumerate(ROLE_NAMES):
-            m[f"prisoners_{name}"] = int(prisoners[role])
-        m["pending_cases"] = self.justice.pending()
-        m["wanted"] = self.wanted
+            setattr(m, f"prisoners_{name}", int(prisoners[role]))
+        m.pending_cases = self.justice.pending()
+        m.wanted = self.wanted
         for activity, value in self.police.effort.items():
-            m[f"effort_{activity}"] = value
+            setattr(m, f"effort_{activity}", value)

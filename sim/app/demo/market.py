@@ -29,9 +29,9 @@ from mesa.discrete_space import FixedAgent
 #: The demo's city: a fifth of the default one, with the same market per buyer
 from sim.io.config import load_scenario
 from sim.model.market import KladMarket
-from sim.model.roles import couriers as C
-from sim.model.roles.shops import BLOCKED, DETECTED, OPEN
-from sim.model.world.stashes import PRESENT
+from sim.model.roles.couriers import Round
+from sim.model.roles.shops import Storefront
+from sim.model.world.stashes import StashState
 from sim.params import REGISTRY, ParameterError, resolve, validate
 
 #: The demo's city: a fifth of the default one, with the same market per buyer
@@ -149,7 +149,6 @@ class DemoMarket(KladMarket):
         self.lock = threading.RLock()  # the page's buttons, its drawing and the play loop run in different threads
         self.events: list[tuple[int, str]] = []
         self.crackdown: tuple[int, float] | None = None  # (last day, budget to restore)
-        self.mirrors = np.zeros(len(self.shops), dtype=np.int64)
         self._arrests: deque[tuple[int, np.ndarray]] = deque(maxlen=ARREST_DAYS_SHOWN)
         self._couriers_today: tuple[np.ndarray, np.ndarray] = (np.zeros(0, np.int64), np.zeros(0, np.int64))
         self.marks: list[MapMark] = []
@@ -169,25 +168,13 @@ class DemoMarket(KladMarket):
             )
             self._draw_marks()
 
-    def police_storefronts(self) -> None:
-        """As in the market; also counts each shop's mirrors."""
-        before = self.shops.storefront.copy()
-        super().police_storefronts()
-        self.mirrors += (before == BLOCKED) & (self.shops.storefront == OPEN)
-
-    def work_couriers(self, hazards: dict) -> None:
+    def work_couriers(self, hazards: dict) -> Round:
         """As in the market; also notes where each courier at work laid his last stash today."""
-        first_new = len(self.stashes)
-        super().work_couriers(hazards)
-        courier = self.stashes.courier[first_new:][::-1]
-        district = self.stashes.district[first_new:][::-1]
-        couriers, last = np.unique(courier, return_index=True)
-        self._couriers_today = (couriers, district[last])
-
-    def enter_and_exit(self) -> None:
-        """As in the market; a new shop starts with no mirrors."""
-        super().enter_and_exit()
-        self.mirrors = np.concatenate([self.mirrors, np.zeros(len(self.shops) - len(self.mirrors), np.int64)])
+        laid = super().work_couriers(hazards)
+        couriers, last = np.unique(laid.laid_courier[::-1], return_index=True)
+        # A courier keeps his place on the map by his uid (his row may change when the roster is compacted).
+        self._couriers_today = (self.couriers.uid[couriers], laid.laid_district[::-1][last])
+        return laid
 
     # ------------------------------------------------------------ levers now
     def set_lever(self, name: str, value: Any, note: bool = True) -> Any:
@@ -216,12 +203,12 @@ class DemoMarket(KladMarket):
         """
         with self.lock:
             shops = self.shops
-            candidates = np.flatnonzero(shops.active & (shops.storefront != BLOCKED))
+            candidates = np.flatnonzero(shops.active & (shops.storefront != Storefront.BLOCKED))
             largest = candidates[np.argsort(-shops.orders[candidates], kind="stable")[:n]]
-            shops.storefront[largest] = BLOCKED
+            shops.storefront[largest] = Storefront.BLOCKED
             shops.storefront_day[largest] = self.steps + 1 + self.p.mirror_delay
             self._note(f"{len(largest)} storefronts blocked")
-            self._record_stock_metrics()
+            self._record_stocks(self.metrics)
         return [int(s) for s in largest]
 
     def raise_penalties(self, factor: float = PENALTY_FACTOR) -> float:
@@ -266,7 +253,7 @@ class DemoMarket(KladMarket):
     @property
     def days_recorded(self) -> int:
         """Days whose metrics the data collector holds."""
-        return len(self.datacollector.model_vars["grams_sold"])
+        return len(self.datacollector.tables["daily"]["grams_sold"])
 
     def district_xy(self, district: int) -> tuple[int, int]:
         """Grid cell of a district (see ``City``)."""
@@ -276,13 +263,13 @@ class DemoMarket(KladMarket):
     def storefronts(self) -> list[dict[str, Any]]:
         """One row per shop in business: its storefront's state, mirrors, orders, couriers and price."""
         shops = self.shops
-        working = np.bincount(self.couriers.shop[self.couriers.state == C.WORKING], minlength=len(shops))
+        working = self.couriers.working_by_shop(len(shops))
         rows = []
         for shop in np.flatnonzero(shops.active):
             state = int(shops.storefront[shop])
-            if state == OPEN:
+            if state == Storefront.OPEN:
                 status = "open"
-            elif state == DETECTED:
+            elif state == Storefront.DETECTED:
                 status = f"found: blocked on day {max(int(shops.storefront_day[shop]), self.steps + 1)}"
             else:
                 status = f"blocked: mirror on day {max(int(shops.storefront_day[shop]), self.steps + 1)}"
@@ -291,7 +278,7 @@ class DemoMarket(KladMarket):
                     "shop": int(shop) + 1,
                     "state": ("open", "found", "blocked")[state],
                     "status": status,
-                    "mirrors": int(self.mirrors[shop]),
+                    "mirrors": int(shops.mirrors[shop]),
                     "orders": float(shops.orders[shop]),
                     "couriers": int(working[shop]),
                     "price": float(shops.price[shop]),
@@ -304,7 +291,7 @@ class DemoMarket(KladMarket):
         """Replace yesterday's marks: stash piles by district, couriers at work, arrests of the last week."""
         for mark in self.marks:
             mark.remove()
-        present = self.stashes.district[self.stashes.state == PRESENT]
+        present = self.stashes.district[self.stashes.state == StashState.PRESENT]
         piles = np.bincount(present, minlength=self.city.n_districts)
         marks = [MapMark(self, d, "stashes", int(piles[d])) for d in np.flatnonzero(piles)]
         couriers, districts = self._couriers_today

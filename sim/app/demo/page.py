@@ -106,7 +106,7 @@ def StorefrontPanel(model: DemoMarket):
     """Every shop's storefront: open, found (blocked soon) or blocked (a mirror comes), and its mirrors."""
     with model.lock:
         rows = model.storefronts()
-        day, closed, mirrors = model.steps, len(model.shops) - len(rows), int(model.mirrors.sum())
+        day, closed, mirrors = model.steps, len(model.shops) - len(rows), int(model.shops.mirrors.sum())
     colours = {"open": "#2e7d32", "found": "#ef6c00", "blocked": "#c62828"}
     count = {state: sum(r["state"] == state for r in rows) for state in colours}
     head = (
@@ -135,7 +135,7 @@ def StorefrontPanel(model: DemoMarket):
 
 def _history(model: DemoMarket, column: str, window: int = 1, total: bool = False) -> np.ndarray:
     """A metric by day, as a trailing mean (or total) over ``window`` days."""
-    values = np.asarray(model.datacollector.model_vars[column][: model.days_recorded], dtype=float)
+    values = np.asarray(model.datacollector.tables["daily"][column][: model.days_recorded], dtype=float)
     if window <= 1 or len(values) == 0:
         return values
     sums = np.cumsum(np.concatenate([[0.0], values]))

@@ -10,52 +10,177 @@ relapse.
 
 from __future__ import annotations
 
+import math
+from enum import IntEnum
+
 import numpy as np
 
-from sim.model.engine import kernels
+from sim.model.deterrence import observe_peers
+from sim.model.engine.compiled import jit
 from sim.model.engine.draws import categorical, cdf, from_cdf
-from sim.model.engine.roster import Column, Roster, RosterAgent
+from sim.model.engine.roster import Field, Roster, RosterAgent
 
-ACTIVE, FORMER, PRISON, RECOVERED = 0, 1, 2, 3
+
+class BuyerState(IntEnum):
+    """Where a user stands."""
+
+    ACTIVE = 0  # uses, and orders on some days
+    FORMER = 1  # has quit, may relapse
+    PRISON = 2  # imprisoned (tightened penalties), or waiting for trial
+    RECOVERED = 3  # left the at-risk population for good
 
 
 class Buyer(RosterAgent):
-    """A user of the market (current or former); state in ``BuyerRoster``."""
+    """A user of the market (current or former): a view of one row of ``BuyerRoster``."""
 
-    state = Column()
-    district = Column()
-    order_rate = Column()
-    price_elasticity = Column()
-    risk_aversion = Column()
-    perceived_risk = Column()
-    treated = Column()
+    fields = {
+        "state": Field(np.int8, BuyerState.ACTIVE, "a BuyerState"),
+        "district": Field(np.int64, 0, "home district"),
+        "order_rate": Field(float, 0.0, "orders/day at the reference price and no risk"),
+        "price_elasticity": Field(float, 0.0, "-dlnQ/dlnP of ordering"),
+        "risk_aversion": Field(float, 1.0, "weight of the expected cost of arrest"),
+        "perceived_risk": Field(float, 0.0, "perceived arrest probability per pickup"),
+        "treated": Field(bool, False, "was treated after an arrest"),
+        "known": Field(
+            np.int64, -1, "rows of the shops whose storefronts he remembers (-1: empty slot)", width="known_storefronts"
+        ),  # fmt: skip
+    }
 
     @property
     def known_storefronts(self) -> list[int]:
         """Shops whose storefront this buyer remembers."""
-        return [int(s) for s in self.roster.known[self.row] if s >= 0]
+        return [s for s in self.known if s >= 0]
 
 
+# ----------------------------------------------------------------- the rules
+@jit
+def decide_orders(uniforms, active, order_rate, elasticity, aversion, risk, log_price_ratio, risk_cost_ratio):
+    """Rows that order today.
+
+    The ``k``-th ``active`` row orders when ``uniforms[k]`` is below its chance
+    ``order_rate * exp(-elasticity * log_price_ratio - aversion * risk * risk_cost_ratio)``:
+    constant elasticity around the reference price, and the perceived expected
+    cost of arrest relative to the price of the order. Risk only lowers the
+    chance, and price raises it at most by ``bound = exp(max elasticity *
+    max(0, -log_price_ratio))``, so a row whose uniform is above ``order_rate *
+    bound`` is skipped without the exponential.
+    """
+    max_elasticity = 0.0
+    for i in range(len(active)):
+        if active[i] and elasticity[i] > max_elasticity:
+            max_elasticity = elasticity[i]
+    bound = math.exp(max_elasticity * max(0.0, -log_price_ratio)) * (1.0 + 1e-12)
+    out = np.empty(len(uniforms), dtype=np.int64)
+    n = 0
+    k = 0
+    for i in range(len(active)):
+        if active[i]:
+            u = uniforms[k]
+            k += 1
+            if u >= order_rate[i] * bound:
+                continue
+            deterrence = elasticity[i] * log_price_ratio + aversion[i] * risk[i] * risk_cost_ratio
+            if u < order_rate[i] * math.exp(-deterrence):
+                out[n] = i
+                n += 1
+    return out[:n]
+
+
+@jit
+def choose_storefronts(uniforms, rows, known, open_now, find, cdf):
+    """The shop each ordering row uses, -1 if none.
+
+    The first remembered open storefront; otherwise, with probability ``find``,
+    one found by search (drawn from ``cdf``, the cumulative search weights),
+    which replaces a random remembered slot. ``uniforms`` has 3 per row.
+    """
+    slots = known.shape[1]
+    choice = np.full(len(rows), -1, dtype=np.int64)
+    for j in range(len(rows)):
+        row = rows[j]
+        for s in range(slots):
+            shop = known[row, s]
+            if shop >= 0 and open_now[shop]:
+                choice[j] = shop
+                break
+        if choice[j] < 0 and len(cdf) > 0 and uniforms[j, 0] < find:
+            shop = min(np.searchsorted(cdf, uniforms[j, 1], side="right"), len(cdf) - 1)
+            choice[j] = shop
+            known[row, int(uniforms[j, 2] * slots)] = shop
+    return choice
+
+
+@jit
+def use_transitions(uniforms, state, treated, known, quit_rate, relapse_rate, recovery_rate):
+    """A day's moves between use states; the ``k``-th active or former row uses ``uniforms[k]``.
+
+    An active row quits (to former) when its uniform is below ``quit_rate``; a
+    former row relapses when it is below the relapse rate (halved after
+    treatment), else recovers for good when it is below relapse +
+    ``recovery_rate``, and forgets the storefronts it knew.
+    """
+    k = 0
+    for i in range(len(state)):
+        if state[i] == BuyerState.ACTIVE:
+            if uniforms[k] < quit_rate:
+                state[i] = BuyerState.FORMER
+            k += 1
+        elif state[i] == BuyerState.FORMER:
+            u = uniforms[k]
+            k += 1
+            relapse = relapse_rate * (0.5 if treated[i] else 1.0)
+            if u < relapse:
+                state[i] = BuyerState.ACTIVE
+            elif u < relapse + recovery_rate:
+                state[i] = BuyerState.RECOVERED
+                known[i, :] = -1
+
+
+@jit
+def count_equal(values, x):
+    """How many entries of the 2-D array ``values`` equal ``x``."""
+    n = 0
+    for i in range(values.shape[0]):
+        for j in range(values.shape[1]):
+            if values[i, j] == x:
+                n += 1
+    return n
+
+
+@jit
+def forget(known, shop, uniforms, keep_share):
+    """Empty (-1) the slots of ``known`` that hold ``shop``, except a ``keep_share`` of them.
+
+    The ``k``-th such slot, in row-major order, is kept when ``uniforms[k] <
+    keep_share``; with ``keep_share`` 0 every one is emptied and ``uniforms``
+    is not read.
+    """
+    k = 0
+    for i in range(known.shape[0]):
+        for j in range(known.shape[1]):
+            if known[i, j] == shop:
+                if keep_share > 0.0:
+                    u = uniforms[k]
+                    k += 1
+                    if u < keep_share:
+                        continue
+                known[i, j] = -1
+
+
+# ------------------------------------------------------------------ the role
 class BuyerRoster(Roster):
     """All buyers, updated in bulk."""
 
-    def __init__(self, model):
-        super().__init__(
-            model,
-            Buyer,
-            {
-                "state": (np.int8, ACTIVE),
-                "district": (np.int64, 0),
-                "order_rate": (float, 0.0),  # orders/day at the reference price and no risk
-                "price_elasticity": (float, 0.0),
-                "risk_aversion": (float, 1.0),
-                "perceived_risk": (float, 0.0),  # arrest probability per pickup
-                "treated": (bool, False),
-                "known": (np.int64, -1, model.p.known_storefronts),  # remembered storefronts, -1: empty slot
-            },
-        )
+    compacts = True
 
-    def start_using(self, n: int, state: int, storefront_weights: np.ndarray) -> np.ndarray:
+    def __init__(self, model):
+        super().__init__(model, Buyer)
+
+    def departed(self) -> np.ndarray:
+        """Users who recovered for good."""
+        return self.state == BuyerState.RECOVERED
+
+    def start_using(self, n: int, state: BuyerState, storefront_weights: np.ndarray) -> np.ndarray:
         """Add ``n`` buyers with drawn traits, each knowing one storefront drawn by visibility."""
         p, rng, city = self.model.p, self.model.rng, self.model.city
         district = from_cdf(rng, city.demand_cdf, n)
@@ -71,17 +196,11 @@ class BuyerRoster(Roster):
         )  # fmt: skip
 
     def decide_orders(self, price: float, arrest_cost: float) -> np.ndarray:
-        """Rows of the active buyers who order today.
-
-        The daily ordering chance falls with price (constant elasticity around
-        the reference price) and with the perceived expected cost of arrest
-        relative to the price of the order.
-        """
+        """Rows of the active buyers who order today (``decide_orders``)."""
         p = self.model.p
         order_cost = price * p.stash_grams
-        # order_rate x (price/reference)^-elasticity x exp(-aversion x risk x cost/order), in one exp.
-        active = self.state == ACTIVE
-        return kernels.decide_orders(
+        active = self.state == BuyerState.ACTIVE
+        return decide_orders(
             self.model.rng.random(np.count_nonzero(active)), active, self.order_rate, self.price_elasticity,
             self.risk_aversion, self.perceived_risk, np.log(price / p.reference_price), arrest_cost / order_cost,
         )  # fmt: skip
@@ -97,11 +216,11 @@ class BuyerRoster(Roster):
         n_shops = max(1, int((visibility > 0).sum()))
         find = self.model.p.search_success * open_now.sum() / n_shops
         uniforms = self.model.rng.random((len(rows), 3))
-        return kernels.choose_storefronts(uniforms, rows, self.known, open_now, find, cdf(weights))
+        return choose_storefronts(uniforms, rows, self.known, open_now, find, cdf(weights))
 
     def observe_arrests(self, arrest_rate: float) -> None:
         """Update perceived pickup risk from arrests among peers."""
-        self.learn_from_peers(self.state == ACTIVE, arrest_rate)
+        observe_peers(self, self.state == BuyerState.ACTIVE, arrest_rate)
 
     def arrest(self, rows: np.ndarray, imprisoned: bool) -> np.ndarray:
         """Arrested buyers learn from it; some are treated instead of fined. Returns treated rows."""
@@ -110,25 +229,23 @@ class BuyerRoster(Roster):
         treated = rows[rng.random(len(rows)) < p.treatment]
         self.treated[treated] = True
         quits = treated[rng.random(len(treated)) < p.treatment_effect]
-        self.state[quits] = FORMER
+        self.state[quits] = BuyerState.FORMER
         if imprisoned:
-            self.state[rows] = PRISON
+            self.state[rows] = BuyerState.PRISON
         return treated
 
     def quit_relapse_recover(self) -> None:
-        """Daily transitions between active and former use, and lasting recovery."""
+        """Daily transitions between active and former use, and lasting recovery (``use_transitions``)."""
         p = self.model.p
-        using = int(np.count_nonzero((self.state == ACTIVE) | (self.state == FORMER)))
-        kernels.use_transitions(
-            self.model.rng.random(using), self.state, self.treated, self.known, p.quit_rate, p.relapse_rate,
-            p.recovery_rate, ACTIVE, FORMER, RECOVERED,
-        )  # fmt: skip
+        using = int(np.count_nonzero((self.state == BuyerState.ACTIVE) | (self.state == BuyerState.FORMER)))
+        use_transitions(self.model.rng.random(using), self.state, self.treated, self.known, p.quit_rate,
+                        p.relapse_rate, p.recovery_rate)  # fmt: skip
 
     def forget_storefront(self, shop: int, keep_share: float) -> None:
         """Buyers who knew ``shop`` lose it, except ``keep_share`` who find its mirror."""
-        drawn = kernels.count_equal(self.known, shop) if keep_share > 0 else 0
-        kernels.forget(self.known, shop, self.model.rng.random(drawn), keep_share)
+        drawn = count_equal(self.known, shop) if keep_share > 0 else 0
+        forget(self.known, shop, self.model.rng.random(drawn), keep_share)
 
-    def count(self, state: int) -> int:
+    def count(self, state: BuyerState) -> int:
         """Number of buyers in a state."""
         return int(np.count_nonzero(self.state == state))

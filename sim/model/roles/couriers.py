@@ -9,53 +9,323 @@ candidate's own annual discount factor (section 4 of MODEL.md). A working
 courier collects a batch of 10-20 stashes [001 L180], lays them in districts,
 and at each placement risks being seen by patrol or traced digitally; caught,
 he loses the rest of the batch.
+
+Where to change how a courier decides to take or keep the job: ``job_margin``
+below. Hiring, day-0 hiring, quitting and the Python API (``willing``) all call
+it.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import NamedTuple
+
 import numpy as np
 
-from sim.model.engine import kernels
+from sim.model.deterrence import discounted_years, observe_peers
+from sim.model.engine.compiled import jit
 from sim.model.engine.draws import cdf
-from sim.model.engine.roster import Column, Roster, RosterAgent
+from sim.model.engine.roster import Field, Roster, RosterAgent
 from sim.model.world.sanctions import courier_offence, mean_sentence
 
-CANDIDATE, WORKING, PENDING, PRISON, GONE = 0, 1, 2, 3, 4
+
+class CourierState(IntEnum):
+    """Where a courier (or a candidate) stands."""
+
+    CANDIDATE = 0  # in the pool reached by job ads
+    WORKING = 1  # employed by a shop
+    PENDING = 2  # arrested, waiting for the forensic result
+    PRISON = 3  # serving a sentence
+    GONE = 4  # left for good (aged out of the pool, reached his target income, fled or did not come back)
 
 
 class Courier(RosterAgent):
-    """A courier or courier candidate; state in ``CourierRoster``."""
+    """A courier or courier candidate: a view of one row of ``CourierRoster``."""
 
-    state = Column()
-    shop = Column()
-    reservation_wage = Column()
-    discount_factor = Column()
-    risk_aversion = Column()
-    perceived_risk = Column()
-    income = Column()
-    target_income = Column()
-    repeat = Column()
+    fields = {
+        "state": Field(np.int8, CourierState.CANDIDATE, "a CourierState"),
+        "shop": Field(np.int64, -1, "the shop's row while working, else -1"),
+        "reservation_wage": Field(float, 0.0, "KZT/day of legal income forgone"),
+        "discount_factor": Field(float, 0.7, "annual discount factor"),
+        "risk_aversion": Field(float, 1.0, "weight of expected punishment"),
+        "perceived_risk": Field(float, 0.0, "perceived arrest probability per working day"),
+        "income": Field(float, 0.0, "KZT earned in the current job"),
+        "target_income": Field(float, 0.0, "KZT after which he quits for good"),
+        "repeat": Field(bool, False, "has a previous conviction"),
+    }
+
+
+# ----------------------------------------------------------------- the rules
+class JobCost(NamedTuple):
+    """What the job costs each row, per calendar day (the inputs of ``punishment`` and ``job_margin``)."""
+
+    repeat: np.ndarray
+    discount_factor: np.ndarray
+    reservation_wage: np.ndarray
+    perceived_risk: np.ndarray
+    risk_aversion: np.ndarray
+    first_years: float  # mean sentence of a first offence, years
+    repeat_years: float  # mean sentence of a repeat offence, years
+    scale: float  # work share x perceived conviction x prison_year_cost x 365 (days of wage in a prison year)
+
+
+@jit
+def punishment(i, cost):
+    """Row ``i``'s perceived expected cost of punishment per calendar day of work, in KZT.
+
+    Perceived daily arrest risk x perceived conviction x the sentence (repeat
+    or first offence) discounted at the row's own factor x the value of a year
+    of freedom, weighed by risk aversion.
+    """
+    years = cost.repeat_years if cost.repeat[i] else cost.first_years
+    lost = discounted_years(years, cost.discount_factor[i])
+    return cost.risk_aversion[i] * cost.perceived_risk[i] * cost.scale * lost * cost.reservation_wage[i]
+
+
+@jit
+def job_margin(i, daily_pay, cost):
+    """How much a job paying ``daily_pay`` KZT a day beats row ``i``'s reservation wage plus punishment.
+
+    The one rule by which a courier takes a job (margin > 0), keeps it, and by
+    which the day-0 couriers are the most willing candidates.
+    """
+    return daily_pay - (cost.reservation_wage[i] + punishment(i, cost))
+
+
+@jit
+def job_margins(rows, daily_pay, cost):
+    """``job_margin`` of each of ``rows`` at its ``daily_pay``."""
+    out = np.empty(len(rows))
+    for j in range(len(rows)):
+        out[j] = job_margin(rows[j], daily_pay[j], cost)
+    return out
+
+
+@jit
+def punishments(rows, cost):
+    """``punishment`` of each of ``rows``."""
+    out = np.empty(len(rows))
+    for j in range(len(rows)):
+        out[j] = punishment(rows[j], cost)
+    return out
+
+
+class Staff(NamedTuple):
+    """The columns that hiring and quitting change."""
+
+    state: np.ndarray
+    shop: np.ndarray
+    income: np.ndarray
+    target_income: np.ndarray
+
+
+class JobAds(NamedTuple):
+    """Today's job ads: who sees one, from which shop, for what pay."""
+
+    reach: float  # chance a candidate sees an ad today
+    vacancies: np.ndarray  # open jobs by shop
+    cdf: np.ndarray  # cumulative vacancies: the shop whose ad a candidate sees
+    daily_pay: np.ndarray  # expected KZT per calendar day, by shop
+
+
+@jit
+def hire(uniforms, staff, ads, cost):
+    """Candidates who see a job ad take it when ``job_margin`` > 0, until each shop's vacancies are filled.
+
+    The ``k``-th candidate row sees an ad when ``uniforms[k] < ads.reach``; the
+    ad is from the shop that ``uniforms[k] / ads.reach`` (again uniform) draws
+    from ``ads.cdf``. Rows are served in order, so each shop hires its first
+    willing readers. A hired row works for the shop with no income yet.
+
+    Returns:
+        hires by shop.
+    """
+    hires = np.zeros(len(ads.vacancies), dtype=np.int64)
+    last = len(ads.cdf) - 1
+    k = 0
+    for i in range(len(staff.state)):
+        if staff.state[i] != CourierState.CANDIDATE:
+            continue
+        u = uniforms[k]
+        k += 1
+        if u >= ads.reach or last < 0:
+            continue
+        s = min(np.searchsorted(ads.cdf, u / ads.reach, side="right"), last)
+        if hires[s] >= ads.vacancies[s]:
+            continue
+        if job_margin(i, ads.daily_pay[s], cost) > 0.0:
+            staff.state[i] = CourierState.WORKING
+            staff.shop[i] = s
+            staff.income[i] = 0.0
+            hires[s] += 1
+    return hires
+
+
+@jit
+def quit_jobs(staff, daily_pay, cost):
+    """Working rows leave: for good once their income reaches their target, else to the pool when the margin is gone.
+
+    ``daily_pay`` is by shop. Returns the number who left.
+    """
+    left = 0
+    for i in range(len(staff.state)):
+        if staff.state[i] != CourierState.WORKING:
+            continue
+        if staff.income[i] >= staff.target_income[i]:
+            staff.state[i] = CourierState.GONE
+        elif not job_margin(i, daily_pay[staff.shop[i]], cost) > 0.0:
+            staff.state[i] = CourierState.CANDIDATE
+        else:
+            continue
+        staff.shop[i] = -1
+        left += 1
+    return left
+
+
+@jit
+def leave_pool(uniforms, state, chance):
+    """The ``k``-th candidate row leaves the pool for good (ages out, other work) when ``uniforms[k] < chance``."""
+    k = 0
+    for i in range(len(state)):
+        if state[i] == CourierState.CANDIDATE:
+            if uniforms[k] < chance:
+                state[i] = CourierState.GONE
+            k += 1
+
+
+class Batches(NamedTuple):
+    """Who goes out today: courier rows, their shops, batch sizes, and where digital tracing catches each."""
+
+    rows: np.ndarray
+    shop: np.ndarray
+    batch: np.ndarray
+    traced_at: np.ndarray  # the placement where tracing catches him; ``batch`` if not traced
+
+
+@jit
+def plan_batches(uniforms, state, shop, need, work_share, batch_min, batch_max, digital):
+    """Which working rows go out today, with how many stashes, and where digital tracing reaches them.
+
+    The ``k``-th working row uses ``uniforms[k]``: it works today when
+    ``[k, 0] < work_share``, and draws a batch uniform on ``batch_min ..
+    batch_max`` with ``[k, 1]``. In row order, a shop's couriers take batches
+    until its ``need`` is met (the last one takes what is left, the rest stay
+    home). A courier going out is traced with chance ``digital`` (``[k, 2]``),
+    at a uniform placement of his batch (``[k, 3]``).
+    """
+    taken = np.zeros(len(need), dtype=np.int64)
+    rows = np.empty(len(uniforms), dtype=np.int64)
+    batch = np.empty(len(uniforms), dtype=np.int64)
+    traced_at = np.empty(len(uniforms), dtype=np.int64)
+    sizes = batch_max - batch_min + 1
+    n = 0
+    k = 0
+    for i in range(len(state)):
+        if state[i] != CourierState.WORKING:
+            continue
+        u = uniforms[k]
+        k += 1
+        s = shop[i]
+        if u[0] >= work_share or taken[s] >= need[s]:
+            continue
+        b = min(batch_min + int(u[1] * sizes), need[s] - taken[s])
+        taken[s] += b
+        rows[n] = i
+        batch[n] = b
+        traced_at[n] = int(u[3] * b) if u[2] < digital else b
+        n += 1
+    return Batches(rows[:n], shop[rows[:n]], batch[:n], traced_at[:n])
+
+
+class Placements(NamedTuple):
+    """What the couriers' rounds left: per courier, where he was caught; per laid stash, its courier and district."""
+
+    caught_at: np.ndarray  # placement where each courier was caught (``batch`` if not caught)
+    caught_district: np.ndarray  # district where each caught courier was caught (-1 if not caught)
+    laid_courier: np.ndarray  # index into the day's batches of each laid stash's courier
+    laid_district: np.ndarray
+    laid_by_shop: np.ndarray
+    seized_by_shop: np.ndarray
+
+
+@jit
+def lay_batches(batches, cdf, per_placement, uniforms, n_shops):
+    """Couriers hide their batches one stash at a time; the first placement seen by police ends the round.
+
+    Courier ``c`` places ``batches.batch[c]`` stashes, each in a district
+    drawn from ``cdf`` (cumulative placement weights) with ``uniforms[k, 0]``;
+    the placement is seen with the district's ``per_placement`` hazard
+    (against ``uniforms[k, 1]``). He is caught at his first seen placement, or
+    at ``traced_at[c]`` if digital tracing reaches him first. Stashes placed
+    before the catch are laid; the rest are on him and seized.
+    """
+    batch, shop, traced_at = batches.batch, batches.shop, batches.traced_at
+    n = len(batch)
+    total = 0
+    for c in range(n):
+        total += batch[c]
+    caught_at = np.empty(n, dtype=np.int64)
+    caught_district = np.full(n, -1, dtype=np.int64)
+    laid_courier = np.empty(total, dtype=np.int64)
+    laid_district = np.empty(total, dtype=np.int64)
+    laid_by_shop = np.zeros(n_shops, dtype=np.int64)
+    seized_by_shop = np.zeros(n_shops, dtype=np.int64)
+    district = np.empty(max(1, total), dtype=np.int64)
+    last = len(cdf) - 1
+    k = 0
+    n_laid = 0
+    for c in range(n):
+        b = batch[c]
+        caught = min(b, traced_at[c])
+        for pos in range(b):
+            d = min(np.searchsorted(cdf, uniforms[k, 0], side="right"), last)
+            district[pos] = d
+            if pos < caught and uniforms[k, 1] < per_placement[d]:
+                caught = pos
+            k += 1
+        for pos in range(caught):
+            laid_courier[n_laid] = c
+            laid_district[n_laid] = district[pos]
+            n_laid += 1
+        caught_at[c] = caught
+        if caught < b:
+            caught_district[c] = district[caught]
+        laid_by_shop[shop[c]] += caught
+        seized_by_shop[shop[c]] += b - caught
+    return Placements(
+        caught_at, caught_district, laid_courier[:n_laid], laid_district[:n_laid], laid_by_shop, seized_by_shop
+    )
+
+
+# ------------------------------------------------------------------ the role
+@dataclass
+class Round:
+    """What one working day of the couriers produced."""
+
+    working: int  # couriers who went out
+    laid_shop: np.ndarray  # per laid stash: its shop, district and courier row
+    laid_district: np.ndarray
+    laid_courier: np.ndarray
+    laid_by_shop: np.ndarray  # stashes laid, by shop
+    seized_by_shop: np.ndarray  # stashes found on arrested couriers, by shop
+    arrested: np.ndarray  # rows of the couriers caught
+    arrested_shop: np.ndarray
+    arrested_stashes: np.ndarray  # stashes on each when caught
+    arrested_district: np.ndarray  # where each was caught
 
 
 class CourierRoster(Roster):
     """All couriers and candidates, updated in bulk."""
 
+    compacts = True
+
     def __init__(self, model):
-        super().__init__(
-            model,
-            Courier,
-            {
-                "state": (np.int8, CANDIDATE),
-                "shop": (np.int64, -1),
-                "reservation_wage": (float, 0.0),  # KZT/day
-                "discount_factor": (float, 0.7),  # per year
-                "risk_aversion": (float, 1.0),
-                "perceived_risk": (float, 0.0),  # arrest probability per working day
-                "income": (float, 0.0),  # KZT earned in the current job
-                "target_income": (float, 0.0),
-                "repeat": (bool, False),  # has a previous conviction
-            },
-        )
+        super().__init__(model, Courier)
+
+    def departed(self) -> np.ndarray:
+        """Couriers who left for good."""
+        return self.state == CourierState.GONE
 
     def recruit_candidates(self, n: int) -> np.ndarray:
         """Add ``n`` new candidates to the pool with drawn traits."""
@@ -69,147 +339,134 @@ class CourierRoster(Roster):
             target_income=p.target_income * rng.exponential(1.0, n),
         )
 
-    def expected_daily_pay(self, pay_per_stash: np.ndarray) -> np.ndarray:
+    def expected_daily_pay(self, pay_per_stash: np.ndarray | float) -> np.ndarray:
         """Expected KZT per calendar day for a job paying ``pay_per_stash``."""
         p = self.model.p
         return pay_per_stash * 0.5 * (p.batch_min + p.batch_max) * p.work_share
 
-    def perceived_punishment_cost(self, rows: np.ndarray) -> np.ndarray:
-        """Perceived expected cost of punishment per calendar day of work, in KZT.
-
-        Perceived daily arrest risk x perceived conviction x discounted prison
-        years x the value of a year of freedom, weighed by risk aversion.
-        """
-        return kernels.punishment_cost(np.asarray(rows, dtype=np.int64), *self._cost_terms())
-
-    def _cost_terms(self) -> tuple:
-        """The arguments of ``kernels.punishment_cost`` after ``rows``: the columns and today's constants."""
+    def job_cost(self) -> JobCost:
+        """Today's inputs of ``job_margin``: the columns, and the sentences and scale in force."""
         p, m = self.model.p, self.model
         # A first-timer expects to be caught halfway through an average batch, and charged by that quantity.
         grams_when_caught = 0.25 * (p.batch_min + p.batch_max) * p.stash_grams
         first = str(courier_offence(False, grams_when_caught, p.large_quantity))
         regime, severity = p.sanction_regime, p.severity_multiplier
-        first_years = float(mean_sentence(regime, first, severity))
-        repeat_years = float(mean_sentence(regime, "courier_repeat", severity))
-        # Discounted years (sanctions.discounted_years) x the value of a year (prison_year_cost x 365 days'
-        # reservation wage) x perceived risk per working day x work share x perceived conviction x aversion.
-        scale = float(p.work_share * m.perceived_conviction * p.prison_year_cost * 365.0)
-        return (
+        return JobCost(
             self.repeat, self.discount_factor, self.reservation_wage, self.perceived_risk, self.risk_aversion,
-            first_years, repeat_years, scale,
+            float(mean_sentence(regime, first, severity)), float(mean_sentence(regime, "courier_repeat", severity)),
+            float(p.work_share * m.perceived_conviction * p.prison_year_cost * 365.0),
         )  # fmt: skip
 
-    def job_cost(self, rows: np.ndarray) -> np.ndarray:
-        """What a day of courier work must pay to be worth it: reservation wage plus perceived punishment."""
-        return self.reservation_wage[rows] + self.perceived_punishment_cost(rows)
+    def perceived_punishment_cost(self, rows: np.ndarray) -> np.ndarray:
+        """Perceived expected cost of punishment per calendar day of work, in KZT (``punishment``)."""
+        return punishments(np.asarray(rows, dtype=np.int64), self.job_cost())
 
-    def willing(self, rows: np.ndarray, pay_per_stash: np.ndarray) -> np.ndarray:
-        """Whether each agent in ``rows`` finds the job worth it at the given pay."""
-        return self.expected_daily_pay(pay_per_stash) > self.job_cost(rows)
+    def willing(self, rows: np.ndarray, pay_per_stash: np.ndarray | float) -> np.ndarray:
+        """Whether each agent in ``rows`` would take (or keep) a job paying ``pay_per_stash`` (``job_margin``)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        daily = np.broadcast_to(self.expected_daily_pay(pay_per_stash), rows.shape).astype(float)
+        return job_margins(rows, daily, self.job_cost()) > 0.0
+
+    def hire_first(self, n: int, n_shops: int) -> np.ndarray:
+        """Day 0: the ``n`` candidates most willing at the going pay start work, spread over the shops in turn."""
+        pool = np.flatnonzero(self.state == CourierState.CANDIDATE)
+        daily = np.full(len(pool), self.expected_daily_pay(self.model.p.courier_pay))
+        margin = job_margins(pool, daily, self.job_cost())
+        hired = pool[np.argsort(-margin, kind="stable")[:n]]
+        self.state[hired] = CourierState.WORKING
+        self.shop[hired] = np.arange(n) % n_shops
+        return hired
+
+    def hire(self, vacancies: np.ndarray, pay_per_stash_by_shop: np.ndarray) -> np.ndarray:
+        """Fill vacancies from candidates who see a job ad and find it worth it; return hires by shop."""
+        if vacancies.sum() <= 0:
+            return np.zeros(len(vacancies), dtype=np.int64)
+        uniforms = self.model.rng.random(self.count(CourierState.CANDIDATE))
+        ads = JobAds(float(self.model.p.ad_reach), vacancies, cdf(vacancies),
+                     self.expected_daily_pay(pay_per_stash_by_shop))  # fmt: skip
+        return hire(uniforms, self._staff(), ads, self.job_cost())
+
+    def quit_jobs(self, pay_per_stash_by_shop: np.ndarray) -> int:
+        """Working couriers leave when the job no longer pays for the perceived risk, or after their target."""
+        return quit_jobs(self._staff(), self.expected_daily_pay(pay_per_stash_by_shop), self.job_cost())
+
+    def _staff(self) -> Staff:
+        return Staff(self.state, self.shop, self.income, self.target_income)
 
     def observe_arrests(self, arrest_rate: float) -> None:
         """Update perceived risk from arrests seen among a few peers (candidates and couriers)."""
-        self.learn_from_peers(self.state <= WORKING, arrest_rate)
+        observe_peers(self, self.state <= CourierState.WORKING, arrest_rate)
 
-    def quit_jobs(self, pay_per_stash_by_shop: np.ndarray) -> int:
-        """Working couriers leave when the job no longer pays for the perceived risk, or after their target.
-
-        Same rule as ``willing``, compiled (``kernels.quit_jobs``). Returns the number who left.
-        """
-        return kernels.quit_jobs(
-            self.state, self.shop, self.income, self.target_income, self.expected_daily_pay(pay_per_stash_by_shop),
-            self._cost_terms(), WORKING, CANDIDATE, GONE,
-        )  # fmt: skip
-
-    def hire(self, vacancies: np.ndarray, pay_per_stash_by_shop: np.ndarray) -> np.ndarray:
-        """Fill vacancies from candidates who see a job ad and accept it; return hires by shop.
-
-        Each candidate sees an ad with chance ``ad_reach``, from a shop drawn in
-        proportion to its vacancies, and takes it if ``willing``; each shop hires
-        its first takers up to its vacancies (``kernels.hire``).
-        """
-        if vacancies.sum() <= 0:
-            return np.zeros(len(vacancies), dtype=np.int64)
-        uniforms = self.model.rng.random(self.count(CANDIDATE))
-        return kernels.hire(
-            uniforms, self.state, self.shop, self.income, float(self.model.p.ad_reach), vacancies, cdf(vacancies),
-            self.expected_daily_pay(pay_per_stash_by_shop), self._cost_terms(), CANDIDATE, WORKING,
-        )  # fmt: skip
-
-    def lay_stashes(self, need_by_shop: np.ndarray, placement_weights: np.ndarray, detection: dict) -> dict:
+    def lay_stashes(self, need_by_shop: np.ndarray, placement_weights: np.ndarray, detection: dict) -> Round:
         """One working day: couriers collect batches and hide them; some are caught.
 
         Args:
             need_by_shop: stashes each shop wants laid today (limited by its stock).
             placement_weights: where couriers hide stashes, by district (sums to 1).
             detection: ``per_placement`` hazard by district and ``digital`` daily hazard.
-
-        Returns:
-            Arrays of the day: laid stash ``shop``/``district``/``courier``, the
-            ``arrested`` courier rows with their shops, the stashes found on
-            them and the district where each was caught, stashes seized, laid
-            and seized counts by shop, and the number of working couriers.
         """
         p, rng = self.model.p, self.model.rng
-        working, shop, batch, traced_at = kernels.plan_batches(
-            rng.random((self.count(WORKING), 4)), self.state, self.shop, WORKING, need_by_shop, p.work_share,
+        batches = plan_batches(
+            rng.random((self.count(CourierState.WORKING), 4)), self.state, self.shop, need_by_shop, p.work_share,
             p.batch_min, p.batch_max, detection["digital"],
         )  # fmt: skip
-        uniforms = rng.random((int(batch.sum()), 2))
-        caught_at, caught_district, laid_owner, laid_district, laid_by_shop, seized_by_shop = kernels.lay_batches(
-            batch, shop, traced_at, cdf(placement_weights), detection["per_placement"], uniforms, len(need_by_shop)
+        uniforms = rng.random((int(batches.batch.sum()), 2))
+        placed = lay_batches(batches, cdf(placement_weights), detection["per_placement"], uniforms, len(need_by_shop))
+        working, shop, batch = batches.rows, batches.shop, batches.batch
+        arrested = placed.caught_at < batch
+        self.income[working] += placed.caught_at * self.model.shops.pay[shop]
+        return Round(
+            working=len(working),
+            laid_shop=shop[placed.laid_courier],
+            laid_district=placed.laid_district,
+            laid_courier=working[placed.laid_courier],
+            laid_by_shop=placed.laid_by_shop,
+            seized_by_shop=placed.seized_by_shop,
+            arrested=working[arrested],
+            arrested_shop=shop[arrested],
+            arrested_stashes=(batch - placed.caught_at)[arrested],
+            arrested_district=placed.caught_district[arrested],
         )
-        arrested = caught_at < batch
-        self.income[working] += caught_at * self.model.shops.pay[shop]
-        return {
-            "working": len(working),
-            "arrested": working[arrested],
-            "arrested_shop": shop[arrested],
-            "arrested_stashes": (batch - caught_at)[arrested],  # stashes on him when caught
-            "arrested_district": caught_district[arrested],
-            "laid_shop": shop[laid_owner],
-            "laid_district": laid_district,
-            "laid_courier": working[laid_owner],
-            "seized_stashes": int(seized_by_shop.sum()),
-            "laid_by_shop": laid_by_shop,
-            "seized_by_shop": seized_by_shop,
-        }
 
     def arrest(self, rows: np.ndarray) -> None:
         """Arrested couriers await forensics; their own arrest raises their perceived risk."""
-        self.state[rows] = PENDING
+        self.state[rows] = CourierState.PENDING
         self.shop[rows] = -1
         self.perceived_risk[rows] += self.model.p.learning_rate * (1.0 - self.perceived_risk[rows])
 
-    def _leave(self, rows: np.ndarray, state: int) -> None:
+    def _leave(self, rows: np.ndarray, state: CourierState) -> None:
         self.state[rows] = state
         self.shop[rows] = -1
 
     def return_from_justice(self, acquitted: np.ndarray, released: np.ndarray, absconded: np.ndarray) -> None:
         """Acquitted suspects rejoin the pool; released prisoners may; absconders are gone."""
-        self._leave(acquitted, CANDIDATE)
-        self.state[absconded] = GONE
+        self._leave(acquitted, CourierState.CANDIDATE)
+        self.state[absconded] = CourierState.GONE
         back = self.model.rng.random(len(released)) < self.model.p.return_after_release
         self.repeat[released] = True
-        self._leave(released[back], CANDIDATE)
-        self.state[released[~back]] = GONE
+        self._leave(released[back], CourierState.CANDIDATE)
+        self.state[released[~back]] = CourierState.GONE
 
     def imprison(self, rows: np.ndarray) -> None:
         """Convicted couriers go to prison (incapacitation)."""
-        self.state[rows] = PRISON
+        self.state[rows] = CourierState.PRISON
 
     def renew_pool(self) -> None:
         """Candidates age out of the pool and new ones arrive."""
         p, rng = self.model.p, self.model.rng
-        kernels.move_some(rng.random(self.count(CANDIDATE)), self.state, CANDIDATE, GONE, p.candidate_exit_rate)
+        leave_pool(rng.random(self.count(CourierState.CANDIDATE)), self.state, p.candidate_exit_rate)
         arrivals = rng.poisson(p.candidate_inflow * self.model.scale)
         if arrivals:
             self.recruit_candidates(arrivals)
 
     def release_shop(self, shop: int) -> None:
         """A closed shop's couriers return to the pool."""
-        self._leave(np.flatnonzero((self.state == WORKING) & (self.shop == shop)), CANDIDATE)
+        self._leave(np.flatnonzero((self.state == CourierState.WORKING) & (self.shop == shop)), CourierState.CANDIDATE)
 
-    def count(self, state: int) -> int:
+    def working_by_shop(self, n_shops: int) -> np.ndarray:
+        """Couriers working for each shop."""
+        return np.bincount(self.shop[self.state == CourierState.WORKING], minlength=n_shops)
+
+    def count(self, state: CourierState) -> int:
         """Number of couriers in a state."""
         return int(np.count_nonzero(self.state == state))

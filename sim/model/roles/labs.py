@@ -11,39 +11,30 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.model.engine.roster import Column, Roster, RosterAgent
+from sim.model.engine.roster import Field, Roster, RosterAgent
 
 
 class Lab(RosterAgent):
-    """A clandestine lab and its chemist; state in ``LabRoster``."""
+    """A clandestine lab and its chemist: a view of one row of ``LabRoster``."""
 
-    active = Column()
-    capacity = Column()
-    precursor = Column()
-    stock = Column()
-    price = Column()
-    leads = Column()
+    fields = {
+        "active": Field(bool, True, "in business"),
+        "capacity": Field(float, 0.0, "g/day"),
+        "precursor": Field(float, 0.0, "grams of product the precursors on hand allow"),
+        "stock": Field(float, 0.0, "grams made, not yet sold"),
+        "price": Field(float, 0.0, "KZT/g wholesale"),
+        "next_shipment": Field(np.int64, 0, "day the next precursor shipment is due"),
+        "ready_day": Field(np.int64, 0, "first day of production"),
+        "idle_days": Field(np.int64, 0, "days in a row without precursors"),
+        "leads": Field(float, 0.0, "usable leads police hold on the lab"),
+    }
 
 
 class LabRoster(Roster):
     """All labs, updated in bulk."""
 
     def __init__(self, model):
-        super().__init__(
-            model,
-            Lab,
-            {
-                "active": (bool, True),
-                "capacity": (float, 0.0),  # g/day
-                "precursor": (float, 0.0),  # grams of product the precursors on hand allow
-                "stock": (float, 0.0),  # grams made, not yet sold
-                "price": (float, 0.0),  # KZT/g wholesale
-                "next_shipment": (np.int64, 0),
-                "ready_day": (np.int64, 0),  # first day of production
-                "idle_days": (np.int64, 0),
-                "leads": (float, 0.0),
-            },
-        )
+        super().__init__(model, Lab)
         self.bulk_unmet = 0.0  # smoothed market share of bulk requests not served
 
     def set_up(self, n: int, ready_day: int, supplied: bool = False) -> np.ndarray:
@@ -121,8 +112,10 @@ class LabRoster(Roster):
     def close(self, rows: np.ndarray) -> None:
         """Labs leave the market (found by police, or idle too long)."""
         self.active[rows] = False
-        for row in rows:
-            self.agents[row].remove()
+
+    def departed(self) -> np.ndarray:
+        """Labs out of business."""
+        return ~self.active
 
     def count_active(self) -> int:
         """Number of labs in business."""

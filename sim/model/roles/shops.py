@@ -11,54 +11,54 @@ premium) and scarcity.
 
 from __future__ import annotations
 
+from enum import IntEnum
+
 import numpy as np
 
-from sim.model.engine.roster import Column, Roster, RosterAgent
+from sim.model.engine.roster import Field, Roster, RosterAgent
 
-OPEN, DETECTED, BLOCKED = 0, 1, 2
+
+class Storefront(IntEnum):
+    """The state of a shop's storefront (its channel or site)."""
+
+    OPEN = 0  # takes orders
+    DETECTED = 1  # found by cyber police; blocked on ``storefront_day``
+    BLOCKED = 2  # blocked; reopens as a mirror on ``storefront_day``
 
 
 class Operator(RosterAgent):
-    """An operator and his shop; state in ``ShopRoster``."""
+    """An operator and his shop: a view of one row of ``ShopRoster``."""
 
-    active = Column()
-    abroad = Column()
-    cash = Column()
-    stock = Column()
-    price = Column()
-    pay = Column()
-    visibility = Column()
-    storefront = Column()
-    leads = Column()
-    lab = Column()
+    fields = {
+        "active": Field(bool, True, "in business"),
+        "abroad": Field(bool, False, "the operator is abroad (cannot be arrested)"),
+        "cash": Field(float, 0.0, "KZT"),
+        "stock": Field(float, 0.0, "grams in bulk, not yet given to couriers"),
+        "price": Field(float, 0.0, "KZT/g retail"),
+        "pay": Field(float, 0.0, "KZT per stash to couriers"),
+        "visibility": Field(float, 0.5, "0-1, advertising reach of the storefront"),
+        "storefront": Field(np.int8, Storefront.OPEN, "a Storefront state"),
+        "storefront_day": Field(np.int64, 0, "day the pending block or mirror happens"),
+        "mirrors": Field(np.int64, 0, "mirrors opened after blocks"),
+        "leads": Field(float, 0.0, "usable leads police hold on the operator"),
+        "lab": Field(np.int64, -1, "row of the supplying lab"),
+        "orders": Field(float, 0.0, "smoothed orders per day"),
+        "unmet": Field(float, 0.0, "smoothed share of orders not served"),
+        "wholesale_paid": Field(float, 0.0, "KZT/g paid for the last bulk purchase"),
+        "profit": Field(float, 0.0, "smoothed daily profit, KZT"),
+        "vacancies": Field(np.int64, 0, "courier jobs advertised today"),
+    }
 
 
 class ShopRoster(Roster):
     """All shops, updated in bulk."""
 
     def __init__(self, model):
-        super().__init__(
-            model,
-            Operator,
-            {
-                "active": (bool, True),
-                "abroad": (bool, False),
-                "cash": (float, 0.0),  # KZT
-                "stock": (float, 0.0),  # grams in bulk, not yet given to couriers
-                "price": (float, 0.0),  # KZT/g retail
-                "pay": (float, 0.0),  # KZT per stash to couriers
-                "visibility": (float, 0.5),  # 0-1, advertising reach of the storefront
-                "storefront": (np.int8, OPEN),
-                "storefront_day": (np.int64, 0),  # day the pending block or mirror happens
-                "leads": (float, 0.0),  # usable leads police hold on the operator
-                "lab": (np.int64, -1),  # supplying lab
-                "orders": (float, 0.0),  # smoothed orders per day
-                "unmet": (float, 0.0),  # smoothed share of orders not served
-                "wholesale_paid": (float, 0.0),  # KZT/g paid for the last bulk purchase
-                "profit": (float, 0.0),  # smoothed daily profit, KZT
-                "vacancies": (np.int64, 0),
-            },
-        )
+        super().__init__(model, Operator)
+
+    def departed(self) -> np.ndarray:
+        """Shops out of business."""
+        return ~self.active
 
     def open_shops(self, n: int, expected_orders: float, stocked: bool = False) -> np.ndarray:
         """Start ``n`` new shops with an operator (abroad or not) and starting cash.
@@ -88,35 +88,36 @@ class ShopRoster(Roster):
 
     def open_now(self) -> np.ndarray:
         """Shops whose storefront can take orders today."""
-        return self.active & (self.storefront != BLOCKED)
+        return self.active & (self.storefront != Storefront.BLOCKED)
 
     def advertise(self) -> None:
         """Visibility grows towards 1 while a storefront is open (ads, graffiti)."""
-        grow = self.active & (self.storefront != BLOCKED)
+        grow = self.active & (self.storefront != Storefront.BLOCKED)
         self.visibility[grow] += self.model.p.visibility_growth * (1.0 - self.visibility[grow])
 
     def detect_storefronts(self, hazard_per_visibility: float, block_delay: int) -> int:
         """Cyber monitoring finds open storefronts; each is blocked after ``block_delay`` days."""
         rng, today = self.model.rng, self.model.day
-        open_ = np.flatnonzero(self.active & (self.storefront == OPEN))
+        open_ = np.flatnonzero(self.active & (self.storefront == Storefront.OPEN))
         found = open_[rng.random(len(open_)) < 1.0 - np.exp(-hazard_per_visibility * self.visibility[open_])]
-        self.storefront[found] = DETECTED
+        self.storefront[found] = Storefront.DETECTED
         self.storefront_day[found] = today + block_delay
         return len(found)
 
     def block_storefronts(self) -> int:
         """Detected storefronts whose blocking delay has passed are blocked."""
         p, today = self.model.p, self.model.day
-        due = np.flatnonzero(self.active & (self.storefront == DETECTED) & (self.storefront_day <= today))
-        self.storefront[due] = BLOCKED
+        due = np.flatnonzero(self.active & (self.storefront == Storefront.DETECTED) & (self.storefront_day <= today))
+        self.storefront[due] = Storefront.BLOCKED
         self.storefront_day[due] = today + p.mirror_delay
         return len(due)
 
     def reopen_mirrors(self) -> np.ndarray:
         """Blocked shops reopen as mirrors after the delay, paying for it; return the reopened rows."""
         p, today = self.model.p, self.model.day
-        due = np.flatnonzero(self.active & (self.storefront == BLOCKED) & (self.storefront_day <= today))
-        self.storefront[due] = OPEN
+        due = np.flatnonzero(self.active & (self.storefront == Storefront.BLOCKED) & (self.storefront_day <= today))
+        self.storefront[due] = Storefront.OPEN
+        self.mirrors[due] += 1
         self.cash[due] -= p.mirror_cost
         self.visibility[due] *= p.mirror_retention
         return due
@@ -182,8 +183,6 @@ class ShopRoster(Roster):
         """Shops leave the market (operator arrested or out of money)."""
         self.active[rows] = False
         self.vacancies[rows] = 0
-        for row in rows:
-            self.agents[row].remove()
 
     def count_active(self) -> int:
         """Number of shops in business."""

@@ -10,15 +10,32 @@ for the sentence and then released.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import IntEnum
 
 import numpy as np
 
 from sim.model.world.sanctions import OFFENCES, draw_sentences
+from sim.params import Params
 
-BUYER, COURIER, OPERATOR, LAB = 0, 1, 2, 3
-ROLE_NAMES = ("buyer", "courier", "operator", "lab")
 
-PENDING, PRISON, CLOSED = 0, 1, 2
+class Role(IntEnum):
+    """Whom a case is against."""
+
+    BUYER = 0
+    COURIER = 1
+    OPERATOR = 2
+    LAB = 3
+
+
+ROLE_NAMES = tuple(role.name.lower() for role in Role)
+
+
+class CaseState(IntEnum):
+    """Where a case stands."""
+
+    PENDING = 0  # waiting for the forensic result, suspect at large
+    PRISON = 1  # convicted, serving the sentence
+    CLOSED = 2  # acquitted, absconded, or the sentence served
 
 
 @dataclass
@@ -45,7 +62,7 @@ class Justice:
         self.release = np.zeros(0, dtype=np.int64)
         self.state = np.zeros(0, dtype=np.int8)
 
-    def open_cases(self, role: int, persons: np.ndarray, offences: np.ndarray | str, today: int, delay: int) -> None:
+    def open_cases(self, role: Role, persons: np.ndarray, offences: np.ndarray | str, today: int, delay: int) -> None:
         """Open a case for each arrested person; the forensic result is due after ``delay`` days.
 
         ``offences`` is one name of ``sanctions.OFFENCES`` for all, or one per person.
@@ -69,37 +86,42 @@ class Justice:
         """Each case's offence, a key of ``sanctions.SANCTIONS``."""
         return np.asarray(OFFENCES)[self.code]
 
+    def renumber(self, role: Role, remap: np.ndarray) -> None:
+        """The people of ``role`` have new roster rows (``Roster.tidy``'s map; -1 stays -1)."""
+        mine = self.role == role
+        self.person[mine] = remap[self.person[mine]]
+
     def prisoners(self) -> np.ndarray:
         """People in prison now, by role."""
-        return np.bincount(self.role[self.state == PRISON], minlength=4)
+        return np.bincount(self.role[self.state == CaseState.PRISON], minlength=4)
 
     def pending(self) -> int:
         """Suspects waiting for a forensic result."""
-        return int((self.state == PENDING).sum())
+        return int((self.state == CaseState.PENDING).sum())
 
-    def advance(self, today: int, p: dict, rng: np.random.Generator) -> Outcome:
+    def advance(self, today: int, p: Params, rng: np.random.Generator) -> Outcome:
         """Run one day of the justice system and report what changed."""
         out = Outcome()
-        pending = np.flatnonzero(self.state == PENDING)
+        pending = np.flatnonzero(self.state == CaseState.PENDING)
         # Suspects at large while their forensic result is still pending may abscond.
         waiting = pending[self.due[pending] > today]
         flee = waiting[rng.random(len(waiting)) < p.abscond_rate]
-        self.state[flee] = CLOSED
-        due = pending[(self.due[pending] <= today) & (self.state[pending] == PENDING)]
+        self.state[flee] = CaseState.CLOSED
+        due = pending[(self.due[pending] <= today) & (self.state[pending] == CaseState.PENDING)]
         convict = rng.random(len(due)) < p.conviction_probability
         guilty, acquitted = due[convict], due[~convict]
-        self.state[acquitted] = CLOSED
+        self.state[acquitted] = CaseState.CLOSED
         for code in np.unique(self.code[guilty]):  # in code order: the draw order is fixed
             rows = guilty[self.code[guilty] == code]
             years = draw_sentences(rng, p.sanction_regime, OFFENCES[code], p.severity_multiplier, len(rows))
             self.release[rows] = today + np.maximum(1, np.round(years * 365.0)).astype(np.int64)
-        self.state[guilty] = PRISON
+        self.state[guilty] = CaseState.PRISON
         out.convicted = np.bincount(self.role[guilty], minlength=4)
         out.not_convicted = len(acquitted) + len(flee)
         out.absconded = len(flee)
-        freed = np.flatnonzero((self.state == PRISON) & (self.release <= today))
-        self.state[freed] = CLOSED
-        for role in (BUYER, COURIER):
+        freed = np.flatnonzero((self.state == CaseState.PRISON) & (self.release <= today))
+        self.state[freed] = CaseState.CLOSED
+        for role in (Role.BUYER, Role.COURIER):
             out.absconded_rows[role] = self.person[flee[self.role[flee] == role]]
             out.acquitted_rows[role] = self.person[acquitted[self.role[acquitted] == role]]
             out.released_rows[role] = self.person[freed[self.role[freed] == role]]
@@ -108,7 +130,7 @@ class Justice:
         return out
 
     def _forget_closed(self) -> None:
-        if (self.state == CLOSED).sum() > 256:
-            keep = self.state != CLOSED
+        if (self.state == CaseState.CLOSED).sum() > 256:
+            keep = self.state != CaseState.CLOSED
             for name in ("role", "person", "code", "due", "release", "state"):
                 setattr(self, name, getattr(self, name)[keep])

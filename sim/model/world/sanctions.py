@@ -61,16 +61,3 @@ def draw_sentences(rng: np.random.Generator, regime: str, offence: str, multipli
     """Draw ``n`` prison terms in years."""
     low, high = sentence_bounds(regime, offence, multiplier)
     return rng.uniform(low, high, size=n)
-
-
-def discounted_years(years: np.ndarray | float, beta: np.ndarray | float) -> np.ndarray:
-    """Present value of ``years`` of prison for annual discount factor ``beta``.
-
-    The cost of a sentence of S years is the discounted sum of the years lost,
-    ``sum_{t=0}^{S-1} beta**t = (1 - beta**S) / (1 - beta)``: each extra year
-    adds less, and for impatient agents (small beta) long terms add almost
-    nothing [MODEL.md section 4].
-    """
-    years = np.asarray(years, dtype=float)
-    beta = np.clip(np.asarray(beta, dtype=float), 1e-9, 1 - 1e-9)
-    return (1.0 - beta**years) / (1.0 - beta)

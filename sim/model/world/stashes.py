@@ -9,12 +9,83 @@ complaint [001 L109-127].
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import IntEnum
 
 import numpy as np
 
-from sim.model.engine import kernels
+from sim.model.engine.compiled import jit
 
-PRESENT, SEIZED, LOST = 0, 1, 2
+
+class StashState(IntEnum):
+    """What became of a stash on file."""
+
+    PRESENT = 0  # lies where the courier hid it
+    SEIZED = 1  # found by the police
+    LOST = 2  # badly placed or taken by someone else
+
+
+@jit
+def send_orders(uniforms, order_shop, stash_shop, stash_district, present, n_shops):
+    """Each order is sent to a distinct random stash of its shop; if it is not there, to a second one.
+
+    Orders are served in the given order (``uniforms[j, 0]`` draws order
+    ``j``'s stash); a shop out of stashes on file sends none. Then each order
+    whose stash was gone (not ``present``) gets a second stash from what is
+    left on file, drawn with ``uniforms[j, 1]``.
+
+    Returns:
+        per order, the first and second stash row sent (-1: none), whether
+        the first was missing, whether a stash was found, and the district
+        where it was (-1: none); and per stash, whether it stays on file
+        (was not sent).
+    """
+    count = np.zeros(n_shops + 1, dtype=np.int64)
+    for s in stash_shop:
+        count[s + 1] += 1
+    start = np.cumsum(count)  # start[s]: first slot of shop s in ``pool``
+    fill = start[:-1].copy()
+    pool = np.empty(len(stash_shop), dtype=np.int64)
+    for row in range(len(stash_shop)):
+        s = stash_shop[row]
+        pool[fill[s]] = row
+        fill[s] += 1
+    taken = np.zeros(n_shops, dtype=np.int64)
+    n = len(order_shop)
+    first = np.full(n, -1, dtype=np.int64)
+    second = np.full(n, -1, dtype=np.int64)
+    for rnd in range(2):
+        for j in range(n):
+            if rnd == 1 and (first[j] < 0 or present[first[j]]):
+                continue  # no second stash: none was sent, or the first was there
+            s = order_shop[j]
+            left = count[s + 1] - taken[s]
+            if left > 0:
+                # Partial Fisher-Yates: swap a random remaining stash of shop s into the next slot.
+                slot = start[s] + taken[s]
+                pick = slot + int(uniforms[j, rnd] * left)
+                pool[slot], pool[pick] = pool[pick], pool[slot]
+                taken[s] += 1
+                if rnd == 0:
+                    first[j] = pool[slot]
+                else:
+                    second[j] = pool[slot]
+    missing = np.zeros(n, dtype=np.bool_)
+    got = np.zeros(n, dtype=np.bool_)
+    district = np.full(n, -1, dtype=np.int64)
+    keep = np.ones(len(stash_shop), dtype=np.bool_)
+    for j in range(n):
+        used = first[j]
+        if used >= 0:
+            keep[used] = False
+            if not present[used]:
+                missing[j] = True
+                used = second[j]
+                if used >= 0:
+                    keep[used] = False
+        if used >= 0 and present[used]:
+            got[j] = True
+            district[j] = stash_district[used]
+    return first, second, missing, got, district, keep
 
 
 @dataclass
@@ -45,11 +116,15 @@ class Stashes:
         self.shop = np.concatenate([self.shop, shops])
         self.district = np.concatenate([self.district, districts])
         self.courier = np.concatenate([self.courier, couriers])
-        self.state = np.concatenate([self.state, np.where(lost, LOST, PRESENT).astype(np.int8)])
+        self.state = np.concatenate([self.state, np.where(lost, StashState.LOST, StashState.PRESENT).astype(np.int8)])
+
+    def renumber_couriers(self, remap: np.ndarray) -> None:
+        """The couriers have new roster rows (``Roster.tidy``'s map; -1, no courier, stays -1)."""
+        self.courier = remap[self.courier]
 
     def present_grams(self, grams_per_stash: float) -> float:
         """Grams still hidden in the city."""
-        return float((self.state == PRESENT).sum()) * grams_per_stash
+        return float((self.state == StashState.PRESENT).sum()) * grams_per_stash
 
     def on_file(self, n_shops: int) -> np.ndarray:
         """Stashes each shop believes it has, by shop."""
@@ -63,8 +138,9 @@ class Stashes:
         seized or lost gets a second one from what is left (the shop re-stashes
         once after a "not found" complaint).
         """
-        first, second, missing, got, district, keep = kernels.deliver(
-            rng.random((len(order_shop), 2)), order_shop, self.shop, self.district, self.state == PRESENT, n_shops
+        present = self.state == StashState.PRESENT
+        first, second, missing, got, district, keep = send_orders(
+            rng.random((len(order_shop), 2)), order_shop, self.shop, self.district, present, n_shops
         )
         self._keep(keep)
         return Delivery(first, second, missing, got, district)

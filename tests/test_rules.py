@@ -1,4 +1,4 @@
-"""The compiled inner loops (sim.kernels) and the weighted draw (sim.draws) against their rules."""
+"""The compiled rules of the roles, each against its rule written out, and the weighted draw (engine.draws)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,11 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim.model.engine import kernels
+from sim.model import deterrence
 from sim.model.engine.draws import categorical, cdf
+from sim.model.roles import buyers, couriers
+from sim.model.roles.couriers import Batches, JobAds, JobCost, Staff
+from sim.model.world import stashes
 
 
 def test_categorical_gives_the_values_of_rng_choice():
@@ -19,7 +22,7 @@ def test_categorical_gives_the_values_of_rng_choice():
 
 @pytest.mark.parametrize(("k", "p"), [(10, 0.1), (10, 0.0), (10, 1.0), (1, 0.5), (1000, 0.3)])
 def test_binomial_cdf_matches_scipy(k, p):
-    np.testing.assert_allclose(kernels.binomial_cdf(k, p), stats.binom.cdf(np.arange(k + 1), k, p), atol=1e-12)
+    np.testing.assert_allclose(deterrence.binomial_cdf(k, p), stats.binom.cdf(np.arange(k + 1), k, p), atol=1e-12)
 
 
 def test_peer_learning_draws_binomial_counts_for_learning_rows_only():
@@ -28,14 +31,14 @@ def test_peer_learning_draws_binomial_counts_for_learning_rows_only():
     learning = np.arange(n) % 4 != 0
     risk = np.full(n, 0.5)
     # One uniform per learning row; with learning rate 1, risk becomes the share seen.
-    kernels.learn_from_peers(rng.random(learning.sum()), learning, risk, peers, rate, 1.0)
+    deterrence.learn_from_peers(rng.random(learning.sum()), learning, risk, peers, rate, 1.0)
     assert np.all(risk[~learning] == 0.5)
     counts = np.bincount(np.rint(risk[learning] * peers).astype(int), minlength=peers + 1)
     expected = stats.binom.pmf(np.arange(peers + 1), peers, rate) * learning.sum()
     pooled = np.append(counts[:5], counts[5:].sum()), np.append(expected[:5], expected[5:].sum())
     assert stats.chisquare(*pooled).pvalue > 1e-3
     risk[:] = 0.2
-    kernels.learn_from_peers(np.zeros(0), learning, risk, peers, 0.0, 0.25)  # nothing seen: -25%, no uniform read
+    deterrence.learn_from_peers(np.zeros(0), learning, risk, peers, 0.0, 0.25)  # nothing seen: -25%, no uniform read
     np.testing.assert_allclose(risk[learning], 0.15)
 
 
@@ -44,7 +47,7 @@ def test_orders_get_distinct_stashes_of_their_shop_first_come_first_served():
     order_shop = np.array([0, 2, 1, 1, 0, 0, 0, 2])
     present = np.ones(len(stash_shop), dtype=bool)
     u = np.random.default_rng(3).random((len(order_shop), 2))
-    sent, second, *_ = kernels.deliver(u, order_shop, stash_shop, stash_shop, present, 3)
+    sent, second, *_ = stashes.send_orders(u, order_shop, stash_shop, stash_shop, present, 3)
     np.testing.assert_array_equal(second, -1)  # every stash was there: no second round
     got = sent >= 0
     np.testing.assert_array_equal(stash_shop[sent[got]], order_shop[got])
@@ -57,7 +60,7 @@ def test_a_shops_stashes_are_drawn_uniformly():
     stash_shop = np.array([0, 1, 0, 0, 1, 0])  # shop 0: rows 0, 2, 3, 5
     rng = np.random.default_rng(4)
     present = np.ones(6, dtype=bool)
-    first = [kernels.deliver(rng.random((1, 2)), np.array([0]), stash_shop, stash_shop, present, 2)[0][0]
+    first = [stashes.send_orders(rng.random((1, 2)), np.array([0]), stash_shop, stash_shop, present, 2)[0][0]
              for _ in range(8000)]  # fmt: skip
     counts = np.bincount(first, minlength=6)
     assert counts[[1, 4]].sum() == 0
@@ -71,7 +74,7 @@ def test_orders_whose_stash_is_gone_get_one_more_from_what_is_left():
     rng = np.random.default_rng(11)
     for _ in range(200):
         district = np.array([10, 11, 12, 13, 14])
-        first, second, missing, got, where, keep = kernels.deliver(
+        first, second, missing, got, where, keep = stashes.send_orders(
             rng.random((4, 2)), order_shop, stash_shop, district, present, 2
         )
         assert (first[[0, 1, 3]] >= 0).all() and first[2] == 4
@@ -97,10 +100,10 @@ def test_buyers_use_the_first_open_storefront_they_know_else_search():
     rows = np.arange(4)
     cdf = np.cumsum([0.0, 0.0, 0.0, 1.0])  # search finds only shop 3
     uniforms = np.full((4, 3), 0.5)
-    choice = kernels.choose_storefronts(uniforms, rows, known.copy(), open_now, 0.0, cdf)
+    choice = buyers.choose_storefronts(uniforms, rows, known.copy(), open_now, 0.0, cdf)
     np.testing.assert_array_equal(choice, [3, 2, -1, -1])  # search never succeeds with find = 0
     known2 = known.copy()
-    choice = kernels.choose_storefronts(uniforms, rows, known2, open_now, 1.0, cdf)
+    choice = buyers.choose_storefronts(uniforms, rows, known2, open_now, 1.0, cdf)
     np.testing.assert_array_equal(choice, [3, 2, 3, 3])
     np.testing.assert_array_equal(known2[2:, 1], [3, 3])  # the found storefront is remembered (slot int(0.5 * 3))
 
@@ -111,11 +114,11 @@ def test_only_active_buyers_order_with_their_chance():
     rate = np.full(n, 0.3)
     ones, zeros = np.ones(n), np.zeros(n)
     u = np.random.default_rng(6).random(active.sum())  # one per active row
-    rows = kernels.decide_orders(u, active, rate, ones, ones, zeros, 0.0, 0.0)
+    rows = buyers.decide_orders(u, active, rate, ones, ones, zeros, 0.0, 0.0)
     assert active[rows].all()
     assert len(rows) / active.sum() == pytest.approx(0.3, abs=0.01)
     # A price at e times the reference and elasticity 1 divide the chance by e.
-    rows = kernels.decide_orders(u, active, rate, ones, ones, zeros, 1.0, 0.0)
+    rows = buyers.decide_orders(u, active, rate, ones, ones, zeros, 1.0, 0.0)
     assert len(rows) / active.sum() == pytest.approx(0.3 / np.e, abs=0.01)
 
 
@@ -128,7 +131,7 @@ def test_use_transitions_quit_relapse_and_recover_at_their_rates():
     before = state.copy()
     known = np.full((n, 2), 5)
     uniforms = np.random.default_rng(7).random(3 * n // 4)  # one per active or former row; prisoners draw none
-    kernels.use_transitions(uniforms, state, treated, known, 0.1, 0.2, 0.05, active, former, recovered)
+    buyers.use_transitions(uniforms, state, treated, known, 0.1, 0.2, 0.05)
     blocks = [state[i * n // 4 : (i + 1) * n // 4] for i in range(4)]
     assert np.mean(blocks[0] == former) == pytest.approx(0.1, abs=0.005)
     assert np.mean(blocks[1] == active) == pytest.approx(0.2, abs=0.005)
@@ -150,7 +153,7 @@ def test_ordering_shortcut_changes_no_decision():
     for log_price_ratio in (-0.8, 0.0, 0.5):
         chance = rate[rows] * np.exp(-elasticity[rows] * log_price_ratio - aversion[rows] * risk[rows] * 2.0)
         expected = rows[u < chance]
-        got = kernels.decide_orders(u, active, rate, elasticity, aversion, risk, log_price_ratio, 2.0)
+        got = buyers.decide_orders(u, active, rate, elasticity, aversion, risk, log_price_ratio, 2.0)
         np.testing.assert_array_equal(got, expected)
 
 
@@ -159,7 +162,8 @@ def test_couriers_lay_until_the_first_seen_placement_or_trace():
     cdf = np.array([0.5, 1.0])  # two districts, equally likely
     u = np.random.default_rng(10).random((batch.sum(), 2))
     never = np.zeros(2)
-    caught, where, owner, district, laid, seized = kernels.lay_batches(batch, shop, batch.copy(), cdf, never, u, 2)
+    placed = couriers.lay_batches(batches(shop, batch, batch.copy()), cdf, never, u, 2)
+    caught, where, owner, district, laid, seized = placed
     np.testing.assert_array_equal(caught, batch)  # unseen and untraced: all laid, no one caught
     np.testing.assert_array_equal(where, -1)
     np.testing.assert_array_equal(owner, np.repeat([0, 1, 2], batch))
@@ -167,35 +171,41 @@ def test_couriers_lay_until_the_first_seen_placement_or_trace():
     np.testing.assert_array_equal(laid, [3, 9])
     np.testing.assert_array_equal(seized, [0, 0])
     traced_at = np.array([3, 2, 0])
-    caught, where, owner, district, laid, seized = kernels.lay_batches(batch, shop, traced_at, cdf, never, u, 2)
+    placed = couriers.lay_batches(batches(shop, batch, traced_at), cdf, never, u, 2)
+    caught, where, owner, district, laid, seized = placed
     np.testing.assert_array_equal(caught, [3, 2, 0])  # traced at their 3rd and 1st placement
     np.testing.assert_array_equal(laid, [3, 2])
     np.testing.assert_array_equal(seized, [0, 7])
     np.testing.assert_array_equal(where, [-1, int(u[5, 0] >= 0.5), int(u[8, 0] >= 0.5)])
     # District 1 is always watched: each courier is caught at his first placement there.
-    caught, where, *_ = kernels.lay_batches(batch, shop, batch.copy(), cdf, np.array([0.0, 1.0]), u, 2)
+    caught, where, *_ = couriers.lay_batches(batches(shop, batch, batch.copy()), cdf, np.array([0.0, 1.0]), u, 2)
     first_in_1 = [np.argmax(u[s : s + b, 0] >= 0.5) if (u[s : s + b, 0] >= 0.5).any() else b
                   for s, b in zip(np.cumsum(batch) - batch, batch, strict=True)]  # fmt: skip
     np.testing.assert_array_equal(caught, first_in_1)
     np.testing.assert_array_equal(where[caught < batch], 1)
 
 
+def batches(shop, batch, traced_at):
+    """The day's batches as ``plan_batches`` returns them (courier rows 0, 1, ...)."""
+    return Batches(np.arange(len(batch)), shop, batch, traced_at)
+
+
 def test_punishment_cost_is_the_discounted_sentence_valued_at_the_wage():
-    from sim.model.world.sanctions import discounted_years
+    discounted = np.vectorize(deterrence.discounted_years)
 
     rng = np.random.default_rng(12)
     n = 1000
     repeat, beta = rng.random(n) < 0.3, rng.uniform(0.0, 1.0, n)
     wage, risk, aversion = rng.uniform(1e3, 1e4, n), rng.random(n) * 0.01, rng.lognormal(0, 0.5, n)
     rows = rng.choice(n, 300, replace=False)
-    got = kernels.punishment_cost(rows, repeat, beta, wage, risk, aversion, 6.5, 9.5, 0.6 * 0.7 * 365.0)
+    got = couriers.punishments(rows, JobCost(repeat, beta, wage, risk, aversion, 6.5, 9.5, 0.6 * 0.7 * 365.0))
     years = np.where(repeat[rows], 9.5, 6.5)
-    expected = aversion[rows] * risk[rows] * 0.6 * 0.7 * discounted_years(years, beta[rows]) * wage[rows] * 365.0
+    expected = aversion[rows] * risk[rows] * 0.6 * 0.7 * discounted(years, beta[rows]) * wage[rows] * 365.0
     np.testing.assert_allclose(got, expected, rtol=1e-12)
 
 
 def cost_terms(rng, n):
-    """Random courier columns and constants in the order of ``CourierRoster._cost_terms``."""
+    """Random courier columns and constants in the order of ``JobCost``."""
     return (rng.random(n) < 0.3, rng.uniform(0.1, 0.95, n), rng.uniform(1e3, 1e4, n), rng.random(n) * 0.01,
             rng.lognormal(0, 0.5, n), 6.5, 9.5, 0.6 * 0.7 * 365.0)  # fmt: skip
 
@@ -211,12 +221,13 @@ def test_hire_fills_vacancies_with_the_first_willing_readers_of_each_ad():
     reach = 0.3
     u = rng.random(np.count_nonzero(state == candidate))
     before = state.copy()
-    hires = kernels.hire(u, state, shop, income, reach, vacancies, cdf(vacancies), daily_pay, terms, candidate, working)
+    staff = Staff(state, shop, income, np.zeros(n))
+    hires = couriers.hire(u, staff, JobAds(reach, vacancies, cdf(vacancies), daily_pay), JobCost(*terms))
     # The rule written out: who sees which ad, who would take it, and the first takers per shop.
     rows = np.flatnonzero(before == candidate)
     seen = u < reach
     ad = np.minimum(np.searchsorted(cdf(vacancies), u / reach, side="right"), 3)  # (unseen rows: any shop)
-    takes = seen & (daily_pay[ad] > terms[2][rows] + kernels.punishment_cost(rows, *terms))
+    takes = seen & (daily_pay[ad] > terms[2][rows] + couriers.punishments(rows, JobCost(*terms)))
     expected = np.zeros(n, dtype=bool)
     for s, v in enumerate(vacancies):
         expected[rows[takes & (ad == s)][:v]] = True
@@ -238,9 +249,9 @@ def test_quit_jobs_for_target_income_or_when_the_pay_no_longer_covers_the_cost()
     daily_pay = np.array([2e3, 8e3, 5e4])
     rows = np.flatnonzero(state == working)
     rich = income[rows] >= target[rows]
-    unwilling = ~(daily_pay[shop[rows]] > terms[2][rows] + kernels.punishment_cost(rows, *terms))
+    unwilling = ~(daily_pay[shop[rows]] > terms[2][rows] + couriers.punishments(rows, JobCost(*terms)))
     before = state.copy()
-    left = kernels.quit_jobs(state, shop, income, target, daily_pay, terms, working, candidate, gone)
+    left = couriers.quit_jobs(Staff(state, shop, income, target), daily_pay, JobCost(*terms))
     assert left == np.count_nonzero(rich | unwilling) > 0
     np.testing.assert_array_equal(state[rows[rich]], gone)
     np.testing.assert_array_equal(state[rows[unwilling & ~rich]], candidate)
@@ -249,12 +260,13 @@ def test_quit_jobs_for_target_income_or_when_the_pay_no_longer_covers_the_cost()
     np.testing.assert_array_equal(state[before != working], before[before != working])
 
 
-def test_move_some_moves_each_row_of_the_source_state_with_its_chance():
-    state = np.tile(np.array([0, 1, 2], dtype=np.int8), 100_000)
-    u = np.random.default_rng(15).random(100_000)  # one per row in state 1
-    kernels.move_some(u, state, 1, 4, 0.2)
-    np.testing.assert_array_equal(state[1::3] == 4, u < 0.2)
-    assert np.all(state[0::3] == 0) and np.all(state[2::3] == 2)
+def test_candidates_leave_the_pool_each_with_its_chance():
+    candidate, gone = 0, 4
+    state = np.tile(np.array([1, candidate, 2], dtype=np.int8), 100_000)
+    u = np.random.default_rng(15).random(100_000)  # one per candidate
+    couriers.leave_pool(u, state, 0.2)
+    np.testing.assert_array_equal(state[1::3] == gone, u < 0.2)
+    assert np.all(state[0::3] == 1) and np.all(state[2::3] == 2)
 
 
 def test_plan_batches_gives_each_shop_its_need_from_its_first_couriers():
@@ -264,7 +276,7 @@ def test_plan_batches_gives_each_shop_its_need_from_its_first_couriers():
     shop = np.where(state == working, rng.integers(0, 4, n), -1)
     need = np.array([0, 30, 100_000, 400])
     u = rng.random((np.count_nonzero(state == working), 4))
-    rows, of, batch, traced_at = kernels.plan_batches(u, state, shop, working, need, 0.5, 10, 20, 0.0)
+    rows, of, batch, traced_at = couriers.plan_batches(u, state, shop, need, 0.5, 10, 20, 0.0)
     assert np.all(state[rows] == working) and np.all(np.diff(rows) > 0) and np.all(of == shop[rows])
     goes = u[:, 0] < 0.5
     drawn = 10 + (u[:, 1] * 11).astype(int)  # uniform on 10..20
@@ -276,22 +288,22 @@ def test_plan_batches_gives_each_shop_its_need_from_its_first_couriers():
     counts = np.bincount(batch[of == 2] - 10, minlength=11)  # the shop that needs everything: full batches
     assert stats.chisquare(counts).pvalue > 1e-3
     np.testing.assert_array_equal(traced_at, batch)  # no digital tracing
-    _, _, batch, traced_at = kernels.plan_batches(u, state, shop, working, need, 1.0, 10, 20, 1.0)
+    _, _, batch, traced_at = couriers.plan_batches(u, state, shop, need, 1.0, 10, 20, 1.0)
     assert np.all(traced_at < batch)  # all traced, at one of their placements
     assert stats.chisquare(np.bincount(traced_at * 4 // batch, minlength=4)).pvalue > 1e-3
-    assert len(kernels.plan_batches(u, state, shop, working, need, 0.0, 10, 20, 0.0)[0]) == 0
+    assert len(couriers.plan_batches(u, state, shop, need, 0.0, 10, 20, 0.0)[0]) == 0
 
 
 def test_forget_empties_a_shops_slots_except_the_kept_share():
     rng = np.random.default_rng(17)
     known = rng.integers(-1, 4, (20_000, 3))
     holds = known == 2
-    assert kernels.count_equal(known, 2) == holds.sum()
+    assert buyers.count_equal(known, 2) == holds.sum()
     u = rng.random(holds.sum())  # one per slot holding shop 2, in row-major order
     after = known.copy()
-    kernels.forget(after, 2, u, 0.3)
+    buyers.forget(after, 2, u, 0.3)
     np.testing.assert_array_equal(after[holds] == 2, u < 0.3)
     np.testing.assert_array_equal(after[holds & (after != 2)], -1)
     np.testing.assert_array_equal(after[~holds], known[~holds])
-    kernels.forget(after, 2, np.zeros(0), 0.0)  # keep none: no uniforms needed
-    assert kernels.count_equal(after, 2) == 0
+    buyers.forget(after, 2, np.zeros(0), 0.0)  # keep none: no uniforms needed
+    assert buyers.count_equal(after, 2) == 0

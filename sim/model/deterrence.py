@@ -1,0 +1,78 @@
+"""Deterrence (MODEL.md section 4): what a sentence is worth to an agent, and how agents learn certainty.
+
+Two rules that buyers and couriers share. A sentence of ``S`` years costs an
+agent with annual discount factor ``beta`` the discounted sum of the years
+lost, ``sum_{t<S} beta**t = (1 - beta**S) / (1 - beta)``: each extra year adds
+less, and for the impatient (small ``beta``) long terms add almost nothing.
+Certainty is never read from the true parameters: each agent's perceived
+arrest risk moves towards the share of arrests it saw among a few peers.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.model.engine.compiled import jit
+
+
+@jit
+def discounted_years(years, beta):
+    """Present value of ``years`` of prison at annual discount factor ``beta`` (kept inside (0, 1))."""
+    beta = min(max(beta, 1e-9), 1.0 - 1e-9)
+    return (1.0 - beta**years) / (1.0 - beta)
+
+
+@jit
+def binomial_cdf(k, p):
+    """Distribution function of Binomial(``k``, ``p``) at 0 .. k."""
+    cdf = np.empty(k + 1)
+    if p <= 0.0:
+        cdf[:] = 1.0
+        return cdf
+    if p >= 1.0:
+        cdf[:] = 0.0
+        cdf[k] = 1.0
+        return cdf
+    pmf = (1.0 - p) ** k
+    odds = p / (1.0 - p)
+    total = 0.0
+    for j in range(k + 1):
+        total += pmf
+        cdf[j] = total
+        pmf *= (k - j) / (j + 1) * odds
+    cdf[k] = 1.0
+    return cdf
+
+
+@jit
+def learn_from_peers(uniforms, learning, risk, peers, arrest_rate, learning_rate):
+    """Each row in ``learning`` moves its perceived ``risk`` towards the share of arrests among its peers.
+
+    The row sees Binomial(``peers``, ``arrest_rate``) arrests among its peers,
+    each arrested with today's true rate, and its ``risk`` moves
+    ``learning_rate`` of the way to that share.
+
+    The count is drawn by inverting the distribution function with the ``k``-th
+    uniform for the ``k``-th learning row: arrest rates are small, so for most
+    rows the first comparison decides. With ``arrest_rate`` 0 nobody sees an
+    arrest and ``uniforms`` is not read.
+    """
+    cdf = binomial_cdf(peers, arrest_rate)
+    k = 0
+    for i in range(len(learning)):
+        if learning[i]:
+            seen = 0
+            if arrest_rate > 0.0:
+                u = uniforms[k]
+                k += 1
+                while u >= cdf[seen]:
+                    seen += 1
+            risk[i] += learning_rate * (seen / peers - risk[i])
+
+
+def observe_peers(roster, learning: np.ndarray, arrest_rate: float) -> None:
+    """Today's peer learning for the ``learning`` rows of a buyer or courier roster (its ``perceived_risk``)."""
+    p, rng = roster.model.p, roster.model.rng
+    rate = min(1.0, arrest_rate)
+    uniforms = rng.random(np.count_nonzero(learning) if rate > 0 else 0)  # none needed at rate 0
+    learn_from_peers(uniforms, learning, roster.perceived_risk, p.peers_observed, rate, p.learning_rate)

@@ -1,0 +1,70 @@
+"""What the model reports each day (MODEL.md section 6): one ``Day`` record, and ``METRICS``, its column names.
+
+The market fills a new ``Day`` as the day's verbs run (flows: sales, arrests,
+convictions ...), then adds the stocks at the end of the day (shops, couriers,
+prisoners ...). Mesa's DataCollector keeps one row per day (its ``daily``
+table). Counts are integers, amounts floats.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+
+@dataclass
+class Day:
+    """The metrics of one day. Flows are the day's; stocks are at the end of the day."""
+
+    grams_sold: float = 0.0  # g collected by buyers and not seized at the pickup
+    transactions: int = 0  # pickups that ended in a sale
+    price_per_gram: float = 0.0  # KZT/g, order-weighted over open storefronts
+    active_storefronts: int = 0  # shops whose storefront takes orders
+    blocked_storefronts: int = 0  # shops in business whose storefront is blocked
+    mirrors_opened: int = 0  # blocked storefronts reopened as mirrors today
+    active_shops: int = 0
+    active_couriers: int = 0  # couriers employed by a shop
+    active_labs: int = 0
+    active_buyers: int = 0
+    new_buyers: int = 0  # users who started today
+    arrests_buyer: int = 0
+    arrests_courier: int = 0
+    arrests_operator: int = 0
+    arrests_lab: int = 0
+    convictions: int = 0
+    convictions_buyer: int = 0
+    convictions_courier: int = 0
+    convictions_operator: int = 0
+    convictions_lab: int = 0
+    prisoners: int = 0
+    prisoners_buyer: int = 0
+    prisoners_courier: int = 0
+    prisoners_operator: int = 0
+    prisoners_lab: int = 0
+    grams_seized: float = 0.0  # g seized today: stashes, couriers' batches, at pickups, shops' and labs' stock
+    not_found_rate: float = 0.0  # share of orders sent to a stash that was gone
+    latency: float = 0.0  # share of the day's retail flow that reached buyers without enforcement contact
+    courier_vacancies: int = 0  # courier jobs left unfilled today
+    courier_pay: float = 0.0  # KZT per stash, mean over shops in business
+    courier_candidates: int = 0  # people in the pool reached by job ads
+    couriers_laying: int = 0  # couriers who went out today
+    batch_stashes: int = 0  # stashes they took out (laid or seized on them)
+    repeat_couriers: int = 0  # working couriers with a previous conviction
+    orders: int = 0
+    unmet_orders: int = 0  # orders that got no stash (no storefront, none on file, or gone twice)
+    storefronts_detected: int = 0
+    shipments_intercepted: int = 0  # precursor shipments stopped
+    wanted: int = 0  # suspects who absconded before their forensic result, to date
+    pending_cases: int = 0  # suspects waiting for a forensic result
+    grams_produced: float = 0.0
+    grams_lost: float = 0.0  # g lost: badly placed stashes, abandoned stock
+    grams_in_stock: float = 0.0  # g in labs, shops' bulk and stashes on the ground
+    revenue: float = 0.0  # KZT of retail sales
+    effort_patrol: float = 0.0  # officer-days
+    effort_cyber: float = 0.0
+    effort_investigation: float = 0.0
+    effort_labs: float = 0.0
+    buyers_treated: int = 0
+
+
+#: The daily metrics, in the order of the data collector's columns.
+METRICS: tuple[str, ...] = tuple(f.name for f in fields(Day))
