@@ -9,7 +9,8 @@ from scipy import stats
 from sim.model import deterrence
 from sim.model.engine.draws import categorical, cdf
 from sim.model.roles import buyers, couriers
-from sim.model.roles.couriers import Batches, JobAds, JobCost, Staff
+from sim.model.roles.buyers import Appetite, UseRates
+from sim.model.roles.couriers import Batches, JobAds, JobCost, Shift, Staff
 from sim.model.world import stashes
 
 
@@ -114,11 +115,11 @@ def test_only_active_buyers_order_with_their_chance():
     rate = np.full(n, 0.3)
     ones, zeros = np.ones(n), np.zeros(n)
     u = np.random.default_rng(6).random(active.sum())  # one per active row
-    rows = buyers.decide_orders(u, active, rate, ones, ones, zeros, 0.0, 0.0)
+    rows = buyers.decide_orders(u, active, Appetite(rate, ones, ones, zeros), 0.0, 0.0)
     assert active[rows].all()
     assert len(rows) / active.sum() == pytest.approx(0.3, abs=0.01)
     # A price at e times the reference and elasticity 1 divide the chance by e.
-    rows = buyers.decide_orders(u, active, rate, ones, ones, zeros, 1.0, 0.0)
+    rows = buyers.decide_orders(u, active, Appetite(rate, ones, ones, zeros), 1.0, 0.0)
     assert len(rows) / active.sum() == pytest.approx(0.3 / np.e, abs=0.01)
 
 
@@ -131,7 +132,7 @@ def test_use_transitions_quit_relapse_and_recover_at_their_rates():
     before = state.copy()
     known = np.full((n, 2), 5)
     uniforms = np.random.default_rng(7).random(3 * n // 4)  # one per active or former row; prisoners draw none
-    buyers.use_transitions(uniforms, state, treated, known, 0.1, 0.2, 0.05)
+    buyers.use_transitions(uniforms, state, treated, known, UseRates(0.1, 0.2, 0.05))
     blocks = [state[i * n // 4 : (i + 1) * n // 4] for i in range(4)]
     assert np.mean(blocks[0] == former) == pytest.approx(0.1, abs=0.005)
     assert np.mean(blocks[1] == active) == pytest.approx(0.2, abs=0.005)
@@ -153,7 +154,7 @@ def test_ordering_shortcut_changes_no_decision():
     for log_price_ratio in (-0.8, 0.0, 0.5):
         chance = rate[rows] * np.exp(-elasticity[rows] * log_price_ratio - aversion[rows] * risk[rows] * 2.0)
         expected = rows[u < chance]
-        got = buyers.decide_orders(u, active, rate, elasticity, aversion, risk, log_price_ratio, 2.0)
+        got = buyers.decide_orders(u, active, Appetite(rate, elasticity, aversion, risk), log_price_ratio, 2.0)
         np.testing.assert_array_equal(got, expected)
 
 
@@ -276,7 +277,7 @@ def test_plan_batches_gives_each_shop_its_need_from_its_first_couriers():
     shop = np.where(state == working, rng.integers(0, 4, n), -1)
     need = np.array([0, 30, 100_000, 400])
     u = rng.random((np.count_nonzero(state == working), 4))
-    rows, of, batch, traced_at = couriers.plan_batches(u, state, shop, need, 0.5, 10, 20, 0.0)
+    rows, of, batch, traced_at = couriers.plan_batches(u, state, shop, need, Shift(0.5, 10, 20, 0.0))
     assert np.all(state[rows] == working) and np.all(np.diff(rows) > 0) and np.all(of == shop[rows])
     goes = u[:, 0] < 0.5
     drawn = 10 + (u[:, 1] * 11).astype(int)  # uniform on 10..20
@@ -288,10 +289,10 @@ def test_plan_batches_gives_each_shop_its_need_from_its_first_couriers():
     counts = np.bincount(batch[of == 2] - 10, minlength=11)  # the shop that needs everything: full batches
     assert stats.chisquare(counts).pvalue > 1e-3
     np.testing.assert_array_equal(traced_at, batch)  # no digital tracing
-    _, _, batch, traced_at = couriers.plan_batches(u, state, shop, need, 1.0, 10, 20, 1.0)
+    _, _, batch, traced_at = couriers.plan_batches(u, state, shop, need, Shift(1.0, 10, 20, 1.0))
     assert np.all(traced_at < batch)  # all traced, at one of their placements
     assert stats.chisquare(np.bincount(traced_at * 4 // batch, minlength=4)).pvalue > 1e-3
-    assert len(couriers.plan_batches(u, state, shop, need, 0.0, 10, 20, 0.0)[0]) == 0
+    assert len(couriers.plan_batches(u, state, shop, need, Shift(0.0, 10, 20, 0.0))[0]) == 0
 
 
 def test_forget_empties_a_shops_slots_except_the_kept_share():

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from enum import IntEnum
+from typing import NamedTuple
 
 import numpy as np
 
@@ -53,8 +54,17 @@ class Buyer(RosterAgent):
 
 
 # ----------------------------------------------------------------- the rules
+class Appetite(NamedTuple):
+    """What makes each row order: its base rate, and how price and perceived risk put it off."""
+
+    order_rate: np.ndarray
+    price_elasticity: np.ndarray
+    risk_aversion: np.ndarray
+    perceived_risk: np.ndarray
+
+
 @jit
-def decide_orders(uniforms, active, order_rate, elasticity, aversion, risk, log_price_ratio, risk_cost_ratio):
+def decide_orders(uniforms, active, appetite, log_price_ratio, risk_cost_ratio):
     """Rows that order today.
 
     The ``k``-th ``active`` row orders when ``uniforms[k]`` is below its chance
@@ -65,6 +75,8 @@ def decide_orders(uniforms, active, order_rate, elasticity, aversion, risk, log_
     max(0, -log_price_ratio))``, so a row whose uniform is above ``order_rate *
     bound`` is skipped without the exponential.
     """
+    order_rate, elasticity = appetite.order_rate, appetite.price_elasticity
+    aversion, risk = appetite.risk_aversion, appetite.perceived_risk
     max_elasticity = 0.0
     for i in range(len(active)):
         if active[i] and elasticity[i] > max_elasticity:
@@ -110,8 +122,16 @@ def choose_storefronts(uniforms, rows, known, open_now, find, cdf):
     return choice
 
 
+class UseRates(NamedTuple):
+    """Daily hazards of quitting (active users), relapsing and recovering for good (former users)."""
+
+    quit_rate: float
+    relapse_rate: float
+    recovery_rate: float
+
+
 @jit
-def use_transitions(uniforms, state, treated, known, quit_rate, relapse_rate, recovery_rate):
+def use_transitions(uniforms, state, treated, known, rates):
     """A day's moves between use states; the ``k``-th active or former row uses ``uniforms[k]``.
 
     An active row quits (to former) when its uniform is below ``quit_rate``; a
@@ -119,6 +139,7 @@ def use_transitions(uniforms, state, treated, known, quit_rate, relapse_rate, re
     treatment), else recovers for good when it is below relapse +
     ``recovery_rate``, and forgets the storefronts it knew.
     """
+    quit_rate, relapse_rate, recovery_rate = rates
     k = 0
     for i in range(len(state)):
         if state[i] == BuyerState.ACTIVE:
@@ -200,10 +221,9 @@ class BuyerRoster(Roster):
         p = self.model.p
         order_cost = price * p.stash_grams
         active = self.state == BuyerState.ACTIVE
-        return decide_orders(
-            self.model.rng.random(np.count_nonzero(active)), active, self.order_rate, self.price_elasticity,
-            self.risk_aversion, self.perceived_risk, np.log(price / p.reference_price), arrest_cost / order_cost,
-        )  # fmt: skip
+        appetite = Appetite(self.order_rate, self.price_elasticity, self.risk_aversion, self.perceived_risk)
+        uniforms = self.model.rng.random(np.count_nonzero(active))
+        return decide_orders(uniforms, active, appetite, np.log(price / p.reference_price), arrest_cost / order_cost)
 
     def choose_storefronts(self, rows: np.ndarray, open_now: np.ndarray, visibility: np.ndarray) -> np.ndarray:
         """The shop each ordering buyer uses (-1: none found today).
@@ -238,8 +258,8 @@ class BuyerRoster(Roster):
         """Daily transitions between active and former use, and lasting recovery (``use_transitions``)."""
         p = self.model.p
         using = int(np.count_nonzero((self.state == BuyerState.ACTIVE) | (self.state == BuyerState.FORMER)))
-        use_transitions(self.model.rng.random(using), self.state, self.treated, self.known, p.quit_rate,
-                        p.relapse_rate, p.recovery_rate)  # fmt: skip
+        rates = UseRates(p.quit_rate, p.relapse_rate, p.recovery_rate)
+        use_transitions(self.model.rng.random(using), self.state, self.treated, self.known, rates)
 
     def forget_storefront(self, shop: int, keep_share: float) -> None:
         """Buyers who knew ``shop`` lose it, except ``keep_share`` who find its mirror."""

@@ -203,8 +203,17 @@ class Batches(NamedTuple):
     traced_at: np.ndarray  # the placement where tracing catches him; ``batch`` if not traced
 
 
+class Shift(NamedTuple):
+    """How couriers work: the share of days they go out, the batch range, and today's digital tracing hazard."""
+
+    work_share: float
+    batch_min: int
+    batch_max: int
+    digital: float
+
+
 @jit
-def plan_batches(uniforms, state, shop, need, work_share, batch_min, batch_max, digital):
+def plan_batches(uniforms, state, shop, need, shift):
     """Which working rows go out today, with how many stashes, and where digital tracing reaches them.
 
     The ``k``-th working row uses ``uniforms[k]``: it works today when
@@ -214,6 +223,7 @@ def plan_batches(uniforms, state, shop, need, work_share, batch_min, batch_max, 
     home). A courier going out is traced with chance ``digital`` (``[k, 2]``),
     at a uniform placement of his batch (``[k, 3]``).
     """
+    work_share, batch_min, batch_max, digital = shift
     taken = np.zeros(len(need), dtype=np.int64)
     rows = np.empty(len(uniforms), dtype=np.int64)
     batch = np.empty(len(uniforms), dtype=np.int64)
@@ -406,10 +416,9 @@ class CourierRoster(Roster):
             detection: ``per_placement`` hazard by district and ``digital`` daily hazard.
         """
         p, rng = self.model.p, self.model.rng
-        batches = plan_batches(
-            rng.random((self.count(CourierState.WORKING), 4)), self.state, self.shop, need_by_shop, p.work_share,
-            p.batch_min, p.batch_max, detection["digital"],
-        )  # fmt: skip
+        shift = Shift(p.work_share, p.batch_min, p.batch_max, detection["digital"])
+        batches = plan_batches(rng.random((self.count(CourierState.WORKING), 4)), self.state, self.shop, need_by_shop,
+                               shift)  # fmt: skip
         uniforms = rng.random((int(batches.batch.sum()), 2))
         placed = lay_batches(batches, cdf(placement_weights), detection["per_placement"], uniforms, len(need_by_shop))
         working, shop, batch = batches.rows, batches.shop, batches.batch
