@@ -5,7 +5,7 @@ What is measured
 ``benchmarks/sobol_8.toml``: 8 parameters, second-order Sobol design from
 SALib, ``samples`` base samples (512 by default: 9,216 runs of 365 days of
 the 10,000-buyer city), run with ``sim.sweep.run_sweep`` and analysed with
-``sim.sensitivity.write_analysis`` exactly as ``klad sweep`` does.
+``sim.reporting.sweep.write_analysis`` exactly as ``klad sweep`` does.
 
 1. The whole analysis with ``--workers`` processes (2 by default): wall time
    from the first run to the written indices.
@@ -35,8 +35,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sim.experiments.sensitivity import write_analysis  # noqa: E402
 from sim.experiments.sweep import design_matrix, load_experiment, run_sweep  # noqa: E402
+from sim.reporting.sweep import write_analysis  # noqa: E402
 
 EXPERIMENT = ROOT / "benchmarks" / "sobol_8.toml"
 

@@ -24,6 +24,7 @@ from sim.experiments.targets import (
 )
 from sim.model.market import KladMarket
 from sim.params import ParameterError
+from sim.reporting.calibration import write_calibration
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGETS = ROOT / "scenarios" / "data" / "kazakhstan.toml"
@@ -185,6 +186,7 @@ def test_calibration_recovers_known_parameters(tmp_path):
     # Sales here are partly stock-limited, so order_rate is only loosely identified: the posterior median
     # lies 10-22% above the truth depending on the random stream (0.30 with 60 or 100 samples at this seed).
     assert abs(post.loc["order_rate", "median"] / truth["order_rate"] - 1) < 0.25
+    write_calibration(result, tmp_path / "cal")
     assert (tmp_path / "cal" / "manifest.json").exists() and (tmp_path / "cal" / "figures" / "fit.png").exists()
     fitted = (tmp_path / "cal" / "fitted.toml").read_text()
     assert f"order_rate = {result.fitted['order_rate']!r}" in fitted

@@ -8,14 +8,14 @@ import socket
 import sys
 from pathlib import Path
 
-import pandas as pd
-
 from sim import __version__
-from sim.experiments.replications import default_workers, final_window
+from sim.experiments.execute import default_workers
 from sim.experiments.scenarios import compare_scenarios, run_scenario
 from sim.io.config import load_scenario
 from sim.params import REGISTRY, ParameterError
 from sim.reporting.docs import parameter_table
+from sim.reporting.format import number
+from sim.reporting.scenarios import headline_lines, write_comparison, write_scenario
 
 
 def _whole(name: str, minimum: int):
@@ -38,19 +38,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path("results") / Path(args.scenario).stem
     _warn_if_policy_never_starts(load_scenario(args.scenario), args.days)
     result = run_scenario(
-        args.scenario,
-        reps=args.reps,
-        days=args.days,
-        seed=args.seed,
-        workers=args.workers,
-        out=out,
-        progress=not args.quiet,
-    )
-    window = final_window(args.days, result.params.get("policy_start_day"))
-    print(f"\n{result.name}: means over the last {window} days, {args.reps} replication(s), 95% CI")
-    for row in result.table.itertuples():
-        ci = "" if pd.isna(row.ci_low) else f"  [{row.ci_low:.4g}, {row.ci_high:.4g}]"
-        print(f"  {row.metric:<22} {row.mean:>12.4g}{ci}")
+        args.scenario, reps=args.reps, days=args.days, seed=args.seed, workers=args.workers,
+        scheduler=args.scheduler, progress=not args.quiet,
+    )  # fmt: skip
+    write_scenario(result, out)
+    print(f"\n{result.name}: means over the last {result.window} days, {args.reps} replication(s), 95% CI")
+    print("\n".join(headline_lines(result.table)))
     print(f"\nresults: {out}/ (report.md, summary.parquet, daily.parquet, manifest.json, figures/)")
     return 0
 
@@ -70,21 +63,17 @@ def cmd_compare(args: argparse.Namespace) -> int:
         _warn_if_policy_never_starts(load_scenario(scenario), args.days)
     default = "compare_" + "_vs_".join(Path(s).stem for s in args.scenarios)
     out = Path(args.out) if args.out else Path("results") / default
-    table = compare_scenarios(
-        args.scenarios,
-        reps=args.reps,
-        days=args.days,
-        seed=args.seed,
-        workers=args.workers,
-        out=out,
-        progress=not args.quiet,
-    )
-    first = table["scenario"].iloc[0]
+    comparison = compare_scenarios(
+        args.scenarios, reps=args.reps, days=args.days, seed=args.seed, workers=args.workers,
+        scheduler=args.scheduler, progress=not args.quiet,
+    )  # fmt: skip
+    write_comparison(comparison, out)
+    table, first = comparison.table, comparison.names[0]
     print(f"\nchange against {first} (paired by replication; 95% CI; p of paired t-test)")
     for row in table[table["scenario"] != first].itertuples():
         print(
-            f"  {row.scenario:<28} {row.metric:<20} {row.mean:>11.4g}  {row.diff:>+11.4g} "
-            f"[{row.diff_ci_low:.3g}, {row.diff_ci_high:.3g}]  p={row.p_paired_t:.3g}"
+            f"  {row.scenario:<28} {row.metric:<20} {number(row.mean):>11}  {number(row.diff):>11} "
+            f"[{number(row.diff_ci_low)}, {number(row.diff_ci_high)}]  p={number(row.p_paired_t, 3)}"
         )
     print(f"\nresults: {out}/ (report.md, comparison.parquet, daily.parquet, manifest.json, figures/)")
     return 0
@@ -92,10 +81,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     """Run (or resume) a sweep and analyse it."""
-    from sim.experiments.sensitivity import write_analysis
     from sim.experiments.sweep import load_experiment, run_sweep
-    from sim.io.files import write_json, write_parquet
+    from sim.io.provenance import now
+    from sim.reporting.sweep import write_sweep
 
+    started = now()
     exp = load_experiment(args.experiment)
     out = Path(args.out) if args.out else Path("results") / "sweeps" / Path(args.experiment).stem
     runs = run_sweep(
@@ -106,9 +96,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         resume=args.resume,
         progress=not args.quiet,
     )
-    write_parquet(runs, out / "runs.parquet")
-    table = write_analysis(exp, runs, out)
-    write_json({"experiment": vars(exp), "file": str(args.experiment), "command": sys.argv}, out / "manifest.json")
+    table = write_sweep(exp, runs, out, str(args.experiment), started)
     failed = int((runs["status"] != "ok").sum())
     print(f"{len(runs)} runs ({failed} failed); results: {out}/ (runs.parquet, indices.csv, report.md, figures/)")
     if not table.empty:
@@ -161,6 +149,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     """Fit the uncertain parameters to the empirical targets (rejection ABC) and write the fit report."""
     from sim.experiments.calibration import calibrate
     from sim.experiments.targets import seconds_per_run
+    from sim.reporting.calibration import write_calibration
 
     out = Path(args.out) if args.out else Path("results") / "calibration"
     workers = args.workers or default_workers()
@@ -174,6 +163,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         check_reps=args.check_reps, workers=workers, scheduler=args.scheduler, out=out, resume=args.resume,
         progress=not args.quiet,
     )  # fmt: skip
+    write_calibration(result, out)
     print(f"\nposterior ({int(result.runs['accepted'].sum())} of {len(result.runs)} runs accepted):")
     for row in result.posterior.itertuples():
         print(f"  {row.parameter:<22} median {row.median:<10.4g} 90% [{row.q05:.4g}, {row.q95:.4g}]  "
@@ -188,13 +178,15 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """Run a scenario and judge it against every target; exit code 1 if any target fails."""
-    from sim.experiments.validation import lines, validate
+    from sim.experiments.validation import validate
+    from sim.reporting.validation import lines, write_validation
 
     out = Path(args.out) if args.out else Path("results") / "validation"
     result = validate(
         args.scenario, args.targets, reps=args.reps, days=args.days, seed=args.seed,
-        workers=args.workers or default_workers(), scheduler=args.scheduler, out=out, progress=not args.quiet,
+        workers=args.workers or default_workers(), scheduler=args.scheduler, progress=not args.quiet,
     )  # fmt: skip
+    write_validation(result, out)
     print(f"\n{args.scenario}: {args.reps} replication(s) of {args.days} days; mean over replications, 95% CI")
     for title, rows in lines(result):
         print(f"\n{title}")
@@ -209,6 +201,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_hypotheses(args: argparse.Namespace) -> int:
     """Run the hypothesis experiments H1-H7 and write their report."""
     from sim.experiments.hypotheses import expected_seconds, load_all, run_hypotheses, seconds_per_run_day
+    from sim.reporting.hypotheses import write_report
 
     hyps = [h.use(args.quick) for h in load_all(args.folder)]
     if args.only:
@@ -226,7 +219,9 @@ def cmd_hypotheses(args: argparse.Namespace) -> int:
     where = "core-time on the cluster" if args.scheduler else f"on {workers} local worker(s)"
     print(f"klad: {len(hyps)} hypotheses, {runs} model runs; expected time about {seconds / 60:.0f} min {where} "
           f"({per_day * 1000:.1f} ms per model day measured here)", file=sys.stderr, flush=True)  # fmt: skip
-    table = run_hypotheses(hyps, out, workers=workers, scheduler=args.scheduler, progress=not args.quiet)
+    verdicts = run_hypotheses(hyps, out, workers=workers, scheduler=args.scheduler, progress=not args.quiet)
+    write_report(verdicts, out)
+    table = verdicts.table
     print()
     for h in hyps:
         verdict = table.loc[table["hypothesis"] == h.id, "hypothesis_verdict"].iloc[0]
@@ -249,7 +244,7 @@ def _run_options(parser: argparse.ArgumentParser, default_out: str) -> None:
     parser.add_argument("--reps", type=_whole("--reps", 1), default=10, help="replications (default 10)")
     parser.add_argument("--days", type=_whole("--days", 1), default=730, help="days per run (default 730)")
     parser.add_argument("--seed", type=_whole("--seed", 0), default=20251, help="root seed (default 20251)")
-    parser.add_argument("--workers", type=_whole("--workers", 1), default=None, help="processes (default: all cores)")
+    _where_options(parser)
     parser.add_argument("--out", help=f"output folder (default {default_out})")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 

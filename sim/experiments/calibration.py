@@ -13,23 +13,20 @@ The fitted point is then run again with several replications to show the fit.
 
 from __future__ import annotations
 
-import datetime as dt
-import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from sim.experiments.replications import mean_ci  # noqa: E402
 from sim.experiments.targets import Target, Targets, load_targets, run_statistics  # noqa: E402
 from sim.io.config import load_scenario  # noqa: E402
-from sim.io.files import write_atomic, write_json, write_parquet, write_text  # noqa: E402
+from sim.io.provenance import now
 from sim.params import REGISTRY, ParameterError  # noqa: E402
 
 #: Share of the budget kept as the posterior sample.
@@ -46,7 +43,11 @@ class Calibration:
     fitted: dict[str, float]  # the fitted values (posterior medians, rounded)
     fit_table: pd.DataFrame  # one row per target: range, simulated mean and 95% CI at the fitted point
     runs: pd.DataFrame  # every run: sampled values, statistics, distance, accepted
-    files: list[Path] = field(default_factory=list)
+    check: pd.DataFrame  # the replications at the fitted point
+    targets: Targets
+    params: dict[str, Any]  # the scenario's parameters (the ones not fitted)
+    info: dict[str, Any]  # budget, seeds, acceptance and where the runs went, for the report and manifest
+    started: str
 
 
 # ---------------------------------------------------------------- ABC proper
@@ -138,21 +139,18 @@ def calibrate(
     resume: bool = False,
     progress: bool = False,
 ) -> Calibration:
-    """Fit the targets file's ``[fit]`` parameters to its ``fit`` targets and write the results.
+    """Fit the targets file's ``[fit]`` parameters to its ``fit`` targets.
 
-    Writes to ``out``: ``runs.parquet`` (every run), ``posterior.csv`` (the
-    accepted parameter sets), ``fitted.toml`` (fitted values and intervals),
-    ``fit.csv``, ``report.md``, ``figures/`` and, last, ``manifest.json``.
-    Finished runs are kept in ``out/runs`` and ``out/check``; ``resume``
-    continues an interrupted calibration.
+    Finished runs are kept in ``out/runs`` and ``out/check`` as they finish;
+    ``resume`` continues an interrupted calibration
+    (``sim.reporting.calibration`` writes the results beside them).
     """
+    started = now()
     targets = load_targets(targets_path)
     if not targets.fit_params:
         raise ParameterError(f"{targets.path}: no [fit.<parameter>] tables: nothing to calibrate")
     params = load_scenario(scenario)
     out = Path(out)
-    (out / "manifest.json").unlink(missing_ok=True)
-    started = dt.datetime.now(dt.UTC).isoformat()
     varied = {n: list(b) for n, b in targets.fit_params.items()}
     common = {"days": days, "workers": workers, "scheduler": scheduler, "resume": resume, "progress": progress}
     runs = run_statistics(params, varied, design="latin", samples=budget, reps=1, seed=seed, out=out / "runs", **common)
@@ -163,201 +161,10 @@ def calibrate(
         out=out / "check", **common,
     )  # fmt: skip
     table = fit_table(check[check["status"] == "ok"], targets, runs)
-    result = Calibration(posterior, fitted, table, runs)
     info = {
         "targets": str(targets_path), "scenario": str(scenario), "budget": budget, "days": days, "seed": seed,
         "accept_share": share, "accepted": int(runs["accepted"].sum()), "failed": int((runs["status"] != "ok").sum()),
         "check_replications": check_reps, "check_seed": seed + 1, "workers": workers, "scheduler": scheduler,
+        "run_seeds": "run j uses sim.experiments.sweep.run_seed(seed, j); the check runs use seed + 1",
     }  # fmt: skip
-    manifest = _manifest(params, info, started)
-    result.files = [
-        write_parquet(runs, out / "runs.parquet"),
-        _write_csv(runs.loc[runs["accepted"], ["run", "seed", *varied, "distance"]], out / "posterior.csv"),
-        _write_csv(table, out / "fit.csv"),
-        write_text(fitted_toml(posterior, fitted, manifest), out / "fitted.toml"),
-        plot_posterior(runs, targets, out / "figures" / "posterior.png"),
-        plot_pairs(runs, targets, out / "figures" / "pairs.png"),
-        plot_fit(runs, check, targets, fitted, out / "figures" / "fit.png"),
-        write_text(report(targets, posterior, table, info, manifest), out / "report.md"),
-    ]
-    manifest["finished"] = dt.datetime.now(dt.UTC).isoformat()
-    result.files.append(write_json(manifest, out / "manifest.json"))
-    return result
-
-
-def _manifest(params: dict[str, Any], info: dict[str, Any], started: str) -> dict:
-    from sim.experiments.scenarios import _manifest as run_manifest
-
-    base = run_manifest(
-        params.get("scenario_name", "custom"), info["scenario"], params, info["seed"], 1, info["days"], None, started
-    )
-    for key in ("replication_seeds", "replications", "final_window_days", "scenario"):
-        base.pop(key, None)
-    base["calibration"] = info
-    base["run_seeds"] = "run j uses sim.sweep.run_seed(seed, j); the check runs use seed + 1"
-    return base
-
-
-def _write_csv(frame: pd.DataFrame, path: Path) -> Path:
-    return write_atomic(path, lambda tmp: frame.to_csv(tmp, index=False))
-
-
-# ------------------------------------------------------------------ outputs
-def fitted_toml(posterior: pd.DataFrame, fitted: dict[str, float], manifest: dict) -> str:
-    """``fitted.toml``: the fitted values, ready for a scenario's [params], and their posterior intervals."""
-    info = manifest["calibration"]
-    lines = [
-        "# Fitted by rejection ABC (sim/calibration.py): posterior medians, three significant figures.",
-        f"# Command: {' '.join(manifest['command'])}",
-        f"# Git commit: {manifest['git_commit']}; started {manifest['started']}",
-        f"# Budget {info['budget']} runs of {info['days']} days, seed {info['seed']}, "
-        f"{info['accepted']} accepted ({info['accept_share']:.0%}); targets {info['targets']}.",
-        "",
-        "[params]",
-    ]
-    for name, value in fitted.items():
-        lines.append(f"{name} = {value!r}")
-    for row in posterior.itertuples():
-        lines += [
-            "",
-            f"[posterior.{row.parameter}]",
-            f"mean = {row.mean!r}",
-            f"median = {row.median!r}",
-            f"q05 = {row.q05!r}",
-            f"q95 = {row.q95!r}",
-            f"prior = [{row.prior_low!r}, {row.prior_high!r}]",
-            f"width_ratio = {row.width_ratio!r}  # 90% interval width / prior width",
-        ]
-    return "\n".join(lines) + "\n"
-
-
-def _g(x: float) -> str:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "n/a"
-    if math.isinf(x):
-        return "inf"
-    return f"{x:,.4g}"
-
-
-def report(targets: Targets, posterior: pd.DataFrame, table: pd.DataFrame, info: dict, manifest: dict) -> str:
-    """``report.md``: the procedure, the posterior, the fit and the out-of-sample patterns at the fitted point."""
-    lines = [
-        f"# Calibration: `{info['scenario']}`",
-        "",
-        f"Rejection ABC: {info['budget']} parameter sets drawn by Latin hypercube from uniform priors, one run of "
-        f"{info['days']} days each (root seed {info['seed']}); distance = mean squared log-distance from the centre "
-        f"of each `fit` target's range, in half-widths; the closest {info['accept_share']:.0%} "
-        f"({info['accepted']} runs) are the posterior sample. {info['failed']} runs failed. Targets: "
-        f"`{info['targets']}`; other parameters from `{info['scenario']}`. Git commit `{manifest['git_commit']}`; "
-        f"command `{' '.join(manifest['command'])}`.",
-        "",
-        "## Fitted parameters",
-        "",
-        "| parameter | prior | posterior mean | median (fitted) | 90% interval | interval / prior |",
-        "|---|---|---:|---:|---|---:|",
-    ]
-    for row in posterior.itertuples():
-        lines.append(
-            f"| `{row.parameter}` | {_g(row.prior_low)} to {_g(row.prior_high)} | {_g(row.mean)} | {_g(row.median)} "
-            f"| {_g(row.q05)} to {_g(row.q95)} | {row.width_ratio:.2f} |"
-        )
-    lines += ["", "Why these parameters:", ""]
-    lines += [f"- `{name}`: {reason}" for name, reason in targets.fit_reasons.items()]
-    for role, title in (("fit", "Fit at the fitted point"), ("pattern", "Out-of-sample patterns (not fitted)")):
-        rows = table[table["role"] == role]
-        lines += [
-            "",
-            f"## {title}",
-            "",
-            f"Mean and 95% CI over {info['check_replications']} replications at the fitted values (seed "
-            f"{info['check_seed']}); 'accepted runs' is the median over the posterior sample.",
-            "",
-            "| target | accepted range | unit | mean (95% CI) | accepted runs | 95% CI vs range |",
-            "|---|---|---|---|---:|---|",
-        ]
-        for row in rows.itertuples():
-            t = next(t for t in targets.targets if t.id == row.target)
-            lines.append(
-                f"| {row.target} | {t.range_text()} | {row.unit} | {_g(row.mean)} ({_g(row.ci_low)} to "
-                f"{_g(row.ci_high)}) | {_g(row.accepted_median)} | {row.outcome if row.passed else '**outside**'} |"
-            )
-    lines += [
-        "",
-        "![posterior](figures/posterior.png)",
-        "",
-        "![pairs](figures/pairs.png)",
-        "",
-        "![fit](figures/fit.png)",
-        "",
-    ]
-    return "\n".join(lines)
-
-
-def plot_posterior(runs: pd.DataFrame, targets: Targets, path: Path) -> Path:
-    """Histogram of each fitted parameter's accepted values over its uniform prior."""
-    names = list(targets.fit_params)
-    cols = min(3, len(names))
-    rows = math.ceil(len(names) / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(3.4 * cols, 2.8 * rows), squeeze=False)
-    for ax in axes.flat[len(names) :]:
-        ax.set_visible(False)
-    for ax, name in zip(axes.flat, names, strict=False):
-        low, high = targets.fit_params[name]
-        bins = np.linspace(low, high, 16)
-        ax.hist(runs[name], bins=bins, density=True, color="lightgrey", label="prior sample")
-        ax.hist(runs.loc[runs["accepted"], name], bins=bins, density=True, alpha=0.7, label="posterior")
-        ax.axvline(runs.loc[runs["accepted"], name].median(), color="red", lw=1.2, label="median (fitted)")
-        ax.set_title(name, fontsize=9)
-        ax.tick_params(labelsize=7)
-    axes.flat[0].legend(fontsize=7)
-    fig.suptitle("Rejection ABC: prior sample and accepted runs", fontsize=10)
-    return _save(fig, path)
-
-
-def plot_pairs(runs: pd.DataFrame, targets: Targets, path: Path) -> Path:
-    """Pairwise scatter of the fitted parameters: every run grey, accepted runs coloured by distance."""
-    names = list(targets.fit_params)
-    k = len(names)
-    fig, axes = plt.subplots(k, k, figsize=(2.2 * k, 2.2 * k), squeeze=False)
-    acc = runs[runs["accepted"]]
-    for i, yi in enumerate(names):
-        for j, xj in enumerate(names):
-            ax = axes[i][j]
-            if i == j:
-                ax.hist(acc[xj], bins=12, range=targets.fit_params[xj])
-            else:
-                ax.scatter(runs[xj], runs[yi], s=3, color="lightgrey")
-                ax.scatter(acc[xj], acc[yi], s=8, c=acc["distance"], cmap="viridis_r")
-            ax.tick_params(labelsize=6)
-            if i == k - 1:
-                ax.set_xlabel(xj, fontsize=7)
-            if j == 0:
-                ax.set_ylabel(yi, fontsize=7)
-    fig.suptitle("Accepted parameter sets (colour: distance, darker = closer)", fontsize=10)
-    return _save(fig, path)
-
-
-def plot_fit(runs: pd.DataFrame, check: pd.DataFrame, targets: Targets, fitted: dict, path: Path) -> Path:
-    """Each target: its accepted range, the prior-sample runs, the accepted runs and the fitted point."""
-    items = targets.targets
-    fig, axes = plt.subplots(len(items), 1, figsize=(7, 0.55 * len(items) + 1), squeeze=False)
-    for ax, t in zip(axes[:, 0], items, strict=True):
-        values = runs[t.statistic].to_numpy(dtype=float)
-        finite = values[np.isfinite(values)]
-        high = t.high if math.isfinite(t.high) else max(t.low * 2, np.nanmax(finite) if len(finite) else 1.0)
-        ax.axvspan(t.low, high, color="green", alpha=0.15)
-        ax.scatter(values, np.zeros(len(values)), s=4, color="lightgrey")
-        ax.scatter(runs.loc[runs["accepted"], t.statistic], np.zeros(int(runs["accepted"].sum())), s=8, alpha=0.8)
-        ax.scatter([check[t.statistic].mean()], [0], marker="|", s=300, color="red")
-        ax.set_yticks([])
-        ax.set_ylabel(f"{t.id}\n({t.role})", rotation=0, ha="right", va="center", fontsize=7)
-        ax.tick_params(labelsize=6)
-    fig.suptitle("Targets: range (green), prior runs (grey), accepted (blue), fitted point (red)", fontsize=9)
-    return _save(fig, path)
-
-
-def _save(fig, path: Path) -> Path:
-    fig.tight_layout()
-    write_atomic(path, lambda tmp: fig.savefig(tmp, format="png", dpi=100))
-    plt.close(fig)
-    return Path(path)
+    return Calibration(posterior, fitted, table, runs, check, targets, params, info, started)

@@ -53,6 +53,7 @@ import pandas as pd
 
 from sim.experiments.replications import final_window, mean_ci, replication_seeds, run_one
 from sim.io.config import int_setting, load_scenario, read_toml
+from sim.io.provenance import now
 from sim.model.market import METRICS
 from sim.params import LEVER, REGISTRY, ParameterError, validate
 
@@ -124,6 +125,16 @@ class Hypothesis:
         if self.sensitivity:
             self.settings["samples"] = self.sensitivity.quick_samples if quick else self.sensitivity.samples
         return self
+
+
+@dataclass
+class Verdicts:
+    """What ``run_hypotheses`` found: one row per test, and per hypothesis its runs, results and verdict."""
+
+    hypotheses: list[Hypothesis]
+    table: pd.DataFrame  # one row per test: hypothesis, test, estimate, 95% CI, verdict, hypothesis_verdict
+    details: dict[str, tuple]  # id -> (daily frames by arm, test results, verdict, window, Sobol table or None)
+    started: str
 
 
 # ------------------------------------------------------------------ loading
@@ -216,7 +227,7 @@ def _load_test(where: str, spec: Any, arms: dict) -> Criterion:
 
 
 def _load_sensitivity(where: str, base: Path, spec: Any) -> Sensitivity:
-    from sim.experiments.sweep import _check_groups
+    from sim.experiments.sweep import check_groups
 
     _check_keys(where, spec, _SENS_KEYS)
     scenario = (base / _str(where, spec, "scenario")).resolve()
@@ -239,7 +250,7 @@ def _load_sensitivity(where: str, base: Path, spec: Any) -> Sensitivity:
     groups = spec.get("groups", {})
     if not isinstance(groups, dict) or len(groups) != 2:
         raise ParameterError(f"{where}: 'groups' must name exactly two groups of varied parameters")
-    _check_groups(where, groups, varied, "sobol")
+    check_groups(where, groups, varied, "sobol")
     expect = _str(where, spec, "expect")
     wanted = re.fullmatch(r"\s*(\w+)\s*>\s*(\w+)\s*", expect)
     if not wanted or set(wanted.groups()) != set(groups):
@@ -395,22 +406,22 @@ def run_hypotheses(
     workers: int = 1,
     scheduler: str | None = None,
     progress: bool = False,
-) -> pd.DataFrame:
-    """Run every arm replication and ranking sweep not yet on disk, judge each test, write the report.
+) -> Verdicts:
+    """Run every arm replication and ranking sweep not yet on disk, and judge each test.
 
-    Finished runs are kept in ``out/runs`` and ``out/sensitivity``; running
-    again after an interruption only does what is missing.
-
-    Returns:
-        One row per test: hypothesis, test, estimate, 95% CI, verdict.
+    Finished runs are kept in ``out/runs`` and ``out/sensitivity`` as they
+    finish; running again after an interruption only does what is missing.
+    ``sim.reporting.hypotheses`` writes the report.
     """
-    from sim.experiments.sweep import execute, run_sweep
+    from sim.experiments.execute import execute
+    from sim.experiments.sweep import run_sweep
 
+    started = now()
     out = Path(out)
     runs = list(plan(hyps))
     paths = [out / "runs" / f"{r.key}.parquet" for r in runs]
     jobs = [(arm_run, (r.params_json, r.days, r.seed, r.rep)) for r in runs]
-    execute(jobs, paths, workers=workers, scheduler=scheduler, progress=progress, desc="arm runs")
+    execute(jobs, paths=paths, workers=workers, scheduler=scheduler, progress=progress, desc="arm runs")
     rows, details = [], {}
     for h in hyps:
         daily = {name: _read_arm(out, h, params) for name, params in h.arms.items()}
@@ -429,9 +440,7 @@ def run_hypotheses(
         verdict = combine(results)
         details[h.id] = (daily, results, verdict, window, sens_table)
         rows += [{"hypothesis": h.id, **r, "hypothesis_verdict": verdict} for r in results]
-    table = pd.DataFrame(rows)
-    _write_outputs(hyps, details, table, out)
-    return table
+    return Verdicts(hyps, pd.DataFrame(rows), details, started)
 
 
 def _read_arm(out: Path, h: Hypothesis, params: dict[str, Any]) -> pd.DataFrame:
@@ -543,10 +552,3 @@ def combine(results: list[dict[str, Any]]) -> str:
     if "not supported" in tests:
         return "not supported"
     return "inconclusive"
-
-
-# ------------------------------------------------------------------ output
-def _write_outputs(hyps, details, table, out: Path) -> None:
-    from sim.reporting.hypotheses import write_report
-
-    write_report(hyps, details, table, out)

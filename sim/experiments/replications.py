@@ -9,17 +9,15 @@ numbers).
 
 from __future__ import annotations
 
-import multiprocessing as mp
-import os
-from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from sim.model.market import METRICS, KladMarket
+from sim.experiments.execute import execute
+from sim.model.market import KladMarket
+from sim.model.metrics import METRICS
 
 #: Metrics summarised over the final window and shown in summaries.
 HEADLINE = (
@@ -34,51 +32,28 @@ def replication_seeds(seed: int, reps: int) -> list[np.random.SeedSequence]:
     return np.random.SeedSequence(seed).spawn(reps)
 
 
-def run_one(
-    params: dict[str, Any], days: int, seed: np.random.SeedSequence | int, on_day: Callable[[], None] | None = None
-) -> pd.DataFrame:
+def run_one(params: dict[str, Any], days: int, seed: np.random.SeedSequence | int) -> pd.DataFrame:
     """Run the model once; return its daily metrics (one row per day, ``day`` from 1)."""
-    model = KladMarket(params, rng=seed)  # the same seed gives the same run as KladMarket(params, rng=seed)
-    for _ in range(days):
-        model.step()
-        if on_day:
-            on_day()
+    model = KladMarket(params, rng=seed)
+    model.run_for(days)
     return model.daily()
-
-
-def _run_job(job: tuple[dict[str, Any], int, np.random.SeedSequence]) -> pd.DataFrame:
-    params, days, seed = job
-    return run_one(params, days, seed)
-
-
-def default_workers() -> int:
-    """All cores this process may use."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def run_replications(
     params: dict[str, Any],
     days: int,
     seeds: list[np.random.SeedSequence],
+    *,
     workers: int = 1,
-    progress: Callable[[int], None] | None = None,
+    scheduler: str | None = None,
+    progress: bool = False,
+    desc: str = "runs",
 ) -> pd.DataFrame:
-    """Run one replication per seed, on ``workers`` processes; return all daily rows with a ``rep`` column.
-
-    ``progress(n)`` is called with the number of simulated days just finished.
-    """
+    """Run one replication per seed (``execute``: local processes or Dask); all daily rows, with a ``rep`` column."""
     params = {k: v for k, v in params.items() if k != "scenario_name"}
-    frames: list[pd.DataFrame] = []
-    if workers <= 1 or len(seeds) == 1:
-        for seed in seeds:
-            frames.append(run_one(params, days, seed, on_day=(lambda: progress(1)) if progress else None))
-    else:
-        context = mp.get_context("forkserver")  # no fork() of a possibly multi-threaded parent
-        with ProcessPoolExecutor(max_workers=min(workers, len(seeds)), mp_context=context) as pool:
-            for daily in pool.map(_run_job, [(params, days, s) for s in seeds]):
-                frames.append(daily)
-                if progress:
-                    progress(days)
+    jobs = [(run_one, (params, days, seed)) for seed in seeds]
+    frames = execute(jobs, sizes=[days] * len(seeds), workers=workers, scheduler=scheduler, progress=progress,
+                     desc=desc, unit="day")  # fmt: skip
     for rep, daily in enumerate(frames):
         daily.insert(0, "rep", rep)
     return pd.concat(frames, ignore_index=True)

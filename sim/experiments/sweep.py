@@ -16,10 +16,8 @@ from __future__ import annotations
 import importlib
 import itertools
 import math
-import multiprocessing as mp
 import traceback
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,8 +25,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.experiments.execute import execute
 from sim.io.config import int_setting, read_toml
-from sim.io.files import write_parquet
 from sim.params import LEVER, REGISTRY, ParameterError, validate
 
 DESIGNS = ("sobol", "morris", "fast", "latin", "grid")
@@ -107,7 +105,7 @@ def load_experiment(path: str | Path) -> Experiment:
             if out not in METRICS:
                 raise ParameterError(f"{where}: output '{out}' is not a model metric (see sim.model.METRICS)")
     _entry_point(model, where)
-    groups = _check_groups(where, data.get("groups", {}), varied, design)
+    groups = check_groups(where, data.get("groups", {}), varied, design)
     return Experiment(
         name=data.get("name", path.stem), model=model, design=design, samples=ints["samples"],
         replications=ints["replications"], days=ints["days"], outputs=list(outputs), seed=ints["seed"],
@@ -116,7 +114,7 @@ def load_experiment(path: str | Path) -> Experiment:
     )  # fmt: skip
 
 
-def _check_groups(where: str, table: Any, varied: dict, design: str) -> dict[str, str]:
+def check_groups(where: str, table: Any, varied: dict, design: str) -> dict[str, str]:
     """``[groups]`` (group -> parameter names) as parameter -> group; every varied parameter in one group."""
     if not table:
         return {}
@@ -272,103 +270,7 @@ def run_sweep(
     if any(p.exists() for p in paths) and not resume:
         raise ParameterError(f"{out}: holds an earlier sweep's results; pass --resume to continue it, or another --out")
     jobs = [(run_chunk, (exp, rows, chunk)) for chunk in chunks]
-    execute(jobs, paths, sizes=[len(c) for c in chunks], workers=workers, scheduler=scheduler, progress=progress)
+    execute(jobs, paths=paths, sizes=[len(c) for c in chunks], workers=workers, scheduler=scheduler,
+            progress=progress)  # fmt: skip
     frames = [pd.read_parquet(p) for p in paths]
     return pd.concat(frames, ignore_index=True).sort_values("run").reset_index(drop=True)
-
-
-Job = tuple[Callable[..., pd.DataFrame], tuple]
-
-
-def execute(
-    jobs: list[Job],
-    paths: list[Path],
-    *,
-    sizes: list[int] | None = None,
-    workers: int = 1,
-    scheduler: str | None = None,
-    progress: bool = False,
-    desc: str = "runs",
-) -> None:
-    """Run each job ``(function, args)`` whose result file is not yet on disk.
-
-    A job returns a DataFrame, written atomically to its path as soon as it
-    finishes; so work killed at any moment loses only the jobs in flight, and
-    calling ``execute`` again finishes the rest. Jobs run in this process
-    (``workers`` 1), a local process pool, or on a Dask cluster at
-    ``scheduler``, where a lost worker's jobs are retried.
-
-    Args:
-        jobs: picklable functions with their arguments.
-        paths: one Parquet file per job.
-        sizes: model runs in each job, for the progress bar (default 1 each).
-        workers: local processes when no scheduler is given.
-        scheduler: address of a Dask distributed scheduler.
-        progress: show a progress bar with runs done, failed and time left.
-        desc: the progress bar's label.
-    """
-    sizes = sizes or [1] * len(jobs)
-    todo = [i for i, path in enumerate(paths) if not path.exists()]
-    bar = _progress(sum(sizes), sum(sizes) - sum(sizes[i] for i in todo), progress, desc)
-    try:
-        if not todo:
-            return
-        if scheduler:
-            _run_dask(_dask_submitter(scheduler), jobs, paths, sizes, todo, bar)
-        elif workers <= 1:
-            for i in todo:
-                func, args = jobs[i]
-                _finish(func(*args), paths[i], sizes[i], bar)
-        else:
-            with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("forkserver")) as pool:
-                futures = {pool.submit(jobs[i][0], *jobs[i][1]): i for i in todo}
-                for future in as_completed(futures):
-                    i = futures[future]
-                    _finish(future.result(), paths[i], sizes[i], bar)
-    finally:
-        if bar:
-            bar.close()
-
-
-def _finish(frame: pd.DataFrame, path: Path, size: int, bar) -> None:
-    write_parquet(frame, path)
-    if bar:
-        if "status" in frame:
-            bar.failed += int((frame["status"] != "ok").sum())
-            bar.set_postfix(failed=bar.failed)
-        bar.update(size)
-
-
-def _progress(total: int, already: int, enabled: bool, desc: str = "runs"):
-    if not enabled:
-        return None
-    from tqdm import tqdm
-
-    bar = tqdm(total=total, initial=already, desc=desc, unit="run")
-    bar.failed = 0
-    return bar
-
-
-def _dask_submitter(address: str):
-    try:
-        from distributed import Client
-    except ImportError:
-        raise ParameterError("--scheduler needs Dask: pip install 'dask[distributed]'") from None
-    try:
-        client = Client(address, timeout="10s")
-    except (OSError, TimeoutError) as exc:
-        raise ParameterError(f"--scheduler {address}: cannot reach the Dask scheduler ({exc})") from None
-    return client
-
-
-def _run_dask(client, jobs, paths, sizes, todo, bar) -> None:
-    from distributed import as_completed as dask_completed
-
-    # retries: a job whose worker died (or that raised on a lost connection) runs again elsewhere.
-    futures = {client.submit(jobs[i][0], *jobs[i][1], pure=False, retries=3): i for i in todo}
-    try:
-        for future in dask_completed(futures):
-            i = futures[future]
-            _finish(future.result(), paths[i], sizes[i], bar)
-    finally:
-        client.close()

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import math
-import subprocess
-import sys
 from pathlib import Path
 
 import matplotlib
@@ -14,15 +11,12 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from sim.experiments.hypotheses import Verdicts, metric_values  # noqa: E402
 from sim.io.files import write_atomic, write_json, write_text  # noqa: E402
+from sim.io.provenance import provenance  # noqa: E402
+from sim.reporting.format import number  # noqa: E402
 
 COLOURS = {"supported": "#1a9850", "not supported": "#d73027", "inconclusive": "#7f7f7f"}
-
-
-def _fmt(x: float) -> str:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "–"
-    return f"{x:.3g}" if abs(x) < 1e5 else f"{x:.3e}"
 
 
 def plot_hypothesis(h, daily: dict[str, pd.DataFrame], results: list[dict], path: Path) -> Path:
@@ -32,8 +26,6 @@ def plot_hypothesis(h, daily: dict[str, pd.DataFrame], results: list[dict], path
     grid = fig.add_gridspec(n, 2, width_ratios=[1.35, 1])
     ax = fig.add_subplot(grid[:, 0])
     for arm, frame in daily.items():
-        from sim.experiments.hypotheses import metric_values
-
         values = metric_values(frame.set_index(["rep", "day"]), h.main_metric).unstack("rep")
         smooth = values.rolling(14, min_periods=1).mean()
         mean, sem = smooth.mean(axis=1), smooth.sem(axis=1)
@@ -63,23 +55,19 @@ def plot_hypothesis(h, daily: dict[str, pd.DataFrame], results: list[dict], path
     return write_atomic(path, lambda tmp: fig.savefig(tmp, dpi=110, format="png"))
 
 
-def _git_commit() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
-def write_report(hyps, details, table: pd.DataFrame, out: Path) -> None:
+def write_report(verdicts: Verdicts, out: str | Path) -> None:
     """Write report.md, results.csv, one figure per hypothesis and manifest.json (last)."""
+    hyps, details, table = verdicts.hypotheses, verdicts.details, verdicts.table
+    out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    (out / "manifest.json").unlink(missing_ok=True)
     lines = [
         "# The sources' hypotheses in the model",
         "",
         "Each hypothesis of MODEL.md section 7 runs as the experiment in its file under `experiments/hypotheses/`. "
         "Arms share replication seeds (common random numbers), so every contrast is a paired difference of "
         "final-window means; CIs are 95% t intervals over replications. The rule turning numbers into verdicts is "
-        "in `sim/hypotheses.py`. A verdict holds *within the model*, with its assumptions (docs/ODD.md).",
+        "in `sim/experiments/hypotheses.py`. A verdict holds *within the model*, with its assumptions (docs/ODD.md).",
         "",
         "| hypothesis | source | verdict | days | replications |",
         "|---|---|---|---|---|",
@@ -106,8 +94,8 @@ def write_report(hyps, details, table: pd.DataFrame, out: Path) -> None:
             rel = "–" if math.isnan(r["relative"]) else f"{100 * r['relative']:+.1f}%"
             lines.append(
                 f"| {r['test']} | {r['role']} | `{r['metric']}` | `{r['comparison']}` | {r['expect']} | "
-                f"{_fmt(r['estimate'])} | [{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}] | {rel} | "
-                f"{_fmt(r['margin_or_threshold'])} | {r['verdict']} |"
+                f"{number(r['estimate'], 3)} | [{number(r['ci_low'], 3)}, {number(r['ci_high'], 3)}] | {rel} | "
+                f"{number(r['margin_or_threshold'], 3)} | {r['verdict']} |"
             )
             if r.get("detail"):
                 lines.append(f"| | | | {r['detail']} | | | | | | |")
@@ -118,13 +106,9 @@ def write_report(hyps, details, table: pd.DataFrame, out: Path) -> None:
             lines.append(" Some confidence intervals straddle the margin: more replications would decide.")
     write_text("\n".join(lines) + "\n", out / "report.md")
     write_atomic(out / "results.csv", lambda tmp: table.to_csv(tmp, index=False))
-    write_json(
-        {
-            "hypotheses": {h.id: {"file": str(h.path), "settings": h.settings, "seed": h.seed} for h in hyps},
-            "verdicts": {h.id: details[h.id][2] for h in hyps},
-            "git_commit": _git_commit(),
-            "command": sys.argv,
-            "finished": dt.datetime.now(dt.UTC).isoformat(),
-        },
-        out / "manifest.json",
+    manifest = provenance(
+        verdicts.started,
+        hypotheses={h.id: {"file": str(h.path), "settings": h.settings, "seed": h.seed} for h in hyps},
+        verdicts={h.id: details[h.id][2] for h in hyps},
     )
+    write_json(manifest, out / "manifest.json")

@@ -1,0 +1,103 @@
+"""The files of a sweep: its indices, figures and report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from sim.experiments.sensitivity import WIDE_CI, indices, samples_needed, seed_noise_share  # noqa: E402
+from sim.experiments.sweep import Experiment  # noqa: E402
+from sim.io.files import write_atomic, write_json, write_parquet, write_text  # noqa: E402
+from sim.io.provenance import provenance  # noqa: E402
+
+
+def plot_indices(table: pd.DataFrame, path: Path) -> Path:
+    """Bar charts of the indices with their confidence intervals, one panel per output."""
+    outputs = list(table["output"].unique())
+    fig, axes = plt.subplots(len(outputs), 1, figsize=(9, 3 + 2.2 * len(outputs)), squeeze=False)
+    for ax, output in zip(axes[:, 0], outputs, strict=True):
+        part = table[(table["output"] == output) & table["index"].isin(["S1", "ST", "mu_star"])]
+        kinds = list(part["index"].unique())
+        names = list(part["parameter"].unique())
+        width = 0.8 / max(1, len(kinds))
+        for k, kind in enumerate(kinds):
+            sub = part[part["index"] == kind].set_index("parameter").reindex(names)
+            ax.bar(np.arange(len(names)) + k * width, sub["value"], width, yerr=sub["conf"], capsize=3, label=kind)
+        ax.set_xticks(np.arange(len(names)) + width * (len(kinds) - 1) / 2, names, rotation=30, ha="right")
+        ax.set_title(output)
+        ax.legend()
+        ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    write_atomic(path, lambda tmp: fig.savefig(tmp, format="png", dpi=100))
+    plt.close(fig)
+    return path
+
+
+def plot_scatter(exp: Experiment, runs: pd.DataFrame, path: Path) -> Path:
+    """Each output against each varied parameter, one dot per run."""
+    names, outputs = list(exp.varied), exp.outputs
+    fig, axes = plt.subplots(len(outputs), len(names), figsize=(2.6 * len(names), 2.4 * len(outputs)), squeeze=False)
+    for i, output in enumerate(outputs):
+        for j, name in enumerate(names):
+            ax = axes[i, j]
+            ax.scatter(runs[name], runs[output], s=4, alpha=0.4)
+            if i == len(outputs) - 1:
+                ax.set_xlabel(name, fontsize=8)
+            if j == 0:
+                ax.set_ylabel(output, fontsize=8)
+            ax.tick_params(labelsize=7)
+    fig.tight_layout()
+    write_atomic(path, lambda tmp: fig.savefig(tmp, format="png", dpi=90))
+    plt.close(fig)
+    return path
+
+
+def report(exp: Experiment, runs: pd.DataFrame, table: pd.DataFrame) -> str:
+    """The sweep's Markdown report."""
+    failed = int((runs["status"] != "ok").sum())
+    lines = [f"# Sweep: {exp.name}", "",
+             f"Design `{exp.design}`, {exp.samples} base samples, {runs['point'].nunique()} points x "
+             f"{exp.replications} replications = {len(runs)} runs ({failed} failed), {exp.days} days, seed {exp.seed}.",
+             f"Uncertainties: {', '.join(n for n, k in exp.kinds.items() if k != 'lever') or 'none'}; "
+             f"levers: {', '.join(n for n, k in exp.kinds.items() if k == 'lever') or 'none'}.", ""]  # fmt: skip
+    if exp.replications > 1:
+        lines += ["## Seed noise", "", "| output | share of variance that is seed noise |", "|---|---:|"]
+        lines += [f"| {o} | {seed_noise_share(runs, o):.1%} |" for o in exp.outputs]
+        lines += ["", "Indices below are computed on the replication means of each point.", ""]
+    lines += ["## Indices", "", "| output | parameter | index | value | 95% CI |", "|---|---|---|---:|---|"]
+    for r in table.itertuples():
+        wide = " (too wide to rank)" if r.conf > WIDE_CI else ""
+        ci = "" if np.isnan(r.conf) else f"{r.ci_low:.3f} to {r.ci_high:.3f}{wide}"
+        lines.append(f"| {r.output} | {r.parameter} | {r.index} | {r.value:.3f} | {ci} |")
+    need = samples_needed(exp, table)
+    if need:
+        lines += ["", f"Some confidence intervals are wider than +/-{WIDE_CI}: about {need} base samples "
+                  f"(now {exp.samples}) would bring every one under it."]  # fmt: skip
+    lines += ["", "![indices](figures/indices.png)", "", "![scatter](figures/scatter.png)", ""]
+    return "\n".join(lines)
+
+
+def write_sweep(exp: Experiment, runs: pd.DataFrame, out: Path, source: str, started: str) -> pd.DataFrame:
+    """Every file of a finished sweep: ``runs.parquet``, the analysis, ``manifest.json`` last; returns the indices."""
+    (out / "manifest.json").unlink(missing_ok=True)
+    write_parquet(runs, out / "runs.parquet")
+    table = write_analysis(exp, runs, out)
+    write_json(provenance(started, experiment=vars(exp), file=source), out / "manifest.json")
+    return table
+
+
+def write_analysis(exp: Experiment, runs: pd.DataFrame, out: Path) -> pd.DataFrame:
+    """Indices, figures and report of a finished sweep, written under ``out``; returns the indices."""
+    table = indices(exp, runs)
+    write_atomic(out / "indices.csv", lambda tmp: table.to_csv(tmp, index=False))
+    if not table.empty:
+        plot_indices(table, out / "figures" / "indices.png")
+    plot_scatter(exp, runs, out / "figures" / "scatter.png")
+    write_text(report(exp, runs, table), out / "report.md")
+    return table

@@ -1,0 +1,47 @@
+"""The package's layers: imports only go downwards (app -> reporting -> experiments -> model -> io -> params)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+SIM = Path(__file__).resolve().parent.parent / "sim"
+#: Each layer may import its own and the layers after it in this list.
+LAYERS = ("app", "reporting", "experiments", "model", "io", "params")
+
+
+def layer(module: str) -> str | None:
+    """The layer of a module ``sim.x.y`` (None for the package's face, ``sim`` and ``sim.__main__``)."""
+    parts = module.split(".")
+    if len(parts) < 2 or parts[1] in ("__init__", "__main__"):
+        return None
+    return "params" if parts[1] in ("params", "registry") else parts[1]
+
+
+def imports(path: Path) -> set[str]:
+    """The ``sim`` modules a file imports, anywhere in it."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("sim"):
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.startswith("sim"))
+    return found
+
+
+MODULES = sorted(p for p in SIM.rglob("*.py") if p.name not in ("__init__.py", "__main__.py") or p.parent != SIM)
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(SIM)))
+def test_imports_only_go_downwards(path):
+    module = "sim." + ".".join(path.relative_to(SIM).with_suffix("").parts)
+    mine = layer(module)
+    assert mine in LAYERS, f"{module} is in no layer"
+    upward = [m for m in imports(path) if layer(m) is not None and LAYERS.index(layer(m)) < LAYERS.index(mine)]
+    assert not upward, f"{module} ({mine}) imports from a higher layer: {upward}"
+
+
+def test_every_layer_is_a_subpackage():
+    assert {p.name for p in SIM.iterdir() if p.is_dir() and (p / "__init__.py").exists()} == set(LAYERS) - {"params"}
