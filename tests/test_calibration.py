@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from sim.experiments.calibration import accept_closest, calibrate, distances, summarise_posterior
+from sim.experiments.execute import Execution
 from sim.experiments.targets import (
     STATISTICS,
     Target,
@@ -175,7 +176,7 @@ def test_calibration_recovers_known_parameters(tmp_path):
     targets = tmp_path / "targets.toml"
     targets.write_text(text)
 
-    result = calibrate(targets, scenario, budget=60, days=days, seed=5, share=0.2, check_reps=2, workers=2,
+    result = calibrate(targets, scenario, budget=60, days=days, seed=5, share=0.2, check_reps=2, execution=Execution(2),
                        out=tmp_path / "cal")  # fmt: skip
     post = result.posterior.set_index("parameter")
     for name, value in truth.items():

@@ -154,6 +154,7 @@ def test_interrupted_run_leaves_no_half_written_file_and_rerun_completes(tmp_pat
 
 
 def test_every_shipped_scenario_runs(tmp_path):
+    from sim.experiments.execute import IN_PROCESS
     from sim.experiments.scenarios import run_scenario
 
     small = {"n_buyers": 600, "n_shops": 2, "n_couriers": 16, "n_labs": 1, "policy_start_day": 8}
@@ -161,7 +162,7 @@ def test_every_shipped_scenario_runs(tmp_path):
         from sim.io.config import load_scenario
 
         params = {**load_scenario(path), **small}
-        result = run_scenario(params, reps=2, days=20, seed=3, workers=1)
+        result = run_scenario(params, reps=2, days=20, seed=3, execution=IN_PROCESS)
         assert len(result.daily) == 40, path.name
         assert result.daily["grams_sold"].sum() > 0, path.name
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from sim.experiments.execute import Execution
 from sim.experiments.sensitivity import indices
 from sim.experiments.sweep import load_experiment, run_seed, run_sweep
 from sim.params import ParameterError
@@ -55,7 +56,7 @@ def klad(*args):
 
 def test_ishigami_indices_match_analytic_values(tmp_path):
     exp = load_experiment(ROOT / "experiments" / "ishigami.toml")
-    runs = run_sweep(exp, tmp_path / "out", workers=2)
+    runs = run_sweep(exp, tmp_path / "out", execution=Execution(2))
     table = indices(exp, runs).set_index(["parameter", "index"])["value"]
     analytic = {("x1", "S1"): 0.3139, ("x2", "S1"): 0.4424, ("x3", "S1"): 0.0,
                 ("x1", "ST"): 0.5576, ("x2", "ST"): 0.4424, ("x3", "ST"): 0.2437}  # fmt: skip

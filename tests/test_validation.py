@@ -8,8 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sim.experiments.calibration import fit_table
-from sim.experiments.targets import load_targets
+from sim.experiments.targets import fit_table, load_targets
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGETS = ROOT / "scenarios" / "data" / "kazakhstan.toml"

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from sim import __version__
-from sim.experiments.execute import default_workers
+from sim.experiments.execute import Execution
 from sim.experiments.scenarios import compare_scenarios, run_scenario
 from sim.io.config import load_scenario
 from sim.params import REGISTRY, ParameterError
@@ -38,8 +38,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path("results") / Path(args.scenario).stem
     _warn_if_policy_never_starts(load_scenario(args.scenario), args.days)
     result = run_scenario(
-        args.scenario, reps=args.reps, days=args.days, seed=args.seed, workers=args.workers,
-        scheduler=args.scheduler, progress=not args.quiet,
+        args.scenario, reps=args.reps, days=args.days, seed=args.seed, execution=_execution(args),
     )  # fmt: skip
     write_scenario(result, out)
     print(f"\n{result.name}: means over the last {result.window} days, {args.reps} replication(s), 95% CI")
@@ -64,8 +63,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     default = "compare_" + "_vs_".join(Path(s).stem for s in args.scenarios)
     out = Path(args.out) if args.out else Path("results") / default
     comparison = compare_scenarios(
-        args.scenarios, reps=args.reps, days=args.days, seed=args.seed, workers=args.workers,
-        scheduler=args.scheduler, progress=not args.quiet,
+        args.scenarios, reps=args.reps, days=args.days, seed=args.seed, execution=_execution(args),
     )  # fmt: skip
     write_comparison(comparison, out)
     table, first = comparison.table, comparison.names[0]
@@ -91,10 +89,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     runs = run_sweep(
         exp,
         out,
-        workers=args.workers or default_workers(),
-        scheduler=args.scheduler,
+        execution=_execution(args),
         resume=args.resume,
-        progress=not args.quiet,
     )
     table = write_sweep(exp, runs, out, str(args.experiment), started)
     failed = int((runs["status"] != "ok").sum())
@@ -152,7 +148,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from sim.reporting.calibration import write_calibration
 
     out = Path(args.out) if args.out else Path("results") / "calibration"
-    workers = args.workers or default_workers()
+    execution = _execution(args)
+    workers = execution.workers
     runs = args.budget + args.check_reps
     minutes = seconds_per_run(args.days, load_scenario(args.scenario)["n_buyers"]) * runs / workers / 60
     where = f"on the Dask cluster at {args.scheduler}" if args.scheduler else f"on {workers} local processes"
@@ -160,8 +157,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
           "on this project's 2-core machine (1 worker per core, unloaded)", flush=True)  # fmt: skip
     result = calibrate(
         args.targets, args.scenario, budget=args.budget, days=args.days, seed=args.seed, share=args.accept,
-        check_reps=args.check_reps, workers=workers, scheduler=args.scheduler, out=out, resume=args.resume,
-        progress=not args.quiet,
+        check_reps=args.check_reps, execution=execution, out=out, resume=args.resume,
     )  # fmt: skip
     write_calibration(result, out)
     print(f"\nposterior ({int(result.runs['accepted'].sum())} of {len(result.runs)} runs accepted):")
@@ -184,7 +180,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path("results") / "validation"
     result = validate(
         args.scenario, args.targets, reps=args.reps, days=args.days, seed=args.seed,
-        workers=args.workers or default_workers(), scheduler=args.scheduler, progress=not args.quiet,
+        execution=_execution(args),
     )  # fmt: skip
     write_validation(result, out)
     print(f"\n{args.scenario}: {args.reps} replication(s) of {args.days} days; mean over replications, 95% CI")
@@ -213,13 +209,14 @@ def cmd_hypotheses(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path("results") / ("hypotheses_quick" if args.quick else "hypotheses")
     if (out / "runs").exists() and not args.resume:
         raise ParameterError(f"{out}: holds earlier runs; pass --resume to continue them, or another --out")
-    workers = args.workers or default_workers()
+    execution = _execution(args)
+    workers = execution.workers
     per_day = seconds_per_run_day()
     runs, seconds = expected_seconds(hyps, 1 if args.scheduler else workers, per_day)
     where = "core-time on the cluster" if args.scheduler else f"on {workers} local worker(s)"
     print(f"klad: {len(hyps)} hypotheses, {runs} model runs; expected time about {seconds / 60:.0f} min {where} "
           f"({per_day * 1000:.1f} ms per model day measured here)", file=sys.stderr, flush=True)  # fmt: skip
-    verdicts = run_hypotheses(hyps, out, workers=workers, scheduler=args.scheduler, progress=not args.quiet)
+    verdicts = run_hypotheses(hyps, out, execution=execution)
     write_report(verdicts, out)
     table = verdicts.table
     print()
@@ -240,20 +237,36 @@ def cmd_params(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_options(parser: argparse.ArgumentParser, default_out: str) -> None:
-    parser.add_argument("--reps", type=_whole("--reps", 1), default=10, help="replications (default 10)")
+def _runs_options(parser: argparse.ArgumentParser, reps: int | None = 10, min_reps: int = 1) -> None:
+    """``--reps`` (unless ``reps`` is None), ``--days`` and ``--seed``."""
+    if reps is not None:
+        parser.add_argument("--reps", type=_whole("--reps", min_reps), default=reps,
+                            help=f"replications (default {reps})")  # fmt: skip
     parser.add_argument("--days", type=_whole("--days", 1), default=730, help="days per run (default 730)")
     parser.add_argument("--seed", type=_whole("--seed", 0), default=20251, help="root seed (default 20251)")
-    _where_options(parser)
-    parser.add_argument("--out", help=f"output folder (default {default_out})")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
-def _where_options(parser: argparse.ArgumentParser) -> None:
-    """Where runs go: ``--workers`` local processes or a Dask ``--scheduler`` (one or the other)."""
+def _output_options(parser: argparse.ArgumentParser, default_out: str, resume: str | None = None) -> None:
+    """``--workers`` or ``--scheduler``, ``--out``, ``--resume`` (if ``resume`` says what it does), ``--quiet``."""
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--workers", type=_whole("--workers", 1), default=None, help="local processes (default all)")
     where.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://127.0.0.1:8786")
+    parser.add_argument("--out", help=f"output folder (default {default_out})")
+    if resume:
+        parser.add_argument("--resume", action="store_true", help=resume)
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _execution(args: argparse.Namespace) -> Execution:
+    """Where the command's runs go: ``--scheduler``, or ``--workers`` local processes (default every core)."""
+    if args.scheduler:
+        return Execution(1, args.scheduler, not args.quiet)
+    return Execution.local(args.workers, not args.quiet)
+
+
+#: Shared defaults of calibrate and validate.
+SCENARIO_DEFAULT = "scenarios/baseline.toml"
+TARGETS_DEFAULT = "scenarios/data/kazakhstan.toml"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -264,20 +277,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run a scenario's replications and write results")
     run.add_argument("scenario", help="scenario TOML file")
-    _run_options(run, "results/<scenario file name>")
+    _runs_options(run)
+    _output_options(run, "results/<scenario file name>")
     run.set_defaults(func=cmd_run)
 
     compare = sub.add_parser("compare", help="compare scenarios with common random numbers")
     compare.add_argument("scenarios", nargs="+", help="scenario TOML files; the first is the reference")
-    _run_options(compare, "results/compare_<A>_vs_<B>...")
+    _runs_options(compare)
+    _output_options(compare, "results/compare_<A>_vs_<B>...")
     compare.set_defaults(func=cmd_compare)
 
     sweep = sub.add_parser("sweep", help="run a sensitivity analysis / sweep from an experiment file")
     sweep.add_argument("experiment", help="experiment TOML file")
-    _where_options(sweep)
-    sweep.add_argument("--out", help="output folder (default results/sweeps/<experiment file name>)")
-    sweep.add_argument("--resume", action="store_true", help="skip the runs already on disk")
-    sweep.add_argument("--quiet", action="store_true", help="no progress bar")
+    _output_options(sweep, "results/sweeps/<experiment file name>", resume="skip the runs already on disk")
     sweep.set_defaults(func=cmd_sweep)
 
     demo = sub.add_parser("demo", help="serve the classroom demo in the browser")
@@ -287,41 +299,30 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--no-browser", action="store_true", help="do not open a browser page")
     demo.set_defaults(func=cmd_demo)
 
-    targets_default = "scenarios/data/kazakhstan.toml"
     calibrate = sub.add_parser("calibrate", help="fit uncertain parameters to the empirical targets (ABC)")
     calibrate.add_argument("--budget", type=_whole("--budget", 10), default=300, help="runs (default 300)")
-    calibrate.add_argument("--days", type=_whole("--days", 1), default=730, help="days per run (default 730)")
-    calibrate.add_argument("--seed", type=_whole("--seed", 0), default=20251, help="root seed (default 20251)")
+    _runs_options(calibrate, reps=None)
     calibrate.add_argument("--accept", type=_share("--accept"), default=0.1, help="share of runs kept (default 0.1)")
     calibrate.add_argument("--check-reps", type=_whole("--check-reps", 2), default=4,
                            help="replications at the fitted point (default 4)")  # fmt: skip
-    calibrate.add_argument("--scenario", default="scenarios/baseline.toml", help="values of the other parameters")
-    calibrate.add_argument("--targets", default=targets_default, help=f"targets file (default {targets_default})")
-    _where_options(calibrate)
-    calibrate.add_argument("--out", help="output folder (default results/calibration)")
-    calibrate.add_argument("--resume", action="store_true", help="continue an interrupted calibration")
-    calibrate.add_argument("--quiet", action="store_true", help="no progress bar")
+    calibrate.add_argument("--scenario", default=SCENARIO_DEFAULT, help="values of the other parameters")
+    calibrate.add_argument("--targets", default=TARGETS_DEFAULT, help=f"targets file (default {TARGETS_DEFAULT})")
+    _output_options(calibrate, "results/calibration", resume="continue an interrupted calibration")
     calibrate.set_defaults(func=cmd_calibrate)
 
     validate = sub.add_parser("validate", help="run a scenario and judge it against the empirical targets")
-    validate.add_argument("--scenario", default="scenarios/baseline.toml", help="scenario (default the baseline)")
-    validate.add_argument("--targets", default=targets_default, help=f"targets file (default {targets_default})")
-    validate.add_argument("--reps", type=_whole("--reps", 2), default=10, help="replications (default 10)")
-    validate.add_argument("--days", type=_whole("--days", 1), default=730, help="days per run (default 730)")
-    validate.add_argument("--seed", type=_whole("--seed", 0), default=20251, help="root seed (default 20251)")
-    _where_options(validate)
-    validate.add_argument("--out", help="output folder (default results/validation)")
-    validate.add_argument("--quiet", action="store_true", help="no progress bar")
+    validate.add_argument("--scenario", default=SCENARIO_DEFAULT, help="scenario (default the baseline)")
+    validate.add_argument("--targets", default=TARGETS_DEFAULT, help=f"targets file (default {TARGETS_DEFAULT})")
+    _runs_options(validate, min_reps=2)
+    _output_options(validate, "results/validation")
     validate.set_defaults(func=cmd_validate)
 
     hyp = sub.add_parser("hypotheses", help="test the sources' hypotheses H1-H7 and write a report with verdicts")
     hyp.add_argument("--quick", action="store_true", help="fewer replications and days (under 10 min on 2 cores)")
-    _where_options(hyp)
     hyp.add_argument("--folder", default="experiments/hypotheses", help="hypothesis files (default %(default)s)")
     hyp.add_argument("--only", help="comma-separated hypothesis ids, e.g. H2,H5")
-    hyp.add_argument("--out", help="output folder (default results/hypotheses, or results/hypotheses_quick)")
-    hyp.add_argument("--resume", action="store_true", help="reuse the runs already in the output folder")
-    hyp.add_argument("--quiet", action="store_true", help="no progress bar")
+    _output_options(hyp, "results/hypotheses, or results/hypotheses_quick",
+                    resume="reuse the runs already in the output folder")  # fmt: skip
     hyp.set_defaults(func=cmd_hypotheses)
 
     params = sub.add_parser("params", help="list every parameter with unit, range and kind")

@@ -17,17 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import matplotlib
+import numpy as np
+import pandas as pd
 
-matplotlib.use("Agg")
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from sim.experiments.replications import mean_ci  # noqa: E402
-from sim.experiments.targets import Target, Targets, load_targets, run_statistics  # noqa: E402
-from sim.io.config import load_scenario  # noqa: E402
+from sim.experiments.execute import IN_PROCESS, Execution
+from sim.experiments.targets import Target, Targets, load_targets, replicate, run_statistics
+from sim.io.config import load_scenario
 from sim.io.provenance import now
-from sim.params import REGISTRY, ParameterError  # noqa: E402
+from sim.params import REGISTRY, ParameterError
 
 #: Share of the budget kept as the posterior sample.
 ACCEPT = 0.1
@@ -104,40 +101,19 @@ def abc(runs: pd.DataFrame, targets: Targets, share: float = ACCEPT) -> tuple[pd
     return runs, summarise_posterior(runs[runs["accepted"]], targets.fit_params)
 
 
-def fit_table(check: pd.DataFrame, targets: Targets, runs: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Each target: accepted range, simulated mean and 95% CI over the check runs, and how the CI lies.
-
-    ``outcome`` is ``Target.outcome``; a target ``passed`` unless its whole CI lies outside the range.
-    """
-    rows = []
-    for t in targets.targets:
-        mean, low, high = mean_ci(check[t.statistic])
-        row = {
-            "target": t.id, "role": t.role, "statistic": t.statistic, "unit": t.unit, "low": t.low, "high": t.high,
-            "mean": mean, "ci_low": low, "ci_high": high, "outcome": (outcome := t.outcome(mean, low, high)),
-            "passed": outcome != "outside",
-        }  # fmt: skip
-        if runs is not None:
-            row["accepted_median"] = float(runs.loc[runs["accepted"], t.statistic].median())
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
 # ----------------------------------------------------------------- the whole
 def calibrate(
     targets_path: str | Path,
     scenario: str | Path,
     *,
     budget: int = 300,
-    days: int = 730,
-    seed: int = 20251,
     share: float = ACCEPT,
     check_reps: int = 4,
-    workers: int = 1,
-    scheduler: str | None = None,
+    days: int = 730,
+    seed: int = 20251,
+    execution: Execution = IN_PROCESS,
     out: str | Path = "results/calibration",
     resume: bool = False,
-    progress: bool = False,
 ) -> Calibration:
     """Fit the targets file's ``[fit]`` parameters to its ``fit`` targets.
 
@@ -152,19 +128,17 @@ def calibrate(
     params = load_scenario(scenario)
     out = Path(out)
     varied = {n: list(b) for n, b in targets.fit_params.items()}
-    common = {"days": days, "workers": workers, "scheduler": scheduler, "resume": resume, "progress": progress}
-    runs = run_statistics(params, varied, design="latin", samples=budget, reps=1, seed=seed, out=out / "runs", **common)
+    runs = run_statistics(params, varied, design="latin", samples=budget, reps=1, days=days, seed=seed,
+                          out=out / "runs", execution=execution, resume=resume)  # fmt: skip
     runs, posterior = abc(runs, targets, share)
     fitted = {row.parameter: round_fitted(row.median, row.parameter) for row in posterior.itertuples()}
-    check = run_statistics(
-        params, {n: [v] for n, v in fitted.items()}, design="grid", samples=1, reps=check_reps, seed=seed + 1,
-        out=out / "check", **common,
-    )  # fmt: skip
-    table = fit_table(check[check["status"] == "ok"], targets, runs)
+    check, table = replicate({**params, **fitted}, targets, runs, reps=check_reps, days=days, seed=seed + 1,
+                             out=out / "check", execution=execution, resume=resume)  # fmt: skip
     info = {
         "targets": str(targets_path), "scenario": str(scenario), "budget": budget, "days": days, "seed": seed,
         "accept_share": share, "accepted": int(runs["accepted"].sum()), "failed": int((runs["status"] != "ok").sum()),
-        "check_replications": check_reps, "check_seed": seed + 1, "workers": workers, "scheduler": scheduler,
+        "check_replications": check_reps, "check_seed": seed + 1, "workers": execution.workers,
+        "scheduler": execution.scheduler,
         "run_seeds": "run j uses sim.experiments.sweep.run_seed(seed, j); the check runs use seed + 1",
     }  # fmt: skip
     return Calibration(posterior, fitted, table, runs, check, targets, params, info, started)

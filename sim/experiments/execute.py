@@ -18,6 +18,7 @@ import multiprocessing as mp
 import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,14 +33,33 @@ def default_workers() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
+@dataclass(frozen=True)
+class Execution:
+    """Where a workflow's runs go: ``workers`` local processes, or the Dask cluster at ``scheduler``.
+
+    ``progress`` shows a progress bar with the work done, failed runs and time left.
+    """
+
+    workers: int = 1
+    scheduler: str | None = None
+    progress: bool = False
+
+    @classmethod
+    def local(cls, workers: int | None = None, progress: bool = False) -> Execution:
+        """``workers`` local processes (default: every core)."""
+        return cls(default_workers() if workers is None else workers, None, progress)
+
+
+#: The default of every workflow: its runs one after the other in this process, no progress bar.
+IN_PROCESS = Execution()
+
+
 def execute(
     jobs: list[Job],
     *,
     paths: list[Path] | None = None,
     sizes: list[int] | None = None,
-    workers: int = 1,
-    scheduler: str | None = None,
-    progress: bool = False,
+    execution: Execution | None = None,
     desc: str = "runs",
     unit: str = "run",
 ) -> list[Any] | None:
@@ -50,19 +70,19 @@ def execute(
         paths: one Parquet file per job; each result is written there when it
             finishes, and a job whose file exists is skipped.
         sizes: units of work in each job, for the progress bar (default 1 each).
-        workers: local processes when no scheduler is given.
-        scheduler: address of a Dask distributed scheduler.
-        progress: show a progress bar with work done, failed runs and time left.
+        execution: where the jobs run, and whether a progress bar shows.
         desc: the progress bar's label.
         unit: the progress bar's unit.
 
     Returns:
         Without ``paths``, each job's result in job order; with ``paths``, ``None``.
     """
+    execution = execution or IN_PROCESS
     sizes = sizes or [1] * len(jobs)
     todo = [i for i in range(len(jobs)) if paths is None or not paths[i].exists()]
     results: list[Any] = [None] * len(jobs)
-    bar = _progress(sum(sizes), sum(sizes) - sum(sizes[i] for i in todo), progress, desc, unit)
+    bar = _progress(sum(sizes), sum(sizes) - sum(sizes[i] for i in todo), execution.progress, desc, unit)
+    workers = execution.workers
 
     def finish(i: int, result: Any) -> None:
         if paths is None:
@@ -78,8 +98,8 @@ def execute(
     try:
         if not todo:
             pass
-        elif scheduler:
-            _run_dask(dask_client(scheduler), jobs, todo, finish)
+        elif execution.scheduler:
+            _run_dask(dask_client(execution.scheduler), jobs, todo, finish)
         elif workers <= 1 or len(todo) == 1:
             for i in todo:
                 func, args = jobs[i]

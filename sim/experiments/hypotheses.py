@@ -51,8 +51,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.experiments.execute import IN_PROCESS, Execution, execute
 from sim.experiments.replications import final_window, mean_ci, replication_seeds, run_one
-from sim.io.config import int_setting, load_scenario, read_toml
+from sim.io.config import int_setting, load_scenario, read_file
 from sim.io.provenance import now
 from sim.model.market import METRICS
 from sim.params import LEVER, REGISTRY, ParameterError, validate
@@ -268,14 +269,8 @@ def _load_sensitivity(where: str, base: Path, spec: Any) -> Sensitivity:
 
 def load_hypothesis(path: str | Path) -> Hypothesis:
     """Read and validate a hypothesis file; raise ParameterError naming the file and key."""
-    path = Path(path)
-    if not path.is_file():
-        raise ParameterError(f"hypothesis: file not found: {path}")
-    data = read_toml(path)
+    path, data = read_file(path, "hypothesis", _TOP)
     where = str(path)
-    unknown = set(data) - _TOP
-    if unknown:
-        raise ParameterError(f"{where}: unknown key '{sorted(unknown)[0]}'; allowed are {', '.join(sorted(_TOP))}")
     base = path.parent
     arms, sources = {}, {}
     if not isinstance(data.get("arms"), dict) or not data["arms"]:
@@ -403,9 +398,7 @@ def run_hypotheses(
     hyps: list[Hypothesis],
     out: str | Path,
     *,
-    workers: int = 1,
-    scheduler: str | None = None,
-    progress: bool = False,
+    execution: Execution = IN_PROCESS,
 ) -> Verdicts:
     """Run every arm replication and ranking sweep not yet on disk, and judge each test.
 
@@ -413,7 +406,6 @@ def run_hypotheses(
     finish; running again after an interruption only does what is missing.
     ``sim.reporting.hypotheses`` writes the report.
     """
-    from sim.experiments.execute import execute
     from sim.experiments.sweep import run_sweep
 
     started = now()
@@ -421,7 +413,7 @@ def run_hypotheses(
     runs = list(plan(hyps))
     paths = [out / "runs" / f"{r.key}.parquet" for r in runs]
     jobs = [(arm_run, (r.params_json, r.days, r.seed, r.rep)) for r in runs]
-    execute(jobs, paths=paths, workers=workers, scheduler=scheduler, progress=progress, desc="arm runs")
+    execute(jobs, paths=paths, execution=execution, desc="arm runs")
     rows, details = [], {}
     for h in hyps:
         daily = {name: _read_arm(out, h, params) for name, params in h.arms.items()}
@@ -433,8 +425,7 @@ def run_hypotheses(
             from sim.experiments.sensitivity import indices
 
             exp = sensitivity_experiment(h)
-            sweep = run_sweep(exp, out / "sensitivity" / h.id, workers=workers, scheduler=scheduler, resume=True,
-                              progress=progress)  # fmt: skip
+            sweep = run_sweep(exp, out / "sensitivity" / h.id, execution=execution, resume=True)
             sens_table = indices(exp, sweep)
             results.append(judge_ranking(h.sensitivity.test, sens_table))
         verdict = combine(results)

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from sim.experiments.execute import execute
+from sim.experiments.execute import IN_PROCESS, Execution, execute
 from sim.model.market import KladMarket
 from sim.model.metrics import METRICS
 
@@ -44,16 +44,13 @@ def run_replications(
     days: int,
     seeds: list[np.random.SeedSequence],
     *,
-    workers: int = 1,
-    scheduler: str | None = None,
-    progress: bool = False,
+    execution: Execution = IN_PROCESS,
     desc: str = "runs",
 ) -> pd.DataFrame:
     """Run one replication per seed (``execute``: local processes or Dask); all daily rows, with a ``rep`` column."""
     params = {k: v for k, v in params.items() if k != "scenario_name"}
     jobs = [(run_one, (params, days, seed)) for seed in seeds]
-    frames = execute(jobs, sizes=[days] * len(seeds), workers=workers, scheduler=scheduler, progress=progress,
-                     desc=desc, unit="day")  # fmt: skip
+    frames = execute(jobs, sizes=[days] * len(seeds), execution=execution, desc=desc, unit="day")
     for rep, daily in enumerate(frames):
         daily.insert(0, "rep", rep)
     return pd.concat(frames, ignore_index=True)

@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from sim.experiments.execute import default_workers
+from sim.experiments.execute import Execution
 from sim.experiments.replications import (
     HEADLINE,
     ci_table,
@@ -80,21 +80,17 @@ def run_scenario(
     reps: int = 10,
     days: int = 730,
     seed: int = 20251,
-    workers: int | None = None,
-    scheduler: str | None = None,
-    progress: bool = False,
+    execution: Execution | None = None,
 ) -> ScenarioResult:
     """Run ``reps`` seeded replications of a scenario file (or parameter dict) and summarise them.
 
     Replication ``r`` uses the ``r``-th child of ``SeedSequence(seed)``,
-    wherever it runs (``workers`` local processes, default all cores, or the
-    Dask cluster at ``scheduler``).
+    wherever it runs (``execution``; default every local core).
     """
     started = now()
     name, source, params = _resolve(scenario)
     seeds = replication_seeds(seed, reps)
-    daily = run_replications(params, days, seeds, workers=default_workers() if workers is None else workers,
-                             scheduler=scheduler, progress=progress, desc=name)  # fmt: skip
+    daily = run_replications(params, days, seeds, execution=execution or Execution.local(), desc=name)
     window = final_window(days, params.get("policy_start_day"))
     summary = summarise(daily, window)
     summary.insert(1, "seed", [seed_label(seed, s) for s in seeds])
@@ -107,9 +103,7 @@ def compare_scenarios(
     reps: int = 10,
     days: int = 730,
     seed: int = 20251,
-    workers: int | None = None,
-    scheduler: str | None = None,
-    progress: bool = False,
+    execution: Execution | None = None,
 ) -> Comparison:
     """Run scenarios with common random numbers (the same replication seeds) and compare each with the first.
 
@@ -124,11 +118,9 @@ def compare_scenarios(
         names = [f"{i + 1}:{n}" for i, n in enumerate(names)]
     seeds = replication_seeds(seed, reps)
     window = final_window(days, resolved[0][2].get("policy_start_day"))
-    workers = default_workers() if workers is None else workers
     dailies, summaries, rows = [], [], []
     for name, (_, _, params) in zip(names, resolved, strict=True):
-        daily = run_replications(params, days, seeds, workers=workers, scheduler=scheduler, progress=progress,
-                                 desc=name)  # fmt: skip
+        daily = run_replications(params, days, seeds, execution=execution or Execution.local(), desc=name)
         daily.insert(0, "scenario", name)
         dailies.append(daily)
         summaries.append(summarise(daily.drop(columns="scenario"), window))

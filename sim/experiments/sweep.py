@@ -25,8 +25,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.experiments.execute import execute
-from sim.io.config import int_setting, read_toml
+from sim.experiments.execute import IN_PROCESS, Execution, execute
+from sim.io.config import int_setting, read_file
 from sim.params import LEVER, REGISTRY, ParameterError, validate
 
 DESIGNS = ("sobol", "morris", "fast", "latin", "grid")
@@ -72,14 +72,8 @@ class Experiment:
 
 def load_experiment(path: str | Path) -> Experiment:
     """Read and validate an experiment TOML file; raise ParameterError naming file and key."""
-    path = Path(path)
-    if not path.is_file():
-        raise ParameterError(f"experiment: file not found: {path}")
-    data = read_toml(path)
+    path, data = read_file(path, "experiment", _KEYS)
     where = str(path)
-    unknown = set(data) - _KEYS
-    if unknown:
-        raise ParameterError(f"{where}: unknown key '{sorted(unknown)[0]}'; allowed are {', '.join(sorted(_KEYS))}")
     design = data.get("design", "sobol")
     if design not in DESIGNS:
         raise ParameterError(f"{where}: design = {design!r} is unknown; allowed are {', '.join(DESIGNS)}")
@@ -252,10 +246,8 @@ def run_sweep(
     exp: Experiment,
     out: str | Path,
     *,
-    workers: int = 1,
-    scheduler: str | None = None,
+    execution: Execution = IN_PROCESS,
     resume: bool = False,
-    progress: bool = False,
 ) -> pd.DataFrame:
     """Run every run of the experiment not yet on disk and return all runs in run order.
 
@@ -270,7 +262,6 @@ def run_sweep(
     if any(p.exists() for p in paths) and not resume:
         raise ParameterError(f"{out}: holds an earlier sweep's results; pass --resume to continue it, or another --out")
     jobs = [(run_chunk, (exp, rows, chunk)) for chunk in chunks]
-    execute(jobs, paths=paths, sizes=[len(c) for c in chunks], workers=workers, scheduler=scheduler,
-            progress=progress)  # fmt: skip
+    execute(jobs, paths=paths, sizes=[len(c) for c in chunks], execution=execution)
     frames = [pd.read_parquet(p) for p in paths]
     return pd.concat(frames, ignore_index=True).sort_values("run").reset_index(drop=True)

@@ -25,7 +25,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.io.config import read_toml
+from sim.experiments.execute import IN_PROCESS, Execution
+from sim.experiments.replications import mean_ci
+from sim.io.config import read_file
 from sim.params import REGISTRY, ParameterError, resolve
 
 ROLES = ("fit", "pattern")
@@ -282,13 +284,7 @@ _TARGET_KEYS = {"id", "description", "value", "range", "unit", "source", "reliab
 
 def load_targets(path: str | Path) -> Targets:
     """Read and check a targets file; raise ParameterError naming the file and key."""
-    path = Path(path)
-    if not path.is_file():
-        raise ParameterError(f"targets: file not found: {path}")
-    data = read_toml(path)
-    unknown = set(data) - {"target", "fit", "not_compared"}
-    if unknown:
-        raise ParameterError(f"{path}: unknown key '{sorted(unknown)[0]}'; allowed are fit, not_compared, target")
+    path, data = read_file(path, "targets", {"target", "fit", "not_compared"})
     rows = data.get("target")
     if not isinstance(rows, list) or not rows:
         raise ParameterError(f"{path}: no targets: give [[target]] tables")
@@ -391,17 +387,15 @@ def run_statistics(
     days: int,
     seed: int,
     out: str | Path,
-    workers: int = 1,
-    scheduler: str | None = None,
+    execution: Execution = IN_PROCESS,
     resume: bool = False,
-    progress: bool = False,
 ) -> pd.DataFrame:
     """Run ``simulate`` at the points of a design through the sweep machinery; one row per run.
 
     ``design`` is a sweep design: ``latin`` samples ``samples`` points within
     the ``varied`` bounds; ``grid`` takes the product of the listed levels (one
     level each gives a single point). Runs go in resumable chunks under
-    ``out``, locally on ``workers`` processes or on a Dask ``scheduler``; run
+    ``out``, wherever ``execution`` says; run
     ``j`` always gets the same seed (``sweep.run_seed``).
     """
     from sim.experiments.sweep import Experiment, run_sweep
@@ -411,9 +405,45 @@ def run_statistics(
     exp = Experiment(
         name="statistics", model=STATISTICS_MODEL, design=design, samples=samples, replications=reps, days=days,
         outputs=statistic_names(), seed=seed, varied=varied, kinds=dict.fromkeys(varied, "uncertainty"),
-        fixed=fixed, chunk_size=max(1, min(16, total // (4 * max(1, workers)))),
+        fixed=fixed, chunk_size=max(1, min(16, total // (4 * max(1, execution.workers)))),
     )  # fmt: skip
-    return run_sweep(exp, out, workers=workers, scheduler=scheduler, resume=resume, progress=progress)
+    return run_sweep(exp, out, execution=execution, resume=resume)
+
+
+def fit_table(check: pd.DataFrame, targets: Targets, runs: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Each target: accepted range, simulated mean and 95% CI over the check runs, and how the CI lies.
+
+    ``outcome`` is ``Target.outcome``; a target ``passed`` unless its whole CI lies outside the range.
+    """
+    rows = []
+    for t in targets.targets:
+        mean, low, high = mean_ci(check[t.statistic])
+        row = {
+            "target": t.id, "role": t.role, "statistic": t.statistic, "unit": t.unit, "low": t.low, "high": t.high,
+            "mean": mean, "ci_low": low, "ci_high": high, "outcome": (outcome := t.outcome(mean, low, high)),
+            "passed": outcome != "outside",
+        }  # fmt: skip
+        if runs is not None:
+            row["accepted_median"] = float(runs.loc[runs["accepted"], t.statistic].median())
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def replicate(
+    params: dict[str, Any], targets: Targets, runs: pd.DataFrame | None = None, **how: Any
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Replications of one parameter set, judged against every target (``fit_table``).
+
+    ``how`` is ``run_statistics``'s ``reps``, ``days``, ``seed``, ``out``,
+    ``execution`` and ``resume``. Returns the runs, and the table; no target
+    passes when a run failed. ``runs`` (a calibration's) adds each target's
+    median over the accepted runs.
+    """
+    point = {"policy_start_day": [params["policy_start_day"]]}  # a grid of one point
+    check = run_statistics(params, point, design="grid", samples=1, **how)
+    table = fit_table(check[check["status"] == "ok"], targets, runs)
+    table["passed"] &= bool((check["status"] == "ok").all())
+    return check, table
 
 
 def seconds_per_run(days: int, n_buyers: int) -> float:

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.experiments.calibration import fit_table
-from sim.experiments.targets import Targets, load_targets, run_statistics
+from sim.experiments.execute import IN_PROCESS, Execution
+from sim.experiments.targets import Targets, load_targets, replicate
 from sim.io.config import load_scenario
 
 SECTIONS = (("fit", "Fitted targets"), ("pattern", "Out-of-sample patterns (not used for fitting)"))
@@ -47,19 +47,11 @@ def validate(
     reps: int = 10,
     days: int = 730,
     seed: int = 20251,
-    workers: int = 1,
-    scheduler: str | None = None,
-    progress: bool = False,
+    execution: Execution = IN_PROCESS,
 ) -> Validation:
     """Run ``reps`` replications of ``scenario`` and judge every target."""
     targets = load_targets(targets_path)
     params = load_scenario(scenario)
     with tempfile.TemporaryDirectory(prefix="klad-validate-") as tmp:
-        runs = run_statistics(
-            params, {"policy_start_day": [params["policy_start_day"]]}, design="grid", samples=1, reps=reps,
-            days=days, seed=seed, out=tmp, workers=workers, scheduler=scheduler, progress=progress,
-        )  # fmt: skip
-    failed = runs[runs["status"] != "ok"]
-    table = fit_table(runs[runs["status"] == "ok"], targets)
-    table["passed"] &= len(failed) == 0
+        runs, table = replicate(params, targets, reps=reps, days=days, seed=seed, out=tmp, execution=execution)
     return Validation(table, runs, targets, str(scenario), reps, days, seed)

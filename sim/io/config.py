@@ -32,6 +32,22 @@ def load_scenario(path: str | Path) -> dict[str, Any]:
     return resolved
 
 
+def read_file(path: str | Path, kind: str, keys: set[str]) -> tuple[Path, dict]:
+    """Read a TOML file of ``kind`` (experiment, hypothesis, targets) whose top-level keys must be among ``keys``.
+
+    Raises:
+        ParameterError: naming the file, if it is missing, malformed or has an unknown key.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ParameterError(f"{kind}: file not found: {path}")
+    data = read_toml(path)
+    unknown = set(data) - keys
+    if unknown:
+        raise ParameterError(f"{path}: unknown key '{sorted(unknown)[0]}'; allowed are {', '.join(sorted(keys))}")
+    return path, data
+
+
 def int_setting(where: str, data: dict, key: str, default: int | None, low: int) -> int:
     """An integer setting of a TOML file, at least ``low``; a ParameterError naming file and key otherwise."""
     value = data.get(key, default)

@@ -280,28 +280,15 @@ def PolicyPanel(model: DemoMarket):
             model.set_lever(name, value)
             force_update()
 
+    shocks = (
+        (f"Block the {BLOCK_LARGEST} largest storefronts", model.block_largest_storefronts, "klad-shock-block"),
+        (f"Raise penalties (prison x{PENALTY_FACTOR:g}, buyers jailed)", model.raise_penalties, "klad-shock-penalties"),
+        (f"Police crackdown (x{CRACKDOWN_FACTOR:g} police, {CRACKDOWN_DAYS} days)", model.start_crackdown,
+         "klad-shock-crackdown"),
+    )  # fmt: skip
     with solara.Card("Policy shock now"):
-        solara.Button(
-            f"Block the {BLOCK_LARGEST} largest storefronts",
-            on_click=act(model.block_largest_storefronts),
-            color="error",
-            block=True,
-            classes=["klad-shock-block"],
-        )
-        solara.Button(
-            f"Raise penalties (prison x{PENALTY_FACTOR:g}, buyers jailed)",
-            on_click=act(model.raise_penalties),
-            color="error",
-            block=True,
-            classes=["klad-shock-penalties"],
-        )
-        solara.Button(
-            f"Police crackdown (x{CRACKDOWN_FACTOR:g} police, {CRACKDOWN_DAYS} days)",
-            on_click=act(model.start_crackdown),
-            color="error",
-            block=True,
-            classes=["klad-shock-crackdown"],
-        )
+        for label, action, css in shocks:
+            solara.Button(label, on_click=act(action), color="error", block=True, classes=[css])
         with solara.Column(gap="2px", style={"font-size": "13px", "margin-top": "6px"}):
             solara.Text(f"Day {model.steps}. Scenario: {model.scenario_name}.")
             if model.scenario_policy:

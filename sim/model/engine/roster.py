@@ -90,18 +90,23 @@ class RosterAgent(mesa.Agent):
 class Roster:
     """One array per field of a role; row ``i`` is one agent, whose view is ``agent(i)``.
 
+    A role's roster names its ``agent_class`` (whose ``fields`` are the
+    columns) and how its agents leave: a ``gone_state`` of their ``state``
+    column, or else an ``active`` column that turns false.
+
     Args:
         model: the model the agents belong to.
-        agent_class: the ``RosterAgent`` subclass whose ``fields`` are the columns.
     """
 
+    agent_class: ClassVar[type[RosterAgent]]
+    gone_state: ClassVar[int | None] = None
     #: Whether departed rows are dropped from the arrays: for the roles of thousands (buyers, couriers). The
     #: few rows of shops and labs stay, so that a sum over them adds the same numbers in the same order.
     compacts = False
 
-    def __init__(self, model: mesa.Model, agent_class: type[RosterAgent]):
+    def __init__(self, model: mesa.Model):
         self.model = model
-        self.agent_class = agent_class
+        agent_class = self.agent_class
         self._widths = {name: (getattr(model.p, f.width),) if f.width else () for name, f in agent_class.fields.items()}
         self._rows = 0
         self._next_uid = 0
@@ -115,8 +120,10 @@ class Roster:
         return self._rows
 
     def departed(self) -> np.ndarray:
-        """Mask of the rows whose agents have left the market (a role says which states those are)."""
-        return np.zeros(self._rows, dtype=bool)
+        """Mask of the rows whose agents have left the market."""
+        if self.gone_state is not None:
+            return self.state == self.gone_state
+        return ~self.active
 
     # ---------------------------------------------------------------- views
     @property

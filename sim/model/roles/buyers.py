@@ -194,12 +194,8 @@ class BuyerRoster(Roster):
 
     compacts = True
 
-    def __init__(self, model):
-        super().__init__(model, Buyer)
-
-    def departed(self) -> np.ndarray:
-        """Users who recovered for good."""
-        return self.state == BuyerState.RECOVERED
+    agent_class = Buyer
+    gone_state = BuyerState.RECOVERED
 
     def start_using(self, n: int, state: BuyerState, storefront_weights: np.ndarray) -> np.ndarray:
         """Add ``n`` buyers with drawn traits, each knowing one storefront drawn by visibility."""

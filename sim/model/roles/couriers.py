@@ -183,15 +183,10 @@ def quit_jobs(staff, daily_pay, cost):
     return left
 
 
-@jit
 def leave_pool(uniforms, state, chance):
     """The ``k``-th candidate row leaves the pool for good (ages out, other work) when ``uniforms[k] < chance``."""
-    k = 0
-    for i in range(len(state)):
-        if state[i] == CourierState.CANDIDATE:
-            if uniforms[k] < chance:
-                state[i] = CourierState.GONE
-            k += 1
+    candidates = np.flatnonzero(state == CourierState.CANDIDATE)
+    state[candidates[uniforms < chance]] = CourierState.GONE
 
 
 class Batches(NamedTuple):
@@ -330,12 +325,8 @@ class CourierRoster(Roster):
 
     compacts = True
 
-    def __init__(self, model):
-        super().__init__(model, Courier)
-
-    def departed(self) -> np.ndarray:
-        """Couriers who left for good."""
-        return self.state == CourierState.GONE
+    agent_class = Courier
+    gone_state = CourierState.GONE
 
     def recruit_candidates(self, n: int) -> np.ndarray:
         """Add ``n`` new candidates to the pool with drawn traits."""

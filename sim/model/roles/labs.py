@@ -33,8 +33,10 @@ class Lab(RosterAgent):
 class LabRoster(Roster):
     """All labs, updated in bulk."""
 
+    agent_class = Lab
+
     def __init__(self, model):
-        super().__init__(model, Lab)
+        super().__init__(model)
         self.bulk_unmet = 0.0  # smoothed market share of bulk requests not served
 
     def set_up(self, n: int, ready_day: int, supplied: bool = False) -> np.ndarray:
@@ -112,10 +114,6 @@ class LabRoster(Roster):
     def close(self, rows: np.ndarray) -> None:
         """Labs leave the market (found by police, or idle too long)."""
         self.active[rows] = False
-
-    def departed(self) -> np.ndarray:
-        """Labs out of business."""
-        return ~self.active
 
     def count_active(self) -> int:
         """Number of labs in business."""

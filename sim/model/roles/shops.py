@@ -53,12 +53,7 @@ class Operator(RosterAgent):
 class ShopRoster(Roster):
     """All shops, updated in bulk."""
 
-    def __init__(self, model):
-        super().__init__(model, Operator)
-
-    def departed(self) -> np.ndarray:
-        """Shops out of business."""
-        return ~self.active
+    agent_class = Operator
 
     def open_shops(self, n: int, expected_orders: float, stocked: bool = False) -> np.ndarray:
         """Start ``n`` new shops with an operator (abroad or not) and starting cash.
