@@ -36,15 +36,25 @@ def _whole(name: str, minimum: int):
 def cmd_run(args: argparse.Namespace) -> int:
     """Run a scenario's replications, write results, a report and figures, print the table."""
     out = Path(args.out) if args.out else Path("results") / Path(args.scenario).stem
-    _warn_if_policy_never_starts(load_scenario(args.scenario), args.days)
+    params = load_scenario(args.scenario)
+    _warn_if_policy_never_starts(params, args.days)
+    execution = _execution(args)
+    _announce("run", f"{params['scenario_name']}: {args.reps} replication(s) of {args.days:,} days", execution)
     result = run_scenario(
-        args.scenario, reps=args.reps, days=args.days, seed=args.seed, execution=_execution(args),
+        args.scenario, reps=args.reps, days=args.days, seed=args.seed, execution=execution,
     )  # fmt: skip
     write_scenario(result, out)
     print(f"\n{result.name}: means over the last {result.window} days, {args.reps} replication(s), 95% CI")
     print("\n".join(headline_lines(result.table)))
     print(f"\nresults: {out}/ (report.md, summary.parquet, daily.parquet, manifest.json, figures/)")
     return 0
+
+
+def _announce(command: str, what: str, execution: Execution) -> None:
+    """One line on stderr as the runs start: what runs, and where."""
+    where = f"the Dask cluster at {execution.scheduler}" if execution.scheduler else (
+        f"{execution.workers} local process{'es' if execution.workers > 1 else ''}")  # fmt: skip
+    print(f"klad {command}: {what} on {where}", file=sys.stderr, flush=True)
 
 
 def _warn_if_policy_never_starts(params: dict, days: int) -> None:
@@ -62,8 +72,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
         _warn_if_policy_never_starts(load_scenario(scenario), args.days)
     default = "compare_" + "_vs_".join(Path(s).stem for s in args.scenarios)
     out = Path(args.out) if args.out else Path("results") / default
+    execution = _execution(args)
+    _announce("compare", f"{len(args.scenarios)} scenarios x {args.reps} replication(s) of {args.days:,} days",
+              execution)  # fmt: skip
     comparison = compare_scenarios(
-        args.scenarios, reps=args.reps, days=args.days, seed=args.seed, execution=_execution(args),
+        args.scenarios, reps=args.reps, days=args.days, seed=args.seed, execution=execution,
     )  # fmt: skip
     write_comparison(comparison, out)
     table, first = comparison.table, comparison.names[0]
@@ -359,22 +372,3 @@ def main(argv: list[str] | None = None) -> int:
     except ParameterError as exc:
         print(f"klad: error: {exc}", file=sys.stderr)
         return 2
-    except BaseException as exc:
-        # Ctrl-C during a compiled kernel's call can surface as a SystemError raised while handling it.
-        if not _caused_by_interrupt(exc):
-            raise
-        print("klad: interrupted; finished files were written whole, nothing else", file=sys.stderr)
-        return 130
-
-
-def _caused_by_interrupt(exc: BaseException | None) -> bool:
-    """Whether ``exc`` is, or was raised while handling, a KeyboardInterrupt."""
-    while exc is not None:
-        if isinstance(exc, KeyboardInterrupt):
-            return True
-        exc = exc.__cause__ or exc.__context__
-    return False
-
-
-if __name__ == "__main__":
-    sys.exit(main())
