@@ -72,6 +72,7 @@ def test_departed_agents_leave_mesa_and_their_rows_are_compacted_without_changin
     plain.run_for(120)
     monkeypatch.setattr(roster_module, "COMPACT_MIN_ROWS", 1)
     monkeypatch.setattr(roster_module, "COMPACT_SHARE", 0.0)
+    monkeypatch.setattr(roster_module, "COMPACT_EVERY", 1)
     compact = sim.KladMarket(params, rng=5)
     compact.agents  # noqa: B018 - views exist, so they must be renumbered too
     compact.run_for(120)

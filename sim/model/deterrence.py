@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.model.engine.compiled import jit
+from sim.model.engine.compiled import inline, jit
 
 
-@jit
+@inline
 def discounted_years(years, beta):
     """Present value of ``years`` of prison at annual discount factor ``beta`` (kept inside (0, 1))."""
     beta = min(max(beta, 1e-9), 1.0 - 1e-9)

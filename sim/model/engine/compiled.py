@@ -17,3 +17,6 @@ import numba
 
 #: Decorator of a compiled rule.
 jit = numba.njit(cache=True, nogil=True)
+#: Decorator of a small rule that other compiled rules call once per agent: compiled into each caller, so
+#: that the call does not copy (and count references to) the arrays it is given on every agent.
+inline = numba.njit(cache=True, nogil=True, inline="always")

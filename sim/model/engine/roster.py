@@ -30,8 +30,9 @@ import numpy as np
 
 #: Departed rows are dropped from the arrays once they are at least this many ...
 COMPACT_MIN_ROWS = 1024
-#: ... and at least this share of all rows.
+#: ... and at least this share of all rows; whether they are is looked at every this many days.
 COMPACT_SHARE = 0.25
+COMPACT_EVERY = 30
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,7 @@ class Roster:
         agent_class = self.agent_class
         self._widths = {name: (getattr(model.p, f.width),) if f.width else () for name, f in agent_class.fields.items()}
         self._rows = 0
+        self._days = 0  # tidy() calls: one a day
         self._next_uid = 0
         self._views: dict[int, RosterAgent] = {}  # row -> its Mesa agent, for the rows asked for
         self._viewed = 0  # rows below this have their view made, unless departed
@@ -179,11 +181,15 @@ class Roster:
             ``None`` if the rows stay as they are, else the new row of every old
             row (-1 for a dropped one), for whoever refers to rows of this roster.
         """
+        self._days += 1
+        look = self.compacts and self._days % COMPACT_EVERY == 0
+        if not (self._views or look):
+            return None
         departed = self.departed()
         for row in [row for row in self._views if departed[row]]:
             self._views.pop(row).remove()
-        gone = int(np.count_nonzero(departed))
-        if not self.compacts or gone == 0 or gone < COMPACT_MIN_ROWS or gone < COMPACT_SHARE * self._rows:
+        gone = int(np.count_nonzero(departed)) if look else 0
+        if gone == 0 or gone < COMPACT_MIN_ROWS or gone < COMPACT_SHARE * self._rows:
             return None
         return self._compact(~departed)
 

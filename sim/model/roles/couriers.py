@@ -24,7 +24,7 @@ from typing import NamedTuple
 import numpy as np
 
 from sim.model.deterrence import discounted_years, observe_peers
-from sim.model.engine.compiled import jit
+from sim.model.engine.compiled import inline, jit
 from sim.model.engine.draws import cdf
 from sim.model.engine.roster import Field, Roster, RosterAgent
 from sim.model.world.sanctions import courier_offence, mean_sentence
@@ -70,7 +70,7 @@ class JobCost(NamedTuple):
     scale: float  # work share x perceived conviction x prison_year_cost x 365 (days of wage in a prison year)
 
 
-@jit
+@inline
 def punishment(i, cost):
     """Row ``i``'s perceived expected cost of punishment per calendar day of work, in KZT.
 
@@ -83,7 +83,7 @@ def punishment(i, cost):
     return cost.risk_aversion[i] * cost.perceived_risk[i] * cost.scale * lost * cost.reservation_wage[i]
 
 
-@jit
+@inline
 def job_margin(i, daily_pay, cost):
     """How much a job paying ``daily_pay`` KZT a day beats row ``i``'s reservation wage plus punishment.
 
