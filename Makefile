@@ -45,7 +45,7 @@ format: $(STAMP)
 	$(VENV)/bin/ruff check --fix sim tests benchmarks
 
 docs: $(STAMP)
-	$(PY) -c "from pathlib import Path; from sim.docs import replace_table; p = Path('docs/ODD.md'); p.write_text(replace_table(p.read_text()))"
+	$(PY) -c "from pathlib import Path; from sim.reporting.docs import replace_table; p = Path('docs/ODD.md'); p.write_text(replace_table(p.read_text()))"
 
 clean:
 	rm -rf $(VENV) results/*/

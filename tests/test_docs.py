@@ -15,7 +15,7 @@ def test_odd_parameter_table_matches_registry():
     assert text.count(TABLE_BEGIN) == 1 and text.count(TABLE_END) == 1, "ODD.md needs one pair of table markers"
     start, end = text.index(TABLE_BEGIN), text.index(TABLE_END) + len(TABLE_END)
     assert text[start:end] == parameter_table(), (
-        "the parameter table in docs/ODD.md is out of date with sim/params.py; run `make docs`"
+        "the parameter table in docs/ODD.md is out of date with sim/registry.toml; run `make docs`"
     )
 
 
