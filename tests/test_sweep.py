@@ -158,6 +158,18 @@ def test_dask_cluster_gives_the_local_result(tmp_path):
         res = sweep_on_cluster(path, out, address, env)
         assert res.returncode == 0, res.stderr
         pd.testing.assert_frame_equal(pd.read_parquet(local / "runs.parquet"), pd.read_parquet(out / "runs.parquet"))
+        # klad run goes through the same executor: the same replications on the cluster as on local processes.
+        scenario = tmp_path / "city.toml"
+        scenario.write_text("[params]\nn_buyers = 600\nn_shops = 2\nn_couriers = 16\nn_labs = 1\n")
+        runs = {}
+        for where, option in (("local", ["--workers", "2"]), ("dask", ["--scheduler", address])):
+            res = subprocess.run([sys.executable, "-m", "sim", "run", str(scenario), "--reps", "3", "--days", "30",
+                                  "--quiet", "--out", str(tmp_path / f"run_{where}"), *option], capture_output=True,
+                                 text=True, cwd=ROOT, env=env)  # fmt: skip
+            assert res.returncode == 0, res.stderr
+            assert "Dask" in res.stderr if where == "dask" else "2 local processes" in res.stderr
+            runs[where] = pd.read_parquet(tmp_path / f"run_{where}" / "daily.parquet")
+        pd.testing.assert_frame_equal(runs["local"], runs["dask"])
 
 
 @pytest.mark.slow
