@@ -134,20 +134,35 @@ def validate(values: dict[str, Any], where: str = "", *, levers_only: bool = Fal
     return out
 
 
+#: Keys of a scenario's dict that are not parameters: checked where they are read (``sim.io.config``,
+#: ``sim.timeline``) and passed through ``resolve`` as they are.
+SCENARIO_KEYS = ("scenario_name", "events", "window", "burn_in", "record")
+#: The records below the city level a run can keep (``sim.model.records``).
+RECORDS = ("shops", "purchases", "couriers")
+
+
+def check_records(names: Any, where: str) -> tuple[str, ...]:
+    """Names of records to keep, checked: a list of ``RECORDS``."""
+    if isinstance(names, str) or not isinstance(names, list | tuple) or not all(n in RECORDS for n in names):
+        raise ParameterError(f"{where}: record = {names!r} is invalid: allowed is a list of {', '.join(RECORDS)}")
+    return tuple(dict.fromkeys(names))
+
+
 def resolve(params: dict[str, Any] | None = None) -> dict[str, Any]:
     """Merge validated overrides onto the defaults and check cross-parameter rules.
 
     ``params`` may hold a ``policy`` sub-dict of lever values that switch on at
-    ``policy_start_day``.
+    ``policy_start_day``, and the other ``SCENARIO_KEYS``, passed through.
     """
     params = dict(params or {})
     policy = params.pop("policy", {}) or {}
+    passed = {key: params.pop(key) for key in SCENARIO_KEYS if key in params}
     full = defaults()
     full.update(validate(params))
     full["policy"] = validate(policy, "policy", levers_only=True)
     for table in (full, {**full, **full["policy"]}):
         _check_cross_rules(table)
-    return full
+    return {**full, **passed}
 
 
 def _params_class() -> type:
@@ -167,7 +182,7 @@ def _params_class() -> type:
 
 def _params_of(cls, values: dict[str, Any] | None = None) -> Params:
     """Params from parameter values (a ``policy`` sub-dict is not allowed here), checked against the registry."""
-    resolved = resolve(values)
+    resolved = resolve({k: v for k, v in (values or {}).items() if k not in SCENARIO_KEYS})
     if resolved.pop("policy"):
         raise ParameterError("Params.of: a policy is not a parameter value; switch it on with Params.replace")
     return cls(**resolved)

@@ -19,6 +19,7 @@ def small_scenario(tmp_path):
     path = tmp_path / "small.toml"
     path.write_text(
         f'extends = "{ROOT / "scenarios" / "baseline.toml"}"\n'
+        "window = 10\nburn_in = 0\n"  # tests run a few weeks: a short window (so --force), no burn-in
         "[params]\nn_buyers = 800\nn_shops = 2\nn_couriers = 20\nn_labs = 1\n"
         "policy_start_day = 10\n[policy]\nseverity_multiplier = 2.0\n"
     )
@@ -28,7 +29,9 @@ def small_scenario(tmp_path):
 @pytest.mark.slow
 def test_run_writes_results_and_figure(tmp_path):
     out = tmp_path / "out"
-    res = klad("run", str(small_scenario(tmp_path)), "--days", "30", "--reps", "2", "--quiet", "--out", str(out))
+    res = klad(
+        "run", str(small_scenario(tmp_path)), "--days", "30", "--reps", "2", "--force", "--quiet", "--out", str(out)
+    )
     assert res.returncode == 0, res.stderr
     assert "grams_sold" in res.stdout
     daily = pd.read_parquet(out / "daily.parquet")
@@ -93,6 +96,7 @@ def test_identical_files_whatever_the_number_of_workers(tmp_path):
             "3",
             "--workers",
             workers,
+            "--force",
             "--quiet",
             "--out",
             str(tmp_path / workers),
@@ -108,7 +112,7 @@ def test_compare_common_random_numbers_and_paired_changes(tmp_path):
     other = tmp_path / "other.toml"
     other.write_text('extends = "small.toml"\n[policy]\ndetection_multiplier = 3.0\n')
     out = tmp_path / "cmp"
-    res = klad("compare", str(base), str(other), "--days", "30", "--reps", "3", "--quiet", "--out", str(out))
+    res = klad("compare", str(base), str(other), "--days", "30", "--reps", "3", "--force", "--quiet", "--out", str(out))
     assert res.returncode == 0, res.stderr
     table = pd.read_parquet(out / "comparison.parquet")
     assert set(table["scenario"]) == {"small", "other"}
@@ -137,7 +141,7 @@ def test_interrupted_run_leaves_no_half_written_file_and_rerun_completes(tmp_pat
 
     scenario = str(small_scenario(tmp_path))
     out = tmp_path / "out"
-    args = [sys.executable, "-m", "sim", "run", scenario, "--days", "5000", "--reps", "2", "--quiet"]
+    args = [sys.executable, "-m", "sim", "run", scenario, "--days", "5000", "--reps", "2", "--force", "--quiet"]
     proc = subprocess.Popen(
         [*args, "--workers", workers, "--out", str(out)], cwd=ROOT, stderr=subprocess.PIPE, text=True
     )
@@ -148,7 +152,7 @@ def test_interrupted_run_leaves_no_half_written_file_and_rerun_completes(tmp_pat
     assert proc.returncode == 130, err
     assert "Traceback" not in err
     assert not out.exists() or not any(p.is_file() for p in out.rglob("*"))
-    res = klad("run", scenario, "--days", "20", "--reps", "2", "--quiet", "--out", str(out))
+    res = klad("run", scenario, "--days", "20", "--force", "--reps", "2", "--quiet", "--out", str(out))
     assert res.returncode == 0
     assert len(pd.read_parquet(out / "daily.parquet")) == 40
 
@@ -186,7 +190,7 @@ def test_every_shipped_scenario_runs(tmp_path):
         from sim.io.config import load_scenario
 
         params = {**load_scenario(path), **small}
-        result = run_scenario(params, reps=2, days=20, seed=3, execution=IN_PROCESS)
+        result = run_scenario(params, execution=IN_PROCESS, reps=2, days=20, seed=3, window=10, force=True)
         assert len(result.daily) == 40, path.name
         assert result.daily["grams_sold"].sum() > 0, path.name
 
@@ -221,7 +225,7 @@ def test_more_bad_input_is_one_line(tmp_path):
 @pytest.mark.slow
 def test_output_files_are_readable_by_others(tmp_path):
     out = tmp_path / "out"
-    assert klad("run", str(small_scenario(tmp_path)), "--days", "12", "--reps", "1", "--quiet", "--out",
+    assert klad("run", str(small_scenario(tmp_path)), "--days", "12", "--reps", "1", "--force", "--quiet", "--out",
                 str(out)).returncode == 0  # fmt: skip
     assert (out / "daily.parquet").stat().st_mode & 0o044
 

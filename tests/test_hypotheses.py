@@ -40,8 +40,11 @@ claim = "test claim"
 days = 60
 replications = 6
 seed = 3
+window = 15   # a tiny test city's runs: short windows, forced
+force = true
 [quick]
 days = 30
+window = 7
 replications = 2
 samples = 4
 [arms]

@@ -1,4 +1,8 @@
-"""The package's layers: imports only go downwards (app -> reporting -> experiments -> model -> io -> params)."""
+"""The package's layers: imports only go downwards (app -> reporting -> experiments -> model -> io -> params).
+
+The bottom layer is the registry of parameters (``sim/params.py``) and the declaration of timed events
+(``sim/timeline.py``): what a scenario may set.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +21,7 @@ def layer(module: str) -> str | None:
     parts = module.split(".")
     if len(parts) < 2 or parts[1] in ("__init__", "__main__"):
         return None
-    return "params" if parts[1] in ("params", "registry") else parts[1]
+    return "params" if parts[1] in ("params", "timeline") else parts[1]
 
 
 def imports(path: Path) -> set[str]:

@@ -222,8 +222,8 @@ def test_hire_fills_vacancies_with_the_first_willing_readers_of_each_ad():
     reach = 0.3
     u = rng.random(np.count_nonzero(state == candidate))
     before = state.copy()
-    staff = Staff(state, shop, income, np.zeros(n))
-    hires = couriers.hire(u, staff, JobAds(reach, vacancies, cdf(vacancies), daily_pay), JobCost(*terms))
+    staff = Staff(state, shop, income, np.zeros(n), np.full(n, -1), np.full(n, -1))
+    hires = couriers.hire(u, staff, JobAds(reach, vacancies, cdf(vacancies), daily_pay), JobCost(*terms), 7)
     # The rule written out: who sees which ad, who would take it, and the first takers per shop.
     rows = np.flatnonzero(before == candidate)
     seen = u < reach
@@ -237,6 +237,9 @@ def test_hire_fills_vacancies_with_the_first_willing_readers_of_each_ad():
     np.testing.assert_array_equal(hires, np.bincount(shop[expected], minlength=4))
     assert hires[0] == 40 and hires[1] == 0  # a full shop hires no more; no ad from a shop without vacancies
     np.testing.assert_array_equal(income[expected], 0.0)
+    np.testing.assert_array_equal(staff.hired_day[expected], 7)  # hired today, by the shop whose ad they took
+    np.testing.assert_array_equal(staff.hired_by[expected], shop[expected])
+    assert (staff.hired_day[~expected] == -1).all()
     np.testing.assert_array_equal(income[~expected], 7.0)
 
 
@@ -252,7 +255,7 @@ def test_quit_jobs_for_target_income_or_when_the_pay_no_longer_covers_the_cost()
     rich = income[rows] >= target[rows]
     unwilling = ~(daily_pay[shop[rows]] > terms[2][rows] + couriers.punishments(rows, JobCost(*terms)))
     before = state.copy()
-    left = couriers.quit_jobs(Staff(state, shop, income, target), daily_pay, JobCost(*terms))
+    left = couriers.quit_jobs(Staff(state, shop, income, target, np.zeros(n), np.zeros(n)), daily_pay, JobCost(*terms))
     assert left == np.count_nonzero(rich | unwilling) > 0
     np.testing.assert_array_equal(state[rows[rich]], gone)
     np.testing.assert_array_equal(state[rows[unwilling & ~rich]], candidate)

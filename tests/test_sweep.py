@@ -26,6 +26,9 @@ design = "{design}"
 samples = {samples}
 replications = 2
 days = 25
+window = 20   # a short test run: the last 20 of 25 days, no burn-in
+burn_in = 0
+force = true
 seed = 5
 chunk_size = 2
 outputs = ["grams_sold", "arrests_courier"]
@@ -160,10 +163,12 @@ def test_dask_cluster_gives_the_local_result(tmp_path):
         pd.testing.assert_frame_equal(pd.read_parquet(local / "runs.parquet"), pd.read_parquet(out / "runs.parquet"))
         # klad run goes through the same executor: the same replications on the cluster as on local processes.
         scenario = tmp_path / "city.toml"
-        scenario.write_text("[params]\nn_buyers = 600\nn_shops = 2\nn_couriers = 16\nn_labs = 1\n")
+        scenario.write_text(
+            "window = 20\nburn_in = 0\n[params]\nn_buyers = 600\nn_shops = 2\nn_couriers = 16\nn_labs = 1\n"
+        )
         runs = {}
         for where, option in (("local", ["--workers", "2"]), ("dask", ["--scheduler", address])):
-            res = subprocess.run([sys.executable, "-m", "sim", "run", str(scenario), "--reps", "3", "--days", "30",
+            res = subprocess.run([sys.executable, "-m", "sim", "run", str(scenario), "--reps", "3", "--days", "30", "--force",
                                   "--quiet", "--out", str(tmp_path / f"run_{where}"), *option], capture_output=True,
                                  text=True, cwd=ROOT, env=env)  # fmt: skip
             assert res.returncode == 0, res.stderr

@@ -10,9 +10,9 @@ from pathlib import Path
 
 from sim import __version__
 from sim.experiments.execute import Execution
-from sim.experiments.scenarios import compare_scenarios, run_scenario
+from sim.experiments.scenarios import RunPlan, compare_scenarios, run_scenario
 from sim.io.config import load_scenario
-from sim.params import REGISTRY, ParameterError
+from sim.params import REGISTRY, ParameterError, check_records
 from sim.reporting.docs import parameter_table
 from sim.reporting.format import number
 from sim.reporting.scenarios import headline_lines, write_comparison, write_scenario
@@ -38,13 +38,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path("results") / Path(args.scenario).stem
     params = load_scenario(args.scenario)
     _warn_if_policy_never_starts(params, args.days)
-    execution = _execution(args)
+    execution, plan = _execution(args), _plan(args)
+    plan.window_of(params, args.scenario)  # a window that would summarise the wrong days is refused before any run
     _announce("run", f"{params['scenario_name']}: {args.reps} replication(s) of {args.days:,} days", execution)
-    result = run_scenario(
-        args.scenario, reps=args.reps, days=args.days, seed=args.seed, execution=execution,
-    )  # fmt: skip
+    result = run_scenario(args.scenario, plan, execution)
     write_scenario(result, out)
-    print(f"\n{result.name}: means over the last {result.window} days, {args.reps} replication(s), 95% CI")
+    print(f"\n{result.name}: means over {result.window.describe(args.days)}; {args.reps} replication(s), 95% CI")
     print("\n".join(headline_lines(result.table)))
     print(f"\nresults: {out}/ (report.md, summary.parquet, daily.parquet, manifest.json, figures/)")
     return 0
@@ -72,12 +71,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
         _warn_if_policy_never_starts(load_scenario(scenario), args.days)
     default = "compare_" + "_vs_".join(Path(s).stem for s in args.scenarios)
     out = Path(args.out) if args.out else Path("results") / default
-    execution = _execution(args)
+    execution, plan = _execution(args), _plan(args)
+    plan.window_of(load_scenario(args.scenarios[0]), args.scenarios[0])  # refused before any run
     _announce("compare", f"{len(args.scenarios)} scenarios x {args.reps} replication(s) of {args.days:,} days",
               execution)  # fmt: skip
-    comparison = compare_scenarios(
-        args.scenarios, reps=args.reps, days=args.days, seed=args.seed, execution=execution,
-    )  # fmt: skip
+    comparison = compare_scenarios(args.scenarios, plan, execution)
     write_comparison(comparison, out)
     table, first = comparison.table, comparison.names[0]
     print(f"\nchange against {first} (paired by replication; 95% CI; p of paired t-test)")
@@ -250,6 +248,32 @@ def cmd_params(args: argparse.Namespace) -> int:
     return 0
 
 
+def _window_options(parser: argparse.ArgumentParser, record: bool = False) -> None:
+    """``--window``, ``--burn-in`` and ``--force`` (and ``--record``)."""
+    parser.add_argument("--window", type=_whole("--window", 1), help="days summarised at the end of each run "
+                        "(default: the scenario's window, else 90)")  # fmt: skip
+    parser.add_argument("--burn-in", type=_whole("--burn-in", 0), help="days at the start that no summary may "
+                        "include (default: the scenario's burn_in, else its policy_start_day)")  # fmt: skip
+    parser.add_argument("--force", action="store_true", help="accept a window under 30 days or inside the burn-in")
+    if record:
+        parser.add_argument("--record", type=_records, default=(), help="records to keep beside daily.parquet, "
+                            "comma-separated: shops, purchases, couriers")  # fmt: skip
+
+
+def _records(text: str) -> tuple[str, ...]:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    try:
+        return check_records(names, "--record")
+    except ParameterError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _plan(args: argparse.Namespace) -> RunPlan:
+    """How ``klad run`` / ``klad compare`` run their scenarios."""
+    return RunPlan(args.reps, args.days, args.seed, args.window, args.burn_in, args.force,
+                   getattr(args, "record", ()))  # fmt: skip
+
+
 def _runs_options(parser: argparse.ArgumentParser, reps: int | None = 10, min_reps: int = 1) -> None:
     """``--reps`` (unless ``reps`` is None), ``--days`` and ``--seed``."""
     if reps is not None:
@@ -291,12 +315,14 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run a scenario's replications and write results")
     run.add_argument("scenario", help="scenario TOML file")
     _runs_options(run)
+    _window_options(run, record=True)
     _output_options(run, "results/<scenario file name>")
     run.set_defaults(func=cmd_run)
 
     compare = sub.add_parser("compare", help="compare scenarios with common random numbers")
     compare.add_argument("scenarios", nargs="+", help="scenario TOML files; the first is the reference")
     _runs_options(compare)
+    _window_options(compare)
     _output_options(compare, "results/compare_<A>_vs_<B>...")
     compare.set_defaults(func=cmd_compare)
 

@@ -52,15 +52,16 @@ import numpy as np
 import pandas as pd
 
 from sim.experiments.execute import IN_PROCESS, Execution, execute
-from sim.experiments.replications import final_window, mean_ci, replication_seeds, run_one
+from sim.experiments.replications import Window, mean_ci, replication_seeds, run_one, summary_window
 from sim.io.config import int_setting, load_scenario, read_file
 from sim.io.provenance import now
 from sim.model.market import METRICS
-from sim.params import LEVER, REGISTRY, ParameterError, validate
+from sim.params import LEVER, REGISTRY, SCENARIO_KEYS, ParameterError, validate
 
 EXPECTS = ("decrease", "increase", "no_decrease", "no_increase", "above", "below", "greater")
 VERDICTS = ("supported", "not supported", "inconclusive")
 _TOP = {"id", "title", "source", "claim", "days", "replications", "seed", "quick", "arms", "tests", "sensitivity",
+        "window", "burn_in", "force",
         "main_metric"}  # fmt: skip
 _TEST_KEYS = {"name", "metric", "effect", "arm", "expect", "margin", "relative_to", "threshold", "role"}
 _SENS_KEYS = {"scenario", "samples", "output", "index", "groups", "levers", "uncertainties", "expect", "role", "name"}
@@ -110,6 +111,7 @@ class Hypothesis:
     replications: int
     seed: int
     quick: dict[str, int]
+    windows: dict[bool, Window]  # quick? -> the summary window of the arms' runs
     arms: dict[str, dict[str, Any]]  # name -> resolved parameters (with their policy)
     arm_sources: dict[str, str]
     tests: list[Criterion]
@@ -123,6 +125,7 @@ class Hypothesis:
             "days": self.quick["days"] if quick else self.days,
             "replications": self.quick["replications"] if quick else self.replications,
         }
+        self.window = self.windows[quick]
         if self.sensitivity:
             self.settings["samples"] = self.sensitivity.quick_samples if quick else self.sensitivity.samples
         return self
@@ -182,7 +185,8 @@ def _load_arm(where: str, base: Path, spec: Any) -> tuple[dict[str, Any], str]:
         params["policy"] = {**params["policy"], **validate(policy, f"{where} policy")}
         label += " + " + ", ".join(f"{k} = {v}" for k, v in policy.items())
     # The whole resolved set must still be valid (budget shares, batch bounds).
-    validate({**{k: v for k, v in params.items() if k != "policy"}, **params["policy"]}, where)
+    validate({**{k: v for k, v in params.items() if k != "policy" and k not in SCENARIO_KEYS}, **params["policy"]},
+             where)  # fmt: skip
     return params, label
 
 
@@ -290,12 +294,23 @@ def load_hypothesis(path: str | Path) -> Hypothesis:
         raise ParameterError(f"{where}: [quick] must be a table")
     days = int_setting(where, data, "days", 1095, 1)
     reps = int_setting(where, data, "replications", 20, 2)
+    quick_days = int_setting(f"{where} [quick]", quick, "days", days, 1)
+    start = min(p["policy_start_day"] for p in arms.values())
+    windows = {}
+    for is_quick, table, run_days in ((False, data, days), (True, {**data, **quick}, quick_days)):
+        spot = f"{where} [quick]" if is_quick else where
+        window = int_setting(spot, table, "window", None, 1) if "window" in table else None
+        burn_in = int_setting(spot, table, "burn_in", None, 0) if "burn_in" in table else None
+        force = table.get("force", False)
+        if not isinstance(force, bool):
+            raise ParameterError(f"{spot}: force = {force!r} is invalid: allowed is true or false")
+        windows[is_quick] = summary_window(run_days, window, burn_in, start, force=force, where=spot)
     hyp = Hypothesis(
         id=_str(where, data, "id"), title=_str(where, data, "title"), source=_str(where, data, "source"),
         claim=_str(where, data, "claim"), path=path, days=days, replications=reps,
         seed=int_setting(where, data, "seed", 20251, 0),
-        quick={"days": int_setting(f"{where} [quick]", quick, "days", days, 1),
-               "replications": int_setting(f"{where} [quick]", quick, "replications", reps, 2)},
+        quick={"days": quick_days, "replications": int_setting(f"{where} [quick]", quick, "replications", reps, 2)},
+        windows=windows,
         arms=arms, arm_sources=sources, tests=tests,
         main_metric=_check_metric(where, data.get("main_metric", tests[0].metric if tests else "grams_sold")),
         sensitivity=sensitivity,
@@ -365,7 +380,7 @@ def sensitivity_experiment(h: Hypothesis):
     return Experiment(
         name=f"{h.id} ranking", model=DEFAULT_MODEL, design="sobol", samples=h.settings["samples"], replications=1,
         days=h.settings["days"], outputs=[s.output], seed=h.seed, varied=s.varied, kinds=s.kinds, fixed=fixed,
-        chunk_size=8, groups=groups,
+        chunk_size=8, groups=groups, window=Window(h.window.days, 0),
     )  # fmt: skip
 
 
@@ -417,8 +432,8 @@ def run_hypotheses(
     rows, details = [], {}
     for h in hyps:
         daily = {name: _read_arm(out, h, params) for name, params in h.arms.items()}
-        window = final_window(h.settings["days"], min(p.get("policy_start_day", 0) for p in h.arms.values()))
-        summary = {name: _window_means(frame, window) for name, frame in daily.items()}
+        window = h.window
+        summary = {name: _window_means(frame, window.days) for name, frame in daily.items()}
         results = [judge(t, summary) for t in h.tests]
         sens_table = None
         if h.sensitivity:

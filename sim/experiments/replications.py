@@ -9,6 +9,7 @@ numbers).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -18,6 +19,7 @@ from scipy import stats
 from sim.experiments.execute import IN_PROCESS, Execution, execute
 from sim.model.market import KladMarket
 from sim.model.metrics import METRICS
+from sim.params import ParameterError
 
 #: Metrics summarised over the final window and shown in summaries.
 HEADLINE = (
@@ -39,6 +41,15 @@ def run_one(params: dict[str, Any], days: int, seed: np.random.SeedSequence | in
     return model.daily()
 
 
+def run_recorded(
+    params: dict[str, Any], days: int, seed: np.random.SeedSequence | int, record: tuple[str, ...]
+) -> dict[str, pd.DataFrame]:
+    """Run the model once keeping ``record`` (``sim.model.records``); its ``daily`` metrics and each record."""
+    model = KladMarket(params, rng=seed, record=record)
+    model.run_for(days)
+    return {"daily": model.daily(), **model.records()}
+
+
 def run_replications(
     params: dict[str, Any],
     days: int,
@@ -46,22 +57,70 @@ def run_replications(
     *,
     execution: Execution = IN_PROCESS,
     desc: str = "runs",
-) -> pd.DataFrame:
-    """Run one replication per seed (``execute``: local processes or Dask); all daily rows, with a ``rep`` column."""
+    record: tuple[str, ...] = (),
+) -> dict[str, pd.DataFrame]:
+    """Run one replication per seed (``execute``: local processes or Dask).
+
+    Returns ``daily`` (every day's metrics) and each record asked for, all
+    replications in one frame each, with a ``rep`` column.
+    """
     params = {k: v for k, v in params.items() if k != "scenario_name"}
-    jobs = [(run_one, (params, days, seed)) for seed in seeds]
-    frames = execute(jobs, sizes=[days] * len(seeds), execution=execution, desc=desc, unit="day")
-    for rep, daily in enumerate(frames):
-        daily.insert(0, "rep", rep)
-    return pd.concat(frames, ignore_index=True)
+    jobs = [(run_recorded, (params, days, seed, tuple(record))) for seed in seeds]
+    runs = execute(jobs, sizes=[days] * len(seeds), execution=execution, desc=desc, unit="day")
+    for rep, frames in enumerate(runs):
+        for frame in frames.values():
+            frame.insert(0, "rep", rep)
+    return {name: pd.concat([run[name] for run in runs], ignore_index=True) for name in runs[0]}
 
 
-def final_window(days: int, policy_start_day: int | None = None) -> int:
-    """Days summarised at the end of a run: the last quarter, at most 90 days, and none before the policy starts."""
-    window = max(1, min(90, days // 4))
-    if policy_start_day is not None and policy_start_day <= days:
-        window = min(window, days - policy_start_day + 1)
-    return window
+#: The summary window when a file does not say: the last 90 days of each run.
+DEFAULT_WINDOW = 90
+#: A shorter window is refused unless forced: it averages too little to summarise a run.
+MIN_WINDOW = 30
+
+
+@dataclass(frozen=True)
+class Window:
+    """What a run's summary averages: its last ``days`` days, all after the ``burn_in`` days at its start."""
+
+    days: int
+    burn_in: int
+
+    def describe(self, run_days: int) -> str:
+        """The window in words, for reports: which days it covers and the burn-in before it."""
+        return (f"the last {self.days} days (days {run_days - self.days + 1}-{run_days}), after a burn-in of "
+                f"{self.burn_in} days")  # fmt: skip
+
+
+def summary_window(
+    run_days: int, window: int | None, burn_in: int | None, policy_start_day: int, *, force: bool = False,
+    where: str = "",
+) -> Window:  # fmt: skip
+    """The summary window of runs of ``run_days`` days, checked so that it cannot summarise the wrong days.
+
+    ``window`` defaults to ``DEFAULT_WINDOW`` and ``burn_in`` to the policy
+    start day (a scenario's burn-in is the time it is given to settle before
+    its policy starts). Refused with one line naming ``where``, unless
+    ``force``: a window under ``MIN_WINDOW`` days, one longer than the run, or
+    one that starts before the burn-in ends.
+    """
+    window = DEFAULT_WINDOW if window is None else window
+    burn_in = policy_start_day if burn_in is None else burn_in
+    prefix = f"{where}: " if where else ""
+    if window > run_days:
+        raise ParameterError(f"{prefix}the summary window ({window} days) is longer than the run ({run_days} days)")
+    if force:
+        return Window(window, burn_in)
+    if window < MIN_WINDOW:
+        raise ParameterError(f"{prefix}a summary window of {window} days averages too little (at least {MIN_WINDOW}; "
+                             "--force to use it anyway)")  # fmt: skip
+    if run_days - window < burn_in:
+        raise ParameterError(
+            f"{prefix}the summary window (the last {window} of {run_days} days) starts on day {run_days - window + 1}, "
+            f"before the burn-in ends on day {burn_in}: run at least {burn_in + window} days, or set a shorter "
+            "burn_in or window (--burn-in, --window), or --force"
+        )
+    return Window(window, burn_in)
 
 
 def summarise(daily: pd.DataFrame, window: int) -> pd.DataFrame:

@@ -26,13 +26,16 @@ import numpy as np
 import pandas as pd
 
 from sim.experiments.execute import IN_PROCESS, Execution, execute
+from sim.experiments.replications import DEFAULT_WINDOW, Window, summary_window
 from sim.io.config import int_setting, read_file
 from sim.params import LEVER, REGISTRY, ParameterError, validate
+from sim.timeline import check_events, event_key, event_number, with_event_numbers
 
 DESIGNS = ("sobol", "morris", "fast", "latin", "grid")
 DEFAULT_MODEL = "sim.experiments.sweep:klad_outputs"
 _KEYS = {"name", "model", "design", "samples", "replications", "days", "outputs", "seed", "chunk_size",
-         "uncertainties", "levers", "fixed", "second_order", "num_levels", "groups"}  # fmt: skip
+         "uncertainties", "levers", "fixed", "second_order", "num_levels", "groups", "events", "window", "burn_in",
+         "force"}  # fmt: skip
 
 
 @dataclass
@@ -54,6 +57,8 @@ class Experiment:
     second_order: bool = False
     num_levels: int = 4
     groups: dict[str, str] = field(default_factory=dict)  # parameter -> group, for Sobol indices of groups
+    events: list[dict[str, Any]] = field(default_factory=list)  # timed events (sim.timeline); their numbers can vary
+    window: Window | None = None  # the klad model's summary window (None for another model)
 
     @property
     def problem(self) -> dict:
@@ -89,8 +94,14 @@ def load_experiment(path: str | Path) -> Experiment:
     if not varied:
         raise ParameterError(f"{where}: nothing is varied: give [uncertainties] and/or [levers]")
     fixed = data.get("fixed", {})
+    events = check_events(data.get("events", []), where)
+    window = None
     if model == DEFAULT_MODEL:
         fixed = validate(fixed, f"{where} [fixed]")
+        for name in varied:
+            if event_number(name):
+                event_key(events, name, f"{where} [{'levers' if kinds[name] == LEVER else 'uncertainties'}]")
+        window = _sweep_window(where, data, ints["days"], fixed, varied)
     outputs = data.get("outputs", ["grams_sold"])
     if model == DEFAULT_MODEL:
         from sim.model.market import METRICS
@@ -105,7 +116,23 @@ def load_experiment(path: str | Path) -> Experiment:
         replications=ints["replications"], days=ints["days"], outputs=list(outputs), seed=ints["seed"],
         varied=varied, kinds=kinds, fixed=fixed, chunk_size=ints["chunk_size"],
         second_order=bool(data.get("second_order", False)), num_levels=ints["num_levels"], groups=groups,
+        events=events, window=window,
     )  # fmt: skip
+
+
+def _sweep_window(where: str, data: dict, days: int, fixed: dict, varied: dict) -> Window:
+    """The klad model's summary window in a sweep: ``window``, ``burn_in`` and ``force`` keys, checked.
+
+    The default burn-in is the policy start day, the latest one if it is varied.
+    """
+    start = max(varied["policy_start_day"]) if "policy_start_day" in varied else fixed.get(
+        "policy_start_day", REGISTRY["policy_start_day"].default)  # fmt: skip
+    window = int_setting(where, data, "window", None, 1) if "window" in data else None
+    burn_in = int_setting(where, data, "burn_in", None, 0) if "burn_in" in data else None
+    force = data.get("force", False)
+    if not isinstance(force, bool):
+        raise ParameterError(f"{where}: force = {force!r} is invalid: allowed is true or false")
+    return summary_window(days, window, burn_in, int(start), force=force, where=where)
 
 
 def check_groups(where: str, table: Any, varied: dict, design: str) -> dict[str, str]:
@@ -137,6 +164,12 @@ def _check_varied(where, table, name, spec, design, model, kind) -> list:
     if not isinstance(spec, list) or len(spec) < 2:
         raise ParameterError(f"{key}: give [low, high] bounds (or a list of levels for design 'grid')")
     if model != DEFAULT_MODEL:
+        return spec
+    if event_number(name):  # an event's number, checked against the file's events by load_experiment
+        if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in spec) or (
+            design != "grid" and not (len(spec) == 2 and spec[0] < spec[1])
+        ):
+            raise ParameterError(f"{key}: bounds {spec!r} must be two numbers, low < high")
         return spec
     if name not in REGISTRY:
         raise ParameterError(f"{key}: unknown parameter '{name}' (see `klad params`)")
@@ -183,24 +216,38 @@ def run_seed(root: int, run: int) -> int:
 
 
 def point_params(exp: Experiment, row: np.ndarray) -> dict[str, Any]:
-    """Parameters of one sample point: fixed values, then the varied ones (integers rounded)."""
-    params = dict(exp.fixed)
+    """Parameters of one sample point: fixed values, then the varied ones (integers rounded), and the events.
+
+    A varied event number (``events.0.day``) goes into its event; the klad
+    model also gets the sweep's summary window.
+    """
+    params, numbers = dict(exp.fixed), {}
     for name, value in zip(exp.varied, row, strict=True):
-        if exp.model == DEFAULT_MODEL and REGISTRY[name].type is int:
-            value = int(round(value))
-        params[name] = float(value) if isinstance(value, np.floating) else value
+        value = float(value) if isinstance(value, np.floating) else value
+        if exp.model != DEFAULT_MODEL:
+            params[name] = value
+        elif event_number(name):
+            numbers[name] = int(round(value)) if event_key(exp.events, name, "").kind is int else value
+        else:
+            params[name] = int(round(value)) if REGISTRY[name].type is int else value
+    if exp.events:
+        params["events"] = with_event_numbers(exp.events, numbers)
+    if exp.window is not None:
+        params["window"], params["burn_in"] = exp.window.days, exp.window.burn_in
     return params
 
 
 # ------------------------------------------------------------------ models
-def klad_outputs(params: dict[str, Any], seed: int, days: int = 365, window: int | None = None) -> dict[str, float]:
-    """The klad market as a sweep model: every metric's mean over the final window."""
-    from sim.experiments.replications import final_window, run_one
+def klad_outputs(params: dict[str, Any], seed: int, days: int = 365) -> dict[str, float]:
+    """The klad market as a sweep model: every metric's mean over the summary window.
+
+    The window is ``params``' ``window`` (checked when the experiment was
+    loaded), else the last ``DEFAULT_WINDOW`` days.
+    """
+    from sim.experiments.replications import run_one
 
     daily = run_one(params, days, seed)
-    start = params.get("policy_start_day", REGISTRY["policy_start_day"].default)
-    window = window or final_window(days, start)
-    return daily.drop(columns="day").tail(window).mean().to_dict()
+    return daily.drop(columns="day").tail(params.get("window", min(days, DEFAULT_WINDOW))).mean().to_dict()
 
 
 def ishigami(params: dict[str, Any], seed: int, days: int = 0) -> dict[str, float]:

@@ -6,7 +6,8 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from sim.params import ParameterError, resolve, validate
+from sim.params import ParameterError, check_records, resolve, validate
+from sim.timeline import check_events
 
 
 def load_scenario(path: str | Path) -> dict[str, Any]:
@@ -14,8 +15,10 @@ def load_scenario(path: str | Path) -> dict[str, Any]:
 
     A scenario file has optional top-level ``name``, ``description`` and
     ``extends`` (a path relative to the file), a ``[params]`` table of values in
-    force from day 0 and a ``[policy]`` table of lever values that switch on at
-    ``policy_start_day``.
+    force from day 0, a ``[policy]`` table of lever values that switch on at
+    ``policy_start_day``, ``[[events]]`` on given days (``sim.timeline``; a
+    file's events are added to those of the file it extends), and the summary
+    ``window`` and ``burn_in`` in days (``summary_window``).
 
     Raises:
         ParameterError: with the file and key, on any problem.
@@ -25,6 +28,10 @@ def load_scenario(path: str | Path) -> dict[str, Any]:
         resolved = resolve({**merged["params"], "policy": merged["policy"]})
     except ParameterError as exc:
         raise ParameterError(f"{path}: {exc}") from None
+    resolved["events"] = merged["events"]
+    for key in ("window", "burn_in", "record"):
+        if merged[key] is not None:
+            resolved[key] = merged[key]
     name = meta.get("name", Path(path).stem)
     if not isinstance(name, str):
         raise ParameterError(f"{path}: 'name' = {name!r} is invalid: allowed is a string")
@@ -68,7 +75,7 @@ def read_toml(path: Path) -> dict:
         raise ParameterError(f"{path}: cannot be read ({exc.strerror})") from None
 
 
-_TOP_KEYS = {"name", "description", "extends", "params", "policy"}
+_TOP_KEYS = {"name", "description", "extends", "params", "policy", "events", "window", "burn_in", "record"}
 
 
 def _read_chain(path: Path, seen: list[Path]) -> tuple[dict[str, dict], dict]:
@@ -90,10 +97,19 @@ def _read_chain(path: Path, seen: list[Path]) -> tuple[dict[str, dict], dict]:
             raise ParameterError(f"{path}: '{table}' must be a table ([{table}])")
     params = validate(data.get("params", {}), f"{path} [params]")
     policy = validate(data.get("policy", {}), f"{path} [policy]", levers_only=True)
+    events = check_events(data.get("events", []), str(path))
+    record = check_records(data["record"], str(path)) if "record" in data else None
+    window = int_setting(str(path), data, "window", None, 1) if "window" in data else None
+    burn_in = int_setting(str(path), data, "burn_in", None, 0) if "burn_in" in data else None
     if "extends" in data:
         if not isinstance(data["extends"], str):
             raise ParameterError(f"{path}: 'extends' must be a file name string")
         parent, _ = _read_chain(path.parent / data["extends"], [*seen, path])
         params = {**parent["params"], **params}
         policy = {**parent["policy"], **policy}
-    return {"params": params, "policy": policy}, data
+        events = sorted(parent["events"] + events, key=lambda e: e["day"])
+        window = parent["window"] if window is None else window
+        burn_in = parent["burn_in"] if burn_in is None else burn_in
+        record = parent["record"] if record is None else record
+    return {"params": params, "policy": policy, "events": events, "window": window, "burn_in": burn_in,
+            "record": record}, data  # fmt: skip

@@ -18,7 +18,9 @@ import pandas as pd
 
 from sim.model.deterrence import discounted_years
 from sim.model.engine.draws import categorical, generator
+from sim.model.events import happen
 from sim.model.metrics import METRICS, Day
+from sim.model.records import OUTCOMES, Recorder
 from sim.model.roles.buyers import BuyerRoster, BuyerState
 from sim.model.roles.couriers import CourierRoster, CourierState, Round
 from sim.model.roles.labs import LabRoster
@@ -28,7 +30,8 @@ from sim.model.world.city import City
 from sim.model.world.justice import ROLE_NAMES, Justice, Role
 from sim.model.world.sanctions import courier_offence, mean_sentence
 from sim.model.world.stashes import Stashes, StashState
-from sim.params import Params, resolve
+from sim.params import SCENARIO_KEYS, Params, check_records, resolve
+from sim.timeline import check_event, check_events
 
 __all__ = ["METRICS", "KladMarket"]
 
@@ -41,7 +44,8 @@ class KladMarket(mesa.Model):
             with a ``policy`` dict of levers that switch on at ``policy_start_day``;
             or a ``Params``.
         rng: an integer seed, a ``numpy.random.SeedSequence`` or a ``Generator``;
-            all randomness of the run comes from it (see ``sim.draws.generator``).
+            all randomness of the run comes from it (see ``sim.model.engine.draws.generator``).
+        record: records below the city level to keep (``sim.model.records.RECORDS``); ``records()`` returns them.
     """
 
     def __init__(
@@ -49,11 +53,14 @@ class KladMarket(mesa.Model):
         params: dict[str, Any] | Params | None = None,
         *,
         rng: int | np.random.SeedSequence | np.random.Generator | None = None,
+        record: tuple[str, ...] = (),
     ):
         super().__init__(rng=generator(rng))
         if isinstance(params, Params):
             params = params.as_dict()
-        resolved = resolve({k: v for k, v in (params or {}).items() if k != "scenario_name"})
+        resolved = resolve({k: v for k, v in (params or {}).items() if k not in SCENARIO_KEYS})
+        self.timeline = check_events((params or {}).get("events", []), "KladMarket")  # events to come, by day
+        self.crackdowns: list[tuple[int, float]] = []  # (first day after it, police budget multiplier)
         self.policy: dict[str, Any] = resolved.pop("policy")
         self.p: Params = Params(**resolved)  # the values in force today; replaced, never changed in place
         self.policy_active = False
@@ -73,6 +80,8 @@ class KladMarket(mesa.Model):
         self.cumulative = dict.fromkeys(("produced", "sold", "seized", "lost"), 0.0)
         self.wanted = 0  # suspects who absconded before their forensic result
         self.arrest_districts: dict[str, np.ndarray] = {}  # today's street arrests by role: districts, for maps
+        record = check_records(list(record), "KladMarket")
+        self.recorder = Recorder(self, tuple(record)) if record else None
         self._populate()
         self.initial_visibility = float(self.shops.visibility.sum())  # the reference of advertising
         self.today = Day()  # the day being run; ``metrics`` is the last finished one
@@ -139,6 +148,7 @@ class KladMarket(mesa.Model):
         self.day = self.steps
         self.today = Day()
         self.switch_on_policy()
+        self.happen_today()
         self.police.allocate_budget()
         self.run_labs()
         self.restock_shops()
@@ -157,8 +167,14 @@ class KladMarket(mesa.Model):
         self.couriers.renew_pool()
         self.renew_buyers()
         self.enter_and_exit()
+        if self.recorder:
+            self.recorder.end_of_day()
         self.tidy_rosters()
         self.close_day()
+
+    def records(self) -> dict[str, pd.DataFrame]:
+        """The records below the city level asked for at construction (``sim.model.records``)."""
+        return self.recorder.frames() if self.recorder else {}
 
     def daily(self) -> pd.DataFrame:
         """One row per day run so far: ``day`` (1 is the first step) and every metric (Mesa's ``daily`` table)."""
@@ -177,6 +193,30 @@ class KladMarket(mesa.Model):
         if not self.policy_active and self.day >= self.p.policy_start_day:
             self.p = self.p.replace(**self.policy)
             self.policy_active = True
+
+    def happen_today(self) -> None:
+        """Today's timed events happen (``sim.model.events``); crackdowns that are over end."""
+        self.crackdowns = [c for c in self.crackdowns if c[0] > self.day]
+        while self.timeline and self.timeline[0]["day"] <= self.day:
+            happen(self, self.timeline.pop(0))
+
+    def schedule(self, event: dict[str, Any]) -> dict[str, Any]:
+        """Add an event (``sim.timeline``) to the days to come; returns it, checked. A past day means the next one.
+
+        Raises:
+            ParameterError: if the event is not a valid one.
+        """
+        event = check_event({**event, "day": max(event.get("day", 0), self.steps + 1)}, "event")
+        self.timeline.append(event)
+        self.timeline.sort(key=lambda e: e["day"])  # stable: events of one day keep their order
+        return event
+
+    def police_multiplier(self) -> float:
+        """How many times its budget the police has today (crackdowns multiply)."""
+        multiplier = 1.0
+        for _, factor in self.crackdowns:
+            multiplier *= factor
+        return multiplier
 
     def run_labs(self) -> None:
         """Precursors arrive (or are intercepted) and labs cook."""
@@ -209,6 +249,9 @@ class KladMarket(mesa.Model):
         """Shops advertise vacancies; willing candidates take them; unfilled jobs raise pay."""
         vacancies = self.shops.post_vacancies(self.couriers.working_by_shop(len(self.shops)))
         hires = self.couriers.hire(vacancies, self.shops.pay)
+        self.today.vacancy_days = self.shops.fill_vacancies(hires)
+        self.today.vacancies_filled = int(hires.sum())
+        self.shops.couriers[:] = self.couriers.working_by_shop(len(self.shops))
         unfilled = vacancies - hires
         self.shops.adjust_pay(unfilled)
         self.today.courier_vacancies = int(unfilled.sum())
@@ -230,10 +273,7 @@ class KladMarket(mesa.Model):
         self._count_seized(int(laid.seized_by_shop.sum()) * grams)
         arrested = laid.arrested
         if len(arrested):
-            self.couriers.arrest(arrested)
-            carried = laid.arrested_stashes * grams
-            offence = courier_offence(self.couriers.repeat[arrested], carried, p.large_quantity)
-            self.justice.open_cases(Role.COURIER, arrested, offence, self.day, p.forensic_delay)
+            self.arrest_couriers(arrested, laid.arrested_stashes * grams)
             # The phone of an arrested courier shows analysts where his stashes still lie.
             caught = np.zeros(len(self.couriers) + 1, dtype=bool)  # the extra last slot: stashes of no courier (-1)
             caught[arrested] = True
@@ -241,11 +281,20 @@ class KladMarket(mesa.Model):
             shown = still_there & (self.rng.random(len(self.stashes)) < p.digital_analytics)
             self._seize_stashes(np.flatnonzero(shown))
             self._add_leads(laid.arrested_shop)
-        self.today.arrests_courier = len(arrested)
         self.today.couriers_laying = laid.working
         self.today.batch_stashes = int(laid.laid_by_shop.sum() + laid.seized_by_shop.sum())
         self.arrest_districts["courier"] = laid.arrested_district
         return laid
+
+    def arrest_couriers(self, rows: np.ndarray, grams_carried: np.ndarray) -> None:
+        """Couriers are arrested and charged by what they carried (a repeat offence, a large quantity, or a first)."""
+        if len(rows) == 0:
+            return
+        p = self.p
+        self.couriers.arrest(rows)
+        offence = courier_offence(self.couriers.repeat[rows], grams_carried, p.large_quantity)
+        self.justice.open_cases(Role.COURIER, rows, offence, self.day, p.forensic_delay)
+        self.today.arrests_courier += len(rows)
 
     def patrol_stashes(self, hazards: dict) -> np.ndarray:
         """Patrols find hidden stashes; the shop does not know until a buyer complains.
@@ -290,6 +339,13 @@ class KladMarket(mesa.Model):
         self.police.record_finds(np.concatenate([found_districts, district[arrested]]), pickups)
         self.arrest_buyers(buyers[arrested])
         self.arrest_districts["buyer"] = district[arrested]
+        if self.recorder:
+            outcome = np.full(len(ordering), OUTCOMES.index("no storefront"))
+            outcome[has_shop] = np.select(
+                [arrested, got, sent.first < 0], [OUTCOMES.index(o) for o in ("seized", "got", "no stash")],
+                OUTCOMES.index("not found"),
+            )  # fmt: skip
+            self.recorder.purchases(ordering, chosen, outcome)
 
         n_shops = len(shops)
         orders = np.bincount(shop, minlength=n_shops)
@@ -304,7 +360,7 @@ class KladMarket(mesa.Model):
         day.revenue = float(revenue.sum())
         day.price_per_gram = price
         day.not_found_rate = not_found / max(1, len(shop))
-        day.arrests_buyer = n_arrested
+        day.restashes = int(np.count_nonzero(sent.second >= 0))
         return n_arrested / max(1, n_got)
 
     def arrest_buyers(self, rows: np.ndarray) -> None:
@@ -313,7 +369,8 @@ class KladMarket(mesa.Model):
         treated = self.buyers.arrest(rows, imprison)
         if imprison:
             self.justice.open_cases(Role.BUYER, rows, "buyer_prison", self.day, self.p.forensic_delay)
-        self.today.buyers_treated = len(treated)
+        self.today.arrests_buyer += len(rows)
+        self.today.buyers_treated += len(treated)
 
     def investigate(self) -> None:
         """Leads and lab policing identify operators and labs; arrests follow."""
@@ -339,13 +396,17 @@ class KladMarket(mesa.Model):
         self.today.arrests_operator = len(caught)
 
         in_business = np.flatnonzero(labs.active)
-        hit = in_business[police.identify(labs.leads[in_business], p.lab_detection * police.effort["labs"])]
-        self._count_seized(float(labs.stock[hit].sum()))
-        labs.stock[hit] = 0.0
-        labs.precursor[hit] = 0.0
-        labs.close(hit)
-        self.justice.open_cases(Role.LAB, np.full(len(hit), -1), "lab", self.day, p.forensic_delay)
-        self.today.arrests_lab = len(hit)
+        self.raid_labs(in_business[police.identify(labs.leads[in_business], p.lab_detection * police.effort["labs"])])
+
+    def raid_labs(self, rows: np.ndarray) -> None:
+        """Police raid labs: chemists arrested, stock and precursors seized, the labs closed."""
+        labs = self.labs
+        self._count_seized(float(labs.stock[rows].sum()))
+        labs.stock[rows] = 0.0
+        labs.precursor[rows] = 0.0
+        labs.close(rows)
+        self.justice.open_cases(Role.LAB, np.full(len(rows), -1), "lab", self.day, self.p.forensic_delay)
+        self.today.arrests_lab += len(rows)
 
     def administer_justice(self) -> int:
         """Forensic results, convictions, absconding and releases.
@@ -406,6 +467,7 @@ class KladMarket(mesa.Model):
         if self.rng.random() < p.shop_entry_rate * max(0.0, monthly_return + unmet):
             mean_orders = float(shops.orders[active].mean()) if active.any() else p.n_buyers * p.order_rate
             shops.open_shops(1, 0.5 * mean_orders)  # found by buyers through search and ads
+            self.today.shops_opened += 1
         idle = np.flatnonzero(labs.active & (labs.idle_days > 90))
         self._count_lost(float(labs.stock[idle].sum()))  # an abandoned lab's leftover stock
         labs.stock[idle] = 0.0
@@ -489,6 +551,7 @@ class KladMarket(mesa.Model):
         stashes.remove(np.flatnonzero(stashes.shop == shop))
         shops.stock[shop] = 0.0
         shops.close(np.array([shop]))
+        self.today.shops_closed += 1
         self.couriers.release_shop(shop)
         self.buyers.forget_storefront(shop, 0.0)
 

@@ -64,6 +64,11 @@ class Day:
     effort_investigation: float = 0.0
     effort_labs: float = 0.0
     buyers_treated: int = 0
+    restashes: int = 0  # orders sent a second stash after the first was not found
+    vacancies_filled: int = 0  # courier jobs filled today
+    vacancy_days: int = 0  # days those jobs had been open, summed (their mean is the time to refill a vacancy)
+    shops_opened: int = 0
+    shops_closed: int = 0  # operator arrested, out of money, or closed by an event
 
 
 #: The daily metrics, in the order of the data collector's columns.

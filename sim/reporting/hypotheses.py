@@ -80,8 +80,8 @@ def write_report(verdicts: Verdicts, out: str | Path) -> None:
         daily, results, verdict, window, sens = details[h.id]
         fig = plot_hypothesis(h, daily, results, out / "figures" / f"{h.id}.png")
         lines += ["", f"## {h.id}: {h.title}", "", f"*Source:* {h.source}. *Claim:* {h.claim}", ""]
-        lines.append(f"Setup: `{h.path.name}`; {h.settings['replications']} replications of "
-                     f"{h.settings['days']} days, seed {h.seed}; means over the last {window} days.")  # fmt: skip
+        lines.append(f"Setup: `{h.path.name}`; {h.settings['replications']} replications of {h.settings['days']} "
+                     f"days, seed {h.seed}; means over {window.describe(h.settings['days'])}.")  # fmt: skip
         lines += ["", "Arms:", ""] + [f"- `{arm}`: {label}" for arm, label in h.arm_sources.items()]
         if h.sensitivity:
             s = h.sensitivity

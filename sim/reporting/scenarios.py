@@ -10,12 +10,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.experiments.replications import HEADLINE, replication_seeds
-from sim.experiments.scenarios import Comparison, ScenarioResult
+from sim.experiments.replications import HEADLINE, Window, replication_seeds
+from sim.experiments.scenarios import Comparison, RunPlan, ScenarioResult
 from sim.io.files import write_json, write_parquet, write_text
 from sim.io.provenance import provenance
 from sim.reporting.format import number, share
 from sim.reporting.plots import plot_comparison, plot_timeseries
+from sim.timeline import describe
 
 
 def seeds_manifest(seed: int, reps: int) -> dict:
@@ -27,21 +28,35 @@ def seeds_manifest(seed: int, reps: int) -> dict:
     }
 
 
+def run_manifest(plan: RunPlan, window: Window, records: list[str]) -> dict:
+    """What a manifest says of a run plan: seeds, replications, days, the summary window, records kept."""
+    return {
+        "seed": plan.seed, "replication_seeds": seeds_manifest(plan.seed, plan.reps), "replications": plan.reps,
+        "days": plan.days, "window_days": window.days, "burn_in_days": window.burn_in, "window_forced": plan.force,
+        "records": records,
+    }  # fmt: skip
+
+
 def write_scenario(result: ScenarioResult, out: str | Path) -> list[Path]:
-    """``daily.parquet``, ``summary.parquet``, ``figures/timeseries.png``, ``report.md``, ``manifest.json``."""
+    """Write a scenario run's files under ``out``.
+
+    ``daily.parquet``, ``summary.parquet``, each record asked for as
+    ``<record>.parquet`` (``shops``, ``purchases``, ``couriers``),
+    ``figures/timeseries.png``, ``report.md`` and ``manifest.json``.
+    """
     out = Path(out)
     (out / "manifest.json").unlink(missing_ok=True)
-    policy_day = result.params.get("policy_start_day")
+    marks = marks_of(result.params)
     files = [
         write_parquet(result.daily, out / "daily.parquet"),
         write_parquet(result.summary, out / "summary.parquet"),
-        plot_timeseries(result.daily, out / "figures" / "timeseries.png", result.name, policy_day),
+        *(write_parquet(frame, out / f"{name}.parquet") for name, frame in result.records.items()),
+        plot_timeseries(result.daily, out / "figures" / "timeseries.png", result.name, marks),
         write_text(scenario_report(result), out / "report.md"),
     ]
     manifest = provenance(
         result.started, scenario=result.name, scenario_file=result.source, parameters=result.params,
-        seed=result.seed, replication_seeds=seeds_manifest(result.seed, result.reps), replications=result.reps,
-        days=result.days, final_window_days=result.window,
+        **run_manifest(result.plan, result.window, list(result.records)),
     )  # fmt: skip
     files.append(write_json(manifest, out / "manifest.json"))
     return files
@@ -49,12 +64,14 @@ def write_scenario(result: ScenarioResult, out: str | Path) -> list[Path]:
 
 def scenario_report(result: ScenarioResult) -> str:
     """The Markdown report of a scenario run: the table of means with 95% CIs, and the figure."""
+    plan = result.plan
     lines = [
         f"# {result.name}",
         "",
-        f"Scenario `{result.source}`, {result.reps} replications of {result.days} days, root seed {result.seed}. "
-        f"Values are means over the last {result.window} days of each replication; the interval is the 95% t "
-        "confidence interval across replications.",
+        f"Scenario `{result.source}`, {plan.reps} replications of {plan.days} days, root seed {plan.seed}. "
+        f"Values are means over {result.window.describe(plan.days)}, of each replication; the interval is the "
+        "95% t confidence interval across replications.",
+        *events_lines(result.params),
         "",
         "| metric | mean | 95% CI |",
         "|---|---:|---|",
@@ -69,17 +86,16 @@ def write_comparison(comparison: Comparison, out: str | Path) -> list[Path]:
     """``comparison.parquet``, ``daily.parquet``, ``figures/comparison.png``, ``report.md``, ``manifest.json``."""
     out = Path(out)
     (out / "manifest.json").unlink(missing_ok=True)
-    policy_day = comparison.params[comparison.names[0]].get("policy_start_day")
+    marks = [m for params in comparison.params.values() for m in marks_of(params)]
     files = [
         write_parquet(comparison.table, out / "comparison.parquet"),
         write_parquet(comparison.daily, out / "daily.parquet"),
-        plot_comparison(comparison.daily, out / "figures" / "comparison.png", policy_day),
+        plot_comparison(comparison.daily, out / "figures" / "comparison.png", sorted(set(marks))),
         write_text(comparison_report(comparison), out / "report.md"),
     ]
     manifest = provenance(
         comparison.started, scenario=comparison.names, scenario_file=comparison.sources, parameters=comparison.params,
-        seed=comparison.seed, replication_seeds=seeds_manifest(comparison.seed, comparison.reps),
-        replications=comparison.reps, days=comparison.days, final_window_days=comparison.window,
+        **run_manifest(comparison.plan, comparison.window, []),
     )  # fmt: skip
     files.append(write_json(manifest, out / "manifest.json"))
     return files
@@ -87,13 +103,14 @@ def write_comparison(comparison: Comparison, out: str | Path) -> list[Path]:
 
 def comparison_report(comparison: Comparison) -> str:
     """The Markdown report of a comparison: each scenario's means and its paired change against the first."""
-    names, table = comparison.names, comparison.table
+    names, table, plan = comparison.names, comparison.table, comparison.plan
     lines = [
         f"# Comparison: {', '.join(names)}",
         "",
-        f"{comparison.reps} replications of {comparison.days} days per scenario with common random numbers (root seed "
-        f"{comparison.seed}); means over the last {comparison.window} days. Change is against **{names[0]}**, paired "
-        "by replication, with its 95% CI and the paired t-test p-value.",
+        f"{plan.reps} replications of {plan.days} days per scenario with common random numbers (root seed "
+        f"{plan.seed}); means over {comparison.window.describe(plan.days)}. Change is against **{names[0]}**, "
+        "paired by replication, with its 95% CI and the paired t-test p-value.",
+        *[line for params in comparison.params.values() for line in events_lines(params)],
         "",
         "| metric | scenario | mean (95% CI) | change (95% CI) | relative | p |",
         "|---|---|---|---|---:|---:|",
@@ -110,6 +127,18 @@ def comparison_report(comparison: Comparison) -> str:
             )
     lines += ["", "![scenarios over time](figures/comparison.png)", ""]
     return "\n".join(lines)
+
+
+def marks_of(params: dict) -> list[tuple[int, str]]:
+    """The days a figure marks for a scenario: its policy start (if it has a policy) and each event."""
+    marks = [(params["policy_start_day"], "policy starts")] if params.get("policy") else []
+    return marks + [(e["day"], describe(e)) for e in params.get("events", [])]
+
+
+def events_lines(params: dict) -> list[str]:
+    """A report's lines on a scenario's timed events (none: no lines)."""
+    events = params.get("events", [])
+    return ["", "Timed events: " + "; ".join(describe(e) for e in events) + "."] if events else []
 
 
 def headline_lines(table: pd.DataFrame) -> list[str]:

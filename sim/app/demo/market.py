@@ -28,6 +28,7 @@ from mesa.discrete_space import FixedAgent
 
 #: The demo's city: a fifth of the default one, with the same market per buyer
 from sim.io.config import load_scenario
+from sim.model.events import happen
 from sim.model.market import KladMarket
 from sim.model.roles.couriers import Round
 from sim.model.roles.shops import Storefront
@@ -147,8 +148,7 @@ class DemoMarket(KladMarket):
         self.seed = seed
         self.grid = self.city.grid  # where Mesa's space renderer looks for the space
         self.lock = threading.RLock()  # the page's buttons, its drawing and the play loop run in different threads
-        self.events: list[tuple[int, str]] = []
-        self.crackdown: tuple[int, float] | None = None  # (last day, budget to restore)
+        self.events: list[tuple[int, str]] = []  # (day, what) of every change, for the charts
         self._arrests: deque[tuple[int, np.ndarray]] = deque(maxlen=ARREST_DAYS_SHOWN)
         self._couriers_today: tuple[np.ndarray, np.ndarray] = (np.zeros(0, np.int64), np.zeros(0, np.int64))
         self.marks: list[MapMark] = []
@@ -158,11 +158,13 @@ class DemoMarket(KladMarket):
     def step(self) -> None:
         """One day of the market, then the map and the storefronts are redrawn."""
         with self.lock:
-            self._end_crackdown_if_due()
             pending = not self.policy_active and bool(self.policy)
+            cracking = bool(self.crackdowns)
             super().step()
             if pending and self.policy_active:
                 self.events.append((self.day, f"{self.scenario_name} policy"))
+            if cracking and not self.crackdowns:
+                self.events.append((self.day, "crackdown ends"))
             self._arrests.append(
                 (self.day, np.concatenate([self.arrest_districts["courier"], self.arrest_districts["buyer"]]))
             )
@@ -188,28 +190,23 @@ class DemoMarket(KladMarket):
         """
         value = validate({name: value}, "demo", levers_only=True)[name]
         with self.lock:
-            self.p = self.p.replace(**{name: value})
+            happen(self, {"day": self.steps, "action": "set", "params": {name: value}})  # a 'set' event, now
             self.policy.pop(name, None)  # the lecturer's word is the last one
             if note:
                 shown = str(value).lower() if isinstance(value, bool | str) else f"{value:g}"
                 self._note(f"{name} = {shown}")
         return value
 
-    def block_largest_storefronts(self, n: int = BLOCK_LARGEST) -> list[int]:
-        """Block now the ``n`` open storefronts with the most orders; each reopens as a mirror later.
+    def block_largest_storefronts(self, n: int = BLOCK_LARGEST) -> dict[str, Any]:
+        """The event ``block_storefronts`` of the ``n`` largest open storefronts, on the next day.
 
         Returns:
-            The blocked shops' rows.
+            The event, as scheduled.
         """
         with self.lock:
-            shops = self.shops
-            candidates = np.flatnonzero(shops.active & (shops.storefront != Storefront.BLOCKED))
-            largest = candidates[np.argsort(-shops.orders[candidates], kind="stable")[:n]]
-            shops.storefront[largest] = Storefront.BLOCKED
-            shops.storefront_day[largest] = self.steps + 1 + self.p.mirror_delay
-            self._note(f"{len(largest)} storefronts blocked")
-            self._record_stocks(self.metrics)
-        return [int(s) for s in largest]
+            event = self.schedule({"action": "block_storefronts", "largest": n})
+            self._note(f"{n} storefronts blocked")
+        return event
 
     def raise_penalties(self, factor: float = PENALTY_FACTOR) -> float:
         """Multiply prison terms by ``factor`` (within the registry's range) and imprison buyers, from the next day.
@@ -225,22 +222,16 @@ class DemoMarket(KladMarket):
         return severity
 
     def start_crackdown(self, factor: float = CRACKDOWN_FACTOR, days: int = CRACKDOWN_DAYS) -> None:
-        """Multiply the police budget by ``factor`` for ``days`` days; a second call only extends it."""
-        with self.lock:
-            if self.crackdown is None:
-                budget = self.p.police_budget
-                self.p = self.p.replace(police_budget=min(REGISTRY["police_budget"].high, budget * factor))
-            else:
-                budget = self.crackdown[1]
-            self.crackdown = (self.steps + days, budget)
-            self._note(f"crackdown x{factor:g}")
+        """The event ``crackdown``: the police budget times ``factor`` for ``days`` days from the next day.
 
-    def _end_crackdown_if_due(self) -> None:
-        # Called at the start of a day: ``steps`` is already today.
-        if self.crackdown is not None and self.steps > self.crackdown[0]:
-            self.p = self.p.replace(police_budget=self.crackdown[1])
-            self.crackdown = None
-            self.events.append((self.steps, "crackdown ends"))
+        A second press while one is on extends it instead of multiplying again.
+        """
+        with self.lock:
+            if self.crackdowns:
+                self.crackdowns[-1] = (self.steps + 1 + days, self.crackdowns[-1][1])
+            elif not any(e["action"] == "crackdown" for e in self.timeline):
+                self.schedule({"action": "crackdown", "police_multiplier": factor, "duration": days})
+            self._note(f"crackdown x{factor:g}")
 
     def _note(self, text: str) -> None:
         """Remember an action on the day it takes effect (the next day run), merging repeats of that day."""

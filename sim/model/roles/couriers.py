@@ -53,6 +53,8 @@ class Courier(RosterAgent):
         "income": Field(float, 0.0, "KZT earned in the current job"),
         "target_income": Field(float, 0.0, "KZT after which he quits for good"),
         "repeat": Field(bool, False, "has a previous conviction"),
+        "hired_day": Field(np.int64, -1, "day the current (or last recorded) job began, -1 if none"),
+        "hired_by": Field(np.int64, -1, "the shop of that job"),
     }
 
 
@@ -118,6 +120,8 @@ class Staff(NamedTuple):
     shop: np.ndarray
     income: np.ndarray
     target_income: np.ndarray
+    hired_day: np.ndarray
+    hired_by: np.ndarray
 
 
 class JobAds(NamedTuple):
@@ -130,13 +134,13 @@ class JobAds(NamedTuple):
 
 
 @jit
-def hire(uniforms, staff, ads, cost):
+def hire(uniforms, staff, ads, cost, today):
     """Candidates who see a job ad take it when ``job_margin`` > 0, until each shop's vacancies are filled.
 
     The ``k``-th candidate row sees an ad when ``uniforms[k] < ads.reach``; the
     ad is from the shop that ``uniforms[k] / ads.reach`` (again uniform) draws
     from ``ads.cdf``. Rows are served in order, so each shop hires its first
-    willing readers. A hired row works for the shop with no income yet.
+    willing readers. A hired row works for the shop with no income yet, from ``today``.
 
     Returns:
         hires by shop.
@@ -158,6 +162,8 @@ def hire(uniforms, staff, ads, cost):
             staff.state[i] = CourierState.WORKING
             staff.shop[i] = s
             staff.income[i] = 0.0
+            staff.hired_day[i] = today
+            staff.hired_by[i] = s
             hires[s] += 1
     return hires
 
@@ -375,7 +381,8 @@ class CourierRoster(Roster):
         margin = job_margins(pool, daily, self.job_cost())
         hired = pool[np.argsort(-margin, kind="stable")[:n]]
         self.state[hired] = CourierState.WORKING
-        self.shop[hired] = np.arange(n) % n_shops
+        self.shop[hired] = self.hired_by[hired] = np.arange(n) % n_shops
+        self.hired_day[hired] = 0
         return hired
 
     def hire(self, vacancies: np.ndarray, pay_per_stash_by_shop: np.ndarray) -> np.ndarray:
@@ -385,14 +392,14 @@ class CourierRoster(Roster):
         uniforms = self.model.rng.random(self.count(CourierState.CANDIDATE))
         ads = JobAds(float(self.model.p.ad_reach), vacancies, cdf(vacancies),
                      self.expected_daily_pay(pay_per_stash_by_shop))  # fmt: skip
-        return hire(uniforms, self._staff(), ads, self.job_cost())
+        return hire(uniforms, self._staff(), ads, self.job_cost(), self.model.day)
 
     def quit_jobs(self, pay_per_stash_by_shop: np.ndarray) -> int:
         """Working couriers leave when the job no longer pays for the perceived risk, or after their target."""
         return quit_jobs(self._staff(), self.expected_daily_pay(pay_per_stash_by_shop), self.job_cost())
 
     def _staff(self) -> Staff:
-        return Staff(self.state, self.shop, self.income, self.target_income)
+        return Staff(self.state, self.shop, self.income, self.target_income, self.hired_day, self.hired_by)
 
     def observe_arrests(self, arrest_rate: float) -> None:
         """Update perceived risk from arrests seen among a few peers (candidates and couriers)."""

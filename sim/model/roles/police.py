@@ -36,8 +36,9 @@ class Police(mesa.Agent):
     def allocate_budget(self) -> None:
         """Split today's officer-days and send patrols to districts."""
         p = self.p
+        budget = p.police_budget * self.model.police_multiplier()
         for activity in self.effort:
-            self.effort[activity] = p.police_budget * getattr(p, f"share_{activity}")
+            self.effort[activity] = budget * getattr(p, f"share_{activity}")
         if p.targeting_mode == "statistics":
             weights = self.pickups_by_district
         else:

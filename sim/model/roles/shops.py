@@ -47,6 +47,11 @@ class Operator(RosterAgent):
         "wholesale_paid": Field(float, 0.0, "KZT/g paid for the last bulk purchase"),
         "profit": Field(float, 0.0, "smoothed daily profit, KZT"),
         "vacancies": Field(np.int64, 0, "courier jobs advertised today"),
+        "couriers": Field(np.int64, 0, "couriers working for the shop"),
+        "orders_today": Field(np.int64, 0, "orders today"),
+        "served_today": Field(np.int64, 0, "stashes its buyers found today"),
+        "opened_day": Field(np.int64, 0, "day the shop opened"),
+        "closed_day": Field(np.int64, -1, "day it closed, -1 while in business"),
     }
 
 
@@ -54,6 +59,10 @@ class ShopRoster(Roster):
     """All shops, updated in bulk."""
 
     agent_class = Operator
+
+    def __init__(self, model):
+        super().__init__(model)
+        self.waiting: list[list[int]] = []  # per shop, the day each open vacancy was first posted, oldest first
 
     def open_shops(self, n: int, expected_orders: float, stocked: bool = False) -> np.ndarray:
         """Start ``n`` new shops with an operator (abroad or not) and starting cash.
@@ -63,6 +72,7 @@ class ShopRoster(Roster):
         p, rng = self.model.p, self.model.rng
         labs = self.model.labs
         active_labs = np.flatnonzero(labs.active)
+        self.waiting += [[] for _ in range(n)]
         return self.add(
             n,
             abroad=rng.random(n) < p.abroad_share,
@@ -74,6 +84,7 @@ class ShopRoster(Roster):
             lab=rng.choice(active_labs, size=n) if len(active_labs) else -1,
             orders=expected_orders,
             wholesale_paid=p.wholesale_price,
+            opened_day=self.model.day,
         )
 
     def reference_unit_cost(self) -> float:
@@ -133,6 +144,23 @@ class ShopRoster(Roster):
         self.vacancies = np.where(self.active, np.maximum(0, needed - working_by_shop), 0).astype(np.int64)
         return self.vacancies
 
+    def fill_vacancies(self, hires: np.ndarray) -> int:
+        """Today's hires fill each shop's oldest open vacancies; returns the days those had been open, summed.
+
+        A vacancy opens the first day a shop posts it and stays open while the
+        shop keeps posting it; when a shop needs fewer couriers, its newest
+        vacancies are withdrawn.
+        """
+        today, waited = self.model.day, 0
+        for shop in np.flatnonzero((self.vacancies > 0) | (hires > 0)):
+            open_since = self.waiting[shop]
+            posted = int(self.vacancies[shop])
+            open_since[:] = open_since[:posted] + [today] * (posted - len(open_since))
+            filled = int(hires[shop])
+            waited += sum(today - day for day in open_since[:filled])
+            del open_since[:filled]
+        return waited
+
     def adjust_pay(self, unfilled: np.ndarray) -> None:
         """Raise pay while vacancies stay open (the risk premium); drift back to the going rate otherwise."""
         p = self.model.p
@@ -170,6 +198,8 @@ class ShopRoster(Roster):
         unmet_today = np.where(orders > 0, 1.0 - served / np.maximum(orders, 1), 0.0)
         self.orders += a * (orders - self.orders) * self.active
         self.unmet += a * (unmet_today - self.unmet) * self.active
+        self.orders_today[:] = orders
+        self.served_today[:] = served
         profit = revenue - wages - p.shop_fixed_cost
         self.cash += np.where(self.active, profit, 0.0)
         self.profit += a * (profit - self.profit) * self.active
@@ -178,6 +208,9 @@ class ShopRoster(Roster):
         """Shops leave the market (operator arrested or out of money)."""
         self.active[rows] = False
         self.vacancies[rows] = 0
+        self.closed_day[rows] = self.model.day
+        for row in rows:
+            self.waiting[row].clear()
 
     def count_active(self) -> int:
         """Number of shops in business."""
