@@ -168,9 +168,9 @@ def test_dask_cluster_gives_the_local_result(tmp_path):
         )
         runs = {}
         for where, option in (("local", ["--workers", "2"]), ("dask", ["--scheduler", address])):
-            res = subprocess.run([sys.executable, "-m", "sim", "run", str(scenario), "--reps", "3", "--days", "30", "--force",
-                                  "--quiet", "--out", str(tmp_path / f"run_{where}"), *option], capture_output=True,
-                                 text=True, cwd=ROOT, env=env)  # fmt: skip
+            command = [sys.executable, "-m", "sim", "run", str(scenario), "--reps", "3", "--days", "30", "--force",
+                       "--quiet", "--out", str(tmp_path / f"run_{where}"), *option]  # fmt: skip
+            res = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env=env)
             assert res.returncode == 0, res.stderr
             assert "Dask" in res.stderr if where == "dask" else "2 local processes" in res.stderr
             runs[where] = pd.read_parquet(tmp_path / f"run_{where}" / "daily.parquet")
