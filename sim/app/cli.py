@@ -17,6 +17,12 @@ from sim.reporting.docs import parameter_table
 from sim.reporting.format import number
 from sim.reporting.scenarios import headline_lines, write_comparison, write_scenario
 
+#: Exit codes (README, "Exit codes"): 0 done, 1 a target or every run failed, 2 bad input, 3 some runs failed,
+#: 130 interrupted (sim.app.start).
+EXIT_ALL_FAILED = 1
+EXIT_BAD_INPUT = 2
+EXIT_SOME_FAILED = 3
+
 
 def _whole(name: str, minimum: int):
     """An argparse type: a whole number of at least ``minimum``, with a one-line error naming the option."""
@@ -45,7 +51,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     write_scenario(result, out)
     print(f"\n{result.name}: means over {result.window.describe(args.days)}; {args.reps} replication(s), 95% CI")
     print("\n".join(headline_lines(result.table)))
-    print(f"\nresults: {out}/ (report.md, summary.parquet, daily.parquet, manifest.json, figures/)")
+    records = "".join(f", {name}.parquet" for name in result.records)
+    print(f"\nresults: {out}/ (report.md, summary.parquet, daily.parquet{records}, manifest.json, figures/)")
     return 0
 
 
@@ -97,17 +104,20 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     started = now()
     exp = load_experiment(args.experiment)
     out = Path(args.out) if args.out else Path("results") / "sweeps" / Path(args.experiment).stem
-    runs = run_sweep(
-        exp,
-        out,
-        execution=_execution(args),
-        resume=args.resume,
-    )
+    if args.retry_failed and not args.resume:
+        raise ParameterError("--retry-failed goes with --resume (it runs again the failed runs of an earlier sweep)")
+    runs = run_sweep(exp, out, execution=_execution(args), resume=args.resume, retry_failed=args.retry_failed)
     table = write_sweep(exp, runs, out, str(args.experiment), started)
-    failed = int((runs["status"] != "ok").sum())
-    print(f"{len(runs)} runs ({failed} failed); results: {out}/ (runs.parquet, indices.csv, report.md, figures/)")
+    failed = runs[runs["status"] != "ok"]
+    print(f"{len(runs)} runs ({len(failed)} failed); results: {out}/ (runs.parquet, indices.csv, report.md, figures/)")
     if not table.empty:
         print(table.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
+    if len(failed):
+        first = failed.iloc[0]
+        every = "every run" if len(failed) == len(runs) else f"{len(failed)} of {len(runs)} runs"
+        print(f"klad: {every} failed; the first (run {first['run']}): {first['error']}; "
+              f"`klad sweep --resume --retry-failed` runs them again", file=sys.stderr)  # fmt: skip
+        return EXIT_ALL_FAILED if len(failed) == len(runs) else EXIT_SOME_FAILED
     return 0
 
 
@@ -202,7 +212,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     straddle = result.table.loc[result.table["outcome"] == "straddles", "target"].tolist()
     note = f" ({len(straddle)} straddle a bound: {', '.join(straddle)})" if straddle and not failed else ""
     print(f"\n{'all targets pass' + note if not failed else 'FAILED: ' + ', '.join(failed)}; report: {out}/report.md")
-    return 0 if not failed else 1
+    return 0 if not failed else EXIT_ALL_FAILED
 
 
 def cmd_hypotheses(args: argparse.Namespace) -> int:
@@ -329,6 +339,7 @@ def build_parser() -> argparse.ArgumentParser:
     sweep = sub.add_parser("sweep", help="run a sensitivity analysis / sweep from an experiment file")
     sweep.add_argument("experiment", help="experiment TOML file")
     _output_options(sweep, "results/sweeps/<experiment file name>", resume="skip the runs already on disk")
+    sweep.add_argument("--retry-failed", action="store_true", help="with --resume: run the failed runs again")
     sweep.set_defaults(func=cmd_sweep)
 
     demo = sub.add_parser("demo", help="serve the classroom demo in the browser")
@@ -397,4 +408,4 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except ParameterError as exc:
         print(f"klad: error: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_BAD_INPUT

@@ -215,21 +215,27 @@ def run_seed(root: int, run: int) -> int:
     return int(np.random.SeedSequence(root, spawn_key=(run,)).generate_state(1)[0])
 
 
+def point_values(exp: Experiment, row: np.ndarray) -> dict[str, Any]:
+    """The varied values of one sample point as the model gets them (whole-number parameters rounded)."""
+    values = {}
+    for name, value in zip(exp.varied, row, strict=True):
+        value = float(value) if isinstance(value, np.floating) else value
+        if exp.model == DEFAULT_MODEL:
+            kind = event_key(exp.events, name, "").kind if event_number(name) else REGISTRY[name].type
+            value = int(round(value)) if kind is int else value
+        values[name] = value
+    return values
+
+
 def point_params(exp: Experiment, row: np.ndarray) -> dict[str, Any]:
-    """Parameters of one sample point: fixed values, then the varied ones (integers rounded), and the events.
+    """Parameters of one sample point: fixed values, then the varied ones, and the events.
 
     A varied event number (``events.0.day``) goes into its event; the klad
     model also gets the sweep's summary window.
     """
-    params, numbers = dict(exp.fixed), {}
-    for name, value in zip(exp.varied, row, strict=True):
-        value = float(value) if isinstance(value, np.floating) else value
-        if exp.model != DEFAULT_MODEL:
-            params[name] = value
-        elif event_number(name):
-            numbers[name] = int(round(value)) if event_key(exp.events, name, "").kind is int else value
-        else:
-            params[name] = int(round(value)) if REGISTRY[name].type is int else value
+    values = point_values(exp, row)
+    numbers = {name: value for name, value in values.items() if exp.model == DEFAULT_MODEL and event_number(name)}
+    params = {**exp.fixed, **{name: value for name, value in values.items() if name not in numbers}}
     if exp.events:
         params["events"] = with_event_numbers(exp.events, numbers)
     if exp.window is not None:
@@ -268,7 +274,7 @@ def run_chunk(exp: Experiment, rows: np.ndarray, runs: list[int]) -> pd.DataFram
         point, rep = divmod(run, exp.replications)
         params = point_params(exp, rows[point])
         seed = run_seed(exp.seed, run)
-        record = {"run": run, "point": point, "rep": rep, "seed": seed, **{n: params[n] for n in exp.varied}}
+        record = {"run": run, "point": point, "rep": rep, "seed": seed, **point_values(exp, rows[point])}
         try:
             out = model(params, seed, days=exp.days)
             record.update({o: float(out[o]) for o in exp.outputs})
@@ -295,11 +301,14 @@ def run_sweep(
     *,
     execution: Execution = IN_PROCESS,
     resume: bool = False,
+    retry_failed: bool = False,
 ) -> pd.DataFrame:
     """Run every run of the experiment not yet on disk and return all runs in run order.
 
     Each finished chunk is written atomically as soon as it arrives, so a sweep
-    killed at any moment loses at most the chunks in flight.
+    killed at any moment loses at most the chunks in flight. With
+    ``retry_failed`` (and ``resume``), the chunks on disk that hold a failed
+    run are run again.
     """
     out = Path(out)
     rows = design_matrix(exp)
@@ -308,6 +317,10 @@ def run_sweep(
     paths = [chunk_path(out, i) for i in range(len(chunks))]
     if any(p.exists() for p in paths) and not resume:
         raise ParameterError(f"{out}: holds an earlier sweep's results; pass --resume to continue it, or another --out")
+    if retry_failed:
+        for path in paths:
+            if path.exists() and (pd.read_parquet(path, columns=["status"])["status"] != "ok").any():
+                path.unlink()
     jobs = [(run_chunk, (exp, rows, chunk)) for chunk in chunks]
     execute(jobs, paths=paths, sizes=[len(c) for c in chunks], execution=execution)
     frames = [pd.read_parquet(p) for p in paths]

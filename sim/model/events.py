@@ -30,28 +30,36 @@ def chosen(event: dict[str, Any], candidates: np.ndarray, size: np.ndarray) -> n
     return candidates[np.isin(candidates, event["shops"])]
 
 
-def happen(model: KladMarket, event: dict[str, Any]) -> None:
-    """Carry out one event today."""
+def happen(model: KladMarket, event: dict[str, Any]) -> dict[str, Any]:
+    """Carry out one event today; returns what it hit (shop or lab rows, or counts of people arrested)."""
     action, day, shops = event["action"], model.day, model.shops
     if action == "block_storefronts":
         rows = chosen(event, np.flatnonzero(shops.active & (shops.storefront != Storefront.BLOCKED)), shops.orders)
         shops.storefront[rows] = Storefront.BLOCKED
         shops.storefront_day[rows] = day + event.get("mirror_delay", model.p.mirror_delay)
-    elif action == "close_shops":
-        for shop in chosen(event, np.flatnonzero(shops.active), shops.orders):
+        return {"shops": rows.tolist()}
+    if action == "close_shops":
+        rows = chosen(event, np.flatnonzero(shops.active), shops.orders)
+        for shop in rows:
             model._close_shop(int(shop), seize=False)
-    elif action == "raid_labs":
+        return {"shops": rows.tolist()}
+    if action == "raid_labs":
         labs = model.labs
-        model.raid_labs(chosen(event, np.flatnonzero(labs.active), labs.capacity))
-    elif action == "crackdown":
+        rows = chosen(event, np.flatnonzero(labs.active), labs.capacity)
+        model.raid_labs(rows)
+        return {"labs": rows.tolist()}
+    if action == "crackdown":
         model.crackdowns.append((day + event["duration"], event["police_multiplier"]))
-    elif action == "arrest_wave":
+        return {}
+    if action == "arrest_wave":
         couriers = np.flatnonzero(model.couriers.state == CourierState.WORKING)
         caught = couriers[model.rng.random(len(couriers)) < event.get("couriers", 0.0)]
         model.arrest_couriers(caught, np.zeros(len(caught)))
         buyers = np.flatnonzero(model.buyers.state == BuyerState.ACTIVE)
-        model.arrest_buyers(buyers[model.rng.random(len(buyers)) < event.get("buyers", 0.0)])
-    elif action == "set":
+        arrested = buyers[model.rng.random(len(buyers)) < event.get("buyers", 0.0)]
+        model.arrest_buyers(arrested)
+        return {"couriers_arrested": len(caught), "buyers_arrested": len(arrested)}
+    if action == "set":
         model.p = model.p.replace(**event["params"])
-    else:  # the timeline checks actions; an unknown one here is a bug
-        raise ValueError(f"unknown event action {action!r}")
+        return {}
+    raise ValueError(f"unknown event action {action!r}")  # the timeline checks actions: a bug if reached

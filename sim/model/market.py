@@ -60,6 +60,7 @@ class KladMarket(mesa.Model):
             params = params.as_dict()
         resolved = resolve({k: v for k, v in (params or {}).items() if k not in SCENARIO_KEYS})
         self.timeline = check_events((params or {}).get("events", []), "KladMarket")  # events to come, by day
+        self.happened: list[dict[str, Any]] = []  # events done: the event, and the shops or labs it hit
         self.crackdowns: list[tuple[int, float]] = []  # (first day after it, police budget multiplier)
         self.policy: dict[str, Any] = resolved.pop("policy")
         self.p: Params = Params(**resolved)  # the values in force today; replaced, never changed in place
@@ -198,7 +199,8 @@ class KladMarket(mesa.Model):
         """Today's timed events happen (``sim.model.events``); crackdowns that are over end."""
         self.crackdowns = [c for c in self.crackdowns if c[0] > self.day]
         while self.timeline and self.timeline[0]["day"] <= self.day:
-            happen(self, self.timeline.pop(0))
+            event = self.timeline.pop(0)
+            self.happened.append({**event, "day": self.day, **happen(self, event)})
 
     def schedule(self, event: dict[str, Any]) -> dict[str, Any]:
         """Add an event (``sim.timeline``) to the days to come; returns it, checked. A past day means the next one.

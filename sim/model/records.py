@@ -9,6 +9,8 @@
   outcome (``got``, ``seized`` at the pickup, ``not found``: the stash was gone
   twice, ``no stash`` on file, ``no storefront``). Thousands a day, so kept as
   arrays, a block a day.
+- ``events`` (whenever a recorded run had timed events): each event done, on
+  its day, with the shops or labs it hit.
 - ``couriers``: one row per spell of work: the courier, the shop, the day
   hired and the day it ended, and how (``arrested``, ``quit``, ``shop closed``,
   ``left for good``, or ``working`` at the end of the run).
@@ -28,6 +30,7 @@ import pandas as pd
 
 from sim.model.roles.couriers import CourierState
 from sim.model.roles.shops import Operator, Storefront
+from sim.timeline import describe
 
 if TYPE_CHECKING:
     from sim.model.market import KladMarket
@@ -82,6 +85,11 @@ class Recorder:
     def frames(self) -> dict[str, pd.DataFrame]:
         """The records so far as DataFrames (spells still going are rows that end ``working`` today)."""
         out = {}
+        if self.model.happened:
+            out["events"] = pd.DataFrame([
+                {"day": e["day"], "action": e["action"], "event": describe(e), "shops": e.get("shops", []),
+                 "labs": e.get("labs", [])} for e in self.model.happened
+            ])  # fmt: skip
         if self.shops is not None:
             table = self.shops.get_agenttype_vars_dataframe(Operator).reset_index()
             table = table.rename(columns={"Step": "day"}).drop(columns="AgentID").astype({"day": np.int32})

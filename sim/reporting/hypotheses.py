@@ -15,6 +15,8 @@ from sim.experiments.hypotheses import Verdicts, metric_values  # noqa: E402
 from sim.io.files import write_atomic, write_json, write_text  # noqa: E402
 from sim.io.provenance import provenance  # noqa: E402
 from sim.reporting.format import number  # noqa: E402
+from sim.reporting.plots import mark_days  # noqa: E402
+from sim.reporting.scenarios import marks_of  # noqa: E402
 
 COLOURS = {"supported": "#1a9850", "not supported": "#d73027", "inconclusive": "#7f7f7f"}
 
@@ -31,9 +33,11 @@ def plot_hypothesis(h, daily: dict[str, pd.DataFrame], results: list[dict], path
         mean, sem = smooth.mean(axis=1), smooth.sem(axis=1)
         ax.plot(mean.index, mean, label=arm, lw=1.4)
         ax.fill_between(mean.index, mean - 1.96 * sem, mean + 1.96 * sem, alpha=0.2)
-    start = min(p.get("policy_start_day", 0) for p in h.arms.values())
-    ax.axvline(start, color="k", ls=":", lw=1)
+    marks = sorted({m for params in h.arms.values() for m in marks_of(params)})
+    legend = mark_days([ax], marks, h.settings["days"])
     ax.set(title=f"{h.main_metric} (14-day mean, 95% band over replications)", xlabel="day")
+    if legend:
+        ax.text(0.0, -0.12, "   ".join(legend), transform=ax.transAxes, fontsize=7, va="top")
     ax.legend(fontsize=8)
     for k, r in enumerate(results):
         a = fig.add_subplot(grid[k, 1])

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from sim.experiments.records import migration, refill_days, shop_survival
 from sim.experiments.replications import HEADLINE, Window, replication_seeds
 from sim.experiments.scenarios import Comparison, RunPlan, ScenarioResult
 from sim.io.files import write_json, write_parquet, write_text
@@ -44,21 +45,26 @@ def write_scenario(result: ScenarioResult, out: str | Path) -> list[Path]:
     ``<record>.parquet`` (``shops``, ``purchases``, ``couriers``),
     ``figures/timeseries.png``, ``report.md`` and ``manifest.json``.
     """
+    return write_folder(
+        out, {"daily": result.daily, "summary": result.summary, **result.records},
+        lambda folder: plot_timeseries(result.daily, folder / "timeseries.png", result.name, marks_of(result.params)),
+        scenario_report(result),
+        lambda: provenance(result.started, scenario=result.name, scenario_file=result.source,
+                           parameters=result.params, **run_manifest(result.plan, result.window, list(result.records))),
+    )  # fmt: skip
+
+
+def write_folder(out: str | Path, tables: dict, figure, report: str, manifest) -> list[Path]:
+    """A run's folder: ``<name>.parquet`` per table, ``figure(figures folder)``, ``report.md``, ``manifest()`` last.
+
+    An earlier manifest is removed first, so a folder with a manifest always
+    holds one run's complete set of files.
+    """
     out = Path(out)
     (out / "manifest.json").unlink(missing_ok=True)
-    marks = marks_of(result.params)
-    files = [
-        write_parquet(result.daily, out / "daily.parquet"),
-        write_parquet(result.summary, out / "summary.parquet"),
-        *(write_parquet(frame, out / f"{name}.parquet") for name, frame in result.records.items()),
-        plot_timeseries(result.daily, out / "figures" / "timeseries.png", result.name, marks),
-        write_text(scenario_report(result), out / "report.md"),
-    ]
-    manifest = provenance(
-        result.started, scenario=result.name, scenario_file=result.source, parameters=result.params,
-        **run_manifest(result.plan, result.window, list(result.records)),
-    )  # fmt: skip
-    files.append(write_json(manifest, out / "manifest.json"))
+    files = [write_parquet(frame, out / f"{name}.parquet") for name, frame in tables.items()]
+    files += [figure(out / "figures"), write_text(report, out / "report.md")]
+    files.append(write_json(manifest(), out / "manifest.json"))
     return files
 
 
@@ -79,26 +85,43 @@ def scenario_report(result: ScenarioResult) -> str:
     for row in result.table.itertuples():
         lines.append(f"| {row.metric} | {number(row.mean)} | {number(row.ci_low)} to {number(row.ci_high)} |")
     lines += ["", "![main metrics over time](figures/timeseries.png)", ""]
-    return "\n".join(lines)
+    return "\n".join(lines + records_lines(result))
+
+
+def records_lines(result: ScenarioResult) -> list[str]:
+    """The run metrics of the window that need more than the city's daily totals, and those from records."""
+    first = result.plan.days - result.window.days + 1
+    lines = ["## Run metrics", "", f"- Time to refill a courier vacancy over the window: "
+             f"{number(refill_days(result.daily, first))} days (mean over the vacancies filled)."]  # fmt: skip
+    if "shops" in result.records:
+        survival = shop_survival(result.records["shops"])
+        half = survival.loc[survival["surviving"] <= 0.5, "days"]
+        median = f"{half.iloc[0]} days" if len(half) else "more than the run (fewer than half closed)"
+        lines.append(f"- Shops in business, median life: {median} (Kaplan-Meier over all replications).")
+    events = result.records.get("events")
+    if "purchases" in result.records and events is not None:
+        blocks = events[events["action"].isin(["block_storefronts", "close_shops"])]
+        for block in blocks.drop_duplicates("event").itertuples():
+            rows = result.records["purchases"]
+            rows = rows[rows["rep"] == 0] if "rep" in rows else rows
+            hit = events[(events["event"] == block.event) & (events["rep"] == 0)] if "rep" in events else blocks
+            moved = migration(rows, list(hit["shops"].iloc[0]), int(block.day))
+            share = moved.loc[(moved["shop"] >= 0) & ~moved["back"], "share"].sum()
+            lines.append(f"- After {block.event}: the buyers of those shops placed {share:.0%} of their orders of the "
+                         "next 30 days at other shops (replication 0).")  # fmt: skip
+    return [*lines, ""]
 
 
 def write_comparison(comparison: Comparison, out: str | Path) -> list[Path]:
     """``comparison.parquet``, ``daily.parquet``, ``figures/comparison.png``, ``report.md``, ``manifest.json``."""
-    out = Path(out)
-    (out / "manifest.json").unlink(missing_ok=True)
-    marks = [m for params in comparison.params.values() for m in marks_of(params)]
-    files = [
-        write_parquet(comparison.table, out / "comparison.parquet"),
-        write_parquet(comparison.daily, out / "daily.parquet"),
-        plot_comparison(comparison.daily, out / "figures" / "comparison.png", sorted(set(marks))),
-        write_text(comparison_report(comparison), out / "report.md"),
-    ]
-    manifest = provenance(
-        comparison.started, scenario=comparison.names, scenario_file=comparison.sources, parameters=comparison.params,
-        **run_manifest(comparison.plan, comparison.window, []),
+    marks = sorted({m for params in comparison.params.values() for m in marks_of(params)})
+    return write_folder(
+        out, {"comparison": comparison.table, "daily": comparison.daily},
+        lambda folder: plot_comparison(comparison.daily, folder / "comparison.png", marks),
+        comparison_report(comparison),
+        lambda: provenance(comparison.started, scenario=comparison.names, scenario_file=comparison.sources,
+                           parameters=comparison.params, **run_manifest(comparison.plan, comparison.window, [])),
     )  # fmt: skip
-    files.append(write_json(manifest, out / "manifest.json"))
-    return files
 
 
 def comparison_report(comparison: Comparison) -> str:

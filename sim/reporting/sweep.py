@@ -15,6 +15,7 @@ from sim.experiments.sensitivity import WIDE_CI, indices, samples_needed, seed_n
 from sim.experiments.sweep import Experiment  # noqa: E402
 from sim.io.files import write_atomic, write_json, write_parquet, write_text  # noqa: E402
 from sim.io.provenance import provenance  # noqa: E402
+from sim.timeline import describe  # noqa: E402
 
 
 def plot_indices(table: pd.DataFrame, path: Path) -> Path:
@@ -65,7 +66,19 @@ def report(exp: Experiment, runs: pd.DataFrame, table: pd.DataFrame) -> str:
              f"Design `{exp.design}`, {exp.samples} base samples, {runs['point'].nunique()} points x "
              f"{exp.replications} replications = {len(runs)} runs ({failed} failed), {exp.days} days, seed {exp.seed}.",
              f"Uncertainties: {', '.join(n for n, k in exp.kinds.items() if k != 'lever') or 'none'}; "
-             f"levers: {', '.join(n for n, k in exp.kinds.items() if k == 'lever') or 'none'}.", ""]  # fmt: skip
+             f"levers: {', '.join(n for n, k in exp.kinds.items() if k == 'lever') or 'none'}."]  # fmt: skip
+    if exp.window is not None:
+        lines.append(f"Each run's outputs are its means over {exp.window.describe(exp.days)}.")
+    if exp.events:
+        lines.append("Timed events: " + "; ".join(describe(e) for e in exp.events) + ".")
+    lines.append("")
+    if failed:
+        first = runs[runs["status"] != "ok"].iloc[0]
+        every = "**Every run failed**" if failed == len(runs) else f"**{failed} of {len(runs)} runs failed**"
+        lines += ["## Failed runs", "", f"{every}; their outputs are missing and no index uses them. The first "
+                  f"(run {first['run']}, point {first['point']}): `{first['error']}`. Each failure's error and "
+                  "traceback are in `runs.parquet`; `klad sweep --resume --retry-failed` runs them again.",
+                  ""]  # fmt: skip
     if exp.replications > 1:
         lines += ["## Seed noise", "", "| output | share of variance that is seed noise |", "|---|---:|"]
         lines += [f"| {o} | {seed_noise_share(runs, o):.1%} |" for o in exp.outputs]

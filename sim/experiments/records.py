@@ -1,0 +1,66 @@
+"""Run metrics read from the daily table and the records below the city level (``sim.model.records``).
+
+- ``refill_days``: how long a courier vacancy stays open before it is filled;
+- ``shop_survival``: how long each shop stayed in business (Kaplan-Meier over
+  the shops that opened, those still open at the end censored);
+- ``migration``: where the buyers of blocked shops bought after the block.
+
+Each takes the frames a run or ``run_scenario`` returns (with a ``rep``
+column, or without) and returns numbers or a DataFrame.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+def refill_days(daily: pd.DataFrame, first_day: int = 1) -> float:
+    """Mean days a courier vacancy filled from ``first_day`` on had been open (NaN: none was filled)."""
+    days = daily[daily["day"] >= first_day]
+    filled = days["vacancies_filled"].sum()
+    return float(days["vacancy_days"].sum() / filled) if filled else float("nan")
+
+
+def shop_lives(shops: pd.DataFrame) -> pd.DataFrame:
+    """One row per shop (and replication): the first and last day it is on record and whether it closed."""
+    keys = ["rep", "shop"] if "rep" in shops else ["shop"]
+    lives = shops.groupby(keys).agg(first=("day", "min"), last=("day", "max"), open=("active", "last"))
+    lives["closed"] = ~lives.pop("open").astype(bool)
+    lives["days"] = lives["last"] - lives["first"] + 1
+    return lives.reset_index()
+
+
+def shop_survival(shops: pd.DataFrame) -> pd.DataFrame:
+    """Kaplan-Meier survival of shops in business: the share still open after each number of days.
+
+    Shops still open at the end of the run are censored there.
+    """
+    lives = shop_lives(shops)
+    rows, alive = [], 1.0
+    for days in np.unique(lives.loc[lives["closed"], "days"]):
+        at_risk = int((lives["days"] >= days).sum())
+        closed = int(((lives["days"] == days) & lives["closed"]).sum())
+        alive *= 1.0 - closed / at_risk
+        rows.append({"days": int(days), "at_risk": at_risk, "closed": closed, "surviving": alive})
+    return pd.DataFrame(rows, columns=["days", "at_risk", "closed", "surviving"])
+
+
+def migration(purchases: pd.DataFrame, shops: list[int], day: int, before: int = 30, after: int = 30) -> pd.DataFrame:
+    """Where the buyers of ``shops`` (blocked or closed on ``day``) bought in the ``after`` days from ``day`` on.
+
+    The displaced buyers are those who got a stash from one of ``shops`` in the
+    ``before`` days up to ``day``. Returns, per shop they bought from after
+    (``shop`` -1: an order that found no storefront), their purchases and the
+    share of all their orders, ``back`` marking the shops that were hit (their
+    mirrors).
+    """
+    keys = ["rep", "buyer"] if "rep" in purchases else ["buyer"]
+    got = purchases["outcome"] == "got"
+    was = purchases[got & purchases["shop"].isin(shops) & purchases["day"].between(day - before, day - 1)]
+    displaced = was[keys].drop_duplicates()
+    later = purchases[purchases["day"].between(day, day + after - 1)].merge(displaced, on=keys)
+    table = later.groupby("shop").size().rename("orders").reset_index()
+    table["share"] = table["orders"] / max(1, len(later))
+    table["back"] = table["shop"].isin(shops)
+    return table.sort_values("orders", ascending=False, kind="stable").reset_index(drop=True)
