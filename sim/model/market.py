@@ -249,11 +249,12 @@ class KladMarket(mesa.Model):
 
     def hire_couriers(self) -> None:
         """Shops advertise vacancies; willing candidates take them; unfilled jobs raise pay."""
-        vacancies = self.shops.post_vacancies(self.couriers.working_by_shop(len(self.shops)))
+        working = self.couriers.working_by_shop(len(self.shops))
+        vacancies = self.shops.post_vacancies(working)
         hires = self.couriers.hire(vacancies, self.shops.pay)
         self.today.vacancy_days = self.shops.fill_vacancies(hires)
         self.today.vacancies_filled = int(hires.sum())
-        self.shops.couriers[:] = self.couriers.working_by_shop(len(self.shops))
+        self.shops.couriers[:] = working + hires
         unfilled = vacancies - hires
         self.shops.adjust_pay(unfilled)
         self.today.courier_vacancies = int(unfilled.sum())

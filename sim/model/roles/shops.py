@@ -52,6 +52,7 @@ class Operator(RosterAgent):
         "served_today": Field(np.int64, 0, "stashes its buyers found today"),
         "opened_day": Field(np.int64, 0, "day the shop opened"),
         "closed_day": Field(np.int64, -1, "day it closed, -1 while in business"),
+        "open_vacancies": Field(np.int64, 0, "courier vacancies left open after today's hiring"),
     }
 
 
@@ -152,13 +153,16 @@ class ShopRoster(Roster):
         vacancies are withdrawn.
         """
         today, waited = self.model.day, 0
-        for shop in np.flatnonzero((self.vacancies > 0) | (hires > 0)):
+        # Vacancies posted and filled the same day wait 0 days: only shops with a vacancy left open, today or
+        # from before, need their list of open vacancies.
+        for shop in np.flatnonzero((self.vacancies > hires) | (self.open_vacancies > 0)):
             open_since = self.waiting[shop]
             posted = int(self.vacancies[shop])
             open_since[:] = open_since[:posted] + [today] * (posted - len(open_since))
             filled = int(hires[shop])
             waited += sum(today - day for day in open_since[:filled])
             del open_since[:filled]
+            self.open_vacancies[shop] = len(open_since)
         return waited
 
     def adjust_pay(self, unfilled: np.ndarray) -> None:
@@ -209,6 +213,7 @@ class ShopRoster(Roster):
         self.active[rows] = False
         self.vacancies[rows] = 0
         self.closed_day[rows] = self.model.day
+        self.open_vacancies[rows] = 0
         for row in rows:
             self.waiting[row].clear()
 
