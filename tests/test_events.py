@@ -257,3 +257,42 @@ def test_event_numbers_can_be_swept(tmp_path):
     path.write_text(bad)
     with pytest.raises(ParameterError, match="names no event"):
         load_experiment(path)
+
+
+@pytest.mark.slow
+def test_resume_can_retry_the_failed_runs(tmp_path):
+    broken = tmp_path / "broken"
+    broken.write_text("x")
+    path = tmp_path / "exp.toml"
+    path.write_text(SWEEP.format(samples=4, fail_above=2.0) + f'broken = "{broken}"\n')
+    env = {**__import__("os").environ, "PYTHONPATH": str(ROOT / "tests" / "data")}
+
+    def sweep(*extra):
+        return subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "sim",
+                "sweep",
+                str(path),
+                "--out",
+                str(tmp_path / "o"),
+                "--quiet",
+                "--workers",
+                "1",
+                *extra,
+            ],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            env=env,
+        )
+
+    assert sweep().returncode == 1
+    broken.unlink()  # the cause is mended
+    assert sweep("--resume").returncode == 1  # resuming alone keeps the failed runs
+    res = sweep("--resume", "--retry-failed")
+    assert res.returncode == 0, res.stderr
+    runs = pd.read_parquet(tmp_path / "o" / "runs.parquet")
+    assert (runs["status"] == "ok").all() and len(runs) == 4
+    assert sweep("--retry-failed").returncode == 2  # it goes with --resume
