@@ -201,6 +201,11 @@ def _params_as_dict(self: Params) -> dict[str, Any]:
 
 
 def _check_cross_rules(values: dict[str, Any]) -> None:
+    if values["first_storefronts"] > values["known_storefronts"]:
+        raise ParameterError(
+            f"parameter 'first_storefronts' = {values['first_storefronts']} exceeds "
+            f"'known_storefronts' = {values['known_storefronts']}: a buyer cannot know more than he remembers"
+        )
     if values["batch_min"] > values["batch_max"]:
         raise ParameterError(
             f"parameter 'batch_min' = {values['batch_min']} exceeds 'batch_max' = {values['batch_max']}"

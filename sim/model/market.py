@@ -27,8 +27,8 @@ from sim.model.roles.labs import LabRoster
 from sim.model.roles.police import Police
 from sim.model.roles.shops import ShopRoster, Storefront
 from sim.model.world.city import City
-from sim.model.world.justice import ROLE_NAMES, Justice, Role
-from sim.model.world.sanctions import courier_offence, mean_sentence
+from sim.model.world.justice import ROLE_NAMES, Justice, Role, served_days
+from sim.model.world.sanctions import OFFENCES, courier_offence, draw_sentences, mean_sentence
 from sim.model.world.stashes import Stashes, StashState
 from sim.params import SCENARIO_KEYS, Params, check_records, resolve
 from sim.timeline import check_event, check_events
@@ -130,6 +130,7 @@ class KladMarket(mesa.Model):
         self.shops.open_shops(p.n_shops, daily_orders / p.n_shops, stocked=True)
         self.couriers.recruit_candidates(round(p.candidate_pool * self.scale) + p.n_couriers)
         self.couriers.hire_first(p.n_couriers, p.n_shops)
+        self.fill_prisons()
         storefronts = self.shops.visibility.copy()
         self.buyers.start_using(p.n_buyers, BuyerState.ACTIVE, storefronts)
         # Former users at the quit/relapse/recovery equilibrium, at most as many as active users.
@@ -142,6 +143,32 @@ class KladMarket(mesa.Model):
         districts = categorical(self.rng, self.city.placement, len(shops))
         self.stashes.hide(shops, districts, np.full(len(shops), -1), np.zeros(len(shops), dtype=bool))
         self.cumulative["produced"] = self._grams_in_stock()
+
+    def fill_prisons(self) -> None:
+        """Day 0: couriers convicted before the run are still serving, ``prison_flow0`` a day over one term.
+
+        The prison population thus starts at its stock-flow level and releases
+        (some back to the candidate pool, as repeat offenders) flow from the
+        first day. Each was charged as a courier caught at a random placement of
+        a batch (a large quantity or a first offence, as ``courier_offence``
+        decides); the time left is uniform over the part of the term served
+        before parole, and the stock holds each charge in proportion to its term.
+        """
+        p, rng = self.p, self.rng
+        batch = rng.integers(p.batch_min, p.batch_max + 1, 4096)
+        charges = courier_offence(False, rng.integers(1, batch + 1) * p.stash_grams, p.large_quantity)
+        offences, share = np.unique(charges, return_counts=True)
+        terms = np.array([mean_sentence(p.sanction_regime, o, p.severity_multiplier) for o in offences])
+        stock = p.prison_flow0 * self.scale * share / share.sum() * terms * p.time_served_share * 365.0
+        for offence, n in zip(offences, np.round(stock).astype(int), strict=True):
+            if n == 0:
+                continue
+            rows = self.couriers.recruit_candidates(n)
+            self.couriers.state[rows] = CourierState.PRISON
+            served = served_days(draw_sentences(rng, p.sanction_regime, str(offence), p.severity_multiplier, n),
+                                 p.time_served_share)  # fmt: skip
+            release = 1 + (rng.random(n) * served).astype(np.int64)
+            self.justice.imprison_at_start(Role.COURIER, rows, release, np.full(n, OFFENCES.index(str(offence))))
 
     # -------------------------------------------------------------------- day
     def step(self) -> None:
@@ -273,7 +300,7 @@ class KladMarket(mesa.Model):
         lost = self.rng.random(len(laid.laid_shop)) < p.bad_placement
         self.stashes.hide(laid.laid_shop, laid.laid_district, laid.laid_courier, lost)
         self._count_lost(int(lost.sum()) * grams)
-        self._count_seized(int(laid.seized_by_shop.sum()) * grams)
+        self.count_seized(int(laid.seized_by_shop.sum()) * grams)
         arrested = laid.arrested
         if len(arrested):
             self.arrest_couriers(arrested, laid.arrested_stashes * grams)
@@ -336,7 +363,7 @@ class KladMarket(mesa.Model):
         n_got, n_arrested = int(np.count_nonzero(got)), int(np.count_nonzero(arrested))
         n_sold = n_got - n_arrested
         grams = p.stash_grams
-        self._count_seized(n_arrested * grams)
+        self.count_seized(n_arrested * grams)
         self.cumulative["sold"] += n_sold * grams
         pickups = np.bincount(district[got], minlength=self.city.n_districts)
         self.police.record_finds(np.concatenate([found_districts, district[arrested]]), pickups)
@@ -404,7 +431,7 @@ class KladMarket(mesa.Model):
     def raid_labs(self, rows: np.ndarray) -> None:
         """Police raid labs: chemists arrested, stock and precursors seized, the labs closed."""
         labs = self.labs
-        self._count_seized(float(labs.stock[rows].sum()))
+        self.count_seized(float(labs.stock[rows].sum()))
         labs.stock[rows] = 0.0
         labs.precursor[rows] = 0.0
         labs.close(rows)
@@ -448,11 +475,11 @@ class KladMarket(mesa.Model):
     def renew_buyers(self) -> None:
         """Quitting, relapse and recovery; new users start with availability and advertising."""
         p = self.p
-        self.buyers.quit_relapse_recover()
+        self.buyers.quit_relapse_recover(self.market_price(), self.buyer_arrest_cost())
         orders = max(1, self.today.orders)
         availability = 1.0 - self.today.unmet_orders / orders
         open_visibility = self.shops.visibility * self.shops.open_now()
-        advertising = min(2.0, open_visibility.sum() / max(1e-9, self.initial_visibility))
+        advertising = (open_visibility.sum() / max(1e-9, self.initial_visibility)) ** p.ad_elasticity
         rate = p.initiation_rate * self.scale * availability * advertising * (1.0 - p.prevention)
         new = int(self.rng.poisson(max(0.0, rate)))
         if new and open_visibility.sum() > 0:
@@ -460,22 +487,28 @@ class KladMarket(mesa.Model):
         self.today.new_buyers = new
 
     def enter_and_exit(self) -> None:
-        """Shops without money close; profits attract new shops; unmet bulk demand starts labs."""
+        """Failing shops close, a margin attracts new ones; idle or unsold labs close, a shortfall starts new labs.
+
+        A shop fails when it is out of money or has lost money for
+        ``exit_patience`` days; a lab when it has had no precursors for 90 days
+        or sold nothing for ``exit_patience`` days. Lab set-ups follow the size
+        of the bulk shortfall.
+        """
         p, shops, labs = self.p, self.shops, self.labs
-        for shop in np.flatnonzero(shops.active & (shops.cash < 0)):
+        for shop in np.flatnonzero(shops.failing()):
             self._close_shop(int(shop), seize=False)
         active = shops.active
         monthly_return = float(shops.profit[active].mean()) * 30 / p.shop_start_cash if active.any() else 1.0
         unmet = self.today.unmet_orders / max(1, self.today.orders)
-        if self.rng.random() < p.shop_entry_rate * max(0.0, monthly_return + unmet):
+        if self.rng.random() < p.shop_entry_rate * max(0.0, monthly_return + unmet - p.entry_hurdle):
             mean_orders = float(shops.orders[active].mean()) if active.any() else p.n_buyers * p.order_rate
             shops.open_shops(1, 0.5 * mean_orders)  # found by buyers through search and ads
             self.today.shops_opened += 1
-        idle = np.flatnonzero(labs.active & (labs.idle_days > 90))
+        idle = np.flatnonzero(labs.active & ((labs.idle_days > 90) | (labs.unsold_days >= p.exit_patience)))
         self._count_lost(float(labs.stock[idle].sum()))  # an abandoned lab's leftover stock
         labs.stock[idle] = 0.0
         labs.close(idle)
-        if labs.bulk_unmet > 0.05 and self.rng.random() < p.lab_entry_rate:
+        if self.rng.random() < min(1.0, p.lab_entry_rate * labs.bulk_unmet / 0.1):
             labs.set_up(1, ready_day=self.day + p.lab_entry_delay)
 
     def tidy_rosters(self) -> None:
@@ -535,9 +568,10 @@ class KladMarket(mesa.Model):
 
     def _seize_stashes(self, rows: np.ndarray) -> None:
         self.stashes.state[rows] = StashState.SEIZED
-        self._count_seized(len(rows) * self.p.stash_grams)
+        self.count_seized(len(rows) * self.p.stash_grams)
 
-    def _count_seized(self, grams: float) -> None:
+    def count_seized(self, grams: float) -> None:
+        """Grams seized today (any source: stashes, couriers, pickups, stock, shipments)."""
         self.today.grams_seized += grams
         self.cumulative["seized"] += grams
 
@@ -550,7 +584,7 @@ class KladMarket(mesa.Model):
         shops, stashes = self.shops, self.stashes
         mine = np.flatnonzero((stashes.shop == shop) & (stashes.state == StashState.PRESENT))
         grams = shops.stock[shop] + len(mine) * self.p.stash_grams
-        (self._count_seized if seize else self._count_lost)(grams)
+        (self.count_seized if seize else self._count_lost)(grams)
         stashes.remove(np.flatnonzero(stashes.shop == shop))
         shops.stock[shop] = 0.0
         shops.close(np.array([shop]))

@@ -99,22 +99,33 @@ def decide_orders(uniforms, active, appetite, log_price_ratio, risk_cost_ratio):
 
 
 @jit
-def choose_storefronts(uniforms, rows, known, open_now, find, cdf):
+def choose_storefronts(uniforms, rows, known, appeal, find, cdf):
     """The shop each ordering row uses, -1 if none.
 
-    The first remembered open storefront; otherwise, with probability ``find``,
+    One of the open storefronts the row remembers, drawn with chance
+    proportional to its ``appeal`` (0 for a storefront that is not open) with
+    ``uniforms[j, 3]``; if it remembers none open, with probability ``find``
     one found by search (drawn from ``cdf``, the cumulative search weights),
-    which replaces a random remembered slot. ``uniforms`` has 3 per row.
+    which replaces a random remembered slot. ``uniforms`` has 4 per row.
     """
     slots = known.shape[1]
     choice = np.full(len(rows), -1, dtype=np.int64)
     for j in range(len(rows)):
         row = rows[j]
+        total = 0.0
         for s in range(slots):
             shop = known[row, s]
-            if shop >= 0 and open_now[shop]:
-                choice[j] = shop
-                break
+            if shop >= 0:
+                total += appeal[shop]
+        if total > 0.0:
+            pick = uniforms[j, 3] * total
+            for s in range(slots):
+                shop = known[row, s]
+                if shop >= 0 and appeal[shop] > 0.0:
+                    choice[j] = shop
+                    pick -= appeal[shop]
+                    if pick < 0.0:
+                        break
         if choice[j] < 0 and len(cdf) > 0 and uniforms[j, 0] < find:
             shop = min(np.searchsorted(cdf, uniforms[j, 1], side="right"), len(cdf) - 1)
             choice[j] = shop
@@ -125,25 +136,29 @@ def choose_storefronts(uniforms, rows, known, open_now, find, cdf):
 class UseRates(NamedTuple):
     """Daily hazards of quitting (active users), relapsing and recovering for good (former users)."""
 
-    quit_rate: float
+    quit_rate: float  # at the reference price and no perceived risk
     relapse_rate: float
     recovery_rate: float
+    price_factor: float  # (price / reference price) ** use_price_elasticity
+    risk_weight: float  # use_risk_response x expected arrest cost per order / order price
 
 
 @jit
-def use_transitions(uniforms, state, treated, known, rates):
+def use_transitions(uniforms, state, treated, known, risk, rates):
     """A day's moves between use states; the ``k``-th active or former row uses ``uniforms[k]``.
 
-    An active row quits (to former) when its uniform is below ``quit_rate``; a
-    former row relapses when it is below the relapse rate (halved after
-    treatment), else recovers for good when it is below relapse +
-    ``recovery_rate``, and forgets the storefronts it knew.
+    An active row quits (to former) when its uniform is below its quitting
+    hazard, ``quit_rate`` raised by price (``price_factor``) and by its
+    perceived ``risk`` of arrest (times ``risk_weight``); a former row relapses
+    when it is below the relapse rate (halved after treatment), else recovers
+    for good when it is below relapse + ``recovery_rate``, and forgets the
+    storefronts it knew.
     """
-    quit_rate, relapse_rate, recovery_rate = rates
+    quit_rate, relapse_rate, recovery_rate = rates.quit_rate, rates.relapse_rate, rates.recovery_rate
     k = 0
     for i in range(len(state)):
         if state[i] == BuyerState.ACTIVE:
-            if uniforms[k] < quit_rate:
+            if uniforms[k] < quit_rate * rates.price_factor * (1.0 + rates.risk_weight * risk[i]):
                 state[i] = BuyerState.FORMER
             k += 1
         elif state[i] == BuyerState.FORMER:
@@ -198,7 +213,10 @@ class BuyerRoster(Roster):
     gone_state = BuyerState.RECOVERED
 
     def start_using(self, n: int, state: BuyerState, storefront_weights: np.ndarray) -> np.ndarray:
-        """Add ``n`` buyers with drawn traits, each knowing one storefront drawn by visibility."""
+        """Add ``n`` buyers with drawn traits, each knowing ``first_storefronts`` storefronts drawn by visibility.
+
+        A storefront drawn twice is remembered once (the slot stays empty).
+        """
         p, rng, city = self.model.p, self.model.rng, self.model.city
         district = from_cdf(rng, city.demand_cdf, n)
         order_rate = p.order_rate * rng.gamma(2.0, 0.5, n)
@@ -206,7 +224,10 @@ class BuyerRoster(Roster):
         risk_aversion = p.buyer_risk_aversion * rng.lognormal(-0.125, 0.5, n)
         known = np.full((n, self.known.shape[1]), -1, dtype=np.int64)
         if storefront_weights.sum() > 0:
-            known[:, 0] = categorical(rng, storefront_weights, n)
+            first = categorical(rng, storefront_weights, n * p.first_storefronts).reshape(n, p.first_storefronts)
+            for slot in range(1, p.first_storefronts):
+                first[(first[:, slot : slot + 1] == first[:, :slot]).any(axis=1), slot] = -1
+            known[:, : p.first_storefronts] = first
         return self.add(
             n, state=state, district=district, order_rate=order_rate, price_elasticity=price_elasticity,
             risk_aversion=risk_aversion, known=known,
@@ -224,15 +245,18 @@ class BuyerRoster(Roster):
     def choose_storefronts(self, rows: np.ndarray, open_now: np.ndarray, visibility: np.ndarray) -> np.ndarray:
         """The shop each ordering buyer uses (-1: none found today).
 
-        A buyer uses the first remembered storefront that is open; otherwise
-        searches, finding one with a chance that shrinks with the share of
-        storefronts that are blocked, and remembers it.
+        A buyer picks among the open storefronts he remembers, the busier
+        ones more often (word of mouth, ratings: ``size_preference``);
+        remembering none open, he searches, finding one with a chance that
+        shrinks with the share of storefronts that are blocked, and remembers it.
         """
+        p, shops = self.model.p, self.model.shops
         weights = visibility * open_now
         n_shops = max(1, int((visibility > 0).sum()))
-        find = self.model.p.search_success * open_now.sum() / n_shops
-        uniforms = self.model.rng.random((len(rows), 3))
-        return choose_storefronts(uniforms, rows, self.known, open_now, find, cdf(weights))
+        find = p.search_success * open_now.sum() / n_shops
+        appeal = np.where(open_now, (shops.orders + 1.0) ** p.size_preference, 0.0)
+        uniforms = self.model.rng.random((len(rows), 4))
+        return choose_storefronts(uniforms, rows, self.known, appeal, find, cdf(weights))
 
     def observe_arrests(self, arrest_rate: float) -> None:
         """Update perceived pickup risk from arrests among peers."""
@@ -250,12 +274,20 @@ class BuyerRoster(Roster):
             self.state[rows] = BuyerState.PRISON
         return treated
 
-    def quit_relapse_recover(self) -> None:
-        """Daily transitions between active and former use, and lasting recovery (``use_transitions``)."""
+    def quit_relapse_recover(self, price: float, arrest_cost: float) -> None:
+        """Daily transitions between active and former use, and lasting recovery (``use_transitions``).
+
+        Args:
+            price: today's retail price per gram; quitting rises with it.
+            arrest_cost: the money value of an arrest to a buyer; quitting rises with its perceived expectation.
+        """
         p = self.model.p
         using = int(np.count_nonzero((self.state == BuyerState.ACTIVE) | (self.state == BuyerState.FORMER)))
-        rates = UseRates(p.quit_rate, p.relapse_rate, p.recovery_rate)
-        use_transitions(self.model.rng.random(using), self.state, self.treated, self.known, rates)
+        rates = UseRates(
+            p.quit_rate, p.relapse_rate, p.recovery_rate, (price / p.reference_price) ** p.use_price_elasticity,
+            p.use_risk_response * arrest_cost / (price * p.stash_grams),
+        )  # fmt: skip
+        use_transitions(self.model.rng.random(using), self.state, self.treated, self.known, self.perceived_risk, rates)
 
     def forget_storefront(self, shop: int, keep_share: float) -> None:
         """Buyers who knew ``shop`` lose it, except ``keep_share`` who find its mirror."""

@@ -351,12 +351,16 @@ class CourierRoster(Roster):
         p = self.model.p
         return pay_per_stash * 0.5 * (p.batch_min + p.batch_max) * p.work_share
 
+    def first_offence(self) -> str:
+        """The charge a first-timer expects: caught halfway through an average batch, charged by that quantity."""
+        p = self.model.p
+        grams_when_caught = 0.25 * (p.batch_min + p.batch_max) * p.stash_grams
+        return str(courier_offence(False, grams_when_caught, p.large_quantity))
+
     def job_cost(self) -> JobCost:
         """Today's inputs of ``job_margin``: the columns, and the sentences and scale in force."""
         p, m = self.model.p, self.model
-        # A first-timer expects to be caught halfway through an average batch, and charged by that quantity.
-        grams_when_caught = 0.25 * (p.batch_min + p.batch_max) * p.stash_grams
-        first = str(courier_offence(False, grams_when_caught, p.large_quantity))
+        first = self.first_offence()
         regime, severity = p.sanction_regime, p.severity_multiplier
         return JobCost(
             self.repeat, self.discount_factor, self.reservation_wage, self.perceived_risk, self.risk_aversion,

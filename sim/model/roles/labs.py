@@ -5,6 +5,15 @@ Labs are artisanal; curators abroad ship precursors by dead drop, the chemist
 sells it"; one lab sold 4 kg a week, earning about 1.5 million KZT per
 kilogram [001 L175, L179]. Precursor control intercepts shipments; labs are
 found by lab/precursor police work and by leads from arrests downstream.
+
+When no lab has stock, shops buy finished product from outside the city, at
+a higher price and up to a daily capacity (``import_capacity``,
+``import_price``), so that a raid is a price shock rather than a drought;
+border checks intercept part of it. Interception of precursors and imports
+grows with the officer-days on lab and precursor work: at the reference 10
+officer-days the levers' values hold, and ``n`` times as many officers stop
+``1 - (1 - p)**n`` of the shipments. A lab that sells nothing for
+``exit_patience`` days closes; set-ups follow the size of the bulk shortfall.
 """
 
 from __future__ import annotations
@@ -12,6 +21,9 @@ from __future__ import annotations
 import numpy as np
 
 from sim.model.engine.roster import Field, Roster, RosterAgent
+
+#: Lab and precursor officer-days at which the interception levers hold as given.
+REFERENCE_LAB_OFFICERS = 10.0
 
 
 class Lab(RosterAgent):
@@ -26,6 +38,7 @@ class Lab(RosterAgent):
         "next_shipment": Field(np.int64, 0, "day the next precursor shipment is due"),
         "ready_day": Field(np.int64, 0, "first day of production"),
         "idle_days": Field(np.int64, 0, "days in a row without precursors"),
+        "unsold_days": Field(np.int64, 0, "days in a row without a bulk sale, once producing"),
         "leads": Field(float, 0.0, "usable leads police hold on the lab"),
     }
 
@@ -63,11 +76,15 @@ class LabRoster(Roster):
         # A lab orders precursors only when it is short of one shipment's worth (no stockpiling).
         short = self.precursor < self.capacity * p.precursor_interval
         due = np.flatnonzero(self.active & short & (self.next_shipment <= today))
-        stopped = rng.random(len(due)) < p.precursor_interdiction
+        stopped = rng.random(len(due)) < self.interception(p.precursor_interdiction)
         arrived = due[~stopped]
         self.precursor[arrived] += self.capacity[arrived] * p.precursor_interval
         self.next_shipment[due] = today + p.precursor_interval
         return int(stopped.sum())
+
+    def interception(self, at_reference: float) -> float:
+        """Chance a shipment is stopped, given the chance at the reference lab-police effort."""
+        return 1.0 - (1.0 - at_reference) ** (self.model.police.effort["labs"] / REFERENCE_LAB_OFFICERS)
 
     def produce(self) -> float:
         """Cook what capacity and precursors allow; returns grams produced."""
@@ -91,6 +108,7 @@ class LabRoster(Roster):
         delivered = np.zeros(len(requests))
         paid = np.zeros(len(requests))
         supplier = supplier.copy()
+        sold = np.zeros(len(self))
         for shop in np.flatnonzero(requests > 0):
             lab = supplier[shop]
             if lab < 0 or not self.active[lab] or self.stock[lab] <= 0:
@@ -101,8 +119,35 @@ class LabRoster(Roster):
             delivered[shop] = min(requests[shop], self.stock[lab])
             paid[shop] = self.price[lab]
             self.stock[lab] -= delivered[shop]
+            sold[lab] += delivered[shop]
+        producing = self.active & (self.ready_day <= self.model.day)
+        self.unsold_days = np.where(producing & (sold == 0), self.unsold_days + 1, 0)
         self._record_scarcity(requests, delivered)
+        self._import(requests, delivered, paid)
         return delivered, paid, supplier
+
+    def _import(self, requests: np.ndarray, delivered: np.ndarray, paid: np.ndarray) -> None:
+        """Shops the labs left short buy from outside the city, up to today's import capacity, at the import price.
+
+        A shipment stopped at the border is seized. ``delivered`` and ``paid``
+        (the mean price of what a shop got) are updated in place.
+        """
+        p, model = self.model.p, self.model
+        capacity = p.import_capacity * model.scale
+        short = np.flatnonzero(requests - delivered > 1e-9)
+        if capacity <= 0 or len(short) == 0:
+            return
+        stopped = model.rng.random(len(short)) < self.interception(p.import_interdiction)
+        for shop, caught in zip(short, stopped, strict=True):
+            grams = min(requests[shop] - delivered[shop], capacity)
+            capacity -= grams
+            if caught:
+                model.count_seized(grams)
+                continue
+            paid[shop] = (paid[shop] * delivered[shop] + p.import_price * grams) / max(delivered[shop] + grams, 1e-12)
+            delivered[shop] += grams
+            model.today.grams_imported += grams
+            model.cumulative["produced"] += grams  # product entering the city counts as made, for the balance
 
     def _record_scarcity(self, requests: np.ndarray, delivered: np.ndarray) -> None:
         """Smooth the market-wide share of bulk demand left unmet; prices follow it."""

@@ -53,6 +53,7 @@ class Operator(RosterAgent):
         "opened_day": Field(np.int64, 0, "day the shop opened"),
         "closed_day": Field(np.int64, -1, "day it closed, -1 while in business"),
         "open_vacancies": Field(np.int64, 0, "courier vacancies left open after today's hiring"),
+        "loss_days": Field(np.int64, 0, "days in a row of negative smoothed profit"),
     }
 
 
@@ -126,7 +127,7 @@ class ShopRoster(Roster):
         self.storefront[due] = Storefront.OPEN
         self.mirrors[due] += 1
         self.cash[due] -= p.mirror_cost
-        self.visibility[due] *= p.mirror_retention
+        self.visibility[due] *= p.mirror_visibility
         return due
 
     def plan_stashes(self, on_file: np.ndarray) -> np.ndarray:
@@ -206,7 +207,14 @@ class ShopRoster(Roster):
         self.served_today[:] = served
         profit = revenue - wages - p.shop_fixed_cost
         self.cash += np.where(self.active, profit, 0.0)
+        # The owner takes out part of the cash above the reserve: profit is not hoarded, so losses can bite.
+        self.cash -= p.owner_withdrawal * np.maximum(0.0, self.cash - p.shop_start_cash) * self.active
         self.profit += a * (profit - self.profit) * self.active
+        self.loss_days = np.where(self.active & (self.profit < 0), self.loss_days + 1, 0)
+
+    def failing(self) -> np.ndarray:
+        """Shops in business that are out of money or have lost money for ``exit_patience`` days in a row."""
+        return self.active & ((self.cash < 0) | (self.loss_days >= self.model.p.exit_patience))
 
     def close(self, rows: np.ndarray) -> None:
         """Shops leave the market (operator arrested or out of money)."""

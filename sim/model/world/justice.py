@@ -4,7 +4,11 @@ Synthetics need a forensic examination of about a month, and without it no
 "arrest" measure can be applied, so suspects wait at large and some abscond
 (108 on the wanted list) [001 L101-103]. A case with a forensic result ends in
 conviction with ``conviction_probability``; a convicted person is incapacitated
-for the sentence and then released.
+for the part of the sentence served before parole (``time_served_share``
+[001 L174]), or less after an amnesty, and then released. At day 0 the prisons
+already hold the couriers convicted in the years before (``prison_flow0``), so
+releases flow from the first day and the prison population starts at its
+stock-flow level.
 """
 
 from __future__ import annotations
@@ -51,6 +55,11 @@ class Outcome:
     convicted_rows: dict[int, np.ndarray] = field(default_factory=dict)
 
 
+def served_days(years: np.ndarray, share: float) -> np.ndarray:
+    """Days actually served of sentences of ``years``: the share served before parole, at least a day."""
+    return np.maximum(1, np.round(years * share * 365.0)).astype(np.int64)
+
+
 class Justice:
     """The ledger of open cases: one row per arrested person."""
 
@@ -86,6 +95,16 @@ class Justice:
         """Each case's offence, a key of ``sanctions.SANCTIONS``."""
         return np.asarray(OFFENCES)[self.code]
 
+    def imprison_at_start(self, role: Role, persons: np.ndarray, release: np.ndarray, codes: np.ndarray) -> None:
+        """Day 0: people already serving sentences (for ``codes``, offences), to be released on ``release``."""
+        n = len(persons)
+        self.role = np.concatenate([self.role, np.full(n, role, dtype=np.int8)])
+        self.person = np.concatenate([self.person, np.asarray(persons, dtype=np.int64)])
+        self.code = np.concatenate([self.code, np.asarray(codes, dtype=np.int8)])
+        self.due = np.concatenate([self.due, np.zeros(n, dtype=np.int64)])
+        self.release = np.concatenate([self.release, np.asarray(release, dtype=np.int64)])
+        self.state = np.concatenate([self.state, np.full(n, CaseState.PRISON, dtype=np.int8)])
+
     def renumber(self, role: Role, remap: np.ndarray) -> None:
         """The people of ``role`` have new roster rows (``Roster.tidy``'s map; -1 stays -1)."""
         mine = self.role == role
@@ -114,8 +133,13 @@ class Justice:
         for code in np.unique(self.code[guilty]):  # in code order: the draw order is fixed
             rows = guilty[self.code[guilty] == code]
             years = draw_sentences(rng, p.sanction_regime, OFFENCES[code], p.severity_multiplier, len(rows))
-            self.release[rows] = today + np.maximum(1, np.round(years * 365.0)).astype(np.int64)
+            self.release[rows] = today + served_days(years, p.time_served_share)
         self.state[guilty] = CaseState.PRISON
+        # An amnesty frees some prisoners early (none, by default: see amnesty_rate).
+        if p.amnesty_rate > 0:
+            held = np.flatnonzero(self.state == CaseState.PRISON)
+            pardoned = held[rng.random(len(held)) < p.amnesty_rate / 365.0]
+            self.release[pardoned] = today
         out.convicted = np.bincount(self.role[guilty], minlength=4)
         out.not_convicted = len(acquitted) + len(flee)
         out.absconded = len(flee)
