@@ -223,7 +223,7 @@ def test_hire_fills_vacancies_with_the_first_willing_readers_of_each_ad():
     u = rng.random(np.count_nonzero(state == candidate))
     before = state.copy()
     staff = Staff(state, shop, income, np.zeros(n), np.full(n, -1), np.full(n, -1))
-    hires = couriers.hire(u, staff, JobAds(reach, vacancies, cdf(vacancies), daily_pay), JobCost(*terms), 7)
+    hires = couriers.hire(u, staff, JobAds(reach, vacancies, cdf(vacancies), daily_pay), JobCost(*terms), 7, 0)
     # The rule written out: who sees which ad, who would take it, and the first takers per shop.
     rows = np.flatnonzero(before == candidate)
     seen = u < reach

@@ -23,7 +23,7 @@ def trends(daily: pd.DataFrame, metrics: list[str], warmup: int) -> pd.DataFrame
     rows = []
     for metric in metrics:
         yearly = after.groupby(["rep", "year"])[metric].mean().reset_index()
-        slopes = yearly.groupby("rep").apply(lambda g: np.polyfit(g["year"], g[metric], 1)[0], include_groups=False)
+        slopes = pd.Series([np.polyfit(g["year"], g[metric], 1)[0] for _, g in yearly.groupby("rep")])
         level = float(after[metric].mean())
         slope, low, high = (x / level if level else float("nan") for x in mean_ci(slopes))
         rows.append({"metric": metric, "mean": level, "slope": slope, "ci_low": low, "ci_high": high})

@@ -78,6 +78,7 @@ class KladMarket(mesa.Model):
         self.buyers = BuyerRoster(self)
         self.police = Police(self)
         self.perceived_conviction = p.prior_conviction
+        self.perceived_law = self.law_in_force()  # sentences (and prison for buyers) as couriers and buyers know them
         self.cumulative = dict.fromkeys(("produced", "sold", "seized", "lost"), 0.0)
         self.wanted = 0  # suspects who absconded before their forensic result
         self.arrest_districts: dict[str, np.ndarray] = {}  # today's street arrests by role: districts, for maps
@@ -177,6 +178,7 @@ class KladMarket(mesa.Model):
         self.today = Day()
         self.switch_on_policy()
         self.happen_today()
+        self.learn_the_law()
         self.police.allocate_budget()
         self.run_labs()
         self.restock_shops()
@@ -240,6 +242,18 @@ class KladMarket(mesa.Model):
         self.timeline.sort(key=lambda e: e["day"])  # stable: events of one day keep their order
         return event
 
+    def law_in_force(self) -> dict[str, float]:
+        """Mean prison years of each offence under today's law, and ``buyer_prison_chance``: 1 if buyers are jailed."""
+        p = self.p
+        law = {offence: mean_sentence(p.sanction_regime, offence, p.severity_multiplier) for offence in OFFENCES}
+        return {**law, "buyer_prison_chance": 1.0 if p.buyer_imprisonment else 0.0}
+
+    def learn_the_law(self) -> None:
+        """Couriers and buyers alike learn a change of the law, at once or over ``law_learning_days``."""
+        rate = 1.0 / max(1, self.p.law_learning_days)
+        for key, value in self.law_in_force().items():
+            self.perceived_law[key] += rate * (value - self.perceived_law[key])
+
     def police_multiplier(self) -> float:
         """How many times its budget the police has today (crackdowns multiply)."""
         multiplier = 1.0
@@ -301,6 +315,7 @@ class KladMarket(mesa.Model):
         self.stashes.hide(laid.laid_shop, laid.laid_district, laid.laid_courier, lost)
         self._count_lost(int(lost.sum()) * grams)
         self.count_seized(int(laid.seized_by_shop.sum()) * grams)
+        self.today.stashes_seized += int(laid.seized_by_shop.sum())
         arrested = laid.arrested
         if len(arrested):
             self.arrest_couriers(arrested, laid.arrested_stashes * grams)
@@ -321,6 +336,7 @@ class KladMarket(mesa.Model):
         if len(rows) == 0:
             return
         p = self.p
+        self.today.rearrests_courier += int(np.count_nonzero(self.couriers.repeat[rows]))
         self.couriers.arrest(rows)
         offence = courier_offence(self.couriers.repeat[rows], grams_carried, p.large_quantity)
         self.justice.open_cases(Role.COURIER, rows, offence, self.day, p.forensic_delay)
@@ -530,9 +546,10 @@ class KladMarket(mesa.Model):
     def close_day(self) -> None:
         """Latency, the end-of-day stocks, and the day's row in the data collector."""
         day = self.today
-        # Latency: the share of the day's retail flow that reached buyers without enforcement contact.
-        reached = day.grams_sold + day.grams_seized
-        day.latency = day.grams_sold / reached if reached > 0 else 1.0
+        # Latency (MODEL.md section 6): the share of the day's retail transactions without enforcement contact,
+        # against those the police touched: buyers arrested at the pickup and stashes seized before it.
+        touched = day.transactions + day.arrests_buyer + day.stashes_seized
+        day.latency = day.transactions / touched if touched > 0 else 1.0
         self.metrics = day
         self._record_stocks(day)
         self.datacollector.add_table_row("daily", vars(day))
@@ -549,13 +566,12 @@ class KladMarket(mesa.Model):
         return float(w @ self.shops.price[open_now] / w.sum())
 
     def buyer_arrest_cost(self) -> float:
-        """Money value of an arrest to a buyer: a fine, or discounted prison years."""
-        p = self.p
-        if not p.buyer_imprisonment:
+        """Money value of an arrest to a buyer, as buyers know the law: a fine, plus discounted prison years."""
+        p, known = self.p, self.perceived_law
+        if known["buyer_prison_chance"] == 0:
             return p.fine_kzt
-        years = mean_sentence(p.sanction_regime, "buyer_prison", p.severity_multiplier)
-        lost = float(discounted_years(years, p.discount_factor_mean))
-        return p.fine_kzt + lost * p.prison_year_cost * p.reservation_wage * 365.0
+        lost = float(discounted_years(known["buyer_prison"], p.discount_factor_mean))
+        return p.fine_kzt + known["buyer_prison_chance"] * lost * p.prison_year_cost * p.reservation_wage * 365.0
 
     def _add_leads(self, arrested_shop: np.ndarray) -> None:
         """Each arrested courier may give a lead to his shop, and through it to the lab."""
@@ -569,6 +585,7 @@ class KladMarket(mesa.Model):
     def _seize_stashes(self, rows: np.ndarray) -> None:
         self.stashes.state[rows] = StashState.SEIZED
         self.count_seized(len(rows) * self.p.stash_grams)
+        self.today.stashes_seized += len(rows)
 
     def count_seized(self, grams: float) -> None:
         """Grams seized today (any source: stashes, couriers, pickups, stock, shipments)."""
@@ -585,6 +602,8 @@ class KladMarket(mesa.Model):
         mine = np.flatnonzero((stashes.shop == shop) & (stashes.state == StashState.PRESENT))
         grams = shops.stock[shop] + len(mine) * self.p.stash_grams
         (self.count_seized if seize else self._count_lost)(grams)
+        if seize:
+            self.today.stashes_seized += len(mine)
         stashes.remove(np.flatnonzero(stashes.shop == shop))
         shops.stock[shop] = 0.0
         shops.close(np.array([shop]))

@@ -42,7 +42,7 @@ class Day:
     prisoners_lab: int = 0
     grams_seized: float = 0.0  # g seized today: stashes, couriers' batches, at pickups, shops' and labs' stock
     not_found_rate: float = 0.0  # share of orders sent to a stash that was gone
-    latency: float = 0.0  # share of the day's retail flow that reached buyers without enforcement contact
+    latency: float = 0.0  # share of retail transactions without enforcement contact (MODEL.md section 6)
     courier_vacancies: int = 0  # courier jobs left unfilled today
     courier_pay: float = 0.0  # KZT per stash, mean over shops in business
     courier_candidates: int = 0  # people in the pool reached by job ads
@@ -70,6 +70,8 @@ class Day:
     shops_opened: int = 0
     shops_closed: int = 0  # operator arrested, out of money, or closed by an event
     grams_imported: float = 0.0  # bulk bought from outside the city (when no lab had stock)
+    stashes_seized: int = 0  # stashes found: by patrol, on phones, of raided shops
+    rearrests_courier: int = 0  # arrests of couriers with a previous conviction
 
 
 #: The daily metrics, in the order of the data collector's columns.

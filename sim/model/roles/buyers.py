@@ -283,8 +283,10 @@ class BuyerRoster(Roster):
         """
         p = self.model.p
         using = int(np.count_nonzero((self.state == BuyerState.ACTIVE) | (self.state == BuyerState.FORMER)))
+        # With agencies sharing records, prevention also reaches former users at risk.
+        relapse = p.relapse_rate * (1.0 - p.prevention * p.coordination * p.prevention_reach)
         rates = UseRates(
-            p.quit_rate, p.relapse_rate, p.recovery_rate, (price / p.reference_price) ** p.use_price_elasticity,
+            p.quit_rate, relapse, p.recovery_rate, (price / p.reference_price) ** p.use_price_elasticity,
             p.use_risk_response * arrest_cost / (price * p.stash_grams),
         )  # fmt: skip
         use_transitions(self.model.rng.random(using), self.state, self.treated, self.known, self.perceived_risk, rates)

@@ -27,7 +27,7 @@ from sim.model.deterrence import discounted_years, observe_peers
 from sim.model.engine.compiled import inline, jit
 from sim.model.engine.draws import cdf
 from sim.model.engine.roster import Field, Roster, RosterAgent
-from sim.model.world.sanctions import courier_offence, mean_sentence
+from sim.model.world.sanctions import courier_offence
 
 
 class CourierState(IntEnum):
@@ -134,21 +134,25 @@ class JobAds(NamedTuple):
 
 
 @jit
-def hire(uniforms, staff, ads, cost, today):
+def hire(uniforms, staff, ads, cost, today, start):
     """Candidates who see a job ad take it when ``job_margin`` > 0, until each shop's vacancies are filled.
 
-    The ``k``-th candidate row sees an ad when ``uniforms[k] < ads.reach``; the
-    ad is from the shop that ``uniforms[k] / ads.reach`` (again uniform) draws
-    from ``ads.cdf``. Rows are served in order, so each shop hires its first
-    willing readers. A hired row works for the shop with no income yet, from ``today``.
+    Rows are served from row ``start`` on, round the roster (a new start each
+    day, so no row is first every day); the ``k``-th candidate served sees an
+    ad when ``uniforms[k] < ads.reach``, from the shop that ``uniforms[k] /
+    ads.reach`` (again uniform) draws from ``ads.cdf``. Each shop hires its
+    first willing readers. A hired row works for the shop with no income yet,
+    from ``today``.
 
     Returns:
         hires by shop.
     """
     hires = np.zeros(len(ads.vacancies), dtype=np.int64)
     last = len(ads.cdf) - 1
+    rows = len(staff.state)
     k = 0
-    for i in range(len(staff.state)):
+    for j in range(rows):
+        i = (start + j) % rows
         if staff.state[i] != CourierState.CANDIDATE:
             continue
         u = uniforms[k]
@@ -205,16 +209,17 @@ class Batches(NamedTuple):
 
 
 class Shift(NamedTuple):
-    """How couriers work: the share of days they go out, the batch range, and today's digital tracing hazard."""
+    """How couriers work: the share of days they go out, the batch range, and today's digital tracing hazards."""
 
     work_share: float
     batch_min: int
     batch_max: int
-    digital: float
+    digital: float  # daily chance a courier going out is traced
+    digital_known: float  # the same for a courier with a previous conviction (agencies share records)
 
 
 @jit
-def plan_batches(uniforms, state, shop, need, shift):
+def plan_batches(uniforms, state, shop, repeat, need, shift):
     """Which working rows go out today, with how many stashes, and where digital tracing reaches them.
 
     The ``k``-th working row uses ``uniforms[k]``: it works today when
@@ -222,9 +227,10 @@ def plan_batches(uniforms, state, shop, need, shift):
     batch_max`` with ``[k, 1]``. In row order, a shop's couriers take batches
     until its ``need`` is met (the last one takes what is left, the rest stay
     home). A courier going out is traced with chance ``digital`` (``[k, 2]``),
-    at a uniform placement of his batch (``[k, 3]``).
+    ``digital_known`` if he has a previous conviction (``repeat``), at a
+    uniform placement of his batch (``[k, 3]``).
     """
-    work_share, batch_min, batch_max, digital = shift
+    work_share, batch_min, batch_max = shift.work_share, shift.batch_min, shift.batch_max
     taken = np.zeros(len(need), dtype=np.int64)
     rows = np.empty(len(uniforms), dtype=np.int64)
     batch = np.empty(len(uniforms), dtype=np.int64)
@@ -244,7 +250,7 @@ def plan_batches(uniforms, state, shop, need, shift):
         taken[s] += b
         rows[n] = i
         batch[n] = b
-        traced_at[n] = int(u[3] * b) if u[2] < digital else b
+        traced_at[n] = int(u[3] * b) if u[2] < (shift.digital_known if repeat[i] else shift.digital) else b
         n += 1
     return Batches(rows[:n], shop[rows[:n]], batch[:n], traced_at[:n])
 
@@ -358,13 +364,12 @@ class CourierRoster(Roster):
         return str(courier_offence(False, grams_when_caught, p.large_quantity))
 
     def job_cost(self) -> JobCost:
-        """Today's inputs of ``job_margin``: the columns, and the sentences and scale in force."""
+        """Today's inputs of ``job_margin``: the columns, the sentences as couriers know them, and the scale."""
         p, m = self.model.p, self.model
-        first = self.first_offence()
-        regime, severity = p.sanction_regime, p.severity_multiplier
+        known = m.perceived_law
         return JobCost(
             self.repeat, self.discount_factor, self.reservation_wage, self.perceived_risk, self.risk_aversion,
-            float(mean_sentence(regime, first, severity)), float(mean_sentence(regime, "courier_repeat", severity)),
+            known[self.first_offence()], known["courier_repeat"],
             float(p.work_share * m.perceived_conviction * p.prison_year_cost * 365.0),
         )  # fmt: skip
 
@@ -396,7 +401,8 @@ class CourierRoster(Roster):
         uniforms = self.model.rng.random(self.count(CourierState.CANDIDATE))
         ads = JobAds(float(self.model.p.ad_reach), vacancies, cdf(vacancies),
                      self.expected_daily_pay(pay_per_stash_by_shop))  # fmt: skip
-        return hire(uniforms, self._staff(), ads, self.job_cost(), self.model.day)
+        start = int(self.model.rng.integers(len(self)))
+        return hire(uniforms, self._staff(), ads, self.job_cost(), self.model.day, start)
 
     def quit_jobs(self, pay_per_stash_by_shop: np.ndarray) -> int:
         """Working couriers leave when the job no longer pays for the perceived risk, or after their target."""
@@ -418,9 +424,10 @@ class CourierRoster(Roster):
             detection: ``per_placement`` hazard by district and ``digital`` daily hazard.
         """
         p, rng = self.model.p, self.model.rng
-        shift = Shift(p.work_share, p.batch_min, p.batch_max, detection["digital"])
-        batches = plan_batches(rng.random((self.count(CourierState.WORKING), 4)), self.state, self.shop, need_by_shop,
-                               shift)  # fmt: skip
+        known = min(1.0, detection["digital"] * (1.0 + (p.known_offender_detection - 1.0) * p.coordination))
+        shift = Shift(p.work_share, p.batch_min, p.batch_max, detection["digital"], known)
+        batches = plan_batches(rng.random((self.count(CourierState.WORKING), 4)), self.state, self.shop, self.repeat,
+                               need_by_shop, shift)  # fmt: skip
         uniforms = rng.random((int(batches.batch.sum()), 2))
         placed = lay_batches(batches, cdf(placement_weights), detection["per_placement"], uniforms, len(need_by_shop))
         working, shop, batch = batches.rows, batches.shop, batches.batch
@@ -455,6 +462,7 @@ class CourierRoster(Roster):
         self.state[absconded] = CourierState.GONE
         back = self.model.rng.random(len(released)) < self.model.p.return_after_release
         self.repeat[released] = True
+        self.reservation_wage[released] *= 1.0 - self.model.p.record_wage_penalty
         self._leave(released[back], CourierState.CANDIDATE)
         self.state[released[~back]] = CourierState.GONE
 
