@@ -158,7 +158,7 @@ def test_storefront_detection_then_block_after_block_delay():
 
 def test_blocked_storefront_reopens_as_mirror_after_delay_at_cost_losing_buyers():
     """(2) Blocked -> mirror after exactly ``mirror_delay`` days; pays ``mirror_cost``; loses buyers."""
-    m = live(mirror_delay=4, mirror_cost=1e6, mirror_retention=0.5, storefront_detection=0.0)
+    m = live(mirror_delay=4, mirror_cost=1e6, mirror_retention=0.5, mirror_visibility=0.5, storefront_detection=0.0)
     fresh_day(m)
     d = 10
     m.day = d
@@ -189,13 +189,14 @@ def test_blocked_storefront_reopens_as_mirror_after_delay_at_cost_losing_buyers(
 def test_mirror_retention_one_keeps_all_buyers():
     m = live(mirror_delay=0, mirror_retention=1.0, storefront_detection=0.0)
     fresh_day(m)
-    knew0 = int((m.buyers.known == 1).sum())
+    knew0, vis0 = int((m.buyers.known == 1).sum()), m.shops.visibility[1]
     m.day = 5
     m.shops.storefront[1] = Storefront.BLOCKED
     m.shops.storefront_day[1] = 5
     m.police_storefronts()
     assert m.shops.storefront[1] == Storefront.OPEN
     assert int((m.buyers.known == 1).sum()) == knew0
+    assert m.shops.visibility[1] == vis0  # the default mirror_visibility 1: the mirror keeps the advertising
 
 
 def test_visibility_grows_only_while_storefront_not_blocked():
@@ -214,8 +215,8 @@ UPSTREAM = {"lab_capacity": 1000.0, "precursor_interval": 1, "lab_detection": 0.
 
 
 def test_precursor_interdiction_stops_production_and_sales_dry_up():
-    """(3) All shipments intercepted: production stops, and once stock runs out nothing is sold."""
-    over = {**UPSTREAM, "lab_entry_rate": 0.0}
+    """(3) All shipments intercepted and no imports: production stops, and once stock runs out nothing is sold."""
+    over = {**UPSTREAM, "lab_entry_rate": 0.0, "import_capacity": 0.0}
     cut = frame(1, 150, precursor_interdiction=1.0, **over)
     free = frame(1, 150, precursor_interdiction=0.0, **over)
     assert cut["shipments_intercepted"].sum() > 50
@@ -226,9 +227,23 @@ def test_precursor_interdiction_stops_production_and_sales_dry_up():
     assert free["grams_sold"].iloc[-30:].sum() > 1000
 
 
+def test_imports_keep_a_starved_market_supplied_dearer_unless_the_border_stops_them():
+    """(3c) With no lab stock, shops buy imports at import_price; import_interdiction seizes them at the border."""
+    over = {**UPSTREAM, "lab_entry_rate": 0.0, "precursor_interdiction": 1.0, "import_capacity": 500.0}
+    open_border = frame(1, 150, **over)
+    closed = frame(1, 150, **over, import_interdiction=1.0)
+    assert open_border["grams_imported"].iloc[-60:].sum() > 1000
+    assert open_border["grams_sold"].iloc[-30:].sum() > 1000  # a raid is a price shock, not a drought
+    assert closed["grams_sold"].iloc[-30:].sum() == 0
+    assert closed["grams_seized"].sum() >= closed["grams_imported"].sum() > 0  # all shipped in was stopped
+    m = model(1, **over)
+    m.run_for(150)
+    assert m.shops.wholesale_paid[m.shops.active].max() == pytest.approx(m.p.import_price)
+
+
 def test_full_interdiction_also_starves_entrant_labs():
     """(3b) New labs get their precursors through the same intercepted channel."""
-    df = frame(1, 150, precursor_interdiction=1.0, lab_entry_rate=1.0, lab_entry_delay=1, **UPSTREAM)
+    df = frame(1, 150, precursor_interdiction=1.0, lab_entry_rate=1.0, lab_entry_delay=1, import_capacity=0.0, **UPSTREAM)
     assert df["active_labs"].max() >= 2  # entrants do come
     assert df["grams_produced"].iloc[2:].sum() == 0
 
@@ -688,7 +703,7 @@ def test_absconders_are_wanted_in_a_run():
 
 def test_conviction_probability_zero_gives_no_convictions():
     """(10) No convictions and no prisoners with conviction_probability=0, though arrests happen."""
-    over = {"courier_detection": 0.002, "forensic_delay": 5}
+    over = {"courier_detection": 0.002, "forensic_delay": 5, "prison_flow0": 0.0}  # prisons start empty
     none = frame(1, 120, conviction_probability=0.0, **over)
     sure = frame(1, 120, conviction_probability=1.0, **over)
     assert none["arrests_courier"].sum() > 5
@@ -728,6 +743,7 @@ def test_prison_population_tracks_sentence_length():
         "abroad_share": 1.0,
         "lab_detection": 0.0,
         "lab_link": 0.0,
+        "prison_flow0": 0.0,
     }
     short = frame(1, 150, severity_multiplier=0.002, **over)
     long = frame(1, 150, severity_multiplier=1.0, **over)
@@ -762,10 +778,11 @@ def test_sentence_lengths_in_justice_follow_regime_and_multiplier():
         _, _, _, j = advance_cases({"abscond_rate": 0.0, "conviction_probability": 1.0, **over}, delay=0, days=1)
         return (j.release[j.state == 1] / 365.0).mean()
 
-    law = mean_term()
+    law = mean_term(time_served_share=1.0)
     assert law == pytest.approx(6.5, abs=0.2)
-    assert mean_term(sanction_regime="pre2025_practice") == pytest.approx(12.0, abs=0.3)
-    assert mean_term(severity_multiplier=2.0) == pytest.approx(13.0, abs=0.3)
+    assert mean_term(time_served_share=1.0, sanction_regime="pre2025_practice") == pytest.approx(12.0, abs=0.3)
+    assert mean_term(time_served_share=1.0, severity_multiplier=2.0) == pytest.approx(13.0, abs=0.3)
+    assert mean_term(time_served_share=0.5) == pytest.approx(0.5 * 6.5, abs=0.1)  # parole: half the term served
 
 
 def test_severity_multiplier_range_is_enforced():
@@ -823,7 +840,7 @@ def test_treatment_makes_arrested_buyers_quit_and_lowers_relapse():
     for _ in range(10):
         r.buyers.state[:] = B.FORMER
         r.buyers.treated[:] = treated
-        r.buyers.quit_relapse_recover()
+        r.buyers.quit_relapse_recover(r.p.reference_price, 0.0)
         relapsed = r.buyers.state == B.ACTIVE
         back[True] += int((relapsed & treated).sum())
         back[False] += int((relapsed & ~treated).sum())
@@ -833,16 +850,60 @@ def test_treatment_makes_arrested_buyers_quit_and_lowers_relapse():
 def test_quit_relapse_recover_transitions():
     m = live()
     m.p = m.p.replace(quit_rate=0.1, relapse_rate=0.0, recovery_rate=0.0)
+    price = m.p.reference_price
     active = m.buyers.state == B.ACTIVE
-    m.buyers.quit_relapse_recover()
+    m.buyers.quit_relapse_recover(price, 0.0)
     share = (m.buyers.state[active] == B.FORMER).mean()
     assert 0.06 < share < 0.14
     m.p = m.p.replace(quit_rate=0.0, relapse_rate=0.0, recovery_rate=0.1)
     former = m.buyers.state == B.FORMER
-    m.buyers.quit_relapse_recover()
+    m.buyers.quit_relapse_recover(price, 0.0)
     recovered = m.buyers.state == B.RECOVERED
     assert 0.06 < recovered[former].mean() < 0.14 and not recovered[~former].any()
     assert (m.buyers.known[recovered] == -1).all()  # the recovered forget the market
+
+
+def quit_share(price_ratio=1.0, arrest_cost=0.0, **over):
+    """Share of active buyers who quit in one day, over 5 seeds."""
+    quit = total = 0
+    for seed in range(5):
+        m = live(seed, relapse_rate=0.0, recovery_rate=0.0, **over)
+        m.p = m.p.replace(quit_rate=0.05)
+        m.buyers.perceived_risk[:] = 0.05
+        active = m.buyers.state == B.ACTIVE
+        m.buyers.quit_relapse_recover(price_ratio * m.p.reference_price, arrest_cost)
+        quit += int((m.buyers.state[active] == B.FORMER).sum())
+        total += int(active.sum())
+    return quit / total
+
+
+def test_quitting_rises_with_price_and_perceived_risk_at_their_elasticities():
+    base = quit_share()
+    assert base == pytest.approx(0.05, abs=0.01)
+    assert quit_share(2.0, use_price_elasticity=1.0) == pytest.approx(0.10, abs=0.015)
+    assert quit_share(2.0, use_price_elasticity=0.0) == pytest.approx(0.05, abs=0.01)
+    # an arrest worth 10 orders, perceived at 5% a pickup: the hazard rises by 50% at use_risk_response 1
+    p = live().p
+    cost = 10 * p.reference_price * p.stash_grams
+    assert quit_share(1.0, cost, use_risk_response=1.0) == pytest.approx(0.075, abs=0.012)
+    assert quit_share(1.0, cost, use_risk_response=0.0) == pytest.approx(0.05, abs=0.01)
+
+
+def test_prevention_reaches_former_users_only_with_coordination():
+    def relapsed(**over):
+        back = 0
+        for seed in range(3):
+            m = live(seed, recovery_rate=0.0, quit_rate=0.0, relapse_rate=0.1, **over)
+            m.buyers.state[:] = B.FORMER
+            m.buyers.treated[:] = False
+            m.buyers.quit_relapse_recover(m.p.reference_price, 0.0)
+            back += int((m.buyers.state == B.ACTIVE).sum())
+        return back
+
+    none = relapsed(prevention=1.0, coordination=0.0, prevention_reach=1.0)
+    full = relapsed(prevention=1.0, coordination=1.0, prevention_reach=0.5)
+    assert full == pytest.approx(0.5 * none, rel=0.1)
+    assert relapsed(prevention=1.0, coordination=1.0, prevention_reach=0.0) == pytest.approx(none, rel=0.1)
 
 
 def test_no_relapse_no_recovery_is_a_valid_market(monkeypatch):
@@ -1004,7 +1065,8 @@ def test_retail_price_rises_with_courier_pay_and_unmet_orders():
 
 
 def test_courier_scarcity_raises_pay_and_price_in_a_run():
-    over = {"courier_detection": 0.003, "candidate_inflow": 0.0, "pay_raise_rate": 0.05}
+    # Shops that cannot staff lose money; exit_patience at its maximum keeps them open, to see the pay itself.
+    over = {"courier_detection": 0.003, "candidate_inflow": 0.0, "pay_raise_rate": 0.05, "exit_patience": 730}
     # Means over the last 30 days of 3 seeds: one seed's last day varies from 0.9x to 2.1x.
     seeds = (1, 2, 3)
     scarce = pd.concat([frame(s, 120, candidate_pool=10, **over).tail(30) for s in seeds]).mean()
@@ -1086,21 +1148,41 @@ def test_shop_exits_when_cash_runs_out():
 
 
 def test_shop_entry_when_profitable_not_when_losing():
-    """(11c) New shops enter when profits (or unmet demand) are high, not when shops lose money."""
+    """(11c) New shops enter when profits (or unmet demand) clear the entry hurdle, not when shops lose money."""
     results = {}
-    for label, profit, unmet in (("rich", 1e7, 0), ("poor", -1e7, 0), ("unserved", 0.0, 100)):
-        m = live(shop_entry_rate=1.0)
+    start_cash = live().p.shop_start_cash
+    cases = (
+        ("rich", 1e7, 0, 0.5),
+        ("poor", -1e7, 0, 0.0),
+        ("unserved", 0.0, 100, 0.0),  # every order unmet: a margin of 1, certain entry at rate 1
+        ("below hurdle", 1.5 * start_cash / 30, 0, 2.1),  # incumbents earn 1.5 times their start a month
+        ("above hurdle", 3.5 * start_cash / 30, 0, 2.1),
+    )
+    for label, profit, unmet, hurdle in cases:
+        m = live(shop_entry_rate=1.0, entry_hurdle=hurdle)
         fresh_day(m)
         m.today.orders, m.today.unmet_orders = 100, unmet
         m.shops.profit[:] = profit
         m.shops.cash[:] = 1e9
         n = len(m.shops)
         for _ in range(5):
+            m.shops.profit[n:] = profit  # entrants earn as the incumbents do
             m.enter_and_exit()
         results[label] = len(m.shops) - n
-    assert results["rich"] == 5
-    assert results["poor"] == 0
-    assert results["unserved"] == 5
+    assert results == {"rich": 5, "poor": 0, "unserved": 5, "below hurdle": 0, "above hurdle": 5}
+
+
+def test_shops_close_after_exit_patience_days_of_losses_and_when_out_of_money():
+    m = live(exit_patience=30)
+    fresh_day(m)
+    m.shops.cash[:] = 1e9
+    m.shops.loss_days[:] = 0
+    m.shops.loss_days[0] = 30
+    m.shops.loss_days[1] = 29
+    m.shops.cash[2] = -1.0
+    m.enter_and_exit()
+    assert not m.shops.active[0] and m.shops.active[1] and not m.shops.active[2]
+    assert m.today.shops_closed == 2
 
 
 # ---------------------------------------------------------------- mesa structure
@@ -1151,7 +1233,7 @@ def test_pay_is_capped_at_a_share_of_stash_revenue():
 
 
 def test_shops_restock_bulk_and_pay_for_it_and_for_couriers():
-    m = live(stock_days=7.0, wholesale_price=1_000.0, shop_fixed_cost=100.0)
+    m = live(stock_days=7.0, wholesale_price=1_000.0, shop_fixed_cost=100.0, owner_withdrawal=0.0)
     m.shops.orders[:] = 100.0
     m.shops.stock[:3] = [0.0, 1000.0, 100.0]
     req = m.shops.restock()
@@ -1164,6 +1246,12 @@ def test_shops_restock_bulk_and_pay_for_it_and_for_couriers():
     n = len(m.shops)
     m.shops.book_day(np.full(n, 10.0), np.full(n, 10.0), np.full(n, 50_000.0), np.full(n, 20_000.0))
     np.testing.assert_allclose(m.shops.cash[m.shops.active], cash[m.shops.active] + 50_000.0 - 20_000.0 - 100.0)
+    # The owner takes a share of the cash above the reserve (the starting cash) out of the business each day.
+    m.p = m.p.replace(owner_withdrawal=0.5)
+    m.shops.cash[:] = m.p.shop_start_cash + 1e6
+    zero = np.zeros(n)
+    m.shops.book_day(zero, zero, zero, zero)
+    np.testing.assert_allclose(m.shops.cash[m.shops.active], m.p.shop_start_cash + 0.5 * (1e6 - 100.0))
 
 
 def test_lab_police_effort_finds_labs_without_leads():
@@ -1214,9 +1302,9 @@ def test_more_police_lowers_latency():
     assert 0.0 <= strong <= weak <= 1.0
 
 
-def test_initiation_grows_with_advertising():
-    def mean_new(scale):
-        m = live(initiation_rate=500.0)
+def test_initiation_grows_with_advertising_at_its_elasticity():
+    def mean_new(scale, elasticity=1.0):
+        m = live(initiation_rate=500.0, ad_elasticity=elasticity)
         m.shops.visibility[:] *= scale
         news = []
         for _ in range(40):
@@ -1226,5 +1314,7 @@ def test_initiation_grows_with_advertising():
             news.append(m.today.new_buyers)
         return np.mean(news)
 
-    assert mean_new(1.0) > 2.5 * mean_new(0.25)
-    assert mean_new(0.0) == 0.0
+    assert mean_new(1.0) / mean_new(0.25) == pytest.approx(4.0, rel=0.15)  # a quarter of the advertising
+    assert mean_new(1.0, 0.25) / mean_new(0.25, 0.25) == pytest.approx(4.0**0.25, rel=0.1)
+    assert mean_new(1.0, 0.0) == pytest.approx(mean_new(0.25, 0.0), rel=0.1)  # elasticity 0: no effect
+    assert mean_new(0.0) == mean_new(0.0, 0.0) == 0.0  # nothing advertised, nothing to start with

@@ -95,18 +95,25 @@ def test_orders_whose_stash_is_gone_get_one_more_from_what_is_left():
             assert second[lacking[0]] >= 0 and (second[lacking[1:]] == -1).all()
 
 
-def test_buyers_use_the_first_open_storefront_they_know_else_search():
+def test_buyers_pick_among_open_storefronts_they_know_by_appeal_else_search():
     known = np.array([[3, 1, -1], [-1, 2, 0], [1, -1, -1], [-1, -1, -1]])
-    open_now = np.array([True, False, True, True])
+    appeal = np.array([1.0, 0.0, 3.0, 1.0])  # shop 1 is not open
     rows = np.arange(4)
     cdf = np.cumsum([0.0, 0.0, 0.0, 1.0])  # search finds only shop 3
-    uniforms = np.full((4, 3), 0.5)
-    choice = buyers.choose_storefronts(uniforms, rows, known.copy(), open_now, 0.0, cdf)
+    uniforms = np.full((4, 4), 0.5)
+    choice = buyers.choose_storefronts(uniforms, rows, known.copy(), appeal, 0.0, cdf)
     np.testing.assert_array_equal(choice, [3, 2, -1, -1])  # search never succeeds with find = 0
     known2 = known.copy()
-    choice = buyers.choose_storefronts(uniforms, rows, known2, open_now, 1.0, cdf)
+    choice = buyers.choose_storefronts(uniforms, rows, known2, appeal, 1.0, cdf)
     np.testing.assert_array_equal(choice, [3, 2, 3, 3])
     np.testing.assert_array_equal(known2[2:, 1], [3, 3])  # the found storefront is remembered (slot int(0.5 * 3))
+    # Among the open storefronts a buyer knows, each is chosen in proportion to its appeal.
+    n = 200_000
+    many = np.tile([-1, 2, 0], (n, 1))
+    u = np.random.default_rng(5).random((n, 4))
+    choice = buyers.choose_storefronts(u, np.arange(n), many, appeal, 0.0, cdf)
+    assert np.isin(choice, [0, 2]).all()
+    assert (choice == 2).mean() == pytest.approx(0.75, abs=0.005)
 
 
 def test_only_active_buyers_order_with_their_chance():
@@ -132,7 +139,8 @@ def test_use_transitions_quit_relapse_and_recover_at_their_rates():
     before = state.copy()
     known = np.full((n, 2), 5)
     uniforms = np.random.default_rng(7).random(3 * n // 4)  # one per active or former row; prisoners draw none
-    buyers.use_transitions(uniforms, state, treated, known, UseRates(0.1, 0.2, 0.05))
+    risk = np.zeros(n)
+    buyers.use_transitions(uniforms, state, treated, known, risk, UseRates(0.1, 0.2, 0.05, 1.0, 0.0))
     blocks = [state[i * n // 4 : (i + 1) * n // 4] for i in range(4)]
     assert np.mean(blocks[0] == former) == pytest.approx(0.1, abs=0.005)
     assert np.mean(blocks[1] == active) == pytest.approx(0.2, abs=0.005)
@@ -141,6 +149,13 @@ def test_use_transitions_quit_relapse_and_recover_at_their_rates():
     np.testing.assert_array_equal(blocks[3], before[3 * n // 4 :])  # prisoners do not move
     np.testing.assert_array_equal(known[state == recovered], -1)  # the recovered forget the market
     assert np.all(known[state != recovered] == 5)
+    # Quitting rises with price (price_factor) and with perceived risk (risk_weight x risk).
+    state = np.full(n, active, dtype=np.int8)
+    risk = np.where(np.arange(n) < n // 2, 0.0, 0.5)
+    u = np.random.default_rng(8).random(n)
+    buyers.use_transitions(u, state, treated, known, risk, UseRates(0.1, 0.2, 0.05, 1.5, 2.0))
+    assert np.mean(state[: n // 2] == former) == pytest.approx(0.15, abs=0.005)
+    assert np.mean(state[n // 2 :] == former) == pytest.approx(0.3, abs=0.005)
 
 
 def test_ordering_shortcut_changes_no_decision():
@@ -211,7 +226,7 @@ def cost_terms(rng, n):
             rng.lognormal(0, 0.5, n), 6.5, 9.5, 0.6 * 0.7 * 365.0)  # fmt: skip
 
 
-def test_hire_fills_vacancies_with_the_first_willing_readers_of_each_ad():
+def test_hire_fills_vacancies_with_the_first_willing_readers_of_each_ad_in_serving_order():
     rng = np.random.default_rng(13)
     n, candidate, working = 5000, 0, 1
     state = rng.choice([candidate, working, 4], n, p=[0.7, 0.1, 0.2]).astype(np.int8)
@@ -223,9 +238,10 @@ def test_hire_fills_vacancies_with_the_first_willing_readers_of_each_ad():
     u = rng.random(np.count_nonzero(state == candidate))
     before = state.copy()
     staff = Staff(state, shop, income, np.zeros(n), np.full(n, -1), np.full(n, -1))
-    hires = couriers.hire(u, staff, JobAds(reach, vacancies, cdf(vacancies), daily_pay), JobCost(*terms), 7, 0)
-    # The rule written out: who sees which ad, who would take it, and the first takers per shop.
-    rows = np.flatnonzero(before == candidate)
+    order = np.roll(np.flatnonzero(state == candidate), -1000)  # served from the 1000th candidate on, round the list
+    hires = couriers.hire(u, staff, JobAds(reach, vacancies, cdf(vacancies), daily_pay), JobCost(*terms), 7, order)
+    # The rule written out: who sees which ad, who would take it, and the first takers per shop (in serving order).
+    rows = order
     seen = u < reach
     ad = np.minimum(np.searchsorted(cdf(vacancies), u / reach, side="right"), 3)  # (unseen rows: any shop)
     takes = seen & (daily_pay[ad] > terms[2][rows] + couriers.punishments(rows, JobCost(*terms)))
@@ -233,9 +249,13 @@ def test_hire_fills_vacancies_with_the_first_willing_readers_of_each_ad():
     for s, v in enumerate(vacancies):
         expected[rows[takes & (ad == s)][:v]] = True
     np.testing.assert_array_equal(state == working, (before == working) | expected)
-    np.testing.assert_array_equal(shop[expected], ad[expected[rows]])
+    ad_of_row = np.full(n, -1)
+    ad_of_row[rows] = ad
+    np.testing.assert_array_equal(shop[expected], ad_of_row[expected])
     np.testing.assert_array_equal(hires, np.bincount(shop[expected], minlength=4))
-    assert hires[0] == 40 and hires[1] == 0  # a full shop hires no more; no ad from a shop without vacancies
+    willing = np.bincount(ad[takes], minlength=4)
+    np.testing.assert_array_equal(hires, np.minimum(willing, vacancies))  # a full shop hires no more
+    assert willing[2] > vacancies[2] and hires[1] == 0  # (one shop fills up; no ad from a shop without vacancies)
     np.testing.assert_array_equal(income[expected], 0.0)
     np.testing.assert_array_equal(staff.hired_day[expected], 7)  # hired today, by the shop whose ad they took
     np.testing.assert_array_equal(staff.hired_by[expected], shop[expected])
@@ -280,7 +300,8 @@ def test_plan_batches_gives_each_shop_its_need_from_its_first_couriers():
     shop = np.where(state == working, rng.integers(0, 4, n), -1)
     need = np.array([0, 30, 100_000, 400])
     u = rng.random((np.count_nonzero(state == working), 4))
-    rows, of, batch, traced_at = couriers.plan_batches(u, state, shop, need, Shift(0.5, 10, 20, 0.0))
+    repeat = np.zeros(n, dtype=bool)
+    rows, of, batch, traced_at = couriers.plan_batches(u, state, shop, repeat, need, Shift(0.5, 10, 20, 0.0, 0.0))
     assert np.all(state[rows] == working) and np.all(np.diff(rows) > 0) and np.all(of == shop[rows])
     goes = u[:, 0] < 0.5
     drawn = 10 + (u[:, 1] * 11).astype(int)  # uniform on 10..20
@@ -292,10 +313,14 @@ def test_plan_batches_gives_each_shop_its_need_from_its_first_couriers():
     counts = np.bincount(batch[of == 2] - 10, minlength=11)  # the shop that needs everything: full batches
     assert stats.chisquare(counts).pvalue > 1e-3
     np.testing.assert_array_equal(traced_at, batch)  # no digital tracing
-    _, _, batch, traced_at = couriers.plan_batches(u, state, shop, need, Shift(1.0, 10, 20, 1.0))
+    _, _, batch, traced_at = couriers.plan_batches(u, state, shop, repeat, need, Shift(1.0, 10, 20, 1.0, 1.0))
     assert np.all(traced_at < batch)  # all traced, at one of their placements
     assert stats.chisquare(np.bincount(traced_at * 4 // batch, minlength=4)).pvalue > 1e-3
-    assert len(couriers.plan_batches(u, state, shop, need, Shift(0.0, 10, 20, 0.0))[0]) == 0
+    assert len(couriers.plan_batches(u, state, shop, repeat, need, Shift(0.0, 10, 20, 0.0, 0.0))[0]) == 0
+    # Couriers with a record are traced at their own hazard (agencies share records).
+    repeat = rng.random(n) < 0.5
+    rows, _, batch, traced_at = couriers.plan_batches(u, state, shop, repeat, need, Shift(1.0, 10, 20, 0.0, 1.0))
+    np.testing.assert_array_equal(traced_at < batch, repeat[rows])
 
 
 def test_forget_empties_a_shops_slots_except_the_kept_share():

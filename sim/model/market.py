@@ -78,7 +78,7 @@ class KladMarket(mesa.Model):
         self.buyers = BuyerRoster(self)
         self.police = Police(self)
         self.perceived_conviction = p.prior_conviction
-        self.perceived_law = self.law_in_force()  # sentences (and prison for buyers) as couriers and buyers know them
+        self.learned_law = self.law_in_force()  # the law as learned so far, when learning takes time
         self.cumulative = dict.fromkeys(("produced", "sold", "seized", "lost"), 0.0)
         self.wanted = 0  # suspects who absconded before their forensic result
         self.arrest_districts: dict[str, np.ndarray] = {}  # today's street arrests by role: districts, for maps
@@ -248,11 +248,19 @@ class KladMarket(mesa.Model):
         law = {offence: mean_sentence(p.sanction_regime, offence, p.severity_multiplier) for offence in OFFENCES}
         return {**law, "buyer_prison_chance": 1.0 if p.buyer_imprisonment else 0.0}
 
+    @property
+    def perceived_law(self) -> dict[str, float]:
+        """Sentences (and the chance of prison for buyers) as couriers and buyers know them.
+
+        With ``law_learning_days`` 0 the law in force, else what they learned of it so far (``learn_the_law``).
+        """
+        return self.law_in_force() if self.p.law_learning_days == 0 else self.learned_law
+
     def learn_the_law(self) -> None:
-        """Couriers and buyers alike learn a change of the law, at once or over ``law_learning_days``."""
+        """Couriers and buyers alike close a share 1 / ``law_learning_days`` of the gap to the law in force each day."""
         rate = 1.0 / max(1, self.p.law_learning_days)
         for key, value in self.law_in_force().items():
-            self.perceived_law[key] += rate * (value - self.perceived_law[key])
+            self.learned_law[key] += rate * (value - self.learned_law[key])
 
     def police_multiplier(self) -> float:
         """How many times its budget the police has today (crackdowns multiply)."""
@@ -497,8 +505,8 @@ class KladMarket(mesa.Model):
         open_visibility = self.shops.visibility * self.shops.open_now()
         advertising = (open_visibility.sum() / max(1e-9, self.initial_visibility)) ** p.ad_elasticity
         rate = p.initiation_rate * self.scale * availability * advertising * (1.0 - p.prevention)
-        new = int(self.rng.poisson(max(0.0, rate)))
-        if new and open_visibility.sum() > 0:
+        new = int(self.rng.poisson(max(0.0, rate))) if open_visibility.sum() > 0 else 0  # no storefront, no start
+        if new:
             self.buyers.start_using(new, BuyerState.ACTIVE, open_visibility)
         self.today.new_buyers = new
 

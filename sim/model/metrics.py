@@ -69,7 +69,7 @@ class Day:
     vacancy_days: int = 0  # days those jobs had been open, summed (their mean is the time to refill a vacancy)
     shops_opened: int = 0
     shops_closed: int = 0  # operator arrested, out of money, or closed by an event
-    grams_imported: float = 0.0  # bulk bought from outside the city (when no lab had stock)
+    grams_imported: float = 0.0  # bulk shipped in when labs fall short (what the border stops is seized)
     stashes_seized: int = 0  # stashes found: by patrol, on phones, of raided shops
     rearrests_courier: int = 0  # arrests of couriers with a previous conviction
 

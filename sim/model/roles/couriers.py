@@ -134,11 +134,11 @@ class JobAds(NamedTuple):
 
 
 @jit
-def hire(uniforms, staff, ads, cost, today, start):
+def hire(uniforms, staff, ads, cost, today, order):
     """Candidates who see a job ad take it when ``job_margin`` > 0, until each shop's vacancies are filled.
 
-    Rows are served from row ``start`` on, round the roster (a new start each
-    day, so no row is first every day); the ``k``-th candidate served sees an
+    The candidate rows are served in ``order`` (the caller rotates it each
+    day, so no candidate is first every day); the ``k``-th served sees an
     ad when ``uniforms[k] < ads.reach``, from the shop that ``uniforms[k] /
     ads.reach`` (again uniform) draws from ``ads.cdf``. Each shop hires its
     first willing readers. A hired row works for the shop with no income yet,
@@ -149,14 +149,9 @@ def hire(uniforms, staff, ads, cost, today, start):
     """
     hires = np.zeros(len(ads.vacancies), dtype=np.int64)
     last = len(ads.cdf) - 1
-    rows = len(staff.state)
-    k = 0
-    for j in range(rows):
-        i = (start + j) % rows
-        if staff.state[i] != CourierState.CANDIDATE:
-            continue
+    for k in range(len(order)):
+        i = order[k]
         u = uniforms[k]
-        k += 1
         if u >= ads.reach or last < 0:
             continue
         s = min(np.searchsorted(ads.cdf, u / ads.reach, side="right"), last)
@@ -401,8 +396,11 @@ class CourierRoster(Roster):
         uniforms = self.model.rng.random(self.count(CourierState.CANDIDATE))
         ads = JobAds(float(self.model.p.ad_reach), vacancies, cdf(vacancies),
                      self.expected_daily_pay(pay_per_stash_by_shop))  # fmt: skip
-        start = int(self.model.rng.integers(len(self)))
-        return hire(uniforms, self._staff(), ads, self.job_cost(), self.model.day, start)
+        # Served from a random candidate on, round the list: a rotation of candidates, not of rows, so that
+        # dropping departed rows (compaction) changes nothing.
+        order = np.flatnonzero(self.state == CourierState.CANDIDATE)
+        order = np.roll(order, -int(self.model.rng.integers(max(len(order), 1))))
+        return hire(uniforms, self._staff(), ads, self.job_cost(), self.model.day, order)
 
     def quit_jobs(self, pay_per_stash_by_shop: np.ndarray) -> int:
         """Working couriers leave when the job no longer pays for the perceived risk, or after their target."""

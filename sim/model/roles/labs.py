@@ -141,13 +141,13 @@ class LabRoster(Roster):
         for shop, caught in zip(short, stopped, strict=True):
             grams = min(requests[shop] - delivered[shop], capacity)
             capacity -= grams
+            model.today.grams_imported += grams
+            model.cumulative["produced"] += grams  # product shipped in counts as made, for the balance
             if caught:
                 model.count_seized(grams)
                 continue
             paid[shop] = (paid[shop] * delivered[shop] + p.import_price * grams) / max(delivered[shop] + grams, 1e-12)
             delivered[shop] += grams
-            model.today.grams_imported += grams
-            model.cumulative["produced"] += grams  # product entering the city counts as made, for the balance
 
     def _record_scarcity(self, requests: np.ndarray, delivered: np.ndarray) -> None:
         """Smooth the market-wide share of bulk demand left unmet; prices follow it."""
