@@ -243,7 +243,8 @@ def test_imports_keep_a_starved_market_supplied_dearer_unless_the_border_stops_t
 
 def test_full_interdiction_also_starves_entrant_labs():
     """(3b) New labs get their precursors through the same intercepted channel."""
-    df = frame(1, 150, precursor_interdiction=1.0, lab_entry_rate=1.0, lab_entry_delay=1, import_capacity=0.0, **UPSTREAM)
+    over = {"lab_entry_rate": 1.0, "lab_entry_delay": 1, "import_capacity": 0.0}
+    df = frame(1, 150, precursor_interdiction=1.0, **over, **UPSTREAM)
     assert df["active_labs"].max() >= 2  # entrants do come
     assert df["grams_produced"].iloc[2:].sum() == 0
 
