@@ -162,10 +162,20 @@ def test_records_reproduce_the_city_totals():
     purchases, shops, spells = records["purchases"], records["shops"], records["couriers"]
     got = purchases[purchases["outcome"] == "got"].groupby("day").size().reindex(daily.index, fill_value=0)
     np.testing.assert_array_equal(got.to_numpy() * m.p.stash_grams, daily["grams_sold"].to_numpy())
-    np.testing.assert_array_equal(purchases.groupby("day").size().reindex(daily.index, fill_value=0), daily["orders"])
+    def per_day(rows):
+        return rows.groupby("day").size().reindex(daily.index, fill_value=0).to_numpy()
+
+    orders, restashes = purchases[purchases["attempt"] == 1], purchases[purchases["attempt"] == 2]
+    np.testing.assert_array_equal(per_day(orders), daily["orders"])
+    assert daily["restashes"].sum() > 10
+    failed = per_day(restashes[restashes["outcome"].isin(["not found", "no stash"])])
+    np.testing.assert_array_equal(failed, daily["restash_failures"])
+    assert (per_day(restashes) >= daily["restashes"]).all()  # (and those dropped)
+    never = per_day(orders[orders["outcome"].isin(["no storefront", "no stash"])])
+    np.testing.assert_array_equal(never + failed, daily["unmet_orders"])
     seized = purchases[purchases["outcome"] == "seized"].groupby("day").size().reindex(daily.index, fill_value=0)
     np.testing.assert_array_equal(seized, daily["arrests_buyer"])
-    placed = purchases[purchases["shop"] >= 0].groupby("day").size().reindex(daily.index, fill_value=0)
+    placed = per_day(orders[orders["shop"] >= 0])
     np.testing.assert_array_equal(shops.groupby("day")["orders_today"].sum().reindex(daily.index), placed)
     assert (shops.groupby("day")["active"].sum().reindex(daily.index) >= daily["active_shops"]).all()
     arrested = spells[spells["end"] == "arrested"].groupby("ended").size().reindex(daily.index, fill_value=0)

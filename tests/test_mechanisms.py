@@ -857,10 +857,10 @@ def test_quit_relapse_recover_transitions():
     share = (m.buyers.state[active] == B.FORMER).mean()
     assert 0.06 < share < 0.14
     m.p = m.p.replace(quit_rate=0.0, relapse_rate=0.0, recovery_rate=0.1)
-    former = m.buyers.state == B.FORMER
+    former, before = m.buyers.state == B.FORMER, m.buyers.state == B.RECOVERED
     m.buyers.quit_relapse_recover(price, 0.0)
     recovered = m.buyers.state == B.RECOVERED
-    assert 0.06 < recovered[former].mean() < 0.14 and not recovered[~former].any()
+    assert 0.06 < recovered[former].mean() < 0.14 and not (recovered & ~before)[~former].any()
     assert (m.buyers.known[recovered] == -1).all()  # the recovered forget the market
 
 
@@ -1089,48 +1089,77 @@ def test_patrol_seizures_cause_not_found_pickups():
     assert lost["not_found_rate"].mean() > 0.1
 
 
-def test_shop_restashes_once_after_not_found():
-    """(15b) A buyer who finds nothing is sent to a second stash of the same shop."""
+def sell_and_watch(m):
+    """Run ``sell_to_buyers`` once; return the pickups' shops, which were re-stashes, and the delivery."""
+    deliveries = []
+    original = m.stashes.deliver
+
+    def deliver(shop, restash, *rest):
+        deliveries.append((shop.copy(), restash.copy(), original(shop, restash, *rest)))
+        return deliveries[-1][2]
+
+    m.stashes.deliver = deliver
+    m.sell_to_buyers(m.police.street_hazards(), np.zeros(0, dtype=np.int64), wages=np.zeros(len(m.shops)))
+    m.stashes.deliver = original
+    ((shop, restash, sent),) = deliveries
+    return shop, restash, sent
+
+
+def test_a_buyer_who_finds_nothing_is_sent_a_new_stash_the_next_day_and_a_second_failure_is_final():
+    """(15b) "Not found": the shop has a courier lay a new stash, sent the next day; it costs a stash and pay."""
     m = live(buyer_detection=0.0)
-    n = 300
+    n_shops, n = len(m.shops), 300
     m.stashes.hide(
         np.repeat(np.arange(3), n), np.zeros(3 * n, dtype=np.int64), np.full(3 * n, -1), np.zeros(3 * n, dtype=bool)
     )
     state = m.stashes.state
     state[np.flatnonzero(state == StashState.PRESENT)[::2]] = StashState.SEIZED  # half of what is on file was seized
+    m.owed_buyer, m.owed_shop = m.owed_buyer[:0], m.owed_shop[:0]  # nobody owed from the first day
     fresh_day(m)
-    on_file, was_present = m.stashes.shop.copy(), m.stashes.state == StashState.PRESENT
-    deliveries = []
-    original = m.stashes.deliver
-    m.stashes.deliver = lambda shop, *a: deliveries.append((shop.copy(), original(shop, *a))) or deliveries[-1][1]
-    m.sell_to_buyers(m.police.street_hazards(), np.zeros(0, dtype=np.int64), wages=np.zeros(len(m.shops)))
-    ((shop, sent),) = deliveries
-    missing = sent.missing
-    assert missing.sum() > 5
-    np.testing.assert_array_equal(missing, (sent.first >= 0) & ~was_present[np.maximum(sent.first, 0)])
-    np.testing.assert_array_equal(sent.second[~missing], -1)  # only the not-found get a second stash
-    second = sent.second[missing]
-    np.testing.assert_array_equal(on_file[second[second >= 0]], shop[missing][second >= 0])  # of the same shop
-    assert was_present[second[second >= 0]].sum() > 0
-    assert m.today.transactions == int(sent.got.sum())
-    assert m.today.not_found_rate == pytest.approx(missing.sum() / len(shop))
-    used = np.concatenate([sent.first[sent.first >= 0], second[second >= 0]])
-    assert len(np.unique(used)) == len(used)  # no stash is sent twice
+    was_present = m.stashes.state == StashState.PRESENT
+    shop, restash, sent = sell_and_watch(m)
+    assert not restash.any() and sent.missing.sum() > 5
+    np.testing.assert_array_equal(sent.missing, (sent.sent >= 0) & ~was_present[np.maximum(sent.sent, 0)])
+    np.testing.assert_array_equal(m.owed_shop, shop[sent.missing])  # each not-found buyer is owed a re-stash
+    assert m.today.transactions == int(sent.got.sum()) and m.today.restashes == 0
+    assert m.today.not_found_rate == pytest.approx(sent.missing.sum() / (sent.sent >= 0).sum())
+    owed, owed_shop = m.owed_buyer.copy(), m.owed_shop.copy()
+    # Next morning each shop plans one new stash per buyer it owes, on top of its ground stock.
+    m.shops.stock[:] = 1e9
+    on_file, owing = m.stashes.on_file(n_shops), np.bincount(owed_shop, minlength=n_shops)
+    extra = m.shops.plan_stashes(on_file, owing) - m.shops.plan_stashes(on_file, np.zeros(n_shops, dtype=np.int64))
+    np.testing.assert_array_equal(extra, np.where(m.shops.active, owing, 0))
+    # The couriers lay them (every second one badly placed); nothing else on file is gone now.
+    fresh_day(m)
+    m.day += 1
+    m.stashes.state[:] = StashState.PRESENT
+    new_rows = len(m.stashes) + np.arange(len(owed))
+    bad = np.arange(len(owed)) % 2 == 1
+    m.stashes.hide(owed_shop, np.zeros(len(owed), dtype=np.int64), np.full(len(owed), -1), bad)
+    on_file_rows = m.stashes.shop.copy()
+    shop, restash, sent = sell_and_watch(m)
+    k = len(owed)
+    assert restash[:k].all() and not restash[k:].any()  # the owed buyers go first
+    np.testing.assert_array_equal(shop[:k], owed_shop)
+    assert set(sent.sent[:k]) == set(new_rows)  # each to one of the stashes laid for them
+    np.testing.assert_array_equal(on_file_rows[sent.sent[:k]], owed_shop)
+    assert m.today.restashes == k
+    assert m.today.restash_failures == bad.sum() == (~sent.got[:k]).sum()  # a second failure is final:
+    assert len(m.owed_buyer) == 0  # nobody is owed again
+    # Re-stash pickups pay nothing more: the revenue is today's orders sent a stash, at their shop's price.
+    new = ~restash & (sent.sent >= 0)
+    assert m.today.revenue == pytest.approx((m.shops.price[shop[new]] * m.p.stash_grams).sum())
 
 
-def test_stashes_sent_to_buyers_leave_the_database():
-    s = Stashes()
-    s.hide(np.array([0, 0, 1, 1, 1]), np.zeros(5, dtype=np.int64), np.full(5, -1), np.array([0, 1, 0, 0, 0], bool))
-    assert s.state[1] == StashState.LOST
-    np.testing.assert_array_equal(s.on_file(3), [2, 3, 0])
-    sent = s.deliver(np.array([0, 0, 0, 1, 0, 0]), 3, np.random.default_rng(0))
-    # Shop 0 has 2 stashes (one lost) for 5 orders: its first 2 orders get them, and the order sent to the
-    # lost one has no second; shop 1's order gets one of its 3.
-    assert sorted(sent.first[[0, 1]]) == [0, 1] and sent.first[3] in (2, 3, 4)
-    np.testing.assert_array_equal(sent.first[[2, 4, 5]], -1)
-    np.testing.assert_array_equal(sent.second, -1)
-    assert sent.got.sum() == 2 and sent.missing.sum() == 1
-    np.testing.assert_array_equal(s.on_file(3), [0, 2, 0])
+def test_restashes_of_a_closed_shop_are_dropped_as_failures():
+    m = live(buyer_detection=0.0)
+    fresh_day(m)
+    m.owed_buyer = np.flatnonzero(m.buyers.state == B.ACTIVE)[:6]
+    m.owed_shop = np.array([0, 0, 0, 1, 1, 1])
+    m.shops.active[0] = False
+    m.drop_restashes()
+    np.testing.assert_array_equal(m.owed_shop, [1, 1, 1])
+    assert m.today.restash_failures == 3 and m.today.unmet_orders == 3
 
 
 # ---------------------------------------------------------------- shop entry and exit

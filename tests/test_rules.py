@@ -47,12 +47,15 @@ def test_orders_get_distinct_stashes_of_their_shop_first_come_first_served():
     stash_shop = np.array([2, 0, 1, 0, 2, 2, 0])
     order_shop = np.array([0, 2, 1, 1, 0, 0, 0, 2])
     present = np.ones(len(stash_shop), dtype=bool)
-    u = np.random.default_rng(3).random((len(order_shop), 2))
-    sent, second, *_ = stashes.send_orders(u, order_shop, stash_shop, stash_shop, present, 3)
-    np.testing.assert_array_equal(second, -1)  # every stash was there: no second round
-    got = sent >= 0
+    u = np.random.default_rng(3).random(len(order_shop))
+    none = np.zeros(len(order_shop), dtype=bool)
+    sent, missing, got, where, keep = stashes.send_orders(u, order_shop, none, stash_shop, stash_shop, present, 3)
+    assert not missing.any()  # every stash was there
+    np.testing.assert_array_equal(got, sent >= 0)
     np.testing.assert_array_equal(stash_shop[sent[got]], order_shop[got])
+    np.testing.assert_array_equal(where[got], stash_shop[sent[got]])  # (districts here are the shop numbers)
     assert len(set(sent[got])) == got.sum()  # no stash twice
+    np.testing.assert_array_equal(keep, ~np.isin(np.arange(7), sent))
     # Shop 0 has 3 stashes for 4 orders: the last order waits; shop 1 has 1 for 2.
     np.testing.assert_array_equal(got, [True, True, True, False, True, True, False, True])
 
@@ -61,38 +64,33 @@ def test_a_shops_stashes_are_drawn_uniformly():
     stash_shop = np.array([0, 1, 0, 0, 1, 0])  # shop 0: rows 0, 2, 3, 5
     rng = np.random.default_rng(4)
     present = np.ones(6, dtype=bool)
-    first = [stashes.send_orders(rng.random((1, 2)), np.array([0]), stash_shop, stash_shop, present, 2)[0][0]
+    no = np.zeros(1, dtype=bool)
+    first = [stashes.send_orders(rng.random(1), np.array([0]), no, stash_shop, stash_shop, present, 2)[0][0]
              for _ in range(8000)]  # fmt: skip
     counts = np.bincount(first, minlength=6)
     assert counts[[1, 4]].sum() == 0
     assert stats.chisquare(counts[[0, 2, 3, 5]]).pvalue > 1e-3
 
 
-def test_orders_whose_stash_is_gone_get_one_more_from_what_is_left():
-    stash_shop = np.array([0, 0, 0, 0, 1])
-    present = np.array([False, False, True, True, False])
-    order_shop = np.array([0, 0, 1, 0])
+def test_restashes_go_first_to_the_newest_stashes_and_a_gone_stash_is_missing():
+    stash_shop = np.array([0, 0, 1, 0, 0, 1])  # shop 0: rows 0, 1, 3, 4 (4 laid last)
+    present = np.array([True, True, True, True, False, True])
+    district = np.array([10, 11, 12, 13, 14, 15])
+    order_shop = np.array([0, 0, 1, 0, 0, 0])  # orders 4 and 5 are re-stashes (served first, whatever their place)
+    restash = np.array([False, False, False, False, True, True])
     rng = np.random.default_rng(11)
     for _ in range(200):
-        district = np.array([10, 11, 12, 13, 14])
-        first, second, missing, got, where, keep = stashes.send_orders(
-            rng.random((4, 2)), order_shop, stash_shop, district, present, 2
+        sent, missing, got, where, keep = stashes.send_orders(
+            rng.random(6), order_shop, restash, stash_shop, district, present, 2
         )
-        assert (first[[0, 1, 3]] >= 0).all() and first[2] == 4
-        gone = ~present[first]
-        np.testing.assert_array_equal(missing, gone)
-        used = np.where(gone, second, first)
-        np.testing.assert_array_equal(got, (used >= 0) & present[used])
-        np.testing.assert_array_equal(where, np.where(got, district[used], -1))
-        sent = np.concatenate([first, second[second >= 0]])
-        np.testing.assert_array_equal(keep, ~np.isin(np.arange(5), sent))
-        used = np.concatenate([first, second[second >= 0]])
-        assert len(np.unique(used)) == len(used)  # never the same stash twice
-        assert second[2] == -1  # shop 1 has nothing left
-        # Shop 0 had 4 stashes: 3 went out first, so at most one second stash, to its first order that found nothing.
-        lacking = np.flatnonzero(gone & (order_shop == 0))
-        if len(lacking):
-            assert second[lacking[0]] >= 0 and (second[lacking[1:]] == -1).all()
+        np.testing.assert_array_equal(sent[4:], [4, 3])  # the newest of shop 0, newest first
+        assert missing[4] and not got[4] and where[4] == -1  # the newest was gone: the second failure
+        assert got[5] and where[5] == 13
+        assert sorted(sent[[0, 1, 3]][sent[[0, 1, 3]] >= 0]) == [0, 1]  # the orders share what is left: 2 stashes
+        assert (sent[[0, 1, 3]] == -1).sum() == 1  # one order waits
+        assert sent[2] in (2, 5) and got[2]
+        np.testing.assert_array_equal(missing, (sent >= 0) & ~present[np.maximum(sent, 0)])
+        np.testing.assert_array_equal(keep, ~np.isin(np.arange(6), sent))
 
 
 def test_buyers_pick_among_open_storefronts_they_know_by_appeal_else_search():

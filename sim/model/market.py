@@ -72,6 +72,9 @@ class KladMarket(mesa.Model):
         self.city = City(p.grid_width, p.grid_height, p.demand_concentration, self.rng, self.random)
         self.justice = Justice()
         self.stashes = Stashes()
+        # Buyers whose stash was not found today, and their shops: a courier lays each a new stash for tomorrow.
+        self.owed_buyer = np.zeros(0, dtype=np.int64)
+        self.owed_shop = np.zeros(0, dtype=np.int64)
         self.labs = LabRoster(self)
         self.shops = ShopRoster(self)
         self.couriers = CourierRoster(self)
@@ -315,7 +318,8 @@ class KladMarket(mesa.Model):
             What the couriers' working day produced.
         """
         p = self.p
-        need = self.shops.plan_stashes(self.stashes.on_file(len(self.shops)))
+        n_shops = len(self.shops)
+        need = self.shops.plan_stashes(self.stashes.on_file(n_shops), np.bincount(self.owed_shop, minlength=n_shops))
         laid = self.couriers.lay_stashes(need, self.city.placement, hazards)
         grams = p.stash_grams
         self.shops.stock -= (laid.laid_by_shop + laid.seized_by_shop) * grams
@@ -364,6 +368,10 @@ class KladMarket(mesa.Model):
     def sell_to_buyers(self, hazards: dict, found_districts: np.ndarray, wages: np.ndarray) -> float:
         """Buyers order, prepay, and go to a stash; some find nothing, some are arrested.
 
+        A buyer who finds nothing complains; the operator has a courier lay him
+        a new stash [001 L120, L127], which he picks up the next day (the
+        newest stash of his shop on file). A second failure is final.
+
         Args:
             hazards: today's street hazards (``Police.street_hazards``).
             found_districts: where patrols found stashes today (the police remember both kinds of finds).
@@ -379,9 +387,17 @@ class KladMarket(mesa.Model):
         chosen = self.buyers.choose_storefronts(ordering, open_now, shops.visibility * shops.active)
         has_shop = chosen >= 0
         buyers, shop = ordering[has_shop], chosen[has_shop]
-        sent = self.stashes.deliver(shop, len(shops), self.rng)  # the shop re-stashes once after "not found"
+        # Yesterday's "not found" first: each such buyer goes to the new stash laid for him, if his shop still runs.
+        self.drop_restashes()
+        owed, owed_shop = self.owed_buyer, self.owed_shop
+        n_owed = len(owed)
+        pickups = np.concatenate([owed, buyers])
+        shop = np.concatenate([owed_shop, shop])
+        restash = np.arange(len(shop)) < n_owed
+        sent = self.stashes.deliver(shop, restash, len(shops), self.rng)
         got, district = sent.got, sent.district
-        not_found = int(np.count_nonzero(sent.missing))
+        new_missing = sent.missing & ~restash
+        self.owed_buyer, self.owed_shop = pickups[new_missing], shop[new_missing]
 
         arrested = got & (self.rng.random(len(got)) < hazards["buyer"][np.maximum(district, 0)])
         n_got, n_arrested = int(np.count_nonzero(got)), int(np.count_nonzero(arrested))
@@ -389,33 +405,64 @@ class KladMarket(mesa.Model):
         grams = p.stash_grams
         self.count_seized(n_arrested * grams)
         self.cumulative["sold"] += n_sold * grams
-        pickups = np.bincount(district[got], minlength=self.city.n_districts)
-        self.police.record_finds(np.concatenate([found_districts, district[arrested]]), pickups)
-        self.arrest_buyers(buyers[arrested])
+        visits = np.bincount(district[got], minlength=self.city.n_districts)
+        self.police.record_finds(np.concatenate([found_districts, district[arrested]]), visits)
+        self.arrest_buyers(pickups[arrested])
         self.arrest_districts["buyer"] = district[arrested]
         if self.recorder:
-            outcome = np.full(len(ordering), OUTCOMES.index("no storefront"))
-            outcome[has_shop] = np.select(
-                [arrested, got, sent.first < 0], [OUTCOMES.index(o) for o in ("seized", "got", "no stash")],
-                OUTCOMES.index("not found"),
-            )  # fmt: skip
-            self.recorder.purchases(ordering, chosen, outcome)
+            self._record_purchases(ordering, chosen, sent, arrested, (owed, owed_shop))
 
         n_shops = len(shops)
-        orders = np.bincount(shop, minlength=n_shops)
+        new = ~restash
+        orders = np.bincount(shop[new], minlength=n_shops)
         served = np.bincount(shop[got], minlength=n_shops)
-        revenue = served * shops.price * grams
+        prepaid = np.bincount(shop[new & (sent.sent >= 0)], minlength=n_shops)  # buyers pay when sent a stash
+        revenue = prepaid * shops.price * grams
         shops.book_day(orders.astype(float), served.astype(float), revenue, wages)
         day = self.today
+        failed_restash = int(np.count_nonzero(restash & ~got))  # a second failure is final
         day.orders = len(ordering)
-        day.unmet_orders = len(ordering) - n_got
+        day.unmet_orders += len(ordering) - len(buyers) + int(np.count_nonzero(new & (sent.sent < 0))) + failed_restash
         day.transactions = n_sold
         day.grams_sold = n_sold * grams
         day.revenue = float(revenue.sum())
         day.price_per_gram = price
-        day.not_found_rate = not_found / max(1, len(shop))
-        day.restashes = int(np.count_nonzero(sent.second >= 0))
+        day.not_found_rate = int(np.count_nonzero(sent.missing)) / max(1, int(np.count_nonzero(sent.sent >= 0)))
+        day.restashes = n_owed
+        day.restash_failures += failed_restash
         return n_arrested / max(1, n_got)
+
+    def _record_purchases(self, ordering, chosen, sent, arrested, owed) -> None:
+        """Today's orders (attempt 1) and re-stash pickups (attempt 2) in the purchase records.
+
+        ``owed`` holds the buyer and shop rows of the re-stash pickups, sent before the orders.
+        """
+        n_owed = len(owed[0])
+        code = {o: OUTCOMES.index(o) for o in OUTCOMES}
+        outcome = np.select(
+            [sent.sent < 0, arrested, sent.got], [code["no stash"], code["seized"], code["got"]], code["not found"]
+        )
+        first = np.full(len(ordering), code["no storefront"])
+        first[chosen >= 0] = outcome[n_owed:]
+        self.recorder.purchases(ordering, chosen, first, attempt=1)
+        self.recorder.purchases(owed[0], owed[1], outcome[:n_owed], attempt=2)
+
+    def drop_restashes(self) -> None:
+        """Re-stashes owed by a shop that closed, or to a buyer now in prison or recovered, are never picked up.
+
+        They count as failed re-stashes and unmet orders of the day (and, in the purchase records, as attempts
+        that found "no stash").
+        """
+        still = self.shops.active[self.owed_shop] & (self.buyers.state[self.owed_buyer] <= BuyerState.FORMER)
+        if still.all():
+            return
+        gone = np.count_nonzero(~still)
+        self.today.restash_failures += gone
+        self.today.unmet_orders += gone
+        if self.recorder:
+            self.recorder.purchases(self.owed_buyer[~still], self.owed_shop[~still],
+                                    np.full(gone, OUTCOMES.index("no stash")), attempt=2)  # fmt: skip
+        self.owed_buyer, self.owed_shop = self.owed_buyer[still], self.owed_shop[still]
 
     def arrest_buyers(self, rows: np.ndarray) -> None:
         """Arrested buyers are fined, or imprisoned under tightened penalties; some are treated."""
@@ -545,9 +592,11 @@ class KladMarket(mesa.Model):
         if remap is not None:
             self.justice.renumber(Role.COURIER, remap)
             self.stashes.renumber_couriers(remap)
+        self.drop_restashes()  # (none is owed to a departed buyer's row after this)
         remap = self.buyers.tidy()
         if remap is not None:
             self.justice.renumber(Role.BUYER, remap)
+            self.owed_buyer = remap[self.owed_buyer]
         for roster in (self.shops, self.labs):
             roster.tidy()  # their rows stay (``Roster.compacts``)
 

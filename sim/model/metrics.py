@@ -41,7 +41,7 @@ class Day:
     prisoners_operator: int = 0
     prisoners_lab: int = 0
     grams_seized: float = 0.0  # g seized today: stashes, couriers' batches, at pickups, shops' and labs' stock
-    not_found_rate: float = 0.0  # share of orders sent to a stash that was gone
+    not_found_rate: float = 0.0  # share of pickups (orders and re-stashes) sent to a stash that was gone
     latency: float = 0.0  # share of retail transactions without enforcement contact (MODEL.md section 6)
     courier_vacancies: int = 0  # courier jobs left unfilled today
     courier_pay: float = 0.0  # KZT per stash, mean over shops in business
@@ -64,7 +64,8 @@ class Day:
     effort_investigation: float = 0.0
     effort_labs: float = 0.0
     buyers_treated: int = 0
-    restashes: int = 0  # orders sent a second stash after the first was not found
+    restashes: int = 0  # buyers sent to a new stash laid for them the day after a "not found"
+    restash_failures: int = 0  # re-stashes not found either, not laid, or dropped (shop closed): final
     vacancies_filled: int = 0  # courier jobs filled today
     vacancy_days: int = 0  # days those jobs had been open, summed (their mean is the time to refill a vacancy)
     shops_opened: int = 0

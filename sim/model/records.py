@@ -54,14 +54,18 @@ class Recorder:
         self._purchases: list[tuple[np.ndarray, ...]] = []
         self._spells: list[tuple[np.ndarray, ...]] = []
 
-    def purchases(self, buyers: np.ndarray, shops: np.ndarray, outcomes: np.ndarray) -> None:
-        """Today's orders: buyer rows, shop rows (-1: none found) and outcome codes (indices of ``OUTCOMES``)."""
+    def purchases(self, buyers: np.ndarray, shops: np.ndarray, outcomes: np.ndarray, attempt: int) -> None:
+        """Today's pickups: buyer rows, shop rows (-1: none found), outcome codes (indices of ``OUTCOMES``).
+
+        ``attempt`` is 1 for an order, 2 for the re-stash a buyer goes to the day after a "not found".
+        """
         if "purchases" not in self.kinds:
             return
         m = self.model
         mirror = np.where(shops >= 0, m.shops.mirrors[np.maximum(shops, 0)], -1)
         day = np.full(len(buyers), m.day, dtype=np.int32)
-        self._purchases.append((day, m.buyers.uid[buyers], shops, mirror, outcomes.astype(np.int8)))
+        tries = np.full(len(buyers), attempt, dtype=np.int8)
+        self._purchases.append((day, m.buyers.uid[buyers], shops, mirror, outcomes.astype(np.int8), tries))
 
     def end_of_day(self) -> None:
         """Shops' rows of the day; spells of work that ended today."""
@@ -97,11 +101,11 @@ class Recorder:
             table["storefront"] = pd.Categorical.from_codes(table["storefront"], STOREFRONTS)
             out["shops"] = table.sort_values(["day", "shop"], kind="stable").reset_index(drop=True)
         if "purchases" in self.kinds:
-            parts = list(zip(*self._purchases, strict=True)) or [[]] * 5
-            day, buyer, shop, mirror, outcome = (np.concatenate(p) if len(p) else np.zeros(0) for p in parts)
+            parts = list(zip(*self._purchases, strict=True)) or [[]] * 6
+            day, buyer, shop, mirror, outcome, attempt = (np.concatenate(p) if len(p) else np.zeros(0) for p in parts)
             out["purchases"] = pd.DataFrame({
                 "day": day.astype(np.int32), "buyer": buyer.astype(np.int64), "shop": shop.astype(np.int64),
-                "storefront": mirror.astype(np.int64),
+                "storefront": mirror.astype(np.int64), "attempt": attempt.astype(np.int8),
                 "outcome": pd.Categorical.from_codes(outcome.astype(np.int8), OUTCOMES),
             })  # fmt: skip
         if "couriers" in self.kinds:

@@ -130,12 +130,16 @@ class ShopRoster(Roster):
         self.visibility[due] *= p.mirror_visibility
         return due
 
-    def plan_stashes(self, on_file: np.ndarray) -> np.ndarray:
-        """Stashes each shop wants laid today: top up the ground stock, within bulk stock."""
+    def plan_stashes(self, on_file: np.ndarray, owed: np.ndarray) -> np.ndarray:
+        """Stashes each shop wants laid today, within bulk stock.
+
+        It tops up its ground stock and has one new stash laid for each buyer
+        owed a re-stash after yesterday's "not found" [001 L120, L127].
+        """
         p = self.model.p
         target = np.ceil(self.orders * p.ground_days)
         affordable = np.floor(self.stock / p.stash_grams)
-        need = np.clip(target - on_file, 0, affordable)
+        need = np.minimum(np.maximum(target - on_file, 0) + owed, affordable)
         return np.where(self.active, need, 0).astype(np.int64)
 
     def post_vacancies(self, working_by_shop: np.ndarray) -> np.ndarray:

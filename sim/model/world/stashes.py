@@ -3,7 +3,8 @@
 A stash stays in its shop's database until a buyer is sent to it. By then it
 may be gone: found by the police (seized) or lost (badly placed or taken by
 someone else). The shop learns this only from the buyer's "not found"
-complaint [001 L109-127].
+complaint [001 L109-127]; it then has a courier lay a new stash for him
+(a "re-stash" [001 L127]), which he is sent to the next day.
 """
 
 from __future__ import annotations
@@ -25,78 +26,76 @@ class StashState(IntEnum):
 
 
 @jit
-def send_orders(uniforms, order_shop, stash_shop, stash_district, present, n_shops):
-    """Each order is sent to a distinct random stash of its shop; if it is not there, to a second one.
+def send_orders(uniforms, order_shop, restash, stash_shop, stash_district, present, n_shops):
+    """Each order is sent to a distinct stash of its shop: a re-stash to the newest, any other to a random one.
 
-    Orders are served in the given order (``uniforms[j, 0]`` draws order
-    ``j``'s stash); a shop out of stashes on file sends none. Then each order
-    whose stash was gone (not ``present``) gets a second stash from what is
-    left on file, drawn with ``uniforms[j, 1]``.
+    Re-stashes (``restash``: the buyer was owed one after a "not found") are
+    served first, each from the newest stash of its shop still on file (the
+    one a courier laid for him); then the other orders in the given order,
+    ``uniforms[j]`` drawing order ``j``'s stash among those left. A shop out
+    of stashes on file sends none.
 
     Returns:
-        per order, the first and second stash row sent (-1: none), whether
-        the first was missing, whether a stash was found, and the district
-        where it was (-1: none); and per stash, whether it stays on file
-        (was not sent).
+        per order, the stash row sent (-1: none), whether it was missing
+        (sent but gone), whether a stash was found, and the district where it
+        was (-1: none); and per stash, whether it stays on file (was not sent).
     """
     count = np.zeros(n_shops + 1, dtype=np.int64)
     for s in stash_shop:
         count[s + 1] += 1
-    start = np.cumsum(count)  # start[s]: first slot of shop s in ``pool``
+    start = np.cumsum(count)  # start[s]: first slot of shop s in ``pool``; its rows in row (laying) order
     fill = start[:-1].copy()
     pool = np.empty(len(stash_shop), dtype=np.int64)
     for row in range(len(stash_shop)):
         s = stash_shop[row]
         pool[fill[s]] = row
         fill[s] += 1
-    taken = np.zeros(n_shops, dtype=np.int64)
+    newest = np.zeros(n_shops, dtype=np.int64)  # taken from the end of each shop's slots
+    taken = np.zeros(n_shops, dtype=np.int64)  # taken at random from the front
     n = len(order_shop)
-    first = np.full(n, -1, dtype=np.int64)
-    second = np.full(n, -1, dtype=np.int64)
+    sent = np.full(n, -1, dtype=np.int64)
     for rnd in range(2):
         for j in range(n):
-            if rnd == 1 and (first[j] < 0 or present[first[j]]):
-                continue  # no second stash: none was sent, or the first was there
+            if restash[j] != (rnd == 0):
+                continue
             s = order_shop[j]
-            left = count[s + 1] - taken[s]
-            if left > 0:
+            left = count[s + 1] - taken[s] - newest[s]
+            if left <= 0:
+                continue
+            if rnd == 0:
+                newest[s] += 1
+                sent[j] = pool[start[s + 1] - newest[s]]
+            else:
                 # Partial Fisher-Yates: swap a random remaining stash of shop s into the next slot.
                 slot = start[s] + taken[s]
-                pick = slot + int(uniforms[j, rnd] * left)
+                pick = slot + int(uniforms[j] * left)
                 pool[slot], pool[pick] = pool[pick], pool[slot]
                 taken[s] += 1
-                if rnd == 0:
-                    first[j] = pool[slot]
-                else:
-                    second[j] = pool[slot]
+                sent[j] = pool[slot]
     missing = np.zeros(n, dtype=np.bool_)
     got = np.zeros(n, dtype=np.bool_)
     district = np.full(n, -1, dtype=np.int64)
     keep = np.ones(len(stash_shop), dtype=np.bool_)
     for j in range(n):
-        used = first[j]
+        used = sent[j]
         if used >= 0:
             keep[used] = False
-            if not present[used]:
+            if present[used]:
+                got[j] = True
+                district[j] = stash_district[used]
+            else:
                 missing[j] = True
-                used = second[j]
-                if used >= 0:
-                    keep[used] = False
-        if used >= 0 and present[used]:
-            got[j] = True
-            district[j] = stash_district[used]
-    return first, second, missing, got, district, keep
+    return sent, missing, got, district, keep
 
 
 @dataclass
 class Delivery:
-    """Where a day's orders were sent: per order, stash rows (-1: none) and outcome."""
+    """Where a day's pickups were sent: per pickup, the stash row (-1: none) and the outcome."""
 
-    first: np.ndarray  # the stash first sent
-    second: np.ndarray  # the second stash, for an order whose first was gone
-    missing: np.ndarray  # the first stash was sent but not there ("not found")
-    got: np.ndarray  # the buyer found a stash (first or second)
-    district: np.ndarray  # where the stash found was (-1: none found)
+    sent: np.ndarray  # the stash sent (-1: the shop had none on file)
+    missing: np.ndarray  # the stash was sent but not there ("not found")
+    got: np.ndarray  # the buyer found it
+    district: np.ndarray  # where it was (-1: not found)
 
 
 class Stashes:
@@ -130,20 +129,18 @@ class Stashes:
         """Stashes each shop believes it has, by shop."""
         return np.bincount(self.shop, minlength=n_shops)
 
-    def deliver(self, order_shop: np.ndarray, n_shops: int, rng: np.random.Generator) -> Delivery:
-        """Send each order to a distinct random stash of its shop, and once more if that one is gone.
+    def deliver(self, order_shop: np.ndarray, restash: np.ndarray, n_shops: int, rng: np.random.Generator) -> Delivery:
+        """Send each pickup to a distinct stash of its shop (``send_orders``): re-stashes to the newest.
 
         Every stash sent leaves the database. A shop with fewer stashes on file
-        than orders serves its first orders only; an order whose first stash was
-        seized or lost gets a second one from what is left (the shop re-stashes
-        once after a "not found" complaint).
+        than pickups serves its re-stashes, then its first orders only.
         """
         present = self.state == StashState.PRESENT
-        first, second, missing, got, district, keep = send_orders(
-            rng.random((len(order_shop), 2)), order_shop, self.shop, self.district, present, n_shops
+        sent, missing, got, district, keep = send_orders(
+            rng.random(len(order_shop)), order_shop, restash, self.shop, self.district, present, n_shops
         )
         self._keep(keep)
-        return Delivery(first, second, missing, got, district)
+        return Delivery(sent, missing, got, district)
 
     def remove(self, rows: np.ndarray) -> None:
         """Delete stashes from the database (collected, or reported missing)."""
