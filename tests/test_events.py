@@ -162,6 +162,7 @@ def test_records_reproduce_the_city_totals():
     purchases, shops, spells = records["purchases"], records["shops"], records["couriers"]
     got = purchases[purchases["outcome"] == "got"].groupby("day").size().reindex(daily.index, fill_value=0)
     np.testing.assert_array_equal(got.to_numpy() * m.p.stash_grams, daily["grams_sold"].to_numpy())
+
     def per_day(rows):
         return rows.groupby("day").size().reindex(daily.index, fill_value=0).to_numpy()
 

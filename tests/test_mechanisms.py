@@ -704,7 +704,7 @@ def test_absconders_are_wanted_in_a_run():
 
 def test_conviction_probability_zero_gives_no_convictions():
     """(10) No convictions and no prisoners with conviction_probability=0, though arrests happen."""
-    over = {"courier_detection": 0.002, "forensic_delay": 5, "prison_flow0": 0.0}  # prisons start empty
+    over = {"courier_detection": 0.002, "forensic_delay": 5, "prison_fill": 0.0}  # prisons start empty
     none = frame(1, 120, conviction_probability=0.0, **over)
     sure = frame(1, 120, conviction_probability=1.0, **over)
     assert none["arrests_courier"].sum() > 5
@@ -744,7 +744,7 @@ def test_prison_population_tracks_sentence_length():
         "abroad_share": 1.0,
         "lab_detection": 0.0,
         "lab_link": 0.0,
-        "prison_flow0": 0.0,
+        "prison_fill": 0.0,
     }
     short = frame(1, 150, severity_multiplier=0.002, **over)
     long = frame(1, 150, severity_multiplier=1.0, **over)

@@ -134,7 +134,6 @@ class KladMarket(mesa.Model):
         self.shops.open_shops(p.n_shops, daily_orders / p.n_shops, stocked=True)
         self.couriers.recruit_candidates(round(p.candidate_pool * self.scale) + p.n_couriers)
         self.couriers.hire_first(p.n_couriers, p.n_shops)
-        self.fill_prisons()
         storefronts = self.shops.visibility.copy()
         self.buyers.start_using(p.n_buyers, BuyerState.ACTIVE, storefronts)
         # Former users at the quit/relapse/recovery equilibrium, at most as many as active users.
@@ -147,23 +146,30 @@ class KladMarket(mesa.Model):
         districts = categorical(self.rng, self.city.placement, len(shops))
         self.stashes.hide(shops, districts, np.full(len(shops), -1), np.zeros(len(shops), dtype=bool))
         self.cumulative["produced"] = self._grams_in_stock()
+        self.police.settle_patrol()
+        self.fill_prisons()
 
     def fill_prisons(self) -> None:
-        """Day 0: couriers convicted before the run are still serving, ``prison_flow0`` a day over one term.
+        """Day 0: couriers convicted before the run are still serving, at this city's stock-flow level.
 
-        The prison population thus starts at its stock-flow level and releases
-        (some back to the candidate pool, as repeat offenders) flow from the
-        first day. Each was charged as a courier caught at a random placement of
-        a batch (a large quantity or a first offence, as ``courier_offence``
-        decides); the time left is uniform over the part of the term served
-        before parole, and the stock holds each charge in proportion to its term.
+        The flow is this city's expected courier arrests a day at day 0
+        (``Police.expected_courier_arrests``) times the chance a case ends in a
+        conviction, scaled by ``prison_fill``; the stock is that flow over the
+        time served. Releases (some back to the candidate pool, as repeat
+        offenders) thus flow from the first day. Each was charged as a courier
+        caught at a random placement of a batch (a large quantity or a first
+        offence, as ``courier_offence`` decides); the time left is uniform over
+        the part of the term served before parole, and the stock holds each
+        charge in proportion to its term.
         """
         p, rng = self.p, self.rng
+        convicted = p.conviction_probability * (1.0 - p.abscond_rate) ** p.forensic_delay
+        flow = p.prison_fill * self.police.expected_courier_arrests() * convicted
         batch = rng.integers(p.batch_min, p.batch_max + 1, 4096)
         charges = courier_offence(False, rng.integers(1, batch + 1) * p.stash_grams, p.large_quantity)
         offences, share = np.unique(charges, return_counts=True)
         terms = np.array([mean_sentence(p.sanction_regime, o, p.severity_multiplier) for o in offences])
-        stock = p.prison_flow0 * self.scale * share / share.sum() * terms * p.time_served_share * 365.0
+        stock = flow * share / share.sum() * terms * p.time_served_share * 365.0
         for offence, n in zip(offences, np.round(stock).astype(int), strict=True):
             if n == 0:
                 continue

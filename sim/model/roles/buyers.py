@@ -233,6 +233,10 @@ class BuyerRoster(Roster):
             risk_aversion=risk_aversion, known=known,
         )  # fmt: skip
 
+    def expected_orders(self) -> float:
+        """Orders a day of the active buyers at the reference price and no perceived risk."""
+        return float(self.order_rate[self.state == BuyerState.ACTIVE].sum())
+
     def decide_orders(self, price: float, arrest_cost: float) -> np.ndarray:
         """Rows of the active buyers who order today (``decide_orders``)."""
         p = self.model.p

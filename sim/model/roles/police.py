@@ -45,6 +45,37 @@ class Police(mesa.Agent):
             weights = 0.5 * self.model.city.demand + 0.5 * self.found_by_district / self.found_by_district.sum()
         self.model.city.patrol[:] = self.effort["patrol"] * weights / weights.sum()
 
+    def settle_patrol(self, rounds: int = 30) -> None:
+        """Day 0: the police remember finds where a settled city has them, not evenly.
+
+        Finds (stashes found, buyers arrested) fall where stashes lie, in
+        proportion to the hazards there, and patrol follows finds: ``rounds``
+        turns of that loop reach its fixed point.
+        """
+        p, city = self.p, self.model.city
+        for _ in range(rounds):
+            self.allocate_budget()
+            hazards = self.street_hazards()
+            finds = city.placement * (p.ground_days * hazards["stash"] + hazards["buyer"])
+            if finds.sum() <= 0:
+                return
+            self.found_by_district[:] = finds / finds.sum()
+        self.allocate_budget()
+
+    def expected_courier_arrests(self) -> float:
+        """Courier arrests a day at today's hazards if every order were a stash laid in a batch of mean size.
+
+        A batch of ``b`` placements in districts drawn by placement weight is
+        seen with chance ``1 - (1 - h)^b`` (``h`` the placement-weighted
+        hazard), or traced digitally.
+        """
+        p, city = self.p, self.model.city
+        hazards = self.street_hazards()
+        batch = 0.5 * (p.batch_min + p.batch_max)
+        seen = float((city.placement * hazards["per_placement"]).sum())
+        caught = 1.0 - (1.0 - seen) ** batch * (1.0 - hazards["digital"])
+        return self.model.buyers.expected_orders() / batch * caught
+
     @property
     def buyer_stop_share(self) -> float:
         """Share of patrol time spent stopping buyers."""

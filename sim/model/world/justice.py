@@ -6,7 +6,7 @@ Synthetics need a forensic examination of about a month, and without it no
 conviction with ``conviction_probability``; a convicted person is incapacitated
 for the part of the sentence served before parole (``time_served_share``
 [001 L174]), or less after an amnesty, and then released. At day 0 the prisons
-already hold the couriers convicted in the years before (``prison_flow0``), so
+already hold the couriers convicted in the years before (``prison_fill``), so
 releases flow from the first day and the prison population starts at its
 stock-flow level.
 """
