@@ -227,7 +227,13 @@ def cmd_hypotheses(args: argparse.Namespace) -> int:
         if unknown:
             raise ParameterError(f"--only: no hypothesis {sorted(unknown)[0]} in {args.folder}")
         hyps = [h for h in hyps if h.id in wanted]
-    out = Path(args.out) if args.out else Path("results") / ("hypotheses_quick" if args.quick else "hypotheses")
+    if args.setting:
+        missing = [h.id for h in hyps if args.setting not in h.flips]
+        if missing:
+            raise ParameterError(f"--setting {args.setting}: {missing[0]} has no [flip] table")
+        hyps = [h.under(args.setting) for h in hyps]
+    default = ("hypotheses_quick" if args.quick else "hypotheses") + (f"_{args.setting}" if args.setting else "")
+    out = Path(args.out) if args.out else Path("results") / default
     if (out / "runs").exists() and not args.resume:
         raise ParameterError(f"{out}: holds earlier runs; pass --resume to continue them, or another --out")
     execution = _execution(args)
@@ -371,6 +377,8 @@ def build_parser() -> argparse.ArgumentParser:
     hyp.add_argument("--quick", action="store_true", help="fewer replications and days (under 10 min on 2 cores)")
     hyp.add_argument("--folder", default="experiments/hypotheses", help="hypothesis files (default %(default)s)")
     hyp.add_argument("--only", help="comma-separated hypothesis ids, e.g. H2,H5")
+    hyp.add_argument("--setting", choices=("supported", "not_supported"),
+                     help="run under the uncertainties of each file's [flip] table that should give this verdict")
     _output_options(hyp, "results/hypotheses, or results/hypotheses_quick",
                     resume="reuse the runs already in the output folder")  # fmt: skip
     hyp.set_defaults(func=cmd_hypotheses)

@@ -33,8 +33,15 @@ Otherwise the test is *inconclusive*. A hypothesis is *supported* when all its
 tests are, *not supported* when any is not, and *inconclusive* otherwise. A
 test with ``role = "check"`` verifies that an arm changed what it meant to
 change (for example that blocking raised blocked storefronts); if a check
-fails, the hypothesis is inconclusive whatever its tests say. Verdicts are
-computed from the runs here and nowhere else.
+fails, the hypothesis is inconclusive whatever its tests say; a test with
+``role = "detail"`` is reported and decides nothing (the courier-side and
+buyer-side parts of a package, say). Verdicts are computed from the runs here
+and nowhere else.
+
+A file's ``[flip]`` table names, for each verdict, the mechanism that would
+give it and a setting of uncertainties (inside the registry's ranges) that
+does: ``Hypothesis.under`` applies one to every arm, and a test checks that
+the two settings give opposite verdicts.
 """
 
 from __future__ import annotations
@@ -61,8 +68,10 @@ from sim.params import LEVER, REGISTRY, SCENARIO_KEYS, ParameterError, validate
 EXPECTS = ("decrease", "increase", "no_decrease", "no_increase", "above", "below", "greater")
 VERDICTS = ("supported", "not supported", "inconclusive")
 _TOP = {"id", "title", "source", "claim", "days", "replications", "seed", "quick", "arms", "tests", "sensitivity",
-        "window", "burn_in", "force",
-        "main_metric"}  # fmt: skip
+        "window", "burn_in", "force", "main_metric", "flip", "note"}  # fmt: skip
+_FLIP_KEYS = {"supported_when", "not_supported_when", "supported", "not_supported"}
+SETTINGS = ("supported", "not_supported")
+ROLES = ("test", "check", "detail")  # a detail is reported (a decomposition, say) and decides nothing
 _TEST_KEYS = {"name", "metric", "effect", "arm", "expect", "margin", "relative_to", "threshold", "role"}
 _SENS_KEYS = {"scenario", "samples", "output", "index", "groups", "levers", "uncertainties", "expect", "role", "name"}
 _NAME = re.compile(r"[A-Za-z_]\w*")
@@ -81,7 +90,7 @@ class Criterion:
     margin: float = 0.0
     relative_to: str = ""  # contrast: margin and estimate relative to this arm's mean ("" = absolute)
     threshold: float = 0.0
-    role: str = "test"  # "test" decides; "check" only guards the experiment's validity
+    role: str = "test"  # "test" decides; "check" only guards the experiment's validity; "detail" only reports
 
 
 @dataclass
@@ -118,6 +127,10 @@ class Hypothesis:
     main_metric: str
     sensitivity: Sensitivity | None = None
     settings: dict[str, int] = field(default_factory=dict)  # days/replications/samples actually used
+    note: str = ""  # how the model reads the claim, where it departs from the source
+    flip_text: dict[str, str] = field(default_factory=dict)  # setting -> the mechanism that gives that verdict
+    flips: dict[str, dict[str, Any]] = field(default_factory=dict)  # setting -> uncertainties that give it
+    setting: str = ""  # the flip setting in force ("" = the registry's and scenarios' values)
 
     def use(self, quick: bool) -> Hypothesis:
         """Fix the days, replications and samples of a full or a quick run."""
@@ -129,6 +142,32 @@ class Hypothesis:
         if self.sensitivity:
             self.settings["samples"] = self.sensitivity.quick_samples if quick else self.sensitivity.samples
         return self
+
+    def under(self, setting: str, extra: dict[str, Any] | None = None) -> Hypothesis:
+        """A copy with the uncertainties of a flip setting (``supported`` or ``not_supported``) in every arm.
+
+        ``extra`` adds more parameters to every arm (a smaller city for a test, say); ``setting`` "" applies
+        only those.
+        """
+        import copy
+
+        if setting and setting not in self.flips:
+            raise ParameterError(f"{self.path}: no [flip] setting {setting!r}; allowed are {', '.join(SETTINGS)}")
+        values = {**(self.flips[setting] if setting else {}), **(extra or {})}
+        other = copy.deepcopy(self)
+        other.setting = setting
+        for params in other.arms.values():
+            params.update(values)
+        if setting:
+            other.arm_sources = {name: f"{label} [{setting}: {_describe(values)}]"
+                                 for name, label in self.arm_sources.items()}  # fmt: skip
+        if other.sensitivity:
+            other.sensitivity.params.update(values)
+        return other
+
+
+def _describe(values: dict[str, Any]) -> str:
+    return ", ".join(f"{k} = {v}" for k, v in values.items())
 
 
 @dataclass
@@ -204,8 +243,8 @@ def _load_test(where: str, spec: Any, arms: dict) -> Criterion:
     if expect not in EXPECTS[:6]:
         raise ParameterError(f"{where}: expect = {expect!r} is unknown; allowed are {', '.join(EXPECTS[:6])}")
     role = spec.get("role", "test")
-    if role not in ("test", "check"):
-        raise ParameterError(f"{where}: role = {role!r}; allowed are 'test', 'check'")
+    if role not in ROLES:
+        raise ParameterError(f"{where}: role = {role!r}; allowed are {', '.join(map(repr, ROLES))}")
     metric = _check_metric(where, _str(where, spec, "metric"))
     name = spec.get("name", metric)
     margin = spec.get("margin", 0.0)
@@ -271,6 +310,25 @@ def _load_sensitivity(where: str, base: Path, spec: Any) -> Sensitivity:
     return sens
 
 
+def _load_flip(where: str, spec: Any) -> tuple[dict[str, str], dict[str, dict[str, Any]]]:
+    """``[flip]``: for each verdict, the mechanism that gives it and uncertainties (in their ranges) that do."""
+    _check_keys(where, spec, _FLIP_KEYS)
+    text = {setting: _str(where, spec, f"{setting}_when") for setting in SETTINGS}
+    values = {}
+    for setting in SETTINGS:
+        table = spec.get(setting)
+        if not isinstance(table, dict) or not table:
+            raise ParameterError(f"{where}: give '{setting}' as a table of uncertainty = value")
+        for name in table:
+            if name not in REGISTRY:
+                raise ParameterError(f"{where} {setting}: unknown parameter '{name}' (see `klad params`)")
+            if REGISTRY[name].kind == LEVER:
+                raise ParameterError(f"{where} {setting}: '{name}' is a policy lever; a flip changes only what we "
+                                     "do not know (uncertainties), never the policy under test")  # fmt: skip
+        values[setting] = validate(table, f"{where} {setting}")
+    return text, values
+
+
 def load_hypothesis(path: str | Path) -> Hypothesis:
     """Read and validate a hypothesis file; raise ParameterError naming the file and key."""
     path, data = read_file(path, "hypothesis", _TOP)
@@ -313,8 +371,12 @@ def load_hypothesis(path: str | Path) -> Hypothesis:
         windows=windows,
         arms=arms, arm_sources=sources, tests=tests,
         main_metric=_check_metric(where, data.get("main_metric", tests[0].metric if tests else "grams_sold")),
-        sensitivity=sensitivity,
+        sensitivity=sensitivity, note=data.get("note", ""),
     )  # fmt: skip
+    if "flip" in data:
+        hyp.flip_text, hyp.flips = _load_flip(f"{where} [flip]", data["flip"])
+    if not isinstance(hyp.note, str):
+        raise ParameterError(f"{where}: 'note' must be a string")
     if sensitivity:
         sensitivity.quick_samples = int_setting(f"{where} [quick]", quick, "samples", sensitivity.samples, 2)
     if hyp.main_metric not in METRICS:

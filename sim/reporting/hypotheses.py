@@ -84,6 +84,14 @@ def write_report(verdicts: Verdicts, out: str | Path) -> None:
         daily, results, verdict, window, sens = details[h.id]
         fig = plot_hypothesis(h, daily, results, out / "figures" / f"{h.id}.png")
         lines += ["", f"## {h.id}: {h.title}", "", f"*Source:* {h.source}. *Claim:* {h.claim}", ""]
+        if h.note:
+            lines += [f"*How the model reads it:* {h.note}", ""]
+        if h.flip_text:
+            lines += [f"*What would make it come out supported:* {h.flip_text['supported']} "
+                      f"*And not supported:* {h.flip_text['not_supported']} "
+                      f"(`klad hypotheses --setting supported|not_supported` runs both)", ""]  # fmt: skip
+        if h.setting:
+            lines += [f"**Run under the `{h.setting}` setting of its [flip] table.**", ""]
         lines.append(f"Setup: `{h.path.name}`; {h.settings['replications']} replications of {h.settings['days']} "
                      f"days, seed {h.seed}; means over {window.describe(h.settings['days'])}.")  # fmt: skip
         lines += ["", "Arms:", ""] + [f"- `{arm}`: {label}" for arm, label in h.arm_sources.items()]
