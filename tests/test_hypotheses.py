@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sim.experiments.execute import Execution
 from sim.experiments.hypotheses import (
     Criterion,
     combine,
@@ -18,7 +19,9 @@ from sim.experiments.hypotheses import (
     load_all,
     load_hypothesis,
     plan,
+    run_hypotheses,
 )
+from sim.params import LEVER, REGISTRY
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -257,3 +260,31 @@ def test_ratio_with_zero_denominator_is_missing_not_infinite():
     summary = {"a": pd.DataFrame({"grams_sold": [1.0, 2.0, 3.0], "orders": [0.0, 1.0, 1.0]})}
     row = judge(Criterion("r", "level", "above", metric="grams_sold / orders", arm="a", threshold=0.0), summary)
     assert row["n"] == 2 and math.isfinite(row["estimate"]) and np.isclose(row["estimate"], 2.5)
+
+
+# ------------------------------------------------------------------ flips
+def test_every_hypothesis_names_a_flip_within_the_registry_ranges():
+    for h in load_all(ROOT / "experiments" / "hypotheses"):
+        assert set(h.flips) == {"supported", "not_supported"}, h.id
+        assert all(len(text) > 40 for text in h.flip_text.values()), h.id
+        for values in h.flips.values():
+            for name, value in values.items():
+                assert REGISTRY[name].kind != LEVER  # a flip changes what we do not know, not the policy
+                REGISTRY[name].check(value, h.id)
+        flipped = h.under("not_supported")
+        for params in flipped.arms.values():  # in every arm
+            assert all(params[key] == value for key, value in h.flips["not_supported"].items())
+        assert flipped.setting == "not_supported" and not h.setting  # (the original is unchanged)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("hid", [f"H{i}" for i in range(1, 8)])
+def test_each_verdict_can_go_both_ways(hid, tmp_path):
+    """The two settings of a hypothesis's [flip] table give opposite verdicts (quick runs)."""
+    (h,) = [h for h in load_all(ROOT / "experiments" / "hypotheses") if h.id == hid]
+    h.use(quick=True)
+    for setting, expected in (("supported", "supported"), ("not_supported", "not supported")):
+        flipped = h.under(setting)
+        verdicts = run_hypotheses([flipped], tmp_path / setting, execution=Execution(2))
+        verdict = verdicts.details[hid][2]
+        assert verdict == expected, f"{hid} under {setting}: {verdict}\n{verdicts.table.to_string()}"

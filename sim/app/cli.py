@@ -377,8 +377,11 @@ def build_parser() -> argparse.ArgumentParser:
     hyp.add_argument("--quick", action="store_true", help="fewer replications and days (under 10 min on 2 cores)")
     hyp.add_argument("--folder", default="experiments/hypotheses", help="hypothesis files (default %(default)s)")
     hyp.add_argument("--only", help="comma-separated hypothesis ids, e.g. H2,H5")
-    hyp.add_argument("--setting", choices=("supported", "not_supported"),
-                     help="run under the uncertainties of each file's [flip] table that should give this verdict")
+    hyp.add_argument(
+        "--setting",
+        choices=("supported", "not_supported"),
+        help="run under the uncertainties of each file's [flip] table that should give this verdict",
+    )
     _output_options(hyp, "results/hypotheses, or results/hypotheses_quick",
                     resume="reuse the runs already in the output folder")  # fmt: skip
     hyp.set_defaults(func=cmd_hypotheses)

@@ -56,6 +56,8 @@ def migration(purchases: pd.DataFrame, shops: list[int], day: int, before: int =
     mirrors).
     """
     keys = ["rep", "buyer"] if "rep" in purchases else ["buyer"]
+    if "attempt" in purchases:  # orders only: a re-stash pickup is the same purchase again
+        purchases = purchases[purchases["attempt"] == 1]
     got = purchases["outcome"] == "got"
     was = purchases[got & purchases["shop"].isin(shops) & purchases["day"].between(day - before, day - 1)]
     displaced = was[keys].drop_duplicates()

@@ -421,7 +421,7 @@ class KladMarket(mesa.Model):
         n_shops = len(shops)
         new = ~restash
         orders = np.bincount(shop[new], minlength=n_shops)
-        served = np.bincount(shop[got], minlength=n_shops)
+        served = np.bincount(shop[got & new], minlength=n_shops)  # today's orders served today
         prepaid = np.bincount(shop[new & (sent.sent >= 0)], minlength=n_shops)  # buyers pay when sent a stash
         revenue = prepaid * shops.price * grams
         shops.book_day(orders.astype(float), served.astype(float), revenue, wages)
@@ -577,7 +577,8 @@ class KladMarket(mesa.Model):
         active = shops.active
         monthly_return = float(shops.profit[active].mean()) * 30 / p.shop_start_cash if active.any() else 1.0
         unmet = self.today.unmet_orders / max(1, self.today.orders)
-        if self.rng.random() < p.shop_entry_rate * max(0.0, monthly_return + unmet - p.entry_hurdle):
+        hurdle = p.entry_hurdle if active.any() else 0.0  # a city with buyers and no shop: no incumbents to beat
+        if self.rng.random() < p.shop_entry_rate * max(0.0, monthly_return + unmet - hurdle):
             mean_orders = float(shops.orders[active].mean()) if active.any() else p.n_buyers * p.order_rate
             shops.open_shops(1, 0.5 * mean_orders)  # found by buyers through search and ads
             self.today.shops_opened += 1
