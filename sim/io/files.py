@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pandas as pd
+
+from sim.params import ParameterError
 
 
 def write_atomic(path: str | Path, write: Callable[[Path], None]) -> Path:
@@ -27,6 +31,62 @@ def write_atomic(path: str | Path, write: Callable[[Path], None]) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+#: Less free space than this on the disk of an output folder is a full disk.
+MIN_FREE_BYTES = 1 << 20
+
+
+def check_writable(folder: str | Path, option: str = "--out") -> None:
+    """Refuse, before any work, an output folder that cannot be made or written, or whose disk is full.
+
+    The folder need not exist: its nearest existing parent is checked.
+    """
+    if not str(folder).strip():
+        raise ParameterError(f"{option} is empty: give a folder")
+    path = Path(folder).absolute()
+    existing = next(p for p in (path, *path.parents) if p.exists() or p == p.parent)
+    if not existing.is_dir():
+        raise ParameterError(f"{option} {folder}: {existing} exists and is not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ParameterError(f"{option} {folder}: cannot write in {existing} (read-only or not yours)")
+    disk = os.statvfs(existing)
+    if disk.f_bavail * disk.f_frsize < MIN_FREE_BYTES:
+        raise ParameterError(f"{option} {folder}: the disk is full ({disk.f_bavail * disk.f_frsize:,} bytes free)")
+
+
+#: Folders this process holds (``claimed``), with their locked descriptors.
+_HELD: dict[Path, int] = {}
+
+
+@contextlib.contextmanager
+def claimed(folder: str | Path) -> Iterator[Path]:
+    """Hold an output folder for one command's work: made, locked, and rid of interrupted writes' leftovers.
+
+    Another command (any process) that claims the folder while this one holds
+    it is refused, so two never write into one folder at once; the temporary
+    files that writes killed earlier left behind (``write_atomic``'s
+    ``.NAME.XXXX.tmp``) are removed. Claims of one folder nest within a process.
+    """
+    folder = Path(folder).resolve()
+    if folder in _HELD:
+        yield folder
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ParameterError(f"{folder}: another klad command is writing there now; let it finish, or use "
+                                 "another --out") from None  # fmt: skip
+        for stale in folder.rglob(".*.tmp"):
+            stale.unlink(missing_ok=True)
+        _HELD[folder] = descriptor
+        yield folder
+    finally:
+        _HELD.pop(folder, None)
+        os.close(descriptor)  # releases the lock
 
 
 def write_parquet(df: pd.DataFrame, path: str | Path) -> Path:
