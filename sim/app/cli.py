@@ -111,7 +111,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     """Run (or resume) a sweep and analyse it."""
-    from sim.experiments.sweep import load_experiment, run_sweep
+    from sim.experiments.sweep import check_design, load_experiment, run_sweep
     from sim.io.provenance import now
     from sim.reporting.sweep import write_sweep
 
@@ -119,9 +119,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     out = _out(args, Path("results") / "sweeps" / Path(args.experiment).stem)
     if args.retry_failed and not args.resume:
         raise ParameterError("--retry-failed goes with --resume (it runs again the failed runs of an earlier sweep)")
-    exp = load_experiment(args.experiment)
+    exp, execution = load_experiment(args.experiment), _execution(args)
+    check_design(exp, args.experiment, execution)  # memory, before the output folder is made
     with claimed(out):
-        runs = run_sweep(exp, out, execution=_execution(args), resume=args.resume, retry_failed=args.retry_failed)
+        runs = run_sweep(exp, out, execution=execution, resume=args.resume, retry_failed=args.retry_failed)
         table = write_sweep(exp, runs, out, str(args.experiment), started)
     failed = runs[runs["status"] != "ok"]
     print(f"{len(runs)} runs ({len(failed)} failed); results: {out}/ (runs.parquet, indices.csv, report.md, figures/)")

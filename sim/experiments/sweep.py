@@ -195,7 +195,8 @@ def check_design(exp: Experiment, where: str, execution: Execution | None = None
             try:
                 cities.append(resolve({**exp.fixed, **corner}))
             except ParameterError as exc:
-                raise ParameterError(f"{where}: at the corner {corner} of the bounds: {exc}") from None
+                at = f"at the corner {corner} of the bounds" if corner else "[fixed]"
+                raise ParameterError(f"{where}: {at}: {exc}") from None
         if execution is not None:
             check_memory(cities, exp.days, execution, exp.runs, where)
 
@@ -241,24 +242,23 @@ def _check_varied(where: str, name: str, spec: Any, design: str, kind: str | Non
     For the klad market (``kind`` given), the parameter must be a numeric one
     of that kind, and the bounds within its allowed range.
     """
+    p = REGISTRY.get(name) if kind is not None and not event_number(name) else None
+    if kind is not None and not event_number(name):  # an event's number is checked by load_experiment
+        if p is None:
+            raise ParameterError(f"{where}: unknown parameter {shown(name)} (see `klad params`)")
+        if (p.kind == LEVER) != (kind == LEVER):
+            right = "levers" if p.kind == LEVER else "uncertainties"
+            raise ParameterError(f"{where}: '{name}' is a {p.kind}; put it under [{right}]")
+        if p.type not in (int, float):
+            raise ParameterError(f"{where}: '{name}' is {p.allowed()}, not a number: it cannot be varied (set it in "
+                                 "[fixed], or sweep scenarios with klad compare)")  # fmt: skip
     grid = design == "grid"
     numbers = isinstance(spec, list) and all(
         isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in spec)  # fmt: skip
     if not numbers or (len(spec) != 2 or not spec[0] < spec[1] if not grid else len(set(spec)) < 2):
         want = "a list of at least two different levels" if grid else "[low, high] bounds with low < high"
         raise ParameterError(f"{where} = {shown(spec)} is invalid: give {want}, as finite numbers")
-    if kind is None or event_number(name):  # another model's parameter, or an event's number (load_experiment)
-        return spec
-    if name not in REGISTRY:
-        raise ParameterError(f"{where}: unknown parameter {shown(name)} (see `klad params`)")
-    p = REGISTRY[name]
-    if (p.kind == LEVER) != (kind == LEVER):
-        right = "levers" if p.kind == LEVER else "uncertainties"
-        raise ParameterError(f"{where}: '{name}' is a {p.kind}; put it under [{right}]")
-    if p.type not in (int, float):
-        raise ParameterError(f"{where}: '{name}' is {p.allowed()}, not a number: it cannot be varied (set it in "
-                             "[fixed])")  # fmt: skip
-    for value in spec:
+    for value in spec if p is not None else ():
         p.check(value, where)  # out of the registry's allowed range -> clear error
     return spec
 

@@ -105,11 +105,14 @@ def _check_scenario(path: Path, data: dict) -> dict[str, Any]:
 
 
 def _real_path(path: Path, where: str) -> Path:
-    """``path`` made absolute with links followed; a ParameterError if the name itself is unusable."""
+    """``path`` made absolute with links followed; a ParameterError if the name is unusable or a broken link."""
     try:
-        return path.resolve()
+        broken = path.is_symlink() and not path.exists()
+        if not broken:
+            return path.resolve()
     except (OSError, ValueError) as exc:  # a NUL character, a name too long, a loop of links
         raise ParameterError(f"{where}: cannot use the file name {shown(str(path))} ({_reason(exc)})") from None
+    raise ParameterError(f"{where}: {path} is a broken link (to {os.readlink(path)})")
 
 
 def read_file(path: str | Path, kind: str, keys: Schema) -> tuple[Path, dict[str, Any]]:
@@ -156,7 +159,7 @@ def read_text(path: Path, where: str = "file") -> str:
         size = max(len(data), info.st_size)
         raise ParameterError(f"{path}: is {size:,} bytes; files over {MAX_FILE_BYTES:,} bytes are refused unread")
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        raise ParameterError(f"{path}: is UTF-16 text; save it as UTF-8")
+        raise ParameterError(f"{path}: not a UTF-8 text file (it starts like UTF-16 text: save it as UTF-8)")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

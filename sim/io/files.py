@@ -66,12 +66,15 @@ def claimed(folder: str | Path) -> Iterator[Path]:
     Another command (any process) that claims the folder while this one holds
     it is refused, so two never write into one folder at once; the temporary
     files that writes killed earlier left behind (``write_atomic``'s
-    ``.NAME.XXXX.tmp``) are removed. Claims of one folder nest within a process.
+    ``.NAME.XXXX.tmp``) are removed. Folders made here that are still empty at
+    the end (the work was refused or stopped before it wrote anything) are
+    removed again. Claims of one folder nest within a process.
     """
     folder = Path(folder).resolve()
     if folder in _HELD:
         yield folder
         return
+    made = [p for p in (folder, *folder.parents) if not p.exists()]
     folder.mkdir(parents=True, exist_ok=True)
     descriptor = os.open(folder, os.O_RDONLY)
     try:
@@ -87,6 +90,9 @@ def claimed(folder: str | Path) -> Iterator[Path]:
     finally:
         _HELD.pop(folder, None)
         os.close(descriptor)  # releases the lock
+        for path in made:  # the deepest first
+            with contextlib.suppress(OSError):  # not empty: something was written
+                path.rmdir()
 
 
 def write_parquet(df: pd.DataFrame, path: str | Path) -> Path:

@@ -42,17 +42,21 @@ class Spec:
         if self.kind in ("whole", "number"):
             what = "a whole number" if self.kind == "whole" else "a finite number"
             if math.isinf(self.high):
-                return f"{what} >= {self.low:,g}"
-            return f"{what} from {self.low:,g} to {self.high:,g}"
+                return f"{what} >= {_figure(self.low)}" if math.isfinite(self.low) else what
+            return f"{what} from {_figure(self.low)} to {_figure(self.high)}"
         if self.kind == "choice":
             return "one of " + ", ".join(repr(c) for c in self.choices)
+        if self.kind == "text":
+            return f"a non-empty string of at most {_figure(self.high)} characters" + (
+                "" if self.lines else " on one line")  # fmt: skip
         return KINDS[self.kind]
 
     def check(self, value: Any, where: str) -> Any:
         """``value`` if this spec allows it (numbers as int or float), else a ParameterError naming ``where``."""
         if not self._fits(value):
             if isinstance(value, str) and self.kind == "text" and len(value) > self.high:
-                raise ParameterError(f"{where} is {len(value):,} characters long; allowed are at most {self.high:,g}")
+                longest = _figure(self.high)
+                raise ParameterError(f"{where} is {len(value):,} characters long; allowed are at most {longest}")
             raise ParameterError(f"{where} = {shown(value)} is invalid: allowed is {self.allowed()}")
         if self.kind == "whole":
             return int(value)
@@ -83,13 +87,17 @@ class Spec:
 
 #: What each kind of value is, in words.
 KINDS = {
-    "text": "a non-empty one-line string",
     "flag": "true or false",
     "table": "a table ([name] or name = { ... })",
     "tables": "a list of tables ([[name]])",
     "names": "a non-empty list of distinct names",
     "any": "see the documentation",
 }
+
+
+def _figure(x: float) -> str:
+    """A limit in words: whole numbers with thousands separators (1,000,000), others as they are."""
+    return f"{int(x):,}" if float(x).is_integer() else f"{x:g}"
 
 
 def whole(low: float, high: float = math.inf, default: Any = REQUIRED) -> Spec:
