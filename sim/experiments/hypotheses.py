@@ -52,7 +52,7 @@ import numpy as np
 import pandas as pd
 
 from sim.experiments.execute import IN_PROCESS, Execution, execute
-from sim.experiments.replications import Window, mean_ci, replication_seeds, run_one, summary_window
+from sim.experiments.replications import Window, check_memory, mean_ci, replication_seeds, run_one, summary_window
 from sim.experiments.sweep import MAX_RUNS, check_design, check_groups
 from sim.io import schema
 from sim.io.config import load_scenario, read_file
@@ -422,6 +422,8 @@ def run_hypotheses(
     out = Path(out)
     if any((out / "runs").glob("*.parquet")) and not resume:
         raise ParameterError(f"{out}: holds earlier runs; pass --resume to continue them, or another --out")
+    for h in hyps:
+        check_memory(list(h.arms.values()), h.settings["days"], execution, len(plan([h])), f"{h.path} [arms]")
     for h in hyps:
         keep_fingerprint(out / "fingerprints", fingerprint_of(h), resume=True, name=f"{h.id}.json",
                          begun=(out / "fingerprints" / f"{h.id}.json").exists(), work=f"hypothesis {h.id}")  # fmt: skip
