@@ -23,6 +23,7 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Any
 
@@ -167,7 +168,7 @@ def _exit_with_parent() -> None:
         return
 
     def watch() -> None:
-        mp.connection.wait([parent.sentinel])
+        wait([parent.sentinel])
         os._exit(1)
 
     threading.Thread(target=watch, name="klad-watch-parent", daemon=True).start()

@@ -110,10 +110,11 @@ def load_experiment(path: str | Path) -> Experiment:
     """Read and validate an experiment TOML file; raise ParameterError naming file and key.
 
     Every key is checked (``EXPERIMENT``), then the varied parameters and
-    their bounds, the design's minimum size and the number of runs, the fixed
-    values with the cross-parameter rules at every corner of the bounds, and
-    the memory a run needs; the model is imported last, once all else is
-    known to be right, since importing it runs its code.
+    their bounds, the design's minimum size and the number of runs, and the
+    fixed values with the cross-parameter rules at every corner of the bounds
+    (the memory a run needs is checked once it is known where the runs go:
+    ``check_design`` with an execution). The model is imported last, once all
+    else is known to be right, since importing it runs its code.
     """
     path, data = read_file(path, "experiment", EXPERIMENT)
     where = str(path)

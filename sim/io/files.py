@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import tempfile
@@ -13,6 +12,11 @@ from pathlib import Path
 import pandas as pd
 
 from sim.params import ParameterError
+
+try:
+    import fcntl
+except ImportError:  # Windows: output folders are not locked
+    fcntl = None
 
 
 def write_atomic(path: str | Path, write: Callable[[Path], None]) -> Path:
@@ -79,7 +83,8 @@ def claimed(folder: str | Path) -> Iterator[Path]:
     descriptor = os.open(folder, os.O_RDONLY)
     try:
         try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            if fcntl is not None:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise ParameterError(f"{folder}: another klad command is writing there now; let it finish, or use "
                                  "another --out") from None  # fmt: skip
