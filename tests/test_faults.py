@@ -137,6 +137,8 @@ def test_hypotheses_resume_refuses_a_hypothesis_whose_runs_would_change(tmp_path
     mark = fingerprint_of(h)
     (tmp_path / "fingerprints").mkdir()
     (tmp_path / "fingerprints" / "H5.json").write_text(json.dumps({**mark, "seed": mark["seed"] + 1}))
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "runs" / "0123456789abcdef0123.parquet").write_bytes(b"")  # runs under way
     with pytest.raises(ParameterError, match=f"hypothesis H5 \\(seed was {mark['seed'] + 1}, now {mark['seed']}\\)"):
         run_hypotheses([h], tmp_path, resume=True)
 

@@ -420,13 +420,15 @@ def run_hypotheses(
 
     started = now()
     out = Path(out)
-    if any((out / "runs").glob("*.parquet")) and not resume:
+    begun = any((out / "runs").glob("*.parquet"))
+    if begun and not resume:
         raise ParameterError(f"{out}: holds earlier runs; pass --resume to continue them, or another --out")
     for h in hyps:
         check_memory(list(h.arms.values()), h.settings["days"], execution, len(plan([h])), f"{h.path} [arms]")
     for h in hyps:
         keep_fingerprint(out / "fingerprints", fingerprint_of(h), resume=True, name=f"{h.id}.json",
-                         begun=(out / "fingerprints" / f"{h.id}.json").exists(), work=f"hypothesis {h.id}")  # fmt: skip
+                         begun=begun and (out / "fingerprints" / f"{h.id}.json").exists(),
+                         work=f"hypothesis {h.id}")  # fmt: skip
     runs = list(plan(hyps))
     paths = [out / "runs" / f"{r.key}.parquet" for r in runs]
     jobs = [(arm_run, (r.params_json, r.days, r.seed, r.rep)) for r in runs]
