@@ -205,6 +205,7 @@ def test_a_folder_in_use_by_another_command_is_refused(tmp_path, capsys, models)
         holder.communicate("")
 
 
+@pytest.mark.slow
 def test_a_model_that_calls_sys_exit_fails_its_runs_only(tmp_path, capsys, models):
     code, lines = sweep(tmp_path, capsys, SWEEP.replace("loud_model:model", "faulty_model:calls_exit"))
     assert code == 3 and len(lines) == 1 and "SystemExit: 3" in lines[0]
@@ -212,6 +213,7 @@ def test_a_model_that_calls_sys_exit_fails_its_runs_only(tmp_path, capsys, model
     assert set(runs["status"]) == {"ok", "failed"} and (runs.loc[runs["x"] > 0.5, "status"] == "failed").all()
 
 
+@pytest.mark.slow
 def test_a_model_that_ends_its_process_is_one_line(tmp_path, capsys, models):
     code, lines = sweep(tmp_path, capsys, SWEEP.replace("loud_model:model", "faulty_model:ends_process"))
     assert code == 1 and len(lines) == 1 and "a worker process died" in lines[0] and "--resume" in lines[0]
