@@ -166,6 +166,29 @@ def test_a_full_disk_mid_sweep_is_one_line_and_resume_then_finishes(tmp_path, ca
     pd.testing.assert_frame_equal(swept(tmp_path, resume=True), whole)
 
 
+@pytest.mark.slow
+def test_a_real_full_disk_mid_sweep(tmp_path, capsys):
+    """The same on a small tmpfs that the sweep fills (needs root and mount; skipped where not allowed)."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1100k", "tmpfs", str(disk)], capture_output=True).returncode:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        text = (ROOT / "experiments" / "ishigami.toml").read_text().replace("chunk_size = 512", "chunk_size = 40")
+        (tmp_path / "exp.toml").write_text(text.replace("samples = 1024", "samples = 2048"))
+        out = disk / "out"
+        code, lines = klad(capsys, "sweep", str(tmp_path / "exp.toml"), "--out", str(out), "--workers", "1", "--quiet")
+        assert code == 1 and len(lines) == 1, lines
+        assert "No space left on device (the disk is full" in lines[0] and str(out) in lines[0]
+        assert not list(out.rglob("*.tmp")) and list(out.glob("chunks/*.parquet"))
+        subprocess.run(["mount", "-o", "remount,size=16m", str(disk)], check=True)  # room made
+        code, lines = klad(capsys, "sweep", str(tmp_path / "exp.toml"), "--out", str(out), "--resume", "--quiet")
+        assert code == 0, lines
+        assert len(pd.read_parquet(out / "runs.parquet")) == 2048 * 5
+    finally:
+        subprocess.run(["umount", str(disk)], check=False)
+
+
 def test_out_is_checked_before_any_work(tmp_path, capsys, models, monkeypatch):
     code, lines = sweep(tmp_path, capsys, SWEEP, "--out", "")
     assert code == 2 and lines == ["klad: error: --out is empty: give a folder"]
@@ -180,7 +203,7 @@ def test_out_is_checked_before_any_work(tmp_path, capsys, models, monkeypatch):
 
     monkeypatch.setattr(sim.io.files.os, "statvfs", lambda path: Full)
     code, lines = sweep(tmp_path, capsys)
-    assert code == 2 and len(lines) == 1 and "the disk is full (12,288 bytes free)" in lines[0]
+    assert code == 2 and len(lines) == 1 and "its disk is full (12,288 bytes free" in lines[0]
     assert not (tmp_path / "out").exists()
 
 

@@ -31,6 +31,10 @@ def write_atomic(path: str | Path, write: Callable[[Path], None]) -> Path:
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # the permissions a plain open() would give, not mkstemp's 0600
         os.replace(tmp, path)
+    except OSError as exc:  # some writers (pyarrow) name neither the file nor the reason plainly
+        Path(tmp).unlink(missing_ok=True)
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        raise OSError(exc.errno, reason, str(path)) from exc
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -56,7 +60,9 @@ def check_writable(folder: str | Path, option: str = "--out") -> None:
         raise ParameterError(f"{option} {folder}: cannot write in {existing} (read-only or not yours)")
     disk = os.statvfs(existing)
     if disk.f_bavail * disk.f_frsize < MIN_FREE_BYTES:
-        raise ParameterError(f"{option} {folder}: the disk is full ({disk.f_bavail * disk.f_frsize:,} bytes free)")
+        free = disk.f_bavail * disk.f_frsize
+        raise ParameterError(f"{option} {folder}: its disk is full ({free:,} bytes free; at least {MIN_FREE_BYTES:,} "
+                             "are needed)")  # fmt: skip
 
 
 #: Folders this process holds (``claimed``), with their locked descriptors.
