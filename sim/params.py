@@ -28,6 +28,26 @@ class ParameterError(ValueError):
     """A parameter value or scenario file that cannot be used, with a message for people."""
 
 
+class Fault(RuntimeError):
+    """Work that could not be finished through no fault of its input (a file gone, a worker lost), for people."""
+
+
+#: Longest text of a value that an error message quotes whole.
+SHOWN = 80
+
+
+def shown(value: Any) -> str:
+    """``repr(value)``, cut in the middle when long, so that an error about a huge value is still one short line."""
+    return cut(repr(value))
+
+
+def cut(text: str) -> str:
+    """``text`` cut in the middle when longer than ``SHOWN`` characters."""
+    if len(text) <= SHOWN:
+        return text
+    return f"{text[: SHOWN // 2]}...{text[-SHOWN // 4 :]} ({len(text):,} characters)"
+
+
 @dataclass(frozen=True)
 class Param:
     """One model parameter: its single definition."""
@@ -59,7 +79,7 @@ class Param:
     def check(self, value: Any, where: str = "") -> Any:
         """Return ``value`` converted to this parameter's type, or raise ParameterError."""
         prefix = f"{where}: " if where else ""
-        bad = f"{prefix}parameter '{self.name}' = {value!r} is invalid: allowed is {self.allowed()}"
+        bad = f"{prefix}parameter '{self.name}' = {shown(value)} is invalid: allowed is {self.allowed()}"
         if self.type is bool:
             if not isinstance(value, bool):
                 raise ParameterError(bad + f" (got {type(value).__name__})")
@@ -125,7 +145,7 @@ def validate(values: dict[str, Any], where: str = "", *, levers_only: bool = Fal
     out = {}
     for name, value in values.items():
         if name not in REGISTRY:
-            raise ParameterError(f"{prefix}unknown parameter '{name}' (see `klad params` for the list)")
+            raise ParameterError(f"{prefix}unknown parameter {shown(name)} (see `klad params` for the list)")
         if levers_only and REGISTRY[name].kind != LEVER:
             raise ParameterError(
                 f"{prefix}'{name}' is not a policy lever; allowed in [policy] are: {', '.join(levers())}"
@@ -144,7 +164,7 @@ RECORDS = ("shops", "purchases", "couriers")
 def check_records(names: Any, where: str) -> tuple[str, ...]:
     """Names of records to keep, checked: a list of ``RECORDS``."""
     if isinstance(names, str) or not isinstance(names, list | tuple) or not all(n in RECORDS for n in names):
-        raise ParameterError(f"{where}: record = {names!r} is invalid: allowed is a list of {', '.join(RECORDS)}")
+        raise ParameterError(f"{where}: record = {shown(names)} is invalid: allowed is a list of {', '.join(RECORDS)}")
     return tuple(dict.fromkeys(names))
 
 
@@ -198,6 +218,10 @@ def _params_replace(self: Params, **values: Any) -> Params:
 def _params_as_dict(self: Params) -> dict[str, Any]:
     """Parameter name -> value."""
     return {name: getattr(self, name) for name in REGISTRY}
+
+
+#: The parameters that the cross-parameter rules (``_check_cross_rules``) relate.
+CROSS_RULES = ("batch_min", "batch_max", *SHARES)
 
 
 def _check_cross_rules(values: dict[str, Any]) -> None:

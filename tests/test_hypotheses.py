@@ -228,11 +228,11 @@ def test_quick_uses_fewer_runs(tmp_path):
     [
         (('effect = "hot - base"', 'effect = "hot - cold"'), ["effect", "'cold' is not an arm"]),
         (('metric = "transactions"', 'metric = "arrests_of_bosses"'), ["'arrests_of_bosses' is not a model metric"]),
-        (('expect = "increase"', 'expect = "bigger"'), ["expect = 'bigger'", "decrease"]),
-        (("detection_multiplier = 6.0", "price_elasticity = 0.5"), ["'price_elasticity' is not a lever"]),
+        (('expect = "increase"', 'expect = "bigger"'), ["'expect' = 'bigger'", "decrease"]),
+        (("detection_multiplier = 6.0", "price_elasticity = 0.5"), ["'price_elasticity' is not a policy lever"]),
         (("detection_multiplier = 6.0", "detection_multiplier = 60.0"), ["detection_multiplier", "[0, 10]"]),
         (('base = "scen/small.toml"', 'base = "nowhere.toml"'), ["[arms] base", "not found"]),
-        (("replications = 6", "replications = 1"), ["'replications' = 1", ">= 2"]),
+        (("replications = 6", "replications = 1"), ["'replications' = 1", "from 2"]),
         (("[[tests]]", "[[testz]]"), ["unknown key 'testz'"]),
     ],
 )

@@ -65,7 +65,7 @@ def test_scenario_extends_and_policy(tmp_path):
         ({"a.toml": 'extends = "missing.toml"'}, ["missing.toml", "not found"]),
         ({"a.toml": "[params]\nsentence = 3"}, ["a.toml [params]", "unknown parameter 'sentence'"]),
         ({"a.toml": "[params]\nn_buyers = -3"}, ["a.toml [params]", "n_buyers", "-3"]),
-        ({"a.toml": "colour = 3"}, ["unknown top-level key 'colour'"]),
+        ({"a.toml": "colour = 3"}, ["unknown key 'colour'"]),
     ],
 )
 def test_bad_scenario_files(tmp_path, files, words):

@@ -3,37 +3,45 @@
 from __future__ import annotations
 
 import argparse
+import errno
+import ipaddress
 import os
 import socket
 import sys
 from pathlib import Path
 
 from sim import __version__
-from sim.experiments.execute import Execution
+from sim.app.start import caused_by_interrupt
+from sim.experiments.execute import Execution, scheduler_warning
+from sim.experiments.replications import check_memory
 from sim.experiments.scenarios import RunPlan, compare_scenarios, run_scenario
 from sim.io.config import load_scenario
-from sim.params import REGISTRY, ParameterError, check_records
+from sim.io.files import check_writable, claimed
+from sim.io.schema import MAX_DAYS
+from sim.params import REGISTRY, Fault, ParameterError, check_records, cut
 from sim.reporting.docs import parameter_table
 from sim.reporting.format import number
 from sim.reporting.scenarios import headline_lines, write_comparison, write_scenario
 
-#: Exit codes (README, "Exit codes"): 0 done, 1 a target or every run failed, 2 bad input, 3 some runs failed,
-#: 130 interrupted (sim.app.start).
-EXIT_ALL_FAILED = 1
+#: Exit codes (README, "Exit codes"): 0 done, 1 failed (a target, every run, or a fault stopped the work), 2 bad
+#: input, 3 some runs failed, 130 interrupted (sim.app.start).
+EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 EXIT_SOME_FAILED = 3
 
 
-def _whole(name: str, minimum: int):
-    """An argparse type: a whole number of at least ``minimum``, with a one-line error naming the option."""
+def _whole(name: str, minimum: int, maximum: int | None = None):
+    """An argparse type: a whole number of at least ``minimum`` (and at most ``maximum``), with a one-line error."""
 
     def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} must be a whole number, got {text!r}") from None
+            raise argparse.ArgumentTypeError(f"{name} must be a whole number, got {cut(repr(text))}") from None
         if value < minimum:
             raise argparse.ArgumentTypeError(f"{name} must be at least {minimum}, got {value}")
+        if maximum is not None and value > maximum:
+            raise argparse.ArgumentTypeError(f"{name} must be at most {maximum:,}, got {value:,}")
         return value
 
     return parse
@@ -41,14 +49,16 @@ def _whole(name: str, minimum: int):
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Run a scenario's replications, write results, a report and figures, print the table."""
-    out = Path(args.out) if args.out else Path("results") / Path(args.scenario).stem
+    out = _out(args, Path("results") / Path(args.scenario).stem)
     params = load_scenario(args.scenario)
-    _warn_if_policy_never_starts(params, args.days)
     execution, plan = _execution(args), _plan(args)
     plan.window_of(params, args.scenario)  # a window that would summarise the wrong days is refused before any run
-    _announce("run", f"{params['scenario_name']}: {args.reps} replication(s) of {args.days:,} days", execution)
-    result = run_scenario(args.scenario, plan, execution)
-    write_scenario(result, out)
+    check_memory([params], args.days, execution, args.reps, args.scenario)
+    _warn_if_policy_never_starts(params, args.days)
+    with claimed(out):
+        _announce("run", f"{params['scenario_name']}: {args.reps} replication(s) of {args.days:,} days", execution)
+        result = run_scenario(args.scenario, plan, execution)
+        write_scenario(result, out)
     print(f"\n{result.name}: means over {result.window.describe(args.days)}; {args.reps} replication(s), 95% CI")
     print("\n".join(headline_lines(result.table)))
     records = "".join(f", {name}.parquet" for name in result.records)
@@ -74,16 +84,20 @@ def _warn_if_policy_never_starts(params: dict, days: int) -> None:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     """Run scenarios with common random numbers and compare them with the first."""
-    for scenario in args.scenarios:
-        _warn_if_policy_never_starts(load_scenario(scenario), args.days)
     default = "compare_" + "_vs_".join(Path(s).stem for s in args.scenarios)
-    out = Path(args.out) if args.out else Path("results") / default
+    out = _out(args, Path("results") / default)
+    scenarios = [load_scenario(scenario) for scenario in args.scenarios]
     execution, plan = _execution(args), _plan(args)
-    plan.window_of(load_scenario(args.scenarios[0]), args.scenarios[0])  # refused before any run
-    _announce("compare", f"{len(args.scenarios)} scenarios x {args.reps} replication(s) of {args.days:,} days",
-              execution)  # fmt: skip
-    comparison = compare_scenarios(args.scenarios, plan, execution)
-    write_comparison(comparison, out)
+    plan.window_of(scenarios[0], args.scenarios[0])  # refused before any run
+    for path, params in zip(args.scenarios, scenarios, strict=True):
+        check_memory([params], args.days, execution, args.reps, path)
+    for params in scenarios:
+        _warn_if_policy_never_starts(params, args.days)
+    with claimed(out):
+        _announce("compare", f"{len(args.scenarios)} scenarios x {args.reps} replication(s) of {args.days:,} days",
+                  execution)  # fmt: skip
+        comparison = compare_scenarios(args.scenarios, plan, execution)
+        write_comparison(comparison, out)
     table, first = comparison.table, comparison.names[0]
     print(f"\nchange against {first} (paired by replication; 95% CI; p of paired t-test)")
     for row in table[table["scenario"] != first].itertuples():
@@ -97,17 +111,19 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     """Run (or resume) a sweep and analyse it."""
-    from sim.experiments.sweep import load_experiment, run_sweep
+    from sim.experiments.sweep import check_design, load_experiment, run_sweep
     from sim.io.provenance import now
     from sim.reporting.sweep import write_sweep
 
     started = now()
-    exp = load_experiment(args.experiment)
-    out = Path(args.out) if args.out else Path("results") / "sweeps" / Path(args.experiment).stem
+    out = _out(args, Path("results") / "sweeps" / Path(args.experiment).stem)
     if args.retry_failed and not args.resume:
         raise ParameterError("--retry-failed goes with --resume (it runs again the failed runs of an earlier sweep)")
-    runs = run_sweep(exp, out, execution=_execution(args), resume=args.resume, retry_failed=args.retry_failed)
-    table = write_sweep(exp, runs, out, str(args.experiment), started)
+    exp, execution = load_experiment(args.experiment), _execution(args)
+    check_design(exp, args.experiment, execution)  # memory, before the output folder is made
+    with claimed(out):
+        runs = run_sweep(exp, out, execution=execution, resume=args.resume, retry_failed=args.retry_failed)
+        table = write_sweep(exp, runs, out, str(args.experiment), started)
     failed = runs[runs["status"] != "ok"]
     print(f"{len(runs)} runs ({len(failed)} failed); results: {out}/ (runs.parquet, indices.csv, report.md, figures/)")
     if not table.empty:
@@ -117,15 +133,34 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         every = "every run" if len(failed) == len(runs) else f"{len(failed)} of {len(runs)} runs"
         print(f"klad: {every} failed; the first (run {first['run']}): {first['error']}; "
               f"`klad sweep --resume --retry-failed` runs them again", file=sys.stderr)  # fmt: skip
-        return EXIT_ALL_FAILED if len(failed) == len(runs) else EXIT_SOME_FAILED
+        return EXIT_FAILED if len(failed) == len(runs) else EXIT_SOME_FAILED
     return 0
 
 
+#: Browser sessions the demo serves at once unless told otherwise: one market each, on a laptop's few cores.
+DEMO_SESSIONS = 4
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
-    """Serve the classroom demo in the browser until Ctrl-C."""
+    """Serve the classroom demo in the browser until Ctrl-C.
+
+    The demo runs a market for anyone who opens the page, so it serves this
+    machine only unless ``--host`` names another address and ``--yes-public``
+    says that is meant; at most ``--max-sessions`` browser sessions run at once
+    (others wait for a free one).
+    """
+    if not _loopback_host(args.host):
+        if not args.yes_public:
+            raise ParameterError(
+                f"--host {args.host}: anyone who can reach this address could use the demo (and this "
+                "machine's cores); add --yes-public to serve it there, on a network you trust"
+            )
+        print(f"klad: warning: --host {args.host}: the demo is open to anyone who can reach this address, "
+              f"{args.max_sessions} session(s) at a time", file=sys.stderr, flush=True)  # fmt: skip
     if args.scenario:
         load_scenario(args.scenario)  # a bad file fails here, in one line, before the server starts
         os.environ["KLAD_DEMO_SCENARIO"] = str(Path(args.scenario).resolve())
+    os.environ["SOLARA_KERNEL_MAX_COUNT"] = str(args.max_sessions)  # Solara's cap on pages running at once
     try:
         with socket.create_server((args.host, args.port)):
             pass
@@ -138,6 +173,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"klad demo: serving http://{args.host}:{args.port}/ (Ctrl-C stops it)", flush=True)
     serve(args.host, args.port, open_browser=bool(display) and not args.no_browser)
     return 0
+
+
+def _loopback_host(host: str) -> bool:
+    """Whether ``host`` serves this machine only."""
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _port(text: str) -> int:
@@ -168,7 +211,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from sim.experiments.targets import seconds_per_run
     from sim.reporting.calibration import write_calibration
 
-    out = Path(args.out) if args.out else Path("results") / "calibration"
+    out = _out(args, Path("results") / "calibration")
     execution = _execution(args)
     workers = execution.workers
     runs = args.budget + args.check_reps
@@ -176,11 +219,12 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     where = f"on the Dask cluster at {args.scheduler}" if args.scheduler else f"on {workers} local processes"
     print(f"klad calibrate: {runs} runs of {args.days} days {where}; about {minutes:.0f} min "
           "on this project's 2-core machine (1 worker per core, unloaded)", flush=True)  # fmt: skip
-    result = calibrate(
-        args.targets, args.scenario, budget=args.budget, days=args.days, seed=args.seed, share=args.accept,
-        check_reps=args.check_reps, execution=execution, out=out, resume=args.resume,
-    )  # fmt: skip
-    write_calibration(result, out)
+    with claimed(out):
+        result = calibrate(
+            args.targets, args.scenario, budget=args.budget, days=args.days, seed=args.seed, share=args.accept,
+            check_reps=args.check_reps, execution=execution, out=out, resume=args.resume,
+        )  # fmt: skip
+        write_calibration(result, out)
     print(f"\nposterior ({int(result.runs['accepted'].sum())} of {len(result.runs)} runs accepted):")
     for row in result.posterior.itertuples():
         print(f"  {row.parameter:<22} median {row.median:<10.4g} 90% [{row.q05:.4g}, {row.q95:.4g}]  "
@@ -198,12 +242,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from sim.experiments.validation import validate
     from sim.reporting.validation import lines, write_validation
 
-    out = Path(args.out) if args.out else Path("results") / "validation"
+    out = _out(args, Path("results") / "validation")
     result = validate(
         args.scenario, args.targets, reps=args.reps, days=args.days, seed=args.seed,
         execution=_execution(args),
     )  # fmt: skip
-    write_validation(result, out)
+    with claimed(out):
+        write_validation(result, out)
     print(f"\n{args.scenario}: {args.reps} replication(s) of {args.days} days; mean over replications, 95% CI")
     for title, rows in lines(result):
         print(f"\n{title}")
@@ -212,7 +257,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     straddle = result.table.loc[result.table["outcome"] == "straddles", "target"].tolist()
     note = f" ({len(straddle)} straddle a bound: {', '.join(straddle)})" if straddle and not failed else ""
     print(f"\n{'all targets pass' + note if not failed else 'FAILED: ' + ', '.join(failed)}; report: {out}/report.md")
-    return 0 if not failed else EXIT_ALL_FAILED
+    return 0 if not failed else EXIT_FAILED
 
 
 def cmd_hypotheses(args: argparse.Namespace) -> int:
@@ -233,9 +278,7 @@ def cmd_hypotheses(args: argparse.Namespace) -> int:
             raise ParameterError(f"--setting {args.setting}: {missing[0]} has no [flip] table")
         hyps = [h.under(args.setting) for h in hyps]
     default = ("hypotheses_quick" if args.quick else "hypotheses") + (f"_{args.setting}" if args.setting else "")
-    out = Path(args.out) if args.out else Path("results") / default
-    if (out / "runs").exists() and not args.resume:
-        raise ParameterError(f"{out}: holds earlier runs; pass --resume to continue them, or another --out")
+    out = _out(args, Path("results") / default)
     execution = _execution(args)
     workers = execution.workers
     per_day = seconds_per_run_day()
@@ -243,8 +286,9 @@ def cmd_hypotheses(args: argparse.Namespace) -> int:
     where = "core-time on the cluster" if args.scheduler else f"on {workers} local worker(s)"
     print(f"klad: {len(hyps)} hypotheses, {runs} model runs; expected time about {seconds / 60:.0f} min {where} "
           f"({per_day * 1000:.1f} ms per model day measured here)", file=sys.stderr, flush=True)  # fmt: skip
-    verdicts = run_hypotheses(hyps, out, execution=execution)
-    write_report(verdicts, out)
+    with claimed(out):
+        verdicts = run_hypotheses(hyps, out, execution=execution, resume=args.resume)
+        write_report(verdicts, out)
     table = verdicts.table
     print()
     for h in hyps:
@@ -295,7 +339,7 @@ def _runs_options(parser: argparse.ArgumentParser, reps: int | None = 10, min_re
     if reps is not None:
         parser.add_argument("--reps", type=_whole("--reps", min_reps), default=reps,
                             help=f"replications (default {reps})")  # fmt: skip
-    parser.add_argument("--days", type=_whole("--days", 1), default=730, help="days per run (default 730)")
+    parser.add_argument("--days", type=_whole("--days", 1, MAX_DAYS), default=730, help="days per run (default 730)")
     parser.add_argument("--seed", type=_whole("--seed", 0), default=20251, help="root seed (default 20251)")
 
 
@@ -311,10 +355,23 @@ def _output_options(parser: argparse.ArgumentParser, default_out: str, resume: s
 
 
 def _execution(args: argparse.Namespace) -> Execution:
-    """Where the command's runs go: ``--scheduler``, or ``--workers`` local processes (default every core)."""
+    """Where the command's runs go: ``--scheduler``, or ``--workers`` local processes (default every core).
+
+    A scheduler that is neither on this machine nor reached over TLS is warned about (``scheduler_warning``).
+    """
     if args.scheduler:
+        warning = scheduler_warning(args.scheduler)
+        if warning:
+            print(f"klad: warning: {warning}", file=sys.stderr, flush=True)
         return Execution(1, args.scheduler, not args.quiet)
     return Execution.local(args.workers, not args.quiet)
+
+
+def _out(args: argparse.Namespace, default: Path) -> Path:
+    """The command's output folder (``--out``, else ``default``), checked to be writable before any work."""
+    out = default if args.out is None else Path(args.out)
+    check_writable("" if args.out is not None and not args.out.strip() else out)
+    return out
 
 
 #: Shared defaults of calibrate and validate.
@@ -353,6 +410,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--host", default="127.0.0.1", help="address to serve on (default 127.0.0.1: this machine only)")
     demo.add_argument("--port", type=_port, default=8765, help="port (default 8765)")
     demo.add_argument("--no-browser", action="store_true", help="do not open a browser page")
+    demo.add_argument("--yes-public", action="store_true", help="serve a --host that others can reach (a network "
+                      "you trust: the demo has no login)")  # fmt: skip
+    demo.add_argument("--max-sessions", type=_whole("--max-sessions", 1, 1000), default=DEMO_SESSIONS,
+                      help=f"browser sessions served at once; others wait (default {DEMO_SESSIONS})")  # fmt: skip
     demo.set_defaults(func=cmd_demo)
 
     calibrate = sub.add_parser("calibrate", help="fit uncertain parameters to the empirical targets (ABC)")
@@ -399,24 +460,56 @@ class _OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def check_output_folder(out: str | None) -> None:
-    """Fail before any work if the output folder cannot be created."""
-    if out is None:
-        return
-    for folder in (Path(out), *Path(out).resolve().parents):
-        if folder.exists():
-            if not folder.is_dir():
-                raise ParameterError(f"--out {out}: {folder} exists and is not a folder")
-            return
-
-
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``klad`` console script; returns the exit code."""
+    """Entry point of the ``klad`` console script; returns the exit code (README, "Exit codes").
+
+    Whatever goes wrong ends in one line on stderr: bad input (exit 2), or a
+    fault that stopped the work (exit 1): a full or read-only disk, no memory
+    left, a worker process lost, a model that exits. ``KLAD_DEBUG=1`` shows the
+    traceback of an unexpected error (a bug) instead.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        check_output_folder(getattr(args, "out", None))
         return args.func(args)
-    except ParameterError as exc:
-        print(f"klad: error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+    except BaseException as exc:
+        if caused_by_interrupt(exc):
+            raise
+        if isinstance(exc, ParameterError):
+            return _fail(str(exc), EXIT_BAD_INPUT)
+        line = fault_line(exc)
+        if line is None and os.environ.get("KLAD_DEBUG"):
+            raise
+        return _fail(line or f"an unexpected error, a bug: {type(exc).__name__}: {exc} (KLAD_DEBUG=1 shows where)",
+                     EXIT_FAILED)  # fmt: skip
+
+
+def fault_line(exc: BaseException) -> str | None:
+    """A fault that stopped the work, in words (None for anything else)."""
+    if isinstance(exc, Fault):
+        return str(exc)
+    if isinstance(exc, OSError):
+        where = f"{exc.filename}: " if exc.filename else ""
+        full = " (the disk is full: make room, then run again; finished files are whole)" if exc.errno in (
+            errno.ENOSPC, errno.EDQUOT) else ""  # fmt: skip
+        return f"{where}{exc.strerror or exc}{full}"
+    if isinstance(exc, MemoryError):
+        return f"out of memory ({exc or 'MemoryError'}): use fewer --workers or a smaller city"
+    if isinstance(exc, RecursionError):
+        return f"a recursion too deep ({exc})"
+    if isinstance(exc, SystemExit):
+        return f"a model or library ended the command (exit status {exc.code})"
+    return None
+
+
+#: The longest error line: a message quoting someone else's long error is cut in the middle.
+LONGEST_LINE = 1000
+
+
+def _fail(message: str, code: int) -> int:
+    """Print ``message`` as one line on stderr; return ``code``."""
+    line = " ".join(message.split())
+    if len(line) > LONGEST_LINE:
+        line = f"{line[: LONGEST_LINE - 200]} ... {line[-150:]}"
+    print(f"klad: error: {line}", file=sys.stderr)
+    return code

@@ -21,9 +21,12 @@ import numpy as np
 import pandas as pd
 
 from sim.experiments.execute import IN_PROCESS, Execution
-from sim.experiments.targets import Target, Targets, load_targets, replicate, run_statistics
+from sim.experiments.replications import check_memory
+from sim.experiments.sweep import CORNER_PARAMS, corners
+from sim.experiments.targets import TAKEDOWN_AFTER, Target, Targets, load_targets, replicate, run_statistics
 from sim.io.config import load_scenario
-from sim.io.provenance import now
+from sim.io.files import claimed
+from sim.io.provenance import fingerprint, keep_fingerprint, now
 from sim.params import REGISTRY, ParameterError
 
 #: Share of the budget kept as the posterior sample.
@@ -118,7 +121,10 @@ def calibrate(
     """Fit the targets file's ``[fit]`` parameters to its ``fit`` targets.
 
     Finished runs are kept in ``out/runs`` and ``out/check`` as they finish;
-    ``resume`` continues an interrupted calibration
+    ``resume`` continues an interrupted calibration of the same scenario,
+    priors, budget, days, seeds and check replications (its fingerprint), and
+    refuses another in one line naming what changed; the targets' ranges and
+    the accepted share may change, since they only judge the runs.
     (``sim.reporting.calibration`` writes the results beside them).
     """
     started = now()
@@ -128,12 +134,17 @@ def calibrate(
     params = load_scenario(scenario)
     out = Path(out)
     varied = {n: list(b) for n, b in targets.fit_params.items()}
-    runs = run_statistics(params, varied, design="latin", samples=budget, reps=1, days=days, seed=seed,
-                          out=out / "runs", execution=execution, resume=resume)  # fmt: skip
-    runs, posterior = abc(runs, targets, share)
-    fitted = {row.parameter: round_fitted(row.median, row.parameter) for row in posterior.itertuples()}
-    check, table = replicate({**params, **fitted}, targets, runs, reps=check_reps, days=days, seed=seed + 1,
-                             out=out / "check", execution=execution, resume=resume)  # fmt: skip
+    mark = fingerprint(scenario=params, priors=varied, budget=budget, days=days, seed=seed, check_reps=check_reps)
+    cities = [{**params, **corner} for corner in corners(varied, CORNER_PARAMS)]
+    check_memory(cities, days + TAKEDOWN_AFTER, execution, budget, str(scenario))  # before anything is written
+    with claimed(out):
+        keep_fingerprint(out, mark, resume=resume, begun=any(out.glob("*/chunks/*.parquet")), work="calibration")
+        runs = run_statistics(params, varied, design="latin", samples=budget, reps=1, days=days, seed=seed,
+                              out=out / "runs", execution=execution, resume=resume)  # fmt: skip
+        runs, posterior = abc(runs, targets, share)
+        fitted = {row.parameter: round_fitted(row.median, row.parameter) for row in posterior.itertuples()}
+        check, table = replicate({**params, **fitted}, targets, runs, reps=check_reps, days=days, seed=seed + 1,
+                                 out=out / "check", execution=execution, resume=resume)  # fmt: skip
     info = {
         "targets": str(targets_path), "scenario": str(scenario), "budget": budget, "days": days, "seed": seed,
         "accept_share": share, "accepted": int(runs["accepted"].sum()), "failed": int((runs["status"] != "ok").sum()),

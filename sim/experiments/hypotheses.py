@@ -59,21 +59,50 @@ import numpy as np
 import pandas as pd
 
 from sim.experiments.execute import IN_PROCESS, Execution, execute
-from sim.experiments.replications import Window, mean_ci, replication_seeds, run_one, summary_window
-from sim.io.config import int_setting, load_scenario, read_file
-from sim.io.provenance import now
+from sim.experiments.replications import Window, check_memory, mean_ci, replication_seeds, run_one, summary_window
+from sim.experiments.sweep import MAX_RUNS, check_design, check_groups
+from sim.io import schema
+from sim.io.config import load_scenario, read_file
+from sim.io.provenance import fingerprint, keep_fingerprint, now
+from sim.io.schema import MAX_DAYS, MAX_SEED, Schema, choice, number, of, text, whole
 from sim.model.market import METRICS
-from sim.params import LEVER, REGISTRY, SCENARIO_KEYS, ParameterError, validate
+from sim.params import LEVER, REGISTRY, SCENARIO_KEYS, Fault, ParameterError, resolve, shown, validate
 
 EXPECTS = ("decrease", "increase", "no_decrease", "no_increase", "above", "below", "greater")
 VERDICTS = ("supported", "not supported", "inconclusive")
-_TOP = {"id", "title", "source", "claim", "days", "replications", "seed", "quick", "arms", "tests", "sensitivity",
-        "window", "burn_in", "force", "main_metric", "flip", "note"}  # fmt: skip
-_FLIP_KEYS = {"supported_when", "not_supported_when", "supported", "not_supported"}
-SETTINGS = ("supported", "not_supported")
+SETTINGS = ("supported", "not_supported")  # the two settings of a [flip] table
 ROLES = ("test", "check", "detail")  # a detail is reported (a decomposition, say) and decides nothing
-_TEST_KEYS = {"name", "metric", "effect", "arm", "expect", "margin", "relative_to", "threshold", "role"}
-_SENS_KEYS = {"scenario", "samples", "output", "index", "groups", "levers", "uncertainties", "expect", "role", "name"}
+#: A hypothesis file's top-level keys (README, "The sources' hypotheses").
+HYPOTHESIS: Schema = {
+    "id": text(longest=20), "title": text(longest=300), "source": text(longest=300),
+    "claim": text(longest=2000, lines=True), "days": whole(1, MAX_DAYS, 1095), "replications": whole(2, 10_000, 20),
+    "seed": whole(0, MAX_SEED, 20251), "quick": of("table", {}), "arms": of("table"), "tests": of("tables", []),
+    "sensitivity": of("table", None), "window": whole(1, MAX_DAYS, None), "burn_in": whole(0, MAX_DAYS, None),
+    "force": of("flag", None), "main_metric": text(None), "note": text("", longest=3000, lines=True),
+    "flip": of("table", None),
+}  # fmt: skip
+#: ``[quick]``: what a quick run changes (left out: the full run's value).
+QUICK: Schema = {
+    "days": whole(1, MAX_DAYS, None), "replications": whole(2, 10_000, None), "samples": whole(2, MAX_RUNS, None),
+    "window": whole(1, MAX_DAYS, None), "burn_in": whole(0, MAX_DAYS, None), "force": of("flag", None),
+}  # fmt: skip
+#: One ``[[tests]]`` table.
+TEST: Schema = {
+    "name": text(None), "metric": text(longest=500), "effect": text(None, longest=500), "arm": text(None),
+    "expect": choice(EXPECTS[:6]), "margin": number(0, default=0.0), "relative_to": text(None),
+    "threshold": number(default=None), "role": choice(ROLES, "test"),
+}  # fmt: skip
+#: The ``[sensitivity]`` table: a ranking of Sobol total indices of two groups.
+SENSITIVITY: Schema = {
+    "scenario": text(longest=4096), "samples": whole(2, MAX_RUNS, 256), "output": text("grams_sold"),
+    "index": choice(("ST",), "ST"), "groups": of("table"), "levers": of("table", {}),
+    "uncertainties": of("table", {}), "expect": text(), "role": choice(ROLES, "test"), "name": text(None),
+}  # fmt: skip
+#: The ``[flip]`` table: for each verdict, the mechanism that gives it and uncertainties that do.
+FLIP: Schema = {
+    "supported_when": text(longest=1000), "not_supported_when": text(longest=1000),
+    "supported": of("table"), "not_supported": of("table"),
+}  # fmt: skip
 _NAME = re.compile(r"[A-Za-z_]\w*")
 
 
@@ -181,206 +210,168 @@ class Verdicts:
 
 
 # ------------------------------------------------------------------ loading
-def _str(where: str, data: dict, key: str, default: str | None = None) -> str:
-    value = data.get(key, default)
-    if not isinstance(value, str) or not value:
-        raise ParameterError(f"{where}: '{key}' is missing or not a string")
-    return value
-
-
 def _check_metric(where: str, expr: str) -> str:
     names = _NAME.findall(expr)
     bad = [n for n in names if n not in METRICS]
     if not names or bad:
-        raise ParameterError(f"{where}: metric {expr!r}: '{bad[0] if bad else expr}' is not a model metric "
+        raise ParameterError(f"{where}: metric {shown(expr)}: {shown(bad[0] if bad else expr)} is not a model metric "
                              "(see sim.model.METRICS)")  # fmt: skip
     if not re.fullmatch(r"[\w\s+\-*/().]+", expr):
-        raise ParameterError(f"{where}: metric {expr!r}: allowed are metric names, numbers, + - * / and brackets")
+        raise ParameterError(f"{where}: metric {shown(expr)}: allowed are metric names, numbers, + - * / and brackets")
     return expr
+
+
+def _scenario(where: str, base: Path, name: str) -> Path:
+    """A scenario file named relative to the hypothesis file."""
+    path = base / name
+    if not path.is_file():
+        raise ParameterError(f"{where}: scenario file not found: {shown(name)}")
+    return path
 
 
 def _load_arm(where: str, base: Path, spec: Any) -> tuple[dict[str, Any], str]:
     """An arm: a scenario file, or ``{scenario = FILE, policy = {lever = value}}``."""
-    policy = {}
-    if isinstance(spec, dict):
-        unknown = set(spec) - {"scenario", "policy"}
-        if unknown:
-            raise ParameterError(f"{where}: unknown key '{sorted(unknown)[0]}'; allowed are policy, scenario")
-        policy = spec.get("policy", {})
-        spec = spec.get("scenario")
-    if not isinstance(spec, str):
-        raise ParameterError(f"{where}: give a scenario file, or a table with 'scenario' and 'policy'")
-    path = (base / spec).resolve()
-    if not path.is_file():
-        raise ParameterError(f"{where}: scenario file not found: {spec}")
-    params = load_scenario(path)
+    if not isinstance(spec, dict):
+        spec = {"scenario": spec}
+    spec = schema.check(spec, {"scenario": text(longest=4096), "policy": of("table", {})}, where)
+    params = load_scenario(_scenario(where, base, spec["scenario"]))
     label = params.pop("scenario_name")
+    policy = validate(spec["policy"], f"{where} policy", levers_only=True)
     if policy:
-        if not isinstance(policy, dict):
-            raise ParameterError(f"{where}: 'policy' must be a table of lever = value")
-        for name in policy:
-            if name in REGISTRY and REGISTRY[name].kind != LEVER:
-                raise ParameterError(f"{where} policy: '{name}' is not a lever (see `klad params`)")
-        params["policy"] = {**params["policy"], **validate(policy, f"{where} policy")}
+        params["policy"] = {**params["policy"], **policy}
         label += " + " + ", ".join(f"{k} = {v}" for k, v in policy.items())
-    # The whole resolved set must still be valid (budget shares, batch bounds).
-    validate({**{k: v for k, v in params.items() if k != "policy" and k not in SCENARIO_KEYS}, **params["policy"]},
-             where)  # fmt: skip
+    try:  # the whole resolved set must still keep the cross-parameter rules (budget shares, batch bounds)
+        resolve({k: v for k, v in params.items() if k not in SCENARIO_KEYS})
+    except ParameterError as exc:
+        raise ParameterError(f"{where}: {exc}") from None
     return params, label
 
 
-def _check_keys(where: str, spec: Any, allowed: set[str]) -> None:
-    if not isinstance(spec, dict):
-        raise ParameterError(f"{where}: must be a table")
-    unknown = set(spec) - allowed
-    if unknown:
-        raise ParameterError(f"{where}: unknown key '{sorted(unknown)[0]}'; allowed are {', '.join(sorted(allowed))}")
-
-
 def _load_test(where: str, spec: Any, arms: dict) -> Criterion:
-    _check_keys(where, spec, _TEST_KEYS)
-    expect = _str(where, spec, "expect")
-    if expect not in EXPECTS[:6]:
-        raise ParameterError(f"{where}: expect = {expect!r} is unknown; allowed are {', '.join(EXPECTS[:6])}")
-    role = spec.get("role", "test")
-    if role not in ROLES:
-        raise ParameterError(f"{where}: role = {role!r}; allowed are {', '.join(map(repr, ROLES))}")
-    metric = _check_metric(where, _str(where, spec, "metric"))
-    name = spec.get("name", metric)
-    margin = spec.get("margin", 0.0)
-    if not isinstance(margin, int | float) or isinstance(margin, bool) or margin < 0:
-        raise ParameterError(f"{where}: margin = {margin!r}: allowed is a number >= 0")
+    spec = schema.check(spec, TEST, where)
+    expect, role, margin = spec["expect"], spec["role"], spec["margin"]
+    metric = _check_metric(where, spec["metric"])
+    name = spec["name"] or metric
     if expect in ("above", "below"):
-        arm = _str(where, spec, "arm")
+        arm = spec["arm"]
         if arm not in arms:
-            raise ParameterError(f"{where}: arm '{arm}' is not in [arms] ({', '.join(arms)})")
-        threshold = spec.get("threshold")
-        if not isinstance(threshold, int | float) or isinstance(threshold, bool):
+            raise ParameterError(f"{where}: arm {shown(arm)} is not in [arms] ({', '.join(arms)})")
+        if spec["threshold"] is None:
             raise ParameterError(f"{where}: a level test needs a numeric 'threshold'")
-        return Criterion(name, "level", expect, metric=metric, arm=arm, threshold=float(threshold), role=role)
-    effect = _str(where, spec, "effect")
+        return Criterion(name, "level", expect, metric=metric, arm=arm, threshold=spec["threshold"], role=role)
+    effect = spec["effect"]
+    if effect is None:
+        raise ParameterError(f"{where}: 'effect' is missing (a sum or difference of arms)")
     bad = [n for n in _NAME.findall(effect) if n not in arms]
     if bad or not re.fullmatch(r"[\w\s+\-*().0-9]+", effect):
-        raise ParameterError(f"{where}: effect {effect!r}: '{bad[0] if bad else effect}' is not an arm; "
+        raise ParameterError(f"{where}: effect {shown(effect)}: {shown(bad[0] if bad else effect)} is not an arm; "
                              f"write a sum/difference of arms ({', '.join(arms)})")  # fmt: skip
-    relative_to = spec.get("relative_to", "")
+    relative_to = spec["relative_to"] or ""
     if relative_to and relative_to not in arms:
-        raise ParameterError(f"{where}: relative_to = {relative_to!r} is not an arm ({', '.join(arms)})")
-    return Criterion(name, "contrast", expect, metric=metric, effect=effect, margin=float(margin),
+        raise ParameterError(f"{where}: relative_to = {shown(relative_to)} is not an arm ({', '.join(arms)})")
+    return Criterion(name, "contrast", expect, metric=metric, effect=effect, margin=margin,
                 relative_to=relative_to, role=role)  # fmt: skip
 
 
 def _load_sensitivity(where: str, base: Path, spec: Any) -> Sensitivity:
-    from sim.experiments.sweep import check_groups
-
-    _check_keys(where, spec, _SENS_KEYS)
-    scenario = (base / _str(where, spec, "scenario")).resolve()
-    if not scenario.is_file():
-        raise ParameterError(f"{where}: scenario file not found: {spec['scenario']}")
-    params = load_scenario(scenario)
+    spec = schema.check(spec, SENSITIVITY, where)
+    params = load_scenario(_scenario(where, base, spec["scenario"]))
     params.pop("scenario_name")
     params.update(params.pop("policy"))  # in force from day 0
     varied, kinds = {}, {}
     for table, kind in (("uncertainties", "uncertainty"), ("levers", LEVER)):
-        for name, bounds in spec.get(table, {}).items():
+        for name, bounds in spec[table].items():
             key = f"{where} {table} {name}"
             if name not in REGISTRY:
-                raise ParameterError(f"{key}: unknown parameter '{name}' (see `klad params`)")
-            if not isinstance(bounds, list) or len(bounds) != 2 or not bounds[0] < bounds[1]:
+                raise ParameterError(f"{key}: unknown parameter {shown(name)} (see `klad params`)")
+            if not isinstance(bounds, list) or len(bounds) != 2:
                 raise ParameterError(f"{key}: give [low, high] bounds with low < high")
-            for value in bounds:
-                REGISTRY[name].check(value, key)
+            bounds = [REGISTRY[name].check(value, key) for value in bounds]
+            if not bounds[0] < bounds[1]:
+                raise ParameterError(f"{key}: give [low, high] bounds with low < high")
             varied[name], kinds[name] = bounds, kind
-    groups = spec.get("groups", {})
-    if not isinstance(groups, dict) or len(groups) != 2:
+    groups = spec["groups"]
+    if len(groups) != 2:
         raise ParameterError(f"{where}: 'groups' must name exactly two groups of varied parameters")
     check_groups(where, groups, varied, "sobol")
-    expect = _str(where, spec, "expect")
+    expect = spec["expect"]
     wanted = re.fullmatch(r"\s*(\w+)\s*>\s*(\w+)\s*", expect)
     if not wanted or set(wanted.groups()) != set(groups):
         names = ", ".join(groups)
-        raise ParameterError(f"{where}: expect = {expect!r}: write 'A > B' with the two group names ({names})")
-    output = _check_metric(where, _str(where, spec, "output", "grams_sold"))
+        raise ParameterError(f"{where}: expect = {shown(expect)}: write 'A > B' with the two group names ({names})")
+    output = spec["output"]
     if output not in METRICS:
-        raise ParameterError(f"{where}: output must be one metric, not {output!r}")
-    samples = int_setting(where, spec, "samples", 256, 2)
-    test = Criterion(spec.get("name", f"ST of {expect.strip()} for {output}"), "ranking", "greater", metric=output,
-                effect=f"{wanted.group(1)} > {wanted.group(2)}", role=spec.get("role", "test"))  # fmt: skip
-    sens = Sensitivity(params, varied, kinds, groups, samples, samples, output, test)
-    return sens
+        raise ParameterError(f"{where}: output must be one model metric, not {shown(output)}")
+    test = Criterion(spec["name"] or f"ST of {expect.strip()} for {output}", "ranking", "greater", metric=output,
+                effect=f"{wanted.group(1)} > {wanted.group(2)}", role=spec["role"])  # fmt: skip
+    return Sensitivity(params, varied, kinds, groups, spec["samples"], spec["samples"], output, test)
 
 
 def _load_flip(where: str, spec: Any) -> tuple[dict[str, str], dict[str, dict[str, Any]]]:
     """``[flip]``: for each verdict, the mechanism that gives it and uncertainties (in their ranges) that do."""
-    _check_keys(where, spec, _FLIP_KEYS)
-    text = {setting: _str(where, spec, f"{setting}_when") for setting in SETTINGS}
+    spec = schema.check(spec, FLIP, where)
+    words = {setting: spec[f"{setting}_when"] for setting in SETTINGS}
     values = {}
     for setting in SETTINGS:
-        table = spec.get(setting)
-        if not isinstance(table, dict) or not table:
+        table = spec[setting]
+        if not table:
             raise ParameterError(f"{where}: give '{setting}' as a table of uncertainty = value")
         for name in table:
             if name not in REGISTRY:
-                raise ParameterError(f"{where} {setting}: unknown parameter '{name}' (see `klad params`)")
+                raise ParameterError(f"{where} {setting}: unknown parameter {shown(name)} (see `klad params`)")
             if REGISTRY[name].kind == LEVER:
                 raise ParameterError(f"{where} {setting}: '{name}' is a policy lever; a flip changes only what we "
                                      "do not know (uncertainties), never the policy under test")  # fmt: skip
         values[setting] = validate(table, f"{where} {setting}")
-    return text, values
+    return words, values
 
 
 def load_hypothesis(path: str | Path) -> Hypothesis:
-    """Read and validate a hypothesis file; raise ParameterError naming the file and key."""
-    path, data = read_file(path, "hypothesis", _TOP)
+    """Read and validate a hypothesis file; raise ParameterError naming the file and key.
+
+    Everything a run would need is checked here, before any run: every key
+    (``HYPOTHESIS``, ``QUICK``, ``TEST``, ``SENSITIVITY``), the arms'
+    scenarios with the cross-parameter rules, the summary windows, and the
+    ranking's Sobol design at both its sample sizes.
+    """
+    path, data = read_file(path, "hypothesis", HYPOTHESIS)
     where = str(path)
     base = path.parent
     arms, sources = {}, {}
-    if not isinstance(data.get("arms"), dict) or not data["arms"]:
+    if not data["arms"]:
         raise ParameterError(f"{where}: give [arms]: name = scenario file")
     for name, spec in data["arms"].items():
         if not _NAME.fullmatch(name):
-            raise ParameterError(f"{where} [arms]: '{name}' must be a plain name (letters, digits, _)")
+            raise ParameterError(f"{where} [arms]: {shown(name)} must be a plain name (letters, digits, _)")
         arms[name], sources[name] = _load_arm(f"{where} [arms] {name}", base, spec)
-    tests = [_load_test(f"{where} tests[{i}]", t, arms) for i, t in enumerate(data.get("tests", []))]
+    tests = [_load_test(f"{where} tests[{i}]", t, arms) for i, t in enumerate(data["tests"])]
     sensitivity = None
-    if "sensitivity" in data:
+    if data["sensitivity"] is not None:
         sensitivity = _load_sensitivity(f"{where} [sensitivity]", base, data["sensitivity"])
     if not tests and not sensitivity:
         raise ParameterError(f"{where}: give at least one [[tests]] or a [sensitivity] ranking")
-    quick = data.get("quick", {})
-    if not isinstance(quick, dict):
-        raise ParameterError(f"{where}: [quick] must be a table")
-    days = int_setting(where, data, "days", 1095, 1)
-    reps = int_setting(where, data, "replications", 20, 2)
-    quick_days = int_setting(f"{where} [quick]", quick, "days", days, 1)
+    quick = schema.check(data["quick"], QUICK, f"{where} [quick]")
+    full = {key: data[key] for key in ("days", "replications", "window", "burn_in", "force")}
+    quick = {**full, **{key: value for key, value in quick.items() if value is not None}}
     start = min(p["policy_start_day"] for p in arms.values())
-    windows = {}
-    for is_quick, table, run_days in ((False, data, days), (True, {**data, **quick}, quick_days)):
-        spot = f"{where} [quick]" if is_quick else where
-        window = int_setting(spot, table, "window", None, 1) if "window" in table else None
-        burn_in = int_setting(spot, table, "burn_in", None, 0) if "burn_in" in table else None
-        force = table.get("force", False)
-        if not isinstance(force, bool):
-            raise ParameterError(f"{spot}: force = {force!r} is invalid: allowed is true or false")
-        windows[is_quick] = summary_window(run_days, window, burn_in, start, force=force, where=spot)
+    windows = {is_quick: summary_window(table["days"], table["window"], table["burn_in"], start,
+                                        force=bool(table["force"]), where=f"{where} [quick]" if is_quick else where)
+               for is_quick, table in ((False, full), (True, quick))}  # fmt: skip
+    main_metric = data["main_metric"] or (tests[0].metric if tests else "grams_sold")
+    if main_metric not in METRICS:
+        raise ParameterError(f"{where}: main_metric must be one model metric, not {shown(main_metric)}")
     hyp = Hypothesis(
-        id=_str(where, data, "id"), title=_str(where, data, "title"), source=_str(where, data, "source"),
-        claim=_str(where, data, "claim"), path=path, days=days, replications=reps,
-        seed=int_setting(where, data, "seed", 20251, 0),
-        quick={"days": quick_days, "replications": int_setting(f"{where} [quick]", quick, "replications", reps, 2)},
-        windows=windows,
-        arms=arms, arm_sources=sources, tests=tests,
-        main_metric=_check_metric(where, data.get("main_metric", tests[0].metric if tests else "grams_sold")),
-        sensitivity=sensitivity, note=data.get("note", ""),
+        id=data["id"], title=data["title"], source=data["source"], claim=data["claim"], path=path, days=data["days"],
+        replications=data["replications"], seed=data["seed"],
+        quick={"days": quick["days"], "replications": quick["replications"]}, windows=windows, arms=arms,
+        arm_sources=sources, tests=tests, main_metric=main_metric, sensitivity=sensitivity, note=data["note"],
     )  # fmt: skip
-    if "flip" in data:
+    if data["flip"] is not None:
         hyp.flip_text, hyp.flips = _load_flip(f"{where} [flip]", data["flip"])
-    if not isinstance(hyp.note, str):
-        raise ParameterError(f"{where}: 'note' must be a string")
     if sensitivity:
-        sensitivity.quick_samples = int_setting(f"{where} [quick]", quick, "samples", sensitivity.samples, 2)
-    if hyp.main_metric not in METRICS:
-        raise ParameterError(f"{where}: main_metric must be one metric, not {hyp.main_metric!r}")
+        sensitivity.quick_samples = quick.get("samples") or sensitivity.samples
+        for is_quick in (False, True):
+            check_design(sensitivity_experiment(hyp.use(is_quick)), f"{where} [sensitivity]")
     return hyp.use(quick=False)
 
 
@@ -476,17 +467,34 @@ def run_hypotheses(
     out: str | Path,
     *,
     execution: Execution = IN_PROCESS,
+    resume: bool = False,
 ) -> Verdicts:
     """Run every arm replication and ranking sweep not yet on disk, and judge each test.
 
     Finished runs are kept in ``out/runs`` and ``out/sensitivity`` as they
-    finish; running again after an interruption only does what is missing.
+    finish; ``resume`` after an interruption only does what is missing. Each
+    hypothesis's fingerprint (what decides its runs: ``fingerprint``) is kept
+    in ``out/fingerprints``, and a resumed hypothesis whose runs would differ
+    is refused in one line naming what changed (its tests may change freely).
     ``sim.reporting.hypotheses`` writes the report.
+
+    Raises:
+        ParameterError: before any run, if ``out`` holds runs and ``resume`` is not given, or another hypothesis.
+        Fault: if a finished run is missing when all should be there.
     """
     from sim.experiments.sweep import run_sweep
 
     started = now()
     out = Path(out)
+    begun = any((out / "runs").glob("*.parquet"))
+    if begun and not resume:
+        raise ParameterError(f"{out}: holds earlier runs; pass --resume to continue them, or another --out")
+    for h in hyps:
+        check_memory(list(h.arms.values()), h.settings["days"], execution, len(plan([h])), f"{h.path} [arms]")
+    for h in hyps:
+        keep_fingerprint(out / "fingerprints", fingerprint_of(h), resume=True, name=f"{h.id}.json",
+                         begun=begun and (out / "fingerprints" / f"{h.id}.json").exists(),
+                         work=f"hypothesis {h.id}")  # fmt: skip
     runs = list(plan(hyps))
     paths = [out / "runs" / f"{r.key}.parquet" for r in runs]
     jobs = [(arm_run, (r.params_json, r.days, r.seed, r.rep)) for r in runs]
@@ -511,10 +519,23 @@ def run_hypotheses(
     return Verdicts(hyps, pd.DataFrame(rows), details, started)
 
 
+def fingerprint_of(h: Hypothesis) -> dict[str, Any]:
+    """What decides a hypothesis's runs: its days, replications, seed, arms, summary window and ranking."""
+    ranking = None
+    if h.sensitivity:
+        ranking = {k: v for k, v in vars(sensitivity_experiment(h)).items() if k != "name"}
+    return fingerprint(**h.settings, seed=h.seed, arms=h.arms, window=h.window, sensitivity=ranking)
+
+
 def _read_arm(out: Path, h: Hypothesis, params: dict[str, Any]) -> pd.DataFrame:
+    """The daily metrics of an arm's replications, each checked to be on disk before any test uses them."""
     text = _arm_json(params)
-    frames = [pd.read_parquet(out / "runs" / f"{ArmRun(text, h.settings['days'], h.seed, rep).key}.parquet")
-              for rep in range(h.settings["replications"])]  # fmt: skip
+    frames = []
+    for rep in range(h.settings["replications"]):
+        path = out / "runs" / f"{ArmRun(text, h.settings['days'], h.seed, rep).key}.parquet"
+        if not path.is_file():
+            raise Fault(f"{path}: replication {rep} of an arm of {h.id} is missing; --resume runs it again")
+        frames.append(pd.read_parquet(path))
     return pd.concat(frames, ignore_index=True)
 
 

@@ -14,8 +14,10 @@ chunks are written to disk at once; ``resume`` skips them.
 from __future__ import annotations
 
 import importlib
+import inspect
 import itertools
 import math
+import re
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,16 +28,33 @@ import numpy as np
 import pandas as pd
 
 from sim.experiments.execute import IN_PROCESS, Execution, execute
-from sim.experiments.replications import DEFAULT_WINDOW, Window, summary_window
-from sim.io.config import int_setting, read_file
-from sim.params import LEVER, REGISTRY, ParameterError, validate
+from sim.experiments.replications import DEFAULT_WINDOW, Window, check_memory, summary_window
+from sim.io.config import read_file
+from sim.io.files import claimed
+from sim.io.provenance import fingerprint, keep_fingerprint
+from sim.io.schema import MAX_DAYS, MAX_SEED, Schema, choice, of, text, whole
+from sim.model.metrics import METRICS
+from sim.params import CROSS_RULES, LEVER, REGISTRY, Fault, ParameterError, cut, resolve, shown, validate
 from sim.timeline import check_events, event_key, event_number, with_event_numbers
 
 DESIGNS = ("sobol", "morris", "fast", "latin", "grid")
 DEFAULT_MODEL = "sim.experiments.sweep:klad_outputs"
-_KEYS = {"name", "model", "design", "samples", "replications", "days", "outputs", "seed", "chunk_size",
-         "uncertainties", "levers", "fixed", "second_order", "num_levels", "groups", "events", "window", "burn_in",
-         "force"}  # fmt: skip
+#: Models that run the klad market: their parameters are the registry's, checked like a scenario's.
+KLAD_MODELS = (DEFAULT_MODEL, "sim.experiments.targets:simulate")
+#: The most runs one sweep may have (samples x runs per sample x replications): about 100 hours of the
+#: default city on 100 cores. More is nearly always a typo (samples = 10**12).
+MAX_RUNS = 1_000_000
+#: An experiment file: see ``load_experiment`` and the README's "Sensitivity analysis and sweeps".
+EXPERIMENT: Schema = {
+    "name": text(None), "model": text(DEFAULT_MODEL), "design": choice(DESIGNS, "sobol"),
+    "samples": whole(1, MAX_RUNS, 64), "replications": whole(1, MAX_RUNS, 1), "days": whole(1, MAX_DAYS, 365),
+    "outputs": of("names", ["grams_sold"]), "seed": whole(0, MAX_SEED, 0), "chunk_size": whole(1, MAX_RUNS, 16),
+    "uncertainties": of("table", {}), "levers": of("table", {}), "fixed": of("table", {}),
+    "second_order": of("flag", False), "num_levels": whole(2, 1000, 4), "groups": of("table", {}),
+    "events": of("tables", []), "window": whole(1, MAX_DAYS, None), "burn_in": whole(0, MAX_DAYS, None),
+    "force": of("flag", False),
+}  # fmt: skip
+_MODEL = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*")
 
 
 @dataclass
@@ -74,65 +93,124 @@ class Experiment:
         """What the indices are computed for: the groups if any, else the parameters."""
         return list(dict.fromkeys(self.groups[n] for n in self.varied)) if self.groups else list(self.varied)
 
+    @property
+    def runs(self) -> int:
+        """How many runs the experiment has: its design's points times its replications (without sampling)."""
+        n, d = self.samples, len(self.factors)
+        points = {"sobol": n * ((2 * d if self.second_order else d) + 2), "morris": n * (d + 1), "fast": n * d,
+                  "latin": n, "grid": math.prod(len(levels) for levels in self.varied.values())}  # fmt: skip
+        return points[self.design] * self.replications
+
+    def fingerprint(self) -> dict[str, Any]:
+        """What decides the experiment's runs (``sim.io.provenance.fingerprint``): everything but its name."""
+        return fingerprint(**{k: v for k, v in vars(self).items() if k != "name"})
+
 
 def load_experiment(path: str | Path) -> Experiment:
-    """Read and validate an experiment TOML file; raise ParameterError naming file and key."""
-    path, data = read_file(path, "experiment", _KEYS)
+    """Read and validate an experiment TOML file; raise ParameterError naming file and key.
+
+    Every key is checked (``EXPERIMENT``), then the varied parameters and
+    their bounds, the design's minimum size and the number of runs, and the
+    fixed values with the cross-parameter rules at every corner of the bounds
+    (the memory a run needs is checked once it is known where the runs go:
+    ``check_design`` with an execution). The model is imported last, once all
+    else is known to be right, since importing it runs its code.
+    """
+    path, data = read_file(path, "experiment", EXPERIMENT)
     where = str(path)
-    design = data.get("design", "sobol")
-    if design not in DESIGNS:
-        raise ParameterError(f"{where}: design = {design!r} is unknown; allowed are {', '.join(DESIGNS)}")
-    model = data.get("model", DEFAULT_MODEL)
-    ints = {key: int_setting(where, data, key, default, low)
-            for key, default, low in (("samples", 64, 1), ("replications", 1, 1), ("days", 365, 1), ("seed", 0, 0),
-                                      ("chunk_size", 16, 1), ("num_levels", 4, 2))}  # fmt: skip
+    model, design = data["model"], data["design"]
+    if not _MODEL.fullmatch(model):
+        raise ParameterError(f"{where}: model = {shown(model)} is invalid: allowed is 'package.module:function'")
+    klad = model in KLAD_MODELS
     varied, kinds = {}, {}
     for table, kind in (("uncertainties", "uncertainty"), ("levers", LEVER)):
-        for name, spec in data.get(table, {}).items():
-            varied[name] = _check_varied(where, table, name, spec, design, model, kind)
+        for name, spec in data[table].items():
+            if name in varied:
+                raise ParameterError(f"{where}: '{name}' is under both [uncertainties] and [levers]")
+            varied[name] = _check_varied(f"{where} [{table}] {name}", name, spec, design, kind if klad else None)
             kinds[name] = kind
     if not varied:
         raise ParameterError(f"{where}: nothing is varied: give [uncertainties] and/or [levers]")
-    fixed = data.get("fixed", {})
-    events = check_events(data.get("events", []), where)
+    fixed, events = data["fixed"], check_events(data["events"], where)
+    both = [name for name in varied if name in fixed]
+    if both:
+        raise ParameterError(f"{where}: '{both[0]}' is both varied and [fixed]")
     window = None
-    if model == DEFAULT_MODEL:
+    if klad:
         fixed = validate(fixed, f"{where} [fixed]")
         for name in varied:
             if event_number(name):
                 event_key(events, name, f"{where} [{'levers' if kinds[name] == LEVER else 'uncertainties'}]")
-        window = _sweep_window(where, data, ints["days"], fixed, varied)
-    outputs = data.get("outputs", ["grams_sold"])
-    if model == DEFAULT_MODEL:
-        from sim.model.market import METRICS
-
-        for out in outputs:
+        window = _sweep_window(where, data, fixed, varied)
+        for out in data["outputs"]:
             if out not in METRICS:
-                raise ParameterError(f"{where}: output '{out}' is not a model metric (see sim.model.METRICS)")
-    _entry_point(model, where)
-    groups = check_groups(where, data.get("groups", {}), varied, design)
-    return Experiment(
-        name=data.get("name", path.stem), model=model, design=design, samples=ints["samples"],
-        replications=ints["replications"], days=ints["days"], outputs=list(outputs), seed=ints["seed"],
-        varied=varied, kinds=kinds, fixed=fixed, chunk_size=ints["chunk_size"],
-        second_order=bool(data.get("second_order", False)), num_levels=ints["num_levels"], groups=groups,
-        events=events, window=window,
+                raise ParameterError(f"{where}: output {shown(out)} is not a model metric (see sim.model.METRICS)")
+    exp = Experiment(
+        name=data["name"] or path.stem, model=model, design=design, samples=data["samples"],
+        replications=data["replications"], days=data["days"], outputs=data["outputs"], seed=data["seed"],
+        varied=varied, kinds=kinds, fixed=fixed, chunk_size=data["chunk_size"], second_order=data["second_order"],
+        num_levels=data["num_levels"], groups=check_groups(where, data["groups"], varied, design), events=events,
+        window=window,
     )  # fmt: skip
+    check_design(exp, where)
+    _entry_point(model, where)
+    return exp
 
 
-def _sweep_window(where: str, data: dict, days: int, fixed: dict, varied: dict) -> Window:
+def _sweep_window(where: str, data: dict, fixed: dict, varied: dict) -> Window:
     """The klad model's summary window in a sweep: ``window``, ``burn_in`` and ``force`` keys, checked.
 
     The default burn-in is the policy start day, the latest one if it is varied.
     """
     start = max(varied["policy_start_day"]) if "policy_start_day" in varied else fixed.get(
         "policy_start_day", REGISTRY["policy_start_day"].default)  # fmt: skip
-    window = int_setting(where, data, "window", None, 1) if "window" in data else None
-    burn_in = int_setting(where, data, "burn_in", None, 0) if "burn_in" in data else None
-    force = data.get("force", False)
-    if not isinstance(force, bool):
-        raise ParameterError(f"{where}: force = {force!r} is invalid: allowed is true or false")
-    return summary_window(days, window, burn_in, int(start), force=force, where=where)
+    return summary_window(data["days"], data["window"], data["burn_in"], int(start), force=data["force"], where=where)
+
+
+def check_design(exp: Experiment, where: str, execution: Execution | None = None) -> None:
+    """Refuse a design too small for its method, too many runs, and klad markets that cannot run at some corner.
+
+    At every corner of the bounds (``corners``), the klad market's parameters
+    must keep the cross-parameter rules, and, with an ``execution``, its runs
+    must fit in memory (``check_memory``). SALib's minimums: FAST needs more than 64 samples (4 M^2, M = 4); Morris
+    at least 2 trajectories and an even number of levels; Sobol a power of 2
+    (the balance of Sobol' points) and, with groups, at least two groups.
+    """
+    n = exp.samples
+    need = {"fast": (n > 64, "more than 64 samples (SALib's 4 M^2, M = 4)"),
+            "morris": (n >= 2 and exp.num_levels % 2 == 0, "at least 2 samples and an even num_levels"),
+            "sobol": (n >= 2 and n & (n - 1) == 0, "samples a power of 2 (2, 4, ..., 512, 1024 ...)")}  # fmt: skip
+    fits, minimum = need.get(exp.design, (True, ""))
+    if not fits:
+        raise ParameterError(f"{where}: design {exp.design!r} with samples = {n} (num_levels = {exp.num_levels}): "
+                             f"{exp.design} needs {minimum}")  # fmt: skip
+    if exp.groups and len(exp.factors) < 2:
+        raise ParameterError(f"{where} [groups]: give at least two groups (one group has no index to compare)")
+    if exp.runs > MAX_RUNS:
+        raise ParameterError(f"{where}: design {exp.design!r} with samples = {n:,} over {len(exp.factors)} "
+                             f"parameters and {exp.replications:,} replication(s) is {exp.runs:,} runs; at most "
+                             f"{MAX_RUNS:,} are allowed")  # fmt: skip
+    if exp.model in KLAD_MODELS:
+        cities = []
+        for corner in corners(exp.varied, CORNER_PARAMS):
+            try:
+                cities.append(resolve({**exp.fixed, **corner}))
+            except ParameterError as exc:
+                at = f"at the corner {corner} of the bounds" if corner else "[fixed]"
+                raise ParameterError(f"{where}: {at}: {exc}") from None
+        if execution is not None:
+            check_memory(cities, exp.days, execution, exp.runs, where)
+
+
+#: Parameters whose worst values a sweep's corners are checked at: those of the cross-parameter rules and the
+#: size of the city (which sets the memory a run needs).
+CORNER_PARAMS = (*CROSS_RULES, "n_buyers", "candidate_pool", "candidate_inflow", "candidate_exit_rate", "n_couriers")
+
+
+def corners(varied: dict[str, list], names: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Every corner of the bounds of the varied ``names`` (levels' ends for a grid); one empty corner if none."""
+    ends = {name: (min(varied[name]), max(varied[name])) for name in names if name in varied}
+    return [dict(zip(ends, corner, strict=True)) for corner in itertools.product(*ends.values())]
 
 
 def check_groups(where: str, table: Any, varied: dict, design: str) -> dict[str, str]:
@@ -148,8 +226,8 @@ def check_groups(where: str, table: Any, varied: dict, design: str) -> dict[str,
         if not isinstance(names, list) or not names:
             raise ParameterError(f"{where} [groups] {group}: give a list of varied parameter names")
         for name in names:
-            if name not in varied:
-                raise ParameterError(f"{where} [groups] {group}: '{name}' is not a varied parameter")
+            if not isinstance(name, str) or name not in varied:
+                raise ParameterError(f"{where} [groups] {group}: {shown(name)} is not a varied parameter")
             if name in groups:
                 raise ParameterError(f"{where} [groups]: '{name}' is in two groups")
             groups[name] = group
@@ -159,38 +237,52 @@ def check_groups(where: str, table: Any, varied: dict, design: str) -> dict[str,
     return groups
 
 
-def _check_varied(where, table, name, spec, design, model, kind) -> list:
-    key = f"{where} [{table}] {name}"
-    if not isinstance(spec, list) or len(spec) < 2:
-        raise ParameterError(f"{key}: give [low, high] bounds (or a list of levels for design 'grid')")
-    if model != DEFAULT_MODEL:
-        return spec
-    if event_number(name):  # an event's number, checked against the file's events by load_experiment
-        if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in spec) or (
-            design != "grid" and not (len(spec) == 2 and spec[0] < spec[1])
-        ):
-            raise ParameterError(f"{key}: bounds {spec!r} must be two numbers, low < high")
-        return spec
-    if name not in REGISTRY:
-        raise ParameterError(f"{key}: unknown parameter '{name}' (see `klad params`)")
-    p = REGISTRY[name]
-    if (p.kind == LEVER) != (kind == LEVER):
-        right = "levers" if p.kind == LEVER else "uncertainties"
-        raise ParameterError(f"{key}: '{name}' is a {p.kind}; put it under [{right}]")
-    if design != "grid":
-        if len(spec) != 2 or p.type not in (int, float) or not spec[0] < spec[1]:
-            raise ParameterError(f"{key}: bounds {spec!r} must be two numbers, low < high")
-    for value in spec:
-        p.check(value, key)  # out of the registry's allowed range -> clear error
+def _check_varied(where: str, name: str, spec: Any, design: str, kind: str | None) -> list:
+    """A varied parameter's bounds (or a grid's levels), as finite numbers with low < high.
+
+    For the klad market (``kind`` given), the parameter must be a numeric one
+    of that kind, and the bounds within its allowed range.
+    """
+    p = REGISTRY.get(name) if kind is not None and not event_number(name) else None
+    if kind is not None and not event_number(name):  # an event's number is checked by load_experiment
+        if p is None:
+            raise ParameterError(f"{where}: unknown parameter {shown(name)} (see `klad params`)")
+        if (p.kind == LEVER) != (kind == LEVER):
+            right = "levers" if p.kind == LEVER else "uncertainties"
+            raise ParameterError(f"{where}: '{name}' is a {p.kind}; put it under [{right}]")
+        if p.type not in (int, float):
+            raise ParameterError(f"{where}: '{name}' is {p.allowed()}, not a number: it cannot be varied (set it in "
+                                 "[fixed], or sweep scenarios with klad compare)")  # fmt: skip
+    grid = design == "grid"
+    numbers = isinstance(spec, list) and all(
+        isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in spec)  # fmt: skip
+    if not numbers or (len(spec) != 2 or not spec[0] < spec[1] if not grid else len(set(spec)) < 2):
+        want = "a list of at least two different levels" if grid else "[low, high] bounds with low < high"
+        raise ParameterError(f"{where} = {shown(spec)} is invalid: give {want}, as finite numbers")
+    for value in spec if p is not None else ():
+        p.check(value, where)  # out of the registry's allowed range -> clear error
     return spec
 
 
 def _entry_point(spec: str, where: str = "") -> Callable:
+    """The model function named ``package.module:function``, checked to take ``(params, seed, days=...)``.
+
+    Importing it runs the module's code: experiment files are trusted like scripts (README, "Trust and security").
+    """
     module, _, func = spec.partition(":")
     try:
-        return getattr(importlib.import_module(module), func)
-    except (ImportError, AttributeError, ValueError):
-        raise ParameterError(f"{where}: model = {spec!r} cannot be imported (want 'package.module:function')") from None
+        model = getattr(importlib.import_module(module), func)
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - any failure of someone else's module is bad input
+        reason = "not found" if isinstance(exc, ImportError | AttributeError) else f"{type(exc).__name__}: {exc}"
+        raise ParameterError(f"{where}: model = {spec!r} cannot be imported ({cut(reason)}); want "
+                             "'package.module:function'") from None  # fmt: skip
+    try:
+        inspect.signature(model).bind({}, 0, days=1)
+    except TypeError:
+        raise ParameterError(f"{where}: model = {spec!r} is not a function f(params, seed, days)") from None
+    except ValueError:
+        pass  # a compiled function without a signature: taken on trust
+    return model
 
 
 # ------------------------------------------------------------------ designs
@@ -279,7 +371,7 @@ def run_chunk(exp: Experiment, rows: np.ndarray, runs: list[int]) -> pd.DataFram
             out = model(params, seed, days=exp.days)
             record.update({o: float(out[o]) for o in exp.outputs})
             record.update(status="ok", error="")
-        except Exception as exc:  # noqa: BLE001 - a failed run is data, not a crash
+        except (Exception, SystemExit) as exc:  # noqa: BLE001 - a failed run (even one that exits) is data
             record.update({o: float("nan") for o in exp.outputs})
             record.update(status="failed", error=f"{type(exc).__name__}: {exc}"[:500])
             record["traceback"] = traceback.format_exc(limit=3)[-2000:]
@@ -306,22 +398,43 @@ def run_sweep(
     """Run every run of the experiment not yet on disk and return all runs in run order.
 
     Each finished chunk is written atomically as soon as it arrives, so a sweep
-    killed at any moment loses at most the chunks in flight. With
+    killed at any moment loses at most the chunks in flight. The experiment's
+    fingerprint is written first: ``resume`` continues only the same
+    experiment, and refuses another in one line naming what changed. With
     ``retry_failed`` (and ``resume``), the chunks on disk that hold a failed
     run are run again.
+
+    Raises:
+        ParameterError: before anything is written, if the design cannot run or ``out`` holds another sweep.
+        Fault: if a finished run is missing when all should be there.
     """
     out = Path(out)
+    check_design(exp, str(out), execution)
     rows = design_matrix(exp)
     total = len(rows) * exp.replications
     chunks = [list(range(s, min(s + exp.chunk_size, total))) for s in range(0, total, exp.chunk_size)]
     paths = [chunk_path(out, i) for i in range(len(chunks))]
-    if any(p.exists() for p in paths) and not resume:
-        raise ParameterError(f"{out}: holds an earlier sweep's results; pass --resume to continue it, or another --out")
-    if retry_failed:
-        for path in paths:
-            if path.exists() and (pd.read_parquet(path, columns=["status"])["status"] != "ok").any():
-                path.unlink()
-    jobs = [(run_chunk, (exp, rows, chunk)) for chunk in chunks]
-    execute(jobs, paths=paths, sizes=[len(c) for c in chunks], execution=execution)
-    frames = [pd.read_parquet(p) for p in paths]
+    with claimed(out):
+        keep_fingerprint(out, exp.fingerprint(), resume=resume, begun=any((out / "chunks").glob("*.parquet")),
+                         work="sweep")  # fmt: skip
+        if retry_failed:
+            for path in paths:
+                if path.exists() and (pd.read_parquet(path, columns=["status"])["status"] != "ok").any():
+                    path.unlink()
+        jobs = [(run_chunk, (exp, rows, chunk)) for chunk in chunks]
+        execute(jobs, paths=paths, sizes=[len(c) for c in chunks], execution=execution)
+        frames = [_read_chunk(path, chunk) for path, chunk in zip(paths, chunks, strict=True)]
     return pd.concat(frames, ignore_index=True).sort_values("run").reset_index(drop=True)
+
+
+def _read_chunk(path: Path, runs: list[int]) -> pd.DataFrame:
+    """A finished chunk, checked to hold exactly its runs before any analysis uses it."""
+    try:
+        frame = pd.read_parquet(path)
+    except (OSError, ValueError) as exc:
+        raise Fault(f"{path}: a finished chunk is missing or unreadable ({cut(str(exc))}); delete it and --resume "
+                    "to run it again") from None  # fmt: skip
+    if frame["run"].tolist() != runs:
+        raise Fault(f"{path}: holds runs {cut(str(frame['run'].tolist()))}, not {runs[0]}-{runs[-1]}; delete it and "
+                    "--resume to run them again")  # fmt: skip
+    return frame

@@ -27,8 +27,10 @@ import pandas as pd
 
 from sim.experiments.execute import IN_PROCESS, Execution
 from sim.experiments.replications import mean_ci
+from sim.io import schema
 from sim.io.config import read_file
-from sim.params import REGISTRY, ParameterError, resolve
+from sim.io.schema import Schema, choice, number, of, text
+from sim.params import REGISTRY, ParameterError, resolve, shown
 
 ROLES = ("fit", "pattern")
 
@@ -279,96 +281,75 @@ class Targets:
         return [t for t in self.targets if t.role == role]
 
 
-_TARGET_KEYS = {"id", "description", "value", "range", "unit", "source", "reliability", "statistic", "role"}
+#: A targets file's top-level keys.
+TARGETS: Schema = {"target": of("tables"), "fit": of("table", {}), "not_compared": of("tables", [])}
+#: One ``[[target]]``.
+TARGET: Schema = {
+    "id": text(longest=100), "description": text(longest=2000), "value": number(default=None), "range": of("any"),
+    "unit": text(), "source": text(longest=2000), "reliability": text(longest=10_000, lines=True),
+    "statistic": choice(tuple(statistic_names())), "role": choice(ROLES),
+}  # fmt: skip
+#: One ``[fit.<parameter>]``: its prior and why it is fitted.
+FIT: Schema = {"prior": of("any"), "reason": text(longest=2000, lines=True)}
+#: One ``[[not_compared]]``: a figure of the sources that no run statistic can be compared with, and why.
+NOT_COMPARED: Schema = {"figure": text(longest=2000), "source": text(longest=2000), "reason": text(longest=4000)}
 
 
 def load_targets(path: str | Path) -> Targets:
     """Read and check a targets file; raise ParameterError naming the file and key."""
-    path, data = read_file(path, "targets", {"target", "fit", "not_compared"})
-    rows = data.get("target")
-    if not isinstance(rows, list) or not rows:
+    path, data = read_file(path, "targets", TARGETS)
+    if not data["target"]:
         raise ParameterError(f"{path}: no targets: give [[target]] tables")
     targets, seen = [], set()
-    for i, row in enumerate(rows):
+    for i, row in enumerate(data["target"]):
         target = _check_target(path, i, row)
         if target.id in seen:
             raise ParameterError(f"{path}: [[target]] #{i + 1}: id '{target.id}' is used twice")
         seen.add(target.id)
         targets.append(target)
-    fit_params, reasons = _check_fit(path, data.get("fit", {}))
+    fit_params, reasons = _check_fit(path, data["fit"])
     if fit_params and not any(t.role == "fit" for t in targets):
         raise ParameterError(f"{path}: [fit] names parameters but no target has role = 'fit'")
-    not_compared = data.get("not_compared", [])
-    for i, row in enumerate(not_compared):
-        if not isinstance(row, dict) or not {"figure", "source", "reason"} <= set(row):
-            raise ParameterError(f"{path}: [[not_compared]] #{i + 1}: give figure, source and reason")
+    not_compared = [schema.check(row, NOT_COMPARED, f"{path}: [[not_compared]] #{i + 1}")
+                    for i, row in enumerate(data["not_compared"])]  # fmt: skip
     return Targets(path, targets, fit_params, reasons, not_compared)
 
 
-def _check_target(path: Path, i: int, row: Any) -> Target:
-    where = f"{path}: [[target]] #{i + 1}"
-    if not isinstance(row, dict):
-        raise ParameterError(f"{where}: must be a table")
-    if isinstance(row.get("id"), str):
-        where = f"{path}: target '{row['id']}'"
-    missing = _TARGET_KEYS - {"value"} - set(row)
-    if missing:
-        raise ParameterError(f"{where}: missing key '{sorted(missing)[0]}'")
-    extra = set(row) - _TARGET_KEYS
-    if extra:
-        allowed = ", ".join(sorted(_TARGET_KEYS))
-        raise ParameterError(f"{where}: unknown key '{sorted(extra)[0]}'; allowed are {allowed}")
-    for key in ("id", "description", "unit", "source", "reliability", "statistic", "role"):
-        if not isinstance(row[key], str) or not row[key].strip():
-            raise ParameterError(f"{where}: '{key}' must be a non-empty string")
-    if row["statistic"] not in statistic_names():
-        raise ParameterError(
-            f"{where}: statistic = {row['statistic']!r} is unknown; allowed are {', '.join(statistic_names())}"
-        )
-    if row["role"] not in ROLES:
-        raise ParameterError(f"{where}: role = {row['role']!r} is invalid; allowed are {', '.join(ROLES)}")
-    bounds = row["range"]
-    if (
-        not isinstance(bounds, list) or len(bounds) != 2
-        or any(isinstance(b, bool) or not isinstance(b, int | float) for b in bounds)
-        or math.isnan(bounds[0]) or math.isnan(bounds[1]) or not bounds[0] < bounds[1]
-    ):  # fmt: skip
-        raise ParameterError(f"{where}: range = {bounds!r} is invalid: allowed is [low, high] with low < high")
-    low, high = float(bounds[0]), float(bounds[1])
-    if row["role"] == "fit" and not (0 < low and math.isfinite(high)):
-        raise ParameterError(f"{where}: a 'fit' target needs a finite range above 0, got {bounds!r}")
-    value = row.get("value")
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
-        raise ParameterError(f"{where}: value = {value!r} is invalid: allowed is a number")
+def _check_target(path: Path, i: int, row: dict) -> Target:
+    where = f"{path}: target '{row['id']}'" if isinstance(row.get("id"), str) else f"{path}: [[target]] #{i + 1}"
+    row = schema.check(row, TARGET, where)
+    low, high = _bounds(row["range"], f"{where}: range", finite=row["role"] == "fit")
+    if row["role"] == "fit" and low <= 0:
+        raise ParameterError(f"{where}: a 'fit' target needs a finite range above 0, got {shown(row['range'])}")
     return Target(
         id=row["id"], description=row["description"], low=low, high=high, unit=row["unit"], source=row["source"],
-        reliability=row["reliability"], statistic=row["statistic"], role=row["role"],
-        value=None if value is None else float(value),
+        reliability=row["reliability"], statistic=row["statistic"], role=row["role"], value=row["value"],
     )  # fmt: skip
 
 
-def _check_fit(path: Path, fit: Any) -> tuple[dict[str, tuple[float, float]], dict[str, str]]:
-    if not isinstance(fit, dict):
-        raise ParameterError(f"{path}: 'fit' must be a table ([fit.<parameter>])")
+def _bounds(bounds: Any, where: str, *, finite: bool) -> tuple[float, float]:
+    """``[low, high]`` as numbers with low < high, finite if ``finite`` (else either end may be infinite)."""
+    numbers = isinstance(bounds, list) and len(bounds) == 2 and all(
+        isinstance(b, int | float) and not isinstance(b, bool) and not math.isnan(b) for b in bounds)  # fmt: skip
+    if not numbers or not bounds[0] < bounds[1] or (finite and not all(map(math.isfinite, bounds))):
+        kind = "finite numbers" if finite else "numbers"
+        raise ParameterError(f"{where} = {shown(bounds)} is invalid: allowed is [low, high], {kind} with low < high")
+    return float(bounds[0]), float(bounds[1])
+
+
+def _check_fit(path: Path, fit: dict) -> tuple[dict[str, tuple[float, float]], dict[str, str]]:
     bounds, reasons = {}, {}
     for name, spec in fit.items():
         where = f"{path}: [fit.{name}]"
         if name not in REGISTRY:
-            raise ParameterError(f"{where}: unknown parameter '{name}' (see `klad params`)")
+            raise ParameterError(f"{where}: unknown parameter {shown(name)} (see `klad params`)")
         p = REGISTRY[name]
         if p.kind != "uncertainty" or p.type is not float:
             raise ParameterError(f"{where}: only numeric uncertainties can be fitted; '{name}' is a {p.kind}")
-        if not isinstance(spec, dict) or set(spec) != {"prior", "reason"}:
-            raise ParameterError(f"{where}: give prior = [low, high] and reason = '...'")
-        prior = spec["prior"]
-        if not isinstance(prior, list) or len(prior) != 2 or not all(isinstance(b, int | float) for b in prior):
-            raise ParameterError(f"{where}: prior = {prior!r} is invalid: allowed is [low, high]")
-        for b in prior:
-            p.check(b, where)
-        if not prior[0] < prior[1]:
-            raise ParameterError(f"{where}: prior = {prior!r} needs low < high")
-        bounds[name] = (float(prior[0]), float(prior[1]))
-        reasons[name] = str(spec["reason"])
+        spec = schema.check(spec, FIT, where)
+        low, high = _bounds(spec["prior"], f"{where}: prior", finite=True)
+        bounds[name] = (p.check(low, where), p.check(high, where))
+        reasons[name] = spec["reason"]
     return bounds, reasons
 
 

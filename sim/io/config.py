@@ -1,13 +1,43 @@
-"""Reading the project's TOML files: scenario files (with ``extends``) and integer settings of the others."""
+"""Reading the project's TOML files: scenario files (with ``extends``) and the other kinds, each against its schema.
+
+Every file is read the same careful way (``read_text``): only a regular file
+of at most ``MAX_FILE_BYTES``, UTF-8 with or without a byte-order mark; a
+folder, a device, a named pipe, a broken link or a binary file is refused with
+one line that says which it is, before anything is read from it.
+"""
 
 from __future__ import annotations
 
+import codecs
+import os
+import stat
 import tomllib
 from pathlib import Path
 from typing import Any
 
-from sim.params import ParameterError, check_records, resolve, validate
+from sim.io import schema
+from sim.io.schema import MAX_DAYS, Schema, of, text, whole
+from sim.params import ParameterError, check_records, resolve, shown, validate
 from sim.timeline import check_events
+
+#: Larger files are refused unread: the project's files are a few kilobytes, and a wrong path (a data dump,
+#: ``/dev/zero``) must not be read whole.
+MAX_FILE_BYTES = 1 << 20
+#: How many files an ``extends`` chain may hold.
+MAX_EXTENDS = 32
+
+#: A scenario file: see ``load_scenario``.
+SCENARIO: Schema = {
+    "name": text(None),
+    "description": text(None, longest=10_000, lines=True),
+    "extends": text(None, longest=4096),
+    "params": of("table", {}),
+    "policy": of("table", {}),
+    "events": of("tables", []),
+    "window": whole(1, MAX_DAYS, None),
+    "burn_in": whole(0, MAX_DAYS, None),
+    "record": of("any", None),
+}
 
 
 def load_scenario(path: str | Path) -> dict[str, Any]:
@@ -18,12 +48,21 @@ def load_scenario(path: str | Path) -> dict[str, Any]:
     force from day 0, a ``[policy]`` table of lever values that switch on at
     ``policy_start_day``, ``[[events]]`` on given days (``sim.timeline``; a
     file's events are added to those of the file it extends), and the summary
-    ``window`` and ``burn_in`` in days (``summary_window``).
+    ``window`` and ``burn_in`` in days (``summary_window``). A file may extend
+    another up to ``MAX_EXTENDS`` files deep.
 
     Raises:
         ParameterError: with the file and key, on any problem.
     """
-    merged, meta = _read_chain(Path(path), [])
+    chain = _read_chain(Path(path))
+    merged: dict[str, Any] = {"params": {}, "policy": {}, "events": [], "window": None, "burn_in": None,
+                              "record": None}  # fmt: skip
+    for _, values in reversed(chain):  # from the file extended first to the one named
+        merged["params"].update(values["params"])
+        merged["policy"].update(values["policy"])
+        merged["events"] = sorted(merged["events"] + values["events"], key=lambda e: e["day"])
+        for key in ("window", "burn_in", "record"):
+            merged[key] = merged[key] if values[key] is None else values[key]
     try:
         resolved = resolve({**merged["params"], "policy": merged["policy"]})
     except ParameterError as exc:
@@ -32,84 +71,116 @@ def load_scenario(path: str | Path) -> dict[str, Any]:
     for key in ("window", "burn_in", "record"):
         if merged[key] is not None:
             resolved[key] = merged[key]
-    name = meta.get("name", Path(path).stem)
-    if not isinstance(name, str):
-        raise ParameterError(f"{path}: 'name' = {name!r} is invalid: allowed is a string")
-    resolved["scenario_name"] = name
+    resolved["scenario_name"] = chain[0][1]["name"] or Path(path).stem
     return resolved
 
 
-def read_file(path: str | Path, kind: str, keys: set[str]) -> tuple[Path, dict]:
-    """Read a TOML file of ``kind`` (experiment, hypothesis, targets) whose top-level keys must be among ``keys``.
+def _read_chain(path: Path) -> list[tuple[Path, dict[str, Any]]]:
+    """The file and each file it extends, in that order, each checked on its own."""
+    chain: list[tuple[Path, dict[str, Any]]] = []
+    where = "scenario"
+    while True:
+        found = _real_path(path, where)
+        if any(found == seen for seen, _ in chain):
+            names = " -> ".join(p.name for p in [*(seen for seen, _ in chain), found])
+            raise ParameterError(f"{chain[-1][0]}: 'extends' makes a cycle: {names}")
+        if len(chain) == MAX_EXTENDS:
+            raise ParameterError(f"{chain[0][0]}: 'extends' chains more than {MAX_EXTENDS} files")
+        values = _check_scenario(found, read_toml(found, where))
+        chain.append((found, values))
+        if values["extends"] is None:
+            return chain
+        path, where = found.parent / values["extends"], f"{found}: 'extends'"
+
+
+def _check_scenario(path: Path, data: dict) -> dict[str, Any]:
+    """One scenario file's values, checked against ``SCENARIO`` and the registry."""
+    values = schema.check(data, SCENARIO, str(path))
+    values["params"] = validate(values["params"], f"{path} [params]")
+    values["policy"] = validate(values["policy"], f"{path} [policy]", levers_only=True)
+    values["events"] = check_events(values["events"], str(path))
+    if values["record"] is not None:
+        values["record"] = check_records(values["record"], str(path))
+    return values
+
+
+def _real_path(path: Path, where: str) -> Path:
+    """``path`` made absolute with links followed; a ParameterError if the name is unusable or a broken link."""
+    try:
+        broken = path.is_symlink() and not path.exists()
+        if not broken:
+            return path.resolve()
+    except (OSError, ValueError) as exc:  # a NUL character, a name too long, a loop of links
+        raise ParameterError(f"{where}: cannot use the file name {shown(str(path))} ({_reason(exc)})") from None
+    raise ParameterError(f"{where}: {path} is a broken link (to {os.readlink(path)})")
+
+
+def read_file(path: str | Path, kind: str, keys: Schema) -> tuple[Path, dict[str, Any]]:
+    """Read a TOML file of ``kind`` (experiment, hypothesis, targets) and check its top-level keys against ``keys``.
+
+    Returns the path and every key of the schema, with its default where the file has none.
 
     Raises:
-        ParameterError: naming the file, if it is missing, malformed or has an unknown key.
+        ParameterError: naming the file, if it is missing, unreadable, malformed or has a bad key.
     """
     path = Path(path)
-    if not path.is_file():
-        raise ParameterError(f"{kind}: file not found: {path}")
-    data = read_toml(path)
-    unknown = set(data) - keys
-    if unknown:
-        raise ParameterError(f"{path}: unknown key '{sorted(unknown)[0]}'; allowed are {', '.join(sorted(keys))}")
-    return path, data
+    return path, schema.check(read_toml(_real_path(path, kind), kind), keys, str(path))
 
 
-def int_setting(where: str, data: dict, key: str, default: int | None, low: int) -> int:
-    """An integer setting of a TOML file, at least ``low``; a ParameterError naming file and key otherwise."""
-    value = data.get(key, default)
-    if not isinstance(value, int) or isinstance(value, bool) or value < low:
-        raise ParameterError(f"{where}: '{key}' = {value!r} is invalid: allowed is an integer >= {low}")
-    return value
-
-
-def read_toml(path: Path) -> dict:
+def read_toml(path: Path, where: str = "file") -> dict:
     """Parse a TOML file; any unreadable or malformed file is a ParameterError naming it."""
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(read_text(path, where))
     except tomllib.TOMLDecodeError as exc:
         raise ParameterError(f"{path}: TOML syntax error: {exc}") from None
-    except UnicodeDecodeError:
-        raise ParameterError(f"{path}: not a UTF-8 text file") from None
+
+
+def read_text(path: Path, where: str = "file") -> str:
+    """The text of a small UTF-8 file (a byte-order mark is dropped), or a ParameterError that says what is wrong.
+
+    ``where`` names who asked for the file (``scenario``, a file's ``extends``) when the file cannot be found.
+    """
+    try:
+        info = os.stat(path)  # follows links
+    except FileNotFoundError:
+        broken = os.path.lexists(path)
+        raise ParameterError(f"{where}: {'broken link' if broken else 'file not found'}: {path}") from None
+    except (OSError, ValueError) as exc:
+        raise ParameterError(f"{where}: cannot read {shown(str(path))} ({_reason(exc)})") from None
+    kind = _not_a_file(info.st_mode)
+    if kind:
+        raise ParameterError(f"{path}: is {kind}, not a file")
+    try:
+        with open(path, "rb") as file:
+            data = file.read(MAX_FILE_BYTES + 1)  # some files (/proc) say they are empty: never trust the size
     except OSError as exc:
-        raise ParameterError(f"{path}: cannot be read ({exc.strerror})") from None
+        raise ParameterError(f"{path}: cannot be read ({_reason(exc)})") from None
+    if len(data) > MAX_FILE_BYTES or info.st_size > MAX_FILE_BYTES:
+        size = max(len(data), info.st_size)
+        raise ParameterError(f"{path}: is {size:,} bytes; files over {MAX_FILE_BYTES:,} bytes are refused unread")
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise ParameterError(f"{path}: not a UTF-8 text file (it starts like UTF-16 text: save it as UTF-8)")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ParameterError(f"{path}: not a UTF-8 text file (byte {exc.start:,} is not UTF-8)") from None
 
 
-_TOP_KEYS = {"name", "description", "extends", "params", "policy", "events", "window", "burn_in", "record"}
+def _not_a_file(mode: int) -> str | None:
+    """What a path that is not a regular file is, in words (``None`` for a regular file)."""
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "a socket" if stat.S_ISSOCK(mode) else "not a regular file"
 
 
-def _read_chain(path: Path, seen: list[Path]) -> tuple[dict[str, dict], dict]:
-    path = path.resolve()
-    if path in seen:
-        chain = " -> ".join(p.name for p in [*seen, path])
-        raise ParameterError(f"{seen[-1]}: 'extends' makes a cycle: {chain}")
-    if not path.is_file():
-        where = f"{seen[-1]}: 'extends'" if seen else "scenario"
-        raise ParameterError(f"{where}: file not found: {path}")
-    data = read_toml(path)
-    unknown = set(data) - _TOP_KEYS
-    if unknown:
-        raise ParameterError(
-            f"{path}: unknown top-level key '{sorted(unknown)[0]}'; allowed are {', '.join(sorted(_TOP_KEYS))}"
-        )
-    for table in ("params", "policy"):
-        if not isinstance(data.get(table, {}), dict):
-            raise ParameterError(f"{path}: '{table}' must be a table ([{table}])")
-    params = validate(data.get("params", {}), f"{path} [params]")
-    policy = validate(data.get("policy", {}), f"{path} [policy]", levers_only=True)
-    events = check_events(data.get("events", []), str(path))
-    record = check_records(data["record"], str(path)) if "record" in data else None
-    window = int_setting(str(path), data, "window", None, 1) if "window" in data else None
-    burn_in = int_setting(str(path), data, "burn_in", None, 0) if "burn_in" in data else None
-    if "extends" in data:
-        if not isinstance(data["extends"], str):
-            raise ParameterError(f"{path}: 'extends' must be a file name string")
-        parent, _ = _read_chain(path.parent / data["extends"], [*seen, path])
-        params = {**parent["params"], **params}
-        policy = {**parent["policy"], **policy}
-        events = sorted(parent["events"] + events, key=lambda e: e["day"])
-        window = parent["window"] if window is None else window
-        burn_in = parent["burn_in"] if burn_in is None else burn_in
-        record = parent["record"] if record is None else record
-    return {"params": params, "policy": policy, "events": events, "window": window, "burn_in": burn_in,
-            "record": record}, data  # fmt: skip
+def _reason(exc: BaseException) -> str:
+    """An OS error's reason without the file name it repeats (the message names the file once, shortened)."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return "a NUL character in the name" if "null" in str(exc) else str(exc)

@@ -11,6 +11,7 @@ it ran (scenario, seeds, design ...).
 from __future__ import annotations
 
 import datetime as dt
+import json
 import platform
 import subprocess
 import sys
@@ -18,6 +19,9 @@ from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
+
+from sim.io.files import write_json
+from sim.params import ParameterError, shown
 
 #: Libraries whose versions can change the numbers.
 LIBRARIES = ("mesa", "numpy", "numba", "pandas", "scipy", "SALib", "pyarrow")
@@ -73,3 +77,64 @@ def provenance(started: str, **what: Any) -> dict[str, Any]:
         "started": started,
         "finished": now(),
     }
+
+
+#: The file in which a resumable work (a sweep, a calibration, hypotheses) keeps its fingerprint.
+FINGERPRINT = "fingerprint.json"
+
+
+def fingerprint(**what: Any) -> dict[str, Any]:
+    """What decides a resumable work's results (``what``, as JSON values) and the package's version.
+
+    ``--resume`` continues a work only under an equal fingerprint (``keep_fingerprint``).
+    """
+    from sim import __version__
+
+    return json.loads(json.dumps({**what, "klad_sim_version": __version__}, sort_keys=True, default=str))
+
+
+def keep_fingerprint(folder: Path, mark: dict[str, Any], *, resume: bool, begun: bool, work: str,
+                     name: str = FINGERPRINT) -> None:  # fmt: skip
+    """Start a resumable ``work`` in ``folder`` under its fingerprint ``mark``, or continue it; never mix two.
+
+    ``begun`` says whether ``folder`` already holds some of this work's
+    results. If not, ``mark`` is written (to the file ``name``) and the work
+    starts afresh. If so, ``resume`` is needed and the fingerprint there must
+    equal ``mark``; otherwise a ParameterError names what changed.
+    """
+    path = folder / name
+    if not begun:
+        write_json(mark, path)
+        return
+    if not resume:
+        raise ParameterError(f"{folder}: holds an earlier {work}'s results; pass --resume to continue it, or another "
+                             "--out")  # fmt: skip
+    try:
+        old = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise ParameterError(f"{folder}: holds results without a readable {name}, so --resume cannot tell "
+                             f"whether they are this {work}'s; use another --out") from None  # fmt: skip
+    changed = differences(old, mark)
+    if changed:
+        raise ParameterError(f"{folder}: holds a different {work} ({changed}); --resume continues only the same one: "
+                             "use another --out")  # fmt: skip
+
+
+def differences(old: dict[str, Any], new: dict[str, Any]) -> str:
+    """What differs between two fingerprints, in words: the first change and how many more ("" if none)."""
+    before, after = _flat(old), _flat(new)
+    keys = [k for k in dict.fromkeys([*before, *after]) if before.get(k, "none") != after.get(k, "none")]
+    if not keys:
+        return ""
+    first = f"{keys[0]} was {shown(before.get(keys[0], 'none'))}, now {shown(after.get(keys[0], 'none'))}"
+    return first + (f"; and {len(keys) - 1} more: {', '.join(keys[1:4])}" if len(keys) > 1 else "")
+
+
+def _flat(value: Any, prefix: str = "") -> dict[str, Any]:
+    """A nested dict as dotted keys (``varied.price_elasticity``) and their values."""
+    if not isinstance(value, dict) or not value:
+        return {prefix: value}
+    out = {}
+    for key, item in value.items():
+        out.update(_flat(item, f"{prefix}.{key}" if prefix else str(key)))
+    return out
