@@ -231,7 +231,6 @@ class Chart:
             axis.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
             axis.yaxis.set_major_locator(MaxNLocator(5, integer=True))
             axis.spines["top"].set_visible(False)
-        ax.xaxis.set_major_locator(MaxNLocator(6, integer=True))
         self.legend = None  # on the page, the page's own legend (``legend``) is shown under the picture
         if legend:
             handles = [Line2D([], [], color=colour, lw=2, label=label) for label, colour in legend_entries(spec)]
@@ -290,6 +289,8 @@ class Chart:
         legend = 0.0 if self.legend is None else len(self.legend.get_texts()) * 1.45 * text + 6
         right = 6.2 * text if len(self.axes) > 1 else 1.5 * text
         _resize(self.fig, size, (6.2 * text, right, size.px(2.0 * TITLE_TEXT), legend + 2.6 * text))
+        days_width = size.width - 6.2 * text - right
+        self.axes[False].xaxis.set_major_locator(MaxNLocator(max(3, int(days_width / (4 * text))), integer=True))
         for axis in self.axes.values():
             axis.tick_params(labelsize=SMALLEST_TEXT)
             axis.yaxis.label.set_fontsize(SMALLEST_TEXT)

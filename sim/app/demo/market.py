@@ -22,6 +22,7 @@ import os
 import signal
 import sys
 import threading
+import warnings
 from collections import deque
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -352,6 +353,9 @@ def serve(host: str = "127.0.0.1", port: int = 8765, *, open_browser: bool = Fal
     # A page gone without closing (a lost connection) keeps its market this long, then it is freed.
     os.environ.setdefault("SOLARA_KERNEL_CULL_TIMEOUT", "60s")
     os.environ.setdefault("MPLBACKEND", "Agg")
+    # Solara would warn at every page load that a cookie cannot be cross-site without https: the demo is not
+    # embedded in other sites, so its same-site cookie is what it needs.
+    warnings.filterwarnings("ignore", message="Cookies with samesite=none require https", category=UserWarning)
     from solara.__main__ import run  # imported here: Solara is slow to import and only the demo needs it
 
     args = ["sim.app.demo.page", "--host", host, "--port", str(port), "--production", "--no-check-version"]

@@ -78,8 +78,8 @@ SHOCKS: dict[str, Shock] = {
     "crackdown": Shock(
         f"Police crackdown (x{CRACKDOWN_FACTOR:g} police, {CRACKDOWN_DAYS} days)",
         f"{CRACKDOWN_FACTOR:g} times the police on the street for {CRACKDOWN_DAYS} days.",
-        "arrests of buyers and couriers jump while it lasts; when it ends, arrests fall back, and the market "
-        "creeps back towards the grey line.",
+        "arrests of buyers and couriers jump while it lasts and drugs sold dip a few percent; months later, "
+        "sales are still below the grey line in most runs, in some far below.",
         DemoMarket.start_crackdown,
     ),
 }
