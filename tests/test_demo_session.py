@@ -19,7 +19,7 @@ from matplotlib.text import Text
 from PIL import Image
 
 from sim.app.demo.exercises import EXERCISES, run_exercises, summary
-from sim.app.demo.figures import CHARTS, SMALLEST_TEXT, TWIN_COLOUR, Chart, CityMap, Size, export_png
+from sim.app.demo.figures import CHARTS, SMALLEST_TEXT, TWIN_COLOUR, Chart, CityMap, export_png
 from sim.app.demo.market import DemoMarket
 from sim.app.demo.session import FRAME_SECONDS, Frame, Runs, Session, Settings, View, picture_sizes
 from sim.app.demo.story import SHOCKS, readouts
@@ -284,7 +284,9 @@ def test_the_page_plays_pauses_and_starts_a_new_run():
         button("New run...").click()
         rc.find(v.Select, label="Scenario").widget.v_model = "tightened penalties"
         button("Start the new run").click()
-        wait_for(lambda: "tightened penalties" in status() and rc.find(v.Html, children=["Day 0"]).widgets, "the new run")
+        wait_for(
+            lambda: "tightened penalties" in status() and rc.find(v.Html, children=["Day 0"]).widgets, "the new run"
+        )
     finally:
         rc.close()
 

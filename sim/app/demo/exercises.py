@@ -128,8 +128,10 @@ def run_exercises(seeds: tuple[int, ...] = SEEDS) -> pd.DataFrame:
 
 
 def summary(results: pd.DataFrame) -> pd.DataFrame:
-    """Per exercise and claim: the direction claimed, median and range over the seeds, seeds that way, and whether
-    the claim holds."""
+    """Per exercise and claim: the direction claimed, the median and range over the seeds, and whether it holds.
+
+    ``seeds_that_way`` counts the seeds that went the claimed way (for "flat": within ``FLAT``).
+    """
     rows = []
     for exercise in EXERCISES:
         for claim in exercise.claims:

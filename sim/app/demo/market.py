@@ -74,7 +74,9 @@ LIVE_LEVERS: dict[str, Lever] = {
     "conviction_probability": Lever(
         "Chance that a case ends in a conviction", 0.0, 1.0, 0.01, "conviction chance {:.0%}", True
     ),
-    "block_delay": Lever("Days to block a storefront once it is found", 0, 365, 1, "storefronts blocked after {:g} days"),
+    "block_delay": Lever(
+        "Days to block a storefront once it is found", 0, 365, 1, "storefronts blocked after {:g} days"
+    ),
     "coordination": Lever("Agencies share their leads", 0.0, 1.0, 0.01, "agencies share {:.0%} of leads", True),
     "precursor_interdiction": Lever(
         "Lab chemicals stopped at the border", 0.0, 1.0, 0.01, "{:.0%} of lab chemicals stopped", True

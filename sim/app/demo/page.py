@@ -263,10 +263,12 @@ def PolicyControls(session: Session, policy: Policy, titled: bool):
             solara.Text(f"Policy {policy.name}, change it now:" if titled else "Change the policy now:",
                         style={"font-weight": "600"})  # fmt: skip
             for key, item in SHOCKS.items():
-                solara.Button(item.label, on_click=shock(key), color="error", outlined=True, classes=[f"klad-shock-{key}"])
+                solara.Button(
+                    item.label, on_click=shock(key), color="error", outlined=True, classes=[f"klad-shock-{key}"]
+                )
             solara.Button(
-                ("Hide the levers" if levers_open else "More levers..."), on_click=lambda: set_levers_open(not levers_open),
-                text=True, classes=["klad-levers-toggle"],
+                "Hide the levers" if levers_open else "More levers...", text=True, classes=["klad-levers-toggle"],
+                on_click=lambda: set_levers_open(not levers_open),
             )  # fmt: skip
         if levers_open:
             Levers(session, policy)
@@ -279,9 +281,7 @@ def Levers(session: Session, policy: Policy):
 
     def move(name: str, value) -> None:
         # A slider also reports the value it was given; only a move by the lecturer is a change.
-        if value != policy.levers[name] and not (
-            isinstance(value, float) and abs(value - policy.levers[name]) < 1e-9
-        ):
+        if value != policy.levers[name] and not (isinstance(value, float) and abs(value - policy.levers[name]) < 1e-9):
             session.act(policy.name, lambda market: market.set_lever(name, value))
 
     with solara.Div(classes=["klad-row", "klad-levers"]):
@@ -322,6 +322,8 @@ def Readouts(policy: Policy, look_for: str):
 # ------------------------------------------------------------------ the pictures
 def Picture(frame: Frame, key: str, classes: list[str]):
     """A picture of the frame at the width it was drawn for (narrower windows shrink it)."""
+    if key not in frame.pictures:
+        return
     size = frame.sizes[key]
     with solara.Div(classes=["klad-picture", *classes], style={"width": f"{size.width}px", "max-width": "100%"}):
         solara.Image(frame.pictures[key], format="png", width=f"{size.width}px")

@@ -112,8 +112,8 @@ class Frame:
 
 
 # ------------------------------------------------------------------ layout
-#: Page margins, gaps between pictures and the height of the controls above them, in CSS pixels.
-PAGE_MARGIN = 40
+#: The page's margins and a scroll bar, gaps between pictures and the height of the controls above them (CSS px).
+PAGE_MARGIN = 64
 GAP = 16
 CONTROLS_HEIGHT = 210
 
@@ -221,8 +221,8 @@ class Session:
         *,
         alive: Callable[[], bool] = lambda: True,
         scenarios: dict[str, Path | None] | None = None,
-        settings: Settings = Settings(),
-        view: View = View(),
+        settings: Settings | None = None,
+        view: View | None = None,
     ):
         self._publish = publish
         self._alive = alive
@@ -230,8 +230,8 @@ class Session:
         self._inbox: queue.SimpleQueue[Callable[[], Any] | None] = queue.SimpleQueue()
         self._closed = threading.Event()
         # Below: the thread's own state, touched by no other thread.
-        self._settings = settings
-        self._view = view
+        self._settings = settings or Settings()
+        self._view = view or View()
         self._runs: Runs | None = None
         self._playing = False
         self._speed = DEFAULT_SPEED
@@ -385,8 +385,10 @@ class Session:
         return self._runs.a.steps if self._runs is not None else 0
 
     def _run_due_days(self) -> None:
-        """Run the days due (by the play clock, or up to the target day) for up to a frame's time, or until a
-        command comes."""
+        """Run the days due (by the play clock, or up to the target day), for a frame's time at most.
+
+        A command waiting ends the run at once: it is carried out before the next day.
+        """
         if not self._busy():
             return
         until = time.monotonic() + FRAME_SECONDS
@@ -501,8 +503,10 @@ class Session:
             frame = Frame(0, 0, self._settings, "", "", self._view, False, self._speed, None, message=self._message)
         else:
             sizes = picture_sizes(self._view, runs.b is not None)
+            # A new layout (a second policy shown) cannot wait for the next frame: its pictures are drawn now.
+            pictures = pictures or previous is None or not set(sizes) <= set(previous.pictures)
             start = time.monotonic()
-            drawn = self._pictures(sizes) if pictures else (previous.pictures if previous else {})
+            drawn = self._pictures(sizes) if pictures else previous.pictures
             self._day_times = [(t, d) for t, d in self._day_times if t > now - 3.0]
             days_per_second = 0.0
             if len(self._day_times) > 1 and self._busy():
@@ -519,9 +523,9 @@ class Session:
                 speed=self._speed,
                 target=self._target,
                 pictures=drawn,
-                sizes=sizes if pictures or previous is None else previous.sizes,
+                sizes=sizes if pictures else previous.sizes,
                 policies=tuple(self._policy(name, market) for name, market in runs.policies().items()),
-                draw_seconds=time.monotonic() - start if pictures else (previous.draw_seconds if previous else 0.0),
+                draw_seconds=time.monotonic() - start if pictures else previous.draw_seconds,
                 frames_per_second=max(0, len(self._frame_times) - 1) / 5.0,
                 days_per_second=days_per_second,
                 message=self._message,

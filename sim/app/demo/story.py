@@ -1,5 +1,7 @@
-"""The words of the demo page: what the map and the market's parts are, what each shock does and what to look for,
-and the live readouts ("drugs sold -18% against the week before the change").
+"""The words of the demo page: the market's parts, each shock and what to look for, and the live readouts.
+
+What the map and a klad, a stash, a storefront and a mirror are; what each shock does and what to look for
+after it; and the readouts of the last week against the week before a change ("drugs sold -18%").
 
 Kept apart from the page's layout so that a lecturer can reword them in one place. What a shock makes happen
 is checked against runs of the demo city (``sim.app.demo.exercises`` and its test); the words here only name
