@@ -340,6 +340,10 @@ class DemoMarket(KladMarket):
         return rows
 
 
+#: Seconds the process may take to end after Ctrl-C before it is ended outright.
+EXIT_SECONDS = 3.0
+
+
 def serve(host: str = "127.0.0.1", port: int = 8765, *, open_browser: bool = False) -> None:
     """Serve the demo page (``sim.app.demo.page``) with Solara until interrupted; Ctrl-C ends it within seconds.
 
@@ -367,7 +371,7 @@ def serve(host: str = "127.0.0.1", port: int = 8765, *, open_browser: bool = Fal
     def run_server() -> None:
         try:
             run.main(args, prog_name="klad demo", standalone_mode=False)
-        except BaseException as exc:  # noqa: BLE001 - handed to the main thread
+        except BaseException as exc:  # handed to the main thread, which raises it
             failed.append(exc)
 
     server = threading.Thread(target=run_server, name="klad-demo-server", daemon=True)
@@ -380,10 +384,6 @@ def serve(host: str = "127.0.0.1", port: int = 8765, *, open_browser: bool = Fal
         raise
     if failed:
         raise failed[0]
-
-
-#: Seconds the process may take to end after Ctrl-C before it is ended outright.
-EXIT_SECONDS = 3.0
 
 
 def _exit_soon(seconds: float) -> None:

@@ -187,11 +187,13 @@ def Header(session: Session, frame: Frame | None, view: View, set_view):
         solara.Button("New run...", on_click=lambda: set_choosing(not choosing), outlined=True, classes=["klad-new"])
         solara.ToggleButtonsSingle(
             "one policy" if not view.two else "two side by side", values=["one policy", "two side by side"],
-            on_value=lambda value: set_view(view._replace(two=value == "two side by side")), classes=["klad-layout"],
+            on_value=lambda value: set_view(lambda old: old._replace(two=value == "two side by side")),
+            classes=["klad-layout"],
         )  # fmt: skip
         solara.ToggleButtonsSingle(
             "projector" if view.projector else "desk", values=["projector", "desk"],
-            on_value=lambda value: set_view(view._replace(projector=value == "projector")), classes=["klad-size"],
+            on_value=lambda value: set_view(lambda old: old._replace(projector=value == "projector")),
+            classes=["klad-size"],
         )  # fmt: skip
     if choosing and frame is not None:
         NewRun(session, frame.settings, close=lambda: set_choosing(False))
@@ -200,19 +202,21 @@ def Header(session: Session, frame: Frame | None, view: View, set_view):
 @solara.component
 def NewRun(session: Session, settings: Settings, close: Callable[[], None]):
     """Scenario, seed and the day its policy starts: a new market from day 0."""
-    preset, set_preset = solara.use_state(settings.preset or next(iter(SCENARIOS)))
-    seed, set_seed = solara.use_state(settings.seed)
-    day, set_day = solara.use_state(settings.policy_start_day)
+    # Reactive values, read when Start is pressed: a click right after a change still sees the change.
+    preset = solara.use_reactive(settings.preset or next(iter(SCENARIOS)))
+    seed = solara.use_reactive(settings.seed)
+    day = solara.use_reactive(settings.policy_start_day)
 
     def start() -> None:
-        session.new_run(Settings(preset, int(seed or 0), int(day if day is not None else DEMO_POLICY_DAY)))
+        policy_day = day.value if day.value is not None else DEMO_POLICY_DAY
+        session.new_run(Settings(preset.value, int(seed.value or 0), int(policy_day)))
         close()
 
     with solara.Div(classes=["klad-row", "klad-new-run"]):
-        solara.Select("Scenario", value=preset, values=list(SCENARIOS), on_value=set_preset)
-        solara.InputInt("Seed (the city's luck)", value=seed, on_value=set_seed)
+        solara.Select("Scenario", value=preset, values=list(SCENARIOS))
+        solara.InputInt("Seed (the city's luck)", value=seed)
         low = int(REGISTRY["policy_start_day"].low)
-        solara.InputInt(f"Day the scenario's policy starts (from {low})", value=day, on_value=set_day)
+        solara.InputInt(f"Day the scenario's policy starts (from {low})", value=day)
         solara.Button("Start the new run", on_click=start, color="primary", classes=["klad-start"])
         solara.Button("Cancel", on_click=close, text=True)
 
@@ -221,7 +225,7 @@ def NewRun(session: Session, settings: Settings, close: Callable[[], None]):
 def Controls(session: Session, frame: Frame):
     """Play or pause, a day at a time, 30 days or up to a day without drawing them, and the speed."""
     busy = frame.playing or frame.target is not None
-    target, set_target = solara.use_state(frame.day + 60)
+    target = solara.use_reactive(frame.day + 60)  # read when Go is pressed (see NewRun)
     with solara.Div(classes=["klad-row", "klad-controls"]):
         solara.Button(
             "\u275a\u275a Pause" if busy else "\u25b6 Play", on_click=session.pause if busy else session.play,
@@ -230,9 +234,8 @@ def Controls(session: Session, frame: Frame):
         solara.Button("Step a day", on_click=lambda: session.step(1), disabled=busy, classes=["klad-step"])
         solara.Button("+30 days", on_click=lambda: session.skip(30), classes=["klad-skip"])
         with solara.Div(classes=["klad-row"], style={"gap": "4px"}):
-            solara.InputInt("Run to day", value=target, on_value=set_target, classes=["klad-target"],
-                            style={"max-width": "8em"})  # fmt: skip
-            solara.Button("Go", on_click=lambda: session.run_to(int(target or 0)), classes=["klad-go"])
+            solara.InputInt("Run to day", value=target, classes=["klad-target"], style={"max-width": "8em"})
+            solara.Button("Go", on_click=lambda: session.run_to(int(target.value or 0)), classes=["klad-go"])
         solara.Text("Speed, days a second:", classes=["klad-status"])
         speeds = {str(s) if s else "max": s for s in SPEEDS}
         shown = next(name for name, s in speeds.items() if s == frame.speed)

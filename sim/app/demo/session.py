@@ -288,12 +288,14 @@ class Session:
 
     def ask(self, question: Callable[[Runs], Any], timeout: float = 60.0) -> Any:
         """The answer of ``question(runs)``, asked between two days in the session's thread (an export)."""
+        if self._closed.is_set():
+            raise RuntimeError("the page's session has ended")
         answer: Future = Future()
 
         def reply() -> None:
             try:
                 answer.set_result(question(self._runs))
-            except Exception as exc:  # noqa: BLE001 - handed to the asker
+            except Exception as exc:  # handed to the asker, whose call raises it
                 answer.set_exception(exc)
 
         self._send(reply)
