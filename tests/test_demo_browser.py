@@ -188,6 +188,11 @@ def test_a_lecture_on_a_busy_machine(server, busy_cpu, tmp_path):
             assert page.locator(".klad-play").bounding_box()["y"] < 200  # above the fold of a 768 px projector
             assert page.locator(".klad-shock-block").bounding_box()["y"] < 300
             assert page.evaluate(SMALL_TEXT) == []
+            page.get_by_text("desk", exact=True).click()  # smaller text for a desk, still 14 px at least
+            page.wait_for_selector(".klad-desk")
+            assert page.evaluate(SMALL_TEXT) == []
+            page.get_by_text("projector", exact=True).click()
+            page.wait_for_function("() => !document.querySelector('.klad-desk')")
             scroller = page.locator(".klad-storefronts")
             assert scroller.evaluate("e => getComputedStyle(e).overflowY") == "auto"
 

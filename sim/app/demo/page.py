@@ -76,6 +76,8 @@ CSS = """
 .klad-story dd { margin: 0 0 0.4em 1em; }
 .klad-levers { border: 1px solid #ddd; border-radius: 6px; padding: 4px 12px; }
 .klad-lever { min-width: 300px; flex: 1 1 300px; }
+.klad-lever .v-input__slot { flex-wrap: wrap; }
+.klad-lever .v-input__slot > .v-label { flex: 0 0 100%; max-width: 100%; white-space: normal; height: auto; }
 .klad-footer { color: #555; margin-top: 8px; }
 """
 

@@ -139,7 +139,7 @@ def picture_sizes(view: View, two_runs: bool) -> dict[str, Size]:
     else:
         side = int(usable * 0.34)
         area = usable - side - GAP
-        columns = 3 if area >= 1100 / zoom else 2
+        columns = 3 if area >= 1100 * zoom else 2  # smaller text (a desk): narrower charts do
     width = (area - (columns - 1) * GAP) // columns
     rows = -(-len(CHARTS) // columns)
     # Charts fit the window's height where they can, but never shrink below a readable size.
