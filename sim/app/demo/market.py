@@ -3,31 +3,33 @@
 ``DemoMarket`` is the market a class watches (``klad demo``; the page itself is
 ``sim.app.demo.page``). It adds to ``KladMarket`` only what watching needs:
 
-- a small city (``DEMO_CITY``), so that a day takes a few milliseconds;
-- marks on the city map: stashes lying in each district, the couriers at work
-  today, and the street arrests of the last week (``MapMark``);
+- a small city (``DEMO_CITY``), so that a day takes about a millisecond;
+- what the city map shows: stashes lying in each district, the couriers at
+  work today and the street arrests of the last week (``map_marks``);
 - a snapshot of every storefront (open, found, blocked, its mirrors);
 - levers that act *now* (``set_lever``) and three policy shocks
   (``block_largest_storefronts``, ``raise_penalties``, ``start_crackdown``),
-  each noted in ``events`` so that the charts can mark it.
+  each noted in plain words in ``events`` so that the charts can mark it.
 
 Everything the market does is still ``KladMarket.step``; parameter values go
 through the registry (``sim.params``), so a value out of range cannot enter.
+A ``DemoMarket`` is driven by one thread at a time (``sim.app.demo.session``).
 """
 
 from __future__ import annotations
 
 import os
+import signal
+import sys
 import threading
+import warnings
 from collections import deque
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
-from mesa.discrete_space import FixedAgent
 
-#: The demo's city: a fifth of the default one, with the same market per buyer
-from sim.io.config import load_scenario
+from sim.io.config import load_scenario, read_toml
 from sim.model.events import happen
 from sim.model.market import KladMarket
 from sim.model.roles.couriers import Round
@@ -42,17 +44,48 @@ DEMO_CITY = {"n_buyers": 2_000, "n_shops": 6, "n_couriers": 48, "n_labs": 2}
 DEMO_POLICY_DAY = 60
 #: Days an arrest stays on the map (arrests are rare in a small city; one day would show almost none).
 ARREST_DAYS_SHOWN = 7
+#: Couriers and arrests sit around their district's centre at this distance (in districts), each turned by the
+#: golden angle (radians) from the last, so that they seldom cover each other.
+MARK_RADIUS = 0.36
+GOLDEN_ANGLE = 2.39996
 
-#: Levers the lecturer moves while the market runs: registry name -> (label, slider low, high, step).
-LIVE_LEVERS: dict[str, tuple[str, float, float, float]] = {
-    "severity_multiplier": ("Sentence severity (x prison terms)", 0.0, 5.0, 0.1),
-    "detection_multiplier": ("Street detection (x today's)", 0.0, 10.0, 0.1),
-    "conviction_probability": ("Conviction probability", 0.0, 1.0, 0.01),
-    "block_delay": ("Days to block a found storefront", 0, 365, 1),
-    "coordination": ("Coordination between agencies", 0.0, 1.0, 0.01),
-    "precursor_interdiction": ("Precursor control (share intercepted)", 0.0, 1.0, 0.01),
-    "prevention": ("Prevention (cut in new users)", 0.0, 1.0, 0.01),
+
+class Lever(NamedTuple):
+    """A policy lever as the page shows it: in words a class understands, never by its parameter name."""
+
+    label: str  # beside its slider
+    low: float
+    high: float
+    step: float
+    note: str  # what the list of changes says, formatted with the value
+    percent: bool = False  # a share or a chance, shown as a percentage
+
+    def show(self, value: float) -> str:
+        """The value as the slider shows it."""
+        return f"{value:.0%}" if self.percent else f"{value:g}"
+
+
+#: Levers the lecturer moves while the market runs: registry name -> how the page shows it.
+LIVE_LEVERS: dict[str, Lever] = {
+    "severity_multiplier": Lever("Prison terms (x what the law says)", 0.0, 5.0, 0.1, "prison terms x{:g}"),
+    "detection_multiplier": Lever(
+        "Street patrols spot couriers and stashes (x today's rate)", 0.0, 10.0, 0.1, "street detection x{:g}"
+    ),
+    "conviction_probability": Lever(
+        "Chance that a case ends in a conviction", 0.0, 1.0, 0.01, "conviction chance {:.0%}", True
+    ),
+    "block_delay": Lever(
+        "Days to block a storefront once it is found", 0, 365, 1, "storefronts blocked after {:g} days"
+    ),
+    "coordination": Lever("Agencies share their leads", 0.0, 1.0, 0.01, "agencies share {:.0%} of leads", True),
+    "precursor_interdiction": Lever(
+        "Lab chemicals stopped at the border", 0.0, 1.0, 0.01, "{:.0%} of lab chemicals stopped", True
+    ),
+    "prevention": Lever("Prevention: fewer people start using", 0.0, 1.0, 0.01, "prevention: {:.0%} fewer start", True),
 }
+#: The one yes/no lever: buyers go to prison instead of paying a fine.
+BUYER_PRISON = "buyer_imprisonment"
+BUYER_PRISON_LABEL = "Prison for buyers (instead of a fine)"
 
 #: Shocks: storefronts blocked at once, sentence multiplier, crackdown strength and length.
 BLOCK_LARGEST = 3
@@ -62,6 +95,33 @@ CRACKDOWN_DAYS = 30
 
 SCENARIO_FOLDER = Path(__file__).resolve().parents[3] / "scenarios"
 DEFAULTS = "registry defaults"
+
+
+def lever_note(name: str, value: Any) -> str:
+    """A lever's new value in plain words, as the charts and the list of changes say it."""
+    if name == BUYER_PRISON:
+        return "prison for buyers" if value else "fines for buyers"
+    if name in LIVE_LEVERS:
+        return LIVE_LEVERS[name].note.format(value)
+    return REGISTRY[name].doc.rstrip(".").lower() + f": {value}"  # a lever the page has no slider for
+
+
+class Mark(NamedTuple):
+    """Something that happened to the market on a day, for the charts and the list of changes."""
+
+    day: int  # the first day it acts on
+    text: str
+    change: bool = True  # a change of policy (the lecturer's or the scenario's), not its end
+    lever: str | None = None  # the lever moved, if one was: a second move on the same day replaces the first
+
+
+class MapMarks(NamedTuple):
+    """Where the city map puts its marks today: grid coordinates (x, y), and each stash pile's size."""
+
+    stashes: np.ndarray  # (n, 2)
+    stash_counts: np.ndarray  # (n,)
+    couriers: np.ndarray  # (n, 2)
+    arrests: np.ndarray  # (n, 2)
 
 
 def shipped_scenarios(extra: str | Path | None = None) -> dict[str, Path | None]:
@@ -94,31 +154,12 @@ def demo_params(scenario: str | Path | None, policy_start_day: int = DEMO_POLICY
     return params
 
 
-class MapMark(FixedAgent):
-    """A mark on the city map: a pile of stashes, a courier at work, or an arrest.
-
-    Marks belong to the view, not the market: they are redrawn every day from
-    the market's state and never act.
-    """
-
-    def __init__(self, model: DemoMarket, district: int, kind: str, count: int = 1, spot: float = 0.0):
-        super().__init__(model)
-        self.kind = kind
-        self.count = count
-        self.district = district
-        x, y = model.district_xy(district)
-        # Spread marks within their district so that they do not cover each other.
-        self.x = x + (0.0 if kind == "stashes" else 0.36 * np.cos(spot))
-        self.y = y + (0.0 if kind == "stashes" else 0.36 * np.sin(spot))
-        self.cell = model.grid[(x, y)]
-
-
 class DemoMarket(KladMarket):
-    """The klad market of the demo's small city, with marks, storefront snapshot, live levers and shocks.
+    """The klad market of the demo's small city, with map marks, storefront snapshot, live levers and shocks.
 
     Args:
         preset: a scenario ``name`` from ``scenarios`` (default: the first) or a scenario file. (Not
-            ``scenario``: Mesa models have a ``scenario`` of their own, which Mesa's reset passes on.)
+            ``scenario``: Mesa models have a ``scenario`` of their own.)
         seed: the run's seed.
         policy_start_day: day the scenario's ``[policy]`` levers switch on.
         scenarios: names -> files the ``preset`` is looked up in (default: the shipped ones).
@@ -145,30 +186,25 @@ class DemoMarket(KladMarket):
         super().__init__(demo_params(file, policy_start_day), rng=seed)
         self.scenario_name = load_scenario(file)["scenario_name"] if file is not None else DEFAULTS
         self.scenario_policy = dict(self.policy)  # what the scenario changes on its policy day, for the page
+        self.scenario_description = str(read_toml(file).get("description", "")) if file is not None else ""
         self.seed = seed
-        self.grid = self.city.grid  # where Mesa's space renderer looks for the space
-        self.lock = threading.RLock()  # the page's buttons, its drawing and the play loop run in different threads
-        self.events: list[tuple[int, str]] = []  # (day, what) of every change, for the charts
+        self.events: list[Mark] = []  # every change and its end, for the charts
         self._arrests: deque[tuple[int, np.ndarray]] = deque(maxlen=ARREST_DAYS_SHOWN)
         self._couriers_today: tuple[np.ndarray, np.ndarray] = (np.zeros(0, np.int64), np.zeros(0, np.int64))
-        self.marks: list[MapMark] = []
-        self._draw_marks()
 
     # ----------------------------------------------------------------- the day
     def step(self) -> None:
-        """One day of the market, then the map and the storefronts are redrawn."""
-        with self.lock:
-            pending = not self.policy_active and bool(self.policy)
-            cracking = bool(self.crackdowns)
-            super().step()
-            if pending and self.policy_active:
-                self.events.append((self.day, f"{self.scenario_name} policy"))
-            if cracking and not self.crackdowns:
-                self.events.append((self.day, "crackdown ends"))
-            self._arrests.append(
-                (self.day, np.concatenate([self.arrest_districts["courier"], self.arrest_districts["buyer"]]))
-            )
-            self._draw_marks()
+        """One day of the market; the policy's start, a crackdown's end and the day's arrests are noted."""
+        pending = not self.policy_active and bool(self.policy)
+        cracking = bool(self.crackdowns)
+        super().step()
+        if pending and self.policy_active:
+            self.events.append(Mark(self.day, f"policy of '{self.scenario_name}' starts"))
+        if cracking and not self.crackdowns:
+            self.events.append(Mark(self.day, "crackdown ends", change=False))
+        self._arrests.append(
+            (self.day, np.concatenate([self.arrest_districts["courier"], self.arrest_districts["buyer"]]))
+        )
 
     def work_couriers(self, hazards: dict) -> Round:
         """As in the market; also notes where each courier at work laid his last stash today."""
@@ -189,12 +225,10 @@ class DemoMarket(KladMarket):
             ParameterError: if ``name`` is not a lever or ``value`` is not allowed.
         """
         value = validate({name: value}, "demo", levers_only=True)[name]
-        with self.lock:
-            happen(self, {"day": self.steps, "action": "set", "params": {name: value}})  # a 'set' event, now
-            self.policy.pop(name, None)  # the lecturer's word is the last one
-            if note:
-                shown = str(value).lower() if isinstance(value, bool | str) else f"{value:g}"
-                self._note(f"{name} = {shown}")
+        happen(self, {"day": self.steps, "action": "set", "params": {name: value}})  # a 'set' event, now
+        self.policy.pop(name, None)  # the lecturer's word is the last one
+        if note:
+            self._note(lever_note(name, value), lever=name)
         return value
 
     def block_largest_storefronts(self, n: int = BLOCK_LARGEST) -> dict[str, Any]:
@@ -203,9 +237,8 @@ class DemoMarket(KladMarket):
         Returns:
             The event, as scheduled.
         """
-        with self.lock:
-            event = self.schedule({"action": "block_storefronts", "largest": n})
-            self._note(f"{n} storefronts blocked")
+        event = self.schedule({"action": "block_storefronts", "largest": n})
+        self._note(f"{n} largest storefronts blocked")
         return event
 
     def raise_penalties(self, factor: float = PENALTY_FACTOR) -> float:
@@ -216,9 +249,8 @@ class DemoMarket(KladMarket):
         """
         top = REGISTRY["severity_multiplier"].high
         severity = self.set_lever("severity_multiplier", min(top, self.p.severity_multiplier * factor), False)
-        self.set_lever("buyer_imprisonment", True, False)
-        with self.lock:
-            self._note(f"penalties x{factor:g}")
+        self.set_lever(BUYER_PRISON, True, False)
+        self._note(f"penalties x{factor:g}, prison for buyers")
         return severity
 
     def start_crackdown(self, factor: float = CRACKDOWN_FACTOR, days: int = CRACKDOWN_DAYS) -> None:
@@ -226,19 +258,18 @@ class DemoMarket(KladMarket):
 
         A second press while one is on extends it instead of multiplying again.
         """
-        with self.lock:
-            if self.crackdowns:
-                self.crackdowns[-1] = (self.steps + 1 + days, self.crackdowns[-1][1])
-            elif not any(e["action"] == "crackdown" for e in self.timeline):
-                self.schedule({"action": "crackdown", "police_multiplier": factor, "duration": days})
-            self._note(f"crackdown x{factor:g}")
+        if self.crackdowns:
+            self.crackdowns[-1] = (self.steps + 1 + days, self.crackdowns[-1][1])
+        elif not any(e["action"] == "crackdown" for e in self.timeline):
+            self.schedule({"action": "crackdown", "police_multiplier": factor, "duration": days})
+        self._note(f"police crackdown x{factor:g} for {days} days")
 
-    def _note(self, text: str) -> None:
-        """Remember an action on the day it takes effect (the next day run), merging repeats of that day."""
+    def _note(self, text: str, lever: str | None = None) -> None:
+        """Remember a change on the day it takes effect (the next day run); a lever moved twice that day, once."""
         day = self.steps + 1
-        key = text.split(" = ")[0]
-        self.events = [(d, t) for d, t in self.events if not (d == day and t.split(" = ")[0] == key)]
-        self.events.append((day, text))
+        if lever is not None:
+            self.events = [e for e in self.events if not (e.day == day and e.lever == lever)]
+        self.events.append(Mark(day, text, lever=lever))
 
     # ------------------------------------------------------------------ view
     @property
@@ -246,10 +277,40 @@ class DemoMarket(KladMarket):
         """Days whose metrics the data collector holds."""
         return len(self.datacollector.tables["daily"]["grams_sold"])
 
-    def district_xy(self, district: int) -> tuple[int, int]:
-        """Grid cell of a district (see ``City``)."""
+    def policy_words(self) -> str:
+        """What the scenario's own policy changes, in words (its file's description, else each lever's note)."""
+        if not self.scenario_policy:
+            return ""
+        return self.scenario_description or ", ".join(lever_note(k, v) for k, v in self.scenario_policy.items())
+
+    def district_xy(self, district: int | np.ndarray) -> tuple[Any, Any]:
+        """Grid cell (x, y) of a district or of an array of districts (see ``City``)."""
         height = self.city.shape[1]
-        return int(district) // height, int(district) % height
+        return np.asarray(district) // height, np.asarray(district) % height
+
+    def map_marks(self) -> MapMarks:
+        """Where the map's marks go today: stash piles by district, couriers at work, arrests of the last week.
+
+        Couriers and arrests are spread around their district's centre so that they do not cover each
+        other; a courier keeps his place from day to day (the golden angle, by his uid).
+        """
+        present = self.stashes.district[self.stashes.state == StashState.PRESENT]
+        piles = np.bincount(present, minlength=self.city.n_districts)
+        districts = np.flatnonzero(piles)
+        couriers, courier_districts = self._couriers_today
+        arrested = [(day, d) for day, ds in self._arrests if self.steps - day < ARREST_DAYS_SHOWN for d in ds]
+        arrest_angles = np.array([1.0 + GOLDEN_ANGLE * (day + i) for i, (day, _) in enumerate(arrested)])
+        arrest_districts = np.array([d for _, d in arrested], dtype=np.int64)
+        return MapMarks(
+            stashes=np.column_stack(self.district_xy(districts)).astype(float),
+            stash_counts=piles[districts],
+            couriers=self._spread(courier_districts, GOLDEN_ANGLE * couriers),
+            arrests=self._spread(arrest_districts, arrest_angles),
+        )
+
+    def _spread(self, districts: np.ndarray, angles: np.ndarray) -> np.ndarray:
+        x, y = self.district_xy(districts)
+        return np.column_stack([x + MARK_RADIUS * np.cos(angles), y + MARK_RADIUS * np.sin(angles)])
 
     def storefronts(self) -> list[dict[str, Any]]:
         """One row per shop in business: its storefront's state, mirrors, orders, couriers and price."""
@@ -278,33 +339,61 @@ class DemoMarket(KladMarket):
             )
         return rows
 
-    def _draw_marks(self) -> None:
-        """Replace yesterday's marks: stash piles by district, couriers at work, arrests of the last week."""
-        for mark in self.marks:
-            mark.remove()
-        present = self.stashes.district[self.stashes.state == StashState.PRESENT]
-        piles = np.bincount(present, minlength=self.city.n_districts)
-        marks = [MapMark(self, d, "stashes", int(piles[d])) for d in np.flatnonzero(piles)]
-        couriers, districts = self._couriers_today
-        # A courier keeps his place in a district from day to day (the golden angle spreads them).
-        marks += [MapMark(self, d, "courier", spot=2.39996 * c) for c, d in zip(couriers, districts, strict=True)]
-        for day, arrested in self._arrests:
-            if self.steps - day < ARREST_DAYS_SHOWN:
-                marks += [MapMark(self, d, "arrest", spot=1.0 + 2.39996 * (day + i)) for i, d in enumerate(arrested)]
-        self.marks = marks
+
+#: Seconds the process may take to end after Ctrl-C before it is ended outright.
+EXIT_SECONDS = 3.0
 
 
 def serve(host: str = "127.0.0.1", port: int = 8765, *, open_browser: bool = False) -> None:
-    """Serve the demo page (``sim.app.demo.page``) with Solara until interrupted.
+    """Serve the demo page (``sim.app.demo.page``) with Solara until interrupted; Ctrl-C ends it within seconds.
 
     The page's scripts and fonts come from the installed ``solara-assets``, and
     Solara's usage statistics and version check are off: the demo needs no network
-    beyond the browser's connection to ``host``.
+    beyond the browser's connection to ``host``. The server runs in a thread, so
+    that the main thread sees Ctrl-C at once; after it, the process ends within
+    ``EXIT_SECONDS`` even if a page still holds the server.
     """
     os.environ["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] = "False"
+    os.environ.setdefault("SOLARA_THEME_SHOW_BANNER", "False")  # Solara's badge covered a chart
+    os.environ.setdefault("SOLARA_THEME_TITLE", "klad market: classroom demo")
+    # A page gone without closing (a lost connection) keeps its market this long, then it is freed.
+    os.environ.setdefault("SOLARA_KERNEL_CULL_TIMEOUT", "60s")
     os.environ.setdefault("MPLBACKEND", "Agg")
+    # Solara would warn at every page load that a cookie cannot be cross-site without https: the demo is not
+    # embedded in other sites, so its same-site cookie is what it needs.
+    warnings.filterwarnings("ignore", message="Cookies with samesite=none require https", category=UserWarning)
     from solara.__main__ import run  # imported here: Solara is slow to import and only the demo needs it
 
     args = ["sim.app.demo.page", "--host", host, "--port", str(port), "--production", "--no-check-version"]
     args += ["--open" if open_browser else "--no-open", "--log-level-uvicorn", "warning", "--no-access-log"]
-    run.main(args, prog_name="klad demo", standalone_mode=False)
+    failed: list[BaseException] = []
+
+    def run_server() -> None:
+        try:
+            run.main(args, prog_name="klad demo", standalone_mode=False)
+        except BaseException as exc:  # handed to the main thread, which raises it
+            failed.append(exc)
+
+    server = threading.Thread(target=run_server, name="klad-demo-server", daemon=True)
+    server.start()
+    try:
+        while server.is_alive():
+            server.join(0.5)
+    except KeyboardInterrupt:
+        _exit_soon(EXIT_SECONDS)
+        raise
+    if failed:
+        raise failed[0]
+
+
+def _exit_soon(seconds: float) -> None:
+    """End the process in ``seconds`` whatever still runs (a page's thread, a server waiting for a connection)."""
+
+    def end() -> None:
+        sys.stderr.flush()
+        sys.stdout.flush()
+        os._exit(128 + signal.SIGINT)
+
+    timer = threading.Timer(seconds, end)
+    timer.daemon = True
+    timer.start()

@@ -1,356 +1,445 @@
-"""The page of ``klad demo``: Mesa's SolaraViz over a ``DemoMarket``.
+"""The page of ``klad demo``: the market a class watches, laid out for a projector.
 
 ``solara run sim.app.demo.page`` serves ``Page``; ``klad demo`` does that for you
-(``sim.app.demo.market.serve``). The page has, from Mesa: play / step / reset, the model
-parameters applied at reset (scenario, seed, policy day), and the city map
-drawn by a ``SpaceRenderer``. Around it, from here: the storefront panel, four
-live charts, and in the sidebar the levers that act at once and the shock
-buttons. ``KLAD_DEMO_SCENARIO`` (set by ``klad demo --scenario FILE``) names a
-scenario file to offer first.
+(``sim.app.demo.market.serve``). ``KLAD_DEMO_SCENARIO`` (set by
+``klad demo --scenario FILE``) names a scenario file to offer first.
+
+The page is made of Solara components around one ``Session`` per page
+(``sim.app.demo.session``), which runs the page's markets in a thread of its
+own and hands the page a finished frame at most twice a second. It replaces
+Mesa's SolaraViz controller, whose play loop raced its drawing thread and froze
+the page on a busy machine (see the session's docstring); the model is still
+a Mesa model, and the page is still Solara. Everything here only shows a frame
+and leaves commands for the session: no component touches a market.
+
+From the top: the controls (play, step, +30 days, run to a day, speed), the
+shocks and levers, what they did (live readouts against the week before the
+change, and against the grey run without the changes), the city map and the
+storefronts, the charts, and the story (what a klad, a stash, a storefront and
+a mirror are). Text is at least 14 px (18 px in projector mode, the default);
+pictures are drawn at the size the window shows them.
 """
 
 from __future__ import annotations
 
 import html
 import os
+import threading
+from collections.abc import Callable
 
-import numpy as np
+import ipyvuetify as v
 import solara
-from matplotlib import colormaps
-from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
-from matplotlib.patches import Patch
-from mesa.visualization import Slider, SolaraViz, SpaceRenderer
-from mesa.visualization.components import AgentPortrayalStyle, PropertyLayerStyle
-from mesa.visualization.utils import force_update, update_counter
+import traitlets
 
+from sim.app.demo.figures import CHARTS, MARK_STYLES, ChartSpec, legend_entries
 from sim.app.demo.market import (
-    BLOCK_LARGEST,
-    CRACKDOWN_DAYS,
-    CRACKDOWN_FACTOR,
+    BUYER_PRISON,
+    BUYER_PRISON_LABEL,
     DEMO_POLICY_DAY,
     LIVE_LEVERS,
-    PENALTY_FACTOR,
-    DemoMarket,
-    MapMark,
     shipped_scenarios,
 )
+from sim.app.demo.session import LAST_DAY, SPEEDS, Frame, Policy, Session, Settings, View
+from sim.app.demo.story import GLOSSARY, GREY, MAP, NO_CHANGE_YET, SHOCKS
 from sim.params import REGISTRY
 
 SCENARIOS = shipped_scenarios(os.environ.get("KLAD_DEMO_SCENARIO") or None)
-FIRST_SCENARIO = next(iter(SCENARIOS))
 
-#: Patrol officers in a district at the darkest shade (today's busiest district has about 10).
-PATROL_SHADE_MAX = 15.0
+CSS = """
+.klad-page { font-size: 18px; line-height: 1.35; padding: 6px 20px 20px 20px; color: #212121; }
+.klad-page.klad-desk { font-size: 15px; }
+.klad-page .v-btn { font-size: 17px !important; text-transform: none !important; letter-spacing: 0 !important; }
+.klad-page.klad-desk .v-btn { font-size: 14px !important; }
+.klad-page .v-label, .klad-page input, .klad-page .v-select__selection, .klad-page .v-messages,
+.klad-page .v-input, .klad-page .v-list-item__title { font-size: 16px !important; }
+.klad-page.klad-desk .v-label, .klad-page.klad-desk input, .klad-page.klad-desk .v-select__selection,
+.klad-page.klad-desk .v-messages, .klad-page.klad-desk .v-input { font-size: 14px !important; }
+.klad-page h1 { font-size: 1.35em; margin: 0; font-weight: 600; }
+.klad-page h2 { font-size: 1.1em; margin: 0.4em 0 0.2em 0; font-weight: 600; }
+.klad-row { display: flex; flex-wrap: wrap; align-items: center; gap: 10px 12px; }
+.klad-top { align-items: flex-start; }
+.klad-day { font-size: 1.6em; font-weight: 700; min-width: 6.5em; }
+.klad-status { color: #555; }
+.klad-play .v-btn__content { min-width: 5.5em; }
+.klad-readouts { background: #f3f6fa; border-radius: 6px; padding: 6px 10px; }
+.klad-change-list span { margin-right: 1.2em; white-space: nowrap; }
+.klad-number { display: inline-block; background: #444; color: white; border-radius: 4px; padding: 0 6px;
+               margin-right: 4px; }
+.klad-picture img, .klad-picture .widget-image { max-width: 100%; height: auto; display: block; }
+.klad-legend { display: flex; flex-wrap: wrap; gap: 2px 14px; margin: 2px 0 8px 6px; }
+.klad-swatch { display: inline-block; width: 1.4em; height: 0.3em; vertical-align: middle; margin-right: 5px; }
+.klad-storefronts { max-height: 310px; overflow-y: auto; border: 1px solid #ddd; border-radius: 4px; }
+.klad-storefronts table { border-collapse: collapse; width: 100%; }
+.klad-storefronts th { position: sticky; top: 0; background: #fafafa; text-align: left; padding: 2px 6px; }
+.klad-storefronts td { padding: 2px 6px; border-top: 1px solid #eee; }
+.klad-story dt { font-weight: 600; }
+.klad-story dd { margin: 0 0 0.4em 1em; }
+.klad-levers { border: 1px solid #ddd; border-radius: 6px; padding: 4px 12px; }
+.klad-lever { min-width: 300px; flex: 1 1 300px; }
+.klad-lever .v-input__slot { flex-wrap: wrap; }
+.klad-lever .v-input__slot > .v-label { flex: 0 0 100%; max-width: 100%; white-space: normal; height: auto; }
+.klad-footer { color: #555; margin-top: 8px; }
+"""
 
-#: How each kind of mark looks: colour, marker, edge, drawing order, and its legend label.
-MARK_STYLES = {
-    "stashes": ("#e0a526", "o", "#7a5200", 2, "stashes hidden there\n(bigger: more)"),
-    "courier": ("#1f4e9c", "^", "white", 3, "courier at work today"),
-    "arrest": ("#d62728", "X", "black", 4, "arrest in the\nlast 7 days"),
-}
+COLOURS = {"open": "#2e7d32", "found": "#ef6c00", "blocked": "#c62828"}
 
 
-def portray_mark(mark: MapMark) -> AgentPortrayalStyle:
-    """How a map mark is drawn: a stash pile grows with its stashes; couriers and arrests are one mark each."""
-    color, marker, edge, zorder, _ = MARK_STYLES[mark.kind]
-    size = 12.0 * mark.count**0.7 if mark.kind == "stashes" else 70.0
-    return AgentPortrayalStyle(
-        x=mark.x, y=mark.y, color=color, marker=marker, size=size, zorder=zorder, edgecolors=edge, linewidths=0.8
+# ------------------------------------------------------------ the window's size
+class WindowSize(v.VuetifyTemplate):
+    """Reports the browser window's inner size (after a resize has settled), so that pictures are drawn to fit."""
+
+    width = traitlets.Int(0).tag(sync=True)
+    height = traitlets.Int(0).tag(sync=True)
+    template = traitlets.Unicode(
+        """
+<template><span style="display: none"></span></template>
+<script>
+module.exports = {
+  mounted() {
+    this.measure = () => { this.width = window.innerWidth; this.height = window.innerHeight; };
+    this.later = () => { clearTimeout(this.timer); this.timer = setTimeout(this.measure, 300); };
+    this.measure();
+    window.addEventListener('resize', this.later);
+  },
+  destroyed() { window.removeEventListener('resize', this.later); clearTimeout(this.timer); },
+};
+</script>
+"""
+    ).tag(sync=True)
+
+
+# ------------------------------------------------------------------ the session
+def open_session(show: Callable[[Frame], None]) -> Session:
+    """A session for this page, whose frames reach the page one at a time and stop when the page is gone.
+
+    A frame is handed over under the page's kernel lock, the lock Solara holds while it handles the page's
+    messages, so that the page never draws a frame and a click at the same time.
+    """
+    from solara.server import kernel_context
+
+    context = kernel_context.get_current_context() if kernel_context.has_current_context() else None
+    lock = context.lock if context is not None else threading.RLock()
+
+    def publish(frame: Frame) -> None:
+        with lock:
+            if context is None or not context.closed_event.is_set():
+                show(frame)
+
+    def alive() -> bool:
+        if context is None:
+            return True
+        connected = kernel_context.PageStatus.CONNECTED in context.page_status.values()
+        return connected and not context.closed_event.is_set()
+
+    session = Session(publish, alive=alive, scenarios=SCENARIOS, settings=Settings(next(iter(SCENARIOS))))
+    if context is not None:
+        context.on_close(session.close)
+    return session
+
+
+@solara.component
+def Page():
+    """The demo page: one session (its markets and their thread) per browser tab."""
+    frame, set_frame = solara.use_state(None)
+    session = solara.use_memo(lambda: open_session(set_frame), [])
+    view, set_view = solara.use_state(View())
+    solara.use_effect(lambda: session.close, [])  # the page's end ends its session
+    solara.use_effect(lambda: session.show(view), [view])
+    solara.Style(CSS)
+
+    def resize(width: int | None = None, height: int | None = None) -> None:
+        set_view(lambda old: old._replace(width=width or old.width, height=height or old.height))
+
+    WindowSize.element(on_width=lambda w: resize(width=w), on_height=lambda h: resize(height=h))
+    classes = ["klad-page"] + ([] if view.projector else ["klad-desk"])
+    with solara.Column(classes=classes, gap="10px"):
+        if frame is None or not frame.pictures:
+            Header(session, None, view, set_view)
+            solara.Text("Preparing the market (the first time takes a few seconds)...", classes=["klad-status"])
+            if frame is not None and frame.message:
+                solara.Error(frame.message)
+            return
+        Header(session, frame, view, set_view)
+        Controls(session, frame)
+        if frame.message:
+            solara.Warning(frame.message, classes=["klad-message"])
+        if len(frame.policies) == 1:
+            OnePolicy(session, frame)
+        else:
+            TwoPolicies(session, frame)
+        Story(session, frame)
+        solara.Text(
+            f"Drawing: {frame.frames_per_second:.1f} frames a second, the last in {frame.draw_seconds:.2f} s; "
+            + (f"the market: {frame.days_per_second:.0f} days a second." if frame.playing else "paused."),
+            classes=["klad-footer", "klad-frame-stats"],
+        )
+
+
+# ------------------------------------------------------------------ the controls
+@solara.component
+def Header(session: Session, frame: Frame | None, view: View, set_view):
+    """Title, the run's scenario and seed, a new run, and the layout (one or two policies, text size)."""
+    choosing, set_choosing = solara.use_state(False)
+    with solara.Div(classes=["klad-row", "klad-header"]):
+        solara.HTML(tag="h1", unsafe_innerHTML="The klad market: a classroom demo")
+        if frame is not None:
+            words = f" (its policy from day {frame.settings.policy_start_day}: {frame.policy_words})"
+            solara.Text(f"Scenario: {frame.scenario}{words if frame.policy_words else ''}; seed {frame.settings.seed}.",
+                        classes=["klad-status"])  # fmt: skip
+        solara.Button("New run...", on_click=lambda: set_choosing(not choosing), outlined=True, classes=["klad-new"])
+        solara.ToggleButtonsSingle(
+            "one policy" if not view.two else "two side by side", values=["one policy", "two side by side"],
+            on_value=lambda value: set_view(lambda old: old._replace(two=value == "two side by side")),
+            classes=["klad-layout"],
+        )  # fmt: skip
+        solara.ToggleButtonsSingle(
+            "projector" if view.projector else "desk", values=["projector", "desk"],
+            on_value=lambda value: set_view(lambda old: old._replace(projector=value == "projector")),
+            classes=["klad-size"],
+        )  # fmt: skip
+    if choosing and frame is not None:
+        NewRun(session, frame.settings, close=lambda: set_choosing(False))
+
+
+@solara.component
+def NewRun(session: Session, settings: Settings, close: Callable[[], None]):
+    """Scenario, seed and the day its policy starts: a new market from day 0."""
+    # Reactive values, read when Start is pressed: a click right after a change still sees the change.
+    preset = solara.use_reactive(settings.preset or next(iter(SCENARIOS)))
+    seed = solara.use_reactive(settings.seed)
+    day = solara.use_reactive(settings.policy_start_day)
+
+    def start() -> None:
+        policy_day = day.value if day.value is not None else DEMO_POLICY_DAY
+        session.new_run(Settings(preset.value, int(seed.value or 0), int(policy_day)))
+        close()
+
+    with solara.Div(classes=["klad-row", "klad-new-run"]):
+        solara.Select("Scenario", value=preset, values=list(SCENARIOS))
+        solara.InputInt("Seed (the city's luck)", value=seed)
+        low = int(REGISTRY["policy_start_day"].low)
+        solara.InputInt(f"Day the scenario's policy starts (from {low})", value=day)
+        solara.Button("Start the new run", on_click=start, color="primary", classes=["klad-start"])
+        solara.Button("Cancel", on_click=close, text=True)
+
+
+@solara.component
+def Controls(session: Session, frame: Frame):
+    """Play or pause, a day at a time, 30 days or up to a day without drawing them, and the speed."""
+    busy = frame.playing or frame.target is not None
+    target = solara.use_reactive(frame.day + 60)  # read when Go is pressed (see NewRun)
+    with solara.Div(classes=["klad-row", "klad-controls"]):
+        solara.Button(
+            "\u275a\u275a Pause" if busy else "\u25b6 Play", on_click=session.pause if busy else session.play,
+            color="primary", classes=["klad-play"],
+        )  # fmt: skip
+        solara.Button("Step a day", on_click=lambda: session.step(1), disabled=busy, classes=["klad-step"])
+        solara.Button("+30 days", on_click=lambda: session.skip(30), classes=["klad-skip"])
+        with solara.Div(classes=["klad-row"], style={"gap": "4px"}):
+            solara.InputInt("Run to day", value=target, classes=["klad-target"], style={"max-width": "8em"})
+            solara.Button("Go", on_click=lambda: session.run_to(int(target.value or 0)), classes=["klad-go"])
+        solara.Text("Speed, days a second:", classes=["klad-status"])
+        speeds = {str(s) if s else "max": s for s in SPEEDS}
+        shown = next(name for name, s in speeds.items() if s == frame.speed)
+        solara.ToggleButtonsSingle(shown, values=list(speeds), on_value=lambda name: session.set_speed(speeds[name]),
+                                   classes=["klad-speed"])  # fmt: skip
+        solara.Text(f"Day {frame.day}", classes=["klad-day"])
+        if frame.target is not None:
+            solara.Text(f"running to day {frame.target}, not drawing on the way", classes=["klad-status"])
+        elif frame.day >= LAST_DAY:
+            solara.Text("the last day: press New run", classes=["klad-status"])
+
+
+@solara.component
+def PolicyControls(session: Session, policy: Policy, titled: bool):
+    """A policy's shocks and levers, what the last shock makes you look for, and the readouts since a change."""
+    last_shock, set_last_shock = solara.use_state("")
+    levers_open, set_levers_open = solara.use_state(False)
+
+    def shock(key: str) -> Callable[[], None]:
+        def press() -> None:
+            session.act(policy.name, SHOCKS[key].act)
+            set_last_shock(key)
+
+        return press
+
+    with solara.Column(gap="6px", classes=["klad-policy", f"klad-policy-{policy.name}"]):
+        with solara.Div(classes=["klad-row"]):
+            solara.Text(f"Policy {policy.name}, change it now:" if titled else "Change the policy now:",
+                        style={"font-weight": "600"})  # fmt: skip
+            for key, item in SHOCKS.items():
+                solara.Button(
+                    item.label, on_click=shock(key), color="error", outlined=True, classes=[f"klad-shock-{key}"]
+                )
+            solara.Button(
+                "Hide the levers" if levers_open else "More levers...", text=True, classes=["klad-levers-toggle"],
+                on_click=lambda: set_levers_open(not levers_open),
+            )  # fmt: skip
+        if levers_open:
+            Levers(session, policy)
+        Readouts(policy, SHOCKS[last_shock].look_for if last_shock else "")
+
+
+@solara.component
+def Levers(session: Session, policy: Policy):
+    """Sliders for the levers that act from the next day on, each labelled in plain words."""
+
+    def move(name: str, value) -> None:
+        # A slider also reports the value it was given; only a move by the lecturer is a change.
+        if value != policy.levers[name] and not (isinstance(value, float) and abs(value - policy.levers[name]) < 1e-9):
+            session.act(policy.name, lambda market: market.set_lever(name, value))
+
+    with solara.Div(classes=["klad-row", "klad-levers"]):
+        for name, lever in LIVE_LEVERS.items():
+            value = policy.levers[name]
+            slider = solara.SliderInt if REGISTRY[name].type is int else solara.SliderFloat
+            with solara.Div(classes=["klad-lever"]):
+                slider(
+                    f"{lever.label}: {lever.show(value)}", value=value, min=lever.low, max=lever.high, step=lever.step,
+                    on_value=lambda new, name=name: move(name, new), thumb_label=False,
+                )  # fmt: skip
+        solara.Checkbox(label=BUYER_PRISON_LABEL, value=policy.levers[BUYER_PRISON],
+                        on_value=lambda new: move(BUYER_PRISON, new))  # fmt: skip
+
+
+@solara.component
+def Readouts(policy: Policy, look_for: str):
+    """Since the last change: each readout against the week before it, the grey run's beside it; and the changes."""
+    with solara.Div(classes=["klad-readouts", f"klad-readouts-{policy.name}"]):
+        if look_for:
+            solara.HTML(tag="div", unsafe_innerHTML=f"<b>Look for:</b> {html.escape(look_for)}")
+        if policy.readouts:
+            words = ", ".join(r.words() for r in policy.readouts)
+            solara.HTML(
+                tag="div", unsafe_innerHTML=f"<b>Since day {policy.changed_on}</b>, last 7 days against the 7 before "
+                f"the change: {html.escape(words)}", classes=["klad-readout-line"],
+            )  # fmt: skip
+        else:
+            solara.Text(NO_CHANGE_YET)
+        if policy.events:
+            items = "".join(
+                f"<span><span class='klad-number'>{n}</span>day {mark.day}: {html.escape(mark.text)}</span>"
+                for n, mark in enumerate(policy.events, start=1)
+            )
+            solara.HTML(tag="div", unsafe_innerHTML=f"<b>Changes:</b> {items}", classes=["klad-change-list"])
+
+
+# ------------------------------------------------------------------ the pictures
+def Picture(frame: Frame, key: str, classes: list[str]):
+    """A picture of the frame at the width it was drawn for (narrower windows shrink it)."""
+    if key not in frame.pictures:
+        return
+    size = frame.sizes[key]
+    with solara.Div(classes=["klad-picture", *classes], style={"width": f"{size.width}px", "max-width": "100%"}):
+        solara.Image(frame.pictures[key], format="png", width=f"{size.width}px")
+
+
+def Legend(entries: list[tuple[str, str]], marker: bool = False):
+    """A legend in the page's text size: a swatch and a label per entry."""
+    items = "".join(
+        f"<span><span class='klad-swatch' style='background:{colour}'></span>{html.escape(label)}</span>"
+        for label, colour in entries
     )
+    solara.HTML(tag="div", unsafe_innerHTML=items, classes=["klad-legend"])
 
 
-def portray_layer(layer) -> PropertyLayerStyle | None:
-    """Shade districts by the police on patrol there; the other layers stay hidden."""
-    if layer.name != "patrol":
-        return None
-    return PropertyLayerStyle(colormap="Blues", vmin=0.0, vmax=PATROL_SHADE_MAX, alpha=0.9, colorbar=False)
+@solara.component
+def ChartCard(session: Session, frame: Frame, policy: str, spec: ChartSpec):
+    """A chart with its legend, and a button to download it as a PNG for slides."""
+    get_png = solara.use_memo(lambda: lambda: session.chart_png(policy, spec.key), [session, policy, spec.key])
+    width = frame.sizes[f"{policy}/{spec.key}"].width
+    classes = ["klad-chart", f"klad-chart-{spec.key}", f"klad-chart-{policy}-{spec.key}"]
+    with solara.Column(gap="0px", classes=classes, style={"width": f"{width}px", "max-width": "100%"}):
+        Picture(frame, f"{policy}/{spec.key}", [])
+        with solara.Div(classes=["klad-row"], style={"flex-wrap": "nowrap", "align-items": "flex-start"}):
+            Legend(legend_entries(spec))
+            with solara.FileDownload(get_png, filename=f"klad-{spec.key}-day{frame.day}.png", mime_type="image/png"):
+                solara.Button("PNG", icon_name="mdi-download", text=True, classes=["klad-png"])
 
 
-def finish_map(ax) -> None:
-    """Title, no axis ticks, and a legend of the shading and the marks beside the map."""
-    ax.set_title("The city: 64 districts", fontsize=10)
-    ax.set_xticks([])
-    ax.set_yticks([])
-    handles = [Patch(facecolor=colormaps["Blues"](0.75), label="darker: more police\non patrol")] + [
-        Line2D([], [], linestyle="", marker=marker, markersize=8, color=color, markeredgecolor=edge, label=label)
-        for color, marker, edge, _, label in MARK_STYLES.values()
-    ]
-    ax.legend(handles=handles, loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize=8, frameon=False)
-
-
-class CityMap(SpaceRenderer):
-    """Mesa's space renderer for the city, set up for the demo; Mesa copies it on reset."""
-
-    def __init__(self, model: DemoMarket, backend: str = "matplotlib"):
-        super().__init__(model, backend=backend)
-        self.model = model
-        fig = self.backend_renderer.fig
-        fig.set_layout_engine("none")  # a fixed layout draws several times faster than a constrained one
-        fig.set_size_inches(4.8, 3.4)
-        self.backend_renderer.ax.set_position([0.01, 0.02, 0.6, 0.9])
-        self.setup_structure(color="#bbbbbb", linestyle="-", linewidth=0.5)
-        self.setup_agents(portray_mark)
-        self.setup_propertylayer(portray_layer)
-        self.post_process = finish_map
-        self.render()
-
-    def draw_agents(self, *args, **kwargs):
-        """Draw the marks of one finished day (the market may be running the next one in another thread)."""
-        with self.model.lock:
-            return super().draw_agents(*args, **kwargs)
-
-
-# ------------------------------------------------------------------ panels
-def StorefrontPanel(model: DemoMarket):
-    """Every shop's storefront: open, found (blocked soon) or blocked (a mirror comes), and its mirrors."""
-    with model.lock:
-        rows = model.storefronts()
-        day, closed, mirrors = model.steps, len(model.shops) - len(rows), int(model.shops.mirrors.sum())
-    colours = {"open": "#2e7d32", "found": "#ef6c00", "blocked": "#c62828"}
-    count = {state: sum(r["state"] == state for r in rows) for state in colours}
+@solara.component
+def Storefronts(policy: Policy):
+    """Every shop's storefront: open, found (blocked soon) or blocked (a mirror comes), its mirrors and orders."""
+    rows = policy.storefronts
+    count = {state: sum(r["state"] == state for r in rows) for state in COLOURS}
+    mirrors = sum(r["mirrors"] for r in rows)
     head = (
-        f"<b>Storefronts, day {day}</b>: {count['open']} open, {count['found']} found, "
-        f"{count['blocked']} blocked; {mirrors} mirrors opened so far"
-        + (f"; {closed} shop(s) closed" if closed else "")
+        f"<h2>Storefronts: {count['open']} open, {count['found']} found, {count['blocked']} blocked; "
+        f"{mirrors} mirrors opened</h2>"
     )
     cells = "".join(
-        f"<tr><td>#{r['shop']}{' (abroad)' if r['abroad'] else ''}</td>"
-        f"<td style='color:white;background:{colours[r['state']]};padding:1px 6px'>{html.escape(r['status'])}</td>"
+        f"<tr><td>shop {r['shop']}{' (abroad)' if r['abroad'] else ''}</td>"
+        f"<td style='color:white;background:{COLOURS[r['state']]}'>{html.escape(r['status'])}</td>"
         f"<td align=right>{r['mirrors']}</td><td align=right>{r['orders']:.0f}</td>"
         f"<td align=right>{r['couriers']}</td><td align=right>{r['price']:,.0f}</td></tr>"
         for r in rows
     )
     table = (
-        "<table class='klad-storefronts' style='font-size:12px;border-spacing:4px 2px'>"
-        "<tr><th>shop</th><th>storefront</th><th>mirrors</th><th>orders/day</th><th>couriers</th>"
-        f"<th>KZT/g</th></tr>{cells}</table>"
+        "<div class='klad-storefronts'><table><tr><th>shop</th><th>storefront</th><th>mirrors</th>"
+        f"<th>orders a day</th><th>couriers</th><th>KZT a gram</th></tr>{cells}</table></div>"
     )
     note = (
-        "<div style='font-size:11px;color:#555'>A found storefront is blocked after the blocking delay; "
-        "a blocked one reopens as a mirror a few days later, with fewer customers.</div>"
+        "A storefront the police found is blocked after the blocking delay; a blocked one comes back as a mirror "
+        "a few days later."
     )
-    return solara.HTML(tag="div", unsafe_innerHTML=f"<div>{head}</div>{table}{note}", classes=["klad-storefront-panel"])
-
-
-def _history(model: DemoMarket, column: str, window: int = 1, total: bool = False) -> np.ndarray:
-    """A metric by day, as a trailing mean (or total) over ``window`` days."""
-    values = np.asarray(model.datacollector.tables["daily"][column][: model.days_recorded], dtype=float)
-    if window <= 1 or len(values) == 0:
-        return values
-    sums = np.cumsum(np.concatenate([[0.0], values]))
-    days = np.arange(1, len(values) + 1)
-    start = np.maximum(0, days - window)
-    out = sums[days] - sums[start]
-    return out if total else out / (days - start)
-
-
-class LiveChart:
-    """A line chart of metrics by day that is updated in place, which is several times faster than redrawing it.
-
-    Args:
-        title: chart title.
-        ylabel: left axis label.
-        series: label -> (metric, colour, window in days, total over the window instead of mean).
-        right: (axis label, series) for series on a right-hand axis.
-        zero: start the axes at zero (off where the changes are small against the level, as for prices).
-    """
-
-    def __init__(self, title: str, ylabel: str, series: dict[str, tuple], right: tuple | None = None, zero=True):
-        self.zero = zero
-        self.fig = Figure(figsize=(4.6, 3.6), dpi=100)
-        self.fig.subplots_adjust(left=0.13, right=0.87 if right else 0.96, top=0.92, bottom=0.32)
-        ax = self.fig.subplots()
-        ax.set_title(title, fontsize=10)
-        ax.set_xlabel("day", fontsize=8)
-        ax.set_ylabel(ylabel, fontsize=8)
-        self.axes = [ax]
-        self.lines = []  # (line, axis, metric, window, total)
-        for table in [series, right[1]] if right else [series]:
-            if table is not series:
-                self.axes.append(ax.twinx())
-                self.axes[-1].set_ylabel(right[0], fontsize=8)
-            for label, (metric, colour, window, total) in table.items():
-                (line,) = self.axes[-1].plot([], [], color=colour, label=label, lw=1.6)
-                self.lines.append((line, self.axes[-1], metric, window, total))
-        for axis in self.axes:
-            axis.tick_params(labelsize=7)
-        ax.legend(
-            handles=[line for line, *_ in self.lines],
-            fontsize=7,
-            loc="upper center",
-            bbox_to_anchor=(0.5, -0.18),
-            ncol=2,
-            frameon=False,
-        )
-        self.marks: list = []
-
-    def update(self, model: DemoMarket) -> Figure:
-        """Show the market's history up to today, with its policy events."""
-        days = np.arange(1, model.days_recorded + 1)
-        shown: dict = {axis: [] for axis in self.axes}
-        for line, axis, metric, window, total in self.lines:
-            values = _history(model, metric, window, total)
-            line.set_data(days, values)
-            shown[axis].append(values)
-        for axis, values in shown.items():
-            values = np.concatenate(values)
-            low, high = (float(values.min()), float(values.max())) if len(values) else (0.0, 1.0)
-            low = 0.0 if self.zero else low
-            pad = 0.06 * (high - low) or 0.06 * abs(high) or 1.0
-            # With a right-hand axis, the left one's lines keep below the right one's.
-            top = high + (8 * pad if axis is self.axes[0] and len(self.axes) > 1 else pad)
-            axis.set_ylim(low if self.zero else low - pad, top)
-            axis.set_xlim(0, max(30, model.days_recorded))
-        for mark in self.marks:
-            mark.remove()
-        ax = self.axes[0]
-        self.marks = []
-        texts: dict[int, list[str]] = {}
-        for day, text in model.events:
-            texts.setdefault(day, []).append(text)
-        for day, text in ((day, " + ".join(t)) for day, t in texts.items()):
-            self.marks.append(ax.axvline(day, color="#555555", linestyle="--", lw=0.8))
-            self.marks.append(
-                ax.annotate(text, (day, 0.98), xycoords=("data", "axes fraction"), rotation=90, va="top", ha="right",
-                            fontsize=6, color="#333333")
-            )  # fmt: skip
-        return self.fig
-
-
-def make_chart(title: str, ylabel: str, series: dict[str, tuple], right: tuple | None = None, zero: bool = True):
-    """A page component showing a ``LiveChart`` of the model (a new chart for each new model)."""
-
-    def Chart(model: DemoMarket):
-        chart = solara.use_memo(lambda: LiveChart(title, ylabel, series, right, zero), [model])
-        with model.lock:  # a day's data whole, even while the market runs the next day in another thread
-            figure = chart.update(model)
-            changed = [model, model.days_recorded, len(model.events), model.events[-1:]]
-        with solara.Div(classes=["klad-chart", f"klad-chart-{slug}"]) as chart_box:
-            # The figure object stays the same, so tell Solara when its picture changes.
-            solara.FigureMatplotlib(figure, dependencies=changed, format="png")
-        return chart_box
-
-    slug = "-".join(title.lower().split())
-    Chart.__name__ = "Chart_" + slug.replace("-", "_")
-    return Chart
-
-
-CHARTS = [
-    make_chart(
-        "Volume sold", "grams per day",
-        {"grams sold (7-day mean)": ("grams_sold", "#2e7d32", 7, False), "daily": ("grams_sold", "#a5d6a7", 1, False)},
-    ),
-    make_chart(
-        "Retail price", "KZT per gram",
-        {"price per gram": ("price_per_gram", "#6a1b9a", 1, False)},
-        right=("KZT per stash", {"courier pay per stash (right)": ("courier_pay", "#ba68c8", 1, False)}), zero=False,
-    ),
-    make_chart(
-        "Active in the market", "couriers, shops",
-        {"couriers at work": ("active_couriers", "#1f4e9c", 1, False),
-         "shops": ("active_shops", "#ef6c00", 1, False),
-         "open storefronts": ("active_storefronts", "#2e7d32", 1, False)},
-        right=("buyers", {"buyers (right axis)": ("active_buyers", "#777777", 1, False)}),
-    ),
-    make_chart(
-        "Arrests by role", "arrests in the last 30 days",
-        {"buyers": ("arrests_buyer", "#777777", 30, True), "couriers": ("arrests_courier", "#1f4e9c", 30, True),
-         "operators": ("arrests_operator", "#ef6c00", 30, True), "labs": ("arrests_lab", "#c62828", 30, True)},
-    ),
-]  # fmt: skip
-
-
-# ------------------------------------------------------------ the sidebar
-@solara.component
-def PolicyPanel(model: DemoMarket):
-    """Shock buttons and lever sliders that change the running market from the next day on."""
-    update_counter.get()  # redraw with the market: sliders show the values in force
-
-    def act(action):
-        def on_click():
-            action()
-            force_update()
-
-        return on_click
-
-    def change_lever(name: str, value) -> None:
-        # A slider also reports the value it was given; only a move by the lecturer is a change.
-        if not np.isclose(value, getattr(model.p, name)):
-            model.set_lever(name, value)
-            force_update()
-
-    shocks = (
-        (f"Block the {BLOCK_LARGEST} largest storefronts", model.block_largest_storefronts, "klad-shock-block"),
-        (f"Raise penalties (prison x{PENALTY_FACTOR:g}, buyers jailed)", model.raise_penalties, "klad-shock-penalties"),
-        (f"Police crackdown (x{CRACKDOWN_FACTOR:g} police, {CRACKDOWN_DAYS} days)", model.start_crackdown,
-         "klad-shock-crackdown"),
-    )  # fmt: skip
-    with solara.Card("Policy shock now"):
-        for label, action, css in shocks:
-            solara.Button(label, on_click=act(action), color="error", block=True, classes=[css])
-        with solara.Column(gap="2px", style={"font-size": "13px", "margin-top": "6px"}):
-            solara.Text(f"Day {model.steps}. Scenario: {model.scenario_name}.")
-            if model.scenario_policy:
-                changes = ", ".join(f"{k} = {v}" for k, v in model.scenario_policy.items())
-                state = "in force" if model.policy_active else f"from day {model.p.policy_start_day}"
-                solara.Text(f"Its policy: {changes} ({state}).")
-            for day, text in model.events[-4:]:
-                solara.Text(f"Day {day}: {text}")
-    with solara.Card("Policy levers, from the next day on"):
-        for name, (label, low, high, step) in LIVE_LEVERS.items():
-            slider = solara.SliderInt if REGISTRY[name].type is int else solara.SliderFloat
-            slider(
-                f"{label}: {getattr(model.p, name):g}", value=getattr(model.p, name), min=low, max=high, step=step,
-                on_value=lambda value, name=name: change_lever(name, value), thumb_label=False,
-            )  # fmt: skip
-        solara.Checkbox(
-            label="Prison for buyers (instead of a fine)", value=model.p.buyer_imprisonment,
-            on_value=lambda value: change_lever("buyer_imprisonment", value),
-        )  # fmt: skip
-
-
-#: Applied when the lecturer presses Reset: every name is a ``DemoMarket`` argument.
-MODEL_PARAMS = {
-    "preset": {"type": "Select", "value": FIRST_SCENARIO, "values": list(SCENARIOS), "label": "Scenario"},
-    "seed": Slider("Seed", value=1, min=0, max=99, step=1),
-    "policy_start_day": Slider(
-        "Day the scenario's policy starts",
-        value=DEMO_POLICY_DAY,
-        min=int(REGISTRY["policy_start_day"].low),
-        max=365,
-        step=5,
-    ),
-}
-
-
-class ScenarioMarket(DemoMarket):
-    """A ``DemoMarket`` that looks scenario names up among the page's scenarios (Mesa builds it on reset)."""
-
-    def __init__(self, preset: str = FIRST_SCENARIO, seed: int = 1, policy_start_day: int = DEMO_POLICY_DAY):
-        super().__init__(preset, seed, policy_start_day, scenarios=SCENARIOS)
+    with solara.Column(gap="4px", classes=["klad-storefront-panel", f"klad-storefront-panel-{policy.name}"]):
+        solara.HTML(tag="div", unsafe_innerHTML=head + table)
+        solara.Text(note, classes=["klad-status"])
 
 
 @solara.component
-def Page():
-    """The demo page: one market per browser session."""
-    first = solara.use_memo(ScenarioMarket, [])
-    model = solara.use_reactive(first)
-    city_map = solara.use_memo(lambda: CityMap(first), [])
-    PolicySidebar(model.value)
-    SolaraViz(
-        model,
-        renderer=city_map,
-        components=[StorefrontPanel, *CHARTS],
-        model_params=MODEL_PARAMS,
-        name="klad market: classroom demo",
-        play_interval=100,
-        use_threads=True,  # the market runs on while the page draws; the page shows the latest day
+def OnePolicy(session: Session, frame: Frame):
+    """The lecturer's market: its controls, then the map and storefronts beside the charts."""
+    policy = frame.policies[0]
+    PolicyControls(session, policy, titled=False)
+    with solara.Div(classes=["klad-row", "klad-top"], style={"gap": "16px", "flex-wrap": "nowrap"}):
+        with solara.Column(gap="6px", style={"width": f"{frame.sizes['map'].width}px", "flex": "0 0 auto"}):
+            Picture(frame, "map", ["klad-map"])
+            Legend([(label, colour) for colour, _, _, _, label in MARK_STYLES.values()])
+            Storefronts(policy)
+        with solara.Div(classes=["klad-row", "klad-top", "klad-charts"], style={"gap": "16px"}):
+            for spec in CHARTS:
+                ChartCard(session, frame, "A", spec)
+
+
+@solara.component
+def TwoPolicies(session: Session, frame: Frame):
+    """Two policies of the same city and seed, each chart of one beside the same chart of the other."""
+    with solara.Div(classes=["klad-row", "klad-top"], style={"gap": "16px", "flex-wrap": "nowrap"}):
+        for policy in frame.policies:
+            with solara.Div(style={"width": f"{frame.sizes[f'{policy.name}/volume'].width}px"}):
+                PolicyControls(session, policy, titled=True)
+    for spec in CHARTS:
+        with solara.Div(classes=["klad-row", "klad-top"], style={"gap": "16px", "flex-wrap": "nowrap"}):
+            for policy in frame.policies:
+                ChartCard(session, frame, policy.name, spec)
+    with solara.Div(classes=["klad-row", "klad-top"], style={"gap": "16px", "flex-wrap": "nowrap"}):
+        for policy in frame.policies:
+            with solara.Div(style={"width": f"{frame.sizes[f'{policy.name}/volume'].width}px"}):
+                Storefronts(policy)
+
+
+# ------------------------------------------------------------------ the story
+@solara.component
+def Story(session: Session, frame: Frame):
+    """What the page shows and what the market's parts are; what each shock does; the run's table to download."""
+    get_csv = solara.use_memo(lambda: session.csv, [session])
+    glossary = "".join(f"<dt>{html.escape(term)}</dt><dd>{html.escape(text)}</dd>" for term, text in GLOSSARY)
+    shocks = "".join(
+        f"<dt>{html.escape(s.label)}</dt><dd>{html.escape(s.does)} Look for: {html.escape(s.look_for)}</dd>"
+        for s in SHOCKS.values()
     )
-
-
-@solara.component
-def PolicySidebar(model: DemoMarket):
-    """The policy panel, in the sidebar under Mesa's controls (it renders after them)."""
-    with solara.Sidebar():
-        PolicyPanel(model)
+    with solara.Div(classes=["klad-row", "klad-top", "klad-story"], style={"gap": "24px", "flex-wrap": "wrap"}):
+        with solara.Column(gap="2px", style={"flex": "1 1 420px"}):
+            solara.HTML(tag="h2", unsafe_innerHTML="What you see")
+            solara.Text(MAP)
+            solara.Text(GREY)
+            solara.HTML(tag="h2", unsafe_innerHTML="The words")
+            solara.HTML(tag="dl", unsafe_innerHTML=glossary)
+        with solara.Column(gap="2px", style={"flex": "1 1 420px"}):
+            solara.HTML(tag="h2", unsafe_innerHTML="The shocks, and what to look for")
+            solara.HTML(tag="dl", unsafe_innerHTML=shocks)
+            solara.HTML(tag="h2", unsafe_innerHTML="Take it home")
+            solara.FileDownload(get_csv, filename=f"klad-demo-seed{frame.settings.seed}-day{frame.day}.csv",
+                                label="The run's daily table (CSV)", mime_type="text/csv")  # fmt: skip
+            solara.Text("Each chart's PNG button gives that chart for slides.", classes=["klad-status"])
