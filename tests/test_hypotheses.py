@@ -10,17 +10,8 @@ import pandas as pd
 import pytest
 
 from sim.experiments.execute import Execution
-from sim.experiments.hypotheses import (
-    Criterion,
-    combine,
-    contrast_verdict,
-    judge,
-    judge_ranking,
-    load_all,
-    load_hypothesis,
-    plan,
-    run_hypotheses,
-)
+from sim.experiments.hypotheses import Criterion, load_all, load_hypothesis, plan, run_hypotheses
+from sim.experiments.verdicts import combine, contrast_verdict, judge, judge_ranking
 from sim.params import LEVER, REGISTRY
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -286,5 +277,5 @@ def test_each_verdict_can_go_both_ways(hid, tmp_path):
     for setting, expected in (("supported", "supported"), ("not_supported", "not supported")):
         flipped = h.under(setting)
         verdicts = run_hypotheses([flipped], tmp_path / setting, execution=Execution(2))
-        verdict = verdicts.details[hid][2]
+        verdict = verdicts.details[hid].verdict
         assert verdict == expected, f"{hid} under {setting}: {verdict}\n{verdicts.table.to_string()}"

@@ -14,7 +14,7 @@ import pytest
 
 from sim.experiments.execute import Execution
 from sim.experiments.sensitivity import indices
-from sim.experiments.sweep import load_experiment, run_seed, run_sweep
+from sim.experiments.sweep import design_matrix, load_experiment, run_seed, run_sweep
 from sim.params import ParameterError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,6 +65,27 @@ def test_ishigami_indices_match_analytic_values(tmp_path):
                 ("x1", "ST"): 0.5576, ("x2", "ST"): 0.4424, ("x3", "ST"): 0.2437}  # fmt: skip
     for key, value in analytic.items():
         assert table[key] == pytest.approx(value, abs=0.05), key
+
+
+def test_ishigami_ranks_with_enough_samples_and_says_when_it_cannot(tmp_path):
+    from dataclasses import replace
+
+    from sim.experiments.sensitivity import convergence, ranking_problems
+
+    exp = load_experiment(ROOT / "experiments" / "ishigami.toml")
+    runs = run_sweep(exp, tmp_path / "out", execution=Execution(2))
+    table = indices(exp, runs)
+    # ST: x1 0.56 > x2 0.44 > x3 0.24. At 1,024 base samples x2 and x3 separate; x1 and x2 (0.12 apart) do not.
+    assert ranking_problems(exp, table) == {"y": ["the intervals of ST(x1) and ST(x2) overlap"]}
+    steps = convergence(exp, runs)
+    assert sorted(steps["samples"].unique())[0] == 8 and steps["samples"].max() == exp.samples
+    last = steps[steps["samples"] == exp.samples].set_index(["parameter", "index"])["value"]
+    pd.testing.assert_series_equal(last, table.set_index(["parameter", "index"])["value"], check_names=False)
+    # The same sweep's first 8 base samples: too few to rank, and said so.
+    few = replace(exp, samples=8)
+    small = runs[runs["point"] < len(design_matrix(few))]
+    problems = ranking_problems(few, indices(few, small))["y"]
+    assert any("fewer than the 64" in p for p in problems)
 
 
 def test_seeds_depend_only_on_experiment_seed_and_run_index():

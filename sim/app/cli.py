@@ -17,7 +17,7 @@ from sim.experiments.replications import check_memory
 from sim.experiments.scenarios import RunPlan, compare_scenarios, run_scenario
 from sim.io.config import load_scenario
 from sim.io.files import check_writable, claimed
-from sim.io.schema import MAX_DAYS
+from sim.io.schema import MAX_DAYS, MAX_SEED
 from sim.params import REGISTRY, Fault, ParameterError, check_records, cut
 from sim.reporting.docs import parameter_table
 from sim.reporting.format import number
@@ -263,9 +263,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_hypotheses(args: argparse.Namespace) -> int:
     """Run the hypothesis experiments H1-H7 and write their report."""
     from sim.experiments.hypotheses import expected_seconds, load_all, run_hypotheses, seconds_per_run_day
+    from sim.experiments.worlds import in_world
     from sim.reporting.hypotheses import write_report
 
-    hyps = [h.use(args.quick) for h in load_all(args.folder)]
+    hyps = [h.use(args.quick, seed=args.seed, replications=args.reps, horizon=args.horizon)
+            for h in load_all(args.folder)]  # fmt: skip
     if args.only:
         wanted = {x.strip() for x in args.only.split(",")}
         unknown = wanted - {h.id for h in hyps}
@@ -283,17 +285,40 @@ def cmd_hypotheses(args: argparse.Namespace) -> int:
     workers = execution.workers
     per_day = seconds_per_run_day()
     runs, seconds = expected_seconds(hyps, 1 if args.scheduler else workers, per_day)
+    _, most = expected_seconds(hyps, 1 if args.scheduler else workers, per_day,
+                               {h.id: h.settings["max_replications"] for h in hyps})  # fmt: skip
     where = "core-time on the cluster" if args.scheduler else f"on {workers} local worker(s)"
-    print(f"klad: {len(hyps)} hypotheses, {runs} model runs; expected time about {seconds / 60:.0f} min {where} "
-          f"({per_day * 1000:.1f} ms per model day measured here)", file=sys.stderr, flush=True)  # fmt: skip
+    cap = f", up to {most / 60:.0f} min if every test needs its most replications" if most > seconds * 1.01 else ""
+    print(f"klad: {len(hyps)} hypotheses, {runs} model runs; expected time about {seconds / 60:.0f} min {where}"
+          f"{cap} ({per_day * 1000:.1f} ms per model day measured here)", file=sys.stderr, flush=True)  # fmt: skip
+    worlds = None
+    if args.worlds:
+        from sim.experiments.worlds import load_worlds
+
+        worlds = load_worlds(args.worlds_file)
+        _, extra = expected_seconds([in_world(h, 0, {}, worlds.replications) for h in hyps],
+                                    1 if args.scheduler else workers, per_day)  # fmt: skip
+        print(f"klad: then {args.worlds} worlds of {worlds.replications} replications each: about "
+              f"{args.worlds * extra / 60:.0f} min more", file=sys.stderr, flush=True)  # fmt: skip
     with claimed(out):
         verdicts = run_hypotheses(hyps, out, execution=execution, resume=args.resume)
-        write_report(verdicts, out)
+        across = None
+        if worlds is not None:
+            from sim.experiments.worlds import run_worlds
+
+            across = run_worlds(hyps, worlds, args.worlds, out / "worlds", execution=execution, resume=args.resume)
+        write_report(verdicts, out, across)
     table = verdicts.table
     print()
     for h in hyps:
         verdict = table.loc[table["hypothesis"] == h.id, "hypothesis_verdict"].iloc[0]
-        print(f"  {h.id:<4} {verdict:<14} {h.title}")
+        share = ""
+        if across is not None:
+            from sim.experiments.worlds import shares
+
+            row = shares(across.verdicts).loc[h.id]
+            share = f" (worlds: {row['supported']:.0%} supported, {row['not supported']:.0%} not)"
+        print(f"  {h.id:<4} {verdict:<14} {h.title}{share}")
     print(f"\nresults: {out}/ (report.md, results.csv, figures/, manifest.json)")
     return 0
 
@@ -438,6 +463,21 @@ def build_parser() -> argparse.ArgumentParser:
     hyp.add_argument("--quick", action="store_true", help="fewer replications and days (under 10 min on 2 cores)")
     hyp.add_argument("--folder", default="experiments/hypotheses", help="hypothesis files (default %(default)s)")
     hyp.add_argument("--only", help="comma-separated hypothesis ids, e.g. H2,H5")
+    hyp.add_argument("--seed", type=_whole("--seed", 0, MAX_SEED), help="root seed of every hypothesis (default: "
+                     "each file's)")  # fmt: skip
+    hyp.add_argument(
+        "--reps",
+        type=_whole("--reps", 2, 10_000),
+        help="pilot replications of every hypothesis "
+        "(default: each file's); more are added where a test needs them, up to its max_replications",
+    )
+    hyp.add_argument("--worlds", type=_whole("--worlds", 0, 10_000), default=0, help="also run every hypothesis "
+                     "in N plausible worlds (a Latin hypercube over --worlds-file) and report the share of worlds "
+                     "per verdict and what decides it (default 0: none)")  # fmt: skip
+    hyp.add_argument("--worlds-file", default="experiments/worlds.toml", help="the uncertainties and ranges of "
+                     "the worlds (default %(default)s)")  # fmt: skip
+    hyp.add_argument("--horizon", type=_whole("--horizon", 1, MAX_DAYS), help="days the runs go on after the "
+                     "policy starts; the verdict is read at their end (default: each file's days)")  # fmt: skip
     hyp.add_argument(
         "--setting",
         choices=("supported", "not_supported"),

@@ -8,8 +8,10 @@ never depend on where a job ran: each job carries its own seed.
 With ``paths``, each job's result (a DataFrame) is written atomically to its
 own Parquet file the moment it finishes, and jobs whose file exists are
 skipped: work killed at any moment loses only the jobs in flight, and calling
-``execute`` again finishes the rest. Without ``paths``, results come back in
-job order.
+``execute`` again finishes the rest. A job that makes several results (the
+arms forked from one warm-up, say) has a list of paths and returns a list of
+DataFrames, one per path; it is skipped when all of them exist. Without
+``paths``, results come back in job order.
 """
 
 from __future__ import annotations
@@ -78,7 +80,7 @@ IN_PROCESS = Execution()
 def execute(
     jobs: list[Job],
     *,
-    paths: list[Path] | None = None,
+    paths: list[Path] | list[list[Path]] | None = None,
     sizes: list[int] | None = None,
     execution: Execution | None = None,
     desc: str = "runs",
@@ -88,8 +90,8 @@ def execute(
 
     Args:
         jobs: picklable functions with their arguments.
-        paths: one Parquet file per job; each result is written there when it
-            finishes, and a job whose file exists is skipped.
+        paths: one Parquet file per job (or a list of files for a job that returns a list of frames); each
+            result is written there when it finishes, and a job whose files all exist is skipped.
         sizes: units of work in each job, for the progress bar (default 1 each).
         execution: where the jobs run, and whether a progress bar shows.
         desc: the progress bar's label.
@@ -100,7 +102,7 @@ def execute(
     """
     execution = execution or IN_PROCESS
     sizes = sizes or [1] * len(jobs)
-    todo = [i for i in range(len(jobs)) if paths is None or not paths[i].exists()]
+    todo = [i for i in range(len(jobs)) if paths is None or not all(p.exists() for p in _listed(paths[i]))]
     results: list[Any] = [None] * len(jobs)
     bar = _progress(sum(sizes), sum(sizes) - sum(sizes[i] for i in todo), execution.progress, desc, unit)
     workers = execution.workers
@@ -108,6 +110,9 @@ def execute(
     def finish(i: int, result: Any) -> None:
         if paths is None:
             results[i] = result
+        elif isinstance(paths[i], list):
+            for frame, path in zip(result, paths[i], strict=True):
+                write_parquet(frame, path)
         else:
             write_parquet(result, paths[i])
         if bar:
@@ -131,6 +136,10 @@ def execute(
         if bar:
             bar.close()
     return results if paths is None else None
+
+
+def _listed(path: Path | list[Path]) -> list[Path]:
+    return path if isinstance(path, list) else [path]
 
 
 #: What a lost worker means, for the one line that says so.

@@ -48,19 +48,25 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from sim.experiments.execute import IN_PROCESS, Execution, execute
-from sim.experiments.replications import Window, check_memory, mean_ci, replication_seeds, run_one, summary_window
+from sim.experiments.replications import (
+    Window,
+    check_memory,
+    replication_seeds,
+    run_forked,
+    run_one,
+    summary_window,
+)
 from sim.experiments.sweep import MAX_RUNS, check_design, check_groups
+from sim.experiments.verdicts import combine, effects_over_time, judge_all, judge_ranking, needed
 from sim.io import schema
 from sim.io.config import load_scenario, read_file
 from sim.io.provenance import fingerprint, keep_fingerprint, now
@@ -76,6 +82,7 @@ ROLES = ("test", "check", "detail")  # a detail is reported (a decomposition, sa
 HYPOTHESIS: Schema = {
     "id": text(longest=20), "title": text(longest=300), "source": text(longest=300),
     "claim": text(longest=2000, lines=True), "days": whole(1, MAX_DAYS, 1095), "replications": whole(2, 10_000, 20),
+    "max_replications": whole(2, 10_000, None),
     "seed": whole(0, MAX_SEED, 20251), "quick": of("table", {}), "arms": of("table"), "tests": of("tables", []),
     "sensitivity": of("table", None), "window": whole(1, MAX_DAYS, None), "burn_in": whole(0, MAX_DAYS, None),
     "force": of("flag", None), "main_metric": text(None), "note": text("", longest=3000, lines=True),
@@ -84,6 +91,7 @@ HYPOTHESIS: Schema = {
 #: ``[quick]``: what a quick run changes (left out: the full run's value).
 QUICK: Schema = {
     "days": whole(1, MAX_DAYS, None), "replications": whole(2, 10_000, None), "samples": whole(2, MAX_RUNS, None),
+    "max_replications": whole(2, 10_000, None),
     "window": whole(1, MAX_DAYS, None), "burn_in": whole(0, MAX_DAYS, None), "force": of("flag", None),
 }  # fmt: skip
 #: One ``[[tests]]`` table.
@@ -149,7 +157,8 @@ class Hypothesis:
     replications: int
     seed: int
     quick: dict[str, int]
-    windows: dict[bool, Window]  # quick? -> the summary window of the arms' runs
+    tables: dict[bool, dict[str, Any]]  # quick? -> days, replications, max_replications, window, burn_in, force
+    start: int  # the day the arms' policies start
     arms: dict[str, dict[str, Any]]  # name -> resolved parameters (with their policy)
     arm_sources: dict[str, str]
     tests: list[Criterion]
@@ -161,13 +170,30 @@ class Hypothesis:
     flips: dict[str, dict[str, Any]] = field(default_factory=dict)  # setting -> uncertainties that give it
     setting: str = ""  # the flip setting in force ("" = the registry's and scenarios' values)
 
-    def use(self, quick: bool) -> Hypothesis:
-        """Fix the days, replications and samples of a full or a quick run."""
+    def use(
+        self, quick: bool, *, seed: int | None = None, replications: int | None = None, horizon: int | None = None
+    ) -> Hypothesis:
+        """Fix the days, replications and samples of a full or a quick run, and the seed.
+
+        ``replications`` replaces the pilot's (the cap stays at least as
+        high); ``horizon`` makes the runs end that many days after the
+        policy starts, with the summary window at their end.
+        """
+        table = self.tables[quick]
+        days = table["days"] if horizon is None else self.start + horizon
+        pilot = table["replications"] if replications is None else replications
         self.settings = {
-            "days": self.quick["days"] if quick else self.days,
-            "replications": self.quick["replications"] if quick else self.replications,
+            "days": days,
+            "replications": pilot,
+            "max_replications": max(pilot, table["max_replications"] or pilot),
         }
-        self.window = self.windows[quick]
+        if seed is not None:
+            self.seed = seed
+        where = f"{self.path} [quick]" if quick else str(self.path)
+        if horizon is not None:
+            where = f"--horizon {horizon}"
+        self.window = summary_window(days, table["window"], table["burn_in"], self.start, force=bool(table["force"]),
+                                     where=where)  # fmt: skip
         if self.sensitivity:
             self.settings["samples"] = self.sensitivity.quick_samples if quick else self.sensitivity.samples
         return self
@@ -200,12 +226,25 @@ def _describe(values: dict[str, Any]) -> str:
 
 
 @dataclass
+class Judged:
+    """One hypothesis's runs and what they say."""
+
+    daily: dict[str, pd.DataFrame]  # arm -> daily metrics of its replications (with ``rep``)
+    results: list[dict[str, Any]]  # one row per test (``sim.experiments.verdicts.judge``)
+    verdict: str
+    window: Window
+    sensitivity: pd.DataFrame | None  # the ranking's Sobol indices
+    effects: pd.DataFrame  # each contrast's effect by day since the policy started (``effects_over_time``)
+    replications: int  # replications used: the pilot's, or more if a test asked for them
+
+
+@dataclass
 class Verdicts:
     """What ``run_hypotheses`` found: one row per test, and per hypothesis its runs, results and verdict."""
 
     hypotheses: list[Hypothesis]
-    table: pd.DataFrame  # one row per test: hypothesis, test, estimate, 95% CI, verdict, hypothesis_verdict
-    details: dict[str, tuple]  # id -> (daily frames by arm, test results, verdict, window, Sobol table or None)
+    table: pd.DataFrame  # one row per test: hypothesis, test, estimate, CI, power, verdict, hypothesis_verdict
+    details: dict[str, Judged]
     started: str
 
 
@@ -351,27 +390,27 @@ def load_hypothesis(path: str | Path) -> Hypothesis:
     if not tests and not sensitivity:
         raise ParameterError(f"{where}: give at least one [[tests]] or a [sensitivity] ranking")
     quick = schema.check(data["quick"], QUICK, f"{where} [quick]")
-    full = {key: data[key] for key in ("days", "replications", "window", "burn_in", "force")}
+    full = {key: data[key] for key in ("days", "replications", "max_replications", "window", "burn_in", "force")}
     quick = {**full, **{key: value for key, value in quick.items() if value is not None}}
     start = min(p["policy_start_day"] for p in arms.values())
-    windows = {is_quick: summary_window(table["days"], table["window"], table["burn_in"], start,
-                                        force=bool(table["force"]), where=f"{where} [quick]" if is_quick else where)
-               for is_quick, table in ((False, full), (True, quick))}  # fmt: skip
     main_metric = data["main_metric"] or (tests[0].metric if tests else "grams_sold")
     if main_metric not in METRICS:
         raise ParameterError(f"{where}: main_metric must be one model metric, not {shown(main_metric)}")
     hyp = Hypothesis(
         id=data["id"], title=data["title"], source=data["source"], claim=data["claim"], path=path, days=data["days"],
         replications=data["replications"], seed=data["seed"],
-        quick={"days": quick["days"], "replications": quick["replications"]}, windows=windows, arms=arms,
+        quick={"days": quick["days"], "replications": quick["replications"]}, tables={False: full, True: quick},
+        start=start, arms=arms,
         arm_sources=sources, tests=tests, main_metric=main_metric, sensitivity=sensitivity, note=data["note"],
     )  # fmt: skip
     if data["flip"] is not None:
         hyp.flip_text, hyp.flips = _load_flip(f"{where} [flip]", data["flip"])
     if sensitivity:
         sensitivity.quick_samples = quick.get("samples") or sensitivity.samples
-        for is_quick in (False, True):
-            check_design(sensitivity_experiment(hyp.use(is_quick)), f"{where} [sensitivity]")
+    for is_quick in (False, True):  # both summary windows fit their runs
+        hyp.use(is_quick)
+        if sensitivity:
+            check_design(sensitivity_experiment(hyp), f"{where} [sensitivity]")
     return hyp.use(quick=False)
 
 
@@ -404,20 +443,41 @@ def _arm_json(params: dict[str, Any]) -> str:
     return json.dumps(params, sort_keys=True, default=str)
 
 
-def arm_run(params_json: str, days: int, seed: int, rep: int) -> pd.DataFrame:
-    """Run one replication of an arm; return its daily metrics with a ``rep`` column."""
-    seq = replication_seeds(seed, rep + 1)[rep]  # rep r's seed does not depend on how many reps there are
-    daily = run_one(json.loads(params_json), days, seq)
-    daily.insert(0, "rep", rep)
-    return daily
+def arm_runs(trunk_json: str, policies_json: str, days: int, seed: int, rep: int) -> list[pd.DataFrame]:
+    """Replication ``rep`` of arms that differ only by their policy, forked from one warm-up (``run_forked``)."""
+    seq = replication_seeds(seed, rep + 1)[rep]
+    frames = run_forked(json.loads(trunk_json), json.loads(policies_json), days, seq)
+    for daily in frames:
+        daily.insert(0, "rep", rep)
+    return frames
 
 
-def plan(hyps: list[Hypothesis]) -> dict[ArmRun, None]:
-    """Every distinct arm replication the hypotheses need (shared arms run once)."""
+def fork_jobs(runs: list[ArmRun], paths: list[Path]) -> tuple[list, list[list[Path]], list[int]]:
+    """The runs not yet on disk as jobs: one per warm-up (arms' parameters but their policy, days, seed, rep).
+
+    Returns the jobs (``arm_runs``), each one's files, and each one's size in runs.
+    """
+    groups: dict[tuple, list[tuple[dict, Path]]] = {}
+    for run, path in zip(runs, paths, strict=True):
+        if path.exists():
+            continue
+        params = json.loads(run.params_json)
+        policy = params.pop("policy", {}) or {}
+        groups.setdefault((_arm_json(params), run.days, run.seed, run.rep), []).append((policy, path))
+    jobs, files, sizes = [], [], []
+    for (trunk, days, seed, rep), arms in groups.items():
+        jobs.append((arm_runs, (trunk, json.dumps([policy for policy, _ in arms], sort_keys=True), days, seed, rep)))
+        files.append([path for _, path in arms])
+        sizes.append(len(arms))
+    return jobs, files, sizes
+
+
+def plan(hyps: list[Hypothesis], reps: dict[str, int] | None = None) -> dict[ArmRun, None]:
+    """Every distinct arm replication the hypotheses need (shared arms run once): ``reps`` each, or the pilot's."""
     runs: dict[ArmRun, None] = {}
     for h in hyps:
         for params in h.arms.values():
-            for rep in range(h.settings["replications"]):
+            for rep in range((reps or {}).get(h.id, h.settings["replications"])):
                 runs[ArmRun(_arm_json(params), h.settings["days"], h.seed, rep)] = None
     return runs
 
@@ -449,10 +509,24 @@ def seconds_per_run_day(n_buyers: int = 10_000) -> float:
     return (time.perf_counter() - start) / 30
 
 
-def expected_seconds(hyps: list[Hypothesis], workers: int, per_day: float) -> tuple[int, float]:
-    """Number of model runs still to do and the expected wall time on ``workers`` processes."""
-    runs = plan(hyps)
-    n, days = len(runs), sum(r.days for r in runs)
+def expected_seconds(
+    hyps: list[Hypothesis], workers: int, per_day: float, reps: dict[str, int] | None = None
+) -> tuple[int, float]:
+    """Number of model runs to do and the expected wall time on ``workers`` processes.
+
+    ``reps`` replications per hypothesis (default: the pilot's). Arms that
+    differ only by their policy share one warm-up (``fork_jobs``), paid once.
+    """
+    runs = plan(hyps, reps)
+    n, days = len(runs), 0
+    trunks: set[tuple] = set()
+    for run in runs:
+        params = json.loads(run.params_json)
+        params.pop("policy", None)
+        warm_up = min(run.days, max(0, params.get("policy_start_day", 0) - 1))
+        trunk = (_arm_json(params), run.days, run.seed, run.rep)
+        days += run.days - warm_up + (0 if trunk in trunks else warm_up)
+        trunks.add(trunk)
     for h in hyps:
         if h.sensitivity:
             from sim.experiments.sweep import design_matrix
@@ -468,8 +542,12 @@ def run_hypotheses(
     *,
     execution: Execution = IN_PROCESS,
     resume: bool = False,
+    keep_daily: bool = True,
 ) -> Verdicts:
     """Run every arm replication and ranking sweep not yet on disk, and judge each test.
+
+    With ``keep_daily`` False the arms' daily frames and effects over time
+    are not kept (hundreds of hypotheses across worlds would not fit in memory).
 
     Finished runs are kept in ``out/runs`` and ``out/sensitivity`` as they
     finish; ``resume`` after an interruption only does what is missing. Each
@@ -495,26 +573,32 @@ def run_hypotheses(
         keep_fingerprint(out / "fingerprints", fingerprint_of(h), resume=True, name=f"{h.id}.json",
                          begun=begun and (out / "fingerprints" / f"{h.id}.json").exists(),
                          work=f"hypothesis {h.id}")  # fmt: skip
-    runs = list(plan(hyps))
-    paths = [out / "runs" / f"{r.key}.parquet" for r in runs]
-    jobs = [(arm_run, (r.params_json, r.days, r.seed, r.rep)) for r in runs]
-    execute(jobs, paths=paths, execution=execution, desc="arm runs")
+    reps = {h.id: h.settings["replications"] for h in hyps}  # the pilot; then as many as the tests need
+    while True:
+        runs = list(plan(hyps, reps))
+        jobs, files, sizes = fork_jobs(runs, [out / "runs" / f"{r.key}.parquet" for r in runs])
+        execute(jobs, paths=files, sizes=sizes, execution=execution, desc="arm runs")
+        judged = {h.id: _judge_arms(out, h, reps[h.id], keep_daily) for h in hyps}
+        more = {h.id: needed(judged[h.id][1], reps[h.id], h.settings["max_replications"]) for h in hyps}
+        if more == reps:
+            break
+        reps = more
     rows, details = [], {}
     for h in hyps:
-        daily = {name: _read_arm(out, h, params) for name, params in h.arms.items()}
+        daily, results = judged[h.id]
         window = h.window
-        summary = {name: _window_means(frame, window.days) for name, frame in daily.items()}
-        results = [judge(t, summary) for t in h.tests]
         sens_table = None
         if h.sensitivity:
-            from sim.experiments.sensitivity import indices
+            from sim.experiments.sensitivity import indices, ranking_problems
 
             exp = sensitivity_experiment(h)
             sweep = run_sweep(exp, out / "sensitivity" / h.id, execution=execution, resume=True)
             sens_table = indices(exp, sweep)
-            results.append(judge_ranking(h.sensitivity.test, sens_table))
+            problems = ranking_problems(exp, sens_table).get(h.sensitivity.output, [])
+            results.append(judge_ranking(h.sensitivity.test, sens_table, problems))
         verdict = combine(results)
-        details[h.id] = (daily, results, verdict, window, sens_table)
+        effects = effects_over_time(h.tests, daily, h.start) if keep_daily else pd.DataFrame()
+        details[h.id] = Judged(daily, results, verdict, window, sens_table, effects, reps[h.id])
         rows += [{"hypothesis": h.id, **r, "hypothesis_verdict": verdict} for r in results]
     return Verdicts(hyps, pd.DataFrame(rows), details, started)
 
@@ -527,11 +611,20 @@ def fingerprint_of(h: Hypothesis) -> dict[str, Any]:
     return fingerprint(**h.settings, seed=h.seed, arms=h.arms, window=h.window, sensitivity=ranking)
 
 
-def _read_arm(out: Path, h: Hypothesis, params: dict[str, Any]) -> pd.DataFrame:
+def _judge_arms(
+    out: Path, h: Hypothesis, reps: int, keep_daily: bool = True
+) -> tuple[dict[str, pd.DataFrame], list[dict[str, Any]]]:
+    """The arms' daily metrics (``reps`` replications each; none unless ``keep_daily``) and the tests judged."""
+    daily = {name: _read_arm(out, h, params, reps) for name, params in h.arms.items()}
+    summary = {name: _window_means(frame, h.window.days) for name, frame in daily.items()}
+    return (daily if keep_daily else {}), judge_all(h.tests, summary)
+
+
+def _read_arm(out: Path, h: Hypothesis, params: dict[str, Any], reps: int) -> pd.DataFrame:
     """The daily metrics of an arm's replications, each checked to be on disk before any test uses them."""
     text = _arm_json(params)
     frames = []
-    for rep in range(h.settings["replications"]):
+    for rep in range(reps):
         path = out / "runs" / f"{ArmRun(text, h.settings['days'], h.seed, rep).key}.parquet"
         if not path.is_file():
             raise Fault(f"{path}: replication {rep} of an arm of {h.id} is missing; --resume runs it again")
@@ -542,102 +635,3 @@ def _read_arm(out: Path, h: Hypothesis, params: dict[str, Any]) -> pd.DataFrame:
 def _window_means(daily: pd.DataFrame, window: int) -> pd.DataFrame:
     last = daily[daily["day"] > daily["day"].max() - window]
     return last.groupby("rep")[list(METRICS)].mean().sort_index()
-
-
-# ------------------------------------------------------------------ judging
-def metric_values(summary: pd.DataFrame, expr: str) -> pd.Series:
-    """A metric expression evaluated per replication (a ratio with a zero denominator is NaN)."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        values = summary.eval(expr) if expr not in summary else summary[expr]
-    return pd.Series(values, index=summary.index, dtype=float).replace([np.inf, -np.inf], np.nan)
-
-
-def judge(test: Criterion, summary: dict[str, pd.DataFrame]) -> dict[str, Any]:
-    """Estimate a contrast or level test from the arms' per-replication window means, with its verdict."""
-    per_arm = pd.DataFrame({arm: metric_values(frame, test.metric) for arm, frame in summary.items()})
-    if test.kind == "level":
-        values = per_arm[test.arm]
-        mean, low, high = mean_ci(values)
-        verdict = _level_verdict(test.expect, low, high, test.threshold)
-        return _row(test, f"{test.arm}", mean, low, high, float("nan"), test.threshold, verdict, len(values.dropna()))
-    effect = per_arm.eval(test.effect)
-    mean, low, high = mean_ci(effect)
-    scale = abs(float(per_arm[test.relative_to].mean())) if test.relative_to else 1.0
-    if test.relative_to and scale == 0:
-        scale = float("nan")
-    rel = mean / scale if test.relative_to else float("nan")
-    verdict = contrast_verdict(test.expect, mean, low, high, test.margin * scale)
-    return _row(test, test.effect, mean, low, high, rel, test.margin * scale, verdict, len(effect.dropna()))
-
-
-def _row(test: Criterion, comparison, mean, low, high, rel, bound, verdict, n) -> dict[str, Any]:
-    return {
-        "test": test.name, "role": test.role, "kind": test.kind, "metric": test.metric, "comparison": comparison,
-        "expect": test.expect, "estimate": mean, "ci_low": low, "ci_high": high, "relative": rel,
-        "margin_or_threshold": bound, "relative_to": test.relative_to, "n": n, "verdict": verdict,
-    }  # fmt: skip
-
-
-def contrast_verdict(expect: str, mean: float, low: float, high: float, margin: float) -> str:
-    """The rule of the module docstring for ``decrease``/``increase`` and their negations."""
-    if any(math.isnan(x) for x in (mean, low, high, margin)):
-        return "inconclusive"
-    if expect in ("increase", "no_increase"):  # mirror onto the decrease case
-        mean, low, high = -mean, -high, -low
-    if high < 0 and mean <= -margin:
-        decrease = "supported"
-    elif low > -margin:
-        decrease = "not supported"
-    else:
-        decrease = "inconclusive"
-    if expect in ("decrease", "increase"):
-        return decrease
-    return {"supported": "not supported", "not supported": "supported"}.get(decrease, "inconclusive")
-
-
-def _level_verdict(expect: str, low: float, high: float, threshold: float) -> str:
-    if math.isnan(low) or math.isnan(high):
-        return "inconclusive"
-    if expect == "below":
-        low, high, threshold = -high, -low, -threshold
-    if low > threshold:
-        return "supported"
-    if high < threshold:
-        return "not supported"
-    return "inconclusive"
-
-
-def judge_ranking(test: Criterion, table: pd.DataFrame) -> dict[str, Any]:
-    """Group A's total Sobol index against group B's, by their bootstrap confidence intervals."""
-    first, second = (g.strip() for g in test.effect.split(">"))
-    st = table[(table["index"] == "ST") & (table["output"] == test.metric)].set_index("parameter")
-    if first not in st.index or second not in st.index:
-        verdict, a, b = "inconclusive", None, None
-    else:
-        a, b = st.loc[first], st.loc[second]
-        if a["ci_low"] > b["ci_high"]:
-            verdict = "supported"
-        elif a["ci_high"] < b["ci_low"]:
-            verdict = "not supported"
-        else:
-            verdict = "inconclusive"
-    row = _row(test, f"ST({first}) - ST({second})", float("nan"), float("nan"), float("nan"), float("nan"),
-               float("nan"), verdict, 0)  # fmt: skip
-    if a is not None:
-        row.update(estimate=float(a["value"] - b["value"]), ci_low=float(a["ci_low"] - b["ci_high"]),
-                   ci_high=float(a["ci_high"] - b["ci_low"]))  # fmt: skip
-        row["detail"] = (f"ST({first}) = {a['value']:.3f} ± {a['conf']:.3f}; "
-                         f"ST({second}) = {b['value']:.3f} ± {b['conf']:.3f}")  # fmt: skip
-    return row
-
-
-def combine(results: list[dict[str, Any]]) -> str:
-    """A hypothesis's verdict from its tests' (see the module docstring)."""
-    if any(r["role"] == "check" and r["verdict"] != "supported" for r in results):
-        return "inconclusive"
-    tests = [r["verdict"] for r in results if r["role"] == "test"]
-    if tests and all(v == "supported" for v in tests):
-        return "supported"
-    if "not supported" in tests:
-        return "not supported"
-    return "inconclusive"

@@ -19,7 +19,7 @@ from scipy import stats
 from sim.experiments.execute import IN_PROCESS, Execution, available_memory, execute
 from sim.model.market import KladMarket
 from sim.model.metrics import METRICS
-from sim.params import ParameterError, defaults
+from sim.params import ParameterError, defaults, resolve, validate
 
 #: Metrics summarised over the final window and shown in summaries.
 HEADLINE = (
@@ -84,6 +84,33 @@ def check_memory(cities: list[dict[str, Any]], days: int, execution: Execution, 
     at_once = f" x {parallel} at once" if parallel > 1 else ""
     raise ParameterError(f"{where}: a run of {sizes} needs about {need / gb:,.1f} GB of memory{at_once}; this "
                          f"machine has {free / gb:,.1f} GB free{hint}")  # fmt: skip
+
+
+def run_forked(trunk: dict[str, Any], policies: list[dict[str, Any]], days: int,
+               seed: np.random.SeedSequence | int) -> list[pd.DataFrame]:  # fmt: skip
+    """Runs of one seed that differ only by their ``policy`` (levers from ``policy_start_day``): their daily metrics.
+
+    Before ``policy_start_day`` such runs are the same run: every process of
+    the model draws numbers that depend only on the seed, the process and the
+    day (``sim.model.engine.draws.Streams``), and no lever has switched yet.
+    So the warm-up is run once, and at its end the model is copied
+    (``copy.deepcopy``) into one run per policy, each then going on with its
+    own levers. The results are exactly those of separate runs (a test checks
+    it), at the cost of one warm-up instead of one per policy.
+    """
+    import copy
+
+    base = KladMarket(trunk, rng=seed)
+    warm_up = min(days, max(0, base.p.policy_start_day - 1))  # the policy switches on at the start of its day
+    base.run_for(warm_up)
+    frames = []
+    for i, policy in enumerate(policies):
+        resolve({**trunk, "policy": policy})  # the levers keep the cross-parameter rules with the rest
+        model = base if i == len(policies) - 1 else copy.deepcopy(base)
+        model.policy = validate(policy, "policy", levers_only=True)
+        model.run_for(days - warm_up)
+        frames.append(model.daily())
+    return frames
 
 
 def run_recorded(

@@ -14,6 +14,9 @@ from sim.experiments.sweep import Experiment, design_matrix  # noqa: E402
 
 #: A confidence half-width above this cannot rank parameters.
 WIDE_CI = 0.1
+#: Fewer Sobol base samples than this give indices too rough to rank parameters by, whatever their intervals say:
+#: SALib's bootstrap intervals are themselves unreliable on so few points (Saltelli et al. 2010 use 500 and more).
+MIN_RANKING_SAMPLES = 64
 
 
 def point_means(exp: Experiment, runs: pd.DataFrame, output: str) -> np.ndarray:
@@ -76,3 +79,67 @@ def samples_needed(exp: Experiment, table: pd.DataFrame) -> int | None:
     if ci.empty or ci.max() <= WIDE_CI:
         return None
     return int(math.ceil(exp.samples * (ci.max() / WIDE_CI) ** 2))
+
+
+def ranking_problems(exp: Experiment, table: pd.DataFrame) -> dict[str, list[str]]:
+    """Why a Sobol sweep's total indices cannot rank its factors, by output (an empty list: they can).
+
+    A ranking needs at least ``MIN_RANKING_SAMPLES`` base samples, indices
+    that are shares of variance (none above 1 or below 0 beyond its
+    interval), and intervals that separate the factors ranked next to each
+    other (by ``ST``).
+    """
+    problems: dict[str, list[str]] = {}
+    if exp.design != "sobol":
+        return problems
+    for output in exp.outputs:
+        found = []
+        if exp.samples < MIN_RANKING_SAMPLES:
+            found.append(f"{exp.samples} base samples, fewer than the {MIN_RANKING_SAMPLES} a ranking needs")
+        part = table[(table["output"] == output) & table["index"].isin(["S1", "ST"])]
+        if part.empty:
+            problems[output] = ["no indices (failed runs)"]
+            continue
+        outside = part[(part["ci_low"] > 1.0) | (part["ci_high"] < 0.0) | (part["value"] > 1.0)]
+        for r in outside.itertuples():
+            found.append(f"{r.index}({r.parameter}) = {r.value:.2f} is not a share of variance")
+        st = part[part["index"] == "ST"].sort_values("value", ascending=False)
+        for upper, lower in zip(st.itertuples(), st.iloc[1:].itertuples(), strict=False):
+            if upper.ci_low <= lower.ci_high:
+                found.append(f"the intervals of ST({upper.parameter}) and ST({lower.parameter}) overlap")
+        problems[output] = found
+    return problems
+
+
+def convergence(exp: Experiment, runs: pd.DataFrame) -> pd.DataFrame:
+    """Sobol indices from the first 8, 16, ... base samples up to all: how they settle as samples grow.
+
+    The design's points come in blocks of ``2D + 2`` (or ``D + 2``) per base
+    sample, and its base samples are a Sobol' sequence from a power of 2 on,
+    so its first ``n`` base samples (``n`` a power of 2) are a balanced
+    Sobol' design of their own and are analysed as one. Columns: ``output``, ``parameter``, ``index``,
+    ``samples``, ``value``, ``conf``.
+    """
+    if exp.design != "sobol":
+        return pd.DataFrame(columns=["output", "parameter", "index", "samples", "value", "conf"])
+    from SALib.analyze import sobol
+
+    d = len(exp.factors)
+    per_sample = 2 * d + 2 if exp.second_order else d + 2
+    rows = []
+    n = 8
+    sizes = []
+    while n < exp.samples:
+        sizes.append(n)
+        n *= 2
+    sizes.append(exp.samples)
+    for output in exp.outputs:
+        y = point_means(exp, runs, output)
+        if np.isnan(y).any():
+            continue
+        for n in sizes:
+            res = sobol.analyze(exp.problem, y[: n * per_sample], calc_second_order=exp.second_order, seed=exp.seed)
+            for k, name in enumerate(exp.factors):
+                rows += [(output, name, "S1", n, res["S1"][k], res["S1_conf"][k]),
+                         (output, name, "ST", n, res["ST"][k], res["ST_conf"][k])]  # fmt: skip
+    return pd.DataFrame(rows, columns=["output", "parameter", "index", "samples", "value", "conf"])

@@ -70,9 +70,10 @@ def learn_from_peers(uniforms, learning, risk, peers, arrest_rate, learning_rate
             risk[i] += learning_rate * (seen / peers - risk[i])
 
 
-def observe_peers(roster, learning: np.ndarray, arrest_rate: float) -> None:
+def observe_peers(roster, learning: np.ndarray, arrest_rate: float, stream: str) -> None:
     """Today's peer learning for the ``learning`` rows of a buyer or courier roster (its ``perceived_risk``)."""
-    p, rng = roster.model.p, roster.model.rng
+    p = roster.model.p
     rate = min(1.0, arrest_rate)
-    uniforms = rng.random(np.count_nonzero(learning) if rate > 0 else 0)  # none needed at rate 0
+    # Each row's own number (from ``stream``, one of ``sim.model.engine.draws.STREAMS``); none needed at rate 0.
+    uniforms = roster.model.stream.keyed(stream, roster.uid, where=learning) if rate > 0 else np.zeros(0)
     learn_from_peers(uniforms, learning, roster.perceived_risk, p.peers_observed, rate, p.learning_rate)

@@ -53,10 +53,10 @@ def happen(model: KladMarket, event: dict[str, Any]) -> dict[str, Any]:
         return {}
     if action == "arrest_wave":
         couriers = np.flatnonzero(model.couriers.state == CourierState.WORKING)
-        caught = couriers[model.rng.random(len(couriers)) < event.get("couriers", 0.0)]
+        caught = couriers[model.stream.keyed("events", model.couriers.uid[couriers]) < event.get("couriers", 0.0)]
         model.arrest_couriers(caught, np.zeros(len(caught)))
         buyers = np.flatnonzero(model.buyers.state == BuyerState.ACTIVE)
-        arrested = buyers[model.rng.random(len(buyers)) < event.get("buyers", 0.0)]
+        arrested = buyers[model.stream.keyed("arrest_wave", model.buyers.uid[buyers]) < event.get("buyers", 0.0)]
         model.arrest_buyers(arrested)
         return {"couriers_arrested": len(caught), "buyers_arrested": len(arrested)}
     if action == "set":

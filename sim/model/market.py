@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from sim.model.deterrence import discounted_years
-from sim.model.engine.draws import categorical, generator
+from sim.model.engine.draws import Streams, categorical
 from sim.model.events import happen
 from sim.model.metrics import METRICS, Day
 from sim.model.records import OUTCOMES, Recorder
@@ -44,7 +44,8 @@ class KladMarket(mesa.Model):
             with a ``policy`` dict of levers that switch on at ``policy_start_day``;
             or a ``Params``.
         rng: an integer seed, a ``numpy.random.SeedSequence`` or a ``Generator``;
-            all randomness of the run comes from it (see ``sim.model.engine.draws.generator``).
+            all randomness of the run comes from its ``SeedSequence``, one generator per process and day
+            (``sim.model.engine.draws.Streams``: ``stream(name)``).
         record: records below the city level to keep (``sim.model.records.RECORDS``); ``records()`` returns them.
     """
 
@@ -55,7 +56,8 @@ class KladMarket(mesa.Model):
         rng: int | np.random.SeedSequence | np.random.Generator | None = None,
         record: tuple[str, ...] = (),
     ):
-        super().__init__(rng=generator(rng))
+        self.stream = Streams(rng)  # today's generator of each process: self.stream("orders"), ...
+        super().__init__(rng=self.stream("mesa"))  # Mesa's own generator (the grid's), not the model's
         if isinstance(params, Params):
             params = params.as_dict()
         resolved = resolve({k: v for k, v in (params or {}).items() if k not in SCENARIO_KEYS})
@@ -69,7 +71,7 @@ class KladMarket(mesa.Model):
         p = self.p
         self.scale = p.n_buyers / 10_000  # demand-side rates are stated per 10,000 buyers
 
-        self.city = City(p.grid_width, p.grid_height, p.demand_concentration, self.rng, self.random)
+        self.city = City(p.grid_width, p.grid_height, p.demand_concentration, self.stream("city"), self.random)
         self.justice = Justice()
         self.stashes = Stashes()
         # Buyers whose stash was not found today, and their shops: a courier lays each a new stash for tomorrow.
@@ -143,7 +145,7 @@ class KladMarket(mesa.Model):
         # Each shop's stashes already hidden in the city.
         on_ground = np.ceil(self.shops.orders * p.ground_days).astype(np.int64)
         shops = np.repeat(np.arange(p.n_shops), on_ground)
-        districts = categorical(self.rng, self.city.placement, len(shops))
+        districts = categorical(self.stream("stashes"), self.city.placement, len(shops))
         self.stashes.hide(shops, districts, np.full(len(shops), -1), np.zeros(len(shops), dtype=bool))
         self.cumulative["produced"] = self._grams_in_stock()
         self.police.settle_patrol()
@@ -162,7 +164,7 @@ class KladMarket(mesa.Model):
         the part of the term served before parole, and the stock holds each
         charge in proportion to its term.
         """
-        p, rng = self.p, self.rng
+        p, rng = self.p, self.stream("prisons")
         convicted = p.conviction_probability * (1.0 - p.abscond_rate) ** p.forensic_delay
         flow = p.prison_fill * self.police.expected_courier_arrests() * convicted
         batch = rng.integers(p.batch_min, p.batch_max + 1, 4096)
@@ -184,6 +186,7 @@ class KladMarket(mesa.Model):
     def step(self) -> None:
         """One day of the market, in order."""
         self.day = self.steps
+        self.stream.new_day(self.day)
         self.today = Day()
         self.switch_on_policy()
         self.happen_today()
@@ -329,7 +332,7 @@ class KladMarket(mesa.Model):
         laid = self.couriers.lay_stashes(need, self.city.placement, hazards)
         grams = p.stash_grams
         self.shops.stock -= (laid.laid_by_shop + laid.seized_by_shop) * grams
-        lost = self.rng.random(len(laid.laid_shop)) < p.bad_placement
+        lost = self.stream("bad_placement").random(len(laid.laid_shop)) < p.bad_placement
         self.stashes.hide(laid.laid_shop, laid.laid_district, laid.laid_courier, lost)
         self._count_lost(int(lost.sum()) * grams)
         self.count_seized(int(laid.seized_by_shop.sum()) * grams)
@@ -341,7 +344,7 @@ class KladMarket(mesa.Model):
             caught = np.zeros(len(self.couriers) + 1, dtype=bool)  # the extra last slot: stashes of no courier (-1)
             caught[arrested] = True
             still_there = caught[self.stashes.courier] & (self.stashes.state == StashState.PRESENT)
-            shown = still_there & (self.rng.random(len(self.stashes)) < p.digital_analytics)
+            shown = still_there & (self.stream("analytics").random(len(self.stashes)) < p.digital_analytics)
             self._seize_stashes(np.flatnonzero(shown))
             self._add_leads(laid.arrested_shop)
         self.today.couriers_laying = laid.working
@@ -367,7 +370,8 @@ class KladMarket(mesa.Model):
             The districts where stashes were found.
         """
         present = np.flatnonzero(self.stashes.state == StashState.PRESENT)
-        found = present[self.rng.random(len(present)) < hazards["stash"][self.stashes.district[present]]]
+        chance = self.stream.keyed("patrol", self.stashes.uid[present])
+        found = present[chance < hazards["stash"][self.stashes.district[present]]]
         self._seize_stashes(found)
         return self.stashes.district[found]
 
@@ -400,12 +404,15 @@ class KladMarket(mesa.Model):
         pickups = np.concatenate([owed, buyers])
         shop = np.concatenate([owed_shop, shop])
         restash = np.arange(len(shop)) < n_owed
-        sent = self.stashes.deliver(shop, restash, len(shops), self.rng)
+        # Each pickup's own numbers (a buyer's re-stash and his new order are two), whatever other buyers do.
+        pickup_uid = self.buyers.uid[pickups] * 2 + (~restash)
+        sent = self.stashes.deliver(shop, restash, len(shops), self.stream.keyed("pickup", pickup_uid))
         got, district = sent.got, sent.district
         new_missing = sent.missing & ~restash
         self.owed_buyer, self.owed_shop = pickups[new_missing], shop[new_missing]
 
-        arrested = got & (self.rng.random(len(got)) < hazards["buyer"][np.maximum(district, 0)])
+        chance = self.stream.keyed("buyer_arrest", pickup_uid)
+        arrested = got & (chance < hazards["buyer"][np.maximum(district, 0)])
         n_got, n_arrested = int(np.count_nonzero(got)), int(np.count_nonzero(arrested))
         n_sold = n_got - n_arrested
         grams = p.stash_grams
@@ -486,7 +493,7 @@ class KladMarket(mesa.Model):
         shops.leads *= stale
         labs.leads *= stale
         in_business = np.flatnonzero(shops.active)
-        found = in_business[police.identify(shops.leads[in_business])]
+        found = in_business[police.identify(shops.leads[in_business], stream="shop_raids")]
         shops.leads[found] = 0.0
         abroad = found[shops.abroad[found]]
         # An operator abroad cannot be arrested; his open storefront is blocked from the next day.
@@ -498,12 +505,13 @@ class KladMarket(mesa.Model):
         for shop in caught:
             self._close_shop(int(shop), seize=True)
             lab = shops.lab[shop]
-            if lab >= 0 and self.rng.random() < police.lead_probability():
+            if lab >= 0 and self.stream("investigation").random() < police.lead_probability():
                 labs.leads[lab] += 1
         self.today.arrests_operator = len(caught)
 
         in_business = np.flatnonzero(labs.active)
-        self.raid_labs(in_business[police.identify(labs.leads[in_business], p.lab_detection * police.effort["labs"])])
+        hazard = p.lab_detection * police.effort["labs"]
+        self.raid_labs(in_business[police.identify(labs.leads[in_business], hazard, stream="lab_raids")])
 
     def raid_labs(self, rows: np.ndarray) -> None:
         """Police raid labs: chemists arrested, stock and precursors seized, the labs closed."""
@@ -522,7 +530,7 @@ class KladMarket(mesa.Model):
             The number of cases decided today (convicted, acquitted or absconded): what agents learn the
             chance of conviction from.
         """
-        out = self.justice.advance(self.day, self.p, self.rng)
+        out = self.justice.advance(self.day, self.p, self.stream("justice"))
         self.couriers.return_from_justice(
             out.acquitted_rows[Role.COURIER], out.released_rows[Role.COURIER], out.absconded_rows[Role.COURIER]
         )
@@ -558,7 +566,8 @@ class KladMarket(mesa.Model):
         open_visibility = self.shops.visibility * self.shops.open_now()
         advertising = (open_visibility.sum() / max(1e-9, self.initial_visibility)) ** p.ad_elasticity
         rate = p.initiation_rate * self.scale * availability * advertising * (1.0 - p.prevention)
-        new = int(self.rng.poisson(max(0.0, rate))) if open_visibility.sum() > 0 else 0  # no storefront, no start
+        # No storefront, no start.
+        new = int(self.stream("initiation").poisson(max(0.0, rate))) if open_visibility.sum() > 0 else 0
         if new:
             self.buyers.start_using(new, BuyerState.ACTIVE, open_visibility)
         self.today.new_buyers = new
@@ -578,7 +587,7 @@ class KladMarket(mesa.Model):
         monthly_return = float(shops.profit[active].mean()) * 30 / p.shop_start_cash if active.any() else 1.0
         unmet = self.today.unmet_orders / max(1, self.today.orders)
         hurdle = p.entry_hurdle if active.any() else 0.0  # a city with buyers and no shop: no incumbents to beat
-        if self.rng.random() < p.shop_entry_rate * max(0.0, monthly_return + unmet - hurdle):
+        if self.stream("shop_entry").random() < p.shop_entry_rate * max(0.0, monthly_return + unmet - hurdle):
             mean_orders = float(shops.orders[active].mean()) if active.any() else p.n_buyers * p.order_rate
             shops.open_shops(1, 0.5 * mean_orders)  # found by buyers through search and ads
             self.today.shops_opened += 1
@@ -586,7 +595,7 @@ class KladMarket(mesa.Model):
         self._count_lost(float(labs.stock[idle].sum()))  # an abandoned lab's leftover stock
         labs.stock[idle] = 0.0
         labs.close(idle)
-        if self.rng.random() < min(1.0, p.lab_entry_rate * labs.bulk_unmet / 0.1):
+        if self.stream("lab_entry").random() < min(1.0, p.lab_entry_rate * labs.bulk_unmet / 0.1):
             labs.set_up(1, ready_day=self.day + p.lab_entry_delay)
 
     def tidy_rosters(self) -> None:
@@ -640,9 +649,10 @@ class KladMarket(mesa.Model):
     def _add_leads(self, arrested_shop: np.ndarray) -> None:
         """Each arrested courier may give a lead to his shop, and through it to the lab."""
         chance = self.police.lead_probability()
-        leads = arrested_shop[self.rng.random(len(arrested_shop)) < chance]
+        rng = self.stream("leads")
+        leads = arrested_shop[rng.random(len(arrested_shop)) < chance]
         self.shops.leads += np.bincount(leads, minlength=len(self.shops))
-        up = leads[self.rng.random(len(leads)) < self.p.lab_link]
+        up = leads[rng.random(len(leads)) < self.p.lab_link]
         labs = self.shops.lab[up]
         self.labs.leads += np.bincount(labs[labs >= 0], minlength=len(self.labs))
 

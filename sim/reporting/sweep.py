@@ -11,7 +11,14 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from sim.experiments.sensitivity import WIDE_CI, indices, samples_needed, seed_noise_share  # noqa: E402
+from sim.experiments.sensitivity import (  # noqa: E402
+    WIDE_CI,
+    convergence,
+    indices,
+    ranking_problems,
+    samples_needed,
+    seed_noise_share,
+)
 from sim.experiments.sweep import Experiment  # noqa: E402
 from sim.io.files import write_atomic, write_json, write_parquet, write_text  # noqa: E402
 from sim.io.provenance import provenance  # noqa: E402
@@ -34,6 +41,29 @@ def plot_indices(table: pd.DataFrame, path: Path) -> Path:
         ax.set_title(output)
         ax.legend()
         ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    write_atomic(path, lambda tmp: fig.savefig(tmp, format="png", dpi=100))
+    plt.close(fig)
+    return path
+
+
+def plot_convergence(steps: pd.DataFrame, path: Path) -> Path:
+    """Each factor's S1 and ST (with 95% intervals) against the base samples they use, one row per output."""
+    outputs = list(steps["output"].unique())
+    fig, axes = plt.subplots(len(outputs), 2, figsize=(10, 2.8 * len(outputs) + 0.6), squeeze=False, sharex=True)
+    for row, output in enumerate(outputs):
+        for col, index in enumerate(("S1", "ST")):
+            ax = axes[row, col]
+            part = steps[(steps["output"] == output) & (steps["index"] == index)]
+            for name, sub in part.groupby("parameter", sort=False):
+                ax.errorbar(sub["samples"], sub["value"], yerr=sub["conf"], capsize=2, marker="o", ms=3, label=name)
+            ax.axhline(0, color="k", lw=0.6)
+            ax.axhline(1, color="0.6", lw=0.6, ls="--")
+            ax.set_xscale("log", base=2)
+            ax.set_title(f"{output}: {index}", fontsize=9)
+            if row == len(outputs) - 1:
+                ax.set_xlabel("base samples")
+        axes[row, 1].legend(fontsize=7)
     fig.tight_layout()
     write_atomic(path, lambda tmp: fig.savefig(tmp, format="png", dpi=100))
     plt.close(fig)
@@ -92,6 +122,14 @@ def report(exp: Experiment, runs: pd.DataFrame, table: pd.DataFrame) -> str:
     if need:
         lines += ["", f"Some confidence intervals are wider than +/-{WIDE_CI}: about {need} base samples "
                   f"(now {exp.samples}) would bring every one under it."]  # fmt: skip
+    problems = ranking_problems(exp, table)
+    if problems:
+        lines += ["", "## Can the total indices rank the parameters?", ""]
+        for output, found in problems.items():
+            verdict = "**not a ranking**: " + "; ".join(found) if found else "yes: every interval separates"
+            lines.append(f"- `{output}`: {verdict}.")
+        lines += ["", "How the indices settle as base samples grow (each point a Sobol' design of its own, with its "
+                  "95% bootstrap interval):", "", "![convergence](figures/convergence.png)"]  # fmt: skip
     lines += ["", "![indices](figures/indices.png)", "", "![scatter](figures/scatter.png)", ""]
     return "\n".join(lines)
 
@@ -112,5 +150,8 @@ def write_analysis(exp: Experiment, runs: pd.DataFrame, out: Path) -> pd.DataFra
     if not table.empty:
         plot_indices(table, out / "figures" / "indices.png")
     plot_scatter(exp, runs, out / "figures" / "scatter.png")
+    steps = convergence(exp, runs)
+    if not steps.empty:
+        plot_convergence(steps, out / "figures" / "convergence.png")
     write_text(report(exp, runs, table), out / "report.md")
     return table

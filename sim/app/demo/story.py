@@ -43,7 +43,7 @@ GLOSSARY: tuple[tuple[str, str], ...] = (
     ("Courier", "hides stashes for a shop and is paid per stash. Couriers take the job, or quit it, by weighing "
      "the pay against how likely and how long a prison term seems to them."),
     ("Lab", "makes the drugs from precursor chemicals and sells them to the shops in bulk."),
-    ("KZT", "the Kazakh tenge, the currency (about 500 to a US dollar in 2025). A gram sells for about 20,000 KZT "
+    ("KZT", "the Kazakh tenge, the currency (about 500 to a US dollar: [001 L139]). A gram sells for about 20,000 KZT "
      "here; a courier gets about 2,000 KZT a stash."),
 )  # fmt: skip
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.model.engine.compiled import inline, jit
+
 
 def generator(seed: int | np.random.SeedSequence | np.random.Generator | None) -> np.random.Generator:
     """A run's random generator: PCG64DXSM seeded by ``seed`` (an int is a ``SeedSequence``'s entropy).
@@ -44,3 +46,158 @@ def categorical(rng: np.random.Generator, weights: np.ndarray, n: int) -> np.nda
 def from_cdf(rng: np.random.Generator, cumulative: np.ndarray, n: int) -> np.ndarray:
     """``n`` indices drawn from cumulative probabilities ``cumulative`` (as made by ``cdf``)."""
     return cumulative.searchsorted(rng.random(n), side="right")
+
+
+#: The model's processes, each drawing from its own random numbers. A policy that changes how many draws one
+#: process makes (more patrols find more stashes, say) then leaves the others' draws as they were: arms of an
+#: experiment share their random numbers process by process (common random numbers). Append new names at the
+#: end: a name's position is part of its seed.
+STREAMS = (
+    "mesa", "city", "labs", "precursors", "bulk", "imports", "shops", "storefronts", "labour", "hiring",
+    "courier_peers", "batches", "placement", "bad_placement", "analytics", "patrol", "pickup", "buyer_arrest",
+    "orders", "storefront_choice", "buyer_peers", "treatment", "use", "forgetting", "investigation", "leads",
+    "shop_raids", "lab_raids", "justice", "release", "pool", "initiation", "new_buyers", "shop_entry", "lab_entry",
+    "events", "prisons", "stashes", "arrest_wave",
+)  # fmt: skip
+_STREAM_INDEX = {name: i for i, name in enumerate(STREAMS)}
+
+
+def seed_sequence(seed: int | np.random.SeedSequence | np.random.Generator | None) -> np.random.SeedSequence:
+    """The ``SeedSequence`` behind ``seed``: an int is its entropy, a ``Generator`` gives the one it was made from."""
+    if isinstance(seed, np.random.SeedSequence):
+        return seed
+    if isinstance(seed, np.random.Generator):
+        made_from = seed.bit_generator.seed_seq
+        if not isinstance(made_from, np.random.SeedSequence):
+            raise ValueError("a Generator given as a seed must be made from a numpy.random.SeedSequence")
+        return made_from
+    return np.random.SeedSequence(seed)
+
+
+_MASK = (1 << 64) - 1
+
+
+def mix64(z: int) -> int:
+    """SplitMix64's step and output function on a 64-bit integer: a well-mixed 64-bit hash of ``z``."""
+    z = (z + 0x9E3779B97F4A7C15) & _MASK
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK
+    return z ^ (z >> 31)
+
+
+def mix64_array(z: np.ndarray) -> np.ndarray:
+    """``mix64`` of every element of a ``uint64`` array (wrapping arithmetic)."""
+    z = z + np.uint64(0x9E3779B97F4A7C15)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+class Streams:
+    """The random generators of a run: one per process (``STREAMS``) and day.
+
+    Each process has four 64-bit words from the run's ``SeedSequence``
+    extended by the process's index (``spawn_key``). On day ``d`` its
+    generator (PCG64DXSM) starts from a state that is a hash (``mix64``) of
+    its words and ``d`` only: it depends on nothing else, not on how many
+    numbers other processes or earlier days drew. Two runs from one seed that
+    differ by a policy therefore draw the same numbers in every process the
+    policy does not touch, and a process it does touch is back in step the
+    next day. (A day's state is set, not seeded through a new
+    ``SeedSequence``: 1 microsecond instead of 10, for some 30 processes a day.)
+
+    Where a process draws a number per agent, the number is a function of the
+    agent's ``uid`` as well (``keyed``): an agent's number does not shift when
+    other agents join, leave or change state, nor when the arrays are compacted.
+    """
+
+    def __init__(self, seed: int | np.random.SeedSequence | np.random.Generator | None):
+        root = seed_sequence(seed)
+        self._words = np.array([
+            np.random.SeedSequence(root.entropy, spawn_key=(*root.spawn_key, i),
+                                   pool_size=root.pool_size).generate_state(4, np.uint64)
+            for i in range(len(STREAMS))
+        ])  # fmt: skip
+        self._generators: dict[str, np.random.Generator] = {}
+        self._today: dict = {}  # name -> today's generator (state set); (name, "calls") -> keyed draws so far
+        self.new_day(0)
+
+    def new_day(self, day: int) -> None:
+        """From now on, draws are those of ``day``."""
+        self.day = day
+        self._today.clear()
+        self._day_words = mix64_array(self._words ^ np.uint64(mix64(day)))  # every process's words of the day
+
+    def __call__(self, name: str) -> np.random.Generator:
+        """Today's generator of the process ``name`` (one of ``STREAMS``)."""
+        made = self._today.get(name)
+        if made is None:
+            w = self._day_words[_STREAM_INDEX[name]].tolist()
+            state, inc = w[0] << 64 | w[1], w[2] << 64 | w[3] | 1
+            made = self._generators.get(name)
+            if made is None:
+                made = self._generators[name] = np.random.Generator(np.random.PCG64DXSM(0))
+            made.bit_generator.state = {"bit_generator": "PCG64DXSM", "state": {"state": state, "inc": inc},
+                                        "has_uint32": 0, "uinteger": 0}  # fmt: skip
+            self._today[name] = made
+        return made
+
+    def keyed(self, name: str, uids: np.ndarray, columns: int = 1, where: np.ndarray | None = None) -> np.ndarray:
+        """Today's uniforms of process ``name`` for the agents ``uids``: ``columns`` numbers each, by agent.
+
+        The numbers are a hash of a key and the agent's uid
+        (``keyed_uniforms``), so each agent has its own, however many others
+        are asked for. The key is the process's of the day and of the call: a
+        process that asks twice in a day (two arrest waves, say) gets new
+        numbers the second time. With ``where`` (a mask over ``uids``), only
+        those agents' numbers, in order. One column gives a 1-D array.
+        """
+        call = self._today[(name, "calls")] = self._today.get((name, "calls"), 0) + 1
+        # Its own key, apart from the state of the process's generator (which may draw beside it).
+        key = np.uint64(mix64(int(self._day_words[_STREAM_INDEX[name], 3]) ^ mix64(call)))
+        uids = np.ascontiguousarray(uids, dtype=np.int64)
+        if where is not None:
+            if columns == 1:
+                return keyed_where(key, uids, where)
+            uids = uids[where]
+        if columns == 1:
+            return keyed_uniforms(key, uids)
+        counters = (uids[:, None] * columns + np.arange(columns)).ravel()
+        return keyed_uniforms(key, counters).reshape(len(uids), columns)
+
+
+@inline
+def _uniform(key, counter):
+    """SplitMix64 (Steele, Lea & Flood 2014, the seeder of xoshiro) at ``counter`` from ``key``: a uniform in [0, 1).
+
+    SplitMix64 passes BigCrush as a generator of consecutive counters; here
+    the counter is an agent's uid (times the columns, plus the column), the
+    state ``key + (counter + 1) * golden``, and the output's 53 high bits give
+    the uniform.
+    """
+    z = key + np.uint64(counter + 1) * np.uint64(0x9E3779B97F4A7C15)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    z = z ^ (z >> np.uint64(31))
+    return np.float64(z >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+
+
+@jit
+def keyed_uniforms(key, counters):
+    """The uniform of each counter (``_uniform``); a plain loop that the compiler vectorises."""
+    out = np.empty(len(counters))
+    for i in range(len(counters)):
+        out[i] = _uniform(key, counters[i])
+    return out
+
+
+@jit
+def keyed_where(key, uids, where):
+    """``keyed_uniforms`` of the uids where the mask ``where`` holds, in order (no copy of the uids)."""
+    out = np.empty(np.count_nonzero(where))
+    k = 0
+    for i in range(len(uids)):
+        if where[i]:
+            out[k] = _uniform(key, uids[i])
+            k += 1
+    return out

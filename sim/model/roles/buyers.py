@@ -217,7 +217,7 @@ class BuyerRoster(Roster):
 
         A storefront drawn twice is remembered once (the slot stays empty).
         """
-        p, rng, city = self.model.p, self.model.rng, self.model.city
+        p, rng, city = self.model.p, self.model.stream("new_buyers"), self.model.city
         district = from_cdf(rng, city.demand_cdf, n)
         order_rate = p.order_rate * rng.gamma(2.0, 0.5, n)
         price_elasticity = p.price_elasticity * rng.lognormal(-0.125, 0.5, n)
@@ -243,7 +243,7 @@ class BuyerRoster(Roster):
         order_cost = price * p.stash_grams
         active = self.state == BuyerState.ACTIVE
         appetite = Appetite(self.order_rate, self.price_elasticity, self.risk_aversion, self.perceived_risk)
-        uniforms = self.model.rng.random(np.count_nonzero(active))
+        uniforms = self.model.stream.keyed("orders", self.uid, where=active)
         return decide_orders(uniforms, active, appetite, np.log(price / p.reference_price), arrest_cost / order_cost)
 
     def choose_storefronts(self, rows: np.ndarray, open_now: np.ndarray, visibility: np.ndarray) -> np.ndarray:
@@ -259,16 +259,16 @@ class BuyerRoster(Roster):
         n_shops = max(1, int((visibility > 0).sum()))
         find = p.search_success * open_now.sum() / n_shops
         appeal = np.where(open_now, (shops.orders + 1.0) ** p.size_preference, 0.0)
-        uniforms = self.model.rng.random((len(rows), 4))
+        uniforms = self.model.stream.keyed("storefront_choice", self.uid[rows], 4)
         return choose_storefronts(uniforms, rows, self.known, appeal, find, cdf(weights))
 
     def observe_arrests(self, arrest_rate: float) -> None:
         """Update perceived pickup risk from arrests among peers."""
-        observe_peers(self, self.state == BuyerState.ACTIVE, arrest_rate)
+        observe_peers(self, self.state == BuyerState.ACTIVE, arrest_rate, "buyer_peers")
 
     def arrest(self, rows: np.ndarray, imprisoned: bool) -> np.ndarray:
         """Arrested buyers learn from it; some are treated instead of fined. Returns treated rows."""
-        p, rng = self.model.p, self.model.rng
+        p, rng = self.model.p, self.model.stream("treatment")
         self.perceived_risk[rows] += p.learning_rate * (1.0 - self.perceived_risk[rows])
         treated = rows[rng.random(len(rows)) < p.treatment]
         self.treated[treated] = True
@@ -286,19 +286,20 @@ class BuyerRoster(Roster):
             arrest_cost: the money value of an arrest to a buyer; quitting rises with its perceived expectation.
         """
         p = self.model.p
-        using = int(np.count_nonzero((self.state == BuyerState.ACTIVE) | (self.state == BuyerState.FORMER)))
         # With agencies sharing records, prevention also reaches former users at risk.
         relapse = p.relapse_rate * (1.0 - p.prevention * p.coordination * p.prevention_reach)
         rates = UseRates(
             p.quit_rate, relapse, p.recovery_rate, (price / p.reference_price) ** p.use_price_elasticity,
             p.use_risk_response * arrest_cost / (price * p.stash_grams),
         )  # fmt: skip
-        use_transitions(self.model.rng.random(using), self.state, self.treated, self.known, self.perceived_risk, rates)
+        in_use = (self.state == BuyerState.ACTIVE) | (self.state == BuyerState.FORMER)
+        uniforms = self.model.stream.keyed("use", self.uid, where=in_use)
+        use_transitions(uniforms, self.state, self.treated, self.known, self.perceived_risk, rates)
 
     def forget_storefront(self, shop: int, keep_share: float) -> None:
         """Buyers who knew ``shop`` lose it, except ``keep_share`` who find its mirror."""
         drawn = count_equal(self.known, shop) if keep_share > 0 else 0
-        forget(self.known, shop, self.model.rng.random(drawn), keep_share)
+        forget(self.known, shop, self.model.stream("forgetting").random(drawn), keep_share)
 
     def count(self, state: BuyerState) -> int:
         """Number of buyers in a state."""

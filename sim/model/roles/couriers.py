@@ -337,7 +337,7 @@ class CourierRoster(Roster):
 
     def recruit_candidates(self, n: int) -> np.ndarray:
         """Add ``n`` new candidates to the pool with drawn traits."""
-        p, rng = self.model.p, self.model.rng
+        p, rng = self.model.p, self.model.stream("labour")
         return self.add(
             n,
             reservation_wage=p.reservation_wage * rng.lognormal(0.0, p.wage_dispersion, n),
@@ -393,13 +393,15 @@ class CourierRoster(Roster):
         """Fill vacancies from candidates who see a job ad and find it worth it; return hires by shop."""
         if vacancies.sum() <= 0:
             return np.zeros(len(vacancies), dtype=np.int64)
-        uniforms = self.model.rng.random(self.count(CourierState.CANDIDATE))
+        rng = self.model.stream("hiring")
+        start = rng.integers(1 << 62)  # where in the list of candidates today's serving begins
         ads = JobAds(float(self.model.p.ad_reach), vacancies, cdf(vacancies),
                      self.expected_daily_pay(pay_per_stash_by_shop))  # fmt: skip
         # Served from a random candidate on, round the list: a rotation of candidates, not of rows, so that
         # dropping departed rows (compaction) changes nothing.
         order = np.flatnonzero(self.state == CourierState.CANDIDATE)
-        order = np.roll(order, -int(self.model.rng.integers(max(len(order), 1))))
+        order = np.roll(order, -int(start % max(len(order), 1)))
+        uniforms = self.model.stream.keyed("hiring", self.uid[order])  # each his own, whoever else is in the pool
         return hire(uniforms, self._staff(), ads, self.job_cost(), self.model.day, order)
 
     def quit_jobs(self, pay_per_stash_by_shop: np.ndarray) -> int:
@@ -411,7 +413,7 @@ class CourierRoster(Roster):
 
     def observe_arrests(self, arrest_rate: float) -> None:
         """Update perceived risk from arrests seen among a few peers (candidates and couriers)."""
-        observe_peers(self, self.state <= CourierState.WORKING, arrest_rate)
+        observe_peers(self, self.state <= CourierState.WORKING, arrest_rate, "courier_peers")
 
     def lay_stashes(self, need_by_shop: np.ndarray, placement_weights: np.ndarray, detection: dict) -> Round:
         """One working day: couriers collect batches and hide them; some are caught.
@@ -421,12 +423,13 @@ class CourierRoster(Roster):
             placement_weights: where couriers hide stashes, by district (sums to 1).
             detection: ``per_placement`` hazard by district and ``digital`` daily hazard.
         """
-        p, rng = self.model.p, self.model.rng
+        p = self.model.p
         known = min(1.0, detection["digital"] * (1.0 + (p.known_offender_detection - 1.0) * p.coordination))
         shift = Shift(p.work_share, p.batch_min, p.batch_max, detection["digital"], known)
-        batches = plan_batches(rng.random((self.count(CourierState.WORKING), 4)), self.state, self.shop, self.repeat,
-                               need_by_shop, shift)  # fmt: skip
-        uniforms = rng.random((int(batches.batch.sum()), 2))
+        working = self.state == CourierState.WORKING
+        uniforms = self.model.stream.keyed("batches", self.uid, 4, where=working)
+        batches = plan_batches(uniforms, self.state, self.shop, self.repeat, need_by_shop, shift)
+        uniforms = self.model.stream("placement").random((int(batches.batch.sum()), 2))
         placed = lay_batches(batches, cdf(placement_weights), detection["per_placement"], uniforms, len(need_by_shop))
         working, shop, batch = batches.rows, batches.shop, batches.batch
         arrested = placed.caught_at < batch
@@ -458,7 +461,7 @@ class CourierRoster(Roster):
         """Acquitted suspects rejoin the pool; released prisoners may; absconders are gone."""
         self._leave(acquitted, CourierState.CANDIDATE)
         self.state[absconded] = CourierState.GONE
-        back = self.model.rng.random(len(released)) < self.model.p.return_after_release
+        back = self.model.stream("release").random(len(released)) < self.model.p.return_after_release
         self.repeat[released] = True
         self.reservation_wage[released] *= 1.0 - self.model.p.record_wage_penalty
         self._leave(released[back], CourierState.CANDIDATE)
@@ -470,8 +473,9 @@ class CourierRoster(Roster):
 
     def renew_pool(self) -> None:
         """Candidates age out of the pool and new ones arrive."""
-        p, rng = self.model.p, self.model.rng
-        leave_pool(rng.random(self.count(CourierState.CANDIDATE)), self.state, p.candidate_exit_rate)
+        p, rng = self.model.p, self.model.stream("pool")
+        uniforms = self.model.stream.keyed("pool", self.uid, where=self.state == CourierState.CANDIDATE)
+        leave_pool(uniforms, self.state, p.candidate_exit_rate)
         arrivals = rng.poisson(p.candidate_inflow * self.model.scale)
         if arrivals:
             self.recruit_candidates(arrivals)

@@ -58,7 +58,7 @@ class LabRoster(Roster):
         Only the day-0 labs start ``supplied`` with a shipment of precursors;
         entrants wait for theirs, which precursor control may intercept.
         """
-        p, rng = self.model.p, self.model.rng
+        p, rng = self.model.p, self.model.stream("labs")
         capacity = p.lab_capacity * rng.uniform(0.5, 1.5, n)
         return self.add(
             n,
@@ -72,7 +72,7 @@ class LabRoster(Roster):
 
     def receive_precursors(self) -> int:
         """Shipments due today arrive unless intercepted; returns shipments intercepted."""
-        p, rng, today = self.model.p, self.model.rng, self.model.day
+        p, rng, today = self.model.p, self.model.stream("precursors"), self.model.day
         # A lab orders precursors only when it is short of one shipment's worth (no stockpiling).
         short = self.precursor < self.capacity * p.precursor_interval
         due = np.flatnonzero(self.active & short & (self.next_shipment <= today))
@@ -104,7 +104,7 @@ class LabRoster(Roster):
         Returns grams delivered and price paid per shop, and each shop's
         (possibly new) supplier.
         """
-        rng = self.model.rng
+        rng = self.model.stream("bulk")
         delivered = np.zeros(len(requests))
         paid = np.zeros(len(requests))
         supplier = supplier.copy()
@@ -137,7 +137,7 @@ class LabRoster(Roster):
         short = np.flatnonzero(requests - delivered > 1e-9)
         if capacity <= 0 or len(short) == 0:
             return
-        stopped = model.rng.random(len(short)) < self.interception(p.import_interdiction)
+        stopped = model.stream("imports").random(len(short)) < self.interception(p.import_interdiction)
         for shop, caught in zip(short, stopped, strict=True):
             grams = min(requests[shop] - delivered[shop], capacity)
             capacity -= grams

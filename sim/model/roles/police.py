@@ -126,10 +126,10 @@ class Police(mesa.Agent):
             self.pickups_by_district += 0.1 * (pickups / pickups.sum() - self.pickups_by_district)
         self.found_by_district += 1e-6
 
-    def identify(self, leads: np.ndarray, base_hazard: float = 0.0) -> np.ndarray:
+    def identify(self, leads: np.ndarray, base_hazard: float = 0.0, *, stream: str = "investigation") -> np.ndarray:
         """Which targets are identified today; each one's hazard grows with its leads and the investigators' effort.
 
-        ``leads`` holds the leads on each target still in business (one draw each).
+        ``leads`` holds the leads on each target still in business (one draw each, from ``stream``).
         """
         rate = self.p.investigation_rate * self.effort["investigation"] * leads + base_hazard
-        return self.model.rng.random(len(leads)) < 1.0 - np.exp(-rate)
+        return self.model.stream(stream).random(len(leads)) < 1.0 - np.exp(-rate)

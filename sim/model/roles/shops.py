@@ -71,7 +71,7 @@ class ShopRoster(Roster):
 
         Only the day-0 shops start ``stocked`` with bulk; later entrants buy theirs from labs.
         """
-        p, rng = self.model.p, self.model.rng
+        p, rng = self.model.p, self.model.stream("shops")
         labs = self.model.labs
         active_labs = np.flatnonzero(labs.active)
         self.waiting += [[] for _ in range(n)]
@@ -105,9 +105,10 @@ class ShopRoster(Roster):
 
     def detect_storefronts(self, hazard_per_visibility: float, block_delay: int) -> int:
         """Cyber monitoring finds open storefronts; each is blocked after ``block_delay`` days."""
-        rng, today = self.model.rng, self.model.day
+        today = self.model.day
         open_ = np.flatnonzero(self.active & (self.storefront == Storefront.OPEN))
-        found = open_[rng.random(len(open_)) < 1.0 - np.exp(-hazard_per_visibility * self.visibility[open_])]
+        chance = self.model.stream.keyed("storefronts", self.uid[open_])
+        found = open_[chance < 1.0 - np.exp(-hazard_per_visibility * self.visibility[open_])]
         self.storefront[found] = Storefront.DETECTED
         self.storefront_day[found] = today + block_delay
         return len(found)

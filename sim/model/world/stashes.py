@@ -106,6 +106,8 @@ class Stashes:
         self.district = np.zeros(0, dtype=np.int64)
         self.courier = np.zeros(0, dtype=np.int64)
         self.state = np.zeros(0, dtype=np.int8)
+        self.uid = np.zeros(0, dtype=np.int64)  # each stash's number, in the order laid (keys its random draws)
+        self._next_uid = 0
 
     def __len__(self) -> int:
         return len(self.shop)
@@ -116,6 +118,8 @@ class Stashes:
         self.district = np.concatenate([self.district, districts])
         self.courier = np.concatenate([self.courier, couriers])
         self.state = np.concatenate([self.state, np.where(lost, StashState.LOST, StashState.PRESENT).astype(np.int8)])
+        self.uid = np.concatenate([self.uid, np.arange(self._next_uid, self._next_uid + len(shops))])
+        self._next_uid += len(shops)
 
     def renumber_couriers(self, remap: np.ndarray) -> None:
         """The couriers have new roster rows (``Roster.tidy``'s map; -1, no courier, stays -1)."""
@@ -129,15 +133,15 @@ class Stashes:
         """Stashes each shop believes it has, by shop."""
         return np.bincount(self.shop, minlength=n_shops)
 
-    def deliver(self, order_shop: np.ndarray, restash: np.ndarray, n_shops: int, rng: np.random.Generator) -> Delivery:
-        """Send each pickup to a distinct stash of its shop (``send_orders``): re-stashes to the newest.
+    def deliver(self, order_shop: np.ndarray, restash: np.ndarray, n_shops: int, uniforms: np.ndarray) -> Delivery:
+        """Send each pickup to a distinct stash of its shop (``send_orders``, with a uniform each): re-stashes first.
 
         Every stash sent leaves the database. A shop with fewer stashes on file
         than pickups serves its re-stashes, then its first orders only.
         """
         present = self.state == StashState.PRESENT
         sent, missing, got, district, keep = send_orders(
-            rng.random(len(order_shop)), order_shop, restash, self.shop, self.district, present, n_shops
+            uniforms, order_shop, restash, self.shop, self.district, present, n_shops
         )
         self._keep(keep)
         return Delivery(sent, missing, got, district)
@@ -151,5 +155,5 @@ class Stashes:
         self._keep(keep)
 
     def _keep(self, keep: np.ndarray) -> None:
-        for name in ("shop", "district", "courier", "state"):
+        for name in ("shop", "district", "courier", "state", "uid"):
             setattr(self, name, getattr(self, name)[keep])

@@ -1,0 +1,307 @@
+"""How a hypothesis's replications become verdicts: estimates, power, a correction for several tests, and more runs.
+
+Every test of a hypothesis is judged from per-replication values (an arm's
+final-window mean of a metric, or a linear combination of arms for a
+contrast, paired by replication). Besides its estimate and confidence
+interval, each row says what the replications could have found:
+
+- ``sd``: the standard deviation of the per-replication effect (paired);
+- ``mde``: the *minimal detectable effect*, the smallest true effect that a
+  test of this many replications finds with 80% power at its confidence
+  level, ``(t(1 - a/2) + t(0.8)) * sd / sqrt(n)``; ``mde_relative`` divides it
+  by the reference arm's mean, to be read against the margin;
+- ``reps_needed``: the replications at which the CI's half-width would fall
+  below half the margin (a decision either way becomes likely), at this ``sd``;
+- ``crn_correlation``: for a contrast, the correlation across replications
+  between each arm it names and its reference arm (``relative_to``, else the
+  last arm named); the lowest is shown. Common random numbers work when it is
+  high: the replications' shared noise then cancels in the contrast.
+
+**Several tests, one verdict: Holm's correction.** A hypothesis is supported
+only when all its deciding tests are, so each must hold at a confidence that
+accounts for the others. The ``k`` deciding tests (role ``test``, contrasts
+and levels) are ranked by the p-value of the boundary their *supported*
+verdict must clear (0 for ``decrease``/``increase``, minus or plus the margin
+for ``no_decrease``/``no_increase``, the threshold for ``above``/``below``);
+the ``i``-th smallest is judged with a confidence interval at level
+``1 - 0.05 / (k - i + 1)``, and once one test fails to clear its boundary at
+its level, the tests ranked after it cannot be supported (Holm's step-down).
+With one deciding test this is the plain 95% interval. Checks and details
+keep 95%.
+
+**How many replications.** ``needed`` says how many replications a
+hypothesis's runs should have: the most that any inconclusive deciding test or
+check asks for (``reps_needed``), at most ``cap``. The runner starts with the
+file's ``replications`` (a pilot) and adds runs until nothing asks for more or
+the cap is reached; *inconclusive* then means that the cap gave too little
+power, and the report says how many replications would decide it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from sim.experiments.replications import mean_ci
+
+ALPHA = 0.05  # one minus the confidence of a single test
+POWER = 0.8  # the power at which the minimal detectable effect is stated
+_NAME = re.compile(r"[A-Za-z_]\w*")
+
+
+# ------------------------------------------------------------------ one test
+def metric_values(summary: pd.DataFrame, expr: str) -> pd.Series:
+    """A metric expression evaluated per replication (a ratio with a zero denominator is NaN)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        values = summary.eval(expr) if expr not in summary else summary[expr]
+    return pd.Series(values, index=summary.index, dtype=float).replace([np.inf, -np.inf], np.nan)
+
+
+def judge(test, summary: dict[str, pd.DataFrame], level: float = 1 - ALPHA) -> dict[str, Any]:
+    """Estimate a contrast or level test (a ``Criterion``) from the arms' per-replication values, with its verdict.
+
+    Args:
+        test: the criterion.
+        summary: each arm's final-window means, one row per replication (the same replications in every arm).
+        level: the confidence level of the interval that decides (Holm's, for a hypothesis's deciding tests).
+    """
+    per_arm = pd.DataFrame({arm: metric_values(frame, test.metric) for arm, frame in summary.items()})
+    if test.kind == "level":
+        values = per_arm[test.arm].dropna()
+        mean, low, high = mean_ci(values, level)
+        verdict = level_verdict(test.expect, low, high, test.threshold)
+        row = _row(test, f"{test.arm}", mean, low, high, float("nan"), test.threshold, verdict, len(values))
+        return {**row, **_power(values, level, test.threshold, abs(mean - test.threshold), 1.0), "level": level}
+    effect = per_arm.eval(test.effect).dropna()
+    mean, low, high = mean_ci(effect, level)
+    scale = abs(float(per_arm[test.relative_to].mean())) if test.relative_to else 1.0
+    if test.relative_to and scale == 0:
+        scale = float("nan")
+    rel = mean / scale if test.relative_to else float("nan")
+    margin = test.margin * scale
+    verdict = contrast_verdict(test.expect, mean, low, high, margin)
+    row = _row(test, test.effect, mean, low, high, rel, margin, verdict, len(effect))
+    wanted = margin / 2 if margin > 0 else abs(mean)  # the half-width that decides
+    power = _power(effect, level, boundary(test.expect, margin), wanted, scale if test.relative_to else 1.0)
+    return {**row, **power, "crn_correlation": crn_correlation(per_arm, test), "level": level}
+
+
+def _row(test, comparison, mean, low, high, rel, bound, verdict, n) -> dict[str, Any]:
+    return {
+        "test": test.name, "role": test.role, "kind": test.kind, "metric": test.metric, "comparison": comparison,
+        "expect": test.expect, "estimate": mean, "ci_low": low, "ci_high": high, "relative": rel,
+        "margin_or_threshold": bound, "relative_to": test.relative_to, "n": n, "verdict": verdict,
+    }  # fmt: skip
+
+
+def boundary(expect: str, margin: float) -> float:
+    """The value a test's *supported* verdict must clear: 0, minus or plus the margin."""
+    return {"no_decrease": -margin, "no_increase": margin}.get(expect, 0.0)
+
+
+def _power(values: pd.Series, level: float, against: float, half_width: float, scale: float) -> dict[str, Any]:
+    """p-value against ``against``, the effect's SD, the minimal detectable effect and the replications needed."""
+    n = len(values)
+    nan = float("nan")
+    if n < 2:
+        return {"p_value": nan, "sd": nan, "mde": nan, "mde_relative": nan, "reps_needed": math.nan}
+    sd = float(values.std(ddof=1))
+    mean = float(values.mean())
+    if sd == 0.0:
+        p = 0.0 if mean != against else 1.0
+    else:
+        p = float(2 * stats.t.sf(abs(mean - against) / (sd / math.sqrt(n)), n - 1))
+    mde = (stats.t.ppf(1 - (1 - level) / 2, n - 1) + stats.t.ppf(POWER, n - 1)) * sd / math.sqrt(n)
+    return {
+        "p_value": p, "sd": sd, "mde": float(mde), "mde_relative": float(mde / scale) if scale else nan,
+        "reps_needed": replications_for(sd, half_width, level),
+    }  # fmt: skip
+
+
+def replications_for(sd: float, half_width: float, level: float = 1 - ALPHA, most: int = 100_000) -> float:
+    """The fewest replications whose t interval at ``level`` has a half-width below ``half_width`` (inf: none)."""
+    if not (sd > 0 and half_width > 0) or math.isnan(sd) or math.isnan(half_width):
+        return 2.0 if sd == 0 else float("inf")
+    n = max(2, math.ceil((stats.norm.ppf(1 - (1 - level) / 2) * sd / half_width) ** 2))  # the normal guess, then up
+    while n <= most and stats.t.ppf(1 - (1 - level) / 2, n - 1) * sd / math.sqrt(n) >= half_width:
+        n += 1
+    return float(n) if n <= most else float("inf")
+
+
+def crn_correlation(per_arm: pd.DataFrame, test) -> float:
+    """The lowest correlation across replications between an arm of the contrast and its reference arm."""
+    arms = list(dict.fromkeys(_NAME.findall(test.effect)))
+    reference = test.relative_to or arms[-1]
+    others = [arm for arm in arms if arm != reference]
+    values = []
+    for arm in others:
+        pair = per_arm[[arm, reference]].dropna()
+        if len(pair) > 2 and pair[arm].std() > 0 and pair[reference].std() > 0:
+            values.append(float(np.corrcoef(pair[arm], pair[reference])[0, 1]))
+    return min(values) if values else float("nan")
+
+
+def contrast_verdict(expect: str, mean: float, low: float, high: float, margin: float) -> str:
+    """The rule of ``sim.experiments.hypotheses`` for ``decrease``/``increase`` and their negations."""
+    if any(math.isnan(x) for x in (mean, low, high, margin)):
+        return "inconclusive"
+    if expect in ("increase", "no_increase"):  # mirror onto the decrease case
+        mean, low, high = -mean, -high, -low
+    if high < 0 and mean <= -margin:
+        decrease = "supported"
+    elif low > -margin:
+        decrease = "not supported"
+    else:
+        decrease = "inconclusive"
+    if expect in ("decrease", "increase"):
+        return decrease
+    return {"supported": "not supported", "not supported": "supported"}.get(decrease, "inconclusive")
+
+
+def level_verdict(expect: str, low: float, high: float, threshold: float) -> str:
+    """``above``/``below``: supported when the whole CI is beyond the threshold, not supported on its wrong side."""
+    if math.isnan(low) or math.isnan(high):
+        return "inconclusive"
+    if expect == "below":
+        low, high, threshold = -high, -low, -threshold
+    if low > threshold:
+        return "supported"
+    if high < threshold:
+        return "not supported"
+    return "inconclusive"
+
+
+def judge_ranking(test, table: pd.DataFrame, problems: list[str] | tuple = ()) -> dict[str, Any]:
+    """Group A's total Sobol index against group B's, by their bootstrap confidence intervals.
+
+    ``problems`` are the reasons the indices cannot rank at all
+    (``sim.experiments.sensitivity.ranking_problems``: too few samples, an
+    index that is no share of variance); with any but overlapping intervals
+    the test is inconclusive and says "not a ranking".
+    """
+    first, second = (g.strip() for g in test.effect.split(">"))
+    st = table[(table["index"] == "ST") & (table["output"] == test.metric)].set_index("parameter")
+    fatal = [p for p in problems if "overlap" not in p]
+    if first not in st.index or second not in st.index:
+        verdict, a, b = "inconclusive", None, None
+    elif fatal:
+        verdict, a, b = "inconclusive", st.loc[first], st.loc[second]
+    else:
+        a, b = st.loc[first], st.loc[second]
+        if a["ci_low"] > b["ci_high"]:
+            verdict = "supported"
+        elif a["ci_high"] < b["ci_low"]:
+            verdict = "not supported"
+        else:
+            verdict = "inconclusive"
+    row = _row(test, f"ST({first}) - ST({second})", float("nan"), float("nan"), float("nan"), float("nan"),
+               float("nan"), verdict, 0)  # fmt: skip
+    if a is not None:
+        row.update(estimate=float(a["value"] - b["value"]), ci_low=float(a["ci_low"] - b["ci_high"]),
+                   ci_high=float(a["ci_high"] - b["ci_low"]))  # fmt: skip
+        row["detail"] = (f"ST({first}) = {a['value']:.3f} ± {a['conf']:.3f}; "
+                         f"ST({second}) = {b['value']:.3f} ± {b['conf']:.3f}")  # fmt: skip
+    if fatal:
+        row["detail"] = "not a ranking: " + "; ".join(fatal) + (f" ({row['detail']})" if "detail" in row else "")
+    return row
+
+
+def effects_over_time(tests: list, daily: dict[str, pd.DataFrame], start: int, smooth: int = 30) -> pd.DataFrame:
+    """Each contrast's effect, day by day since the policy started: estimate and 95% CI over replications.
+
+    Each arm's metric is first averaged over the ``smooth`` days up to each
+    day, per replication; the contrast is then taken per replication (paired)
+    and, for a test ``relative_to`` an arm, divided by that arm's mean that
+    day. One row per test and day from ``start``: ``test``, ``day``,
+    ``days_since_policy``, ``estimate``, ``ci_low``, ``ci_high``, ``relative``
+    (whether the values are shares of the reference arm).
+    """
+    rows = []
+    for test in tests:
+        if test.kind != "contrast":
+            continue
+        per_arm = {}
+        for arm in dict.fromkeys(_NAME.findall(test.effect + " " + test.relative_to)):
+            frame = daily[arm]
+            values = metric_values(frame.set_index(["rep", "day"]), test.metric).unstack("rep")
+            per_arm[arm] = values.rolling(smooth, min_periods=1).mean()
+        days = per_arm[next(iter(per_arm))].index
+        panel = pd.concat(per_arm, axis=1)  # columns: (arm, rep)
+        effect = pd.DataFrame({rep: pd.DataFrame({arm: panel[arm][rep] for arm in per_arm}).eval(test.effect)
+                               for rep in panel[next(iter(per_arm))].columns})  # fmt: skip
+        if test.relative_to:
+            effect = effect.div(panel[test.relative_to].mean(axis=1).abs().replace(0, np.nan), axis=0)
+        n = effect.notna().sum(axis=1)
+        mean = effect.mean(axis=1)
+        half = stats.t.ppf(0.975, (n - 1).clip(lower=1)) * effect.std(axis=1, ddof=1) / np.sqrt(n.clip(lower=1))
+        after = days >= start
+        rows.append(pd.DataFrame({
+            "test": test.name, "day": days[after], "days_since_policy": days[after] - start,
+            "estimate": mean[after].to_numpy(), "ci_low": (mean - half)[after].to_numpy(),
+            "ci_high": (mean + half)[after].to_numpy(), "relative": bool(test.relative_to),
+        }))  # fmt: skip
+    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+
+
+# ------------------------------------------------------------------ a hypothesis's tests
+def holm_levels(p_values: list[float], alpha: float = ALPHA) -> list[float]:
+    """Holm's confidence level for each of ``k`` tests: the ``i``-th smallest p-value gets ``1 - alpha / (k - i + 1)``.
+
+    A NaN p-value (a test that could not be estimated) ranks last.
+    """
+    k = len(p_values)
+    order = sorted(range(k), key=lambda j: (math.isnan(p_values[j]), p_values[j]))
+    levels = [1 - alpha] * k
+    for rank, j in enumerate(order):
+        levels[j] = 1 - alpha / (k - rank)
+    return levels
+
+
+def judge_all(tests: list, summary: dict[str, pd.DataFrame]) -> list[dict[str, Any]]:
+    """Every contrast and level test of a hypothesis, the deciding ones at Holm's levels (module docstring)."""
+    first = [judge(t, summary) for t in tests]
+    deciding = [i for i, t in enumerate(tests) if t.role == "test"]
+    levels = holm_levels([first[i]["p_value"] for i in deciding])
+    results = list(first)
+    for i, level in zip(deciding, levels, strict=True):
+        results[i] = judge(tests[i], summary, level)
+    # Step-down: once a test (in order of p-value) does not clear its level, none after it can be supported.
+    broken = False
+    for i in sorted(deciding, key=lambda j: (math.isnan(results[j]["p_value"]), results[j]["p_value"])):
+        row = results[i]
+        if broken and row["verdict"] == "supported":
+            row["verdict"] = "inconclusive"
+            row["note"] = "Holm: a test with a smaller p-value did not clear its level"
+        broken = broken or not row["p_value"] <= 1 - row["level"]
+    return results
+
+
+def needed(results: list[dict[str, Any]], have: int, cap: int) -> int:
+    """Replications the hypothesis should have: the most an inconclusive test or check asks for, within ``cap``."""
+    want = have
+    for row in results:
+        if row["role"] in ("test", "check") and row["verdict"] == "inconclusive" and row["kind"] != "ranking":
+            asked = row.get("reps_needed", float("nan"))
+            if not math.isnan(asked):
+                want = max(want, min(cap, int(asked) if math.isfinite(asked) else cap))
+    return want
+
+
+def combine(results: list[dict[str, Any]]) -> str:
+    """A hypothesis's verdict from its tests': supported if all deciding tests are, not supported if one is not.
+
+    A check that is not supported makes it inconclusive whatever the tests say; details decide nothing.
+    """
+    if any(r["role"] == "check" and r["verdict"] != "supported" for r in results):
+        return "inconclusive"
+    tests = [r["verdict"] for r in results if r["role"] == "test"]
+    if tests and all(v == "supported" for v in tests):
+        return "supported"
+    if "not supported" in tests:
+        return "not supported"
+    return "inconclusive"

@@ -1,0 +1,202 @@
+"""The hypotheses across plausible worlds: the share of worlds per verdict, and what decides it.
+
+A verdict at the registry's defaults is one point of a space of uncertain
+mechanisms. ``experiments/worlds.toml`` names the uncertainties that the
+hypotheses' ``[flip]`` tables show to matter, each with a range; ``draw``
+places ``N`` worlds in that space by Latin hypercube (``scipy.stats.qmc``,
+seeded), and ``run_worlds`` runs every hypothesis in every world (the same
+arms and tests, with the world's values in every arm, ``replications``
+each) through the one runner, ``run_hypotheses``. ``decisive`` then fits a
+shallow classification tree (scikit-learn) of the verdict on the world's
+values and reads its leaves as rules: "not supported where
+discount_factor_mean > 0.62 (9 of 10 worlds)". This is scenario discovery in
+the sense of Bryant & Lempert (2010), with CART in place of PRIM.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim.experiments.execute import IN_PROCESS, Execution
+from sim.experiments.hypotheses import Hypothesis, run_hypotheses
+from sim.io import schema
+from sim.io.config import read_file
+from sim.io.schema import MAX_SEED, Schema, choice, of, whole
+from sim.params import REGISTRY, ParameterError, shown
+
+#: ``experiments/worlds.toml``'s keys.
+WORLDS: Schema = {
+    "seed": whole(0, MAX_SEED, 20252), "replications": whole(2, 1000, 4), "uncertainties": of("table"),
+}  # fmt: skip
+UNCERTAINTY: Schema = {"range": of("any"), "scale": choice(("linear", "log"), "linear")}
+#: Leaves of the tree with fewer worlds than this name no rule.
+MIN_LEAF = 4
+
+
+@dataclass
+class Worlds:
+    """A validated worlds file: the uncertainties' ranges and how each world is run."""
+
+    path: Path
+    seed: int
+    replications: int
+    ranges: dict[str, tuple[Any, Any]]
+    log: set[str]
+
+
+@dataclass
+class WorldVerdicts:
+    """What ``run_worlds`` found: each world's values and each hypothesis's verdict there."""
+
+    worlds: pd.DataFrame  # one row per world: ``world`` and the value of every uncertainty
+    verdicts: pd.DataFrame  # one row per world and hypothesis: ``world``, ``hypothesis``, ``verdict``
+    rules: dict[str, list[str]]  # hypothesis -> the rules that decide its verdict
+    replications: int
+
+
+def load_worlds(path: str | Path) -> Worlds:
+    """Read and validate a worlds file; a ParameterError names the file and key."""
+    path, data = read_file(path, "worlds", WORLDS)
+    where = str(path)
+    ranges, log = {}, set()
+    if not data["uncertainties"]:
+        raise ParameterError(f"{where}: give [uncertainties]: name = {{ range = [low, high] }}")
+    for name, spec in data["uncertainties"].items():
+        key = f"{where} [uncertainties] {name}"
+        if name not in REGISTRY:
+            raise ParameterError(f"{key}: unknown parameter {shown(name)} (see `klad params`)")
+        if REGISTRY[name].kind != "uncertainty":
+            raise ParameterError(f"{key}: {name} is a {REGISTRY[name].kind}; worlds vary only uncertainties")
+        if not isinstance(spec, dict):
+            raise ParameterError(f'{key}: give {{ range = [low, high], scale = "linear" or "log" }}')
+        spec = schema.check(spec, UNCERTAINTY, key)
+        bounds = spec["range"]
+        if not isinstance(bounds, list) or len(bounds) != 2:
+            raise ParameterError(f"{key}: range must be [low, high]")
+        low, high = (REGISTRY[name].check(v, key) for v in bounds)
+        if not low < high:
+            raise ParameterError(f"{key}: range must have low < high, not [{low}, {high}]")
+        if spec["scale"] == "log":
+            if low <= 0:
+                raise ParameterError(f"{key}: a log scale needs a range above 0, not from {low}")
+            log.add(name)
+        ranges[name] = (low, high)
+    return Worlds(path, data["seed"], data["replications"], ranges, log)
+
+
+def draw(worlds: Worlds, n: int) -> pd.DataFrame:
+    """``n`` worlds by Latin hypercube over the ranges (integers rounded); a ``world`` column 0..n-1."""
+    from scipy.stats import qmc
+
+    names = list(worlds.ranges)
+    unit = qmc.LatinHypercube(d=len(names), seed=np.random.default_rng(worlds.seed)).random(n)
+    table = {"world": np.arange(n)}
+    for j, name in enumerate(names):
+        low, high = worlds.ranges[name]
+        if name in worlds.log:
+            values = np.exp(np.log(low) + unit[:, j] * (np.log(high) - np.log(low)))
+        else:
+            values = low + unit[:, j] * (high - low)
+        if REGISTRY[name].type is int:
+            values = np.rint(values).astype(int)
+        table[name] = values
+    return pd.DataFrame(table)
+
+
+def in_world(h: Hypothesis, k: int, values: dict[str, Any], replications: int) -> Hypothesis:
+    """Hypothesis ``h`` in world ``k``: the world's values in every arm, ``replications`` of them, no ranking."""
+    world = h.under("", {name: _plain(v) for name, v in values.items()})
+    world.id = f"{h.id}@{k}"
+    world.sensitivity = None  # a Sobol ranking per world would cost more than all the rest
+    world.settings = {**world.settings, "replications": replications, "max_replications": replications}
+    return world
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if hasattr(value, "item") else value
+
+
+def run_worlds(
+    hyps: list[Hypothesis],
+    worlds: Worlds,
+    n: int,
+    out: str | Path,
+    *,
+    execution: Execution = IN_PROCESS,
+    resume: bool = False,
+) -> WorldVerdicts:
+    """Run every hypothesis in ``n`` worlds (``draw``) and find what decides each verdict (``decisive``).
+
+    The runs go to ``out`` (resumable as ``run_hypotheses``'s); arms that are
+    the same in several hypotheses of a world run once.
+    """
+    table = draw(worlds, n)
+    names = list(worlds.ranges)
+    copies = [in_world(h, int(row["world"]), {k: row[k] for k in names}, worlds.replications)
+              for _, row in table.iterrows() for h in hyps]  # fmt: skip
+    found = run_hypotheses(copies, out, execution=execution, resume=resume, keep_daily=False)
+    rows = []
+    for h in copies:
+        hid, world = h.id.split("@")
+        rows.append({"world": int(world), "hypothesis": hid, "verdict": found.details[h.id].verdict})
+    verdicts = pd.DataFrame(rows)
+    rules = {h.id: decisive(table, verdicts[verdicts["hypothesis"] == h.id], names) for h in hyps}
+    return WorldVerdicts(table, verdicts, rules, worlds.replications)
+
+
+def shares(verdicts: pd.DataFrame) -> pd.DataFrame:
+    """Per hypothesis, the share of worlds with each verdict (columns in ``VERDICTS`` order) and the worlds."""
+    from sim.experiments.hypotheses import VERDICTS
+
+    counts = pd.crosstab(verdicts["hypothesis"], verdicts["verdict"]).reindex(columns=list(VERDICTS), fill_value=0)
+    result = counts.div(counts.sum(axis=1), axis=0)
+    result["worlds"] = counts.sum(axis=1)
+    return result
+
+
+def decisive(table: pd.DataFrame, verdicts: pd.DataFrame, names: list[str], depth: int = 2) -> list[str]:
+    """Rules that decide a hypothesis's verdict across worlds: the leaves of a shallow classification tree.
+
+    A tree of depth ``depth`` (scikit-learn's CART, leaves of at least
+    ``MIN_LEAF`` worlds) is fitted to the verdicts on the worlds' values; each
+    leaf becomes "VERDICT where CONDITIONS (k of m worlds)", the largest leaves
+    first. A hypothesis with one verdict in every world has no rule to find.
+    """
+    from sklearn.tree import DecisionTreeClassifier
+
+    data = table.merge(verdicts, on="world")
+    if data["verdict"].nunique() < 2:
+        only = data["verdict"].iloc[0] if len(data) else "none"
+        return [f"{only} in every world"]
+    x, y = data[names].to_numpy(dtype=float), data["verdict"].to_numpy()
+    tree = DecisionTreeClassifier(max_depth=depth, min_samples_leaf=MIN_LEAF, random_state=0).fit(x, y)
+    t = tree.tree_
+    rules = []
+
+    def walk(node: int, conditions: list[str]) -> None:
+        if t.children_left[node] == -1:
+            counts = t.value[node][0] * t.n_node_samples[node] / max(t.value[node][0].sum(), 1e-12)
+            best = int(np.argmax(counts))
+            k, m = int(round(counts[best])), int(t.n_node_samples[node])
+            where = " and ".join(conditions) if conditions else "everywhere"
+            rules.append((m, f"{tree.classes_[best]} where {where} ({k} of {m} worlds)"))
+            return
+        name, cut = names[t.feature[node]], t.threshold[node]
+        walk(t.children_left[node], [*conditions, f"{name} <= {_cut(cut)}"])
+        walk(t.children_right[node], [*conditions, f"{name} > {_cut(cut)}"])
+
+    walk(0, [])
+    return [rule for _, rule in sorted(rules, key=lambda r: -r[0])]
+
+
+def _cut(value: float) -> str:
+    if value == 0 or not math.isfinite(value):
+        return f"{value:g}"
+    digits = max(0, 2 - int(math.floor(math.log10(abs(value)))))
+    return f"{value:.{digits}f}"

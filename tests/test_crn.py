@@ -1,0 +1,90 @@
+"""Common random numbers: each process of the model draws its own numbers, and arms fork from one warm-up."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.experiments.replications import replication_seeds, run_forked, run_one
+from sim.model.engine.draws import STREAMS, Streams
+from sim.model.market import KladMarket
+
+SMALL = {"n_buyers": 1500, "n_shops": 6, "n_couriers": 24, "n_labs": 2, "policy_start_day": 25}
+
+
+def test_a_process_draws_the_same_numbers_whatever_the_others_draw():
+    quiet, busy = Streams(7), Streams(7)
+    busy("patrol").random(10_000)  # another process draws a lot more today
+    busy("orders").random(3)
+    for streams in (quiet, busy):
+        streams.new_day(5)
+    assert np.array_equal(quiet("orders").random(4), busy("orders").random(4))
+    assert not np.array_equal(quiet("patrol").random(4), quiet("orders").random(4))
+    assert len(set(STREAMS)) == len(STREAMS)
+
+
+def test_each_day_and_seed_draws_anew():
+    a, b = Streams(7), Streams(8)
+    first = a("use").random(3)
+    a.new_day(1)
+    assert not np.array_equal(first, a("use").random(3))
+    assert not np.array_equal(first, b("use").random(3))
+    assert np.array_equal(Streams(np.random.SeedSequence(7))("use").random(3), first)
+
+
+def test_an_agent_keeps_its_number_whoever_else_is_drawn_for():
+    everyone = Streams(3).keyed("use", np.arange(10))
+    assert np.array_equal(Streams(3).keyed("use", np.array([7, 2])), everyone[[7, 2]])
+    assert not np.array_equal(Streams(3).keyed("orders", np.arange(10)), everyone)
+    streams = Streams(3)
+    assert streams.keyed("use", np.arange(10), 4).shape == (10, 4)
+    assert not np.array_equal(streams.keyed("use", np.arange(10)), everyone)  # a second call today: new numbers
+    streams.new_day(1)
+    assert not np.array_equal(streams.keyed("use", np.arange(10)), everyone)
+    assert 0.0 <= everyone.min() and everyone.max() < 1.0
+
+
+def test_keyed_uniforms_look_uniform_and_independent():
+    from scipy import stats
+
+    u = Streams(11).keyed("orders", np.arange(200_000), 2)
+    assert stats.kstest(u[:, 0], "uniform").pvalue > 0.001
+    assert abs(np.corrcoef(u[:, 0], u[:, 1])[0, 1]) < 0.01
+    assert abs(np.corrcoef(u[:-1, 0], u[1:, 0])[0, 1]) < 0.01  # neighbouring agents
+
+
+def test_arms_forked_from_one_warm_up_are_the_runs_made_alone():
+    seed = replication_seeds(20251, 1)[0]
+    policies = [{}, {"severity_multiplier": 2.0, "digital_analytics": 0.5}, {"block_delay": 1}]
+    forked = run_forked(SMALL, policies, 40, seed)
+    for policy, frame in zip(policies, forked, strict=True):
+        alone = run_one({**SMALL, "policy": policy}, 40, seed)
+        pd.testing.assert_frame_equal(frame, alone)
+    assert not forked[0].equals(forked[1])  # the policies did act
+
+
+def test_no_lever_acts_before_the_policy_starts():
+    seed = replication_seeds(1, 1)[0]
+    base = KladMarket({**SMALL, "policy": {}}, rng=seed)
+    tight = KladMarket({**SMALL, "policy": {"severity_multiplier": 3.0}}, rng=seed)
+    base.run_for(24)
+    tight.run_for(24)
+    pd.testing.assert_frame_equal(base.daily(), tight.daily())
+    base.run_for(10)
+    tight.run_for(10)
+    assert not base.daily().equals(tight.daily())
+
+
+@pytest.mark.slow
+def test_common_random_numbers_pair_the_replications():
+    """Across replications, an arm's final-window sales follow the baseline's (correlation above 0.7)."""
+    params = {**SMALL, "n_buyers": 3000, "n_shops": 10, "n_couriers": 40, "policy_start_day": 120}
+    seeds = replication_seeds(20251, 10)
+    means = {"baseline": [], "tightened": []}
+    policies = [{}, {"severity_multiplier": 2.0}]
+    for seed in seeds:
+        for name, frame in zip(means, run_forked(params, policies, 240, seed), strict=True):
+            means[name].append(frame[frame["day"] > 180]["grams_sold"].mean())
+    r = np.corrcoef(means["baseline"], means["tightened"])[0, 1]
+    assert r > 0.7, f"baseline/arm correlation {r:.2f}"

@@ -1,0 +1,108 @@
+"""Verdict statistics on a toy whose true effect is known: power, Holm's correction, how many replications."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.experiments.hypotheses import Criterion
+from sim.experiments.verdicts import (
+    holm_levels,
+    judge,
+    judge_all,
+    needed,
+    replications_for,
+)
+
+DROP = Criterion("volume", "contrast", "decrease", metric="grams_sold", effect="arm - base", margin=0.05,
+                 relative_to="base")  # fmt: skip
+
+
+def toy(rng, n: int, effect: float, noise: float = 0.04, paired: bool = True) -> dict[str, pd.DataFrame]:
+    """``n`` replications of a market of about 100 with a city-level spread of 10%; the arm changes it by ``effect``.
+
+    With ``paired`` the arm shares each replication's city (common random numbers); its own noise is ``noise``.
+    """
+    city = 100 * (1 + 0.1 * rng.standard_normal(n))
+    own = city if paired else 100 * (1 + 0.1 * rng.standard_normal(n))
+    arm = own * (1 + effect) + 100 * noise * rng.standard_normal(n)
+    return {"base": pd.DataFrame({"grams_sold": city}), "arm": pd.DataFrame({"grams_sold": arm})}
+
+
+def test_the_minimal_detectable_effect_is_found_with_the_stated_power():
+    """At a true effect equal to the stated MDE, about 80% of experiments find it (CI excludes 0)."""
+    rng = np.random.default_rng(1)
+    n = 8
+    mde = np.median([judge(DROP, toy(rng, n, 0.0))["mde_relative"] for _ in range(400)])
+    found = [judge(DROP, toy(rng, n, -mde))["ci_high"] < 0 for _ in range(1000)]
+    assert 0.75 < np.mean(found) < 0.85, np.mean(found)
+
+
+def test_a_known_effect_is_supported_when_the_power_is_there_and_inconclusive_when_not():
+    rng = np.random.default_rng(2)
+    # A true 12% drop against a 5% margin: at 10 paired replications the MDE is far below it.
+    rows = [judge(DROP, toy(rng, 10, -0.12)) for _ in range(300)]
+    assert np.median([r["mde_relative"] for r in rows]) < 0.07
+    assert np.mean([r["verdict"] == "supported" for r in rows]) > 0.9
+    # The same drop, unpaired (no common random numbers) and with 3 replications: mostly undecided,
+    # and the rows say how many replications would decide.
+    rows = [judge(DROP, toy(rng, 3, -0.12, paired=False)) for _ in range(300)]
+    assert np.mean([r["verdict"] == "inconclusive" for r in rows]) > 0.7
+    undecided = [r["reps_needed"] for r in rows if r["verdict"] == "inconclusive"]
+    assert np.median(undecided) > 10
+    # No true effect, plenty of power: not supported (a 5% drop is excluded).
+    rows = [judge(DROP, toy(rng, 20, 0.0)) for _ in range(300)]
+    assert np.mean([r["verdict"] == "not supported" for r in rows]) > 0.9
+
+
+def test_common_random_numbers_show_in_the_correlation():
+    rng = np.random.default_rng(3)
+    assert judge(DROP, toy(rng, 20, -0.1))["crn_correlation"] > 0.7
+    assert abs(judge(DROP, toy(rng, 20, -0.1, paired=False))["crn_correlation"]) < 0.7
+
+
+def test_replications_needed_shrink_the_interval_below_half_the_margin():
+    n = replications_for(sd=10.0, half_width=2.5)
+    assert n == 64 or n == 65  # z: (1.96 * 10 / 2.5)^2 = 61.5, t a little more
+    from scipy import stats
+
+    assert stats.t.ppf(0.975, n - 1) * 10 / math.sqrt(n) < 2.5 <= stats.t.ppf(0.975, n - 2) * 10 / math.sqrt(n - 1)
+    assert replications_for(sd=0.0, half_width=1.0) == 2
+    assert math.isinf(replications_for(sd=1.0, half_width=0.0))
+
+
+def test_holm_levels():
+    assert holm_levels([0.01]) == [0.95]
+    levels = holm_levels([0.04, 0.001, float("nan")])
+    assert levels == [pytest.approx(1 - 0.05 / 2), pytest.approx(1 - 0.05 / 3), pytest.approx(0.95)]
+
+
+def test_holm_keeps_marginal_tests_from_carrying_a_hypothesis_together():
+    """Two tests that each clear 95% alone (p about 0.026) do not both hold at Holm's levels beside a third."""
+    base = np.array([100.0, 110, 90, 105, 95, 100])
+    wiggle = np.array([1.0, -1, 1, -1, 1, -1])
+    marginal = base - 1.4 - wiggle
+    summary = {"base": pd.DataFrame({"grams_sold": base, "orders": base, "transactions": base}),
+               "arm": pd.DataFrame({"grams_sold": base - 50 - 3 * wiggle, "orders": marginal,
+                                    "transactions": marginal})}  # fmt: skip
+    tests = [Criterion(m, "contrast", "decrease", metric=m, effect="arm - base", margin=0.0) for m in
+             ("grams_sold", "orders", "transactions")]  # fmt: skip
+    alone = judge(tests[2], summary)
+    assert alone["verdict"] == "supported" and 0.025 < alone["p_value"] < 0.05
+    results = judge_all(tests, summary)
+    assert [r["verdict"] for r in results] == ["supported", "inconclusive", "inconclusive"]
+    assert results[0]["level"] == pytest.approx(1 - 0.05 / 3)
+    one = judge_all(tests[2:], summary)  # alone in its hypothesis, the plain 95% interval decides
+    assert one[0]["verdict"] == "supported" and one[0]["level"] == pytest.approx(0.95)
+
+
+def test_more_replications_are_asked_only_for_undecided_tests_and_within_the_cap():
+    rows = [{"role": "test", "kind": "contrast", "verdict": "inconclusive", "reps_needed": 40.0},
+            {"role": "test", "kind": "contrast", "verdict": "supported", "reps_needed": 400.0},
+            {"role": "detail", "kind": "contrast", "verdict": "inconclusive", "reps_needed": 900.0}]  # fmt: skip
+    assert needed(rows, have=6, cap=30) == 30
+    assert needed(rows, have=6, cap=60) == 40
+    assert needed(rows[1:], have=6, cap=60) == 6
+    rows[0]["reps_needed"] = float("inf")
+    assert needed(rows, have=6, cap=24) == 24
