@@ -15,7 +15,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"  # 0.2: random numbers by process and agent; results of 0.1 runs differ
 
 _API = {
     "KladMarket": "sim.model.market",

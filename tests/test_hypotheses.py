@@ -224,6 +224,7 @@ def test_quick_uses_fewer_runs(tmp_path):
         (("detection_multiplier = 6.0", "detection_multiplier = 60.0"), ["detection_multiplier", "[0, 10]"]),
         (('base = "scen/small.toml"', 'base = "nowhere.toml"'), ["[arms] base", "not found"]),
         (("replications = 6", "replications = 1"), ["'replications' = 1", "from 2"]),
+        (("replications = 6", "replications = 6\nmax_replications = 4"), ["max_replications = 4", "below"]),
         (("[[tests]]", "[[testz]]"), ["unknown key 'testz'"]),
     ],
 )
@@ -239,6 +240,14 @@ def test_bad_hypothesis_files_one_line_exit_2(tmp_path, change, words):
     for word in words:
         assert word in last
     assert not out.exists()
+
+
+def test_a_horizon_shorter_than_the_summary_window_is_refused(tmp_path):
+    src = folder(tmp_path / "hyp", {"A.toml": HYPOTHESIS.format(id="A", word="raises", expect="increase")})
+    res = klad("hypotheses", "--folder", str(src), "--horizon", "5", "--out", str(tmp_path / "o"))
+    assert res.returncode == 2 and "--horizon 5: allowed is from the summary window's 15 days" in res.stderr
+    h = load_hypothesis(src / "A.toml").use(quick=False, horizon=40, seed=9, replications=3)
+    assert h.settings["days"] == h.start - 1 + 40 and h.seed == 9 and h.settings["replications"] == 3
 
 
 def test_unknown_hypothesis_id(tmp_path):

@@ -7,13 +7,7 @@ import pandas as pd
 import pytest
 
 from sim.experiments.hypotheses import Criterion
-from sim.experiments.verdicts import (
-    holm_levels,
-    judge,
-    judge_all,
-    needed,
-    replications_for,
-)
+from sim.experiments.verdicts import holm_levels, judge, judge_all, planned, replications_for
 
 DROP = Criterion("volume", "contrast", "decrease", metric="grams_sold", effect="arm - base", margin=0.05,
                  relative_to="base")  # fmt: skip
@@ -78,31 +72,34 @@ def test_holm_levels():
     assert levels == [pytest.approx(1 - 0.05 / 2), pytest.approx(1 - 0.05 / 3), pytest.approx(0.95)]
 
 
-def test_holm_keeps_marginal_tests_from_carrying_a_hypothesis_together():
-    """Two tests that each clear 95% alone (p about 0.026) do not both hold at Holm's levels beside a third."""
+def test_holm_guards_not_supported_and_leaves_supported_at_95():
+    """'Not supported' needs only one test, so it is the side Holm guards; 'supported' needs all, at 95% each."""
     base = np.array([100.0, 110, 90, 105, 95, 100])
     wiggle = np.array([1.0, -1, 1, -1, 1, -1])
-    marginal = base - 1.4 - wiggle
     summary = {"base": pd.DataFrame({"grams_sold": base, "orders": base, "transactions": base}),
-               "arm": pd.DataFrame({"grams_sold": base - 50 - 3 * wiggle, "orders": marginal,
-                                    "transactions": marginal})}  # fmt: skip
+               "arm": pd.DataFrame({"grams_sold": base + 50 + 3 * wiggle, "orders": base + 1.4 + wiggle,
+                                    "transactions": base + 1.4 + wiggle})}  # fmt: skip
     tests = [Criterion(m, "contrast", "decrease", metric=m, effect="arm - base", margin=0.0) for m in
              ("grams_sold", "orders", "transactions")]  # fmt: skip
-    alone = judge(tests[2], summary)
-    assert alone["verdict"] == "supported" and 0.025 < alone["p_value"] < 0.05
+    alone = judge(tests[2], summary)  # an increase with p about 0.026: 'not supported' at 95%
+    assert alone["verdict"] == "not supported" and 0.025 < alone["p_against"] < 0.05
     results = judge_all(tests, summary)
-    assert [r["verdict"] for r in results] == ["supported", "inconclusive", "inconclusive"]
-    assert results[0]["level"] == pytest.approx(1 - 0.05 / 3)
-    one = judge_all(tests[2:], summary)  # alone in its hypothesis, the plain 95% interval decides
-    assert one[0]["verdict"] == "supported" and one[0]["level"] == pytest.approx(0.95)
+    assert [r["verdict"] for r in results] == ["not supported", "inconclusive", "inconclusive"]
+    assert results[0]["holm_level"] == pytest.approx(1 - 0.05 / 3)
+    assert judge_all(tests[2:], summary)[0]["verdict"] == "not supported"  # alone, the plain 95% decides
+    # The mirror image: marginal decreases are each 'supported' at 95%, and stay so beside others.
+    mirrored = {arm: -frame for arm, frame in summary.items()}
+    assert [r["verdict"] for r in judge_all(tests, mirrored)] == ["supported"] * 3
 
 
-def test_more_replications_are_asked_only_for_undecided_tests_and_within_the_cap():
+def test_replications_follow_the_pilots_spread_within_the_cap():
     rows = [{"role": "test", "kind": "contrast", "verdict": "inconclusive", "reps_needed": 40.0},
             {"role": "test", "kind": "contrast", "verdict": "supported", "reps_needed": 400.0},
+            {"role": "check", "kind": "contrast", "verdict": "inconclusive", "reps_needed": 900.0},
             {"role": "detail", "kind": "contrast", "verdict": "inconclusive", "reps_needed": 900.0}]  # fmt: skip
-    assert needed(rows, have=6, cap=30) == 30
-    assert needed(rows, have=6, cap=60) == 40
-    assert needed(rows[1:], have=6, cap=60) == 6
+    assert planned(rows, pilot=6, cap=30) == 30
+    assert planned(rows, pilot=6, cap=60) == 60  # a verdict reached on the pilot does not stop it early
+    assert planned(rows[:1] + rows[2:], pilot=6, cap=60) == 40  # checks and details ask for nothing
+    assert planned(rows[2:], pilot=6, cap=60) == 6
     rows[0]["reps_needed"] = float("inf")
-    assert needed(rows, have=6, cap=24) == 24
+    assert planned(rows[:1], pilot=6, cap=24) == 24

@@ -46,8 +46,10 @@ def test_worlds_fill_their_ranges_as_a_latin_hypercube(tmp_path):
         (("discount_factor_mean", "discount_factorz"), ["unknown parameter 'discount_factorz'"]),
         (("[0.3, 0.9]", "[0.9, 0.3]"), ["low < high"]),
         (("[0.3, 0.9]", "[0.3, 2.0]"), ["discount_factor_mean"]),
-        (("[0.3, 0.9] }", '[0.3, 0.9] }\nuse_risk_response = { range = [0.0, 3.0], scale = "log" }'),
-         ["use_risk_response", "log scale needs a range above 0"]),
+        (
+            ("[0.3, 0.9] }", '[0.3, 0.9] }\nuse_risk_response = { range = [0.0, 3.0], scale = "log" }'),
+            ["use_risk_response", "log scale needs a range above 0"],
+        ),
         (('scale = "log"', 'scale = "cubic"'), ["'scale'"]),
         (("replications = 2", "replications = 1"), ["'replications' = 1"]),
     ],

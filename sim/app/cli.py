@@ -279,6 +279,12 @@ def cmd_hypotheses(args: argparse.Namespace) -> int:
         if missing:
             raise ParameterError(f"--setting {args.setting}: {missing[0]} has no [flip] table")
         hyps = [h.under(args.setting) for h in hyps]
+    worlds = None
+    if args.worlds:  # checked before anything is measured or run
+        from sim.experiments.worlds import load_worlds, need_sklearn
+
+        worlds = load_worlds(args.worlds_file)
+        need_sklearn()
     default = ("hypotheses_quick" if args.quick else "hypotheses") + (f"_{args.setting}" if args.setting else "")
     out = _out(args, Path("results") / default)
     execution = _execution(args)
@@ -291,11 +297,7 @@ def cmd_hypotheses(args: argparse.Namespace) -> int:
     cap = f", up to {most / 60:.0f} min if every test needs its most replications" if most > seconds * 1.01 else ""
     print(f"klad: {len(hyps)} hypotheses, {runs} model runs; expected time about {seconds / 60:.0f} min {where}"
           f"{cap} ({per_day * 1000:.1f} ms per model day measured here)", file=sys.stderr, flush=True)  # fmt: skip
-    worlds = None
-    if args.worlds:
-        from sim.experiments.worlds import load_worlds
-
-        worlds = load_worlds(args.worlds_file)
+    if worlds is not None:
         _, extra = expected_seconds([in_world(h, 0, {}, worlds.replications) for h in hyps],
                                     1 if args.scheduler else workers, per_day)  # fmt: skip
         print(f"klad: then {args.worlds} worlds of {worlds.replications} replications each: about "

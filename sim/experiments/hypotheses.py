@@ -8,7 +8,8 @@ its *tests*. A test is one of
   or an interaction such as ``"(both - coord) - (prev - baseline)"``) of a
   metric's final-window mean, computed per replication. All arms of all
   hypotheses share the replication seeds (common random numbers), so the
-  effect is paired; its mean and 95% t confidence interval decide;
+  effect is paired; its mean and t confidence interval decide (95%, and
+  Holm's levels for *not supported*: ``sim.experiments.verdicts``);
 - a **level**: one arm's metric (or ratio of metrics) against a threshold;
 - a **ranking** of Sobol total indices of two groups of parameters (SALib,
   with its bootstrap confidence intervals).
@@ -36,7 +37,8 @@ change (for example that blocking raised blocked storefronts); if a check
 fails, the hypothesis is inconclusive whatever its tests say; a test with
 ``role = "detail"`` is reported and decides nothing (the courier-side and
 buyer-side parts of a package, say). Verdicts are computed from the runs here
-and nowhere else.
+and in ``sim.experiments.verdicts`` (power, Holm's correction, how many
+replications) and nowhere else.
 
 A file's ``[flip]`` table names, for each verdict, the mechanism that would
 give it and a setting of uncertainties (inside the registry's ranges) that
@@ -58,6 +60,7 @@ import pandas as pd
 
 from sim.experiments.execute import IN_PROCESS, Execution, execute
 from sim.experiments.replications import (
+    DEFAULT_WINDOW,
     Window,
     check_memory,
     replication_seeds,
@@ -66,7 +69,7 @@ from sim.experiments.replications import (
     summary_window,
 )
 from sim.experiments.sweep import MAX_RUNS, check_design, check_groups
-from sim.experiments.verdicts import combine, effects_over_time, judge_all, judge_ranking, needed
+from sim.experiments.verdicts import combine, effects_over_time, judge_all, judge_ranking, planned
 from sim.io import schema
 from sim.io.config import load_scenario, read_file
 from sim.io.provenance import fingerprint, keep_fingerprint, now
@@ -176,11 +179,16 @@ class Hypothesis:
         """Fix the days, replications and samples of a full or a quick run, and the seed.
 
         ``replications`` replaces the pilot's (the cap stays at least as
-        high); ``horizon`` makes the runs end that many days after the
-        policy starts, with the summary window at their end.
+        high); ``horizon`` makes the policy act that many days (its start
+        day included), with the summary window at the runs' end.
         """
         table = self.tables[quick]
-        days = table["days"] if horizon is None else self.start + horizon
+        days = table["days"] if horizon is None else self.start - 1 + horizon  # the policy acts from day start
+        if horizon is not None:
+            window = DEFAULT_WINDOW if table["window"] is None else table["window"]
+            if horizon < window or days > MAX_DAYS:
+                raise ParameterError(f"--horizon {horizon}: allowed is from the summary window's {window} days "
+                                     f"(of {self.path.name}) to {MAX_DAYS - self.start + 1:,}")  # fmt: skip
         pilot = table["replications"] if replications is None else replications
         self.settings = {
             "days": days,
@@ -392,6 +400,12 @@ def load_hypothesis(path: str | Path) -> Hypothesis:
     quick = schema.check(data["quick"], QUICK, f"{where} [quick]")
     full = {key: data[key] for key in ("days", "replications", "max_replications", "window", "burn_in", "force")}
     quick = {**full, **{key: value for key, value in quick.items() if value is not None}}
+    for label, table in (("", full), (" [quick]", quick)):
+        if table["max_replications"] is not None and table["max_replications"] < table["replications"]:
+            raise ParameterError(
+                f"{where}{label}: max_replications = {table['max_replications']} is below "
+                f"replications = {table['replications']} (the pilot); give at least as many"
+            )
     start = min(p["policy_start_day"] for p in arms.values())
     main_metric = data["main_metric"] or (tests[0].metric if tests else "grams_sold")
     if main_metric not in METRICS:
@@ -568,21 +582,22 @@ def run_hypotheses(
     if begun and not resume:
         raise ParameterError(f"{out}: holds earlier runs; pass --resume to continue them, or another --out")
     for h in hyps:
-        check_memory(list(h.arms.values()), h.settings["days"], execution, len(plan([h])), f"{h.path} [arms]")
+        check_memory(list(h.arms.values()), h.settings["days"], execution, len(plan([h])), f"{h.path} [arms]",
+                     copies=2)  # fmt: skip
     for h in hyps:
         keep_fingerprint(out / "fingerprints", fingerprint_of(h), resume=True, name=f"{h.id}.json",
                          begun=begun and (out / "fingerprints" / f"{h.id}.json").exists(),
                          work=f"hypothesis {h.id}")  # fmt: skip
-    reps = {h.id: h.settings["replications"] for h in hyps}  # the pilot; then as many as the tests need
-    while True:
-        runs = list(plan(hyps, reps))
-        jobs, files, sizes = fork_jobs(runs, [out / "runs" / f"{r.key}.parquet" for r in runs])
-        execute(jobs, paths=files, sizes=sizes, execution=execution, desc="arm runs")
-        judged = {h.id: _judge_arms(out, h, reps[h.id], keep_daily) for h in hyps}
-        more = {h.id: needed(judged[h.id][1], reps[h.id], h.settings["max_replications"]) for h in hyps}
-        if more == reps:
-            break
-        reps = more
+    # Two stages (sim.experiments.verdicts): the pilot's spreads fix the replications, then one judgement on all.
+    pilot = {h.id: h.settings["replications"] for h in hyps}
+    means: dict = {}  # (run, window) -> the run's final-window means, read once for every hypothesis it serves
+    _run_arms(hyps, pilot, out, execution)
+    reps = {h.id: planned(_judge_arms(out, h, pilot[h.id], means), pilot[h.id], h.settings["max_replications"])
+            for h in hyps}  # fmt: skip
+    if reps != pilot:
+        _run_arms(hyps, reps, out, execution)
+    judged = {h.id: ({name: _read_arm(out, h, params, reps[h.id]) for name, params in h.arms.items()}
+                     if keep_daily else {}, _judge_arms(out, h, reps[h.id], means)) for h in hyps}  # fmt: skip
     rows, details = [], {}
     for h in hyps:
         daily, results = judged[h.id]
@@ -611,24 +626,38 @@ def fingerprint_of(h: Hypothesis) -> dict[str, Any]:
     return fingerprint(**h.settings, seed=h.seed, arms=h.arms, window=h.window, sensitivity=ranking)
 
 
-def _judge_arms(
-    out: Path, h: Hypothesis, reps: int, keep_daily: bool = True
-) -> tuple[dict[str, pd.DataFrame], list[dict[str, Any]]]:
-    """The arms' daily metrics (``reps`` replications each; none unless ``keep_daily``) and the tests judged."""
-    daily = {name: _read_arm(out, h, params, reps) for name, params in h.arms.items()}
-    summary = {name: _window_means(frame, h.window.days) for name, frame in daily.items()}
-    return (daily if keep_daily else {}), judge_all(h.tests, summary)
+def _run_arms(hyps: list[Hypothesis], reps: dict[str, int], out: Path, execution: Execution) -> None:
+    """Run the arm replications not yet on disk, arms of one warm-up forked from it (``fork_jobs``)."""
+    runs = list(plan(hyps, reps))
+    jobs, files, sizes = fork_jobs(runs, [out / "runs" / f"{r.key}.parquet" for r in runs])
+    execute(jobs, paths=files, sizes=sizes, execution=execution, desc="arm runs")
+
+
+def _judge_arms(out: Path, h: Hypothesis, reps: int, means: dict[str, pd.DataFrame]) -> list[dict[str, Any]]:
+    """The contrast and level tests judged on ``reps`` replications of each arm (their final-window means)."""
+    summary = {}
+    for name, params in h.arms.items():
+        text, frames = _arm_json(params), []
+        for rep in range(reps):
+            key = ArmRun(text, h.settings["days"], h.seed, rep).key
+            if (key, h.window.days) not in means:
+                means[key, h.window.days] = _window_means(_read_run(out, h, key, rep), h.window.days)
+            frames.append(means[key, h.window.days])
+        summary[name] = pd.concat(frames).sort_index()
+    return judge_all(h.tests, summary)
+
+
+def _read_run(out: Path, h: Hypothesis, key: str, rep: int) -> pd.DataFrame:
+    path = out / "runs" / f"{key}.parquet"
+    if not path.is_file():
+        raise Fault(f"{path}: replication {rep} of an arm of {h.id} is missing; --resume runs it again")
+    return pd.read_parquet(path)
 
 
 def _read_arm(out: Path, h: Hypothesis, params: dict[str, Any], reps: int) -> pd.DataFrame:
     """The daily metrics of an arm's replications, each checked to be on disk before any test uses them."""
     text = _arm_json(params)
-    frames = []
-    for rep in range(reps):
-        path = out / "runs" / f"{ArmRun(text, h.settings['days'], h.seed, rep).key}.parquet"
-        if not path.is_file():
-            raise Fault(f"{path}: replication {rep} of an arm of {h.id} is missing; --resume runs it again")
-        frames.append(pd.read_parquet(path))
+    frames = [_read_run(out, h, ArmRun(text, h.settings["days"], h.seed, rep).key, rep) for rep in range(reps)]
     return pd.concat(frames, ignore_index=True)
 
 

@@ -64,17 +64,21 @@ def run_memory(params: dict[str, Any], days: int) -> tuple[float, str]:
     return need, sizes
 
 
-def check_memory(cities: list[dict[str, Any]], days: int, execution: Execution, runs: int, where: str) -> None:
+def check_memory(
+    cities: list[dict[str, Any]], days: int, execution: Execution, runs: int, where: str, copies: int = 1
+) -> None:
     """Refuse runs that cannot fit in this machine's free memory, with the estimate (before any run starts).
 
     ``cities`` are the parameter sets whose runs may be in memory at once, one
-    per worker (the largest counts); on a Dask cluster the workers' memory is
-    not known here and nothing is refused.
+    per worker (the largest counts), each ``copies`` times (2 for runs forked
+    from a warm-up: the warm-up and the copy being run); on a Dask cluster the
+    workers' memory is not known here and nothing is refused.
     """
     free = available_memory()
     if execution.scheduler or free is None or not cities:
         return
     need, sizes = max(run_memory(city, days) for city in cities)
+    need *= copies
     parallel = max(1, min(execution.workers, runs))
     if need * parallel <= free:
         return
@@ -110,6 +114,7 @@ def run_forked(trunk: dict[str, Any], policies: list[dict[str, Any]], days: int,
         model.policy = validate(policy, "policy", levers_only=True)
         model.run_for(days - warm_up)
         frames.append(model.daily())
+        del model  # at most the warm-up and one copy in memory at once
     return frames
 
 

@@ -17,24 +17,29 @@ interval, each row says what the replications could have found:
   last arm named); the lowest is shown. Common random numbers work when it is
   high: the replications' shared noise then cancels in the contrast.
 
-**Several tests, one verdict: Holm's correction.** A hypothesis is supported
-only when all its deciding tests are, so each must hold at a confidence that
-accounts for the others. The ``k`` deciding tests (role ``test``, contrasts
-and levels) are ranked by the p-value of the boundary their *supported*
-verdict must clear (0 for ``decrease``/``increase``, minus or plus the margin
-for ``no_decrease``/``no_increase``, the threshold for ``above``/``below``);
-the ``i``-th smallest is judged with a confidence interval at level
-``1 - 0.05 / (k - i + 1)``, and once one test fails to clear its boundary at
-its level, the tests ranked after it cannot be supported (Holm's step-down).
-With one deciding test this is the plain 95% interval. Checks and details
-keep 95%.
+**Several tests, one verdict: Holm's correction, where it is due.** A
+hypothesis is *supported* only when all its deciding tests are: an
+intersection-union test, whose chance of a false "supported" is at most each
+test's own 5% (Berger 1982), so no correction is needed on that side. It is
+*not supported* as soon as any one test is, and that chance grows with the
+number of tests. So the ``k`` deciding tests (role ``test``, contrasts and
+levels) are ranked by ``p_against``, the p-value of the claim that would make
+each one *not supported* (the estimate beyond minus the margin for
+``decrease``, beyond 0 for ``no_decrease``, beyond the threshold for a level;
+1 when the estimate is on the other side), and the ``i``-th smallest may be
+*not supported* only if its interval at level ``1 - 0.05 / (k - i + 1)`` says
+so and every test ranked before it cleared its own level (Holm's step-down);
+otherwise it is inconclusive. With one deciding test this is the plain 95%
+interval. Checks and details keep 95%.
 
-**How many replications.** ``needed`` says how many replications a
-hypothesis's runs should have: the most that any inconclusive deciding test or
-check asks for (``reps_needed``), at most ``cap``. The runner starts with the
-file's ``replications`` (a pilot) and adds runs until nothing asks for more or
-the cap is reached; *inconclusive* then means that the cap gave too little
-power, and the report says how many replications would decide it.
+**How many replications: two stages.** The file's ``replications`` are a
+pilot. Its spread alone fixes how many replications the hypothesis gets
+(``planned``): the most that any deciding test asks for (``reps_needed``), at
+most ``max_replications``; then every test is judged once, on all of them.
+The number depends on the pilot's standard deviations, not on its estimates,
+so stopping early on a lucky pilot cannot make a verdict easier (Stein's
+two-stage design). *Inconclusive* at the cap means that the cap gave too
+little power, and the report says how many replications would decide it.
 """
 
 from __future__ import annotations
@@ -68,7 +73,7 @@ def judge(test, summary: dict[str, pd.DataFrame], level: float = 1 - ALPHA) -> d
     Args:
         test: the criterion.
         summary: each arm's final-window means, one row per replication (the same replications in every arm).
-        level: the confidence level of the interval that decides (Holm's, for a hypothesis's deciding tests).
+        level: the confidence level of the interval that decides.
     """
     per_arm = pd.DataFrame({arm: metric_values(frame, test.metric) for arm, frame in summary.items()})
     if test.kind == "level":
@@ -76,7 +81,9 @@ def judge(test, summary: dict[str, pd.DataFrame], level: float = 1 - ALPHA) -> d
         mean, low, high = mean_ci(values, level)
         verdict = level_verdict(test.expect, low, high, test.threshold)
         row = _row(test, f"{test.arm}", mean, low, high, float("nan"), test.threshold, verdict, len(values))
-        return {**row, **_power(values, level, test.threshold, abs(mean - test.threshold), 1.0), "level": level}
+        side = "below" if test.expect == "above" else "above"  # where the estimate must lie to be not supported
+        power = _power(values, level, test.threshold, side, abs(mean - test.threshold), 1.0)
+        return {**row, **power, "level": level}
     effect = per_arm.eval(test.effect).dropna()
     mean, low, high = mean_ci(effect, level)
     scale = abs(float(per_arm[test.relative_to].mean())) if test.relative_to else 1.0
@@ -86,8 +93,9 @@ def judge(test, summary: dict[str, pd.DataFrame], level: float = 1 - ALPHA) -> d
     margin = test.margin * scale
     verdict = contrast_verdict(test.expect, mean, low, high, margin)
     row = _row(test, test.effect, mean, low, high, rel, margin, verdict, len(effect))
-    wanted = margin / 2 if margin > 0 else abs(mean)  # the half-width that decides
-    power = _power(effect, level, boundary(test.expect, margin), wanted, scale if test.relative_to else 1.0)
+    wanted = margin / 2 if margin > 0 else abs(mean)  # the half-width that decides (no margin: the estimate's size)
+    against, side = against_claim(test.expect, margin)
+    power = _power(effect, level, against, side, wanted, scale if test.relative_to else 1.0)
     return {**row, **power, "crn_correlation": crn_correlation(per_arm, test), "level": level}
 
 
@@ -99,26 +107,34 @@ def _row(test, comparison, mean, low, high, rel, bound, verdict, n) -> dict[str,
     }  # fmt: skip
 
 
-def boundary(expect: str, margin: float) -> float:
-    """The value a test's *supported* verdict must clear: 0, minus or plus the margin."""
-    return {"no_decrease": -margin, "no_increase": margin}.get(expect, 0.0)
+def against_claim(expect: str, margin: float) -> tuple[float, str]:
+    """The boundary a contrast's *not supported* verdict must clear, and on which side the estimate must lie."""
+    return {
+        "decrease": (-margin, "above"), "increase": (margin, "below"),
+        "no_decrease": (0.0, "below"), "no_increase": (0.0, "above"),
+    }[expect]  # fmt: skip
 
 
-def _power(values: pd.Series, level: float, against: float, half_width: float, scale: float) -> dict[str, Any]:
-    """p-value against ``against``, the effect's SD, the minimal detectable effect and the replications needed."""
+def _power(
+    values: pd.Series, level: float, against: float, side: str, half_width: float, scale: float
+) -> dict[str, Any]:
+    """``p_against`` (module docstring), the effect's SD, the minimal detectable effect and the replications needed."""
     n = len(values)
     nan = float("nan")
     if n < 2:
-        return {"p_value": nan, "sd": nan, "mde": nan, "mde_relative": nan, "reps_needed": math.nan}
+        return {"p_against": nan, "sd": nan, "mde": nan, "mde_relative": nan, "reps_needed": math.nan}
     sd = float(values.std(ddof=1))
     mean = float(values.mean())
-    if sd == 0.0:
-        p = 0.0 if mean != against else 1.0
+    beyond = mean > against if side == "above" else mean < against
+    if not beyond:
+        p = 1.0
+    elif sd == 0.0:
+        p = 0.0
     else:
         p = float(2 * stats.t.sf(abs(mean - against) / (sd / math.sqrt(n)), n - 1))
     mde = (stats.t.ppf(1 - (1 - level) / 2, n - 1) + stats.t.ppf(POWER, n - 1)) * sd / math.sqrt(n)
     return {
-        "p_value": p, "sd": sd, "mde": float(mde), "mde_relative": float(mde / scale) if scale else nan,
+        "p_against": p, "sd": sd, "mde": float(mde), "mde_relative": float(mde / scale) if scale else nan,
         "reps_needed": replications_for(sd, half_width, level),
     }  # fmt: skip
 
@@ -263,29 +279,33 @@ def holm_levels(p_values: list[float], alpha: float = ALPHA) -> list[float]:
 
 
 def judge_all(tests: list, summary: dict[str, pd.DataFrame]) -> list[dict[str, Any]]:
-    """Every contrast and level test of a hypothesis, the deciding ones at Holm's levels (module docstring)."""
-    first = [judge(t, summary) for t in tests]
+    """Every contrast and level test of a hypothesis at 95%; *not supported* only at Holm's levels (module doc)."""
+    results = [judge(t, summary) for t in tests]
     deciding = [i for i, t in enumerate(tests) if t.role == "test"]
-    levels = holm_levels([first[i]["p_value"] for i in deciding])
-    results = list(first)
+    levels = holm_levels([results[i]["p_against"] for i in deciding])
     for i, level in zip(deciding, levels, strict=True):
-        results[i] = judge(tests[i], summary, level)
-    # Step-down: once a test (in order of p-value) does not clear its level, none after it can be supported.
-    broken = False
-    for i in sorted(deciding, key=lambda j: (math.isnan(results[j]["p_value"]), results[j]["p_value"])):
-        row = results[i]
-        if broken and row["verdict"] == "supported":
+        results[i]["holm_level"] = level
+    broken = False  # Holm's step-down: once one test does not clear its level, none after it may
+    for i in sorted(deciding, key=lambda j: (math.isnan(results[j]["p_against"]), results[j]["p_against"])):
+        row, level = results[i], results[i]["holm_level"]
+        cleared = not broken and row["p_against"] <= 1 - level
+        if row["verdict"] == "not supported" and not (cleared and judge(tests[i], summary, level)["verdict"]
+                                                       == "not supported"):  # fmt: skip
             row["verdict"] = "inconclusive"
-            row["note"] = "Holm: a test with a smaller p-value did not clear its level"
-        broken = broken or not row["p_value"] <= 1 - row["level"]
+            row["note"] = f"Holm: not supported at 95%, but not at its level of {100 * level:.1f}%"
+        broken = not cleared
     return results
 
 
-def needed(results: list[dict[str, Any]], have: int, cap: int) -> int:
-    """Replications the hypothesis should have: the most an inconclusive test or check asks for, within ``cap``."""
-    want = have
+def planned(results: list[dict[str, Any]], pilot: int, cap: int) -> int:
+    """Replications a hypothesis gets after its pilot: the most that a deciding test asks for, within ``cap``.
+
+    It depends on the pilot's spreads (``reps_needed``), not on its verdicts or estimates (but for a test with
+    no margin, whose half-width must fall below the estimate's size).
+    """
+    want = pilot
     for row in results:
-        if row["role"] in ("test", "check") and row["verdict"] == "inconclusive" and row["kind"] != "ranking":
+        if row["role"] == "test" and row["kind"] != "ranking":
             asked = row.get("reps_needed", float("nan"))
             if not math.isnan(asked):
                 want = max(want, min(cap, int(asked) if math.isfinite(asked) else cap))

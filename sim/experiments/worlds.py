@@ -99,12 +99,14 @@ def draw(worlds: Worlds, n: int) -> pd.DataFrame:
     table = {"world": np.arange(n)}
     for j, name in enumerate(names):
         low, high = worlds.ranges[name]
+        whole = REGISTRY[name].type is int
+        top = high + 1 if whole else high  # a whole number's range runs to the next one, so each is drawn as often
         if name in worlds.log:
-            values = np.exp(np.log(low) + unit[:, j] * (np.log(high) - np.log(low)))
+            values = np.exp(np.log(low) + unit[:, j] * (np.log(top) - np.log(low)))
         else:
-            values = low + unit[:, j] * (high - low)
-        if REGISTRY[name].type is int:
-            values = np.rint(values).astype(int)
+            values = low + unit[:, j] * (top - low)
+        if whole:
+            values = np.minimum(np.floor(values), high).astype(int)
         table[name] = values
     return pd.DataFrame(table)
 
@@ -158,6 +160,14 @@ def shares(verdicts: pd.DataFrame) -> pd.DataFrame:
     result = counts.div(counts.sum(axis=1), axis=0)
     result["worlds"] = counts.sum(axis=1)
     return result
+
+
+def need_sklearn() -> None:
+    """A one-line error now, not after hours of runs, if scikit-learn (for ``decisive``) is missing."""
+    try:
+        import sklearn  # noqa: F401
+    except ImportError:
+        raise ParameterError("--worlds needs scikit-learn: pip install scikit-learn") from None
 
 
 def decisive(table: pd.DataFrame, verdicts: pd.DataFrame, names: list[str], depth: int = 2) -> list[str]:

@@ -344,7 +344,7 @@ class KladMarket(mesa.Model):
             caught = np.zeros(len(self.couriers) + 1, dtype=bool)  # the extra last slot: stashes of no courier (-1)
             caught[arrested] = True
             still_there = caught[self.stashes.courier] & (self.stashes.state == StashState.PRESENT)
-            shown = still_there & (self.stream("analytics").random(len(self.stashes)) < p.digital_analytics)
+            shown = still_there & (self.stream.keyed("analytics", self.stashes.uid) < p.digital_analytics)
             self._seize_stashes(np.flatnonzero(shown))
             self._add_leads(laid.arrested_shop)
         self.today.couriers_laying = laid.working

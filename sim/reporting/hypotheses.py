@@ -79,9 +79,11 @@ def write_report(verdicts: Verdicts, out: str | Path, across: WorldVerdicts | No
         "# The sources' hypotheses in the model",
         "",
         "Each hypothesis of MODEL.md section 7 runs as the experiment in its file under `experiments/hypotheses/`. "
-        "Arms share replication seeds (common random numbers), so every contrast is a paired difference of "
-        "final-window means; CIs are 95% t intervals over replications. The rule turning numbers into verdicts is "
-        "in `sim/experiments/hypotheses.py`. A verdict holds *within the model*, with its assumptions (docs/ODD.md).",
+        "Arms share replication seeds and, within a run, each process's and each agent's random numbers (common "
+        "random numbers), so every contrast is a paired difference of final-window means; CIs are t intervals over "
+        "replications at 95% (a *not supported* must also hold at Holm's level, given in the table). The rules "
+        "that turn numbers into verdicts are in `sim/experiments/hypotheses.py` and `sim/experiments/verdicts.py`. "
+        "A verdict holds *within the model*, with its assumptions (docs/ODD.md).",
         "",
     ]
     if across is not None:
@@ -110,7 +112,7 @@ def write_report(verdicts: Verdicts, out: str | Path, across: WorldVerdicts | No
         if h.setting:
             lines += [f"**Run under the `{h.setting}` setting of its [flip] table.**", ""]
         lines.append(f"Setup: `{h.path.name}`; {_replications(h, judged.replications)} replications of "
-                     f"{h.settings['days']} days ({h.settings['days'] - h.start} after the policy starts), seed "
+                     f"{h.settings['days']} days ({h.settings['days'] - h.start + 1} of them with the policy), seed "
                      f"{h.seed}; means over {window.describe(h.settings['days'])}.")  # fmt: skip
         lines += ["", "Arms:", ""] + [f"- `{arm}`: {label}" for arm, label in h.arm_sources.items()]
         if h.sensitivity:
@@ -185,8 +187,14 @@ def _share(x) -> str:
 
 
 def _level(r) -> str:
+    """The interval's level, and Holm's for a *not supported* where it is stricter."""
     level = r.get("level", float("nan"))
-    return "–" if level is None or math.isnan(level) else f"{100 * level:.1f}%"
+    if level is None or math.isnan(level):
+        return "–"
+    holm = r.get("holm_level")
+    if holm is not None and not math.isnan(holm) and holm > level + 1e-9:
+        return f"{100 * level:.0f}%; Holm {100 * holm:.1f}%"
+    return f"{100 * level:.0f}%"
 
 
 def _mde(r) -> str:

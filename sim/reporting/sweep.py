@@ -89,7 +89,7 @@ def plot_scatter(exp: Experiment, runs: pd.DataFrame, path: Path) -> Path:
     return path
 
 
-def report(exp: Experiment, runs: pd.DataFrame, table: pd.DataFrame) -> str:
+def report(exp: Experiment, runs: pd.DataFrame, table: pd.DataFrame, out: Path = Path(".")) -> str:
     """The sweep's Markdown report."""
     failed = int((runs["status"] != "ok").sum())
     lines = [f"# Sweep: {exp.name}", "",
@@ -128,8 +128,9 @@ def report(exp: Experiment, runs: pd.DataFrame, table: pd.DataFrame) -> str:
         for output, found in problems.items():
             verdict = "**not a ranking**: " + "; ".join(found) if found else "yes: every interval separates"
             lines.append(f"- `{output}`: {verdict}.")
-        lines += ["", "How the indices settle as base samples grow (each point a Sobol' design of its own, with its "
-                  "95% bootstrap interval):", "", "![convergence](figures/convergence.png)"]  # fmt: skip
+        if (out / "figures" / "convergence.png").exists():
+            lines += ["", "How the indices settle as base samples grow (each point a Sobol' design of its own, with "
+                      "its 95% bootstrap interval):", "", "![convergence](figures/convergence.png)"]  # fmt: skip
     lines += ["", "![indices](figures/indices.png)", "", "![scatter](figures/scatter.png)", ""]
     return "\n".join(lines)
 
@@ -153,5 +154,5 @@ def write_analysis(exp: Experiment, runs: pd.DataFrame, out: Path) -> pd.DataFra
     steps = convergence(exp, runs)
     if not steps.empty:
         plot_convergence(steps, out / "figures" / "convergence.png")
-    write_text(report(exp, runs, table), out / "report.md")
+    write_text(report(exp, runs, table, out), out / "report.md")
     return table

@@ -175,7 +175,7 @@ def _uniform(key, counter):
     state ``key + (counter + 1) * golden``, and the output's 53 high bits give
     the uniform.
     """
-    z = key + np.uint64(counter + 1) * np.uint64(0x9E3779B97F4A7C15)
+    z = np.uint64(key) + np.uint64(counter + 1) * np.uint64(0x9E3779B97F4A7C15)
     z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
     z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
     z = z ^ (z >> np.uint64(31))

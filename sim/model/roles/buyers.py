@@ -268,11 +268,12 @@ class BuyerRoster(Roster):
 
     def arrest(self, rows: np.ndarray, imprisoned: bool) -> np.ndarray:
         """Arrested buyers learn from it; some are treated instead of fined. Returns treated rows."""
-        p, rng = self.model.p, self.model.stream("treatment")
+        p = self.model.p
         self.perceived_risk[rows] += p.learning_rate * (1.0 - self.perceived_risk[rows])
-        treated = rows[rng.random(len(rows)) < p.treatment]
+        chance = self.model.stream.keyed("treatment", self.uid[rows], 2)  # each buyer's own: treated, then quits
+        treated = rows[chance[:, 0] < p.treatment]
         self.treated[treated] = True
-        quits = treated[rng.random(len(treated)) < p.treatment_effect]
+        quits = rows[(chance[:, 0] < p.treatment) & (chance[:, 1] < p.treatment_effect)]
         self.state[quits] = BuyerState.FORMER
         if imprisoned:
             self.state[rows] = BuyerState.PRISON

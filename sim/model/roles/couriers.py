@@ -461,7 +461,7 @@ class CourierRoster(Roster):
         """Acquitted suspects rejoin the pool; released prisoners may; absconders are gone."""
         self._leave(acquitted, CourierState.CANDIDATE)
         self.state[absconded] = CourierState.GONE
-        back = self.model.stream("release").random(len(released)) < self.model.p.return_after_release
+        back = self.model.stream.keyed("release", self.uid[released]) < self.model.p.return_after_release
         self.repeat[released] = True
         self.reservation_wage[released] *= 1.0 - self.model.p.record_wage_penalty
         self._leave(released[back], CourierState.CANDIDATE)
