@@ -32,7 +32,7 @@ def test_trends_finds_a_trend_and_no_trend():
 
 @pytest.mark.slow
 def test_six_year_baseline_has_no_trend_after_a_year_and_no_week_without_sales():
-    result = run_scenario(ROOT / "scenarios" / "baseline.toml", execution=Execution(2), reps=8, days=6 * 365,
+    result = run_scenario(ROOT / "scenarios" / "baseline.toml", execution=Execution(2), reps=12, days=6 * 365,
                           seed=11, window=90, burn_in=365)  # fmt: skip
     table = trends(result.daily, SETTLED, warmup=365).set_index("metric")
     wide = table[(table["ci_low"] < -0.03) | (table["ci_high"] > 0.03)]
