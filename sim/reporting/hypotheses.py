@@ -128,7 +128,7 @@ def write_report(verdicts: Verdicts, out: str | Path, across: WorldVerdicts | No
                 f"| {r['test']} | {r['role']} | `{r['metric']}` | `{r['comparison']}` | {r['expect']} | "
                 f"{number(r['estimate'], 3)} | [{number(r['ci_low'], 3)}, {number(r['ci_high'], 3)}] "
                 f"({_level(r)}) | {_share(r['relative'])} | {number(r['margin_or_threshold'], 3)} | {_mde(r)} | "
-                f"{_number(r.get('crn_correlation'), 2)} | {_number(r.get('reps_needed'), 0)} | {r['verdict']} |"
+                f"{_number(r.get('crn_correlation'), 2)} | {_to_decide(r)} | {r['verdict']} |"
             )
             if r.get("detail") or r.get("note"):
                 lines.append(f"| | | | {r.get('detail') or r.get('note')} |" + " |" * 9)
@@ -180,6 +180,11 @@ def _number(x, digits: int) -> str:
     if isinstance(x, float) and math.isinf(x):
         return "∞"
     return number(x, digits) if digits else f"{int(x):,}"
+
+
+def _to_decide(r) -> str:
+    """The replications an undecided test would need (a decided one needs none)."""
+    return _number(r.get("reps_needed"), 0) if r["verdict"] == "inconclusive" else "–"
 
 
 def _share(x) -> str:
