@@ -156,10 +156,7 @@ class Hypothesis:
     source: str
     claim: str
     path: Path
-    days: int
-    replications: int
     seed: int
-    quick: dict[str, int]
     tables: dict[bool, dict[str, Any]]  # quick? -> days, replications, max_replications, window, burn_in, force
     start: int  # the day the arms' policies start
     arms: dict[str, dict[str, Any]]  # name -> resolved parameters (with their policy)
@@ -411,10 +408,8 @@ def load_hypothesis(path: str | Path) -> Hypothesis:
     if main_metric not in METRICS:
         raise ParameterError(f"{where}: main_metric must be one model metric, not {shown(main_metric)}")
     hyp = Hypothesis(
-        id=data["id"], title=data["title"], source=data["source"], claim=data["claim"], path=path, days=data["days"],
-        replications=data["replications"], seed=data["seed"],
-        quick={"days": quick["days"], "replications": quick["replications"]}, tables={False: full, True: quick},
-        start=start, arms=arms,
+        id=data["id"], title=data["title"], source=data["source"], claim=data["claim"], path=path, seed=data["seed"],
+        tables={False: full, True: quick}, start=start, arms=arms,
         arm_sources=sources, tests=tests, main_metric=main_metric, sensitivity=sensitivity, note=data["note"],
     )  # fmt: skip
     if data["flip"] is not None:
@@ -452,6 +447,12 @@ class ArmRun:
         text = f"{self.params_json}|{self.days}|{self.seed}|{self.rep}"
         return hashlib.sha256(text.encode()).hexdigest()[:20]
 
+    def trunk(self) -> tuple[str, dict[str, Any]]:
+        """The run's parameters without its policy (what arms forked from one warm-up share), and its policy."""
+        params = json.loads(self.params_json)
+        policy = params.pop("policy", {}) or {}
+        return _arm_json(params), policy
+
 
 def _arm_json(params: dict[str, Any]) -> str:
     return json.dumps(params, sort_keys=True, default=str)
@@ -475,9 +476,8 @@ def fork_jobs(runs: list[ArmRun], paths: list[Path]) -> tuple[list, list[list[Pa
     for run, path in zip(runs, paths, strict=True):
         if path.exists():
             continue
-        params = json.loads(run.params_json)
-        policy = params.pop("policy", {}) or {}
-        groups.setdefault((_arm_json(params), run.days, run.seed, run.rep), []).append((policy, path))
+        trunk, policy = run.trunk()
+        groups.setdefault((trunk, run.days, run.seed, run.rep), []).append((policy, path))
     jobs, files, sizes = [], [], []
     for (trunk, days, seed, rep), arms in groups.items():
         jobs.append((arm_runs, (trunk, json.dumps([policy for policy, _ in arms], sort_keys=True), days, seed, rep)))
@@ -535,10 +535,9 @@ def expected_seconds(
     n, days = len(runs), 0
     trunks: set[tuple] = set()
     for run in runs:
-        params = json.loads(run.params_json)
-        params.pop("policy", None)
-        warm_up = min(run.days, max(0, params.get("policy_start_day", 0) - 1))
-        trunk = (_arm_json(params), run.days, run.seed, run.rep)
+        trunk_json, _ = run.trunk()
+        warm_up = min(run.days, max(0, json.loads(trunk_json).get("policy_start_day", 0) - 1))
+        trunk = (trunk_json, run.days, run.seed, run.rep)
         days += run.days - warm_up + (0 if trunk in trunks else warm_up)
         trunks.add(trunk)
     for h in hyps:
@@ -592,12 +591,14 @@ def run_hypotheses(
     pilot = {h.id: h.settings["replications"] for h in hyps}
     means: dict = {}  # (run, window) -> the run's final-window means, read once for every hypothesis it serves
     _run_arms(hyps, pilot, out, execution)
-    reps = {h.id: planned(_judge_arms(out, h, pilot[h.id], means), pilot[h.id], h.settings["max_replications"])
-            for h in hyps}  # fmt: skip
+    on_pilot = {h.id: _judge_arms(out, h, pilot[h.id], means) for h in hyps}
+    reps = {h.id: planned(on_pilot[h.id], pilot[h.id], h.settings["max_replications"]) for h in hyps}
     if reps != pilot:
         _run_arms(hyps, reps, out, execution)
     judged = {h.id: ({name: _read_arm(out, h, params, reps[h.id]) for name, params in h.arms.items()}
-                     if keep_daily else {}, _judge_arms(out, h, reps[h.id], means)) for h in hyps}  # fmt: skip
+                     if keep_daily else {},
+                     on_pilot[h.id] if reps[h.id] == pilot[h.id] else _judge_arms(out, h, reps[h.id], means))
+              for h in hyps}  # fmt: skip
     rows, details = [], {}
     for h in hyps:
         daily, results = judged[h.id]
