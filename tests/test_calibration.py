@@ -11,17 +11,22 @@ import pytest
 from sim.experiments.calibration import accept_closest, calibrate, distances, summarise_posterior
 from sim.experiments.execute import Execution
 from sim.experiments.targets import (
+    SHOCK_STATISTICS,
     STATISTICS,
     Target,
     blocked_days,
+    close_largest_shops,
+    courier_conviction_hazard,
+    failed_order_share,
+    horizon_column,
     load_targets,
     national_arrests,
     operator_arrest_share,
-    sales_after_takedown,
+    price_after_shop_exit,
+    sales_after_shop_exit,
     shop_turnover_bn,
     simulate,
     stashes_per_batch,
-    take_down_storefronts,
 )
 from sim.model.market import KladMarket
 from sim.params import ParameterError
@@ -63,28 +68,38 @@ def test_operator_share_and_blocked_days():
     assert blocked_days(frame(blocked_storefronts=[6, 6], mirrors_opened=[1, 3]), {}) == pytest.approx(3.0)
 
 
-def test_sales_after_takedown_compares_second_week_with_four_weeks_before():
-    before = pd.DataFrame({"transactions": [100.0] * 28})
-    after = pd.DataFrame({"transactions": [0.0] * 7 + [90.0] * 7})
-    assert sales_after_takedown(before, after) == pytest.approx(0.9)
+def test_failed_orders_and_courier_prison_risk():
+    assert failed_order_share(frame(unmet_orders=[1, 3], orders=[10, 10]), {}) == pytest.approx(0.2)
+    w = frame(convictions_courier=[1, 0, 0, 1], active_couriers=[100, 100, 100, 100])
+    assert courier_conviction_hazard(w, {}) == pytest.approx(0.5 * 365 / 100)
 
 
-def test_takedown_blocks_every_open_storefront_the_next_day(small_params):
-    model = KladMarket(small_params, rng=3)
-    model.run_for(20)
-    struck = np.flatnonzero(model.shops.open_now())
-    assert take_down_storefronts(model) == len(struck) > 0
-    model.step()
-    assert not model.shops.open_now()[struck].any()  # a shop that enters today opens its own storefront
-    model.run_for(model.p.mirror_delay)
-    assert model.metrics.active_storefronts > 0  # mirrors open after the delay
+def test_shop_exit_statistics_read_weeks_three_four_and_the_highest_weekly_price():
+    before = pd.DataFrame({"transactions": [100.0] * 28, "price_per_gram": [20000.0] * 28})
+    after = pd.DataFrame({"transactions": [50.0] * 14 + [90.0] * 14 + [100.0] * 28,
+                          "price_per_gram": [20000.0] * 21 + [22000.0] * 7 + [21000.0] * 28})  # fmt: skip
+    assert sales_after_shop_exit(before, after) == pytest.approx(0.9)
+    assert price_after_shop_exit(before, after) == pytest.approx(1.1)
 
 
-def test_simulate_returns_every_statistic(small_params):
-    out = simulate(small_params, 1, days=40)
-    assert set(out) == {*STATISTICS, "sales_after_takedown"}
-    assert out["stashes_per_batch"] <= small_params.get("batch_max", 20)
-    assert out["price_per_gram"] > 0
+def test_closing_the_largest_shops_closes_three_in_ten_largest_first(small_params):
+    model = KladMarket({**small_params, "n_shops": 10}, rng=3)
+    model.run_for(30)
+    active = np.flatnonzero(model.shops.active)
+    largest = active[np.argsort(-model.shops.orders[active], kind="stable")[: max(1, round(0.3 * len(active)))]]
+    assert close_largest_shops(model) == len(largest)
+    assert not model.shops.active[largest].any() and model.shops.active.sum() == len(active) - len(largest)
+
+
+def test_simulate_takes_every_statistic_at_each_horizon_and_the_experiment_leaves_the_run_alone(small_params):
+    out = simulate({**small_params, "target_horizons": [60, 120], "target_window": 30}, 1, days=120)
+    names = {*STATISTICS, *SHOCK_STATISTICS}
+    assert set(out) == names | {horizon_column(n, h) for n in names for h in (60, 120)}
+    assert out["price_per_gram"] == out[horizon_column("price_per_gram", 120)] > 0
+    alone = simulate({**small_params, "target_window": 30}, 1, days=120)  # no experiment at day 60
+    assert all(alone[n] == out[n] or (math.isnan(alone[n]) and math.isnan(out[n])) for n in STATISTICS)
+    with pytest.raises(ValueError, match="last target horizon"):
+        simulate({**small_params, "target_horizons": [60, 100]}, 1, days=120)
 
 
 # ------------------------------------------------------------ targets file
@@ -112,12 +127,15 @@ def test_target_z_is_zero_at_the_centre_and_one_at_the_ends():
 @pytest.mark.parametrize(
     ("edit", "words"),
     [
-        (lambda s: s.replace('statistic = "price_per_gram"', 'statistic = "price"'), ["retail_price", "price"]),
-        (lambda s: s.replace("range = [16000, 25000]", "range = [25000, 16000]"), ["retail_price", "range"]),
-        (lambda s: s.replace('role = "fit"', 'role = "fitted"', 1), ["retail_price", "role"]),
+        (
+            lambda s: s.replace('statistic = "shop_turnover_bn"', 'statistic = "turnover"'),
+            ["shop_turnover", "turnover"],
+        ),
+        (lambda s: s.replace("range = [0.36, 1.42]", "range = [1.42, 0.36]"), ["shop_turnover", "range"]),
+        (lambda s: s.replace('role = "fit"', 'role = "fitted"', 1), ["shop_turnover", "role"]),
         (lambda s: s.replace("[fit.order_rate]", "[fit.n_shops]"), ["fit.n_shops", "uncertainties"]),
         (lambda s: s.replace("prior = [0.1, 0.4]", "prior = [0.1, 9.0]"), ["fit.order_rate", "allowed"]),
-        (lambda s: s.replace('unit = "KZT/g"\n', "", 1), ["retail_price", "unit"]),
+        (lambda s: s.replace('unit = "bn KZT/shop/year"\n', "", 1), ["shop_turnover", "unit"]),
         (lambda s: s + "\n[[target\n", ["TOML"]),
     ],
 )

@@ -249,7 +249,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
     )  # fmt: skip
     with claimed(out):
         write_validation(result, out)
-    print(f"\n{args.scenario}: {args.reps} replication(s) of {args.days} days; mean over replications, 95% CI")
+    at = ", ".join(f"{h:,}" for h in result.horizons)
+    print(f"\n{args.scenario}: {args.reps} replication(s) of {result.days:,} days, judged at day {at}; mean over "
+          "replications, 95% CI")  # fmt: skip
     for title, rows in lines(result):
         print(f"\n{title}")
         print("\n".join(rows))
@@ -361,12 +363,15 @@ def _plan(args: argparse.Namespace) -> RunPlan:
                    getattr(args, "record", ()))  # fmt: skip
 
 
-def _runs_options(parser: argparse.ArgumentParser, reps: int | None = 10, min_reps: int = 1) -> None:
-    """``--reps`` (unless ``reps`` is None), ``--days`` and ``--seed``."""
+def _runs_options(
+    parser: argparse.ArgumentParser, reps: int | None = 10, min_reps: int = 1, days: str | None = None
+) -> None:
+    """``--reps`` (unless ``reps`` is None), ``--days`` (default 730, or None described by ``days``) and ``--seed``."""
     if reps is not None:
         parser.add_argument("--reps", type=_whole("--reps", min_reps), default=reps,
                             help=f"replications (default {reps})")  # fmt: skip
-    parser.add_argument("--days", type=_whole("--days", 1, MAX_DAYS), default=730, help="days per run (default 730)")
+    parser.add_argument("--days", type=_whole("--days", 1, MAX_DAYS), default=None if days else 730,
+                        help=f"days per run (default {days or 730})")  # fmt: skip
     parser.add_argument("--seed", type=_whole("--seed", 0), default=20251, help="root seed (default 20251)")
 
 
@@ -457,7 +462,11 @@ def build_parser() -> argparse.ArgumentParser:
     validate = sub.add_parser("validate", help="run a scenario and judge it against the empirical targets")
     validate.add_argument("--scenario", default=SCENARIO_DEFAULT, help="scenario (default the baseline)")
     validate.add_argument("--targets", default=TARGETS_DEFAULT, help=f"targets file (default {TARGETS_DEFAULT})")
-    _runs_options(validate, min_reps=2)
+    _runs_options(
+        validate,
+        min_reps=2,
+        days="the targets file's horizons, years 2 and 5 for Kazakhstan; --days N judges at day N only",
+    )
     _output_options(validate, "results/validation")
     validate.set_defaults(func=cmd_validate)
 

@@ -23,7 +23,7 @@ import pandas as pd
 from sim.experiments.execute import IN_PROCESS, Execution
 from sim.experiments.replications import check_memory
 from sim.experiments.sweep import CORNER_PARAMS, corners
-from sim.experiments.targets import TAKEDOWN_AFTER, Target, Targets, load_targets, replicate, run_statistics
+from sim.experiments.targets import SHOCK_AFTER, Target, Targets, load_targets, replicate, run_statistics
 from sim.io.config import load_scenario
 from sim.io.files import claimed
 from sim.io.provenance import fingerprint, keep_fingerprint, now
@@ -136,7 +136,7 @@ def calibrate(
     varied = {n: list(b) for n, b in targets.fit_params.items()}
     mark = fingerprint(scenario=params, priors=varied, budget=budget, days=days, seed=seed, check_reps=check_reps)
     cities = [{**params, **corner} for corner in corners(varied, CORNER_PARAMS)]
-    check_memory(cities, days + TAKEDOWN_AFTER, execution, budget, str(scenario))  # before anything is written
+    check_memory(cities, days + SHOCK_AFTER, execution, budget, str(scenario))  # before anything is written
     with claimed(out):
         keep_fingerprint(out, mark, resume=resume, begun=any(out.glob("*/chunks/*.parquet")), work="calibration")
         runs = run_statistics(params, varied, design="latin", samples=budget, reps=1, days=days, seed=seed,

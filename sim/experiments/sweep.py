@@ -192,15 +192,19 @@ def check_design(exp: Experiment, where: str, execution: Execution | None = None
                              f"{MAX_RUNS:,} are allowed")  # fmt: skip
     if exp.model in KLAD_MODELS:
         cities = []
+        fixed = {k: v for k, v in exp.fixed.items() if k not in RUN_OPTIONS}
         for corner in corners(exp.varied, CORNER_PARAMS):
             try:
-                cities.append(resolve({**exp.fixed, **corner}))
+                cities.append(resolve({**fixed, **corner}))
             except ParameterError as exc:
                 at = f"at the corner {corner} of the bounds" if corner else "[fixed]"
                 raise ParameterError(f"{where}: {at}: {exc}") from None
         if execution is not None:
             check_memory(cities, exp.days, execution, exp.runs, where)
 
+
+#: Keys of ``fixed`` that a klad model reads as options of the run, not as parameters (``targets.simulate``).
+RUN_OPTIONS = frozenset({"target_horizons", "target_window"})
 
 #: Parameters whose worst values a sweep's corners are checked at: those of the cross-parameter rules and the
 #: size of the city (which sets the memory a run needs).

@@ -7,15 +7,18 @@ with, and its role: ``fit`` (used by ``klad calibrate``) or ``pattern`` (an
 out-of-sample check, never used for fitting). National figures are compared
 with city statistics times ``national_scale_factor``.
 
-Each statistic is a small function of a run's daily metrics over its last
-simulated year (``STATISTICS``, ``target_window``): most targets are yearly
+Each statistic is a small function of a run's daily metrics over a window
+that ends at a *horizon* (``STATISTICS``; the file's ``window``, a year, and
+``horizons``, years 2 and 5, so that drift shows): most targets are yearly
 figures, and rare events (lab raids, operator arrests) need a year to be
-counted; one, the sales after a take-down of every storefront, needs the run
-continued under that shock (``simulate``).
+counted. The shop-exit statistics need an experiment on the run: at each
+horizon a copy of the market loses its largest shops and runs on
+(``SHOCK_STATISTICS``, ``simulate``); the run itself goes on untouched.
 """
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,17 +32,21 @@ from sim.experiments.execute import IN_PROCESS, Execution
 from sim.experiments.replications import mean_ci
 from sim.io import schema
 from sim.io.config import read_file
-from sim.io.schema import Schema, choice, number, of, text
+from sim.io.schema import Schema, choice, number, of, text, whole
 from sim.params import REGISTRY, ParameterError, resolve, shown
 
 ROLES = ("fit", "pattern")
 
 #: Days in the "registration" window of the users-known-to-police proxy.
 KNOWN_USER_DAYS = 730
-#: Days before the take-down that set the reference level of sales.
-TAKEDOWN_BEFORE = 28
-#: Days the run continues after the take-down; sales are compared over its last 7.
-TAKEDOWN_AFTER = 14
+#: Days before the shop exit that set the reference level of sales and price.
+SHOCK_BEFORE = 28
+#: Days the copy of the market runs on after its largest shops closed.
+SHOCK_AFTER = 56
+#: Share of the shops in business that the shop-exit experiment closes, largest first (at least one).
+EXIT_SHARE = 0.3
+#: Days after the exit over which sales are compared with before (weeks 3 and 4).
+RECOVERY_DAYS = (15, 28)
 
 
 # ------------------------------------------------------------------ statistics
@@ -120,9 +127,26 @@ def users_known_share(window: pd.DataFrame, params: dict[str, Any]) -> float:
     return _ratio(window["arrests_buyer"].mean() * KNOWN_USER_DAYS, window["active_buyers"].mean())
 
 
-def sales_after_takedown(before: pd.DataFrame, after: pd.DataFrame) -> float:
-    """Sales in the second week after every storefront was blocked, relative to the four weeks before."""
-    return _ratio(after["transactions"].tail(7).mean(), before["transactions"].tail(TAKEDOWN_BEFORE).mean())
+def failed_order_share(window: pd.DataFrame, params: dict[str, Any]) -> float:
+    """Share of orders that ended without a stash: no open storefront, none on file, or not found twice."""
+    return _ratio(window["unmet_orders"].sum(), window["orders"].sum())
+
+
+def courier_conviction_hazard(window: pd.DataFrame, params: dict[str, Any]) -> float:
+    """Convictions of couriers a year per courier at work: a courier's yearly risk of prison."""
+    return _ratio(window["convictions_courier"].mean() * 365.0, window["active_couriers"].mean())
+
+
+def sales_after_shop_exit(before: pd.DataFrame, after: pd.DataFrame) -> float:
+    """Sales in weeks 3-4 after the largest shops closed, relative to the four weeks before."""
+    first, last = RECOVERY_DAYS
+    return _ratio(after["transactions"].iloc[first - 1 : last].mean(), before["transactions"].tail(SHOCK_BEFORE).mean())
+
+
+def price_after_shop_exit(before: pd.DataFrame, after: pd.DataFrame) -> float:
+    """The highest weekly mean price in the eight weeks after the largest shops closed, over the price before."""
+    weeks = after["price_per_gram"].head(SHOCK_AFTER).groupby(np.arange(min(len(after), SHOCK_AFTER)) // 7).mean()
+    return _ratio(weeks.max(), before["price_per_gram"].tail(SHOCK_BEFORE).mean())
 
 
 @dataclass(frozen=True)
@@ -149,14 +173,31 @@ STATISTICS: dict[str, Statistic] = {s.name: s for s in [
     Statistic("operator_arrest_share", "share", operator_arrest_share),
     Statistic("blocked_days", "days", blocked_days),
     Statistic("users_known_share", "share", users_known_share),
+    Statistic("failed_order_share", "share", failed_order_share),
+    Statistic("courier_conviction_hazard", "1/year", courier_conviction_hazard),
 ]}  # fmt: skip
-#: Statistics of the take-down experiment (``simulate``), by name.
-TAKEDOWN_STATISTICS = {"sales_after_takedown": "share of pre-take-down sales"}
+#: Statistics of the shop-exit experiment (``simulate``): name -> function of the days before and after.
+SHOCK_STATISTICS: dict[str, Callable[[pd.DataFrame, pd.DataFrame], float]] = {
+    "sales_after_shop_exit": sales_after_shop_exit,
+    "price_after_shop_exit": price_after_shop_exit,
+}
 
 
 def statistic_names() -> list[str]:
     """Every statistic a target may name."""
-    return [*STATISTICS, *TAKEDOWN_STATISTICS]
+    return [*STATISTICS, *SHOCK_STATISTICS]
+
+
+def horizon_column(name: str, horizon: int) -> str:
+    """The column of statistic ``name`` taken at day ``horizon`` (``simulate`` with several horizons)."""
+    return f"{name}@{horizon}"
+
+
+def output_names(horizons: tuple[int, ...] | None = None) -> list[str]:
+    """Columns of ``simulate``: every statistic at the run's end, or at each of ``horizons``."""
+    if not horizons:
+        return statistic_names()
+    return [horizon_column(name, h) for h in horizons for name in statistic_names()]
 
 
 def window_statistics(daily: pd.DataFrame, params: dict[str, Any], window: int) -> dict[str, float]:
@@ -166,44 +207,62 @@ def window_statistics(daily: pd.DataFrame, params: dict[str, Any], window: int) 
 
 
 # -------------------------------------------------------------------- running
-def take_down_storefronts(model) -> int:
-    """Block every open storefront today: the police's largest possible one-day strike.
+def close_largest_shops(model, share: float = EXIT_SHARE) -> int:
+    """Close the largest ``share`` of the shops in business today (by orders; at least one), as an event would.
 
-    Open storefronts, and detected ones still awaiting their block, are marked
-    detected with the next day as their block day, so the model's own blocking
-    and mirror rules take over from there. Returns how many were struck.
+    Their operators leave the market (no arrest, so no one learns of a risk);
+    their buyers lose the storefront, their couriers the job, their stashes are
+    abandoned. Returns how many closed.
     """
-    from sim.model.roles.shops import Storefront
+    from sim.model.events import happen
 
-    shops = model.shops
-    rows = np.flatnonzero(shops.active & (shops.storefront != Storefront.BLOCKED))
-    shops.storefront[rows] = Storefront.DETECTED
-    shops.storefront_day[rows] = model.steps + 1  # the next step's day: blocked before anyone orders
-    return len(rows)
+    count = max(1, int(round(share * model.shops.count_active())))
+    return len(happen(model, {"action": "close_shops", "largest": count})["shops"])
+
+
+def shock_statistics(model, daily: pd.DataFrame) -> dict[str, float]:
+    """The shop-exit statistics: close the largest shops of a copy of ``model`` and run the copy on.
+
+    ``model`` itself is left as it was (its random numbers too), so the run
+    continues as if the experiment had not been made.
+    """
+    twin = copy.deepcopy(model)
+    close_largest_shops(twin)
+    twin.run_for(SHOCK_AFTER)
+    after = twin.daily().drop(columns="day").iloc[len(daily) :]
+    return {name: compute(daily, after) for name, compute in SHOCK_STATISTICS.items()}
 
 
 def simulate(params: dict[str, Any], seed: int, days: int = 730) -> dict[str, float]:
     """Run the model and return every statistic a target can name (a sweep model entry point).
 
-    The run lasts ``days``; window statistics use its last year
-    (``target_window``). Then every storefront is taken down and the run
-    continues ``TAKEDOWN_AFTER`` days for ``sales_after_takedown``; those days
-    do not enter the other statistics.
+    The run lasts ``days``. ``params`` may carry ``target_horizons`` (days at
+    which statistics are taken; default: the last day) and ``target_window``
+    (days of each window; default ``target_window``). At each horizon the
+    window statistics are computed over the days that end there and the
+    shop-exit experiment is run on a copy of the market (``shock_statistics``).
+    Returns the statistics at the run's end by name, and at every horizon as
+    ``horizon_column(name, day)``.
     """
     from sim.model.market import KladMarket
 
     params = {k: _typed(k, v) for k, v in params.items() if k != "scenario_name"}
-    model = KladMarket(params, rng=seed)
-    model.run_for(days)
-    daily = model.daily().drop(columns="day")
+    horizons = sorted(int(h) for h in params.pop("target_horizons", None) or [days])
+    window_days = params.pop("target_window", None)
+    if horizons[-1] != days:
+        raise ValueError(f"the last target horizon ({horizons[-1]}) must be the run's last day ({days})")
     resolved = resolve(params)
     policy_day = resolved["policy_start_day"] if resolved["policy"] else None
-    out = window_statistics(daily, resolved, target_window(days, policy_day))
-    take_down_storefronts(model)
-    model.run_for(TAKEDOWN_AFTER)
-    after = model.daily().drop(columns="day").iloc[days:]
-    out["sales_after_takedown"] = sales_after_takedown(daily, after)
-    return out
+    model = KladMarket(params, rng=seed)
+    out: dict[str, float] = {}
+    for horizon in horizons:
+        model.run_for(horizon - model.steps)
+        daily = model.daily().drop(columns="day")
+        window = int(window_days) if window_days else target_window(horizon, policy_day)
+        stats = window_statistics(daily, resolved, min(window, horizon))
+        stats.update(shock_statistics(model, daily))
+        out.update({horizon_column(name, horizon): value for name, value in stats.items()})
+    return {**out, **stats}
 
 
 def _typed(name: str, value: Any) -> Any:
@@ -228,6 +287,8 @@ class Target:
     statistic: str
     role: str
     value: float | None = None
+    missable: str = ""  # why the model could miss it (it is neither an input nor implied by one)
+    not_fitted: str = ""  # patterns: why the figure was kept out of the calibration
 
     def contains(self, x: float) -> bool:
         """Whether ``x`` lies in the accepted range."""
@@ -275,6 +336,8 @@ class Targets:
     fit_params: dict[str, tuple[float, float]]  # fitted parameter -> prior bounds
     fit_reasons: dict[str, str]
     not_compared: list[dict[str, str]]
+    window: int = 365  # days of each statistic's window
+    horizons: tuple[int, ...] = (730,)  # days at which validation takes the statistics; the first is fitted
 
     def by_role(self, role: str) -> list[Target]:
         """The targets with this role."""
@@ -282,12 +345,16 @@ class Targets:
 
 
 #: A targets file's top-level keys.
-TARGETS: Schema = {"target": of("tables"), "fit": of("table", {}), "not_compared": of("tables", [])}
+TARGETS: Schema = {
+    "window": whole(28, 3650, 365), "horizons": of("any", [730]), "target": of("tables"), "fit": of("table", {}),
+    "not_compared": of("tables", []),
+}  # fmt: skip
 #: One ``[[target]]``.
 TARGET: Schema = {
     "id": text(longest=100), "description": text(longest=2000), "value": number(default=None), "range": of("any"),
     "unit": text(), "source": text(longest=2000), "reliability": text(longest=10_000, lines=True),
     "statistic": choice(tuple(statistic_names())), "role": choice(ROLES),
+    "missable": text(longest=4000, lines=True), "not_fitted": text(None, longest=4000, lines=True),
 }  # fmt: skip
 #: One ``[fit.<parameter>]``: its prior and why it is fitted.
 FIT: Schema = {"prior": of("any"), "reason": text(longest=2000, lines=True)}
@@ -312,7 +379,22 @@ def load_targets(path: str | Path) -> Targets:
         raise ParameterError(f"{path}: [fit] names parameters but no target has role = 'fit'")
     not_compared = [schema.check(row, NOT_COMPARED, f"{path}: [[not_compared]] #{i + 1}")
                     for i, row in enumerate(data["not_compared"])]  # fmt: skip
-    return Targets(path, targets, fit_params, reasons, not_compared)
+    horizons = _horizons(path, data["horizons"], data["window"])
+    return Targets(path, targets, fit_params, reasons, not_compared, data["window"], horizons)
+
+
+def _horizons(path: Path, horizons: Any, window: int) -> tuple[int, ...]:
+    """``horizons``: one to four increasing whole days, each at least twice the window."""
+    whole_days = isinstance(horizons, list) and all(isinstance(h, int) and not isinstance(h, bool) for h in horizons)
+    if not whole_days or not 1 <= len(horizons) <= 4 or horizons != sorted(set(horizons)):
+        raise ParameterError(f"{path}: horizons = {shown(horizons)} is invalid: allowed is a list of one to four "
+                             "increasing whole numbers of days, e.g. [730, 1825]")  # fmt: skip
+    if horizons[0] < 2 * window or horizons[-1] > 36500:
+        raise ParameterError(
+            f"{path}: horizons = {shown(horizons)} is invalid: allowed are days from twice "
+            f"the window ({2 * window}) to 36500, so that a warm-up as long precedes each window"
+        )
+    return tuple(horizons)
 
 
 def _check_target(path: Path, i: int, row: dict) -> Target:
@@ -321,9 +403,12 @@ def _check_target(path: Path, i: int, row: dict) -> Target:
     low, high = _bounds(row["range"], f"{where}: range", finite=row["role"] == "fit")
     if row["role"] == "fit" and low <= 0:
         raise ParameterError(f"{where}: a 'fit' target needs a finite range above 0, got {shown(row['range'])}")
+    if row["role"] == "pattern" and not row["not_fitted"]:
+        raise ParameterError(f"{where}: a 'pattern' needs not_fitted: why the figure was kept out of the calibration")
     return Target(
         id=row["id"], description=row["description"], low=low, high=high, unit=row["unit"], source=row["source"],
         reliability=row["reliability"], statistic=row["statistic"], role=row["role"], value=row["value"],
+        missable=row["missable"], not_fitted=row["not_fitted"] or "",
     )  # fmt: skip
 
 
@@ -370,6 +455,8 @@ def run_statistics(
     out: str | Path,
     execution: Execution = IN_PROCESS,
     resume: bool = False,
+    horizons: tuple[int, ...] | None = None,
+    window: int | None = None,
 ) -> pd.DataFrame:
     """Run ``simulate`` at the points of a design through the sweep machinery; one row per run.
 
@@ -377,56 +464,76 @@ def run_statistics(
     the ``varied`` bounds; ``grid`` takes the product of the listed levels (one
     level each gives a single point). Runs go in resumable chunks under
     ``out``, wherever ``execution`` says; run
-    ``j`` always gets the same seed (``sweep.run_seed``).
+    ``j`` always gets the same seed (``sweep.run_seed``). Statistics are taken
+    at the run's last day, or at each of ``horizons`` (columns
+    ``horizon_column``; the last must be ``days``), over windows of ``window``
+    days (default ``target_window``).
     """
     from sim.experiments.sweep import Experiment, run_sweep
 
     fixed = {k: v for k, v in fixed.items() if k != "scenario_name" and k not in varied}
+    if horizons:
+        fixed["target_horizons"] = list(horizons)
+    if window:
+        fixed["target_window"] = int(window)
     total = (samples if design != "grid" else math.prod(len(v) for v in varied.values())) * reps
     exp = Experiment(
         name="statistics", model=STATISTICS_MODEL, design=design, samples=samples, replications=reps, days=days,
-        outputs=statistic_names(), seed=seed, varied=varied, kinds=dict.fromkeys(varied, "uncertainty"),
+        outputs=output_names(horizons), seed=seed, varied=varied, kinds=dict.fromkeys(varied, "uncertainty"),
         fixed=fixed, chunk_size=max(1, min(16, total // (4 * max(1, execution.workers)))),
     )  # fmt: skip
     return run_sweep(exp, out, execution=execution, resume=resume)
 
 
-def fit_table(check: pd.DataFrame, targets: Targets, runs: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Each target: accepted range, simulated mean and 95% CI over the check runs, and how the CI lies.
+def fit_table(
+    check: pd.DataFrame,
+    targets: Targets,
+    runs: pd.DataFrame | None = None,
+    horizons: tuple[int, ...] | None = None,
+) -> pd.DataFrame:
+    """Each target (at each of ``horizons``): accepted range, mean and 95% CI over the check runs, how the CI lies.
 
-    ``outcome`` is ``Target.outcome``; a target ``passed`` unless its whole CI lies outside the range.
+    ``outcome`` is ``Target.outcome``; a target ``passed`` unless its whole CI
+    lies outside the range. Without ``horizons`` the runs' plain statistic
+    columns are judged (``horizon`` is then empty).
     """
     rows = []
-    for t in targets.targets:
-        mean, low, high = mean_ci(check[t.statistic])
-        row = {
-            "target": t.id, "role": t.role, "statistic": t.statistic, "unit": t.unit, "low": t.low, "high": t.high,
-            "mean": mean, "ci_low": low, "ci_high": high, "outcome": (outcome := t.outcome(mean, low, high)),
-            "passed": outcome != "outside",
-        }  # fmt: skip
-        if runs is not None:
-            row["accepted_median"] = float(runs.loc[runs["accepted"], t.statistic].median())
-        rows.append(row)
+    for horizon in horizons or (None,):
+        for t in targets.targets:
+            column = t.statistic if horizon is None else horizon_column(t.statistic, horizon)
+            mean, low, high = mean_ci(check[column])
+            row = {
+                "target": t.id, "role": t.role, "horizon": horizon, "statistic": t.statistic, "unit": t.unit,
+                "low": t.low, "high": t.high, "mean": mean, "ci_low": low, "ci_high": high,
+                "outcome": (outcome := t.outcome(mean, low, high)), "passed": outcome != "outside",
+            }  # fmt: skip
+            if runs is not None:
+                row["accepted_median"] = float(runs.loc[runs["accepted"], t.statistic].median())
+            rows.append(row)
     return pd.DataFrame(rows)
 
 
 def replicate(
-    params: dict[str, Any], targets: Targets, runs: pd.DataFrame | None = None, **how: Any
+    params: dict[str, Any],
+    targets: Targets,
+    runs: pd.DataFrame | None = None,
+    horizons: tuple[int, ...] | None = None,
+    **how: Any,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Replications of one parameter set, judged against every target (``fit_table``).
 
     ``how`` is ``run_statistics``'s ``reps``, ``days``, ``seed``, ``out``,
-    ``execution`` and ``resume``. Returns the runs, and the table; no target
-    passes when a run failed. ``runs`` (a calibration's) adds each target's
-    median over the accepted runs.
+    ``execution``, ``resume`` and ``window``; ``horizons`` as there. Returns
+    the runs, and the table; no target passes when a run failed. ``runs`` (a
+    calibration's) adds each target's median over the accepted runs.
     """
     point = {"policy_start_day": [params["policy_start_day"]]}  # a grid of one point
-    check = run_statistics(params, point, design="grid", samples=1, **how)
-    table = fit_table(check[check["status"] == "ok"], targets, runs)
+    check = run_statistics(params, point, design="grid", samples=1, horizons=horizons, **how)
+    table = fit_table(check[check["status"] == "ok"], targets, runs, horizons)
     table["passed"] &= bool((check["status"] == "ok").all())
     return check, table
 
 
-def seconds_per_run(days: int, n_buyers: int) -> float:
+def seconds_per_run(days: int, n_buyers: int, horizons: int = 1) -> float:
     """Rough wall time of one ``simulate`` run on one core of this project's 2-core machine."""
-    return (days + TAKEDOWN_AFTER) * (2.3e-3 + 1.9e-7 * n_buyers)
+    return (days + horizons * SHOCK_AFTER) * (2.3e-3 + 1.9e-7 * n_buyers)

@@ -14,17 +14,23 @@ def write_validation(result: Validation, out: str | Path) -> Path:
     return write_text(report(result), Path(out) / "report.md")
 
 
+def years(day: float) -> str:
+    """A horizon in days as the year it ends ("year 2")."""
+    return f"year {day / 365:.3g}"
+
+
 def lines(result: Validation) -> list[tuple[str, list[str]]]:
     """The table as plain-text rows, per section."""
     by_id = {t.id: t for t in result.targets.targets}
     sections = []
     for role, title in SECTIONS:
-        rows = [f"  {'target':<30} {'accepted range':>22} {'mean':>11} {'95% CI':>24}  result"]
-        for row in result.table[result.table["role"] == role].itertuples():
+        rows = [f"  {'target':<30} {'horizon':>8} {'accepted range':>22} {'mean':>11} {'95% CI':>24}  result"]
+        for row in result.table[result.table["role"] == role].sort_values(["target", "horizon"], kind="stable")\
+                .itertuples():  # fmt: skip
             ci = f"[{number(row.ci_low)}, {number(row.ci_high)}]"
             rows.append(
-                f"  {row.target:<30} {by_id[row.target].range_text():>22} {number(row.mean):>11} {ci:>24}  "
-                f"{row.outcome if row.passed else 'FAIL (outside)'}"
+                f"  {row.target:<30} {years(row.horizon):>8} {by_id[row.target].range_text():>22} "
+                f"{number(row.mean):>11} {ci:>24}  {row.outcome if row.passed else 'FAIL (outside)'}"
             )
         sections.append((title, rows))
     return sections
@@ -35,23 +41,34 @@ def report(result: Validation) -> str:
     by_id = {t.id: t for t in result.targets.targets}
     failed_runs = int((result.runs["status"] != "ok").sum())
     verdict = "all targets pass" if result.passed else "**some targets fail**"
+    window = min(result.targets.window, result.horizons[0] // 2)
+    at = " and ".join(f"{years(h)} (day {h:,})" for h in result.horizons)
     text = [
         f"# Validation of `{result.scenario}`",
         "",
-        f"{result.reps} replications of {result.days} days (root seed {result.seed}), targets "
-        f"`{result.targets.path}`. Each statistic is "
-        "computed per replication over its last simulated year (the take-down pattern over the 14 days after the run); "
-        "the table gives the mean over replications with its 95% t confidence interval. A target is *inside* when the "
-        "whole interval lies in its accepted range, *outside* (a failure) when the whole interval lies beyond it, and "
-        f"*straddles* a bound otherwise. Result: {verdict}; {failed_runs} runs failed.",
+        f"{result.reps} replications of {result.days:,} days (root seed {result.seed}), targets "
+        f"`{result.targets.path}`. Every statistic is computed per replication at {at}, over the {window} days "
+        "that end there; the shop-exit patterns close the largest shops of a copy of the market at that day and "
+        "follow it for eight weeks, while the run itself goes on. The table gives the mean over replications with its "
+        "95% t confidence interval. A target is *inside* when the whole interval lies in its accepted range, "
+        "*outside* (a failure) when the whole interval lies beyond it, and *straddles* a bound otherwise (not a "
+        f"failure: more replications would tell). Result: {verdict}; {failed_runs} runs failed.",
     ]
     for role, title in SECTIONS:
-        text += ["", f"## {title}", "", "| target | accepted range | unit | mean | 95% CI | result | source |",
-                 "|---|---|---|---:|---|---|---|"]  # fmt: skip
-        for row in result.table[result.table["role"] == role].itertuples():
+        header = "| target | horizon | accepted range | unit | mean | 95% CI | result | source |"
+        text += ["", f"## {title}", "", header, "|---|---|---|---|---:|---|---|---|"]
+        for row in result.table[result.table["role"] == role].sort_values(["target", "horizon"], kind="stable")\
+                .itertuples():  # fmt: skip
             t = by_id[row.target]
             text.append(
-                f"| {row.target} | {t.range_text()} | {t.unit} | {number(row.mean)} | {number(row.ci_low)} to "
-                f"{number(row.ci_high)} | {row.outcome if row.passed else '**outside**'} | {t.source} |"
+                f"| {row.target} | {years(row.horizon)} | {t.range_text()} | {t.unit} | {number(row.mean)} | "
+                f"{number(row.ci_low)} to {number(row.ci_high)} | {row.outcome if row.passed else '**outside**'} | "
+                f"{t.source} |"
             )
+    text += ["", "## Why each target could be missed", "", "| target | role | why the model could miss it | "
+             "why it was not fitted |", "|---|---|---|---|"]  # fmt: skip
+    for t in result.targets.targets:
+        text.append(f"| {t.id} | {t.role} | {t.missable} | {t.not_fitted or '(fitted)'} |")
+    text += ["", "## Figures not compared, and why", "", "| figure | source | reason |", "|---|---|---|"]
+    text += [f"| {n['figure']} | {n['source']} | {n['reason']} |" for n in result.targets.not_compared]
     return "\n".join(text) + "\n"
