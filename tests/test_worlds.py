@@ -89,3 +89,40 @@ def test_a_hypothesis_runs_in_every_world(tmp_path):
     assert found.rules["A"]
     again = run_worlds([h], load_worlds(tmp_path / "w.toml"), 4, tmp_path / "out", resume=True)
     pd.testing.assert_frame_equal(found.verdicts, again.verdicts)  # resumed: nothing new is run
+
+
+def test_fitted_parameters_come_from_the_posterior_sample_the_others_from_the_hypercube(tmp_path):
+    sample = pd.DataFrame({"discount_factor_mean": np.linspace(0.4, 0.5, 50), "order_rate": np.linspace(0.2, 0.3, 50)})
+    sample.to_csv(tmp_path / "posterior.csv", index=False)
+    (tmp_path / "w.toml").write_text('posterior = "posterior.csv"\n' + WORLDS)
+    worlds = load_worlds(tmp_path / "w.toml")
+    table = draw(worlds, 20)
+    pd.testing.assert_frame_equal(table, draw(worlds, 20))  # seeded
+    assert worlds.names == ["discount_factor_mean", "order_rate", "candidate_pool"]
+    # Each world is one posterior draw (its parameters together, as the calibration found them), no row twice.
+    pairs = set(zip(sample["discount_factor_mean"], sample["order_rate"], strict=True))
+    drawn = list(zip(table["discount_factor_mean"], table["order_rate"], strict=True))
+    assert set(drawn) <= pairs and len(set(drawn)) == 20
+    assert table["candidate_pool"].between(600, 20000).all()  # not in the posterior: still the hypercube's
+
+
+@pytest.mark.parametrize(
+    ("csv", "words"),
+    [
+        (None, ["no file", "klad calibrate"]),
+        ("n_buyers\n100\n", ["n_buyers", "not an uncertainty"]),
+        ("order_rate\n0.2\n\n", None),  # a blank line is fine
+        ("order_rate\n99\n", ["order_rate"]),
+        ("order_rate,discount_factor_mean\n0.2,\n", ["without gaps"]),
+    ],
+)
+def test_a_bad_posterior_file_is_named(tmp_path, csv, words):
+    if csv is not None:
+        (tmp_path / "posterior.csv").write_text(csv)
+    (tmp_path / "w.toml").write_text('posterior = "posterior.csv"\n' + WORLDS)
+    if words is None:
+        assert load_worlds(tmp_path / "w.toml").posterior["order_rate"].tolist() == [0.2]
+        return
+    with pytest.raises(ParameterError) as err:
+        load_worlds(tmp_path / "w.toml")
+    assert all(w in str(err.value) for w in words) and "posterior" in str(err.value), str(err.value)

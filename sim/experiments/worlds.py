@@ -2,9 +2,12 @@
 
 A verdict at the registry's defaults is one point of a space of uncertain
 mechanisms. ``experiments/worlds.toml`` names the uncertainties that the
-hypotheses' ``[flip]`` tables show to matter, each with a range; ``draw``
-places ``N`` worlds in that space by Latin hypercube (``scipy.stats.qmc``,
-seeded), and ``run_worlds`` runs every hypothesis in every world (the same
+hypotheses' ``[flip]`` tables show to matter, each with a range, and the
+calibration's posterior sample (``posterior``, written by ``klad calibrate``);
+``draw`` places ``N`` worlds in that space: the fitted parameters are a
+posterior draw each (so worlds agree with the empirical targets), the others a
+Latin hypercube over their ranges (``scipy.stats.qmc``, seeded; no target
+identifies them), and ``run_worlds`` runs every hypothesis in every world (the same
 arms and tests, with the world's values in every arm, ``replications``
 each) through the one runner, ``run_hypotheses``. ``decisive`` then fits a
 shallow classification tree (scikit-learn) of the verdict on the world's
@@ -16,7 +19,7 @@ the sense of Bryant & Lempert (2010), with CART in place of PRIM.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,12 +30,13 @@ from sim.experiments.execute import IN_PROCESS, Execution
 from sim.experiments.hypotheses import Hypothesis, run_hypotheses
 from sim.io import schema
 from sim.io.config import read_file
-from sim.io.schema import MAX_SEED, Schema, choice, of, whole
+from sim.io.schema import MAX_SEED, Schema, choice, of, text, whole
 from sim.params import REGISTRY, ParameterError, shown
 
 #: ``experiments/worlds.toml``'s keys.
 WORLDS: Schema = {
     "seed": whole(0, MAX_SEED, 20252), "replications": whole(2, 1000, 4), "uncertainties": of("table"),
+    "posterior": text(None, longest=1000),
 }  # fmt: skip
 UNCERTAINTY: Schema = {"range": of("any"), "scale": choice(("linear", "log"), "linear")}
 #: Leaves of the tree with fewer worlds than this name no rule.
@@ -48,6 +52,14 @@ class Worlds:
     replications: int
     ranges: dict[str, tuple[Any, Any]]
     log: set[str]
+    posterior: pd.DataFrame | None = None  # the calibration's posterior sample: one row per draw, fitted parameters
+    posterior_path: Path | None = None
+
+    @property
+    def names(self) -> list[str]:
+        """Every parameter that varies between worlds: the posterior's, then the hypercube's."""
+        fitted = [] if self.posterior is None else list(self.posterior.columns)
+        return [*fitted, *(n for n in self.ranges if n not in fitted)]
 
 
 @dataclass
@@ -58,6 +70,8 @@ class WorldVerdicts:
     verdicts: pd.DataFrame  # one row per world and hypothesis: ``world``, ``hypothesis``, ``verdict``
     rules: dict[str, list[str]]  # hypothesis -> the rules that decide its verdict
     replications: int
+    fitted: list[str] = field(default_factory=list)  # the parameters drawn from the calibration's posterior
+    posterior: str = ""  # its file
 
 
 def load_worlds(path: str | Path) -> Worlds:
@@ -87,16 +101,54 @@ def load_worlds(path: str | Path) -> Worlds:
                 raise ParameterError(f"{key}: a log scale needs a range above 0, not from {low}")
             log.add(name)
         ranges[name] = (low, high)
-    return Worlds(path, data["seed"], data["replications"], ranges, log)
+    posterior_path, posterior = None, None
+    if data["posterior"]:
+        posterior_path = (path.parent / data["posterior"]).resolve() if not Path(data["posterior"]).is_absolute() \
+            else Path(data["posterior"])  # fmt: skip
+        posterior = load_posterior(posterior_path, f"{where}: posterior")
+    return Worlds(path, data["seed"], data["replications"], ranges, log, posterior, posterior_path)
+
+
+def load_posterior(path: Path, where: str) -> pd.DataFrame:
+    """A calibration's posterior sample (``posterior.csv``): numeric columns named after uncertainties, in range."""
+    try:
+        sample = pd.read_csv(path, comment="#")
+    except FileNotFoundError:
+        raise ParameterError(f"{where}: no file {path} (write one with `klad calibrate`)") from None
+    except (OSError, ValueError, pd.errors.ParserError) as exc:
+        raise ParameterError(f"{where}: {path} is not a readable CSV: {exc}") from None
+    if sample.empty or sample.isna().any().any():
+        raise ParameterError(f"{where}: {path} needs rows of values without gaps")
+    for name in sample.columns:
+        if name not in REGISTRY or REGISTRY[name].kind != "uncertainty":
+            raise ParameterError(f"{where}: {path}: column {shown(name)} is not an uncertainty (see `klad params`)")
+        if not pd.api.types.is_numeric_dtype(sample[name]):
+            raise ParameterError(f"{where}: {path}: column {name} holds non-numbers")
+        for value in (sample[name].min(), sample[name].max()):
+            REGISTRY[name].check(float(value), f"{where}: {path}: column {name}")
+    return sample.reset_index(drop=True)
 
 
 def draw(worlds: Worlds, n: int) -> pd.DataFrame:
-    """``n`` worlds by Latin hypercube over the ranges (integers rounded); a ``world`` column 0..n-1."""
+    """``n`` worlds; a ``world`` column 0..n-1.
+
+    The posterior's parameters take the values of ``n`` draws of its sample
+    (without replacement while it has enough rows; seeded), the other
+    uncertainties a Latin hypercube over their ranges (integers rounded).
+    """
     from scipy.stats import qmc
 
-    names = list(worlds.ranges)
-    unit = qmc.LatinHypercube(d=len(names), seed=np.random.default_rng(worlds.seed)).random(n)
+    rng = np.random.default_rng(worlds.seed)
+    fitted = [] if worlds.posterior is None else list(worlds.posterior.columns)
+    names = [name for name in worlds.ranges if name not in fitted]
+    unit = qmc.LatinHypercube(d=max(1, len(names)), seed=rng).random(n)
     table = {"world": np.arange(n)}
+    if fitted:
+        sample = worlds.posterior
+        rows = np.random.default_rng([worlds.seed, 1]).choice(len(sample), n, replace=n > len(sample))
+        for name in fitted:
+            values = sample[name].to_numpy()[rows]
+            table[name] = values.round().astype(int) if REGISTRY[name].type is int else values.astype(float)
     for j, name in enumerate(names):
         low, high = worlds.ranges[name]
         whole = REGISTRY[name].type is int
@@ -139,7 +191,7 @@ def run_worlds(
     the same in several hypotheses of a world run once.
     """
     table = draw(worlds, n)
-    names = list(worlds.ranges)
+    names = worlds.names
     copies = [in_world(h, int(row["world"]), {k: row[k] for k in names}, worlds.replications)
               for _, row in table.iterrows() for h in hyps]  # fmt: skip
     found = run_hypotheses(copies, out, execution=execution, resume=resume, keep_daily=False)
@@ -149,7 +201,8 @@ def run_worlds(
         rows.append({"world": int(world), "hypothesis": hid, "verdict": found.details[h.id].verdict})
     verdicts = pd.DataFrame(rows)
     rules = {h.id: decisive(table, verdicts[verdicts["hypothesis"] == h.id], names) for h in hyps}
-    return WorldVerdicts(table, verdicts, rules, worlds.replications)
+    fitted = [] if worlds.posterior is None else list(worlds.posterior.columns)
+    return WorldVerdicts(table, verdicts, rules, worlds.replications, fitted, str(worlds.posterior_path or ""))
 
 
 def shares(verdicts: pd.DataFrame) -> pd.DataFrame:

@@ -262,10 +262,15 @@ def _worlds_section(hyps, details, across: WorldVerdicts, out: Path) -> list[str
                                  on="world")  # fmt: skip
     write_atomic(out / "worlds.csv", lambda tmp: merged.to_csv(tmp, index=False))
     figure = plot_worlds(table, out / "figures" / "worlds.png")
-    names = ", ".join(f"`{c}`" for c in across.worlds.columns if c != "world")
+    names = ", ".join(f"`{c}`" for c in across.worlds.columns if c != "world" and c not in across.fitted)
+    fitted = ", ".join(f"`{c}`" for c in across.fitted)
+    cube = "a point of a Latin hypercube over"
+    if across.fitted:
+        cube = (f"a draw of the calibration's posterior sample (`{across.posterior}`) for the fitted parameters "
+                f"({fitted}), and for the others {cube}")  # fmt: skip
     lines = [
         f"## Across {n} plausible worlds", "",
-        f"Each hypothesis ran in {n} worlds, each a point of a Latin hypercube over the uncertainties that the "
+        f"Each hypothesis ran in {n} worlds, each {cube} the uncertainties that the "
         f"hypotheses' [flip] tables name ({names}; ranges in `experiments/worlds.toml`), with {reps} replications "
         "per world. The share of worlds per verdict, and the conditions under which each verdict comes out (the "
         "leaves of a depth-2 classification tree on the worlds' values):", "",
