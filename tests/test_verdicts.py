@@ -103,3 +103,23 @@ def test_replications_follow_the_pilots_spread_within_the_cap():
     assert planned(rows[2:], pilot=6, cap=60) == 6
     rows[0]["reps_needed"] = float("inf")
     assert planned(rows[:1], pilot=6, cap=24) == 24
+
+
+def test_effects_over_time_follow_a_known_effect_and_the_arms_correlation_falls_when_their_paths_part():
+    from sim.experiments.verdicts import effects_over_time
+
+    rng = np.random.default_rng(3)
+    reps, days, start = 12, 200, 100
+    city = 100 * (1 + 0.1 * rng.standard_normal(reps))  # each replication's own market: shared by both arms
+    base, arm = [], []
+    for r in range(reps):
+        day = np.arange(1, days + 1)
+        own = np.where(day < start + 50, 0.0, 15 * rng.standard_normal())  # after 50 days the arm goes its own way
+        base.append(pd.DataFrame({"rep": r, "day": day, "grams_sold": city[r]}))
+        arm.append(pd.DataFrame({"rep": r, "day": day, "grams_sold": city[r] * np.where(day >= start, 0.8, 1) + own}))
+    effects = effects_over_time([DROP], {"base": pd.concat(base), "arm": pd.concat(arm)}, start, smooth=1)
+    assert effects["days_since_policy"].min() == 0 and len(effects) == days - start + 1
+    early = effects[effects["days_since_policy"] < 50]
+    assert np.allclose(early["estimate"], -0.2) and np.allclose(early["correlation"], 1.0)
+    late = effects[effects["days_since_policy"] >= 50]
+    assert (late["correlation"] < 0.9).all() and (late["ci_low"] < -0.2).all() and (late["ci_high"] > -0.2).all()

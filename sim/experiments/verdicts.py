@@ -235,7 +235,12 @@ def effects_over_time(tests: list, daily: dict[str, pd.DataFrame], start: int, s
     and, for a test ``relative_to`` an arm, divided by that arm's mean that
     day. One row per test and day from ``start``: ``test``, ``day``,
     ``days_since_policy``, ``estimate``, ``ci_low``, ``ci_high``, ``relative``
-    (whether the values are shares of the reference arm).
+    (whether the values are shares of the reference arm) and ``correlation``:
+    that day, the correlation across replications of the contrast's first two
+    arms (its common random numbers at work; NaN for one arm). It is high
+    just after the policy and falls as events that happen in one arm only
+    (raids, exits, blocks) add variance that no shared random number can
+    pair.
     """
     rows = []
     for test in tests:
@@ -252,6 +257,9 @@ def effects_over_time(tests: list, daily: dict[str, pd.DataFrame], start: int, s
                                for rep in panel[next(iter(per_arm))].columns})  # fmt: skip
         if test.relative_to:
             effect = effect.div(panel[test.relative_to].mean(axis=1).abs().replace(0, np.nan), axis=0)
+        arms = list(per_arm)
+        correlation = _rowwise_correlation(panel[arms[0]], panel[arms[1]]) if len(arms) > 1 else \
+            pd.Series(np.nan, index=days)  # fmt: skip
         n = effect.notna().sum(axis=1)
         mean = effect.mean(axis=1)
         half = stats.t.ppf(0.975, (n - 1).clip(lower=1)) * effect.std(axis=1, ddof=1) / np.sqrt(n.clip(lower=1))
@@ -260,8 +268,18 @@ def effects_over_time(tests: list, daily: dict[str, pd.DataFrame], start: int, s
             "test": test.name, "day": days[after], "days_since_policy": days[after] - start,
             "estimate": mean[after].to_numpy(), "ci_low": (mean - half)[after].to_numpy(),
             "ci_high": (mean + half)[after].to_numpy(), "relative": bool(test.relative_to),
+            "correlation": correlation[after].to_numpy(),
         }))  # fmt: skip
     return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+
+
+def _rowwise_correlation(a: pd.DataFrame, b: pd.DataFrame) -> pd.Series:
+    """Pearson correlation of each row of ``a`` with the same row of ``b`` (columns: replications)."""
+    x, y = a.to_numpy(dtype=float), b[a.columns].to_numpy(dtype=float)
+    x, y = x - x.mean(axis=1, keepdims=True), y - y.mean(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = (x * y).sum(axis=1) / np.sqrt((x * x).sum(axis=1) * (y * y).sum(axis=1))
+    return pd.Series(r, index=a.index)
 
 
 # ------------------------------------------------------------------ a hypothesis's tests

@@ -246,8 +246,15 @@ def plot_effects(h, effects: pd.DataFrame, path: Path) -> Path | None:
         ax.set_ylabel(f"% of {test.relative_to}" if test.relative_to else test.metric, fontsize=8)
         ax.set_title(f"{name}: {test.metric}, {test.effect} ({test.role})", fontsize=9)
         ax.tick_params(labelsize=8)
+        if "correlation" in rows and rows["correlation"].notna().any():
+            twin = ax.twinx()
+            twin.plot(x, rows["correlation"], color="0.45", lw=0.9, ls="--")
+            twin.set_ylim(-1, 1)
+            twin.set_ylabel("arms' correlation", fontsize=7, color="0.35")
+            twin.tick_params(labelsize=7, colors="0.35")
     axes[-1, 0].set_xlabel("days since the policy started")
-    fig.suptitle(f"{h.id}: effects over time (grey: the margin)", fontsize=10)
+    fig.suptitle(f"{h.id}: effects over time (grey: the margin; dashed, right axis: the correlation of the two "
+                 "arms across replications)", fontsize=10)  # fmt: skip
     fig.tight_layout()
     written = write_atomic(path, lambda tmp: fig.savefig(tmp, dpi=100, format="png"))
     plt.close(fig)
