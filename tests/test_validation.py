@@ -143,6 +143,12 @@ def test_every_target_says_why_it_could_be_missed_and_patterns_why_not_fitted():
         ),
         (lambda s: re.sub(r'not_fitted = "From another market[^\n]*\n', "", s), ["courier_prison_risk", "not_fitted"]),
         (lambda s: re.sub(r'missable = "Demand[^\n]*\n', "", s), ["shop_turnover", "missable"]),
+        (lambda s: re.sub(r'missable = "Demand[^\n]*\n', 'missable = "  "\n', s), ["shop_turnover", "missable"]),
+        (lambda s: s.replace('role = "fit"\n', 'role = "fit"\nnot_fitted = "x"\n', 1), ["shop_turnover", "role"]),
+        (
+            lambda s: re.sub(r'not_fitted = "From another market[^\n]*\n', 'not_fitted = " "\n', s),
+            ["courier_prison_risk", "not_fitted"],
+        ),
     ],
 )
 def test_bad_horizons_window_or_missing_reasons_name_file_and_key(tmp_path, edit, words):

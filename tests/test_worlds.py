@@ -125,4 +125,13 @@ def test_a_bad_posterior_file_is_named(tmp_path, csv, words):
         return
     with pytest.raises(ParameterError) as err:
         load_worlds(tmp_path / "w.toml")
-    assert all(w in str(err.value) for w in words) and "posterior" in str(err.value), str(err.value)
+    message = str(err.value)
+    assert all(w in message for w in words) and "\n" not in message, message
+    assert message.startswith(f"{tmp_path / 'w.toml'}: posterior"), message
+
+
+def test_the_posterior_sample_may_carry_its_runs_bookkeeping(tmp_path):
+    pd.DataFrame({"run": [3, 9], "seed": [11, 12], "order_rate": [0.2, 0.25], "distance": [0.1, 0.3]}).to_csv(
+        tmp_path / "posterior.csv", index=False)  # fmt: skip
+    (tmp_path / "w.toml").write_text('posterior = "posterior.csv"\n' + WORLDS)
+    assert list(load_worlds(tmp_path / "w.toml").posterior.columns) == ["order_rate"]

@@ -255,8 +255,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
     for title, rows in lines(result):
         print(f"\n{title}")
         print("\n".join(rows))
-    failed = result.table.loc[~result.table["passed"], "target"].tolist()
-    straddle = result.table.loc[result.table["outcome"] == "straddles", "target"].tolist()
+    named = result.table["target"] + " (year " + (result.table["horizon"] / 365).map("{:.3g}".format) + ")"
+    failed = named[~result.table["passed"]].tolist()
+    straddle = named[result.table["outcome"] == "straddles"].tolist()
     note = f" ({len(straddle)} straddle a bound: {', '.join(straddle)})" if straddle and not failed else ""
     print(f"\n{'all targets pass' + note if not failed else 'FAILED: ' + ', '.join(failed)}; report: {out}/report.md")
     return 0 if not failed else EXIT_FAILED

@@ -200,7 +200,8 @@ def check_design(exp: Experiment, where: str, execution: Execution | None = None
                 at = f"at the corner {corner} of the bounds" if corner else "[fixed]"
                 raise ParameterError(f"{where}: {at}: {exc}") from None
         if execution is not None:
-            check_memory(cities, exp.days, execution, exp.runs, where)
+            copies = 2 if exp.model == KLAD_MODELS[1] else 1  # the statistics' shop-exit experiment runs on a copy
+            check_memory(cities, exp.days, execution, exp.runs, where, copies=copies)
 
 
 #: Keys of ``fixed`` that a klad model reads as options of the run, not as parameters (``targets.simulate``).

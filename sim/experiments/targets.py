@@ -258,8 +258,10 @@ def simulate(params: dict[str, Any], seed: int, days: int = 730) -> dict[str, fl
     for horizon in horizons:
         model.run_for(horizon - model.steps)
         daily = model.daily().drop(columns="day")
-        window = int(window_days) if window_days else target_window(horizon, policy_day)
-        stats = window_statistics(daily, resolved, min(window, horizon))
+        window = min(int(window_days), horizon) if window_days else target_window(horizon, policy_day)
+        if policy_day is not None and policy_day <= horizon:  # no day before the policy, whatever the window
+            window = min(window, horizon - policy_day + 1)
+        stats = window_statistics(daily, resolved, window)
         stats.update(shock_statistics(model, daily))
         out.update({horizon_column(name, horizon): value for name, value in stats.items()})
     return {**out, **stats}
@@ -403,12 +405,17 @@ def _check_target(path: Path, i: int, row: dict) -> Target:
     low, high = _bounds(row["range"], f"{where}: range", finite=row["role"] == "fit")
     if row["role"] == "fit" and low <= 0:
         raise ParameterError(f"{where}: a 'fit' target needs a finite range above 0, got {shown(row['range'])}")
-    if row["role"] == "pattern" and not row["not_fitted"]:
+    if not row["missable"].strip():
+        raise ParameterError(f"{where}: missable is empty: say why the model could miss this figure")
+    not_fitted = (row["not_fitted"] or "").strip()
+    if row["role"] == "pattern" and not not_fitted:
         raise ParameterError(f"{where}: a 'pattern' needs not_fitted: why the figure was kept out of the calibration")
+    if row["role"] == "fit" and not_fitted:
+        raise ParameterError(f"{where}: not_fitted is for patterns; this target has role = 'fit'")
     return Target(
         id=row["id"], description=row["description"], low=low, high=high, unit=row["unit"], source=row["source"],
         reliability=row["reliability"], statistic=row["statistic"], role=row["role"], value=row["value"],
-        missable=row["missable"], not_fitted=row["not_fitted"] or "",
+        missable=row["missable"].strip(), not_fitted=not_fitted,
     )  # fmt: skip
 
 
@@ -493,8 +500,9 @@ def fit_table(
 ) -> pd.DataFrame:
     """Each target (at each of ``horizons``): accepted range, mean and 95% CI over the check runs, how the CI lies.
 
-    ``outcome`` is ``Target.outcome``; a target ``passed`` unless its whole CI
-    lies outside the range. Without ``horizons`` the runs' plain statistic
+    ``outcome`` is ``Target.outcome``, or ``outside`` when a replication lacks
+    the statistic (``missing`` counts them); a target ``passed`` unless it is
+    outside. Without ``horizons`` the runs' plain statistic
     columns are judged (``horizon`` is then empty).
     """
     rows = []
@@ -502,10 +510,13 @@ def fit_table(
         for t in targets.targets:
             column = t.statistic if horizon is None else horizon_column(t.statistic, horizon)
             mean, low, high = mean_ci(check[column])
+            # A replication without the statistic (no sales at all, say) has missed the figure.
+            missing = int(check[column].isna().sum())
+            outcome = "outside" if missing else t.outcome(mean, low, high)
             row = {
                 "target": t.id, "role": t.role, "horizon": horizon, "statistic": t.statistic, "unit": t.unit,
-                "low": t.low, "high": t.high, "mean": mean, "ci_low": low, "ci_high": high,
-                "outcome": (outcome := t.outcome(mean, low, high)), "passed": outcome != "outside",
+                "low": t.low, "high": t.high, "mean": mean, "ci_low": low, "ci_high": high, "missing": missing,
+                "outcome": outcome, "passed": outcome != "outside",
             }  # fmt: skip
             if runs is not None:
                 row["accepted_median"] = float(runs.loc[runs["accepted"], t.statistic].median())

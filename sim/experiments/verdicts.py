@@ -237,7 +237,8 @@ def effects_over_time(tests: list, daily: dict[str, pd.DataFrame], start: int, s
     ``days_since_policy``, ``estimate``, ``ci_low``, ``ci_high``, ``relative``
     (whether the values are shares of the reference arm) and ``correlation``:
     that day, the correlation across replications of the contrast's first two
-    arms (its common random numbers at work; NaN for one arm). It is high
+    arms' ``smooth``-day means (its common random numbers at work; NaN for one
+    arm). It is high
     just after the policy and falls as events that happen in one arm only
     (raids, exits, blocks) add variance that no shared random number can
     pair.

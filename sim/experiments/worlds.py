@@ -5,11 +5,13 @@ mechanisms. ``experiments/worlds.toml`` names the uncertainties that the
 hypotheses' ``[flip]`` tables show to matter, each with a range, and the
 calibration's posterior sample (``posterior``, written by ``klad calibrate``);
 ``draw`` places ``N`` worlds in that space: the fitted parameters are a
-posterior draw each (so worlds agree with the empirical targets), the others a
-Latin hypercube over their ranges (``scipy.stats.qmc``, seeded; no target
-identifies them), and ``run_worlds`` runs every hypothesis in every world (the same
-arms and tests, with the world's values in every arm, ``replications``
-each) through the one runner, ``run_hypotheses``. ``decisive`` then fits a
+posterior draw each (values the empirical targets allow, found with the other
+parameters at the scenario's values), the others a Latin hypercube over their
+ranges (``scipy.stats.qmc``, seeded; no target identifies them). A parameter
+in both takes the posterior's values, not the range's. Then ``run_worlds``
+runs every hypothesis in every world (the same arms and tests, with the
+world's values in every arm, ``replications`` each) through the one runner,
+``run_hypotheses``. ``decisive`` then fits a
 shallow classification tree (scikit-learn) of the verdict on the world's
 values and reads its leaves as rules: "not supported where
 discount_factor_mean > 0.62 (9 of 10 worlds)". This is scenario discovery in
@@ -109,6 +111,10 @@ def load_worlds(path: str | Path) -> Worlds:
     return Worlds(path, data["seed"], data["replications"], ranges, log, posterior, posterior_path)
 
 
+#: Columns of a calibration's sample that are not parameters (which run, its seed, its distance or weight).
+BOOKKEEPING = ("run", "seed", "distance", "accepted", "weight", "wave", "point")
+
+
 def load_posterior(path: Path, where: str) -> pd.DataFrame:
     """A calibration's posterior sample (``posterior.csv``): numeric columns named after uncertainties, in range."""
     try:
@@ -117,6 +123,7 @@ def load_posterior(path: Path, where: str) -> pd.DataFrame:
         raise ParameterError(f"{where}: no file {path} (write one with `klad calibrate`)") from None
     except (OSError, ValueError, pd.errors.ParserError) as exc:
         raise ParameterError(f"{where}: {path} is not a readable CSV: {exc}") from None
+    sample = sample.drop(columns=[c for c in BOOKKEEPING if c in sample.columns])
     if sample.empty or sample.isna().any().any():
         raise ParameterError(f"{where}: {path} needs rows of values without gaps")
     for name in sample.columns:

@@ -254,7 +254,7 @@ def plot_effects(h, effects: pd.DataFrame, path: Path) -> Path | None:
             twin.tick_params(labelsize=7, colors="0.35")
     axes[-1, 0].set_xlabel("days since the policy started")
     fig.suptitle(f"{h.id}: effects over time (grey: the margin; dashed, right axis: the correlation of the two "
-                 "arms across replications)", fontsize=10)  # fmt: skip
+                 "arms' 30-day means across replications)", fontsize=10)  # fmt: skip
     fig.tight_layout()
     written = write_atomic(path, lambda tmp: fig.savefig(tmp, dpi=100, format="png"))
     plt.close(fig)
