@@ -2,16 +2,19 @@
 
 The default method (``emulator``) is approximate Bayesian computation with a
 Gaussian-process emulator, in the manner of Bayesian history matching
-(Andrianakis et al. 2015, PLoS Comput Biol 11: e1003968). The ``budget`` of
-model runs is split into ``waves``. Wave 1 is a Latin hypercube over the
-uniform priors. After each wave one Gaussian process (scikit-learn) per
-``fit`` target is fitted to the log of its statistic over every run so far;
-its white-noise term learns the run-to-run noise. The emulator then gives,
-for any parameter set θ, the probability that one run's statistic falls in
-the target's range, and the posterior weight of θ is the prior times the
-product of these probabilities over the fit targets: the ABC posterior with a
-uniform kernel of the ranges, which is exact if the ranges are read as the
-model's error (Wilkinson 2013, Stat Appl Genet Mol Biol 12: 129-141). The
+(Andrianakis et al. 2015, "Bayesian history matching of complex infectious
+disease models using emulation", PLoS Comput Biol 11: e1003968). The
+``budget`` of model runs is split into ``waves``. Wave 1 is a Latin hypercube
+over the uniform priors. After each wave one Gaussian process (scikit-learn)
+per ``fit`` target is fitted to the log of its statistic over every run so
+far; its white-noise term learns the run-to-run noise. The emulator then
+gives, for any parameter set θ, the probability that one run's statistic
+falls in the target's range, and the posterior weight of θ is the prior
+times the product of these probabilities over the fit targets: the ABC
+posterior with the ranges as a uniform kernel, which is exact if the ranges
+are read as the error between model and world (Wilkinson 2013, "Approximate
+Bayesian computation (ABC) gives exact results under the assumption of model
+error", Stat Appl Genet Mol Biol 12(2), doi:10.1515/sagmb-2013-0010). The
 weights are evaluated on a large seeded Sobol' set of candidates drawn from
 the prior; the next wave runs candidates resampled by weight, with a share of
 prior points so the emulator keeps seeing the whole space. After the last
