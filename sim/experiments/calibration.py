@@ -103,6 +103,7 @@ class Calibration:
     fit_table: pd.DataFrame  # one row per target: range, simulated mean and 95% CI at the fitted point
     runs: pd.DataFrame  # every calibration run: wave, sampled values, statistics (rejection: distance, accepted)
     waves: pd.DataFrame  # one row per wave: runs, failed, what the emulator kept
+    emulator: pd.DataFrame | None  # one row per fit target: the final emulator's noise and length scales
     ppc: pd.DataFrame  # one row per target: share of posterior predictive runs inside the range, quantiles
     ppc_runs: pd.DataFrame  # the posterior predictive runs
     check: pd.DataFrame  # the replications at the fitted point
@@ -287,6 +288,22 @@ def fit_emulator(runs: pd.DataFrame, targets: Targets, seed: int) -> Emulator:
     return Emulator(priors, targets.by_role("fit"), processes, used, noise)
 
 
+def emulator_table(emulator: Emulator) -> pd.DataFrame:
+    """Per fit target: runs fitted, the run-to-run noise learned, the range's half-width, and the length scales.
+
+    Both the noise and the half-width are on the log scale: where the noise is
+    the larger, one run says little about the parameters. A short length
+    scale (in the unit cube) marks a parameter the statistic depends on.
+    """
+    rows = []
+    for t, gp, used, noise in zip(emulator.targets, emulator.processes, emulator.used, emulator.noise, strict=True):
+        scales = np.atleast_1d(gp.kernel_.k1.k2.length_scale)
+        lengths = {f"length_{name}": float(x) for name, x in zip(emulator.priors, scales, strict=True)}
+        rows.append({"target": t.id, "statistic": t.statistic, "runs": used, "noise_sd": noise,
+                     "range_half_width": 0.5 * math.log(t.high / t.low), **lengths})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
 def normalised(log_weight: np.ndarray) -> np.ndarray:
     """Weights that sum to one, from their logarithms."""
     w = np.exp(log_weight - np.max(log_weight))
@@ -448,6 +465,7 @@ def calibrate(
             runs, posterior = abc(run(out / "runs", seed, design="latin", samples=budget), targets, share)
             runs = runs.assign(wave=1)
             sample = runs.loc[runs["accepted"], list(varied)].reset_index(drop=True)
+            emulated = None
             wave_table = pd.DataFrame([{"wave": 1, "runs": len(runs), "failed": int((runs["status"] != "ok").sum()),
                                         "design": "Latin hypercube over the priors",
                                         "accepted": int(runs["accepted"].sum())}])  # fmt: skip
@@ -459,7 +477,7 @@ def calibrate(
                 return run(out / "runs" / f"wave_{k + 1}", derived_seed(seed, _WAVE, k), **design)
 
             found = history_match(targets, budget, waves, seed, run_wave)
-            runs, wave_table = found["runs"], found["waves"]
+            runs, wave_table, emulated = found["runs"], found["waves"], emulator_table(found["emulator"])
             rng = np.random.default_rng(derived_seed(seed, _POSTERIOR))
             draws = rng.choice(len(found["candidates"]), posterior_size, replace=True, p=found["weights"])
             sample = pd.DataFrame(found["candidates"][draws], columns=list(varied))
@@ -490,8 +508,9 @@ def calibrate(
         if method == "emulator" else "run j uses sim.experiments.sweep.run_seed(seed, j); posterior predictive "
         "runs derived_seed(seed, 6); the check runs use seed + 1",
     }  # fmt: skip
-    return Calibration(method, posterior, sample, fitted, table, runs, wave_table, ppc_table(ppc_runs_frame, targets),
-                       ppc_runs_frame, check, comparison, targets, params, info, started)  # fmt: skip
+    return Calibration(method, posterior, sample, fitted, table, runs, wave_table, emulated,
+                       ppc_table(ppc_runs_frame, targets), ppc_runs_frame, check, comparison, targets, params, info,
+                       started)  # fmt: skip
 
 
 # ------------------------------------------------------------ a toy to test it
