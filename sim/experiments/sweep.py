@@ -107,8 +107,11 @@ class Experiment:
         return points[self.design] * self.replications
 
     def fingerprint(self) -> dict[str, Any]:
-        """What decides the experiment's runs (``sim.io.provenance.fingerprint``): everything but its name."""
-        return fingerprint(**{k: v for k, v in vars(self).items() if k != "name"})
+        """What decides the experiment's runs (``sim.io.provenance.fingerprint``): everything but its name.
+
+        ``points`` only when there are some, so the fingerprints of the other designs are as they were.
+        """
+        return fingerprint(**{k: v for k, v in vars(self).items() if k != "name" and (k != "points" or v)})
 
 
 def load_experiment(path: str | Path) -> Experiment:
