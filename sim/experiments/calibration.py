@@ -334,21 +334,36 @@ def wave_sizes(budget: int, waves: int) -> list[int]:
     return sizes
 
 
+def candidate_count(sizes: list[int]) -> int:
+    """How many candidates: ``CANDIDATES``, or the power of two of at least four per point of the largest wave."""
+    return max(CANDIDATES, 2 ** math.ceil(math.log2(4 * max(sizes))))
+
+
 RunWave = Callable[[int, list[list[float]] | None, int], pd.DataFrame]
 
 
-def history_match(targets: Targets, budget: int, waves: int, seed: int, run_wave: RunWave) -> dict[str, Any]:
+@dataclass
+class Waves:
+    """What the waves found."""
+
+    runs: pd.DataFrame  # every run, with its ``wave`` (from 1)
+    emulator: Emulator  # fitted to every run
+    candidates: np.ndarray  # the candidates from the prior, one column per fitted parameter
+    weights: np.ndarray  # their posterior weights, summing to one
+    table: pd.DataFrame  # one row per wave: runs, failed, design, effective candidates, share not implausible
+
+
+def history_match(targets: Targets, budget: int, waves: int, seed: int, run_wave: RunWave) -> Waves:
     """The waves: run, fit the emulator to every run so far, weigh the candidates, choose the next points.
 
     ``run_wave(k, points, n)`` runs wave ``k`` (from 0): a Latin hypercube
-    of ``n`` points if ``points`` is None, else those points. Returns the
-    runs (with a ``wave`` column, from 1), the final emulator, the candidates
-    and their weights, and a table of the waves.
+    of ``n`` points if ``points`` is None, else those points.
     """
-    candidates = prior_candidates(targets.fit_params, CANDIDATES, derived_seed(seed, _CANDIDATES))
+    sizes = wave_sizes(budget, waves)
+    candidates = prior_candidates(targets.fit_params, candidate_count(sizes), derived_seed(seed, _CANDIDATES))
     rng = np.random.default_rng(derived_seed(seed, _RESAMPLE))
     frames, rows, points, weights, emulator = [], [], None, None, None
-    for k, n in enumerate(wave_sizes(budget, waves)):
+    for k, n in enumerate(sizes):
         if k > 0:
             points = candidates[next_design(weights, n, rng)].tolist()
         frame = run_wave(k, points, n)
@@ -364,8 +379,7 @@ def history_match(targets: Targets, budget: int, waves: int, seed: int, run_wave
             "effective_candidates": effective_size(weights),
             "not_implausible": float((emulator.implausibility(mean, sd) < IMPLAUSIBLE).mean()),
         })  # fmt: skip
-    return {"runs": pd.concat(frames, ignore_index=True), "emulator": emulator, "candidates": candidates,
-            "weights": weights, "waves": pd.DataFrame(rows)}  # fmt: skip
+    return Waves(pd.concat(frames, ignore_index=True), emulator, candidates, weights, pd.DataFrame(rows))
 
 
 # ------------------------------------------------- posterior predictive check
@@ -429,8 +443,9 @@ def calibrate(
 
     Finished runs are kept under ``out`` as they finish; ``resume`` continues
     an interrupted calibration of the same scenario, targets, priors, method,
-    budget, waves, days, seeds and sizes (its fingerprint), and refuses
-    another in one line naming what changed. Each wave's points are a
+    budget, waves, days, seeds and sizes (its fingerprint; the fit targets'
+    ranges steer the waves, the patterns' may change), and refuses another in
+    one line naming what changed. Each wave's points are a
     function of the runs before it, so a resumed calibration derives them
     again and reuses the finished chunks. (``sim.reporting.calibration``
     writes the results beside them.)
@@ -447,7 +462,7 @@ def calibrate(
     params = load_scenario(scenario)
     out = Path(out)
     varied = {n: list(b) for n, b in targets.fit_params.items()}
-    ranges = {t.id: [t.statistic, t.low, t.high] for t in targets.targets}
+    ranges = {t.id: [t.statistic, t.low, t.high] for t in targets.by_role("fit")}  # patterns judge, never steer
     mark = fingerprint(scenario=params, priors=varied, targets=ranges, method=method, budget=budget,
                        waves=waves if method == "emulator" else None, share=share if method == "rejection" else None,
                        posterior_size=posterior_size, ppc_runs=ppc_runs, days=days, seed=seed, check_reps=check_reps,
@@ -477,10 +492,10 @@ def calibrate(
                 return run(out / "runs" / f"wave_{k + 1}", derived_seed(seed, _WAVE, k), **design)
 
             found = history_match(targets, budget, waves, seed, run_wave)
-            runs, wave_table, emulated = found["runs"], found["waves"], emulator_table(found["emulator"])
+            runs, wave_table, emulated = found.runs, found.table, emulator_table(found.emulator)
             rng = np.random.default_rng(derived_seed(seed, _POSTERIOR))
-            draws = rng.choice(len(found["candidates"]), posterior_size, replace=True, p=found["weights"])
-            sample = pd.DataFrame(found["candidates"][draws], columns=list(varied))
+            draws = rng.choice(len(found.candidates), posterior_size, replace=True, p=found.weights)
+            sample = pd.DataFrame(found.candidates[draws], columns=list(varied))
             posterior = summarise_posterior(sample, targets.fit_params)
         rng = np.random.default_rng(derived_seed(seed, _PPC))
         at = sample.iloc[rng.choice(len(sample), ppc_runs, replace=len(sample) < ppc_runs)]
@@ -500,8 +515,8 @@ def calibrate(
         "seed": seed, "waves": len(wave_table), "posterior_size": len(sample), "ppc_runs": ppc_runs,
         "accept_share": share, "accepted": int(runs["accepted"].sum()) if method == "rejection" else None,
         "failed": int((runs["status"] != "ok").sum()), "check_replications": check_reps, "check_seed": seed + 1,
-        "candidates": CANDIDATES if method == "emulator" else None, "prior_share": PRIOR_SHARE,
-        "compared_with_rejection": comparison is not None, "workers": execution.workers,
+        "candidates": candidate_count(wave_sizes(budget, waves)) if method == "emulator" else None,
+        "prior_share": PRIOR_SHARE, "compared_with_rejection": comparison is not None, "workers": execution.workers,
         "scheduler": execution.scheduler, "model": model,
         "run_seeds": "run j of wave k (from 0) uses sim.experiments.sweep.run_seed(derived_seed(seed, 1, k), j); "
         "posterior predictive runs derived_seed(seed, 6); rejection runs seed; the check runs seed + 1"
