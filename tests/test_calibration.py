@@ -8,7 +8,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.experiments.calibration import accept_closest, calibrate, distances, summarise_posterior
+from sim.experiments.calibration import (
+    TOY_PARAMETERS,
+    accept_closest,
+    calibrate,
+    distances,
+    log_interval,
+    log_scaled,
+    next_design,
+    summarise_posterior,
+    to_unit,
+    toy_statistics,
+    wave_sizes,
+)
 from sim.experiments.execute import Execution
 from sim.experiments.targets import (
     SHOCK_STATISTICS,
@@ -23,6 +35,7 @@ from sim.experiments.targets import (
     national_arrests,
     operator_arrest_share,
     price_after_shop_exit,
+    run_statistics,
     sales_after_shop_exit,
     shop_turnover_bn,
     simulate,
@@ -172,43 +185,163 @@ def test_posterior_summary_quantiles_and_width():
     assert row["width_ratio"] == pytest.approx(0.18)
 
 
+# ---------------------------------------------------------------- emulator
+def test_log_interval_is_exact_in_the_middle_and_finite_in_the_tails():
+    from scipy.stats import norm
+
+    a, b = np.array([-1.0, 0.5, -3.0]), np.array([1.0, 2.0, -2.0])
+    assert np.exp(log_interval(a, b)) == pytest.approx(norm.cdf(b) - norm.cdf(a), rel=1e-12)
+    far = log_interval(np.array([40.0, -41.0]), np.array([41.0, -40.0]))  # both 1 or both 0 as plain cdfs
+    assert np.all(np.isfinite(far)) and far[0] == pytest.approx(far[1]) and far[0] < -700
+
+
+def test_parameters_go_to_the_unit_cube_on_a_log_scale_when_the_prior_spans_a_factor_of_four():
+    priors = {"a": (1.0, 3.0), "b": (0.001, 0.1), "c": (-1.0, 1.0)}
+    assert [log_scaled(*b) for b in priors.values()] == [False, True, False]
+    unit = to_unit(np.array([[2.0, 0.01, 0.0], [3.0, 0.1, -1.0]]), priors)
+    assert unit == pytest.approx(np.array([[0.5, 0.5, 0.5], [1.0, 1.0, 0.0]]))
+
+
+def test_next_wave_mixes_prior_points_into_the_points_drawn_by_weight():
+    weights = np.zeros(1000)
+    weights[:10] = 0.1  # all the weight on ten candidates
+    chosen = next_design(weights, 20, np.random.default_rng(1))
+    assert len(set(chosen.tolist())) == 20  # no point twice
+    assert (chosen < 10).sum() >= 10 and (chosen >= 10).sum() >= 4  # the weighted ten, and 20% from the prior
+    assert wave_sizes(61, 3) == [21, 20, 20]
+
+
+def test_a_sweep_runs_an_explicit_list_of_points_with_seeds_fixed_by_run_index(tmp_path):
+    varied = {"order_rate": [0.1, 0.4], "buyer_detection": [0.0002, 0.002], "courier_detection": [3e-5, 4e-4]}
+    points = [[0.2, 0.001, 1e-4], [0.3, 0.0005, 2e-4], [0.15, 0.0015, 5e-5]]
+    how = {"reps": 1, "days": 1, "seed": 3, "model": "sim.experiments.calibration:toy_statistics"}
+    runs = run_statistics({}, varied, design="points", samples=3, points=points, out=tmp_path / "a", **how)
+    assert runs[list(varied)].to_numpy().tolist() == points
+    first = run_statistics({}, varied, design="points", samples=1, points=points[:1], out=tmp_path / "b", **how)
+    assert first["seed"].iloc[0] == runs["seed"].iloc[0]
+    assert first["national_volume_t"].iloc[0] == runs["national_volume_t"].iloc[0]
+
+
+#: A known point of the toy model and its priors (those of the shipped targets file).
+TRUTH = {"order_rate": 0.22, "buyer_detection": 0.0008, "courier_detection": 0.00012}
+PRIORS = {"order_rate": (0.1, 0.4), "buyer_detection": (0.0002, 0.002), "courier_detection": (0.00003, 0.0004)}
+TOY = "sim.experiments.calibration:toy_statistics"
+
+
+def synthetic_targets(path: Path, centres: dict[str, float], priors: dict[str, tuple], spread: float = 1.25) -> Path:
+    """A targets file whose fit ranges run from centre / spread to centre x spread."""
+    text = ""
+    for stat, m in centres.items():
+        text += (
+            f'[[target]]\nid = "{stat}"\ndescription = "the model at known values"\nrange = [{m / spread!r}, '
+            f'{m * spread!r}]\nunit = "-"\nsource = "synthetic"\nreliability = "exact"\nstatistic = "{stat}"\n'
+            'role = "fit"\nmissable = "synthetic"\n\n'
+        )
+    for name, (low, high) in priors.items():
+        text += f'[fit.{name}]\nprior = [{low!r}, {high!r}]\nreason = "-"\n'
+    path.write_text(text)
+    return path
+
+
+@pytest.fixture
+def toy_files(tmp_path, monkeypatch):
+    import sim.experiments.calibration as calibration
+
+    monkeypatch.setattr(calibration, "TOY_NOISE", 0.0)
+    clean = toy_statistics(TRUTH, 0)  # the toy's statistics at the known point, without noise
+    monkeypatch.undo()
+    stats = ("national_volume_t", "national_arrests", "national_sale_convictions")
+    targets = synthetic_targets(tmp_path / "targets.toml", {s: float(clean[s]) for s in stats}, PRIORS)
+    scenario = tmp_path / "city.toml"
+    scenario.write_text("[params]\nn_buyers = 1500\n")
+    return targets, scenario
+
+
+def test_emulator_recovers_known_parameters_with_narrower_intervals_than_rejection(tmp_path, toy_files):
+    """The toy through the calibration's machinery: at the same 60 runs, over five seeds, the emulator's 90%
+    intervals always hold the known values and are narrower on average than rejection ABC's, for every parameter
+    (0.42/0.50, 0.28/0.33, 0.18/0.25 of the prior; narrower in 12 of the 15 pairs)."""
+    targets, scenario = toy_files
+    rows = []
+    for seed in range(1, 6):
+        result = calibrate(targets, scenario, budget=60, days=1, seed=seed, check_reps=2, ppc_runs=10,
+                           compare=True, model=TOY, out=tmp_path / f"cal{seed}")  # fmt: skip
+        rows.append(result.comparison.assign(truth=[TRUTH[p] for p in result.comparison["parameter"]]))
+    table = pd.concat(rows)
+    assert ((table["q05"] <= table["truth"]) & (table["truth"] <= table["q95"])).all(), table
+    widths = table.groupby("parameter")[["width_ratio", "rejection_width_ratio"]].mean()
+    assert (widths["width_ratio"] < widths["rejection_width_ratio"]).all(), widths
+    assert len(result.sample) == 1000 and list(result.sample.columns) == list(TOY_PARAMETERS)
+    assert result.waves["runs"].tolist() == [20, 20, 20]
+    assert result.runs["wave"].tolist() == [1] * 20 + [2] * 20 + [3] * 20
+    assert (result.ppc["share_inside"] > 0.3).all()  # the posterior predicts the targets it was fitted to
+    write_calibration(result, tmp_path / "cal5")
+    for name in ("posterior.csv", "posterior.json", "ppc.csv", "fitted.toml", "comparison.csv", "figures/ppc.png"):
+        assert (tmp_path / "cal5" / name).exists(), name
+    report = (tmp_path / "cal5" / "report.md").read_text()
+    assert "Against rejection ABC at the same budget" in report and "narrower for" in report
+    assert "## Waves" in report and "## Posterior predictive check" in report
+
+
+def test_same_seed_gives_the_same_posterior_and_a_resume_too(tmp_path, toy_files):
+    targets, scenario = toy_files
+    how = {"budget": 30, "days": 1, "seed": 9, "check_reps": 2, "ppc_runs": 4, "posterior_size": 200, "model": TOY}
+    first = calibrate(targets, scenario, out=tmp_path / "a", **how)
+    again = calibrate(targets, scenario, out=tmp_path / "b", **how)
+    pd.testing.assert_frame_equal(first.sample, again.sample)
+    write_calibration(first, tmp_path / "a")
+    write_calibration(again, tmp_path / "b")
+    assert (tmp_path / "a" / "posterior.csv").read_bytes() == (tmp_path / "b" / "posterior.csv").read_bytes()
+    with pytest.raises(ParameterError, match="--resume"):
+        calibrate(targets, scenario, out=tmp_path / "a", **how)  # an earlier calibration is never mixed in
+    for chunk in [*(tmp_path / "a" / "runs" / "wave_2" / "chunks").glob("*.parquet"), *(tmp_path / "a" / "ppc" /
+                  "chunks").glob("*.parquet")][1:]:  # fmt: skip
+        chunk.unlink()  # as if killed in wave 2: wave 3's points are derived again from the same runs
+    for chunk in (tmp_path / "a" / "runs" / "wave_3").glob("chunks/*.parquet"):
+        chunk.unlink()
+    resumed = calibrate(targets, scenario, out=tmp_path / "a", resume=True, **how)
+    pd.testing.assert_frame_equal(resumed.sample, first.sample)
+    pd.testing.assert_frame_equal(resumed.runs, first.runs)
+    with pytest.raises(ParameterError, match="waves"):
+        calibrate(targets, scenario, out=tmp_path / "a", resume=True, **{**how, "waves": 2})
+    other = calibrate(targets, scenario, out=tmp_path / "c", **{**how, "seed": 10})
+    assert not other.sample.equals(first.sample)
+
+
 @pytest.mark.slow
-def test_calibration_recovers_known_parameters(tmp_path):
-    """Targets made by the model at known values; ABC must find them inside its 90% intervals."""
-    city = {"n_buyers": 2000, "n_shops": 3, "n_couriers": 48, "n_labs": 2}
-    truth = {"order_rate": 0.25, "buyer_detection": 0.0012}
-    days = 200
+def test_calibration_recovers_known_parameters_of_the_market(tmp_path):
+    """Targets made by the market itself at known values, on a small city: the emulator finds them inside 90%
+    intervals under half the prior's width, and gives the same posterior on two processes as on one.
+
+    The three statistics vary little from run to run (0.04-0.07 on the log scale) against their ranges (+-10%).
+    Against rejection ABC at the same 60 runs the emulator is not narrower at every seed: over seeds 1-5 its mean
+    interval / prior was 0.30, 0.28, 0.29, 0.36, 0.29 against rejection's 0.36, 0.32, 0.34, 0.34, 0.26, so it
+    is not asserted here. Rejection's interval comes from six runs and changes much more from seed to seed (one
+    of its fifteen missed the known value; none of the emulator's did).
+    """
+    city = {"n_buyers": 1500, "n_shops": 3, "n_couriers": 36, "n_labs": 1}
+    truth = {"order_rate": 0.25, "reference_price": 20000.0, "courier_pay": 2000.0}
+    priors = {"order_rate": (0.1, 0.4), "reference_price": (15000.0, 26000.0), "courier_pay": (1200.0, 3000.0)}
+    days = 365
     scenario = tmp_path / "city.toml"
     scenario.write_text("[params]\n" + "".join(f"{k} = {v}\n" for k, v in city.items()))
     runs = [simulate({**city, **truth}, seed, days) for seed in (101, 102, 103)]
-    text = ""
-    for stat in ("national_volume_t", "national_arrests", "price_per_gram"):
-        m = float(np.mean([r[stat] for r in runs]))
-        text += (
-            f'[[target]]\nid = "{stat}"\ndescription = "the model at known values"\nrange = [{m / 1.25!r}, '
-            f'{m * 1.25!r}]\nunit = "-"\nsource = "synthetic"\nreliability = "exact"\nstatistic = "{stat}"\n'
-            'role = "fit"\n\n'
-        )
-    text += '[fit.order_rate]\nprior = [0.1, 0.4]\nreason = "-"\n'
-    text += '[fit.buyer_detection]\nprior = [0.0002, 0.002]\nreason = "-"\n'
-    targets = tmp_path / "targets.toml"
-    targets.write_text(text)
-
-    result = calibrate(targets, scenario, budget=60, days=days, seed=5, share=0.2, check_reps=2, execution=Execution(2),
-                       out=tmp_path / "cal")  # fmt: skip
+    stats = ("national_volume_t", "price_per_gram", "courier_pay")
+    centres = {stat: float(np.mean([r[stat] for r in runs])) for stat in stats}
+    targets = synthetic_targets(tmp_path / "targets.toml", centres, priors, spread=1.1)
+    how = {"budget": 60, "days": days, "seed": 5, "check_reps": 2, "ppc_runs": 10}
+    result = calibrate(targets, scenario, compare=True, execution=Execution(2), out=tmp_path / "cal", **how)
     post = result.posterior.set_index("parameter")
     for name, value in truth.items():
         assert post.loc[name, "q05"] <= value <= post.loc[name, "q95"], (name, value, post.loc[name].to_dict())
-    # The data narrowed at least one parameter well below its prior: rejection ABC at 60 runs keeps 12, so the
-    # 90% interval of order_rate is about half its prior (0.50 on this stream, 0.54 at 100 runs).
-    assert post["width_ratio"].min() < 0.6
-    # Sales here are partly stock-limited, so order_rate is only loosely identified: the posterior median
-    # lies 10-22% above the truth depending on the random stream (0.30 with 60 or 100 samples at this seed).
-    assert abs(post.loc["order_rate", "median"] / truth["order_rate"] - 1) < 0.25
+    assert post["width_ratio"].max() < 0.5  # every parameter identified
+    assert set(result.comparison["parameter"]) == set(truth)  # the comparison is reported, not asserted: see above
     write_calibration(result, tmp_path / "cal")
-    assert (tmp_path / "cal" / "manifest.json").exists() and (tmp_path / "cal" / "figures" / "fit.png").exists()
+    assert (tmp_path / "cal" / "manifest.json").exists() and (tmp_path / "cal" / "figures" / "ppc.png").exists()
     fitted = (tmp_path / "cal" / "fitted.toml").read_text()
     assert f"order_rate = {result.fitted['order_rate']!r}" in fitted
+    alone = calibrate(targets, scenario, out=tmp_path / "one", **how)  # in this process: the same posterior
+    pd.testing.assert_frame_equal(alone.sample, result.sample)
 
 
 @pytest.mark.slow
@@ -219,20 +352,26 @@ def test_klad_calibrate_writes_its_outputs_and_resumes(tmp_path):
     scenario = tmp_path / "city.toml"
     scenario.write_text("[params]\nn_buyers = 1500\nn_shops = 3\nn_couriers = 36\nn_labs = 1\n")
     out = tmp_path / "cal"
-    args = [sys.executable, "-m", "sim", "calibrate", "--scenario", str(scenario), "--budget", "10",
-            "--days", "60", "--check-reps", "2", "--workers", "2", "--out", str(out), "--quiet"]  # fmt: skip
+    args = [sys.executable, "-m", "sim", "calibrate", "--scenario", str(scenario), "--budget", "12",
+            "--days", "60", "--check-reps", "2", "--ppc-runs", "3", "--posterior-size", "50", "--workers", "2",
+            "--out", str(out), "--quiet"]  # fmt: skip
     res = subprocess.run(args, capture_output=True, text=True, cwd=ROOT)
     assert res.returncode == 0, res.stderr
     assert "about" in res.stdout.splitlines()[0] and "min" in res.stdout.splitlines()[0]  # the expected time, first
-    for name in ("fitted.toml", "posterior.csv", "runs.parquet", "fit.csv", "report.md", "manifest.json",
-                 "figures/posterior.png", "figures/pairs.png", "figures/fit.png"):  # fmt: skip
+    files = ("fitted.toml", "posterior.csv", "posterior.json", "runs.parquet", "ppc.csv", "fit.csv", "report.md",
+             "manifest.json", "figures/posterior.png", "figures/pairs.png", "figures/ppc.png")  # fmt: skip
+    for name in files:
         assert (out / name).exists(), name
-    assert len(pd.read_csv(out / "posterior.csv")) == 2
+    assert len(pd.read_csv(out / "posterior.csv")) == 50
     first = pd.read_parquet(out / "runs.parquet")
     again = subprocess.run(args, capture_output=True, text=True, cwd=ROOT)
     assert again.returncode == 2 and "--resume" in again.stderr  # an earlier calibration is never mixed in silently
     resumed = subprocess.run([*args, "--resume"], capture_output=True, text=True, cwd=ROOT)
     assert resumed.returncode == 0, resumed.stderr
     pd.testing.assert_frame_equal(pd.read_parquet(out / "runs.parquet"), first)  # nothing rerun, same result
+    rejection = subprocess.run([*args[:-2], str(tmp_path / "rej"), "--method", "rejection", "--quiet"],
+                               capture_output=True, text=True, cwd=ROOT)  # fmt: skip
+    assert rejection.returncode == 0, rejection.stderr
+    assert len(pd.read_csv(tmp_path / "rej" / "posterior.csv")) == 2  # the closest 10% of 12, at least two
     bad = subprocess.run([*args[:4], "--accept", "0"], capture_output=True, text=True, cwd=ROOT)
     assert bad.returncode == 2 and "--accept must be in (0, 1]" in bad.stderr

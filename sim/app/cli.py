@@ -206,34 +206,44 @@ def _share(name: str):
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    """Fit the uncertain parameters to the empirical targets (rejection ABC) and write the fit report."""
+    """Fit the uncertain parameters to the empirical targets (emulator or rejection ABC) and write the report."""
     from sim.experiments.calibration import calibrate
-    from sim.experiments.targets import seconds_per_run
+    from sim.experiments.targets import load_targets, seconds_per_run
     from sim.reporting.calibration import write_calibration
 
     out = _out(args, Path("results") / "calibration")
     execution = _execution(args)
     workers = execution.workers
-    runs = args.budget + args.check_reps
-    minutes = seconds_per_run(args.days, load_scenario(args.scenario)["n_buyers"]) * runs / workers / 60
+    compare = args.compare and args.method == "emulator"
+    runs = args.budget * (2 if compare else 1) + args.ppc_runs + args.check_reps
+    days = args.days or load_targets(args.targets).horizons[0]
+    minutes = seconds_per_run(days, load_scenario(args.scenario)["n_buyers"]) * runs / workers / 60
     where = f"on the Dask cluster at {args.scheduler}" if args.scheduler else f"on {workers} local processes"
-    print(f"klad calibrate: {runs} runs of {args.days} days {where}; about {minutes:.0f} min "
+    print(f"klad calibrate: {runs} runs of {days} days {where}; about {minutes:.0f} min "
           "on this project's 2-core machine (1 worker per core, unloaded)", flush=True)  # fmt: skip
     with claimed(out):
         result = calibrate(
-            args.targets, args.scenario, budget=args.budget, days=args.days, seed=args.seed, share=args.accept,
-            check_reps=args.check_reps, execution=execution, out=out, resume=args.resume,
+            args.targets, args.scenario, method=args.method, budget=args.budget, waves=args.waves, share=args.accept,
+            posterior_size=args.posterior_size, ppc_runs=args.ppc_runs, check_reps=args.check_reps, days=args.days,
+            seed=args.seed, execution=execution, out=out, resume=args.resume, compare=compare,
         )  # fmt: skip
         write_calibration(result, out)
-    print(f"\nposterior ({int(result.runs['accepted'].sum())} of {len(result.runs)} runs accepted):")
+    how = (f"{int(result.runs['accepted'].sum())} of {len(result.runs)} runs accepted" if args.method == "rejection"
+           else f"{len(result.sample)} draws; {len(result.runs)} runs in {len(result.waves)} waves")  # fmt: skip
+    print(f"\nposterior ({args.method}: {how}):")
     for row in result.posterior.itertuples():
         print(f"  {row.parameter:<22} median {row.median:<10.4g} 90% [{row.q05:.4g}, {row.q95:.4g}]  "
-              f"prior [{row.prior_low:.4g}, {row.prior_high:.4g}]")  # fmt: skip
+              f"prior [{row.prior_low:.4g}, {row.prior_high:.4g}]  interval/prior {row.width_ratio:.2f}")  # fmt: skip
+    print(f"\nposterior predictive check ({args.ppc_runs} runs at posterior draws): share of runs inside the range")
+    for row in result.ppc.itertuples():
+        print(f"  {row.target:<30} {row.role:<8} {row.share_inside:>6.0%}  5-95% [{row.q05:.4g}, {row.q95:.4g}]  "
+              f"range [{row.low:.4g}, {row.high:.4g}]")  # fmt: skip
     print(f"\nfit at the fitted point ({args.check_reps} replications):")
     for row in result.fit_table.itertuples():
         print(f"  {row.target:<30} {row.role:<8} {row.mean:>11.4g}  [{row.low:.4g}, {row.high:.4g}]  "
               f"{row.outcome if row.passed else 'OUTSIDE'}")  # fmt: skip
-    print(f"\nresults: {out}/ (fitted.toml, posterior.csv, runs.parquet, fit.csv, report.md, figures/, manifest.json)")
+    print(f"\nresults: {out}/ (posterior.csv, fitted.toml, report.md, runs.parquet, ppc.csv, fit.csv, figures/, "
+          "manifest.json)")  # fmt: skip
     return 0
 
 
@@ -450,9 +460,37 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=cmd_demo)
 
     calibrate = sub.add_parser("calibrate", help="fit uncertain parameters to the empirical targets (ABC)")
+    calibrate.add_argument(
+        "--method",
+        choices=("emulator", "rejection"),
+        default="emulator",
+        help="emulator: Gaussian-process emulator in waves (default); rejection: rejection ABC",
+    )
     calibrate.add_argument("--budget", type=_whole("--budget", 10), default=300, help="runs (default 300)")
-    _runs_options(calibrate, reps=None)
-    calibrate.add_argument("--accept", type=_share("--accept"), default=0.1, help="share of runs kept (default 0.1)")
+    calibrate.add_argument(
+        "--waves", type=_whole("--waves", 1, 20), default=3, help="emulator: waves the budget is split into (default 3)"
+    )
+    _runs_options(calibrate, reps=None, days="the targets file's first horizon, 730 for Kazakhstan")
+    calibrate.add_argument(
+        "--accept", type=_share("--accept"), default=0.1, help="rejection: share of runs kept (default 0.1)"
+    )
+    calibrate.add_argument(
+        "--posterior-size",
+        type=_whole("--posterior-size", 10, 1_000_000),
+        default=1000,
+        help="emulator: draws in posterior.csv (default 1000)",
+    )
+    calibrate.add_argument(
+        "--ppc-runs",
+        type=_whole("--ppc-runs", 2, 10_000),
+        default=20,
+        help="runs at posterior draws for the posterior predictive check (default 20)",
+    )
+    calibrate.add_argument(
+        "--compare",
+        action="store_true",
+        help="emulator: also run rejection ABC at the same budget and compare the intervals",
+    )
     calibrate.add_argument("--check-reps", type=_whole("--check-reps", 2), default=4,
                            help="replications at the fitted point (default 4)")  # fmt: skip
     calibrate.add_argument("--scenario", default=SCENARIO_DEFAULT, help="values of the other parameters")

@@ -1,18 +1,47 @@
-"""Calibration of the uncertain parameters to the empirical targets by rejection ABC.
+"""Calibration of the uncertain parameters to the empirical targets: an emulator that learns, wave by wave.
 
-Approximate Bayesian computation by rejection (Pritchard et al. 1999; Beaumont
-2010): draw ``budget`` parameter sets from uniform priors by Latin hypercube
-(SALib, through the sweep machinery), run the model once at each, measure the
-distance of its statistics from the ``fit`` targets, and keep the closest
-fraction. The kept sets approximate the posterior; their medians are the fitted
-values and their 5-95% quantiles the uncertainty. The distance is the mean of
-squared log-distances from each target range's geometric centre, in half-widths
-of the range (``Target.z``), so every target weighs the same whatever its unit.
-The fitted point is then run again with several replications to show the fit.
+The default method (``emulator``) is approximate Bayesian computation with a
+Gaussian-process emulator, in the manner of Bayesian history matching
+(Andrianakis et al. 2015, "Bayesian history matching of complex infectious
+disease models using emulation", PLoS Comput Biol 11: e1003968). The
+``budget`` of model runs is split into ``waves``. Wave 1 is a Latin hypercube
+over the uniform priors. After each wave one Gaussian process (scikit-learn)
+per ``fit`` target is fitted to the log of its statistic over every run so
+far; its white-noise term learns the run-to-run noise. The emulator then
+gives, for any parameter set θ, the probability that one run's statistic
+falls in the target's range, and the posterior weight of θ is the prior
+times the product of these probabilities over the fit targets: the ABC
+posterior with the ranges as a uniform kernel, which is exact if the ranges
+are read as the error between model and world (Wilkinson 2013, "Approximate
+Bayesian computation (ABC) gives exact results under the assumption of model
+error", Stat Appl Genet Mol Biol 12(2), doi:10.1515/sagmb-2013-0010). The
+weights are evaluated on a large seeded Sobol' set of candidates drawn from
+the prior; the next wave runs candidates resampled by weight, with a share of
+prior points so the emulator keeps seeing the whole space. After the last
+wave the posterior sample is drawn from the candidates by weight, its
+medians are the fitted values, and ``ppc_runs`` runs at posterior draws are
+the posterior predictive check of every target.
+
+The older method (``rejection``) is kept for comparison: ``budget`` Latin
+hypercube runs, of which the closest ``share`` by a distance are the
+posterior sample (Pritchard et al. 1999; Beaumont 2010). The distance is the
+mean of squared log-distances from each target range's geometric centre, in
+half-widths of the range (``Target.z``).
+
+Every run goes through the sweep machinery (resumable chunks, any executor,
+the seed of a run fixed by its index within its wave), and every other random
+choice (the candidates, the Gaussian processes' restarts, the resampling)
+draws from a generator seeded from the calibration's seed through
+``numpy.random.SeedSequence``, so the same seed gives the same posterior on
+any executor, and a resumed calibration re-derives each wave's points from
+the waves before it.
 """
 
 from __future__ import annotations
 
+import math
+import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,35 +51,75 @@ import pandas as pd
 
 from sim.experiments.execute import IN_PROCESS, Execution
 from sim.experiments.replications import check_memory
-from sim.experiments.sweep import CORNER_PARAMS, corners
-from sim.experiments.targets import SHOCK_AFTER, Target, Targets, load_targets, replicate, run_statistics
+from sim.experiments.sweep import CORNER_PARAMS, POINTS, corners
+from sim.experiments.targets import (
+    SHOCK_AFTER,
+    STATISTICS_MODEL,
+    Target,
+    Targets,
+    load_targets,
+    replicate,
+    run_statistics,
+    statistic_names,
+)
 from sim.io.config import load_scenario
 from sim.io.files import claimed
 from sim.io.provenance import fingerprint, keep_fingerprint, now
 from sim.params import REGISTRY, ParameterError
 
-#: Share of the budget kept as the posterior sample.
+METHODS = ("emulator", "rejection")
+#: Share of the budget kept as the posterior sample by rejection.
 ACCEPT = 0.1
 #: Quantiles of the reported interval.
 INTERVAL = (0.05, 0.95)
+#: Waves of the emulator's calibration.
+WAVES = 3
+#: Candidates from the prior (a scrambled Sobol' set) on which the emulator's posterior weights are evaluated.
+CANDIDATES = 2**14
+#: Share of a later wave's points drawn from the prior rather than by weight, so the emulator does not go blind.
+PRIOR_SHARE = 0.2
+#: Draws in the posterior sample (``posterior.csv``).
+POSTERIOR_SIZE = 1000
+#: Runs of the posterior predictive check.
+PPC_RUNS = 20
+#: Restarts of each Gaussian process's hyperparameter search (from seeded random starts).
+RESTARTS = 3
+#: History matching's cut-off: a candidate more than 3 standard deviations from a target is implausible.
+IMPLAUSIBLE = 3.0
+#: A prior spanning at least this factor is emulated on a log scale.
+LOG_SPAN = 4.0
+#: Keys of the seeds derived from the calibration's seed (``derived_seed``), one per random choice.
+_WAVE, _GP, _CANDIDATES, _RESAMPLE, _POSTERIOR, _PPC = range(1, 7)
 
 
 @dataclass
 class Calibration:
     """What a calibration produced."""
 
+    method: str  # "emulator" or "rejection"
     posterior: pd.DataFrame  # one row per fitted parameter: prior bounds, mean, median, q05, q95, width ratio
+    sample: pd.DataFrame  # the posterior sample: one column per fitted parameter
     fitted: dict[str, float]  # the fitted values (posterior medians, rounded)
     fit_table: pd.DataFrame  # one row per target: range, simulated mean and 95% CI at the fitted point
-    runs: pd.DataFrame  # every run: sampled values, statistics, distance, accepted
+    runs: pd.DataFrame  # every calibration run: wave, sampled values, statistics (rejection: distance, accepted)
+    waves: pd.DataFrame  # one row per wave: runs, failed, what the emulator kept
+    emulator: pd.DataFrame | None  # one row per fit target: the final emulator's noise and length scales
+    ppc: pd.DataFrame  # one row per target: share of posterior predictive runs inside the range, quantiles
+    ppc_runs: pd.DataFrame  # the posterior predictive runs
     check: pd.DataFrame  # the replications at the fitted point
+    comparison: pd.DataFrame | None  # per parameter: this method's interval against rejection's at the same budget
     targets: Targets
     params: dict[str, Any]  # the scenario's parameters (the ones not fitted)
-    info: dict[str, Any]  # budget, seeds, acceptance and where the runs went, for the report and manifest
+    info: dict[str, Any]  # budget, seeds, waves and where the runs went, for the report and manifest
     started: str
 
 
-# ---------------------------------------------------------------- ABC proper
+def derived_seed(seed: int, *key: int) -> int:
+    """A seed for one random choice of the calibration, from its seed and the choice's ``key``."""
+    return int(np.random.SeedSequence(seed, spawn_key=key).generate_state(1)[0])
+
+
+# ---------------------------------------------------------------- rejection
 def distances(stats: pd.DataFrame, targets: list[Target]) -> np.ndarray:
     """Mean squared ``z`` over the targets, per run; infinite when a statistic is missing or not positive."""
     z = np.column_stack([[t.z(x) for x in stats[t.statistic].to_numpy(dtype=float)] for t in targets])
@@ -68,11 +137,14 @@ def accept_closest(distance: np.ndarray, share: float) -> np.ndarray:
     return keep
 
 
-def summarise_posterior(accepted: pd.DataFrame, priors: dict[str, tuple[float, float]]) -> pd.DataFrame:
-    """Per parameter: prior bounds, posterior mean, median, 90% interval and its width over the prior's."""
+def summarise_posterior(sample: pd.DataFrame, priors: dict[str, tuple[float, float]]) -> pd.DataFrame:
+    """Per parameter: prior bounds, posterior mean, median, 90% interval and its width over the prior's.
+
+    The width ratio measures identifiability: near 1 the targets say nothing about the parameter.
+    """
     rows = []
     for name, (low, high) in priors.items():
-        x = accepted[name].to_numpy(dtype=float)
+        x = sample[name].to_numpy(dtype=float)
         q_low, q_high = np.quantile(x, INTERVAL)
         rows.append({
             "parameter": name, "prior_low": low, "prior_high": high, "mean": float(x.mean()),
@@ -89,7 +161,7 @@ def round_fitted(value: float, name: str) -> float:
 
 
 def abc(runs: pd.DataFrame, targets: Targets, share: float = ACCEPT) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Score every run against the fit targets and keep the closest ``share``.
+    """Score every run against the fit targets and keep the closest ``share`` (rejection ABC).
 
     Returns the runs with ``distance`` and ``accepted`` columns, and the
     posterior summary.
@@ -104,52 +176,381 @@ def abc(runs: pd.DataFrame, targets: Targets, share: float = ACCEPT) -> tuple[pd
     return runs, summarise_posterior(runs[runs["accepted"]], targets.fit_params)
 
 
+# ---------------------------------------------------------------- emulator
+def log_scaled(low: float, high: float) -> bool:
+    """Whether a prior is emulated on a log scale: positive and spanning a factor of ``LOG_SPAN`` or more."""
+    return low > 0 and high / low >= LOG_SPAN
+
+
+def to_unit(values: np.ndarray, priors: dict[str, tuple[float, float]]) -> np.ndarray:
+    """Parameter values (one column per prior) scaled to the unit cube, on a log scale where ``log_scaled``."""
+    columns = []
+    for j, (low, high) in enumerate(priors.values()):
+        x = values[:, j]
+        if log_scaled(low, high):
+            columns.append((np.log(x) - math.log(low)) / (math.log(high) - math.log(low)))
+        else:
+            columns.append((x - low) / (high - low))
+    return np.column_stack(columns)
+
+
+def prior_candidates(priors: dict[str, tuple[float, float]], n: int, seed: int) -> np.ndarray:
+    """``n`` points from the uniform priors: a scrambled Sobol' set (one column per prior)."""
+    from scipy.stats import qmc
+
+    unit = qmc.Sobol(d=len(priors), scramble=True, seed=np.random.default_rng(seed)).random(n)
+    lows, highs = (np.array(b, dtype=float) for b in zip(*priors.values(), strict=True))
+    return lows + unit * (highs - lows)
+
+
+def log_interval(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``log(Phi(b) - Phi(a))`` for ``a <= b``, accurate far out in either tail of the standard normal."""
+    from scipy.special import log_ndtr
+
+    upper = a > 0  # both in the upper tail: use the mirror image, where the cdf is not close to 1
+    lo, hi = np.where(upper, -b, a), np.where(upper, -a, b)
+    log_hi, log_lo = log_ndtr(hi), log_ndtr(lo)
+    with np.errstate(divide="ignore"):
+        return log_hi + np.log1p(-np.exp(log_lo - log_hi))
+
+
+@dataclass
+class Emulator:
+    """One Gaussian process per fit target, of the log of its statistic over the unit-cube parameters."""
+
+    priors: dict[str, tuple[float, float]]
+    targets: list[Target]
+    processes: list[Any]  # fitted sklearn GaussianProcessRegressor, one per target
+    used: list[int]  # runs each process was fitted on (statistic positive and finite)
+    noise: list[float]  # the run-to-run noise each process learned: a standard deviation of the log statistic
+
+    def predict(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Predictive mean and standard deviation (with the run-to-run noise) of each log statistic."""
+        x = to_unit(values, self.priors)
+        means, sds = [], []
+        for gp in self.processes:
+            mean, sd = gp.predict(x, return_std=True)
+            means.append(mean)
+            sds.append(np.maximum(sd, 1e-9))
+        return np.column_stack(means), np.column_stack(sds)
+
+    def log_weight(self, mean: np.ndarray, sd: np.ndarray) -> np.ndarray:
+        """Log of the product over targets of P(low <= statistic <= high): the ABC likelihood, uniform kernel."""
+        low = np.log([t.low for t in self.targets])
+        high = np.log([t.high for t in self.targets])
+        return log_interval((low - mean) / sd, (high - mean) / sd).sum(axis=1)
+
+    def implausibility(self, mean: np.ndarray, sd: np.ndarray) -> np.ndarray:
+        """History matching's implausibility: the largest over targets of the distance from the range's centre.
+
+        In standard deviations of the emulator (with run noise) and of the
+        range read as the centre plus or minus two standard deviations.
+        """
+        low = np.log([t.low for t in self.targets])
+        high = np.log([t.high for t in self.targets])
+        spread = np.sqrt(sd**2 + ((high - low) / 4) ** 2)
+        return (np.abs(mean - (low + high) / 2) / spread).max(axis=1)
+
+
+def fit_emulator(runs: pd.DataFrame, targets: Targets, seed: int) -> Emulator:
+    """Fit one Gaussian process per fit target to the log statistic of the finished runs.
+
+    Kernel: a constant times an RBF with one length scale per parameter
+    (ARD), plus white noise for the run-to-run noise; the outputs are
+    standardised. Runs whose statistic is not positive and finite are left
+    out for that target.
+    """
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.gaussian_process import GaussianProcessRegressor
+    from sklearn.gaussian_process.kernels import RBF, ConstantKernel, WhiteKernel
+
+    priors = targets.fit_params
+    ok = runs[runs["status"] == "ok"]
+    x = to_unit(ok[list(priors)].to_numpy(dtype=float), priors)
+    processes, used, noise = [], [], []
+    for k, t in enumerate(targets.by_role("fit")):
+        y = ok[t.statistic].to_numpy(dtype=float)
+        good = np.isfinite(y) & (y > 0)
+        if good.sum() < 3:
+            raise ParameterError(f"calibration: fewer than three runs with a positive '{t.statistic}' (target "
+                                 f"'{t.id}'); nothing to emulate")  # fmt: skip
+        kernel = ConstantKernel(1.0, (1e-2, 1e2)) * RBF(np.full(len(priors), 0.5), (0.05, 100.0)) + WhiteKernel(
+            0.1, (1e-6, 2.0))  # fmt: skip
+        gp = GaussianProcessRegressor(kernel, normalize_y=True, n_restarts_optimizer=RESTARTS,
+                                      random_state=derived_seed(seed, k))  # fmt: skip
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)  # a length scale at its bound: a flat direction
+            gp.fit(x[good], np.log(y[good]))
+        processes.append(gp)
+        used.append(int(good.sum()))
+        scale = float(np.std(np.log(y[good]))) or 1.0  # normalize_y's scale, which the noise level is in
+        noise.append(math.sqrt(gp.kernel_.k2.noise_level) * scale)
+    return Emulator(priors, targets.by_role("fit"), processes, used, noise)
+
+
+def emulator_table(emulator: Emulator) -> pd.DataFrame:
+    """Per fit target: runs fitted, the run-to-run noise learned, the range's half-width, and the length scales.
+
+    Both the noise and the half-width are on the log scale: where the noise is
+    the larger, one run says little about the parameters. A short length
+    scale (in the unit cube) marks a parameter the statistic depends on.
+    """
+    rows = []
+    for t, gp, used, noise in zip(emulator.targets, emulator.processes, emulator.used, emulator.noise, strict=True):
+        scales = np.atleast_1d(gp.kernel_.k1.k2.length_scale)
+        lengths = {f"length_{name}": float(x) for name, x in zip(emulator.priors, scales, strict=True)}
+        rows.append({"target": t.id, "statistic": t.statistic, "runs": used, "noise_sd": noise,
+                     "range_half_width": 0.5 * math.log(t.high / t.low), **lengths})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def normalised(log_weight: np.ndarray) -> np.ndarray:
+    """Weights that sum to one, from their logarithms."""
+    w = np.exp(log_weight - np.max(log_weight))
+    return w / w.sum()
+
+
+def effective_size(weights: np.ndarray) -> float:
+    """Kish's effective sample size of weighted candidates: how many equal-weight points they are worth."""
+    return float(weights.sum() ** 2 / (weights**2).sum())
+
+
+def next_design(weights: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """Indices of ``n`` candidates for the next wave: ``PRIOR_SHARE`` of them at random, the rest by weight.
+
+    Drawn without replacement, so no point is run twice in a wave.
+    """
+    from_prior = int(round(PRIOR_SHARE * n))
+    p = np.maximum(weights, 1e-300)  # every candidate can be drawn, so there are always enough to draw from
+    by_weight = rng.choice(len(weights), n - from_prior, replace=False, p=p / p.sum())
+    rest = np.setdiff1d(np.arange(len(weights)), by_weight)
+    return np.concatenate([by_weight, rng.choice(rest, from_prior, replace=False)])
+
+
+def wave_sizes(budget: int, waves: int) -> list[int]:
+    """The budget split into waves: equal shares, the remainder to the first."""
+    sizes = [budget // waves] * waves
+    sizes[0] += budget % waves
+    return sizes
+
+
+def candidate_count(sizes: list[int]) -> int:
+    """How many candidates: ``CANDIDATES``, or the power of two of at least four per point of the largest wave."""
+    return max(CANDIDATES, 2 ** math.ceil(math.log2(4 * max(sizes))))
+
+
+RunWave = Callable[[int, list[list[float]] | None, int], pd.DataFrame]
+
+
+@dataclass
+class Waves:
+    """What the waves found."""
+
+    runs: pd.DataFrame  # every run, with its ``wave`` (from 1)
+    emulator: Emulator  # fitted to every run
+    candidates: np.ndarray  # the candidates from the prior, one column per fitted parameter
+    weights: np.ndarray  # their posterior weights, summing to one
+    table: pd.DataFrame  # one row per wave: runs, failed, design, effective candidates, share not implausible
+
+
+def history_match(targets: Targets, budget: int, waves: int, seed: int, run_wave: RunWave) -> Waves:
+    """The waves: run, fit the emulator to every run so far, weigh the candidates, choose the next points.
+
+    ``run_wave(k, points, n)`` runs wave ``k`` (from 0): a Latin hypercube
+    of ``n`` points if ``points`` is None, else those points.
+    """
+    sizes = wave_sizes(budget, waves)
+    candidates = prior_candidates(targets.fit_params, candidate_count(sizes), derived_seed(seed, _CANDIDATES))
+    rng = np.random.default_rng(derived_seed(seed, _RESAMPLE))
+    frames, rows, points, weights, emulator = [], [], None, None, None
+    for k, n in enumerate(sizes):
+        if k > 0:
+            points = candidates[next_design(weights, n, rng)].tolist()
+        frame = run_wave(k, points, n)
+        frames.append(frame.assign(wave=k + 1))
+        runs = pd.concat(frames, ignore_index=True)
+        emulator = fit_emulator(runs, targets, derived_seed(seed, _GP, k))
+        mean, sd = emulator.predict(candidates)
+        weights = normalised(emulator.log_weight(mean, sd))
+        rows.append({
+            "wave": k + 1, "runs": len(frame), "failed": int((frame["status"] != "ok").sum()),
+            "design": "Latin hypercube over the priors" if k == 0 else
+            f"{n - int(round(PRIOR_SHARE * n))} by weight, {int(round(PRIOR_SHARE * n))} from the prior",
+            "effective_candidates": effective_size(weights),
+            "not_implausible": float((emulator.implausibility(mean, sd) < IMPLAUSIBLE).mean()),
+        })  # fmt: skip
+    return Waves(pd.concat(frames, ignore_index=True), emulator, candidates, weights, pd.DataFrame(rows))
+
+
+# ------------------------------------------------- posterior predictive check
+def ppc_table(ppc_runs: pd.DataFrame, targets: Targets) -> pd.DataFrame:
+    """Per target: the share of posterior predictive runs inside its range and their 5%, 50% and 95% quantiles."""
+    ok = ppc_runs[ppc_runs["status"] == "ok"]
+    rows = []
+    for t in targets.targets:
+        x = ok[t.statistic].to_numpy(dtype=float)
+        x = x[np.isfinite(x)]
+        q05, q50, q95 = np.quantile(x, [0.05, 0.5, 0.95]) if len(x) else (math.nan,) * 3
+        rows.append({
+            "target": t.id, "role": t.role, "statistic": t.statistic, "unit": t.unit, "low": t.low, "high": t.high,
+            "runs": len(x), "share_inside": float(np.mean([t.contains(v) for v in x])) if len(x) else math.nan,
+            "q05": float(q05), "median": float(q50), "q95": float(q95),
+        })  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def compare_widths(posterior: pd.DataFrame, rejection: pd.DataFrame) -> pd.DataFrame:
+    """Per parameter: the 90% intervals of this calibration and of rejection, and their widths over the prior's."""
+    a, b = posterior.set_index("parameter"), rejection.set_index("parameter")
+    table = pd.DataFrame({
+        "prior_low": a["prior_low"], "prior_high": a["prior_high"], "q05": a["q05"], "q95": a["q95"],
+        "width_ratio": a["width_ratio"], "rejection_q05": b["q05"], "rejection_q95": b["q95"],
+        "rejection_width_ratio": b["width_ratio"],
+    })  # fmt: skip
+    return table.reset_index()
+
+
 # ----------------------------------------------------------------- the whole
 def calibrate(
     targets_path: str | Path,
     scenario: str | Path,
     *,
+    method: str = "emulator",
     budget: int = 300,
+    waves: int = WAVES,
     share: float = ACCEPT,
+    posterior_size: int = POSTERIOR_SIZE,
+    ppc_runs: int = PPC_RUNS,
     check_reps: int = 4,
-    days: int = 730,
+    days: int | None = None,
     seed: int = 20251,
     execution: Execution = IN_PROCESS,
     out: str | Path = "results/calibration",
     resume: bool = False,
+    compare: bool = False,
+    model: str = STATISTICS_MODEL,
 ) -> Calibration:
-    """Fit the targets file's ``[fit]`` parameters to its ``fit`` targets.
+    """Fit the targets file's ``[fit]`` parameters to its ``fit`` targets, by ``method``.
 
-    Finished runs are kept in ``out/runs`` and ``out/check`` as they finish;
-    ``resume`` continues an interrupted calibration of the same scenario,
-    priors, budget, days, seeds and check replications (its fingerprint), and
-    refuses another in one line naming what changed; the targets' ranges and
-    the accepted share may change, since they only judge the runs.
-    (``sim.reporting.calibration`` writes the results beside them).
+    ``emulator`` spends ``budget`` runs in ``waves`` (module docstring);
+    ``rejection`` spends them at once and keeps the closest ``share``. Both
+    then run ``ppc_runs`` runs at posterior draws (the posterior predictive
+    check) and ``check_reps`` replications at the fitted point. With
+    ``compare``, rejection is also run at the same budget (in ``out/rejection``)
+    and its intervals are set beside these. ``model`` replaces the klad market
+    by another sweep model entry point that returns every statistic (a toy
+    with known parameters). Runs last ``days``, by default the targets file's
+    first horizon, and statistics are taken over the file's window.
+
+    Finished runs are kept under ``out`` as they finish; ``resume`` continues
+    an interrupted calibration of the same scenario, targets, priors, method,
+    budget, waves, days, seeds and sizes (its fingerprint; the fit targets'
+    ranges steer the waves, the patterns' may change), and refuses another in
+    one line naming what changed. Each wave's points are a
+    function of the runs before it, so a resumed calibration derives them
+    again and reuses the finished chunks. (``sim.reporting.calibration``
+    writes the results beside them.)
     """
+    if method not in METHODS:
+        raise ParameterError(f"calibration: method {method!r} is unknown; allowed are {', '.join(METHODS)}")
+    if method == "emulator" and not 1 <= waves <= budget // 3:
+        raise ParameterError(f"calibration: {waves} waves of a budget of {budget} runs: give 1 to {budget // 3} "
+                             "waves (at least 3 runs each)")  # fmt: skip
     started = now()
     targets = load_targets(targets_path)
     if not targets.fit_params:
         raise ParameterError(f"{targets.path}: no [fit.<parameter>] tables: nothing to calibrate")
     params = load_scenario(scenario)
     out = Path(out)
+    days = targets.horizons[0] if days is None else days
+    window = min(targets.window, days // 2)
     varied = {n: list(b) for n, b in targets.fit_params.items()}
-    mark = fingerprint(scenario=params, priors=varied, budget=budget, days=days, seed=seed, check_reps=check_reps)
+    ranges = {t.id: [t.statistic, t.low, t.high] for t in targets.by_role("fit")}  # patterns judge, never steer
+    mark = fingerprint(scenario=params, priors=varied, targets=ranges, method=method, budget=budget,
+                       waves=waves if method == "emulator" else None, share=share if method == "rejection" else None,
+                       posterior_size=posterior_size, ppc_runs=ppc_runs, days=days, window=window, seed=seed,
+                       check_reps=check_reps, model=model)  # fmt: skip
     cities = [{**params, **corner} for corner in corners(varied, CORNER_PARAMS)]
     check_memory(cities, days + SHOCK_AFTER, execution, budget, str(scenario))  # before anything is written
+
+    def run(where: Path, run_seed: int, **design: Any) -> pd.DataFrame:
+        return run_statistics(params, varied, reps=1, days=days, seed=run_seed, out=where, execution=execution,
+                              resume=resume, model=model, window=window, **design)  # fmt: skip
+
     with claimed(out):
-        keep_fingerprint(out, mark, resume=resume, begun=any(out.glob("*/chunks/*.parquet")), work="calibration")
-        runs = run_statistics(params, varied, design="latin", samples=budget, reps=1, days=days, seed=seed,
-                              out=out / "runs", execution=execution, resume=resume)  # fmt: skip
-        runs, posterior = abc(runs, targets, share)
+        keep_fingerprint(out, mark, resume=resume, begun=any(out.glob("**/chunks/*.parquet")), work="calibration")
+        if method == "rejection":
+            runs, posterior = abc(run(out / "runs", seed, design="latin", samples=budget), targets, share)
+            runs = runs.assign(wave=1)
+            sample = runs.loc[runs["accepted"], list(varied)].reset_index(drop=True)
+            emulated = None
+            wave_table = pd.DataFrame([{"wave": 1, "runs": len(runs), "failed": int((runs["status"] != "ok").sum()),
+                                        "design": "Latin hypercube over the priors",
+                                        "accepted": int(runs["accepted"].sum())}])  # fmt: skip
+        else:
+
+            def run_wave(k: int, points: list[list[float]] | None, n: int) -> pd.DataFrame:
+                design = {"design": "latin", "samples": n} if points is None else {"design": POINTS, "samples": n,
+                                                                                   "points": points}  # fmt: skip
+                return run(out / "runs" / f"wave_{k + 1}", derived_seed(seed, _WAVE, k), **design)
+
+            found = history_match(targets, budget, waves, seed, run_wave)
+            runs, wave_table, emulated = found.runs, found.table, emulator_table(found.emulator)
+            rng = np.random.default_rng(derived_seed(seed, _POSTERIOR))
+            draws = rng.choice(len(found.candidates), posterior_size, replace=True, p=found.weights)
+            sample = pd.DataFrame(found.candidates[draws], columns=list(varied))
+            posterior = summarise_posterior(sample, targets.fit_params)
+        rng = np.random.default_rng(derived_seed(seed, _PPC))
+        at = sample.iloc[rng.choice(len(sample), ppc_runs, replace=len(sample) < ppc_runs)]
+        ppc_runs_frame = run(out / "ppc", derived_seed(seed, _PPC), design=POINTS, samples=ppc_runs,
+                             points=at.to_numpy(dtype=float).tolist())  # fmt: skip
         fitted = {row.parameter: round_fitted(row.median, row.parameter) for row in posterior.itertuples()}
-        check, table = replicate({**params, **fitted}, targets, runs, reps=check_reps, days=days, seed=seed + 1,
-                                 out=out / "check", execution=execution, resume=resume)  # fmt: skip
+        posterior_runs = ppc_runs_frame.assign(accepted=ppc_runs_frame["status"] == "ok")
+        check, table = replicate({**params, **fitted}, targets, posterior_runs, reps=check_reps, days=days,
+                                 seed=seed + 1, out=out / "check", execution=execution, resume=resume,
+                                 model=model, window=window)  # fmt: skip
+        comparison = None
+        if compare and method == "emulator":
+            plain = run(out / "rejection" / "runs", seed, design="latin", samples=budget)
+            comparison = compare_widths(posterior, abc(plain, targets, share)[1])
     info = {
-        "targets": str(targets_path), "scenario": str(scenario), "budget": budget, "days": days, "seed": seed,
-        "accept_share": share, "accepted": int(runs["accepted"].sum()), "failed": int((runs["status"] != "ok").sum()),
-        "check_replications": check_reps, "check_seed": seed + 1, "workers": execution.workers,
-        "scheduler": execution.scheduler,
-        "run_seeds": "run j uses sim.experiments.sweep.run_seed(seed, j); the check runs use seed + 1",
+        "method": method, "targets": str(targets_path), "scenario": str(scenario), "budget": budget, "days": days,
+        "window": window,
+        "seed": seed, "waves": len(wave_table), "posterior_size": len(sample), "ppc_runs": ppc_runs,
+        "accept_share": share, "accepted": int(runs["accepted"].sum()) if method == "rejection" else None,
+        "failed": int((runs["status"] != "ok").sum()), "check_replications": check_reps, "check_seed": seed + 1,
+        "candidates": candidate_count(wave_sizes(budget, waves)) if method == "emulator" else None,
+        "prior_share": PRIOR_SHARE, "compared_with_rejection": comparison is not None, "workers": execution.workers,
+        "scheduler": execution.scheduler, "model": model,
+        "run_seeds": "run j of wave k (from 0) uses sim.experiments.sweep.run_seed(derived_seed(seed, 1, k), j); "
+        "posterior predictive runs derived_seed(seed, 6); rejection runs seed; the check runs seed + 1"
+        if method == "emulator" else "run j uses sim.experiments.sweep.run_seed(seed, j); posterior predictive "
+        "runs derived_seed(seed, 6); the check runs use seed + 1",
     }  # fmt: skip
-    return Calibration(posterior, fitted, table, runs, check, targets, params, info, started)
+    return Calibration(method, posterior, sample, fitted, table, runs, wave_table, emulated,
+                       ppc_table(ppc_runs_frame, targets), ppc_runs_frame, check, comparison, targets, params, info,
+                       started)  # fmt: skip
+
+
+# ------------------------------------------------------------ a toy to test it
+#: The toy's parameters (registry uncertainties, so a targets file can fit them) and its noise on the log scale.
+TOY_PARAMETERS = ("order_rate", "buyer_detection", "courier_detection")
+TOY_NOISE = 0.1
+
+
+def toy_statistics(params: dict[str, Any], seed: int, days: int = 0) -> dict[str, float]:
+    """A toy model with known parameters, to check the calibration through the same machinery as the market.
+
+    Three statistics, log-normal around power laws of the three
+    ``TOY_PARAMETERS`` (each statistic led by one parameter, with some
+    confounding), with independent noise of ``TOY_NOISE`` on the log scale;
+    the other statistics are NaN. ``days`` is ignored.
+    """
+    rng = np.random.default_rng(seed)
+    order, buyer, courier = (float(params[name]) for name in TOY_PARAMETERS)
+    noise = np.exp(rng.normal(0.0, TOY_NOISE, 3))
+    out = dict.fromkeys(statistic_names(), math.nan)
+    out["national_volume_t"] = 6.0 * order * noise[0]
+    out["national_arrests"] = 5e6 * buyer * order**0.5 * noise[1]
+    out["national_sale_convictions"] = 3e6 * courier * (buyer / 1e-3) ** -0.3 * noise[2]
+    return out

@@ -38,6 +38,9 @@ from sim.params import CROSS_RULES, LEVER, REGISTRY, Fault, ParameterError, cut,
 from sim.timeline import check_events, event_key, event_number, with_event_numbers
 
 DESIGNS = ("sobol", "morris", "fast", "latin", "grid")
+#: A design given as its list of points (``Experiment.points``), by a program rather than a file: the waves of a
+#: calibration, whose points depend on the runs before them.
+POINTS = "points"
 DEFAULT_MODEL = "sim.experiments.sweep:klad_outputs"
 #: Models that run the klad market: their parameters are the registry's, checked like a scenario's.
 KLAD_MODELS = (DEFAULT_MODEL, "sim.experiments.targets:simulate")
@@ -78,6 +81,7 @@ class Experiment:
     groups: dict[str, str] = field(default_factory=dict)  # parameter -> group, for Sobol indices of groups
     events: list[dict[str, Any]] = field(default_factory=list)  # timed events (sim.timeline); their numbers can vary
     window: Window | None = None  # the klad model's summary window (None for another model)
+    points: list[list[float]] = field(default_factory=list)  # the points of design ``POINTS``, one list per point
 
     @property
     def problem(self) -> dict:
@@ -98,12 +102,16 @@ class Experiment:
         """How many runs the experiment has: its design's points times its replications (without sampling)."""
         n, d = self.samples, len(self.factors)
         points = {"sobol": n * ((2 * d if self.second_order else d) + 2), "morris": n * (d + 1), "fast": n * d,
-                  "latin": n, "grid": math.prod(len(levels) for levels in self.varied.values())}  # fmt: skip
+                  "latin": n, "grid": math.prod(len(levels) for levels in self.varied.values()),
+                  POINTS: len(self.points)}  # fmt: skip
         return points[self.design] * self.replications
 
     def fingerprint(self) -> dict[str, Any]:
-        """What decides the experiment's runs (``sim.io.provenance.fingerprint``): everything but its name."""
-        return fingerprint(**{k: v for k, v in vars(self).items() if k != "name"})
+        """What decides the experiment's runs (``sim.io.provenance.fingerprint``): everything but its name.
+
+        ``points`` only when there are some, so the fingerprints of the other designs are as they were.
+        """
+        return fingerprint(**{k: v for k, v in vars(self).items() if k != "name" and (k != "points" or v)})
 
 
 def load_experiment(path: str | Path) -> Experiment:
@@ -304,6 +312,8 @@ def design_matrix(exp: Experiment) -> np.ndarray:
         return fast_sampler.sample(problem, n, seed=exp.seed)
     if exp.design == "latin":
         return latin.sample(problem, n, seed=exp.seed)
+    if exp.design == POINTS:
+        return np.array(exp.points, dtype=float).reshape(len(exp.points), len(exp.varied))
     return np.array(list(itertools.product(*exp.varied.values())), dtype=float)
 
 

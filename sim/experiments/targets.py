@@ -464,17 +464,22 @@ def run_statistics(
     resume: bool = False,
     horizons: tuple[int, ...] | None = None,
     window: int | None = None,
+    model: str = STATISTICS_MODEL,
+    points: list[list[float]] | None = None,
 ) -> pd.DataFrame:
     """Run ``simulate`` at the points of a design through the sweep machinery; one row per run.
 
     ``design`` is a sweep design: ``latin`` samples ``samples`` points within
     the ``varied`` bounds; ``grid`` takes the product of the listed levels (one
-    level each gives a single point). Runs go in resumable chunks under
-    ``out``, wherever ``execution`` says; run
-    ``j`` always gets the same seed (``sweep.run_seed``). Statistics are taken
-    at the run's last day, or at each of ``horizons`` (columns
-    ``horizon_column``; the last must be ``days``), over windows of ``window``
-    days (default ``target_window``).
+    level each gives a single point); ``points`` runs the given ``points``
+    (one list of values per point, in the order of ``varied``, whose bounds
+    they lie in). Runs go in resumable chunks under ``out``, wherever
+    ``execution`` says; run ``j`` always gets the same seed
+    (``sweep.run_seed``). Statistics are taken at the run's last day, or at
+    each of ``horizons`` (columns ``horizon_column``; the last must be
+    ``days``), over windows of ``window`` days (default ``target_window``).
+    ``model`` is another sweep model entry point that returns every statistic
+    (a toy with known parameters, to test the calibration).
     """
     from sim.experiments.sweep import Experiment, run_sweep
 
@@ -483,11 +488,13 @@ def run_statistics(
         fixed["target_horizons"] = list(horizons)
     if window:
         fixed["target_window"] = int(window)
-    total = (samples if design != "grid" else math.prod(len(v) for v in varied.values())) * reps
+    points = [list(map(float, point)) for point in points or []]
+    count = {"grid": math.prod(len(v) for v in varied.values()), "points": len(points)}.get(design, samples)
+    total = count * reps
     exp = Experiment(
-        name="statistics", model=STATISTICS_MODEL, design=design, samples=samples, replications=reps, days=days,
+        name="statistics", model=model, design=design, samples=samples, replications=reps, days=days,
         outputs=output_names(horizons), seed=seed, varied=varied, kinds=dict.fromkeys(varied, "uncertainty"),
-        fixed=fixed, chunk_size=max(1, min(16, total // (4 * max(1, execution.workers)))),
+        fixed=fixed, chunk_size=max(1, min(16, total // (4 * max(1, execution.workers)))), points=points,
     )  # fmt: skip
     return run_sweep(exp, out, execution=execution, resume=resume)
 
