@@ -150,6 +150,21 @@ def test_target_z_is_zero_at_the_centre_and_one_at_the_ends():
         (lambda s: s.replace("prior = [0.1, 0.4]", "prior = [0.1, 9.0]"), ["fit.order_rate", "allowed"]),
         (lambda s: s.replace('unit = "bn KZT/shop/year"\n', "", 1), ["shop_turnover", "unit"]),
         (lambda s: s + "\n[[target\n", ["TOML"]),
+        (lambda s: s.replace("horizons = [730, 1825]", "horizons = [1825, 730]"), ["horizons", "increasing"]),
+        (lambda s: s.replace("horizons = [730, 1825]", "horizons = [400, 1825]"), ["horizons", "twice the window"]),
+        (lambda s: s.replace("window = 365", "window = 3"), ["window", "28"]),
+        (
+            lambda s: s.replace('not_fitted = "From another market', 'nofit = "From', 1),
+            ["courier_prison_risk", "nofit"],
+        ),
+        (lambda s: re.sub(r'not_fitted = "From another market[^\n]*\n', "", s), ["courier_prison_risk", "not_fitted"]),
+        (lambda s: re.sub(r'missable = "Demand[^\n]*\n', "", s), ["shop_turnover", "missable"]),
+        (lambda s: re.sub(r'missable = "Demand[^\n]*\n', 'missable = "  "\n', s), ["shop_turnover", "missable"]),
+        (lambda s: s.replace('role = "fit"\n', 'role = "fit"\nnot_fitted = "x"\n', 1), ["shop_turnover", "role"]),
+        (
+            lambda s: re.sub(r'not_fitted = "From another market[^\n]*\n', 'not_fitted = " "\n', s),
+            ["courier_prison_risk", "not_fitted"],
+        ),
     ],
 )
 def test_bad_targets_file_names_file_and_key(tmp_path, edit, words):

@@ -131,38 +131,6 @@ def test_every_target_says_why_it_could_be_missed_and_patterns_why_not_fitted():
     assert "reference_price" not in targets.fit_params  # the price's anchor has no target left to fit it
 
 
-@pytest.mark.parametrize(
-    ("edit", "words"),
-    [
-        (lambda s: s.replace("horizons = [730, 1825]", "horizons = [1825, 730]"), ["horizons", "increasing"]),
-        (lambda s: s.replace("horizons = [730, 1825]", "horizons = [400, 1825]"), ["horizons", "twice the window"]),
-        (lambda s: s.replace("window = 365", "window = 3"), ["window", "28"]),
-        (
-            lambda s: s.replace('not_fitted = "From another market', 'nofit = "From', 1),
-            ["courier_prison_risk", "nofit"],
-        ),
-        (lambda s: re.sub(r'not_fitted = "From another market[^\n]*\n', "", s), ["courier_prison_risk", "not_fitted"]),
-        (lambda s: re.sub(r'missable = "Demand[^\n]*\n', "", s), ["shop_turnover", "missable"]),
-        (lambda s: re.sub(r'missable = "Demand[^\n]*\n', 'missable = "  "\n', s), ["shop_turnover", "missable"]),
-        (lambda s: s.replace('role = "fit"\n', 'role = "fit"\nnot_fitted = "x"\n', 1), ["shop_turnover", "role"]),
-        (
-            lambda s: re.sub(r'not_fitted = "From another market[^\n]*\n', 'not_fitted = " "\n', s),
-            ["courier_prison_risk", "not_fitted"],
-        ),
-    ],
-)
-def test_bad_horizons_window_or_missing_reasons_name_file_and_key(tmp_path, edit, words):
-    from sim.params import ParameterError
-
-    path = tmp_path / "t.toml"
-    path.write_text(edit(TARGETS.read_text(encoding="utf-8")), encoding="utf-8")
-    with pytest.raises(ParameterError) as err:
-        load_targets(path)
-    message = str(err.value)
-    assert str(path) in message and "\n" not in message
-    assert all(w in message for w in words), message
-
-
 def test_a_target_that_drifts_out_by_year_five_fails_at_year_five_only():
     from sim.experiments.targets import horizon_column
 
