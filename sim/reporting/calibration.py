@@ -316,7 +316,12 @@ def plot_ppc(runs: pd.DataFrame, ppc_runs: pd.DataFrame, check: pd.DataFrame, ta
             ax.plot(np.quantile(posterior, [0.05, 0.95]), [-0.3, -0.3], color="black", lw=2)
         ax.scatter([check[t.statistic].mean()], [0], marker="|", s=300, color="red")
         if log:
+            from matplotlib.ticker import LogLocator, NullFormatter, ScalarFormatter
+
             ax.set_xscale("log")
+            ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))  # 1, 2, 5 in each decade, plain numbers
+            ax.xaxis.set_major_formatter(ScalarFormatter())
+            ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_ylim(-0.6, 0.6)
         ax.set_yticks([])
         ax.set_ylabel(f"{t.id}\n({t.role})", rotation=0, ha="right", va="center", fontsize=7)
