@@ -209,7 +209,17 @@ def run_worlds(
     verdicts = pd.DataFrame(rows)
     rules = {h.id: decisive(table, verdicts[verdicts["hypothesis"] == h.id], names) for h in hyps}
     fitted = [] if worlds.posterior is None else list(worlds.posterior.columns)
-    return WorldVerdicts(table, verdicts, rules, worlds.replications, fitted, str(worlds.posterior_path or ""))
+    return WorldVerdicts(table, verdicts, rules, worlds.replications, fitted, _shown(worlds.posterior_path))
+
+
+def _shown(path: Path | None) -> str:
+    """A path as a report shows it: relative to the working folder when inside it."""
+    if path is None:
+        return ""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def shares(verdicts: pd.DataFrame) -> pd.DataFrame:
