@@ -259,7 +259,7 @@ def effects_over_time(tests: list, daily: dict[str, pd.DataFrame], start: int, s
         if test.relative_to:
             effect = effect.div(panel[test.relative_to].mean(axis=1).abs().replace(0, np.nan), axis=0)
         arms = list(per_arm)
-        correlation = _rowwise_correlation(panel[arms[0]], panel[arms[1]]) if len(arms) > 1 else \
+        correlation = panel[arms[0]].corrwith(panel[arms[1]], axis=1) if len(arms) > 1 else \
             pd.Series(np.nan, index=days)  # fmt: skip
         n = effect.notna().sum(axis=1)
         mean = effect.mean(axis=1)
@@ -272,15 +272,6 @@ def effects_over_time(tests: list, daily: dict[str, pd.DataFrame], start: int, s
             "correlation": correlation[after].to_numpy(),
         }))  # fmt: skip
     return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
-
-
-def _rowwise_correlation(a: pd.DataFrame, b: pd.DataFrame) -> pd.Series:
-    """Pearson correlation of each row of ``a`` with the same row of ``b`` (columns: replications)."""
-    x, y = a.to_numpy(dtype=float), b[a.columns].to_numpy(dtype=float)
-    x, y = x - x.mean(axis=1, keepdims=True), y - y.mean(axis=1, keepdims=True)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        r = (x * y).sum(axis=1) / np.sqrt((x * x).sum(axis=1) * (y * y).sum(axis=1))
-    return pd.Series(r, index=a.index)
 
 
 # ------------------------------------------------------------------ a hypothesis's tests

@@ -105,8 +105,7 @@ def load_worlds(path: str | Path) -> Worlds:
         ranges[name] = (low, high)
     posterior_path, posterior = None, None
     if data["posterior"]:
-        posterior_path = (path.parent / data["posterior"]).resolve() if not Path(data["posterior"]).is_absolute() \
-            else Path(data["posterior"])  # fmt: skip
+        posterior_path = (path.parent / data["posterior"]).resolve()  # relative to the worlds file
         posterior = load_posterior(posterior_path, f"{where}: posterior")
     return Worlds(path, data["seed"], data["replications"], ranges, log, posterior, posterior_path)
 
