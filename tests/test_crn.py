@@ -45,6 +45,18 @@ def test_an_agent_keeps_its_number_whoever_else_is_drawn_for():
     assert 0.0 <= everyone.min() and everyone.max() < 1.0
 
 
+@pytest.mark.parametrize("share", [0.0, 0.05, 0.5, 1.0])  # a few asked for (branch by branch), many (all hashed)
+def test_an_agents_number_is_the_same_whichever_way_it_is_computed(share):
+    uids = np.arange(5_000, dtype=np.int64) * 7 + 3
+    where = np.random.default_rng(2).random(len(uids)) < share
+    every = Streams(5).keyed("use", uids)
+    assert np.array_equal(Streams(5).keyed("use", uids, where=where), every[where])
+    columns = Streams(5).keyed("use", uids, 3)
+    counters = (uids[:, None] * 3 + np.arange(3)).ravel()  # row i, column c: the number of counter 3 * uid + c
+    assert np.array_equal(columns.ravel(), Streams(5).keyed("use", counters))
+    assert np.array_equal(Streams(5).keyed("use", uids, 3, where=where), columns[where])
+
+
 def test_keyed_uniforms_look_uniform_and_independent():
     from scipy import stats
 
