@@ -206,6 +206,14 @@ def test_klad_hypotheses_verdicts_come_from_the_runs(tmp_path):
     assert before == {p.name: p.stat().st_mtime_ns for p in (out / "runs").iterdir()}
     pd.testing.assert_frame_equal(table, pd.read_csv(out / "results.csv"))
 
+    # More replications on resume: the ones on disk are kept and only the new ones run.
+    res = klad("hypotheses", "--folder", str(src), "--out", str(out), "--resume", "--reps", "7", "--quiet")
+    assert res.returncode == 0, res.stderr
+    after = {p.name: p.stat().st_mtime_ns for p in (out / "runs").iterdir()}
+    assert len(after) > len(before) and all(after[name] == t for name, t in before.items())
+    judged = pd.read_csv(out / "results.csv").query("kind in ('contrast', 'level')")
+    assert (judged["n"] == 7).all()
+
 
 def test_quick_uses_fewer_runs(tmp_path):
     src = folder(tmp_path / "hyp", {"A.toml": HYPOTHESIS.format(id="A", word="raises", expect="increase")})

@@ -620,11 +620,18 @@ def run_hypotheses(
 
 
 def fingerprint_of(h: Hypothesis) -> dict[str, Any]:
-    """What decides a hypothesis's runs: its days, replications, seed, arms, summary window and ranking."""
+    """What decides a hypothesis's runs: its days, seed, arms, summary window and ranking.
+
+    Not how many replications: replication ``i`` is the same run whatever
+    their number (its seed is the ``i``-th child of the hypothesis's
+    ``SeedSequence``, its file named by ``ArmRun.key``), so a resume with
+    more (``--reps``) runs only the new ones, and one with fewer reads the first.
+    """
     ranking = None
     if h.sensitivity:
         ranking = {k: v for k, v in vars(sensitivity_experiment(h)).items() if k != "name"}
-    return fingerprint(**h.settings, seed=h.seed, arms=h.arms, window=h.window, sensitivity=ranking)
+    settings = {k: v for k, v in h.settings.items() if k not in ("replications", "max_replications")}
+    return fingerprint(**settings, seed=h.seed, arms=h.arms, window=h.window, sensitivity=ranking)
 
 
 def _run_arms(hyps: list[Hypothesis], reps: dict[str, int], out: Path, execution: Execution) -> None:
