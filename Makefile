@@ -1,5 +1,5 @@
 # klad-sim: `make run` sets everything up and runs the baseline; `make test` runs the tests
-# (`make test-fast`: the quick tier, without the tests marked slow or e2e).
+# (`make test-fast`: the quick tier, without the tests marked slow or e2e, on all cores).
 # A Python >= 3.12 is found on PATH or under pyenv; set PYTHON=/path/to/python3.12 to choose one.
 
 VENV    ?= .venv
@@ -31,7 +31,7 @@ test: $(STAMP)
 	$(PY) -m pytest -q
 
 test-fast: $(STAMP)
-	$(PY) -m pytest -q -m "not slow and not e2e"
+	$(PY) -m pytest -q -n auto -m "not slow and not e2e"
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_speed.py
