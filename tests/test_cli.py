@@ -8,6 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from tests.conftest import interruptible
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -135,13 +137,6 @@ def test_wrong_type_in_scenario(tmp_path):
     assert not (tmp_path / "o").exists()
 
 
-def _interruptible() -> None:
-    """In the child before it runs: Ctrl-C interrupts (a shell's background job starts with SIGINT ignored)."""
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_interrupted_run_leaves_no_half_written_file_and_rerun_completes(tmp_path, workers):
     import signal
@@ -151,7 +146,7 @@ def test_interrupted_run_leaves_no_half_written_file_and_rerun_completes(tmp_pat
     args = [sys.executable, "-m", "sim", "run", scenario, "--days", "5000", "--reps", "2", "--force", "--quiet"]
     proc = subprocess.Popen(
         [*args, "--workers", workers, "--out", str(out)], cwd=ROOT, stderr=subprocess.PIPE, text=True,
-        preexec_fn=_interruptible,
+        preexec_fn=interruptible,
     )  # fmt: skip
     started = proc.stderr.readline()  # the runs have started: the command says so before it simulates
     assert started.startswith("klad run: "), started
@@ -171,7 +166,7 @@ def test_ctrl_c_while_the_libraries_load_exits_130_without_a_traceback(tmp_path)
     import signal
 
     proc = subprocess.Popen([sys.executable, "-m", "sim", "params"], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, preexec_fn=_interruptible)  # fmt: skip
+                            stderr=subprocess.PIPE, text=True, preexec_fn=interruptible)  # fmt: skip
     maps = Path(f"/proc/{proc.pid}/maps")
     while proc.poll() is None:  # wait for the condition: klad's imports have reached NumPy's compiled core
         try:

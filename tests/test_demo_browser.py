@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import interruptible
+
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = ROOT / "results" / "demo"
 DOCS_SHOTS = ROOT / "docs" / "demo"
@@ -89,7 +91,7 @@ def server(tmp_path):
     with open(log, "w") as out:
         proc = subprocess.Popen(
             [*command, "demo", "--port", str(port), "--no-browser"], cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
-            start_new_session=True, env=env, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+            start_new_session=True, env=env, preexec_fn=interruptible,
         )  # fmt: skip
     url = f"http://127.0.0.1:{port}/"
 

@@ -203,10 +203,7 @@ def keyed_columns(key, uids, columns):
     for i in range(n):
         for c in range(columns):
             counters[i * columns + c] = uids[i] * columns + c
-    out = np.empty(n * columns)
-    for j in range(n * columns):
-        out[j] = _uniform(key, counters[j])
-    return out.reshape((n, columns))
+    return keyed_uniforms(key, counters).reshape((n, columns))
 
 
 @jit
@@ -219,7 +216,6 @@ def keyed_where(key, uids, where, count):
     Both give the same numbers; the first is 2-3x faster on a dense mask.
     """
     n = len(uids)
-    flags = where.view(np.uint8)
     if 4 * count < n:
         out = np.empty(count)
         k = 0
@@ -228,9 +224,8 @@ def keyed_where(key, uids, where, count):
                 out[k] = _uniform(key, uids[i])
                 k += 1
         return out
-    every = np.empty(n)
-    for i in range(n):
-        every[i] = _uniform(key, uids[i])
+    every = keyed_uniforms(key, uids)
+    flags = where.view(np.uint8)
     out = np.empty(n + 1)  # one spare slot: the write after the last number asked for
     k = 0
     for i in range(n):
