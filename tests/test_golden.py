@@ -9,11 +9,19 @@ speed-up, a new metric or record) must leave these tables exactly as they are
 (a new metric adds a column; the golden columns stay). A change that alters
 behaviour on purpose regenerates them (``KLAD_UPDATE_GOLDEN=1 pytest
 tests/test_golden.py``) and says why in its commit message.
+
+The same tables must come out on every x86-64 CPU. The libraries under the
+model choose their code by the CPU (OpenBLAS its kernels, NumPy its SIMD
+loops, glibc's libm its fused multiply-add variants), so the cases are run
+again in subprocesses with each of those switched to what another CPU would
+get, and must still equal the tables to the last digit.
 """
 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -62,3 +70,41 @@ def test_golden_run_is_unchanged(case):
             f"{case}: '{column}' differs from the golden run first on day {daily['day'].iloc[differ[0]]}: "
             f"{got[differ[0]]!r} != {want[differ[0]]!r}"
         )
+
+
+def numpy_dispatch(avx512_only: bool) -> str:
+    """NumPy's optional SIMD targets on this build (all, or the AVX-512 ones): a value of NPY_DISABLE_CPU_FEATURES."""
+    from numpy._core._multiarray_umath import __cpu_dispatch__
+
+    return " ".join(f for f in __cpu_dispatch__ if not avx512_only or "AVX512" in f or f == "X86_V4")
+
+
+#: What another x86-64 CPU would get, switched on this one. OPENBLAS_CORETYPE picks OpenBLAS's kernels (Haswell
+#: for AVX2, SkylakeX for AVX-512, Zen for AMD's, Prescott for SSE3 alone); NPY_DISABLE_CPU_FEATURES keeps NumPy to
+#: loops without AVX-512, or to its baseline; GLIBC_TUNABLES hides AVX2, FMA and AVX-512 from glibc, whose libm
+#: then takes its variants without fused multiply-add; NUMBA_CPU_NAME=generic compiles the rules for any x86-64.
+CPU_SETTINGS = {
+    "openblas_haswell": {"OPENBLAS_CORETYPE": "Haswell"},
+    "openblas_skylakex": {"OPENBLAS_CORETYPE": "SkylakeX"},
+    "openblas_zen": {"OPENBLAS_CORETYPE": "Zen"},
+    "numpy_without_avx512": {"NPY_DISABLE_CPU_FEATURES": numpy_dispatch(avx512_only=True)},
+    "glibc_without_fma": {"GLIBC_TUNABLES": "glibc.cpu.hwcaps=-AVX2,-FMA,-AVX512F"},
+    "a_cpu_of_2010": {  # SSE4.2 and nothing newer, for every library at once
+        "OPENBLAS_CORETYPE": "Prescott",
+        "NPY_DISABLE_CPU_FEATURES": numpy_dispatch(avx512_only=False),
+        "GLIBC_TUNABLES": "glibc.cpu.hwcaps=-AVX2,-FMA,-AVX512F",
+        "NUMBA_CPU_NAME": "generic",
+    },
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("setting", CPU_SETTINGS)
+def test_golden_runs_are_the_same_on_other_cpus(setting):
+    env = {k: v for k, v in os.environ.items() if k not in ("KLAD_UPDATE_GOLDEN", "PYTEST_ADDOPTS")}
+    env.update(CPU_SETTINGS[setting])
+    test = f"{__file__}::test_golden_run_is_unchanged"
+    out = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist", test],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)  # fmt: skip
+    assert out.returncode == 0, f"with {CPU_SETTINGS[setting]}:\n{out.stdout[-3000:]}{out.stderr[-2000:]}"
+    assert f"{len(CASES)} passed" in out.stdout, out.stdout[-2000:]

@@ -13,13 +13,14 @@ from __future__ import annotations
 import numpy as np
 
 from sim.model.engine.compiled import inline, jit
+from sim.model.engine.elementary import power_
 
 
 @inline
 def discounted_years(years, beta):
     """Present value of ``years`` of prison at annual discount factor ``beta`` (kept inside (0, 1))."""
     beta = min(max(beta, 1e-9), 1.0 - 1e-9)
-    return (1.0 - beta**years) / (1.0 - beta)
+    return (1.0 - power_(beta, years)) / (1.0 - beta)
 
 
 @jit
@@ -33,7 +34,7 @@ def binomial_cdf(k, p):
         cdf[:] = 0.0
         cdf[k] = 1.0
         return cdf
-    pmf = (1.0 - p) ** k
+    pmf = power_(1.0 - p, float(k))
     odds = p / (1.0 - p)
     total = 0.0
     for j in range(k + 1):

@@ -18,6 +18,7 @@ import pandas as pd
 
 from sim.model.deterrence import discounted_years
 from sim.model.engine.draws import Streams, categorical
+from sim.model.engine.elementary import power, weighted_mean
 from sim.model.events import happen
 from sim.model.metrics import METRICS, Day
 from sim.model.records import OUTCOMES, Recorder
@@ -165,7 +166,7 @@ class KladMarket(mesa.Model):
         charge in proportion to its term.
         """
         p, rng = self.p, self.stream("prisons")
-        convicted = p.conviction_probability * (1.0 - p.abscond_rate) ** p.forensic_delay
+        convicted = p.conviction_probability * power(1.0 - p.abscond_rate, p.forensic_delay)
         flow = p.prison_fill * self.police.expected_courier_arrests() * convicted
         batch = rng.integers(p.batch_min, p.batch_max + 1, 4096)
         charges = courier_offence(False, rng.integers(1, batch + 1) * p.stash_grams, p.large_quantity)
@@ -489,7 +490,7 @@ class KladMarket(mesa.Model):
     def investigate(self) -> None:
         """Leads and lab policing identify operators and labs; arrests follow."""
         p, shops, labs, police = self.p, self.shops, self.labs, self.police
-        stale = 0.5 ** (1.0 / p.lead_half_life)
+        stale = float(power(0.5, 1.0 / p.lead_half_life))
         shops.leads *= stale
         labs.leads *= stale
         in_business = np.flatnonzero(shops.active)
@@ -564,7 +565,7 @@ class KladMarket(mesa.Model):
         orders = max(1, self.today.orders)
         availability = 1.0 - self.today.unmet_orders / orders
         open_visibility = self.shops.visibility * self.shops.open_now()
-        advertising = (open_visibility.sum() / max(1e-9, self.initial_visibility)) ** p.ad_elasticity
+        advertising = power(open_visibility.sum() / max(1e-9, self.initial_visibility), p.ad_elasticity)
         rate = p.initiation_rate * self.scale * availability * advertising * (1.0 - p.prevention)
         # No storefront, no start.
         new = int(self.stream("initiation").poisson(max(0.0, rate))) if open_visibility.sum() > 0 else 0
@@ -636,7 +637,7 @@ class KladMarket(mesa.Model):
                 float(self.shops.price[self.shops.active].mean()) if self.shops.active.any() else self.p.reference_price
             )
         w = self.shops.orders[open_now] + 1e-9
-        return float(w @ self.shops.price[open_now] / w.sum())
+        return float(weighted_mean(w, self.shops.price[open_now]))
 
     def buyer_arrest_cost(self) -> float:
         """Money value of an arrest to a buyer, as buyers know the law: a fine, plus discounted prison years."""

@@ -10,7 +10,6 @@ relapse.
 
 from __future__ import annotations
 
-import math
 from enum import IntEnum
 from typing import NamedTuple
 
@@ -19,6 +18,7 @@ import numpy as np
 from sim.model.deterrence import observe_peers
 from sim.model.engine.compiled import jit
 from sim.model.engine.draws import categorical, cdf, from_cdf
+from sim.model.engine.elementary import exp_, log, lognormal, power
 from sim.model.engine.roster import Field, Roster, RosterAgent
 
 
@@ -81,7 +81,7 @@ def decide_orders(uniforms, active, appetite, log_price_ratio, risk_cost_ratio):
     for i in range(len(active)):
         if active[i] and elasticity[i] > max_elasticity:
             max_elasticity = elasticity[i]
-    bound = math.exp(max_elasticity * max(0.0, -log_price_ratio)) * (1.0 + 1e-12)
+    bound = exp_(max_elasticity * max(0.0, -log_price_ratio)) * (1.0 + 1e-12)
     out = np.empty(len(uniforms), dtype=np.int64)
     n = 0
     k = 0
@@ -92,7 +92,7 @@ def decide_orders(uniforms, active, appetite, log_price_ratio, risk_cost_ratio):
             if u >= order_rate[i] * bound:
                 continue
             deterrence = elasticity[i] * log_price_ratio + aversion[i] * risk[i] * risk_cost_ratio
-            if u < order_rate[i] * math.exp(-deterrence):
+            if u < order_rate[i] * exp_(-deterrence):
                 out[n] = i
                 n += 1
     return out[:n]
@@ -220,8 +220,8 @@ class BuyerRoster(Roster):
         p, rng, city = self.model.p, self.model.stream("new_buyers"), self.model.city
         district = from_cdf(rng, city.demand_cdf, n)
         order_rate = p.order_rate * rng.gamma(2.0, 0.5, n)
-        price_elasticity = p.price_elasticity * rng.lognormal(-0.125, 0.5, n)
-        risk_aversion = p.buyer_risk_aversion * rng.lognormal(-0.125, 0.5, n)
+        price_elasticity = p.price_elasticity * lognormal(rng, -0.125, 0.5, n)
+        risk_aversion = p.buyer_risk_aversion * lognormal(rng, -0.125, 0.5, n)
         known = np.full((n, self.known.shape[1]), -1, dtype=np.int64)
         if storefront_weights.sum() > 0:
             first = categorical(rng, storefront_weights, n * p.first_storefronts).reshape(n, p.first_storefronts)
@@ -244,7 +244,8 @@ class BuyerRoster(Roster):
         active = self.state == BuyerState.ACTIVE
         appetite = Appetite(self.order_rate, self.price_elasticity, self.risk_aversion, self.perceived_risk)
         uniforms = self.model.stream.keyed("orders", self.uid, where=active)
-        return decide_orders(uniforms, active, appetite, np.log(price / p.reference_price), arrest_cost / order_cost)
+        log_price_ratio = float(log(price / p.reference_price))
+        return decide_orders(uniforms, active, appetite, log_price_ratio, arrest_cost / order_cost)
 
     def choose_storefronts(self, rows: np.ndarray, open_now: np.ndarray, visibility: np.ndarray) -> np.ndarray:
         """The shop each ordering buyer uses (-1: none found today).
@@ -258,7 +259,7 @@ class BuyerRoster(Roster):
         weights = visibility * open_now
         n_shops = max(1, int((visibility > 0).sum()))
         find = p.search_success * open_now.sum() / n_shops
-        appeal = np.where(open_now, (shops.orders + 1.0) ** p.size_preference, 0.0)
+        appeal = np.where(open_now, power(shops.orders + 1.0, p.size_preference), 0.0)
         uniforms = self.model.stream.keyed("storefront_choice", self.uid[rows], 4)
         return choose_storefronts(uniforms, rows, self.known, appeal, find, cdf(weights))
 
@@ -290,7 +291,7 @@ class BuyerRoster(Roster):
         # With agencies sharing records, prevention also reaches former users at risk.
         relapse = p.relapse_rate * (1.0 - p.prevention * p.coordination * p.prevention_reach)
         rates = UseRates(
-            p.quit_rate, relapse, p.recovery_rate, (price / p.reference_price) ** p.use_price_elasticity,
+            p.quit_rate, relapse, p.recovery_rate, float(power(price / p.reference_price, p.use_price_elasticity)),
             p.use_risk_response * arrest_cost / (price * p.stash_grams),
         )  # fmt: skip
         in_use = (self.state == BuyerState.ACTIVE) | (self.state == BuyerState.FORMER)

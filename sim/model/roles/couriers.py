@@ -26,6 +26,7 @@ import numpy as np
 from sim.model.deterrence import discounted_years, observe_peers
 from sim.model.engine.compiled import inline, jit
 from sim.model.engine.draws import cdf
+from sim.model.engine.elementary import lognormal
 from sim.model.engine.roster import Field, Roster, RosterAgent
 from sim.model.world.sanctions import courier_offence
 
@@ -340,9 +341,9 @@ class CourierRoster(Roster):
         p, rng = self.model.p, self.model.stream("labour")
         return self.add(
             n,
-            reservation_wage=p.reservation_wage * rng.lognormal(0.0, p.wage_dispersion, n),
+            reservation_wage=p.reservation_wage * lognormal(rng, 0.0, p.wage_dispersion, n),
             discount_factor=np.clip(rng.normal(p.discount_factor_mean, p.discount_factor_sd, n), 0.01, 0.99),
-            risk_aversion=p.courier_risk_aversion * rng.lognormal(-0.125, 0.5, n),
+            risk_aversion=p.courier_risk_aversion * lognormal(rng, -0.125, 0.5, n),
             perceived_risk=p.prior_courier_risk,
             target_income=p.target_income * rng.exponential(1.0, n),
         )

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.model.engine.elementary import power
 from sim.model.engine.roster import Field, Roster, RosterAgent
 
 #: Lab and precursor officer-days at which the interception levers hold as given.
@@ -84,7 +85,7 @@ class LabRoster(Roster):
 
     def interception(self, at_reference: float) -> float:
         """Chance a shipment is stopped, given the chance at the reference lab-police effort."""
-        return 1.0 - (1.0 - at_reference) ** (self.model.police.effort["labs"] / REFERENCE_LAB_OFFICERS)
+        return 1.0 - float(power(1.0 - at_reference, self.model.police.effort["labs"] / REFERENCE_LAB_OFFICERS))
 
     def produce(self) -> float:
         """Cook what capacity and precursors allow; returns grams produced."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
+from sim.model.engine.elementary import exp, power
 from sim.params import Params
 
 #: Cyber staff at which the digital detection parameters are stated.
@@ -73,7 +74,7 @@ class Police(mesa.Agent):
         hazards = self.street_hazards()
         batch = 0.5 * (p.batch_min + p.batch_max)
         seen = float((city.placement * hazards["per_placement"]).sum())
-        caught = 1.0 - (1.0 - seen) ** batch * (1.0 - hazards["digital"])
+        caught = 1.0 - power(1.0 - seen, batch) * (1.0 - hazards["digital"])
         return self.model.buyers.expected_orders() / batch * caught
 
     @property
@@ -96,9 +97,9 @@ class Police(mesa.Agent):
         hidden = 1.0 - 0.5 * city.suitability  # good hiding places halve the chance of being seen
         digital = p.digital_courier_detection * p.digital_analytics * self.effort["cyber"] / REFERENCE_CYBER_OFFICERS
         return {
-            "per_placement": 1.0 - np.exp(-p.courier_detection * search * hidden),
-            "stash": 1.0 - np.exp(-p.stash_detection * search * hidden),
-            "buyer": 1.0 - np.exp(-p.buyer_detection * stops),
+            "per_placement": 1.0 - exp(-p.courier_detection * search * hidden),
+            "stash": 1.0 - exp(-p.stash_detection * search * hidden),
+            "buyer": 1.0 - exp(-p.buyer_detection * stops),
             "digital": min(1.0, digital),
         }
 
@@ -132,4 +133,4 @@ class Police(mesa.Agent):
         ``leads`` holds the leads on each target still in business (one draw each, from ``stream``).
         """
         rate = self.p.investigation_rate * self.effort["investigation"] * leads + base_hazard
-        return self.model.stream(stream).random(len(leads)) < 1.0 - np.exp(-rate)
+        return self.model.stream(stream).random(len(leads)) < 1.0 - exp(-rate)

@@ -15,6 +15,7 @@ from enum import IntEnum
 
 import numpy as np
 
+from sim.model.engine.elementary import exp, power
 from sim.model.engine.roster import Field, Roster, RosterAgent
 
 
@@ -108,7 +109,7 @@ class ShopRoster(Roster):
         today = self.model.day
         open_ = np.flatnonzero(self.active & (self.storefront == Storefront.OPEN))
         chance = self.model.stream.keyed("storefronts", self.uid[open_])
-        found = open_[chance < 1.0 - np.exp(-hazard_per_visibility * self.visibility[open_])]
+        found = open_[chance < 1.0 - exp(-hazard_per_visibility * self.visibility[open_])]
         self.storefront[found] = Storefront.DETECTED
         self.storefront_day[found] = today + block_delay
         return len(found)
@@ -198,7 +199,7 @@ class ShopRoster(Roster):
         p = self.model.p
         unit_cost = self.wholesale_paid + self.pay / p.stash_grams
         cost_ratio = unit_cost / self.reference_unit_cost()
-        target = p.reference_price * cost_ratio**p.cost_passthrough * (1.0 + p.scarcity_markup * self.unmet)
+        target = p.reference_price * power(cost_ratio, p.cost_passthrough) * (1.0 + p.scarcity_markup * self.unmet)
         self.price += p.price_adjust_rate * (target - self.price)
 
     def book_day(self, orders: np.ndarray, served: np.ndarray, revenue: np.ndarray, wages: np.ndarray) -> None:

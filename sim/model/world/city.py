@@ -6,6 +6,7 @@ import numpy as np
 from mesa.discrete_space import OrthogonalMooreGrid
 
 from sim.model.engine.draws import cdf
+from sim.model.engine.elementary import power
 
 
 class City:
@@ -28,7 +29,7 @@ class City:
         suitability = rng.beta(2.0, 2.0, size=self.n_districts)
         # Demand: a Zipf-like ranking over districts in random places.
         ranks = rng.permutation(self.n_districts) + 1
-        demand = ranks.astype(float) ** -demand_concentration
+        demand = power(ranks.astype(float), -demand_concentration)
         demand /= demand.sum()
         self._layers = {}
         for name, data in (("suitability", suitability), ("demand", demand), ("patrol", np.zeros(self.n_districts))):
