@@ -1,10 +1,14 @@
 # klad-sim: `make run` sets everything up and runs the baseline; `make test` runs the tests
 # (`make test-fast`: the quick tier, without the tests marked slow or e2e, on all cores).
 # A Python >= 3.12 is found on PATH or under pyenv; set PYTHON=/path/to/python3.12 to choose one.
+# The libraries are installed at the versions of requirements.lock (with their hashes), the versions the
+# published results were made with; `make clean venv LOCK=` installs the newest that pyproject.toml allows
+# instead, and `make lock` writes the lock anew from pyproject.toml.
 
 VENV    ?= .venv
 PY       = $(VENV)/bin/python
 STAMP    = $(VENV)/.installed
+LOCK    ?= requirements.lock
 
 FIND_PYTHON = for c in "$$PYTHON" python3.13 python3.12 python3 \
 	  $$HOME/.pyenv/versions/3.13*/bin/python3 $$HOME/.pyenv/versions/3.12*/bin/python3 \
@@ -14,12 +18,17 @@ FIND_PYTHON = for c in "$$PYTHON" python3.13 python3.12 python3 \
 	  "$$p" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { echo "$$p"; exit 0; }; \
 	done; echo "klad-sim needs Python >= 3.12: install one or set PYTHON=/path/to/python3.12" >&2; exit 1
 
-.PHONY: run test test-fast venv bench lint format docs clean
+.PHONY: run test test-fast venv bench lint format docs lock clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	@py=$$($(FIND_PYTHON)) && echo "using $$py" && "$$py" -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+ifneq ($(strip $(LOCK)),)
+	$(PY) -m pip install --quiet --require-hashes -r $(LOCK)
+	$(PY) -m pip install --quiet --no-deps -e .
+else
 	$(PY) -m pip install --quiet -e ".[dev]"
+endif
 	@touch $(STAMP)
 
 venv: $(STAMP)
@@ -46,6 +55,11 @@ format: $(STAMP)
 
 docs: $(STAMP)
 	$(PY) -c "from pathlib import Path; from sim.reporting.docs import replace_table; p = Path('docs/ODD.md'); p.write_text(replace_table(p.read_text()))"
+
+lock: $(STAMP)
+	$(PY) -m pip install --quiet uv
+	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --universal --python-version 3.12 --generate-hashes \
+	  -o requirements.lock
 
 clean:
 	rm -rf $(VENV) results/*/

@@ -4,13 +4,16 @@ Every workflow's ``manifest.json`` starts from ``provenance()``: the package's
 version and its git commit (of the checkout the package was imported from,
 whatever the working directory; with a flag when that checkout has
 uncommitted changes), the versions of the libraries that shape the numbers,
-the command line, and when it started and finished. Each workflow adds what
-it ran (scenario, seeds, design ...).
+whether every library is installed at the version ``requirements.lock`` pins
+(the condition for the same numbers bit for bit), the command line, and when
+it started and finished. Each workflow adds what it ran (scenario, seeds,
+design ...).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import platform
 import subprocess
@@ -67,11 +70,56 @@ def versions() -> dict[str, str]:
     return found
 
 
+#: The lock file beside the package's checkout: every library's exact version, with its hashes.
+LOCK_FILE = Path(__file__).resolve().parents[2] / "requirements.lock"
+
+
+def locked_versions(text: str) -> dict[str, str]:
+    """``name: version`` of the pins in a lock's ``text`` that apply to this interpreter and platform."""
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    pins = {}
+    for line in text.replace("\\\n", " ").splitlines():
+        line = line.split("--hash")[0].strip()
+        if not line or line.startswith(("#", "-")):
+            continue
+        req = Requirement(line)
+        if req.marker is None or req.marker.evaluate():
+            pins[canonicalize_name(req.name)] = next(iter(req.specifier)).version
+    return pins
+
+
+def lock_status(path: Path = LOCK_FILE) -> dict[str, Any]:
+    """Whether the installed libraries are the ones ``path`` pins: ``installed_as_locked`` and what differs.
+
+    ``installed_as_locked`` is ``None`` when there is no lock (an installed
+    wheel, not a checkout); ``differs`` maps each library installed at
+    another version (or missing) to ``"installed (locked)"``.
+    """
+    from packaging.version import Version
+
+    if not path.is_file():
+        return {"file": None, "installed_as_locked": None, "differs": {}}
+    text = path.read_text(encoding="utf-8")
+    differs = {}
+    for name, pinned in sorted(locked_versions(text).items()):
+        try:
+            found = version(name)
+        except PackageNotFoundError:
+            found = "not installed"
+        if found == "not installed" or Version(found) != Version(pinned):
+            differs[name] = f"{found} (locked {pinned})"
+    return {"file": path.name, "sha256": hashlib.sha256(text.encode()).hexdigest(),
+            "installed_as_locked": not differs, "differs": differs}  # fmt: skip
+
+
 def provenance(started: str, **what: Any) -> dict[str, Any]:
-    """A manifest: ``what`` ran (scenario, seeds, design ...), then versions, commit, command and times."""
+    """A manifest: ``what`` ran (scenario, seeds, design ...), then versions, the lock, commit, command and times."""
     return {
         **what,
         "versions": versions(),
+        "lock": lock_status(),
         "git": package_commit(),
         "command": sys.argv,
         "started": started,
