@@ -62,7 +62,6 @@ LOG_LG5 = 1.818357216161805012e-01
 LOG_LG6 = 1.531383769920937332e-01
 LOG_LG7 = 1.479819860511658591e-01
 SQRT_HALF = 0.70710678118654752440
-TWO_TO_MINUS_1000 = math.ldexp(1.0, -1000)
 
 
 @inline
@@ -83,9 +82,7 @@ def exp_(x):
     t = r * r
     c = r - t * (EXP_P1 + t * (EXP_P2 + t * (EXP_P3 + t * (EXP_P4 + t * EXP_P5))))
     y = 1.0 - ((lo - (r * c) / (2.0 - c)) - hi)
-    if k < -1021:  # scale in two steps, so that a subnormal result is rounded once
-        return math.ldexp(y, k + 1000) * TWO_TO_MINUS_1000
-    return math.ldexp(y, k)
+    return math.ldexp(y, k)  # exact, or rounded once where the result is subnormal
 
 
 @inline
