@@ -121,6 +121,20 @@ def check_events(events: Any, where: str) -> list[dict[str, Any]]:
     return sorted(checked, key=lambda e: e["day"])
 
 
+def check_reached(events: list[dict[str, Any]], days: int, where: str) -> None:
+    """Refuse an event after a run's last day: it would never happen, yet a report would list it.
+
+    Raises:
+        ParameterError: naming ``where``, the first such event and what would reach it.
+    """
+    late = [event for event in events if event["day"] > days]
+    if late:
+        event = late[0]
+        raise ParameterError(f"{where}: the {event['action']} event on day {event['day']} is after the run's last "
+                             f"day ({days}), so it would never happen: run at least {event['day']} days "
+                             "(--days), or move the event")  # fmt: skip
+
+
 def check_event(event: Any, where: str) -> dict[str, Any]:
     """One event, checked: its ``day``, its ``action`` and that action's keys."""
     if not isinstance(event, dict):

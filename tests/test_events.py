@@ -151,6 +151,18 @@ def test_bad_events_are_one_line_naming_the_event_and_key(tmp_path, event, words
     assert not (tmp_path / "out").exists()
 
 
+def test_an_event_the_run_never_reaches_is_refused_in_one_line(tmp_path):
+    scenario = tmp_path / "late.toml"
+    scenario.write_text('[[events]]\nday = 900\naction = "raid_labs"\nall = true\n')
+    res = klad("run", str(scenario), "--days", "730", "--reps", "1", "--out", str(tmp_path / "out"))
+    assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1 and "Traceback" not in res.stderr
+    assert "raid_labs event on day 900" in res.stderr and "last day (730)" in res.stderr, res.stderr
+    assert not (tmp_path / "out").exists()
+    with pytest.raises(ParameterError, match="day 900"):
+        sim.run_scenario(str(scenario), reps=1, days=730)
+    assert sim.run_scenario(str(scenario), reps=1, days=900, window=30, force=True).window is not None
+
+
 # ------------------------------------------------------------------ records
 def test_records_reproduce_the_city_totals():
     m = market(

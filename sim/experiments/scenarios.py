@@ -28,6 +28,7 @@ from sim.experiments.replications import (
 from sim.io.config import load_scenario
 from sim.io.provenance import now
 from sim.params import REGISTRY
+from sim.timeline import check_reached
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,8 @@ class RunPlan:
     record: tuple[str, ...] = ()  # empty: the scenario file's ``record``, if any
 
     def window_of(self, params: dict[str, Any], where: str) -> Window:
-        """The checked summary window of a scenario's runs under this plan."""
+        """The checked summary window of a scenario's runs under this plan (an event they never reach is refused)."""
+        check_reached(params.get("events", []), self.days, where)
         window = self.window if self.window is not None else params.get("window")
         burn_in = self.burn_in if self.burn_in is not None else params.get("burn_in")
         start = params.get("policy_start_day", REGISTRY["policy_start_day"].default)
