@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+import sim
 from tests.conftest import interruptible
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -69,6 +70,17 @@ def test_bad_input_one_line_exit_2_nothing_written(tmp_path, text, args, words):
     for word in words:
         assert word in lines[-1]
     assert not out.exists()
+
+
+def test_extends_is_read_against_the_file_and_a_miss_says_how_to_fix_it(tmp_path):
+    mine = tmp_path / "mine.toml"
+    mine.write_text('extends = "baseline.toml"\n[policy]\nseverity_multiplier = 2.0\n')
+    res = klad("run", str(mine), "--days", "5", "--out", str(tmp_path / "o"))
+    assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1, res.stderr
+    assert "relative to the folder of the file" in res.stderr
+    assert f'extends = "{ROOT / "scenarios" / "baseline.toml"}"' in res.stderr
+    (tmp_path / "baseline.toml").write_text('name = "mine"\n')
+    assert sim.load_scenario(mine)["scenario_name"] == "mine"  # found beside the file, as it says
 
 
 def test_missing_scenario_file(tmp_path):

@@ -91,6 +91,24 @@ def _read_chain(path: Path) -> list[tuple[Path, dict[str, Any]]]:
         if values["extends"] is None:
             return chain
         path, where = found.parent / values["extends"], f"{found}: 'extends'"
+        _hint_if_missing(path, found, values["extends"])
+
+
+#: The shipped scenarios, which a user's file most often extends.
+SHIPPED_SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
+
+
+def _hint_if_missing(path: Path, source: Path, named: str) -> None:
+    """Refuse an ``extends`` that names no file, saying it is read against ``source``'s folder, with the fix."""
+    if os.path.lexists(path):
+        return
+    shipped = SHIPPED_SCENARIOS / Path(named).name
+    fix = ""
+    if shipped.is_file():
+        relative = Path(os.path.relpath(shipped, source.parent)).as_posix()
+        fix = f'; to extend the shipped one, write extends = "{shipped if relative.startswith("../..") else relative}"'
+    raise ParameterError(f"{source}: extends = {named!r}: no file {path} ('extends' is read relative to the folder "
+                         f"of the file that says it){fix}")  # fmt: skip
 
 
 def _check_scenario(path: Path, data: dict) -> dict[str, Any]:
