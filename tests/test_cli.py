@@ -36,7 +36,7 @@ def test_run_writes_results_and_figure(tmp_path):
         "run", str(small_scenario(tmp_path)), "--days", "30", "--reps", "2", "--force", "--quiet", "--out", str(out)
     )
     assert res.returncode == 0, res.stderr
-    assert "grams_sold" in res.stdout
+    assert "grams_sold" in res.stdout and "metric" in res.stdout.split("grams_sold")[0]  # under a header
     daily = pd.read_parquet(out / "daily.parquet")
     assert len(daily) == 60 and set(daily["rep"]) == {0, 1}
     assert len(pd.read_parquet(out / "summary.parquet")) == 2
@@ -139,6 +139,9 @@ def test_compare_common_random_numbers_and_paired_changes(tmp_path):
     pd.testing.assert_frame_equal(a, b)
     assert "change" in (out / "report.md").read_text()
     assert (out / "figures" / "comparison.png").stat().st_size > 10_000
+    lines = res.stdout.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.split()[:2] == ["scenario", "metric"])
+    assert lines[header].split()[2:4] == ["mean", "change"] and lines[header + 1].split()[0] == "other"
 
 
 def test_wrong_type_in_scenario(tmp_path):

@@ -20,8 +20,7 @@ from sim.io.files import check_writable, claimed
 from sim.io.schema import MAX_DAYS, MAX_SEED
 from sim.params import REGISTRY, Fault, ParameterError, check_records, cut
 from sim.reporting.docs import parameter_table
-from sim.reporting.format import number
-from sim.reporting.scenarios import headline_lines, write_comparison, write_scenario
+from sim.reporting.scenarios import comparison_lines, headline_lines, write_comparison, write_scenario
 
 #: Exit codes (README, "Exit codes"): 0 done, 1 failed (a target, every run, or a fault stopped the work), 2 bad
 #: input, 3 some runs failed, 130 interrupted (sim.app.start).
@@ -99,12 +98,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
         comparison = compare_scenarios(args.scenarios, plan, execution)
         write_comparison(comparison, out)
     table, first = comparison.table, comparison.names[0]
-    print(f"\nchange against {first} (paired by replication; 95% CI; p of paired t-test)")
-    for row in table[table["scenario"] != first].itertuples():
-        print(
-            f"  {row.scenario:<28} {row.metric:<20} {number(row.mean):>11}  {number(row.diff):>11} "
-            f"[{number(row.diff_ci_low)}, {number(row.diff_ci_high)}]  p={number(row.p_paired_t, 3)}"
-        )
+    print(f"\nchange against {first}, paired by replication (p: paired t-test)")
+    print("\n".join(comparison_lines(table, first)))
     print(f"\nresults: {out}/ (report.md, comparison.parquet, daily.parquet, manifest.json, figures/)")
     return 0
 

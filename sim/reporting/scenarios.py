@@ -165,9 +165,19 @@ def events_lines(params: dict) -> list[str]:
 
 
 def headline_lines(table: pd.DataFrame) -> list[str]:
-    """A scenario run's table as printed lines: metric, mean and 95% CI."""
-    lines = []
+    """A scenario run's table as printed lines under a header: metric, mean and 95% CI."""
+    lines = [f"  {'metric':<22} {'mean':>12}  95% CI"]
     for row in table.itertuples():
         ci = "" if pd.isna(row.ci_low) else f"  [{number(row.ci_low)}, {number(row.ci_high)}]"
         lines.append(f"  {row.metric:<22} {number(row.mean):>12}{ci}")
+    return lines
+
+
+def comparison_lines(table: pd.DataFrame, first: str) -> list[str]:
+    """A comparison's changes against ``first`` as printed lines under a header."""
+    lines = [f"  {'scenario':<28} {'metric':<20} {'mean':>11}  {'change':>11} {'95% CI of the change':<24} p"]
+    for row in table[table["scenario"] != first].itertuples():
+        ci = f"[{number(row.diff_ci_low)}, {number(row.diff_ci_high)}]"
+        lines.append(f"  {row.scenario:<28} {row.metric:<20} {number(row.mean):>11}  {number(row.diff):>11} "
+                     f"{ci:<24} {number(row.p_paired_t, 3)}")  # fmt: skip
     return lines
