@@ -83,6 +83,17 @@ def test_extends_is_read_against_the_file_and_a_miss_says_how_to_fix_it(tmp_path
     assert sim.load_scenario(mine)["scenario_name"] == "mine"  # found beside the file, as it says
 
 
+def test_params_shows_the_values_a_scenario_runs_with():
+    res = klad("params", "--scenario", str(ROOT / "scenarios" / "tightened_penalties.toml"))
+    assert res.returncode == 0, res.stderr
+    rows = {line.split()[0]: line for line in res.stdout.splitlines()[2:]}
+    fitted = sim.load_scenario(ROOT / "scenarios" / "baseline.toml")["order_rate"]
+    assert "*" in rows["order_rate"] and str(fitted) in rows["order_rate"].split()  # the calibrated value, not 0.2
+    assert rows["severity_multiplier"].split()[3:5] == ["1.0", "1.5"]  # in force from day 0, then the policy's
+    assert "*" not in rows["n_buyers"]
+    assert klad("params").stdout.split()[:3] == ["name", "kind", "default"]
+
+
 def test_missing_scenario_file(tmp_path):
     res = klad("run", str(tmp_path / "nope.toml"), "--out", str(tmp_path / "o"))
     assert res.returncode == 2 and "not found" in res.stderr and "Traceback" not in res.stderr

@@ -334,12 +334,24 @@ def cmd_hypotheses(args: argparse.Namespace) -> int:
 
 
 def cmd_params(args: argparse.Namespace) -> int:
-    """Print the parameter registry."""
+    """Print the parameter registry, or with ``--scenario`` the values a scenario runs with."""
     if args.markdown:
         print(parameter_table())
         return 0
+    if args.scenario is None:
+        print(f"{'name':<28} {'kind':<12} {'default':<12} {'unit':<22} allowed")
+        for p in REGISTRY.values():
+            print(f"{p.name:<28} {p.kind:<12} {p.default!s:<12} {p.unit:<22} {p.allowed()}")
+        return 0
+    params = load_scenario(args.scenario)
+    policy = params["policy"]
+    print(f"{params['scenario_name']} ({args.scenario}): the values in force from day 0, and those its policy sets "
+          f"from day {params['policy_start_day']}; * where either is not the registry's default")  # fmt: skip
+    print(f"{'name':<28} {'kind':<12} {'in force':<12} {'policy':<12} {'unit':<22} allowed")
     for p in REGISTRY.values():
-        print(f"{p.name:<28} {p.kind:<12} {p.default!s:<12} {p.unit:<22} {p.allowed()}")
+        value, lever = params[p.name], policy.get(p.name, "")
+        mark = "*" if value != p.default or (p.name in policy and lever != p.default) else " "
+        print(f"{p.name:<27}{mark} {p.kind:<12} {value!s:<12} {lever!s:<12} {p.unit:<22} {p.allowed()}")
     return 0
 
 
@@ -534,6 +546,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     params = sub.add_parser("params", help="list every parameter with unit, range and kind")
     params.add_argument("--markdown", action="store_true", help="print the Markdown table used in docs/ODD.md")
+    params.add_argument("--scenario", help="a scenario file: show the values it runs with (from day 0 and from "
+                        "its policy start) beside each parameter's kind, unit and range")  # fmt: skip
     params.set_defaults(func=cmd_params)
     return parser
 
