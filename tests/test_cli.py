@@ -94,6 +94,20 @@ def test_params_shows_the_values_a_scenario_runs_with():
     assert klad("params").stdout.split()[:3] == ["name", "kind", "default"]
 
 
+def test_results_of_another_run_are_not_replaced_without_overwrite(tmp_path):
+    scenario, out = str(small_scenario(tmp_path)), tmp_path / "out"
+    run = ("run", scenario, "--days", "12", "--force", "--quiet", "--out", str(out))
+    assert klad(*run, "--reps", "2").returncode == 0
+    written = (out / "daily.parquet").stat().st_mtime_ns
+    assert klad(*run, "--reps", "2").returncode == 0  # the same run again: the same results
+    res = klad(*run, "--reps", "1")
+    assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1, res.stderr
+    assert "another run (plan.reps was 2, now 1)" in res.stderr and "--overwrite" in res.stderr
+    assert (out / "daily.parquet").stat().st_mtime_ns >= written and len(pd.read_parquet(out / "daily.parquet")) == 24
+    assert klad(*run, "--reps", "1", "--overwrite").returncode == 0
+    assert len(pd.read_parquet(out / "daily.parquet")) == 12
+
+
 def test_missing_scenario_file(tmp_path):
     res = klad("run", str(tmp_path / "nope.toml"), "--out", str(tmp_path / "o"))
     assert res.returncode == 2 and "not found" in res.stderr and "Traceback" not in res.stderr

@@ -8,6 +8,7 @@ import ipaddress
 import os
 import socket
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 from sim import __version__
@@ -16,7 +17,8 @@ from sim.experiments.execute import Execution, scheduler_warning
 from sim.experiments.replications import check_memory
 from sim.experiments.scenarios import RunPlan, compare_scenarios, run_scenario
 from sim.io.config import load_scenario
-from sim.io.files import check_writable, claimed
+from sim.io.files import check_writable, claimed, write_json
+from sim.io.provenance import WRITTEN_BY, check_replaceable, fingerprint
 from sim.io.schema import MAX_DAYS, MAX_SEED
 from sim.params import REGISTRY, Fault, ParameterError, check_records, cut
 from sim.reporting.docs import parameter_table
@@ -54,10 +56,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     plan.window_of(params, args.scenario)  # a window that would summarise the wrong days is refused before any run
     check_memory([params], args.days, execution, args.reps, args.scenario)
     _warn_if_policy_never_starts(params, args.days)
+    mark = fingerprint(work="run", scenario=params, plan=asdict(plan))
+    check_replaceable(out, mark, overwrite=args.overwrite, work="run")
     with claimed(out):
         _announce("run", f"{params['scenario_name']}: {args.reps} replication(s) of {args.days:,} days", execution)
         result = run_scenario(args.scenario, plan, execution)
         write_scenario(result, out)
+        write_json(mark, out / WRITTEN_BY)
     print(f"\n{result.name}: means over {result.window.describe(args.days)}; {args.reps} replication(s), 95% CI")
     print("\n".join(headline_lines(result.table)))
     records = "".join(f", {name}.parquet" for name in result.records)
@@ -92,11 +97,14 @@ def cmd_compare(args: argparse.Namespace) -> int:
         check_memory([params], args.days, execution, args.reps, path)
     for params in scenarios:
         _warn_if_policy_never_starts(params, args.days)
+    mark = fingerprint(work="compare", scenarios=scenarios, plan=asdict(plan))
+    check_replaceable(out, mark, overwrite=args.overwrite, work="comparison")
     with claimed(out):
         _announce("compare", f"{len(args.scenarios)} scenarios x {args.reps} replication(s) of {args.days:,} days",
                   execution)  # fmt: skip
         comparison = compare_scenarios(args.scenarios, plan, execution)
         write_comparison(comparison, out)
+        write_json(mark, out / WRITTEN_BY)
     table, first = comparison.table, comparison.names[0]
     print(f"\nchange against {first}, paired by replication (p: paired t-test)")
     print("\n".join(comparison_lines(table, first)))
@@ -440,6 +448,7 @@ def build_parser() -> argparse.ArgumentParser:
     _runs_options(run)
     _window_options(run, record=True)
     _output_options(run, "results/<scenario file name>")
+    run.add_argument("--overwrite", action="store_true", help="replace the results another run left in --out")
     run.set_defaults(func=cmd_run)
 
     compare = sub.add_parser("compare", help="compare scenarios with common random numbers")
@@ -447,6 +456,8 @@ def build_parser() -> argparse.ArgumentParser:
     _runs_options(compare)
     _window_options(compare)
     _output_options(compare, "results/compare_<A>_vs_<B>...")
+    compare.add_argument("--overwrite", action="store_true", help="replace the results another comparison left in "
+                         "--out")  # fmt: skip
     compare.set_defaults(func=cmd_compare)
 
     sweep = sub.add_parser("sweep", help="run a sensitivity analysis / sweep from an experiment file")

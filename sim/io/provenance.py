@@ -168,6 +168,31 @@ def keep_fingerprint(folder: Path, mark: dict[str, Any], *, resume: bool, begun:
                              "use another --out")  # fmt: skip
 
 
+#: The file in a run's output folder that says which run wrote the results there.
+WRITTEN_BY = "written_by.json"
+
+
+def check_replaceable(folder: Path, mark: dict[str, Any], *, overwrite: bool, work: str) -> None:
+    """Refuse, before any work, to replace results in ``folder`` that another ``work`` wrote, unless ``overwrite``.
+
+    The same run (an equal ``mark``, a ``fingerprint``) writes the same
+    results, so it may replace its own; results of another run, or of one that
+    left no mark, are kept unless ``overwrite`` says otherwise. After writing,
+    the command leaves its ``mark`` (``write_json(mark, folder / WRITTEN_BY)``).
+    """
+    if overwrite or not (folder / "manifest.json").is_file():
+        return
+    try:
+        old = json.loads((folder / WRITTEN_BY).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        old = None
+    if old == mark:
+        return
+    what = differences(old, mark) if isinstance(old, dict) else "it does not say which run wrote them"
+    raise ParameterError(f"{folder}: holds the results of another {work} ({what}); pass --overwrite to replace "
+                         "them, or choose another --out")  # fmt: skip
+
+
 def differences(old: dict[str, Any], new: dict[str, Any]) -> str:
     """What differs between two fingerprints, in words: the first change and how many more ("" if none)."""
     before, after = _flat(old), _flat(new)
