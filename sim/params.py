@@ -1,13 +1,13 @@
 """The one parameter registry of klad-sim, the checks of parameter values, and the typed ``Params``.
 
 Every number the model uses is defined exactly once, in ``sim/registry.toml``,
-with its unit, its allowed range and its source. Sources cite the documents in
-``../shared/sources`` by file-name prefix and line (``[001 L180]``); a value
-that no source gives is marked ``assumption:`` with the reason. Each parameter
-is either a policy *lever* (what policy sets), an *uncertainty* (what we do not
-know) or *structural* (the size and shape of a run). Scenarios and experiments
-only set values; documentation is generated from the registry (``klad
-params``). The model reads the values in force as a frozen ``Params``
+with its unit, its allowed range and its source. Sources cite the documents
+listed in ``docs/sources.md`` by file-name prefix and line (``[001 L180]``); a
+value that no source gives is marked ``assumption:`` with the reason. Each
+parameter is either a policy *lever* (what policy sets), an *uncertainty* (what
+we do not know) or *structural* (the size and shape of a run). Scenarios and
+experiments only set values; documentation is generated from the registry
+(``klad params``). The model reads the values in force as a frozen ``Params``
 (``p.courier_pay``), generated from the registry.
 """
 

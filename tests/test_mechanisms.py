@@ -1,4 +1,4 @@
-"""One verification test per mechanism of MODEL.md sections 3-4.
+"""One verification test per mechanism of the model (docs/ODD.md, sections 2 and 3.4).
 
 Each test compares two settings of a lever (or checks an invariant) so that it
 fails when the mechanism is broken or removed. Most tests drive a role's verb
@@ -755,7 +755,7 @@ def test_prison_population_tracks_sentence_length():
 
 # ---------------------------------------------------------------- sanctions
 def test_sanction_table_matches_sources_and_severity_scales_it():
-    """(17) 2025 law vs pre-2025 practice as in MODEL.md section 2; multiplier scales all terms."""
+    """(17) 2025 law vs pre-2025 practice as in docs/ODD.md section 3.4.1; multiplier scales all terms."""
     law, old = SANCTIONS["2025_law"], SANCTIONS["pre2025_practice"]
     assert law["courier_first"] == (5.0, 8.0)
     assert law["courier_repeat"] == (7.0, 12.0)

@@ -1,4 +1,4 @@
-"""The sources' hypotheses H1-H7 (MODEL.md section 7) as experiments with verdicts.
+"""The sources' hypotheses H1-H7 (docs/ODD.md, section 1.1) as experiments with verdicts.
 
 Each file in ``experiments/hypotheses/`` states one hypothesis: its source, the
 *arms* it runs (shipped scenarios, or a scenario with extra policy levers), and

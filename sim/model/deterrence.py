@@ -1,4 +1,4 @@
-"""Deterrence (MODEL.md section 4): what a sentence is worth to an agent, and how agents learn certainty.
+"""Deterrence (docs/ODD.md, sections 2.2-2.3): what a sentence is worth to an agent, and how agents learn certainty.
 
 Two rules that buyers and couriers share. A sentence of ``S`` years costs an
 agent with annual discount factor ``beta`` the discounted sum of the years

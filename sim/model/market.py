@@ -620,7 +620,7 @@ class KladMarket(mesa.Model):
     def close_day(self) -> None:
         """Latency, the end-of-day stocks, and the day's row in the data collector."""
         day = self.today
-        # Latency (MODEL.md section 6): the share of the day's retail transactions without enforcement contact,
+        # Latency (docs/ODD.md, section 2.10): the share of the day's retail transactions without enforcement contact,
         # against those the police touched: buyers arrested at the pickup and stashes seized before it.
         touched = day.transactions + day.arrests_buyer + day.stashes_seized
         day.latency = day.transactions / touched if touched > 0 else 1.0

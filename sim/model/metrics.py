@@ -1,4 +1,4 @@
-"""What the model reports each day (MODEL.md section 6): one ``Day`` record, and ``METRICS``, its column names.
+"""What the model reports each day (docs/ODD.md, section 2.10): one ``Day`` record, and ``METRICS``, its columns.
 
 The market fills a new ``Day`` as the day's verbs run (flows: sales, arrests,
 convictions ...), then adds the stocks at the end of the day (shops, couriers,
@@ -42,7 +42,7 @@ class Day:
     prisoners_lab: int = 0
     grams_seized: float = 0.0  # g seized today: stashes, couriers' batches, at pickups, shops' and labs' stock
     not_found_rate: float = 0.0  # share of pickups (orders and re-stashes) sent to a stash that was gone
-    latency: float = 0.0  # share of retail transactions without enforcement contact (MODEL.md section 6)
+    latency: float = 0.0  # share of retail transactions without enforcement contact (docs/ODD.md, section 2.10)
     courier_vacancies: int = 0  # courier jobs left unfilled today
     courier_pay: float = 0.0  # KZT per stash, mean over shops in business
     courier_candidates: int = 0  # people in the pool reached by job ads

@@ -78,7 +78,8 @@ def write_report(verdicts: Verdicts, out: str | Path, across: WorldVerdicts | No
     lines = [
         "# The sources' hypotheses in the model",
         "",
-        "Each hypothesis of MODEL.md section 7 runs as the experiment in its file under `experiments/hypotheses/`. "
+        "Each hypothesis of the sources (docs/ODD.md, section 1.1; docs/sources.md) runs as the experiment in its file "
+        "under `experiments/hypotheses/`. "
         "Arms share replication seeds and, within a run, each process's and each agent's random numbers (common "
         "random numbers), so every contrast is a paired difference of final-window means; CIs are t intervals over "
         "replications at 95% (a *not supported* must also hold at Holm's level, given in the table). The rules "

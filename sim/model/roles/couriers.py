@@ -5,7 +5,7 @@ job ads [001 L41, L121]. A candidate weighs the expected pay against a
 reservation wage plus the *perceived* expected cost of punishment, which uses
 the perceived daily arrest risk (learned from arrests among peers), the
 perceived chance of conviction, and the sentence discounted at the
-candidate's own annual discount factor (section 4 of MODEL.md). A working
+candidate's own annual discount factor (docs/ODD.md, section 2.2). A working
 courier collects a batch of 10-20 stashes [001 L180], lays them in districts,
 and at each placement risks being seen by patrol or traced digitally; caught,
 he loses the rest of the batch.
