@@ -100,15 +100,19 @@ SHIPPED_SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 
 def _hint_if_missing(path: Path, source: Path, named: str) -> None:
     """Refuse an ``extends`` that names no file, saying it is read against ``source``'s folder, with the fix."""
-    if os.path.lexists(path):
-        return
     shipped = SHIPPED_SCENARIOS / Path(named).name
+    try:
+        if os.path.lexists(path) or len(path.name) > 255:
+            return  # there, or a name no file can have: reading it says which
+        shipped_exists = shipped.is_file()
+    except (OSError, ValueError):
+        return
     fix = ""
-    if shipped.is_file():
+    if shipped_exists:
         relative = Path(os.path.relpath(shipped, source.parent)).as_posix()
         fix = f'; to extend the shipped one, write extends = "{shipped if relative.startswith("../..") else relative}"'
-    raise ParameterError(f"{source}: extends = {named!r}: no file {path} ('extends' is read relative to the folder "
-                         f"of the file that says it){fix}")  # fmt: skip
+    raise ParameterError(f"{source}: extends = {named!r}: file not found: {path} ('extends' is read relative to the "
+                         f"folder of the file that says it){fix}")  # fmt: skip
 
 
 def _check_scenario(path: Path, data: dict) -> dict[str, Any]:
