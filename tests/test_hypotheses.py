@@ -97,11 +97,13 @@ def folder(tmp_path, files: dict[str, str]) -> Path:
         ("decrease", -1, -4, 2, "not supported"),  # a decrease of 5 is excluded
         ("decrease", 10, 5, 15, "not supported"),
         ("decrease", -8, -20, 4, "inconclusive"),
+        ("decrease", -6, -9, -1, "inconclusive"),  # past zero, estimate past the margin, interval across it
         ("increase", 20, 10, 30, "supported"),
         ("increase", 1, -2, 4, "not supported"),
         ("no_decrease", 1, -4, 2, "supported"),
         ("no_decrease", -20, -30, -10, "not supported"),
         ("no_decrease", -8, -20, 4, "inconclusive"),
+        ("no_decrease", -6, -9, -1, "inconclusive"),  # the same interval: neither verdict, whichever the claim
         ("no_increase", -1, -3, 4, "supported"),
         ("no_increase", 20, 10, 30, "not supported"),
         ("decrease", float("nan"), float("nan"), float("nan"), "inconclusive"),
@@ -109,6 +111,32 @@ def folder(tmp_path, files: dict[str, str]) -> Path:
 )
 def test_contrast_verdicts(expect, mean, low, high, verdict):
     assert contrast_verdict(expect, mean, low, high, 5.0) == verdict
+
+
+def test_the_rule_is_symmetric_and_the_odd_prints_it():
+    """Both verdicts need the whole interval on one side of the margin; docs/ODD.md's table is RULE."""
+    from sim.experiments.verdicts import RULE
+
+    for expect, negation in (("decrease", "no_decrease"), ("increase", "no_increase")):
+        for low in np.linspace(-12, 12, 25):
+            for width in (0.5, 3.0, 9.0):
+                claim = contrast_verdict(expect, 0.0, low, low + width, 5.0)
+                swapped = {"supported": "not supported", "not supported": "supported"}.get(claim, claim)
+                assert contrast_verdict(negation, 0.0, low, low + width, 5.0) == swapped
+                mirror = "increase" if expect == "decrease" else "decrease"
+                assert contrast_verdict(mirror, 0.0, -low - width, -low, 5.0) == claim
+    text = (Path(__file__).resolve().parents[1] / "docs" / "ODD.md").read_text(encoding="utf-8")
+    rows = {}
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 4 and cells[0] in RULE:
+            rows[cells[0]] = cells[1:]
+    assert set(rows) == set(RULE)
+    for expect, cells in rows.items():
+        words = [c.replace("−", "-").replace("lies ", "") for c in cells]
+        printed = {"supported": words[0], "not supported": words[1], "inconclusive": words[2]}
+        for side, verdict in RULE[expect].items():
+            assert printed[verdict].endswith(side.split()[1]) and side.split()[0] in printed[verdict], (expect, side)
 
 
 def test_a_failed_check_makes_the_hypothesis_inconclusive():

@@ -72,8 +72,8 @@ def test_holm_levels():
     assert levels == [pytest.approx(1 - 0.05 / 2), pytest.approx(1 - 0.05 / 3), pytest.approx(0.95)]
 
 
-def test_holm_guards_not_supported_and_leaves_supported_at_95():
-    """'Not supported' needs only one test, so it is the side Holm guards; 'supported' needs all, at 95% each."""
+def test_holm_guards_both_verdicts():
+    """Each verdict of a deciding test must hold at its Holm level, 'not supported' and 'supported' alike."""
     base = np.array([100.0, 110, 90, 105, 95, 100])
     wiggle = np.array([1.0, -1, 1, -1, 1, -1])
     summary = {"base": pd.DataFrame({"grams_sold": base, "orders": base, "transactions": base}),
@@ -82,14 +82,17 @@ def test_holm_guards_not_supported_and_leaves_supported_at_95():
     tests = [Criterion(m, "contrast", "decrease", metric=m, effect="arm - base", margin=0.0) for m in
              ("grams_sold", "orders", "transactions")]  # fmt: skip
     alone = judge(tests[2], summary)  # an increase with p about 0.026: 'not supported' at 95%
-    assert alone["verdict"] == "not supported" and 0.025 < alone["p_against"] < 0.05
+    assert alone["verdict"] == "not supported" and 0.025 < alone["p_decided"] < 0.05
     results = judge_all(tests, summary)
     assert [r["verdict"] for r in results] == ["not supported", "inconclusive", "inconclusive"]
     assert results[0]["holm_level"] == pytest.approx(1 - 0.05 / 3)
+    assert "not at its level" in results[1]["note"]
     assert judge_all(tests[2:], summary)[0]["verdict"] == "not supported"  # alone, the plain 95% decides
-    # The mirror image: marginal decreases are each 'supported' at 95%, and stay so beside others.
+    # The mirror image: marginal decreases are each 'supported' at 95%, but beside two others only the clear
+    # one keeps its verdict; the hypothesis is then inconclusive, as it would be not supported above.
     mirrored = {arm: -frame for arm, frame in summary.items()}
-    assert [r["verdict"] for r in judge_all(tests, mirrored)] == ["supported"] * 3
+    assert [judge(t, mirrored)["verdict"] for t in tests] == ["supported"] * 3
+    assert [r["verdict"] for r in judge_all(tests, mirrored)] == ["supported", "inconclusive", "inconclusive"]
 
 
 def test_replications_follow_the_pilots_spread_within_the_cap():

@@ -17,20 +17,31 @@ interval, each row says what the replications could have found:
   last arm named); the lowest is shown. Common random numbers work when it is
   high: the replications' shared noise then cancels in the contrast.
 
-**Several tests, one verdict: Holm's correction, where it is due.** A
-hypothesis is *supported* only when all its deciding tests are: an
-intersection-union test, whose chance of a false "supported" is at most each
-test's own 5% (Berger 1982), so no correction is needed on that side. It is
-*not supported* as soon as any one test is, and that chance grows with the
-number of tests. So the ``k`` deciding tests (role ``test``, contrasts and
-levels) are ranked by ``p_against``, the p-value of the claim that would make
-each one *not supported* (the estimate beyond minus the margin for
-``decrease``, beyond 0 for ``no_decrease``, beyond the threshold for a level;
-1 when the estimate is on the other side), and the ``i``-th smallest may be
-*not supported* only if its interval at level ``1 - 0.05 / (k - i + 1)`` says
-so and every test ranked before it cleared its own level (Holm's step-down);
-otherwise it is inconclusive. With one deciding test this is the plain 95%
-interval. Checks and details keep 95%.
+**One rule for both verdicts.** A contrast's claim is judged by where its
+whole interval lies against the margin ``m`` (the smallest change that
+matters, in the arm's own units): for ``decrease``, *supported* when the
+interval lies below ``-m``, *not supported* when it lies above ``-m``,
+*inconclusive* when it straddles ``-m``; ``increase`` is the mirror image,
+and ``no_decrease``/``no_increase`` swap the first two verdicts of the claim
+they negate. A level test is judged the same way against its threshold.
+Neither verdict asks less of the evidence than the other, so low power gives
+*inconclusive*, never one of them (``RULE`` is the table; docs/ODD.md prints
+it and a test checks that the two agree).
+
+**Several tests, one verdict: Holm's correction on both sides.** A
+hypothesis is *supported* when all its deciding tests are and *not
+supported* when any one is. The ``k`` deciding tests (role ``test``) are
+ranked by ``p_decided``, the p-value of the verdict the test reached at 95%
+(against its interval's far end: the one-sided test that the effect lies on
+the other side of the margin, doubled; 1 when inconclusive), and the
+``i``-th smallest keeps its verdict only if its interval at level
+``1 - 0.05 / (k - i + 1)`` reaches the same verdict and every test ranked
+before it kept its own (Holm's step-down); otherwise it is inconclusive.
+On the *not supported* side this bounds the chance of a false verdict at 5%
+whatever the number of tests. On the *supported* side an intersection-union
+test would need no correction (Berger 1982); we apply it there too, so that
+both verdicts carry the same burden. With one deciding test it is the plain
+95% interval. Checks and details keep 95%.
 
 **How many replications: two stages.** The file's ``replications`` are a
 pilot. Its spread alone fixes how many replications the hypothesis gets
@@ -81,8 +92,7 @@ def judge(test, summary: dict[str, pd.DataFrame], level: float = 1 - ALPHA) -> d
         mean, low, high = mean_ci(values, level)
         verdict = level_verdict(test.expect, low, high, test.threshold)
         row = _row(test, f"{test.arm}", mean, low, high, float("nan"), test.threshold, verdict, len(values))
-        side = "below" if test.expect == "above" else "above"  # where the estimate must lie to be not supported
-        power = _power(values, level, test.threshold, side, abs(mean - test.threshold), 1.0)
+        power = _power(values, level, test.threshold, abs(mean - test.threshold), 1.0)
         return {**row, **power, "level": level}
     effect = per_arm.eval(test.effect).dropna()
     mean, low, high = mean_ci(effect, level)
@@ -94,8 +104,8 @@ def judge(test, summary: dict[str, pd.DataFrame], level: float = 1 - ALPHA) -> d
     verdict = contrast_verdict(test.expect, mean, low, high, margin)
     row = _row(test, test.effect, mean, low, high, rel, margin, verdict, len(effect))
     wanted = margin / 2 if margin > 0 else abs(mean)  # the half-width that decides (no margin: the estimate's size)
-    against, side = against_claim(test.expect, margin)
-    power = _power(effect, level, against, side, wanted, scale if test.relative_to else 1.0)
+    bound = -margin if test.expect in ("decrease", "no_decrease") else margin
+    power = _power(effect, level, bound, wanted, scale if test.relative_to else 1.0)
     return {**row, **power, "crn_correlation": crn_correlation(per_arm, test), "level": level}
 
 
@@ -107,34 +117,28 @@ def _row(test, comparison, mean, low, high, rel, bound, verdict, n) -> dict[str,
     }  # fmt: skip
 
 
-def against_claim(expect: str, margin: float) -> tuple[float, str]:
-    """The boundary a contrast's *not supported* verdict must clear, and on which side the estimate must lie."""
-    return {
-        "decrease": (-margin, "above"), "increase": (margin, "below"),
-        "no_decrease": (0.0, "below"), "no_increase": (0.0, "above"),
-    }[expect]  # fmt: skip
+def _power(values: pd.Series, level: float, bound: float, half_width: float, scale: float) -> dict[str, Any]:
+    """``p_decided`` (module docstring), the effect's SD, the minimal detectable effect and the replications needed.
 
-
-def _power(
-    values: pd.Series, level: float, against: float, side: str, half_width: float, scale: float
-) -> dict[str, Any]:
-    """``p_against`` (module docstring), the effect's SD, the minimal detectable effect and the replications needed."""
+    ``p_decided`` is the two-sided t test's p-value against ``bound`` (the margin the rule reads, or a level's
+    threshold): the interval at level ``L`` lies wholly on the estimate's side of ``bound`` exactly when
+    ``p_decided <= 1 - L``.
+    """
     n = len(values)
     nan = float("nan")
     if n < 2:
-        return {"p_against": nan, "sd": nan, "mde": nan, "mde_relative": nan, "reps_needed": math.nan}
+        return {"p_decided": nan, "sd": nan, "mde": nan, "mde_relative": nan, "reps_needed": math.nan}
     sd = float(values.std(ddof=1))
     mean = float(values.mean())
-    beyond = mean > against if side == "above" else mean < against
-    if not beyond:
+    if mean == bound:
         p = 1.0
     elif sd == 0.0:
         p = 0.0
     else:
-        p = float(2 * stats.t.sf(abs(mean - against) / (sd / math.sqrt(n)), n - 1))
+        p = float(2 * stats.t.sf(abs(mean - bound) / (sd / math.sqrt(n)), n - 1))
     mde = (stats.t.ppf(1 - (1 - level) / 2, n - 1) + stats.t.ppf(POWER, n - 1)) * sd / math.sqrt(n)
     return {
-        "p_against": p, "sd": sd, "mde": float(mde), "mde_relative": float(mde / scale) if scale else nan,
+        "p_decided": p, "sd": sd, "mde": float(mde), "mde_relative": float(mde / scale) if scale else nan,
         "reps_needed": replications_for(sd, half_width, level),
     }  # fmt: skip
 
@@ -162,21 +166,34 @@ def crn_correlation(per_arm: pd.DataFrame, test) -> float:
     return min(values) if values else float("nan")
 
 
+#: The rule of every contrast: where the whole interval lies against the margin ``m`` (a claim's verdict).
+RULE: dict[str, dict[str, str]] = {
+    "decrease": {"below -m": "supported", "above -m": "not supported", "straddles -m": "inconclusive"},
+    "increase": {"above +m": "supported", "below +m": "not supported", "straddles +m": "inconclusive"},
+    "no_decrease": {"above -m": "supported", "below -m": "not supported", "straddles -m": "inconclusive"},
+    "no_increase": {"below +m": "supported", "above +m": "not supported", "straddles +m": "inconclusive"},
+}
+
+
+def interval_side(low: float, high: float, bound: float) -> str:
+    """Where the interval ``[low, high]`` lies against ``bound``: "below", "above" or "straddles"."""
+    if high < bound:
+        return "below"
+    if low > bound:
+        return "above"
+    return "straddles"
+
+
 def contrast_verdict(expect: str, mean: float, low: float, high: float, margin: float) -> str:
-    """The rule of ``sim.experiments.hypotheses`` for ``decrease``/``increase`` and their negations."""
+    """A contrast's verdict by ``RULE``: the whole interval past the margin, on its near side, or across it.
+
+    ``mean`` is not used by the rule (it is kept so the call reads as the estimate with its interval).
+    """
     if any(math.isnan(x) for x in (mean, low, high, margin)):
         return "inconclusive"
-    if expect in ("increase", "no_increase"):  # mirror onto the decrease case
-        mean, low, high = -mean, -high, -low
-    if high < 0 and mean <= -margin:
-        decrease = "supported"
-    elif low > -margin:
-        decrease = "not supported"
-    else:
-        decrease = "inconclusive"
-    if expect in ("decrease", "increase"):
-        return decrease
-    return {"supported": "not supported", "not supported": "supported"}.get(decrease, "inconclusive")
+    sign = "-m" if expect in ("decrease", "no_decrease") else "+m"
+    bound = -margin if sign == "-m" else margin
+    return RULE[expect][f"{interval_side(low, high, bound)} {sign}"]
 
 
 def level_verdict(expect: str, low: float, high: float, threshold: float) -> str:
@@ -289,20 +306,20 @@ def holm_levels(p_values: list[float], alpha: float = ALPHA) -> list[float]:
 
 
 def judge_all(tests: list, summary: dict[str, pd.DataFrame]) -> list[dict[str, Any]]:
-    """Every contrast and level test of a hypothesis at 95%; *not supported* only at Holm's levels (module doc)."""
+    """Every contrast and level test of a hypothesis at 95%; the deciding ones at Holm's levels (module doc)."""
     results = [judge(t, summary) for t in tests]
-    deciding = [i for i, t in enumerate(tests) if t.role == "test"]
-    levels = holm_levels([results[i]["p_against"] for i in deciding])
+    deciding = [i for i, t in enumerate(tests) if t.role == "test" and t.kind != "ranking"]
+    levels = holm_levels([results[i]["p_decided"] for i in deciding])
     for i, level in zip(deciding, levels, strict=True):
         results[i]["holm_level"] = level
-    broken = False  # Holm's step-down: once one test does not clear its level, none after it may
-    for i in sorted(deciding, key=lambda j: (math.isnan(results[j]["p_against"]), results[j]["p_against"])):
+    broken = False  # Holm's step-down: once one test does not clear its level, none after it may decide
+    for i in sorted(deciding, key=lambda j: (math.isnan(results[j]["p_decided"]), results[j]["p_decided"])):
         row, level = results[i], results[i]["holm_level"]
-        cleared = not broken and row["p_against"] <= 1 - level
-        if row["verdict"] == "not supported" and not (cleared and judge(tests[i], summary, level)["verdict"]
-                                                       == "not supported"):  # fmt: skip
+        cleared = not broken and row["p_decided"] <= 1 - level
+        if row["verdict"] != "inconclusive" and not (cleared and judge(tests[i], summary, level)["verdict"]
+                                                     == row["verdict"]):  # fmt: skip
+            row["note"] = f"Holm: {row['verdict']} at 95%, but not at its level of {100 * level:.1f}%"
             row["verdict"] = "inconclusive"
-            row["note"] = f"Holm: not supported at 95%, but not at its level of {100 * level:.1f}%"
         broken = not cleared
     return results
 
