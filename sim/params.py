@@ -49,6 +49,31 @@ def cut(text: str) -> str:
 
 
 @dataclass(frozen=True)
+class Prior:
+    """What is known about an uncertainty: a range, its shape (uniform on a linear or a log scale) and why."""
+
+    low: float
+    high: float
+    scale: str  # "linear" or "log"
+    source: str
+
+    def from_unit(self, unit: Any, whole: bool = False) -> Any:
+        """Values at quantiles ``unit`` (in [0, 1)) of the prior; a whole number's runs to the next one, floored."""
+        import numpy as np
+
+        unit = np.asarray(unit, dtype=float)
+        top = self.high + 1 if whole else self.high  # so each whole number is drawn as often
+        if self.scale == "log":
+            values = np.exp(np.log(self.low) + unit * (np.log(top) - np.log(self.low)))
+        else:
+            values = self.low + unit * (top - self.low)
+        return np.minimum(np.floor(values), self.high).astype(int) if whole else values
+
+    def shown(self) -> str:
+        return f"{self.low:g} to {self.high:g}{', log scale' if self.scale == 'log' else ''}"
+
+
+@dataclass(frozen=True)
 class Param:
     """One model parameter: its single definition."""
 
@@ -61,6 +86,7 @@ class Param:
     source: str
     doc: str
     choices: tuple[str, ...] | None = None
+    prior: Prior | None = None
 
     @property
     def type(self) -> type:
@@ -107,10 +133,35 @@ def _load_registry(text: str) -> dict[str, Param]:
     for name, spec in tomllib.loads(text).items():
         low, high = spec.get("range", (None, None))
         choices = tuple(spec["choices"]) if "choices" in spec else None
-        registry[name] = Param(
+        param = Param(
             name, spec["default"], spec["unit"], low, high, spec["kind"], spec["source"], spec["doc"], choices
         )
+        if "prior" in spec:
+            param = dataclasses.replace(param, prior=_prior(param, spec["prior"]))
+        registry[name] = param
     return registry
+
+
+def _prior(p: Param, spec: Any) -> Prior:
+    """An uncertainty's ``prior = { range = [low, high], scale = "linear" or "log", source = "..." }``, checked."""
+    where = f"sim/registry.toml [{p.name}] prior"
+    if p.kind != UNCERTAINTY or p.type not in (int, float):
+        raise ParameterError(f"{where}: only a numeric uncertainty has a prior; {p.name} is a {p.kind}")
+    if not isinstance(spec, dict) or set(spec) != {"range", "scale", "source"}:
+        raise ParameterError(f'{where}: give {{ range = [low, high], scale = "linear" or "log", source = "..." }}')
+    bounds, scale, source = spec["range"], spec["scale"], spec["source"]
+    if not (isinstance(bounds, list) and len(bounds) == 2):
+        raise ParameterError(f"{where}: range must be [low, high], not {shown(bounds)}")
+    low, high = (p.check(v, where) for v in bounds)
+    if not low < high:
+        raise ParameterError(f"{where}: range must have low < high, not [{low}, {high}]")
+    if scale not in ("linear", "log") or (scale == "log" and low <= 0):
+        raise ParameterError(f"{where}: scale must be 'linear', or 'log' with a range above 0; got {shown(scale)}")
+    if not low <= p.default <= high:
+        raise ParameterError(f"{where}: the default {p.default:g} lies outside the prior [{low:g}, {high:g}]")
+    if not isinstance(source, str) or not source.strip():
+        raise ParameterError(f"{where}: source must say where the range comes from (a citation, or 'assumption:')")
+    return Prior(float(low), float(high), scale, source.strip())
 
 
 #: Every parameter, by name, read from ``sim/registry.toml`` (the one place where parameters are defined).

@@ -84,3 +84,43 @@ def test_every_shipped_scenario_loads():
     assert len(scenarios) >= 10
     for path in scenarios:
         assert load_scenario(path)["scenario_name"]
+
+
+# ------------------------------------------------------------------ priors
+def test_priors_hold_their_defaults_and_bad_priors_are_refused():
+    from sim.params import _load_registry
+
+    with_prior = [p for p in REGISTRY.values() if p.prior is not None]
+    assert len(with_prior) >= 25
+    for p in with_prior:
+        assert p.kind == "uncertainty" and p.prior.low <= p.default <= p.prior.high, p.name
+        assert p.low <= p.prior.low < p.prior.high <= p.high and p.prior.source
+        assert p.prior.scale == "linear" or p.prior.low > 0
+    base = 'default = 0.5\nunit = "x"\nrange = [0.0, 1.0]\nkind = "uncertainty"\nsource = "s"\ndoc = "d"\n'
+    assert _load_registry("[a]\n" + base + 'prior = { range = [0.1, 0.9], scale = "log", source = "why" }')[
+        "a"].prior.scale == "log"  # fmt: skip
+    for bad, words in [
+        ('prior = { range = [0.6, 0.9], scale = "linear", source = "why" }', "outside the prior"),
+        ('prior = { range = [0.0, 0.9], scale = "log", source = "why" }', "range above 0"),
+        ('prior = { range = [0.1, 2.0], scale = "linear", source = "why" }', "invalid"),
+        ('prior = { range = [0.1, 0.9], scale = "linear", source = " " }', "source must say"),
+        ('prior = { range = [0.1, 0.9] }', "give {"),
+        ('prior = { range = [0.9, 0.1], scale = "linear", source = "why" }', "low < high"),
+    ]:
+        with pytest.raises(ParameterError, match=words):
+            _load_registry("[a]\n" + base + bad)
+    lever = base.replace('"uncertainty"', '"lever"')
+    with pytest.raises(ParameterError, match="only a numeric uncertainty"):
+        _load_registry("[a]\n" + lever + 'prior = { range = [0.1, 0.9], scale = "linear", source = "why" }')
+
+
+def test_a_prior_is_drawn_uniformly_on_its_scale():
+    import numpy as np
+
+    unit = (np.arange(10_000) + 0.5) / 10_000
+    log = REGISTRY["ad_reach"].prior
+    values = log.from_unit(unit)
+    assert values.min() >= log.low and values.max() <= log.high
+    assert np.median(values) == pytest.approx((log.low * log.high) ** 0.5, rel=1e-3)  # geometric middle
+    whole = REGISTRY["mirror_delay"].prior.from_unit(unit, whole=True)
+    assert set(np.unique(whole)) == set(range(0, 8)) and np.bincount(whole).min() >= 1240

@@ -347,9 +347,10 @@ def cmd_params(args: argparse.Namespace) -> int:
         print(parameter_table())
         return 0
     if args.scenario is None:
-        print(f"{'name':<28} {'kind':<12} {'default':<12} {'unit':<22} allowed")
+        print(f"{'name':<28} {'kind':<12} {'default':<12} {'unit':<22} {'allowed':<34} prior")
         for p in REGISTRY.values():
-            print(f"{p.name:<28} {p.kind:<12} {p.default!s:<12} {p.unit:<22} {p.allowed()}")
+            prior = p.prior.shown() if p.prior else ""
+            print(f"{p.name:<28} {p.kind:<12} {p.default!s:<12} {p.unit:<22} {p.allowed():<34} {prior}".rstrip())
         return 0
     params = load_scenario(args.scenario)
     policy = params["policy"]

@@ -19,16 +19,17 @@ def _value(value) -> str:
 
 
 def parameter_table() -> str:
-    """The registry as a Markdown table (name, kind, default, unit, range, source, meaning)."""
+    """The registry as a Markdown table (name, kind, default, unit, range, source, prior, meaning)."""
     rows = [
-        "| name | kind | default | unit | allowed | source | meaning |",
-        "|---|---|---|---|---|---|---|",
+        "| name | kind | default | unit | allowed | source | prior: what is known, and why | meaning |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for p in REGISTRY.values():
         allowed = p.allowed().replace("|", "\\|")
+        prior = f"{p.prior.shown()}: {p.prior.source}".replace("|", "/") if p.prior else ""
         rows.append(
             f"| `{p.name}` | {p.kind} | {_value(p.default)} | {p.unit} | {allowed} | "
-            f"{p.source.replace('|', '/')} | {p.doc} |"
+            f"{p.source.replace('|', '/')} | {prior} | {p.doc} |"
         )
     return "\n".join([TABLE_BEGIN, *rows, TABLE_END])
 
