@@ -132,7 +132,7 @@ def scenario_cases(rng: random.Random) -> list[Case]:
             "extends": [5, True, [], {"a": 1}, ""], "window": ["x", -1, 0, 1.5, True, 10**6],
             "burn_in": [-1, "x", 2.5, 10**7], "record": ["shops", 5, ["x"], [1], {"a": 1}],
             "params": [5, "x", [1], True], "policy": [5, "x", [1]], "events": [5, "x", [1], {"day": 1}]}  # fmt: skip
-    for key, values in keys.items():  # the first value of each is always in (a case of issue 17), then two at random
+    for key, values in keys.items():  # the first value of each is always in, then two at random
         for v in [values[0], *rng.sample(values[1:], 2)]:
             add("scenario: wrong type of a top-level key", edited(SCENARIO, **{key: v}))
     for _ in range(6):

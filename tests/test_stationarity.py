@@ -1,4 +1,4 @@
-"""The baseline settles: no trend after the warm-up, and no week without sales (issue 14's criterion)."""
+"""The baseline settles: no trend after the warm-up, and no week without sales."""
 
 from pathlib import Path
 

@@ -6,8 +6,8 @@ import pytest
 
 from sim.experiments.execute import Execution
 from sim.experiments.hypotheses import load_hypothesis
-from sim.experiments.worlds import decisive, draw, load_worlds, run_worlds, shares
-from sim.params import ParameterError
+from sim.experiments.worlds import check_worlds, draw, load_worlds, run_worlds, shares
+from sim.params import REGISTRY, ParameterError
 from tests.test_hypotheses import HYPOTHESIS, ROOT, folder
 
 WORLDS = """
@@ -19,8 +19,14 @@ candidate_pool = { range = [600, 20000], scale = "log" }
 """
 
 
-def test_the_shipped_worlds_file_loads_and_stays_inside_the_registry():
+def test_the_shipped_worlds_file_draws_from_the_registry_priors_and_checks_every_world():
     worlds = load_worlds(ROOT / "experiments" / "worlds.toml")
+    assert len(worlds.names) >= 25 and not worlds.overridden  # every range is the registry's prior, none typed here
+    for name in worlds.names:
+        prior = REGISTRY[name].prior
+        assert prior is not None, name
+        if name in worlds.ranges:
+            assert worlds.ranges[name] == (prior.low, prior.high) and (name in worlds.log) == (prior.scale == "log")
     table = draw(worlds, 32)
     fitted = list(worlds.posterior.columns)  # the calibration's sample, shipped beside the targets
     assert {"order_rate", "courier_detection"} <= set(fitted)
@@ -29,6 +35,47 @@ def test_the_shipped_worlds_file_loads_and_stays_inside_the_registry():
             assert table[name].between(low, high).all(), name
     for name in fitted:
         assert table[name].isin(worlds.posterior[name]).all(), name
+    assert worlds.targets_path.name == "kazakhstan.toml" and worlds.scenario_path.name == "baseline.toml"
+
+
+def test_a_world_is_plausible_when_its_baseline_passes_every_fitted_target(tmp_path):
+    """One run per world, judged at every horizon: the worlds kept are exactly those whose statistic is inside."""
+    src = folder(tmp_path / "hyp", {})
+    wide = TARGETS.format(low=1e-9, high=1e9)
+    (tmp_path / "t.toml").write_text(wide)
+    (tmp_path / "w.toml").write_text(WORLDS.replace("[uncertainties]", 'targets = "t.toml"\nscenario = '
+                                     f'"{src / "scen" / "small.toml"}"\n[uncertainties]\norder_rate = '
+                                     '{ range = [0.1, 0.4] }'))  # fmt: skip
+    worlds = load_worlds(tmp_path / "w.toml")
+    table = draw(worlds, 10)
+    first = check_worlds(table, worlds, tmp_path / "c1", execution=Execution(2))
+    assert first["plausible"].all() and (first["outside"] == "").all()
+    column = "national_volume_t@112"
+    cut = float(first[column].median())
+    (tmp_path / "t.toml").write_text(TARGETS.format(low=cut, high=1e9))
+    second = check_worlds(table, load_worlds(tmp_path / "w.toml"), tmp_path / "c2", execution=Execution(2))
+    np.testing.assert_array_equal(second[column], first[column])  # the same world, the same run
+    assert (second["plausible"] == (first[column] >= cut)).all() and 0 < second["plausible"].sum() < 10
+    assert set(second.loc[~second["plausible"], "outside"]) <= {"volume@56, volume@112", "volume@112",
+                                                                 "volume@56"}  # fmt: skip
+    # the volume grows with the order rate: it is the world's values, not luck, that decide
+    assert first[["order_rate", column]].corr().iloc[0, 1] > 0.8
+
+
+TARGETS = """
+window = 28
+horizons = [56, 112]
+[[target]]
+id = "volume"
+description = "d"
+range = [{low}, {high}]
+unit = "t"
+source = "s"
+reliability = "r"
+statistic = "national_volume_t"
+role = "fit"
+missable = "m"
+"""
 
 
 def test_worlds_fill_their_ranges_as_a_latin_hypercube(tmp_path):
@@ -68,32 +115,44 @@ def test_bad_worlds_files_say_what_is_wrong(tmp_path, change, words):
     assert "w.toml" in str(err.value)
 
 
-def test_the_tree_names_the_parameter_that_decides():
-    rng = np.random.default_rng(5)
-    table = pd.DataFrame({"world": range(40), "a": rng.random(40), "b": rng.random(40)})
-    verdict = np.where(table["b"] > 0.6, "not supported", "supported")
-    verdicts = pd.DataFrame({"world": range(40), "hypothesis": "H", "verdict": verdict})
-    rules = decisive(table, verdicts, ["a", "b"], depth=1)
-    (against,) = [r for r in rules if r.startswith("not supported where b > ")]
-    assert 0.5 < float(against.split("> ")[1].split(" ")[0]) < 0.7
-    assert against.endswith(f"({(table['b'] > 0.6).sum()} of {(table['b'] > 0.6).sum()} worlds)")
-    assert any(rule.startswith("supported where b <= ") for rule in rules), rules
-    same = verdicts.assign(verdict="supported")
-    assert decisive(table, same, ["a", "b"]) == ["supported in every world"]
-    assert shares(verdicts).loc["H", "worlds"] == 40
+def test_shares_count_each_hypothesis_s_worlds():
+    verdicts = pd.DataFrame({"world": range(4), "hypothesis": "H",
+                             "verdict": ["supported", "supported", "inconclusive", "not supported"]})  # fmt: skip
+    table = shares(verdicts)
+    assert table.loc["H", "worlds"] == 4 and table.loc["H", "supported"] == 0.5
 
 
 @pytest.mark.slow
-def test_a_hypothesis_runs_in_every_world(tmp_path):
+def test_a_hypothesis_runs_in_every_world_and_its_effect_is_emulated(tmp_path):
     src = folder(tmp_path / "hyp", {"A.toml": HYPOTHESIS.format(id="A", word="cuts", expect="decrease")})
     (tmp_path / "w.toml").write_text(WORLDS)
     h = load_hypothesis(src / "A.toml").use(quick=True)
-    found = run_worlds([h], load_worlds(tmp_path / "w.toml"), 4, tmp_path / "out", execution=Execution(2))
-    assert sorted(found.verdicts["world"]) == [0, 1, 2, 3]
+    found = run_worlds([h], load_worlds(tmp_path / "w.toml"), 12, tmp_path / "out", execution=Execution(2))
+    assert found.emulated and sorted(found.verdicts["world"]) == list(range(12))
     assert set(found.verdicts["verdict"]) <= {"supported", "not supported", "inconclusive"}
-    assert found.rules["A"]
-    again = run_worlds([h], load_worlds(tmp_path / "w.toml"), 4, tmp_path / "out", resume=True)
+    assert len(found.effects) == 24 and found.effects["mean"].notna().all()  # the contrast and the check
+    (sales, check) = found.reports["A"]
+    assert (sales.name, sales.role, sales.relative, check.role) == ("sales", "test", True, "check")
+    assert 0 <= sales.summary["share_supported"] <= 1 and len(sales.sobol) == 2
+    assert found.rules["A"][0].startswith("sales: ")
+    again = run_worlds([h], load_worlds(tmp_path / "w.toml"), 12, tmp_path / "out", resume=True)
     pd.testing.assert_frame_equal(found.verdicts, again.verdicts)  # resumed: nothing new is run
+    pd.testing.assert_frame_equal(found.effects, again.effects)
+    few = run_worlds([h], load_worlds(tmp_path / "w.toml"), 4, tmp_path / "few", execution=Execution(2))
+    assert not few.emulated and (few.verdicts["verdict"] == few.verdicts["own_verdict"]).all()
+    # the report: its table, its sentences and its files come from these results
+    from sim.experiments.hypotheses import run_hypotheses
+    from sim.reporting.hypotheses import write_report
+
+    write_report(run_hypotheses([h], tmp_path / "defaults"), tmp_path / "report", found)
+    text = (tmp_path / "report" / "report.md").read_text()
+    share = shares(found.verdicts).loc["A"]
+    assert "## Across 12 plausible worlds" in text and f"| {share['supported']:.0%} |" in text
+    (line,) = [x for x in text.splitlines() if x.startswith("- A (")]
+    assert f"supported in {share['supported']:.0%} of 12 worlds" in line
+    table = pd.read_csv(tmp_path / "report" / "worlds.csv")
+    assert {"plausible", "A: sales", "A: sales (emulated)", "A", "A (own replications)"} <= set(table.columns)
+    assert (tmp_path / "report" / "figures" / "effects_across_worlds.png").stat().st_size > 5000
 
 
 def test_fitted_parameters_come_from_the_posterior_sample_the_others_from_the_hypercube(tmp_path):

@@ -314,10 +314,14 @@ def cmd_hypotheses(args: argparse.Namespace) -> int:
     print(f"klad: {len(hyps)} hypotheses, {runs} model runs; expected time about {seconds / 60:.0f} min {where}"
           f"{cap} ({per_day * 1000:.1f} ms per model day measured here)", file=sys.stderr, flush=True)  # fmt: skip
     if worlds is not None:
+        from sim.experiments.worlds import check_seconds
+
         _, extra = expected_seconds([in_world(h, 0, {}, worlds.replications) for h in hyps],
                                     1 if args.scheduler else workers, per_day)  # fmt: skip
-        print(f"klad: then {args.worlds} worlds of {worlds.replications} replications each: about "
-              f"{args.worlds * extra / 60:.0f} min more", file=sys.stderr, flush=True)  # fmt: skip
+        check = check_seconds(worlds, args.worlds, 1 if args.scheduler else workers)
+        print(f"klad: then {args.worlds} candidate worlds: about {check / 60:.0f} min to check each against the "
+              f"targets, and up to {args.worlds * extra / 60:.0f} min for {worlds.replications} replications of "
+              "every hypothesis in those that pass", file=sys.stderr, flush=True)  # fmt: skip
     with claimed(out):
         verdicts = run_hypotheses(hyps, out, execution=execution, resume=args.resume)
         across = None

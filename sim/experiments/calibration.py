@@ -194,13 +194,38 @@ def to_unit(values: np.ndarray, priors: dict[str, tuple[float, float]]) -> np.nd
     return np.column_stack(columns)
 
 
-def prior_candidates(priors: dict[str, tuple[float, float]], n: int, seed: int) -> np.ndarray:
-    """``n`` points from the uniform priors: a scrambled Sobol' set (one column per prior)."""
+def prior_candidates(
+    priors: dict[str, tuple[float, float]], n: int, seed: int, scales: dict[str, str] | None = None
+) -> np.ndarray:
+    """``n`` points from the priors: a scrambled Sobol' set (one column per prior), log-uniform where ``scales`` say."""
     from scipy.stats import qmc
 
     unit = qmc.Sobol(d=len(priors), scramble=True, seed=np.random.default_rng(seed)).random(n)
-    lows, highs = (np.array(b, dtype=float) for b in zip(*priors.values(), strict=True))
-    return lows + unit * (highs - lows)
+    return from_unit(unit, priors, scales)
+
+
+def from_unit(unit: np.ndarray, priors: dict[str, tuple[float, float]], scales: dict[str, str] | None) -> np.ndarray:
+    """Unit-cube points as parameter values: uniform over each prior, or uniform on a log scale."""
+    columns = []
+    for j, (name, (low, high)) in enumerate(priors.items()):
+        if (scales or {}).get(name) == "log":
+            columns.append(np.exp(math.log(low) + unit[:, j] * (math.log(high) - math.log(low))))
+        else:
+            columns.append(low + unit[:, j] * (high - low))
+    return np.column_stack(columns)
+
+
+def first_wave(targets: Targets, n: int, seed: int) -> list[list[float]] | None:
+    """Wave 1's points where a prior is log-uniform (a Latin hypercube on the priors' scales); else None.
+
+    None lets the sweep's own Latin hypercube, uniform on every range, place them.
+    """
+    from scipy.stats import qmc
+
+    if "log" not in targets.fit_scales.values():
+        return None
+    unit = qmc.LatinHypercube(d=len(targets.fit_params), seed=np.random.default_rng(seed)).random(n)
+    return from_unit(unit, targets.fit_params, targets.fit_scales).tolist()
 
 
 def log_interval(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -360,9 +385,11 @@ def history_match(targets: Targets, budget: int, waves: int, seed: int, run_wave
     of ``n`` points if ``points`` is None, else those points.
     """
     sizes = wave_sizes(budget, waves)
-    candidates = prior_candidates(targets.fit_params, candidate_count(sizes), derived_seed(seed, _CANDIDATES))
+    candidates = prior_candidates(targets.fit_params, candidate_count(sizes), derived_seed(seed, _CANDIDATES),
+                                  targets.fit_scales)  # fmt: skip
     rng = np.random.default_rng(derived_seed(seed, _RESAMPLE))
-    frames, rows, points, weights, emulator = [], [], None, None, None
+    frames, rows, weights, emulator = [], [], None, None
+    points = first_wave(targets, sizes[0], derived_seed(seed, _WAVE, 0))
     for k, n in enumerate(sizes):
         if k > 0:
             points = candidates[next_design(weights, n, rng)].tolist()
@@ -429,6 +456,8 @@ def calibrate(
     resume: bool = False,
     compare: bool = False,
     model: str = STATISTICS_MODEL,
+    jointly: list[str] | None = None,
+    jointly_why: str = "",
 ) -> Calibration:
     """Fit the targets file's ``[fit]`` parameters to its ``fit`` targets, by ``method``.
 
@@ -439,7 +468,10 @@ def calibrate(
     ``compare``, rejection is also run at the same budget (in ``out/rejection``)
     and its intervals are set beside these. ``model`` replaces the klad market
     by another sweep model entry point that returns every statistic (a toy
-    with known parameters). Runs last ``days``, by default the targets file's
+    with known parameters). ``jointly`` names more uncertainties to fit
+    beside the file's ``[fit]`` ones, each over its registry prior (the
+    joint calibration that plausible worlds are drawn from; ``jointly_why``
+    says whose they are, e.g. the worlds file). Runs last ``days``, by default the targets file's
     first horizon, and statistics are taken over the file's window.
 
     Finished runs are kept under ``out`` as they finish; ``resume`` continues
@@ -458,6 +490,8 @@ def calibrate(
                              "waves (at least 3 runs each)")  # fmt: skip
     started = now()
     targets = load_targets(targets_path)
+    if jointly:
+        targets = targets.jointly(list(jointly), jointly_why or "calibrated jointly")
     if not targets.fit_params:
         raise ParameterError(f"{targets.path}: no [fit.<parameter>] tables: nothing to calibrate")
     params = load_scenario(scenario)
@@ -466,7 +500,8 @@ def calibrate(
     window = min(targets.window, days // 2)
     varied = {n: list(b) for n, b in targets.fit_params.items()}
     ranges = {t.id: [t.statistic, t.low, t.high] for t in targets.by_role("fit")}  # patterns judge, never steer
-    mark = fingerprint(scenario=params, priors=varied, targets=ranges, method=method, budget=budget,
+    scales = {n: targets.fit_scales.get(n, "linear") for n in varied}
+    mark = fingerprint(scenario=params, priors=varied, scales=scales, targets=ranges, method=method, budget=budget,
                        waves=waves if method == "emulator" else None, share=share if method == "rejection" else None,
                        posterior_size=posterior_size, ppc_runs=ppc_runs, days=days, window=window, seed=seed,
                        check_reps=check_reps, model=model)  # fmt: skip

@@ -287,6 +287,10 @@ class EffectReport:
     verdicts: np.ndarray  # each plausible world's verdict
     sobol: pd.DataFrame
     discovery: Discovery
+    means: np.ndarray  # each plausible world's emulated effect
+    sds: np.ndarray  # and its standard deviation
+    role: str = "test"  # the test's role in its hypothesis ("test" or "check")
+    relative: bool = False  # whether the effect is a share of a reference arm
 
 
 def effect_report(
@@ -311,9 +315,10 @@ def effect_report(
     em = fit_effect(run, effect, names, bounds, int(seeds[1]))
     check["noise_sd"] = em.noise_sd
     summary, verdicts = across_worlds(em, plausible, expect, margin)
+    means, sds = em.predict(plausible)
     indices = sobol(em, plausible, int(seeds[2]))
     past = past_margin(effect, expect, margin)
     good = np.isfinite(np.asarray(effect, dtype=float))
     found = discover(run[good].reset_index(drop=True), past[good], names, int(seeds[3]),
                      ("past the margin", "within the margin"))  # fmt: skip
-    return EffectReport(name, expect, margin, check, summary, verdicts, indices, found)
+    return EffectReport(name, expect, margin, check, summary, verdicts, indices, found, means, sds)

@@ -19,9 +19,10 @@ horizon a copy of the market loses its largest shops and runs on
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -340,6 +341,22 @@ class Targets:
     not_compared: list[dict[str, str]]
     window: int = 365  # days of each statistic's window
     horizons: tuple[int, ...] = (730,)  # days at which validation takes the statistics; the first is fitted
+    fit_scales: dict[str, str] = field(default_factory=dict)  # fitted parameter -> "log" where its prior is log-uniform
+
+    def jointly(self, names: list[str], why: str) -> Targets:
+        """These targets with ``names`` fitted too, each over its registry prior (a joint calibration)."""
+        params, reasons, scales = dict(self.fit_params), dict(self.fit_reasons), dict(self.fit_scales)
+        for name in names:
+            if name in params:
+                continue
+            p = REGISTRY.get(name)
+            if p is None or p.prior is None:
+                raise ParameterError(f"{why}: {shown(name)} has no prior in sim/registry.toml; a joint "
+                                     "calibration varies only uncertainties with one")  # fmt: skip
+            params[name] = (p.prior.low, p.prior.high)
+            reasons[name] = f"calibrated jointly ({why}); prior: {p.prior.source}"
+            scales[name] = p.prior.scale
+        return dataclasses.replace(self, fit_params=params, fit_reasons=reasons, fit_scales=scales)
 
     def by_role(self, role: str) -> list[Target]:
         """The targets with this role."""
@@ -359,7 +376,7 @@ TARGET: Schema = {
     "missable": text(longest=4000, lines=True), "not_fitted": text(None, longest=4000, lines=True),
 }  # fmt: skip
 #: One ``[fit.<parameter>]``: its prior and why it is fitted.
-FIT: Schema = {"prior": of("any"), "reason": text(longest=2000, lines=True)}
+FIT: Schema = {"prior": of("any", None), "reason": text(longest=2000, lines=True)}
 #: One ``[[not_compared]]``: a figure of the sources that no run statistic can be compared with, and why.
 NOT_COMPARED: Schema = {"figure": text(longest=2000), "source": text(longest=2000), "reason": text(longest=4000)}
 
@@ -376,13 +393,13 @@ def load_targets(path: str | Path) -> Targets:
             raise ParameterError(f"{path}: [[target]] #{i + 1}: id '{target.id}' is used twice")
         seen.add(target.id)
         targets.append(target)
-    fit_params, reasons = _check_fit(path, data["fit"])
+    fit_params, reasons, scales = _check_fit(path, data["fit"])
     if fit_params and not any(t.role == "fit" for t in targets):
         raise ParameterError(f"{path}: [fit] names parameters but no target has role = 'fit'")
     not_compared = [schema.check(row, NOT_COMPARED, f"{path}: [[not_compared]] #{i + 1}")
                     for i, row in enumerate(data["not_compared"])]  # fmt: skip
     horizons = _horizons(path, data["horizons"], data["window"])
-    return Targets(path, targets, fit_params, reasons, not_compared, data["window"], horizons)
+    return Targets(path, targets, fit_params, reasons, not_compared, data["window"], horizons, scales)
 
 
 def _horizons(path: Path, horizons: Any, window: int) -> tuple[int, ...]:
@@ -429,20 +446,26 @@ def _bounds(bounds: Any, where: str, *, finite: bool) -> tuple[float, float]:
     return float(bounds[0]), float(bounds[1])
 
 
-def _check_fit(path: Path, fit: dict) -> tuple[dict[str, tuple[float, float]], dict[str, str]]:
-    bounds, reasons = {}, {}
+def _check_fit(path: Path, fit: dict) -> tuple[dict[str, tuple[float, float]], dict[str, str], dict[str, str]]:
+    """Each ``[fit.<parameter>]``: its prior (the file's ``prior``, uniform; else the registry's) and reason."""
+    bounds, reasons, scales = {}, {}, {}
     for name, spec in fit.items():
         where = f"{path}: [fit.{name}]"
         if name not in REGISTRY:
             raise ParameterError(f"{where}: unknown parameter {shown(name)} (see `klad params`)")
         p = REGISTRY[name]
-        if p.kind != "uncertainty" or p.type is not float:
+        if p.kind != "uncertainty" or p.type not in (int, float):
             raise ParameterError(f"{where}: only numeric uncertainties can be fitted; '{name}' is a {p.kind}")
         spec = schema.check(spec, FIT, where)
-        low, high = _bounds(spec["prior"], f"{where}: prior", finite=True)
-        bounds[name] = (p.check(low, where), p.check(high, where))
+        if spec["prior"] is None:
+            if p.prior is None:
+                raise ParameterError(f"{where}: no prior: give prior = [low, high], or one in sim/registry.toml")
+            bounds[name], scales[name] = (p.prior.low, p.prior.high), p.prior.scale
+        else:
+            low, high = _bounds(spec["prior"], f"{where}: prior", finite=True)
+            bounds[name], scales[name] = (p.check(low, where), p.check(high, where)), "linear"
         reasons[name] = spec["reason"]
-    return bounds, reasons
+    return bounds, reasons, scales
 
 
 # --------------------------------------------------------- many runs at once

@@ -1,21 +1,32 @@
-"""The hypotheses across plausible worlds: the share of worlds per verdict, and what decides it.
+"""The hypotheses across plausible worlds: each effect's spread, the share of worlds per verdict, and why.
 
-A verdict at the registry's defaults is one point of a space of uncertain
-mechanisms. ``experiments/worlds.toml`` names the uncertainties that the
-hypotheses' ``[flip]`` tables show to matter, each with a range, and the
-calibration's posterior sample (``posterior``, written by ``klad calibrate``);
-``draw`` places ``N`` worlds in that space: the fitted parameters are a
-posterior draw each (values the empirical targets allow, found with the other
-parameters at the scenario's values), the others a Latin hypercube over their
-ranges (``scipy.stats.qmc``, seeded; no target identifies them). A parameter
-in both takes the posterior's values, not the range's. Then ``run_worlds``
-runs every hypothesis in every world (the same arms and tests, with the
-world's values in every arm, ``replications`` each) through the one runner,
-``run_hypotheses``. ``decisive`` then fits a
-shallow classification tree (scikit-learn) of the verdict on the world's
-values and reads its leaves as rules: "not supported where
-discount_factor_mean > 0.62 (9 of 10 worlds)". This is scenario discovery in
-the sense of Bryant & Lempert (2010), with CART in place of PRIM.
+A verdict at the registry's defaults is one point of what we do not know.
+``experiments/worlds.toml`` names the uncertainties that vary between worlds
+(each over its prior in ``sim/registry.toml``: a range and shape from what is
+known, with its reason) and the joint calibration's posterior sample
+(``posterior``, written by ``klad calibrate --worlds``), and a targets file.
+
+1. ``draw`` places ``N`` candidate worlds: the posterior's parameters are
+   ``N`` of its draws (values that the fitted targets allow, found with the
+   other uncertainties varying too); an uncertainty the posterior lacks
+   comes from a Latin hypercube over its prior (``scipy.stats.qmc``, seeded).
+2. ``check_worlds`` runs each candidate's baseline once to the targets file's
+   last horizon and judges every fitted target at every horizon. A world
+   outside any of them is not plausible: it is dropped, and counted.
+3. ``run_worlds`` runs every hypothesis in every plausible world (the same
+   arms and tests, the world's values in every arm, ``replications`` paired
+   replications each) through the one runner, ``run_hypotheses``.
+4. Each deciding test and check is read through an emulator of its effect
+   over the worlds' parameters (``sim.experiments.emulate``): its coverage
+   out of sample, the effect's median and 80% interval across the plausible
+   worlds, each world's verdict from the emulator's interval by the same rule
+   as at the defaults, Sobol indices of the effect, and scenario discovery
+   that must beat guessing the commoner outcome. A hypothesis's verdict in a
+   world combines its tests' there (``combine``), and the share of worlds per
+   verdict is counted over the plausible worlds.
+
+With fewer than ``MIN_EMULATED`` plausible worlds there is no emulator: each
+world's verdict is its replications' own, and the report says so.
 """
 
 from __future__ import annotations
@@ -31,31 +42,35 @@ import pandas as pd
 from sim.experiments.execute import IN_PROCESS, Execution
 from sim.experiments.hypotheses import Hypothesis, run_hypotheses
 from sim.io import schema
-from sim.io.config import read_file
+from sim.io.config import load_scenario, read_file
 from sim.io.schema import MAX_SEED, Schema, choice, of, text, whole
 from sim.params import REGISTRY, ParameterError, shown
 
 #: ``experiments/worlds.toml``'s keys.
 WORLDS: Schema = {
-    "seed": whole(0, MAX_SEED, 20252), "replications": whole(2, 1000, 4), "uncertainties": of("table"),
-    "posterior": text(None, longest=1000),
+    "seed": whole(0, MAX_SEED, 20252), "replications": whole(2, 1000, 2), "uncertainties": of("any"),
+    "posterior": text(None, longest=1000), "targets": text(None, longest=1000),
+    "scenario": text("../scenarios/baseline.toml", longest=1000),
 }  # fmt: skip
 UNCERTAINTY: Schema = {"range": of("any"), "scale": choice(("linear", "log"), "linear")}
-#: Leaves of the tree with fewer worlds than this name no rule.
-MIN_LEAF = 4
+#: Fewest plausible worlds an emulator is fitted to; with fewer, each world's verdict is its own replications'.
+MIN_EMULATED = 10
 
 
 @dataclass
 class Worlds:
-    """A validated worlds file: the uncertainties' ranges and how each world is run."""
+    """A validated worlds file: the uncertainties' ranges and how each world is run and checked."""
 
     path: Path
     seed: int
     replications: int
     ranges: dict[str, tuple[Any, Any]]
     log: set[str]
-    posterior: pd.DataFrame | None = None  # the calibration's posterior sample: one row per draw, fitted parameters
+    posterior: pd.DataFrame | None = None  # the calibration's posterior sample: one row per draw
     posterior_path: Path | None = None
+    targets_path: Path | None = None  # the targets every world's baseline is checked against
+    scenario_path: Path | None = None  # the baseline scenario of that check
+    overridden: set[str] = field(default_factory=set)  # uncertainties whose range the file sets, not the registry
 
     @property
     def names(self) -> list[str]:
@@ -63,39 +78,77 @@ class Worlds:
         fitted = [] if self.posterior is None else list(self.posterior.columns)
         return [*fitted, *(n for n in self.ranges if n not in fitted)]
 
+    def bounds(self, table: pd.DataFrame | None = None) -> dict[str, tuple[float, float]]:
+        """Each varied parameter's bounds: its range, widened to the posterior's and ``table``'s values."""
+        out = {}
+        for name in self.names:
+            low, high = self.ranges.get(name, (math.inf, -math.inf))
+            for frame in (self.posterior, table):
+                if frame is not None and name in frame:
+                    low, high = min(low, float(frame[name].min())), max(high, float(frame[name].max()))
+            out[name] = (float(low), float(high)) if high > low else (float(low), float(low) + 1e-12)
+        return out
+
 
 @dataclass
 class WorldVerdicts:
-    """What ``run_worlds`` found: each world's values and each hypothesis's verdict there."""
+    """What ``run_worlds`` found."""
 
-    worlds: pd.DataFrame  # one row per world: ``world`` and the value of every uncertainty
-    verdicts: pd.DataFrame  # one row per world and hypothesis: ``world``, ``hypothesis``, ``verdict``
-    rules: dict[str, list[str]]  # hypothesis -> the rules that decide its verdict
+    worlds: pd.DataFrame  # one row per candidate world: ``world``, every uncertainty, ``plausible``, ``outside``
+    verdicts: pd.DataFrame  # one row per plausible world and hypothesis: ``verdict`` (emulated), ``own_verdict``
+    effects: pd.DataFrame  # one row per plausible world and test: its estimate, the emulator's mean, sd and verdict
+    reports: dict[str, list[Any]]  # hypothesis -> an ``EffectReport`` per deciding test and check
     replications: int
     fitted: list[str] = field(default_factory=list)  # the parameters drawn from the calibration's posterior
     posterior: str = ""  # its file
+    targets: str = ""  # the targets file of the check ("" = the worlds were not checked)
+    emulated: bool = True  # False: too few plausible worlds, each world's verdict is its own
+
+    @property
+    def plausible(self) -> pd.DataFrame:
+        return self.worlds[self.worlds["plausible"]]
+
+    @property
+    def rules(self) -> dict[str, list[str]]:
+        """Per hypothesis, what decides each of its tests across worlds (scenario discovery), in words."""
+        return {hid: [f"{r.name}: " + "; ".join(r.discovery.lines()) for r in reports]
+                for hid, reports in self.reports.items()}  # fmt: skip
 
 
 def load_worlds(path: str | Path) -> Worlds:
     """Read and validate a worlds file; a ParameterError names the file and key."""
     path, data = read_file(path, "worlds", WORLDS)
     where = str(path)
-    ranges, log = {}, set()
-    if not data["uncertainties"]:
-        raise ParameterError(f"{where}: give [uncertainties]: name = {{ range = [low, high] }}")
-    for name, spec in data["uncertainties"].items():
+    ranges, log, overridden = {}, set(), set()
+    spec_of = data["uncertainties"]
+    if isinstance(spec_of, list):
+        if not all(isinstance(n, str) for n in spec_of):
+            raise ParameterError(f"{where}: uncertainties must be a list of parameter names")
+        spec_of = dict.fromkeys(spec_of)
+    if not isinstance(spec_of, dict) or not spec_of:
+        raise ParameterError(f'{where}: give uncertainties = ["name", ...] (each over its registry prior), or '
+                             "[uncertainties]: name = { range = [low, high] }")  # fmt: skip
+    for name, spec in spec_of.items():
         key = f"{where} [uncertainties] {name}"
         if name not in REGISTRY:
             raise ParameterError(f"{key}: unknown parameter {shown(name)} (see `klad params`)")
-        if REGISTRY[name].kind != "uncertainty":
-            raise ParameterError(f"{key}: {name} is a {REGISTRY[name].kind}; worlds vary only uncertainties")
+        p = REGISTRY[name]
+        if p.kind != "uncertainty":
+            raise ParameterError(f"{key}: {name} is a {p.kind}; worlds vary only uncertainties")
+        if spec is None:
+            if p.prior is None:
+                raise ParameterError(f"{key}: {name} has no prior in sim/registry.toml; give it a range here")
+            ranges[name] = (p.check(p.prior.low, key), p.check(p.prior.high, key))
+            if p.prior.scale == "log":
+                log.add(name)
+            continue
         if not isinstance(spec, dict):
             raise ParameterError(f'{key}: give {{ range = [low, high], scale = "linear" or "log" }}')
         spec = schema.check(spec, UNCERTAINTY, key)
         bounds = spec["range"]
         if not isinstance(bounds, list) or len(bounds) != 2:
             raise ParameterError(f"{key}: range must be [low, high]")
-        low, high = (REGISTRY[name].check(v, key) for v in bounds)
+        low, high = (p.check(v, key) for v in bounds)
         if not low < high:
             raise ParameterError(f"{key}: range must have low < high, not [{low}, {high}]")
         if spec["scale"] == "log":
@@ -103,11 +156,23 @@ def load_worlds(path: str | Path) -> Worlds:
                 raise ParameterError(f"{key}: a log scale needs a range above 0, not from {low}")
             log.add(name)
         ranges[name] = (low, high)
+        overridden.add(name)
     posterior_path, posterior = None, None
     if data["posterior"]:
         posterior_path = (path.parent / data["posterior"]).resolve()  # relative to the worlds file
         posterior = load_posterior(posterior_path, f"{where}: posterior")
-    return Worlds(path, data["seed"], data["replications"], ranges, log, posterior, posterior_path)
+    targets_path = scenario_path = None
+    if data["targets"]:
+        from sim.experiments.targets import load_targets
+
+        targets_path = (path.parent / data["targets"]).resolve()
+        if not targets_path.is_file():
+            raise ParameterError(f"{where}: targets: no file {targets_path}")
+        load_targets(targets_path)  # a bad targets file is named now, not after the worlds are drawn
+        scenario_path = (path.parent / data["scenario"]).resolve()
+        load_scenario(scenario_path)
+    return Worlds(path, data["seed"], data["replications"], ranges, log, posterior, posterior_path, targets_path,
+                  scenario_path, overridden)  # fmt: skip
 
 
 #: Columns of a calibration's sample that are not parameters (which run, its seed, its distance or weight).
@@ -136,13 +201,16 @@ def load_posterior(path: Path, where: str) -> pd.DataFrame:
 
 
 def draw(worlds: Worlds, n: int) -> pd.DataFrame:
-    """``n`` worlds; a ``world`` column 0..n-1.
+    """``n`` candidate worlds; a ``world`` column 0..n-1.
 
     The posterior's parameters take the values of ``n`` draws of its sample
     (without replacement while it has enough rows; seeded), the other
-    uncertainties a Latin hypercube over their ranges (integers rounded).
+    uncertainties a Latin hypercube over their ranges (uniform, or uniform on
+    a log scale; whole numbers floored, each drawn as often).
     """
     from scipy.stats import qmc
+
+    from sim.params import Prior
 
     rng = np.random.default_rng(worlds.seed)
     fitted = [] if worlds.posterior is None else list(worlds.posterior.columns)
@@ -157,16 +225,60 @@ def draw(worlds: Worlds, n: int) -> pd.DataFrame:
             table[name] = values.round().astype(int) if REGISTRY[name].type is int else values.astype(float)
     for j, name in enumerate(names):
         low, high = worlds.ranges[name]
-        whole = REGISTRY[name].type is int
-        top = high + 1 if whole else high  # a whole number's range runs to the next one, so each is drawn as often
-        if name in worlds.log:
-            values = np.exp(np.log(low) + unit[:, j] * (np.log(top) - np.log(low)))
-        else:
-            values = low + unit[:, j] * (top - low)
-        if whole:
-            values = np.minimum(np.floor(values), high).astype(int)
-        table[name] = values
+        prior = Prior(low, high, "log" if name in worlds.log else "linear", "")
+        table[name] = prior.from_unit(unit[:, j], whole=REGISTRY[name].type is int)
     return pd.DataFrame(table)
+
+
+def check_worlds(
+    table: pd.DataFrame, worlds: Worlds, out: str | Path, *, execution: Execution = IN_PROCESS, resume: bool = False
+) -> pd.DataFrame:
+    """Each candidate world's baseline, run once to the targets' last horizon and judged at every horizon.
+
+    Returns ``table`` with ``plausible`` (inside every fitted target at every
+    horizon) and ``outside`` (the targets missed, as "target@day"), and each
+    fitted target's statistic at each horizon. Without a targets file every
+    world is kept, unchecked (``outside`` says so).
+    """
+    from sim.experiments.targets import horizon_column, load_targets, run_statistics
+
+    if worlds.targets_path is None:
+        return table.assign(plausible=True, outside="not checked")
+    targets = load_targets(worlds.targets_path)
+    params = load_scenario(worlds.scenario_path)
+    names = worlds.names
+    bounds = worlds.bounds(table)
+    horizons = targets.horizons
+    runs = run_statistics(params, {n: list(bounds[n]) for n in names}, design="points", samples=len(table),
+                          reps=1, days=horizons[-1], seed=worlds.seed, out=out, execution=execution, resume=resume,
+                          horizons=horizons, window=min(targets.window, horizons[0] // 2),
+                          points=table[names].to_numpy(dtype=float).tolist())  # fmt: skip
+    runs = runs.sort_values("run" if "run" in runs else runs.columns[0]).reset_index(drop=True)
+    result = table.copy()
+    missed: list[list[str]] = [[] for _ in range(len(table))]
+    for t in targets.by_role("fit"):
+        for day in horizons:
+            column = horizon_column(t.statistic, day)
+            values = runs[column].to_numpy(dtype=float) if column in runs else np.full(len(table), np.nan)
+            result[column] = values
+            for i, value in enumerate(values):
+                if not (np.isfinite(value) and t.contains(value)):
+                    missed[i].append(f"{t.id}@{day}")
+    failed = (runs["status"] != "ok").to_numpy() if "status" in runs else np.zeros(len(table), bool)
+    result["plausible"] = [not m and not f for m, f in zip(missed, failed, strict=True)]
+    result["outside"] = ["run failed" if f else ", ".join(m) for m, f in zip(missed, failed, strict=True)]
+    return result
+
+
+def check_seconds(worlds: Worlds, n: int, workers: int) -> float:
+    """Expected wall time of ``check_worlds`` for ``n`` worlds on ``workers`` processes (0 without targets)."""
+    from sim.experiments.targets import load_targets, seconds_per_run
+
+    if worlds.targets_path is None:
+        return 0.0
+    horizons = load_targets(worlds.targets_path).horizons
+    buyers = load_scenario(worlds.scenario_path)["n_buyers"]
+    return n * seconds_per_run(horizons[-1], buyers, len(horizons)) / max(1, workers) / 0.9
 
 
 def in_world(h: Hypothesis, k: int, values: dict[str, Any], replications: int) -> Hypothesis:
@@ -182,6 +294,20 @@ def _plain(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value
 
 
+def effect_of(row: dict[str, Any], test: Any) -> tuple[float, str, float]:
+    """A test's effect as the emulator learns it, with the claim and margin the rule reads it by.
+
+    A relative contrast is a share of its reference arm (its margin too); a
+    level test is the distance of the level from its threshold, read as an
+    increase (``above``) or a decrease (``below``) past a margin of 0.
+    """
+    if row["kind"] == "level":
+        expect = "increase" if row["expect"] == "above" else "decrease"
+        return float(row["estimate"] - test.threshold), expect, 0.0
+    effect = row["relative"] if test.relative_to else row["estimate"]
+    return float(effect), row["expect"], float(test.margin)
+
+
 def run_worlds(
     hyps: list[Hypothesis],
     worlds: Worlds,
@@ -191,24 +317,66 @@ def run_worlds(
     execution: Execution = IN_PROCESS,
     resume: bool = False,
 ) -> WorldVerdicts:
-    """Run every hypothesis in ``n`` worlds (``draw``) and find what decides each verdict (``decisive``).
+    """Draw ``n`` candidate worlds, keep the plausible ones, run every hypothesis there and read the effects.
 
-    The runs go to ``out`` (resumable as ``run_hypotheses``'s); arms that are
-    the same in several hypotheses of a world run once.
+    The runs go to ``out`` (``check`` and the hypotheses' runs; resumable as
+    ``run_hypotheses``'s); arms that are the same in several hypotheses of a
+    world run once.
     """
-    table = draw(worlds, n)
+    from sim.experiments.emulate import effect_report
+    from sim.experiments.verdicts import combine
+
+    out = Path(out)
     names = worlds.names
+    table = check_worlds(draw(worlds, n), worlds, out / "check", execution=execution, resume=resume)
+    kept = table[table["plausible"]].reset_index(drop=True)
     copies = [in_world(h, int(row["world"]), {k: row[k] for k in names}, worlds.replications)
-              for _, row in table.iterrows() for h in hyps]  # fmt: skip
-    found = run_hypotheses(copies, out, execution=execution, resume=resume, keep_daily=False)
-    rows = []
+              for _, row in kept.iterrows() for h in hyps]  # fmt: skip
+    found = run_hypotheses(copies, out, execution=execution, resume=resume, keep_daily=False) if copies else None
+    effect_rows, own = [], []
     for h in copies:
         hid, world = h.id.split("@")
-        rows.append({"world": int(world), "hypothesis": hid, "verdict": found.details[h.id].verdict})
-    verdicts = pd.DataFrame(rows)
-    rules = {h.id: decisive(table, verdicts[verdicts["hypothesis"] == h.id], names) for h in hyps}
+        judged = found.details[h.id]
+        criteria = {t.name: t for t in h.tests}
+        own.append({"world": int(world), "hypothesis": hid, "own_verdict": judged.verdict})
+        for r in judged.results:
+            if r["role"] in ("test", "check") and r["kind"] in ("contrast", "level"):
+                test = criteria[r["test"]]
+                effect, expect, margin = effect_of(r, test)
+                effect_rows.append({"world": int(world), "hypothesis": hid, "test": r["test"], "role": r["role"],
+                                    "relative": bool(test.kind == "contrast" and test.relative_to),
+                                    "effect": effect, "expect": expect, "margin": margin,
+                                    "own_verdict": r["verdict"]})  # fmt: skip
+    effects = pd.DataFrame(effect_rows, columns=["world", "hypothesis", "test", "role", "relative", "effect", "expect",
+                                                 "margin", "own_verdict"])  # fmt: skip
+    verdicts = pd.DataFrame(own, columns=["world", "hypothesis", "own_verdict"])
+    emulated = len(kept) >= MIN_EMULATED
+    reports: dict[str, list[Any]] = {h.id: [] for h in hyps}
+    effects["mean"], effects["sd"], effects["verdict"] = np.nan, np.nan, effects["own_verdict"]
+    if emulated:
+        seeds = np.random.SeedSequence([worlds.seed, 3]).generate_state(max(1, len(effects.groupby(["hypothesis",
+                                                                                                    "test"]))))
+        for k, ((hid, test), rows) in enumerate(effects.groupby(["hypothesis", "test"], sort=False)):
+            rows = rows.sort_values("world")
+            run = kept.set_index("world").loc[rows["world"].to_numpy(), names].reset_index()
+            report = effect_report(test, run, rows["effect"].to_numpy(), run, names, rows["expect"].iloc[0],
+                                   float(rows["margin"].iloc[0]), int(seeds[k]), worlds.bounds(kept))  # fmt: skip
+            report.role, report.relative = rows["role"].iloc[0], bool(rows["relative"].iloc[0])
+            reports[hid].append(report)
+            effects.loc[rows.index, "verdict"] = report.verdicts
+            effects.loc[rows.index, "mean"], effects.loc[rows.index, "sd"] = report.means, report.sds
+    combined = []
+    for (world, hid), rows in effects.groupby(["world", "hypothesis"]):
+        combined.append({"world": world, "hypothesis": hid,
+                         "verdict": combine([{"role": r.role, "verdict": r.verdict} for r in rows.itertuples()])})
+    if combined:
+        verdicts = verdicts.merge(pd.DataFrame(combined), on=["world", "hypothesis"], how="left")
+    else:
+        verdicts["verdict"] = pd.Series(dtype=str)
+    verdicts["verdict"] = verdicts["verdict"].fillna(verdicts["own_verdict"])  # a hypothesis with no contrast
     fitted = [] if worlds.posterior is None else list(worlds.posterior.columns)
-    return WorldVerdicts(table, verdicts, rules, worlds.replications, fitted, _shown(worlds.posterior_path))
+    return WorldVerdicts(table, verdicts, effects, reports, worlds.replications, fitted,
+                         _shown(worlds.posterior_path), _shown(worlds.targets_path), emulated)  # fmt: skip
 
 
 def _shown(path: Path | None) -> str:
@@ -232,50 +400,8 @@ def shares(verdicts: pd.DataFrame) -> pd.DataFrame:
 
 
 def need_sklearn() -> None:
-    """A one-line error now, not after hours of runs, if scikit-learn (for ``decisive``) is missing."""
+    """A one-line error now, not after hours of runs, if scikit-learn (for the emulators) is missing."""
     try:
         import sklearn  # noqa: F401
     except ImportError:
         raise ParameterError("--worlds needs scikit-learn: pip install scikit-learn") from None
-
-
-def decisive(table: pd.DataFrame, verdicts: pd.DataFrame, names: list[str], depth: int = 2) -> list[str]:
-    """Rules that decide a hypothesis's verdict across worlds: the leaves of a shallow classification tree.
-
-    A tree of depth ``depth`` (scikit-learn's CART, leaves of at least
-    ``MIN_LEAF`` worlds) is fitted to the verdicts on the worlds' values; each
-    leaf becomes "VERDICT where CONDITIONS (k of m worlds)", the largest leaves
-    first. A hypothesis with one verdict in every world has no rule to find.
-    """
-    from sklearn.tree import DecisionTreeClassifier
-
-    data = table.merge(verdicts, on="world")
-    if data["verdict"].nunique() < 2:
-        only = data["verdict"].iloc[0] if len(data) else "none"
-        return [f"{only} in every world"]
-    x, y = data[names].to_numpy(dtype=float), data["verdict"].to_numpy()
-    tree = DecisionTreeClassifier(max_depth=depth, min_samples_leaf=MIN_LEAF, random_state=0).fit(x, y)
-    t = tree.tree_
-    rules = []
-
-    def walk(node: int, conditions: list[str]) -> None:
-        if t.children_left[node] == -1:
-            counts = t.value[node][0] * t.n_node_samples[node] / max(t.value[node][0].sum(), 1e-12)
-            best = int(np.argmax(counts))
-            k, m = int(round(counts[best])), int(t.n_node_samples[node])
-            where = " and ".join(conditions) if conditions else "everywhere"
-            rules.append((m, f"{tree.classes_[best]} where {where} ({k} of {m} worlds)"))
-            return
-        name, cut = names[t.feature[node]], t.threshold[node]
-        walk(t.children_left[node], [*conditions, f"{name} <= {_cut(cut)}"])
-        walk(t.children_right[node], [*conditions, f"{name} > {_cut(cut)}"])
-
-    walk(0, [])
-    return [rule for _, rule in sorted(rules, key=lambda r: -r[0])]
-
-
-def _cut(value: float) -> str:
-    if value == 0 or not math.isfinite(value):
-        return f"{value:g}"
-    digits = max(0, 2 - int(math.floor(math.log10(abs(value)))))
-    return f"{value:.{digits}f}"

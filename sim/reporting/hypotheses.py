@@ -160,9 +160,14 @@ def write_report(verdicts: Verdicts, out: str | Path, across: WorldVerdicts | No
         worlds=None
         if across is None
         else {
-            "n": len(across.worlds),
+            "candidates": len(across.worlds),
+            "plausible": int(across.worlds["plausible"].sum()),
+            "checked_against": across.targets,
             "replications": across.replications,
-            "shares": shares(across.verdicts).to_dict("index"),
+            "emulated": across.emulated,
+            "shares": shares(across.verdicts).to_dict("index") if len(across.verdicts) else {},
+            "effects": {f"{hid}: {r.name}": {**r.summary, **r.check} for hid, rs in across.reports.items()
+                        for r in rs},
         },
     )
     write_json(manifest, out / "manifest.json")
@@ -263,37 +268,147 @@ def plot_effects(h, effects: pd.DataFrame, path: Path) -> Path | None:
 
 
 def _worlds_section(hyps, details, across: WorldVerdicts, out: Path) -> list[str]:
-    """The headline: each hypothesis's verdicts across plausible worlds, and the rules that decide them."""
-    table = shares(across.verdicts)
-    n, reps = len(across.worlds), across.replications
-    merged = across.worlds.merge(across.verdicts.pivot(index="world", columns="hypothesis", values="verdict"),
-                                 on="world")  # fmt: skip
-    write_atomic(out / "worlds.csv", lambda tmp: merged.to_csv(tmp, index=False))
-    figure = plot_worlds(table, out / "figures" / "worlds.png")
-    names = ", ".join(f"`{c}`" for c in across.worlds.columns if c != "world" and c not in across.fitted)
+    """The headline: each hypothesis's effects and verdicts across plausible worlds, and what decides them."""
+    plausible = across.plausible
+    n, kept, reps = len(across.worlds), len(plausible), across.replications
+    write_atomic(out / "worlds.csv", lambda tmp: worlds_table(across).to_csv(tmp, index=False))
+    write_atomic(out / "effects.csv", lambda tmp: across.effects.to_csv(tmp, index=False))
+    names = ", ".join(f"`{c}`" for c in _varied(across) if c not in across.fitted)
     fitted = ", ".join(f"`{c}`" for c in across.fitted)
-    cube = "a point of a Latin hypercube over"
+    drawn = f"the uncertainties {names} from a Latin hypercube over their priors (`klad params`)"
     if across.fitted:
-        cube = (f"a draw of the calibration's posterior sample (`{across.posterior}`) for the fitted parameters "
-                f"({fitted}), and for the others {cube}")  # fmt: skip
-    lines = [
-        f"## Across {n} plausible worlds", "",
-        f"Each hypothesis ran in {n} worlds, each {cube} the uncertainties that the "
-        f"hypotheses' [flip] tables name ({names}; ranges in `experiments/worlds.toml`), with {reps} replications "
-        "per world. The share of worlds per verdict, and the conditions under which each verdict comes out (the "
-        "leaves of a depth-2 classification tree on the worlds' values):", "",
-        "| hypothesis | at defaults | supported | not supported | inconclusive | what decides it |",
-        "|---|---|---:|---:|---:|---|",
-    ]  # fmt: skip
+        drawn = (f"the parameters {fitted} from the calibration's posterior sample (`{across.posterior}`), and "
+                 f"{drawn}")  # fmt: skip
+    if across.targets:
+        missed = pd.Series([m for text in across.worlds.loc[~across.worlds["plausible"], "outside"]
+                            for m in text.split(", ") if m]).value_counts()  # fmt: skip
+        top = ", ".join(f"{k} ({v})" for k, v in missed.head(4).items())
+        checked = (f"Of {n} candidate worlds ({drawn}), {kept} passed every fitted target of `{across.targets}` "
+                   f"at every horizon in one run of their baseline; the other {n - kept} were dropped"
+                   + (f" (most often missed: {top})" if top else "") + ".")  # fmt: skip
+    else:
+        checked = f"{n} worlds ({drawn}), not checked against any targets (the worlds file names none)."
+    lines = [f"## Across {kept} plausible worlds", "", checked, ""]
+    if not kept:
+        return [*lines, "No world passed: no verdict across worlds.", ""]
+    table = shares(across.verdicts)
+    figure = plot_worlds(table, out / "figures" / "worlds.png")
+    how = (f"Each hypothesis ran in every plausible world with {reps} paired replications. Each test's effect "
+           "was then learned over the worlds' parameters by a Gaussian process with a noise term "
+           "(`sim/experiments/emulate.py`); a world's verdict is the rule applied to the emulator's 95% interval "
+           "of its effect there, and a hypothesis's combines its tests' as at the defaults."
+           if across.emulated else
+           f"Each hypothesis ran in every plausible world with {reps} paired replications; with fewer than "
+           "ten worlds no emulator is fitted and a world's verdict is its own replications'.")  # fmt: skip
+    lines += [how, "", "| hypothesis | at defaults | supported | not supported | inconclusive |",
+              "|---|---|---:|---:|---:|"]  # fmt: skip
     for h in hyps:
-        row = table.loc[h.id]
-        rules = "; ".join(across.rules[h.id])
+        row = table.loc[h.id] if h.id in table.index else None
+        if row is None:
+            continue
         lines.append(f"| {h.id}: {h.title} | {details[h.id].verdict} | {row['supported']:.0%} | "
-                     f"{row['not supported']:.0%} | {row['inconclusive']:.0%} | {rules} |")  # fmt: skip
-    lines += ["", f"![verdicts across worlds](figures/{figure.name})", "",
-              f"A world's verdict rests on {reps} replications, so some *inconclusive* worlds lack power rather "
-              "than a decision; `worlds.csv` has every world's values and verdicts.", ""]  # fmt: skip
+                     f"{row['not supported']:.0%} | {row['inconclusive']:.0%} |")  # fmt: skip
+    lines += ["", f"![verdicts across worlds](figures/{figure.name})", ""]
+    if across.emulated:
+        lines += ["In plain words:", ""] + [f"- {line}" for line in plain_lines(hyps, across)] + [""]
+        effects_figure = plot_effects_across(across, out / "figures" / "effects_across_worlds.png")
+        lines += [
+            "Each test across the plausible worlds: the emulated effect's median and 80% interval, the "
+            "probability that the claim holds, the emulator's checks out of sample (the share of held-out "
+            "worlds inside its 90% predictive interval, and R², the share of the differences between worlds' "
+            "estimates it predicts), the parameters with the largest total Sobol index of the effect, and "
+            "scenario discovery (a depth-2 tree of 'past the margin' on the worlds' values; kept only when its "
+            "cross-validated accuracy beats guessing the commoner outcome):", "",
+            "| test | effect: median [80% of worlds] | claim holds | coverage (90%) | R² | largest ST | "
+            "what decides it |",
+            "|---|---|---:|---:|---:|---|---|",
+        ]  # fmt: skip
+        for h in hyps:
+            for r in across.reports.get(h.id, []):
+                s_, c = r.summary, r.check
+                sobol = ", ".join(f"`{row.parameter}` {row.ST:.2f}" for row in r.sobol.head(3).itertuples())
+                found = r.discovery
+                rule = "; ".join(found.lines())
+                if found.found:
+                    rule += f" (accuracy {found.accuracy:.2f} against {found.majority:.2f})"
+                lines.append(f"| {h.id} {r.name} ({r.role}) | {_effect(s_['median'], r)} [{_effect(s_['q10'], r)}, "
+                             f"{_effect(s_['q90'], r)}] | {s_['p_claim']:.0%} | {c['coverage']:.0%} | "
+                             f"{c['r2']:.2f} | {sobol} | {rule} |")  # fmt: skip
+        lines += ["", f"![effects across worlds](figures/{effects_figure.name})", "",
+                  "Sobol indices are computed on the emulator, each parameter drawn from its own distribution "
+                  "across the plausible worlds (independently: the posterior's correlations are dropped). "
+                  "`worlds.csv` has every candidate world's values, whether it passed (and which targets it "
+                  "missed), its baseline's fitted statistics, each test's estimate and emulated effect, and each "
+                  "hypothesis's verdict; `effects.csv` the same effects as one row per world and test.", ""]
     return lines
+
+
+def _varied(across: WorldVerdicts) -> list[str]:
+    skip = {"world", "plausible", "outside"}
+    return [c for c in across.worlds.columns if c not in skip and "@" not in c]
+
+
+def _effect(value: float, report) -> str:
+    """An effect as the report shows it: a share of the reference arm in percent, else the number."""
+    if report.relative:
+        return f"{100 * value:+.1f}%".replace("-", "−")
+    return f"{value:+.3g}".replace("-", "−")
+
+
+def plain_lines(hyps, across: WorldVerdicts) -> list[str]:
+    """One sentence per hypothesis, from the results: its main test's effect across worlds and its verdicts."""
+    table = shares(across.verdicts)
+    lines = []
+    for h in hyps:
+        reports = [r for r in across.reports.get(h.id, []) if r.role == "test"]
+        if not reports or h.id not in table.index:
+            continue
+        main = reports[0]
+        s_ = main.summary
+        row = table.loc[h.id]
+        lines.append(
+            f"{h.id} ({h.title}): {main.name}: {_effect(s_['median'], main)} in the median plausible "
+            f"world (80% of worlds: {_effect(s_['q10'], main)} to {_effect(s_['q90'], main)}); the hypothesis is "
+            f"supported in {row['supported']:.0%} of {int(row['worlds'])} worlds, not supported in "
+            f"{row['not supported']:.0%}, inconclusive in {row['inconclusive']:.0%}."
+        )
+    return lines
+
+
+def worlds_table(across: WorldVerdicts) -> pd.DataFrame:
+    """One row per candidate world: its values, its check, each test's estimate and emulated effect, verdicts."""
+    table = across.worlds.copy()
+    effects = across.effects.assign(column=across.effects["hypothesis"] + ": " + across.effects["test"])
+    if len(effects):
+        for what, suffix in (("effect", ""), ("mean", " (emulated)")):
+            wide = effects.pivot(index="world", columns="column", values=what)
+            wide.columns = [f"{c}{suffix}" for c in wide.columns]
+            table = table.merge(wide, left_on="world", right_index=True, how="left")
+    for what, suffix in (("verdict", ""), ("own_verdict", " (own replications)")):
+        if len(across.verdicts):
+            wide = across.verdicts.pivot(index="world", columns="hypothesis", values=what)
+            wide.columns = [f"{c}{suffix}" for c in wide.columns]
+            table = table.merge(wide, left_on="world", right_index=True, how="left")
+    return table
+
+
+def plot_effects_across(across: WorldVerdicts, path: Path) -> Path:
+    """Each test's emulated effect across the plausible worlds (a box per test), with its margin."""
+    reports = [(hid, r) for hid, rs in across.reports.items() for r in rs]
+    fig, ax = plt.subplots(figsize=(8, 0.45 * len(reports) + 1.4))
+    for i, (hid, r) in enumerate(reports):
+        scale = 100.0 if r.relative else 1.0
+        ax.boxplot([r.means * scale], positions=[i], orientation="horizontal", widths=0.6, whis=(10, 90), showfliers=False)
+        for bound in {-r.margin, r.margin} if r.margin else {0.0}:
+            ax.plot([bound * scale] * 2, [i - 0.4, i + 0.4], color="firebrick", lw=1)
+    ax.set_yticks(range(len(reports)), [f"{hid} {r.name}"[:48] for hid, r in reports], fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlabel("effect across plausible worlds (% of the reference arm, or the level above its threshold); "
+                  "box: 25-75%, whiskers: 10-90%; red: the margin", fontsize=8)  # fmt: skip
+    fig.tight_layout()
+    written = write_atomic(path, lambda tmp: fig.savefig(tmp, dpi=100, format="png"))
+    plt.close(fig)
+    return written
 
 
 def plot_worlds(table: pd.DataFrame, path: Path) -> Path:
