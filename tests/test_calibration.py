@@ -391,3 +391,45 @@ def test_klad_calibrate_writes_its_outputs_and_resumes(tmp_path):
     assert len(pd.read_csv(tmp_path / "rej" / "posterior.csv")) == 2  # the closest 10% of 12, at least two
     bad = subprocess.run([*args[:4], "--accept", "0"], capture_output=True, text=True, cwd=ROOT)
     assert bad.returncode == 2 and "--accept must be in (0, 1]" in bad.stderr
+
+
+def test_a_joint_calibration_fits_the_worlds_uncertainties_over_their_registry_priors():
+    from sim.experiments.calibration import first_wave, prior_candidates, summarise_posterior
+    from sim.params import REGISTRY
+
+    targets = load_targets(TARGETS)
+    assert targets.fit_scales["courier_detection"] == "log"  # the registry's prior, not a range typed in the file
+    assert targets.fit_params["courier_detection"] == (REGISTRY["courier_detection"].prior.low,
+                                                       REGISTRY["courier_detection"].prior.high)  # fmt: skip
+    joint = targets.jointly(["mirror_retention", "ad_reach", "order_rate"], "a test")
+    assert list(joint.fit_params)[-2:] == ["mirror_retention", "ad_reach"] and len(joint.fit_params) == 7
+    assert joint.fit_scales["ad_reach"] == "log" and "a test" in joint.fit_reasons["ad_reach"]
+    with pytest.raises(ParameterError, match="no prior"):
+        targets.jointly(["candidate_exit_rate"], "a test")
+    points = np.array(first_wave(joint, 400, 1))
+    ad = points[:, list(joint.fit_params).index("ad_reach")]
+    low, high = joint.fit_params["ad_reach"]
+    assert np.median(ad) == pytest.approx((low * high) ** 0.5, rel=0.1)  # log-uniform: the geometric middle
+    strata = np.floor(np.log(ad / low) / np.log(high / low) * 400)
+    assert len(set(strata)) == 400  # a Latin hypercube on the log scale
+    candidates = prior_candidates(joint.fit_params, 4096, 2, joint.fit_scales)
+    assert np.median(candidates[:, -1]) == pytest.approx((low * high) ** 0.5, rel=0.05)
+    # a width ratio on the prior's own scale: a sample from the prior itself is not "identified"
+    sample = pd.DataFrame(candidates, columns=list(joint.fit_params))
+    ratios = summarise_posterior(sample, joint.fit_params, joint.fit_scales).set_index("parameter")["width_ratio"]
+    assert ratios.between(0.85, 0.95).all(), ratios
+
+
+def test_a_joint_calibration_says_what_the_targets_identify_and_what_stays_at_its_prior(tmp_path, toy_files):
+    """The toy sees three parameters; two more calibrated with them leave the targets untouched, so their
+    posterior is their prior (width ratio near 0.9, 'not identified') while the three narrow as alone."""
+    targets, scenario = toy_files
+    result = calibrate(targets, scenario, budget=60, days=1, seed=2, check_reps=2, ppc_runs=4, model=TOY,
+                       out=tmp_path / "joint", jointly=["mirror_retention", "ad_reach"], jointly_why="a test")  # fmt: skip
+    ratios = result.posterior.set_index("parameter")["width_ratio"]
+    assert list(result.sample.columns) == [*TOY_PARAMETERS, "mirror_retention", "ad_reach"]
+    assert ratios[["mirror_retention", "ad_reach"]].between(0.8, 0.95).all(), ratios
+    assert (ratios[list(TOY_PARAMETERS)] < 0.7).all(), ratios
+    write_calibration(result, tmp_path / "joint")
+    report = (tmp_path / "joint" / "report.md").read_text()
+    assert "not identified" in report and "a test" in report

@@ -215,6 +215,11 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from sim.reporting.calibration import write_calibration
 
     out = _out(args, Path("results") / "calibration")
+    jointly, why = None, ""
+    if args.worlds:  # every uncertainty of the worlds file, each over its registry prior, beside [fit]
+        from sim.experiments.worlds import load_worlds
+
+        jointly, why = load_worlds(args.worlds).names, f"an uncertainty of the worlds in {args.worlds}"
     execution = _execution(args)
     workers = execution.workers
     compare = args.compare and args.method == "emulator"
@@ -228,7 +233,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         result = calibrate(
             args.targets, args.scenario, method=args.method, budget=args.budget, waves=args.waves, share=args.accept,
             posterior_size=args.posterior_size, ppc_runs=args.ppc_runs, check_reps=args.check_reps, days=args.days,
-            seed=args.seed, execution=execution, out=out, resume=args.resume, compare=compare,
+            seed=args.seed, execution=execution, out=out, resume=args.resume, compare=compare, jointly=jointly,
+            jointly_why=why,
         )  # fmt: skip
         write_calibration(result, out)
     how = (f"{int(result.runs['accepted'].sum())} of {len(result.runs)} runs accepted" if args.method == "rejection"
@@ -497,6 +503,11 @@ def build_parser() -> argparse.ArgumentParser:
     calibrate.add_argument(
         "--accept", type=_share("--accept"), default=0.1, help="rejection: share of runs kept (default 0.1)"
     )
+    calibrate.add_argument(
+        "--worlds", default=None, metavar="FILE", help="calibrate jointly: also fit every uncertainty of this worlds "
+        "file (e.g. experiments/worlds.toml), each over its registry prior; its posterior.csv is what the worlds "
+        "are then drawn from",
+    )  # fmt: skip
     calibrate.add_argument(
         "--posterior-size",
         type=_whole("--posterior-size", 10, 1_000_000),

@@ -137,19 +137,26 @@ def accept_closest(distance: np.ndarray, share: float) -> np.ndarray:
     return keep
 
 
-def summarise_posterior(sample: pd.DataFrame, priors: dict[str, tuple[float, float]]) -> pd.DataFrame:
+def summarise_posterior(
+    sample: pd.DataFrame, priors: dict[str, tuple[float, float]], scales: dict[str, str] | None = None
+) -> pd.DataFrame:
     """Per parameter: prior bounds, posterior mean, median, 90% interval and its width over the prior's.
 
-    The width ratio measures identifiability: near 1 the targets say nothing about the parameter.
+    The width ratio measures identifiability: near 0.9 (the prior's own 90% interval) the targets say nothing
+    about the parameter. It is taken on the prior's scale (of logarithms for a log-uniform prior).
     """
     rows = []
     for name, (low, high) in priors.items():
         x = sample[name].to_numpy(dtype=float)
         q_low, q_high = np.quantile(x, INTERVAL)
+        if (scales or {}).get(name) == "log":
+            ratio = math.log(q_high / q_low) / math.log(high / low)
+        else:
+            ratio = (q_high - q_low) / (high - low)
         rows.append({
             "parameter": name, "prior_low": low, "prior_high": high, "mean": float(x.mean()),
             "median": float(np.median(x)), "q05": float(q_low), "q95": float(q_high),
-            "width_ratio": float((q_high - q_low) / (high - low)),
+            "width_ratio": float(ratio),
         })  # fmt: skip
     return pd.DataFrame(rows)
 
@@ -157,6 +164,8 @@ def summarise_posterior(sample: pd.DataFrame, priors: dict[str, tuple[float, flo
 def round_fitted(value: float, name: str) -> float:
     """A fitted value to three significant figures (what a scenario file carries)."""
     rounded = float(f"{value:.3g}")
+    if REGISTRY[name].type is int:
+        rounded = round(value)
     return REGISTRY[name].check(rounded, "fitted value")
 
 
@@ -173,7 +182,7 @@ def abc(runs: pd.DataFrame, targets: Targets, share: float = ACCEPT) -> tuple[pd
     runs["accepted"] = accept_closest(runs["distance"].to_numpy(), share)
     if runs["accepted"].sum() < 2:
         raise ParameterError("calibration: fewer than two runs finished with every statistic; nothing to accept")
-    return runs, summarise_posterior(runs[runs["accepted"]], targets.fit_params)
+    return runs, summarise_posterior(runs[runs["accepted"]], targets.fit_params, targets.fit_scales)
 
 
 # ---------------------------------------------------------------- emulator
@@ -534,7 +543,7 @@ def calibrate(
             rng = np.random.default_rng(derived_seed(seed, _POSTERIOR))
             draws = rng.choice(len(found.candidates), posterior_size, replace=True, p=found.weights)
             sample = pd.DataFrame(found.candidates[draws], columns=list(varied))
-            posterior = summarise_posterior(sample, targets.fit_params)
+            posterior = summarise_posterior(sample, targets.fit_params, targets.fit_scales)
         rng = np.random.default_rng(derived_seed(seed, _PPC))
         at = sample.iloc[rng.choice(len(sample), ppc_runs, replace=len(sample) < ppc_runs)]
         ppc_runs_frame = run(out / "ppc", derived_seed(seed, _PPC), design=POINTS, samples=ppc_runs,
