@@ -126,3 +126,48 @@ def test_effects_over_time_follow_a_known_effect_and_the_arms_correlation_falls_
     assert np.allclose(early["estimate"], -0.2) and np.allclose(early["correlation"], 1.0)
     late = effects[effects["days_since_policy"] >= 50]
     assert (late["correlation"] < 0.9).all() and (late["ci_low"] < -0.2).all() and (late["ci_high"] > -0.2).all()
+
+
+def _growing(start: int = 366, years: int = 5, per_year: float = -0.05, reps: int = 6) -> dict[str, pd.DataFrame]:
+    """Two arms whose ratio falls by ``per_year`` of the base each year after the policy, with a little noise."""
+    rng = np.random.default_rng(1)
+    days = np.arange(1, start + 365 * years)
+    frames = {"base": [], "arm": []}
+    for rep in range(reps):
+        base = 100 + rng.normal(0, 1, len(days))
+        effect = per_year * np.clip((days - start + 1) / 365, 0, None)
+        frames["base"].append(pd.DataFrame({"rep": rep, "day": days, "grams_sold": base}))
+        frames["arm"].append(pd.DataFrame({"rep": rep, "day": days, "grams_sold": base * (1 + effect)}))
+    return {arm: pd.concat(f, ignore_index=True) for arm, f in frames.items()}
+
+
+def test_a_growing_effect_is_judged_at_each_horizon_and_is_not_settled():
+    from sim.experiments.verdicts import at_horizons, effects_over_time, trend_per_year
+
+    test = Criterion("volume", "contrast", "decrease", metric="grams_sold", effect="arm - base", margin=0.1,
+                     relative_to="base")  # fmt: skip
+    daily = _growing()
+    table = at_horizons([test], daily, start=366, window=90, days=365 + 365 * 5)
+    assert table["years"].tolist() == [1, 2, 3, 5]
+    assert table["verdict"].tolist() == ["not supported", "not supported", "supported", "supported"]  # -9.4% at 2
+    assert table["relative"].iloc[-1] == pytest.approx(-0.05 * (5 - 45 / 365), abs=0.003)  # the window's middle
+    trend = trend_per_year(effects_over_time([test], daily, 366))["volume"]
+    assert trend == pytest.approx(-0.05, abs=0.005)  # 5% of the base a year: not settled
+    flat = {arm: frame.assign(grams_sold=daily["base"]["grams_sold"] * (0.8 if arm == "arm" else 1.0))
+            for arm, frame in daily.items()}  # fmt: skip
+    assert abs(trend_per_year(effects_over_time([test], flat, 366))["volume"]) < 0.005
+    short = at_horizons([test], daily, start=366, window=90, days=365 + 800)
+    assert short["years"].tolist() == [1, 2]  # only the horizons the runs reach
+
+
+def test_the_verdict_against_the_margin_changes_where_the_interval_crosses_it():
+    from sim.experiments.verdicts import against_margins
+
+    row = {"expect": "decrease", "estimate": -6.0, "ci_low": -8.0, "ci_high": -4.0, "relative": -0.06,
+           "relative_to": "base", "margin_or_threshold": 5.0}  # a base of 100: -6% [-8%, -4%], margin 5%
+    out = against_margins(row)
+    assert [out[k] for k in ("0m", "0.5m", "1m", "1.5m", "2m")] == [
+        "supported", "supported", "inconclusive", "inconclusive", "not supported"]  # fmt: skip
+    assert out["switch_low"] == pytest.approx(0.04) and out["switch_high"] == pytest.approx(0.08)
+    negated = against_margins({**row, "expect": "no_decrease"})
+    assert negated["0.5m"] == "not supported" and negated["2m"] == "supported"

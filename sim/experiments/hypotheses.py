@@ -69,7 +69,17 @@ from sim.experiments.replications import (
     summary_window,
 )
 from sim.experiments.sweep import MAX_RUNS, check_design, check_groups
-from sim.experiments.verdicts import combine, effects_over_time, judge_all, judge_ranking, planned
+from sim.experiments.verdicts import (
+    SETTLED,
+    against_margins,
+    at_horizons,
+    combine,
+    effects_over_time,
+    judge_all,
+    judge_ranking,
+    planned,
+    trend_per_year,
+)
 from sim.io import schema
 from sim.io.config import load_scenario, read_file
 from sim.io.provenance import fingerprint, keep_fingerprint, now
@@ -241,6 +251,8 @@ class Judged:
     sensitivity: pd.DataFrame | None  # the ranking's Sobol indices
     effects: pd.DataFrame  # each contrast's effect by day since the policy started (``effects_over_time``)
     replications: int  # replications used: the pilot's, or more if a test asked for them
+    horizons: pd.DataFrame = field(default_factory=pd.DataFrame)  # every test at 1, 2, 3, 5 years (``at_horizons``)
+    trends: dict[str, float] = field(default_factory=dict)  # each contrast's last-year trend (``trend_per_year``)
 
 
 @dataclass
@@ -614,7 +626,15 @@ def run_hypotheses(
             results.append(judge_ranking(h.sensitivity.test, sens_table, problems))
         verdict = combine(results)
         effects = effects_over_time(h.tests, daily, h.start) if keep_daily else pd.DataFrame()
-        details[h.id] = Judged(daily, results, verdict, window, sens_table, effects, reps[h.id])
+        horizons = at_horizons(h.tests, daily, h.start, window.days, h.settings["days"]) if keep_daily else \
+            pd.DataFrame()  # fmt: skip
+        trends = trend_per_year(effects) if len(effects) else {}
+        for r in results:
+            if r["kind"] == "contrast":
+                r.update({f"margin {k}": v for k, v in against_margins(r).items()})
+                r["trend_per_year"] = trends.get(r["test"], float("nan"))
+                r["settled"] = bool(abs(r["trend_per_year"]) <= SETTLED) if r["test"] in trends else None
+        details[h.id] = Judged(daily, results, verdict, window, sens_table, effects, reps[h.id], horizons, trends)
         rows += [{"hypothesis": h.id, **r, "hypothesis_verdict": verdict} for r in results]
     return Verdicts(hyps, pd.DataFrame(rows), details, started)
 

@@ -352,3 +352,76 @@ def combine(results: list[dict[str, Any]]) -> str:
     if "not supported" in tests:
         return "not supported"
     return "inconclusive"
+
+
+# ------------------------------------------------------------------ margins and horizons
+#: Multiples of a test's margin at which its verdict is shown (the margin is an assumption; so is its size).
+MARGIN_STEPS = (0.0, 0.5, 1.0, 1.5, 2.0)
+#: Years after the policy starts at which every test is judged again, when the runs last that long.
+HORIZON_YEARS = (1, 2, 3, 5)
+#: A lasting effect is *settled* when its last year's trend is within this share of the reference arm a year.
+SETTLED = 0.03
+
+
+def against_margins(row: dict[str, Any]) -> dict[str, Any]:
+    """A contrast's verdict at each of ``MARGIN_STEPS`` times its margin, on the same interval.
+
+    Also where the verdict changes: the claim is *supported* for margins on one side of ``switch_low``,
+    *not supported* beyond ``switch_high`` (or the reverse for a negated claim), in the margin's units (a share
+    of the reference arm for a relative test).
+    """
+    margin, low, high, mean = row["margin_or_threshold"], row["ci_low"], row["ci_high"], row["estimate"]
+    scale = mean / row["relative"] if row.get("relative_to") and row["relative"] else 1.0
+    out = {f"{step:g}m": contrast_verdict(row["expect"], mean, low, high, step * margin) for step in MARGIN_STEPS}
+    ends = sorted((-high, -low) if row["expect"] in ("decrease", "no_decrease") else (low, high))
+    out["switch_low"], out["switch_high"] = (max(0.0, e / abs(scale)) if scale else float("nan") for e in ends)
+    return out
+
+
+def window_summary(daily: dict[str, pd.DataFrame], end: int, window: int) -> dict[str, pd.DataFrame]:
+    """Each arm's per-replication means over the ``window`` days ending at day ``end``."""
+    summary = {}
+    for arm, frame in daily.items():
+        part = frame[(frame["day"] > end - window) & (frame["day"] <= end)]
+        metrics = [c for c in part.columns if c not in ("rep", "day")]
+        summary[arm] = part.groupby("rep")[metrics].mean().sort_index()
+    return summary
+
+
+def at_horizons(tests: list, daily: dict[str, pd.DataFrame], start: int, window: int, days: int) -> pd.DataFrame:
+    """Every test judged again over the window ending 1, 2, 3 and 5 years after the policy (those the runs reach).
+
+    One row per horizon and test: ``years``, ``day``, the test's estimate, interval, share of the reference and
+    verdict (Holm as at the end), and the hypothesis's verdict there.
+    """
+    rows = []
+    for years in HORIZON_YEARS:
+        end = start - 1 + 365 * years
+        if end > days or end - window < start - 1:
+            continue
+        results = judge_all(tests, window_summary(daily, end, window))
+        verdict = combine(results)
+        rows += [{"years": years, "day": end, "test": r["test"], "role": r["role"], "estimate": r["estimate"],
+                  "ci_low": r["ci_low"], "ci_high": r["ci_high"], "relative": r["relative"], "verdict": r["verdict"],
+                  "hypothesis_verdict": verdict} for r in results]  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def trend_per_year(effects: pd.DataFrame, days: int = 365) -> dict[str, float]:
+    """Each contrast's trend over its last ``days`` days, per year, as a share of the reference arm.
+
+    From ``effects_over_time``: a least-squares line through the daily estimate; for an absolute contrast the
+    slope is divided by the size of its last estimate. *Settled* means within ``SETTLED`` either way.
+    """
+    out = {}
+    for test, rows in effects.groupby("test", sort=False):
+        last = rows[rows["day"] > rows["day"].max() - days].dropna(subset=["estimate"])
+        if len(last) < 30:
+            out[test] = float("nan")
+            continue
+        slope = float(np.polyfit(last["day"] / 365.0, last["estimate"], 1)[0])
+        if not bool(last["relative"].iloc[0]):
+            size = abs(float(last["estimate"].iloc[-1]))
+            slope = slope / size if size else float("nan")
+        out[test] = slope
+    return out

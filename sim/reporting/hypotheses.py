@@ -138,7 +138,13 @@ def write_report(verdicts: Verdicts, out: str | Path, across: WorldVerdicts | No
             lines += [f"How each contrast grew after the policy started (30-day means, 95% CI over replications; "
                       f"the verdict is read at the end, day {h.settings['days']}):", "",
                       f"![{h.id} over time](figures/{over_time.name})", ""]  # fmt: skip
+        lines += _margins_and_horizons(h, judged)
         lines.append(f"**Verdict: {verdict}.**")
+        unsettled = [r for r in results if r["role"] == "test" and r.get("settled") is False]
+        if unsettled:
+            lines.append(" Not settled: " + "; ".join(
+                f"{r['test']} still moves by {_share(r['trend_per_year'])} of the reference a year over the last "
+                "year" for r in unsettled) + ", so a longer horizon could read it otherwise.")  # fmt: skip
         if verdict == "inconclusive" and any(r["role"] == "check" and r["verdict"] != "supported" for r in results):
             lines.append(" A check failed: the arms did not change what the experiment meant to change.")
         elif verdict == "inconclusive":
@@ -265,6 +271,51 @@ def plot_effects(h, effects: pd.DataFrame, path: Path) -> Path | None:
     written = write_atomic(path, lambda tmp: fig.savefig(tmp, dpi=100, format="png"))
     plt.close(fig)
     return written
+
+
+def _margins_and_horizons(h, judged) -> list[str]:
+    """Each deciding contrast's verdict against the margin (0 to twice the file's), and every test's by horizon."""
+    from sim.experiments.verdicts import MARGIN_STEPS, SETTLED
+
+    lines = []
+    rows = [r for r in judged.results if r["role"] == "test" and r["kind"] == "contrast" and
+            r["margin_or_threshold"] > 0]  # fmt: skip
+    if rows:
+        steps = [f"{step:g}m" for step in MARGIN_STEPS]
+        lines += ["Against the margin (*m* is the file's; the same interval judged with a margin from 0 to 2*m*; "
+                  "the claim changes verdict where the interval's ends cross it):", "",
+                  "| test | margin m | " + " | ".join(steps) + " | the verdict changes at margins of |",
+                  "|---|---|" + "---|" * (len(steps) + 1)]  # fmt: skip
+        for r in rows:
+            margin = _share(r["margin_or_threshold"] / abs(r["estimate"] / r["relative"])) if r.get("relative_to") \
+                and r["relative"] else number(r["margin_or_threshold"], 3)  # fmt: skip
+            low, high = r["margin switch_low"], r["margin switch_high"]
+            where = f"{_share(low)} and {_share(high)}" if r.get("relative_to") else \
+                f"{number(low, 3)} and {number(high, 3)}"  # fmt: skip
+            lines.append(f"| {r['test']} | {margin} | " + " | ".join(r[f"margin {s_}"] for s_ in steps) +
+                         f" | {where} |")  # fmt: skip
+        lines.append("")
+    horizons = judged.horizons
+    if len(horizons):
+        tests = list(dict.fromkeys(horizons["test"]))
+        lines += [f"Against the horizon (each test over its {judged.window.days}-day window ending that many years "
+                  "after the policy; the verdict above is read at the last):", "",
+                  "| years after the policy | day | " + " | ".join(tests) + " | hypothesis |",
+                  "|---|---|" + "---|" * (len(tests) + 1)]  # fmt: skip
+        for (years, day), rows_ in horizons.groupby(["years", "day"], sort=True):
+            cells = []
+            for test in tests:
+                r = rows_[rows_["test"] == test].iloc[0]
+                value = _share(r["relative"]) if not pd.isna(r["relative"]) else number(r["estimate"], 3)
+                cells.append(f"{value} ({r['verdict']})")
+            lines.append(f"| {years} | {day} | " + " | ".join(cells) + f" | {rows_['hypothesis_verdict'].iloc[0]} |")
+        lines.append("")
+    trends = {t: v for t, v in judged.trends.items() if not pd.isna(v)}
+    if trends:
+        lines += ["Trend over the last year (per year, as a share of the reference arm; settled within "
+                  f"±{SETTLED:.0%}): " + "; ".join(f"{t} {_share(v)} ({'settled' if abs(v) <= SETTLED else 'not '
+                  'settled'})" for t, v in trends.items()), ""]  # fmt: skip
+    return lines
 
 
 def _worlds_section(hyps, details, across: WorldVerdicts, out: Path) -> list[str]:
