@@ -50,7 +50,7 @@ from sim.params import REGISTRY, ParameterError, shown
 WORLDS: Schema = {
     "seed": whole(0, MAX_SEED, 20252), "replications": whole(2, 1000, 2), "uncertainties": of("any"),
     "posterior": text(None, longest=1000), "targets": text(None, longest=1000),
-    "scenario": text("../scenarios/baseline.toml", longest=1000),
+    "scenario": text("../scenarios/baseline.toml", longest=1000), "years_after_policy": whole(1, 50, 2),
 }  # fmt: skip
 UNCERTAINTY: Schema = {"range": of("any"), "scale": choice(("linear", "log"), "linear")}
 #: Fewest plausible worlds an emulator is fitted to; with fewer, each world's verdict is its own replications'.
@@ -71,6 +71,7 @@ class Worlds:
     targets_path: Path | None = None  # the targets every world's baseline is checked against
     scenario_path: Path | None = None  # the baseline scenario of that check
     overridden: set[str] = field(default_factory=set)  # uncertainties whose range the file sets, not the registry
+    years: int = 2  # how long the policy acts in every world's runs (the effect is read at the end)
 
     @property
     def names(self) -> list[str]:
@@ -103,6 +104,7 @@ class WorldVerdicts:
     posterior: str = ""  # its file
     targets: str = ""  # the targets file of the check ("" = the worlds were not checked)
     emulated: bool = True  # False: too few plausible worlds, each world's verdict is its own
+    years: int = 2  # how long the policy acted in the worlds' runs
 
     @property
     def plausible(self) -> pd.DataFrame:
@@ -172,7 +174,7 @@ def load_worlds(path: str | Path) -> Worlds:
         scenario_path = (path.parent / data["scenario"]).resolve()
         load_scenario(scenario_path)
     return Worlds(path, data["seed"], data["replications"], ranges, log, posterior, posterior_path, targets_path,
-                  scenario_path, overridden)  # fmt: skip
+                  scenario_path, overridden, data["years_after_policy"])  # fmt: skip
 
 
 #: Columns of a calibration's sample that are not parameters (which run, its seed, its distance or weight).
@@ -281,12 +283,18 @@ def check_seconds(worlds: Worlds, n: int, workers: int) -> float:
     return n * seconds_per_run(horizons[-1], buyers, len(horizons)) / max(1, workers) / 0.9
 
 
-def in_world(h: Hypothesis, k: int, values: dict[str, Any], replications: int) -> Hypothesis:
-    """Hypothesis ``h`` in world ``k``: the world's values in every arm, ``replications`` of them, no ranking."""
+def in_world(h: Hypothesis, k: int, values: dict[str, Any], replications: int, years: int | None = None) -> Hypothesis:
+    """Hypothesis ``h`` in world ``k``: the world's values in every arm, ``replications`` of them, no ranking.
+
+    ``years`` makes the policy act that many years (the runs end then); None keeps ``h``'s days.
+    """
     world = h.under("", {name: _plain(v) for name, v in values.items()})
     world.id = f"{h.id}@{k}"
     world.sensitivity = None  # a Sobol ranking per world would cost more than all the rest
-    world.settings = {**world.settings, "replications": replications, "max_replications": replications}
+    days = world.settings["days"] if years is None else min(world.settings["days"], h.start - 1 + 365 * years)
+    if days - world.window.days < h.start - 1:
+        days = world.settings["days"]  # too short for the window after the policy: keep the hypothesis's own
+    world.settings = {**world.settings, "days": days, "replications": replications, "max_replications": replications}
     return world
 
 
@@ -330,7 +338,7 @@ def run_worlds(
     names = worlds.names
     table = check_worlds(draw(worlds, n), worlds, out / "check", execution=execution, resume=resume)
     kept = table[table["plausible"]].reset_index(drop=True)
-    copies = [in_world(h, int(row["world"]), {k: row[k] for k in names}, worlds.replications)
+    copies = [in_world(h, int(row["world"]), {k: row[k] for k in names}, worlds.replications, worlds.years)
               for _, row in kept.iterrows() for h in hyps]  # fmt: skip
     found = run_hypotheses(copies, out, execution=execution, resume=resume, keep_daily=False) if copies else None
     effect_rows, own = [], []
@@ -376,7 +384,8 @@ def run_worlds(
     verdicts["verdict"] = verdicts["verdict"].fillna(verdicts["own_verdict"])  # a hypothesis with no contrast
     fitted = [] if worlds.posterior is None else list(worlds.posterior.columns)
     return WorldVerdicts(table, verdicts, effects, reports, worlds.replications, fitted,
-                         _shown(worlds.posterior_path), _shown(worlds.targets_path), emulated)  # fmt: skip
+                         _shown(worlds.posterior_path), _shown(worlds.targets_path), emulated,
+                         worlds.years)  # fmt: skip
 
 
 def _shown(path: Path | None) -> str:

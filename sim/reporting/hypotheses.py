@@ -290,7 +290,7 @@ def _margins_and_horizons(h, judged) -> list[str]:
             margin = _share(r["margin_or_threshold"] / abs(r["estimate"] / r["relative"])) if r.get("relative_to") \
                 and r["relative"] else number(r["margin_or_threshold"], 3)  # fmt: skip
             low, high = r["margin switch_low"], r["margin switch_high"]
-            where = f"{_share(low)} and {_share(high)}" if r.get("relative_to") else \
+            where = f"{100 * low:.1f}% and {100 * high:.1f}%" if r.get("relative_to") else \
                 f"{number(low, 3)} and {number(high, 3)}"  # fmt: skip
             lines.append(f"| {r['test']} | {margin} | " + " | ".join(r[f"margin {s_}"] for s_ in steps) +
                          f" | {where} |")  # fmt: skip
@@ -344,12 +344,14 @@ def _worlds_section(hyps, details, across: WorldVerdicts, out: Path) -> list[str
         return [*lines, "No world passed: no verdict across worlds.", ""]
     table = shares(across.verdicts)
     figure = plot_worlds(table, out / "figures" / "worlds.png")
-    how = (f"Each hypothesis ran in every plausible world with {reps} paired replications. Each test's effect "
+    how = (f"Each hypothesis ran in every plausible world with {reps} paired replications, its policy acting "
+           f"{across.years} years. Each test's effect "
            "was then learned over the worlds' parameters by a Gaussian process with a noise term "
            "(`sim/experiments/emulate.py`); a world's verdict is the rule applied to the emulator's 95% interval "
            "of its effect there, and a hypothesis's combines its tests' as at the defaults."
            if across.emulated else
-           f"Each hypothesis ran in every plausible world with {reps} paired replications; with fewer than "
+           f"Each hypothesis ran in every plausible world with {reps} paired replications, its policy acting "
+           f"{across.years} years; with fewer than "
            "ten worlds no emulator is fitted and a world's verdict is its own replications'.")  # fmt: skip
     lines += [how, "", "| hypothesis | at defaults | supported | not supported | inconclusive |",
               "|---|---|---:|---:|---:|"]  # fmt: skip
