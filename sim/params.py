@@ -70,6 +70,7 @@ class Prior:
         return np.minimum(np.floor(values), self.high).astype(int) if whole else values
 
     def shown(self) -> str:
+        """The prior in words, for tables."""
         return f"{self.low:g} to {self.high:g}{', log scale' if self.scale == 'log' else ''}"
 
 

@@ -146,8 +146,10 @@ def test_target_z_is_zero_at_the_centre_and_one_at_the_ends():
         (lambda s: s.replace("range = [0.36, 1.42]", "range = [1.42, 0.36]"), ["shop_turnover", "range"]),
         (lambda s: s.replace('role = "fit"', 'role = "fitted"', 1), ["shop_turnover", "role"]),
         (lambda s: s.replace("[fit.order_rate]", "[fit.n_shops]"), ["fit.n_shops", "uncertainties"]),
-        (lambda s: s.replace("[fit.order_rate]\n", "[fit.order_rate]\nprior = [0.1, 9.0]\n"),
-         ["fit.order_rate", "allowed"]),
+        (
+            lambda s: s.replace("[fit.order_rate]\n", "[fit.order_rate]\nprior = [0.1, 9.0]\n"),
+            ["fit.order_rate", "allowed"],
+        ),
         (lambda s: s.replace("[fit.order_rate]", "[fit.candidate_exit_rate]"), ["fit.candidate_exit_rate", "no prior"]),
         (lambda s: s.replace('unit = "bn KZT/shop/year"\n', "", 1), ["shop_turnover", "unit"]),
         (lambda s: s + "\n[[target\n", ["TOML"]),
@@ -425,7 +427,8 @@ def test_a_joint_calibration_says_what_the_targets_identify_and_what_stays_at_it
     posterior is their prior (width ratio near 0.9, 'not identified') while the three narrow as alone."""
     targets, scenario = toy_files
     result = calibrate(targets, scenario, budget=60, days=1, seed=2, check_reps=2, ppc_runs=4, model=TOY,
-                       out=tmp_path / "joint", jointly=["mirror_retention", "ad_reach"], jointly_why="a test")  # fmt: skip
+                       out=tmp_path / "joint", jointly=["mirror_retention", "ad_reach"],
+                       jointly_why="a test")  # fmt: skip
     ratios = result.posterior.set_index("parameter")["width_ratio"]
     assert list(result.sample.columns) == [*TOY_PARAMETERS, "mirror_retention", "ad_reach"]
     assert ratios[["mirror_retention", "ad_reach"]].between(0.8, 0.95).all(), ratios

@@ -104,7 +104,7 @@ def test_priors_hold_their_defaults_and_bad_priors_are_refused():
         ('prior = { range = [0.0, 0.9], scale = "log", source = "why" }', "range above 0"),
         ('prior = { range = [0.1, 2.0], scale = "linear", source = "why" }', "invalid"),
         ('prior = { range = [0.1, 0.9], scale = "linear", source = " " }', "source must say"),
-        ('prior = { range = [0.1, 0.9] }', "give {"),
+        ("prior = { range = [0.1, 0.9] }", "give {"),
         ('prior = { range = [0.9, 0.1], scale = "linear", source = "why" }', "low < high"),
     ]:
         with pytest.raises(ParameterError, match=words):

@@ -163,8 +163,15 @@ def test_a_growing_effect_is_judged_at_each_horizon_and_is_not_settled():
 def test_the_verdict_against_the_margin_changes_where_the_interval_crosses_it():
     from sim.experiments.verdicts import against_margins
 
-    row = {"expect": "decrease", "estimate": -6.0, "ci_low": -8.0, "ci_high": -4.0, "relative": -0.06,
-           "relative_to": "base", "margin_or_threshold": 5.0}  # a base of 100: -6% [-8%, -4%], margin 5%
+    row = {
+        "expect": "decrease",
+        "estimate": -6.0,
+        "ci_low": -8.0,
+        "ci_high": -4.0,
+        "relative": -0.06,
+        "relative_to": "base",
+        "margin_or_threshold": 5.0,
+    }  # a base of 100: -6% [-8%, -4%], margin 5%
     out = against_margins(row)
     assert [out[k] for k in ("0m", "0.5m", "1m", "1.5m", "2m")] == [
         "supported", "supported", "inconclusive", "inconclusive", "not supported"]  # fmt: skip

@@ -75,6 +75,7 @@ class EffectEmulator:
     noise_sd: float  # the replication noise it learned, in the effect's units: one world's estimate about its mean
 
     def unit(self, table: pd.DataFrame) -> np.ndarray:
+        """The rows' parameters scaled to the unit cube the emulator was fitted in."""
         return to_unit(table[self.names].to_numpy(dtype=float), self.bounds)
 
     def predict(self, table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -206,6 +207,7 @@ class Discovery:
     why: str = ""
 
     def lines(self) -> list[str]:
+        """The rules in words, or why there is none."""
         if not self.found:
             return [f"no rule found ({self.why})"]
         return self.rules
@@ -304,10 +306,10 @@ def effect_report(
     seed: int,
     bounds: dict[str, tuple[float, float]] | None = None,
 ) -> EffectReport:
-    """All of the module's steps for one contrast: ``run`` worlds with their ``effect`` estimates, then every
-    ``plausible`` world through the emulator.
+    """All of the module's steps for one contrast, from the ``run`` worlds' ``effect`` estimates.
 
-    ``effect`` and ``margin`` are in the same units (for a relative contrast, shares of the reference arm).
+    The emulator is fitted to the run worlds and read at every ``plausible`` world. ``effect`` and
+    ``margin`` are in the same units (for a relative contrast, shares of the reference arm).
     """
     seeds = np.random.SeedSequence(seed).generate_state(4)
     bounds = bounds_of(pd.concat([run[names], plausible[names]]), names, bounds)

@@ -108,6 +108,7 @@ class WorldVerdicts:
 
     @property
     def plausible(self) -> pd.DataFrame:
+        """The candidate worlds that passed the check."""
         return self.worlds[self.worlds["plausible"]]
 
     @property
@@ -362,8 +363,9 @@ def run_worlds(
     reports: dict[str, list[Any]] = {h.id: [] for h in hyps}
     effects["mean"], effects["sd"], effects["verdict"] = np.nan, np.nan, effects["own_verdict"]
     if emulated:
-        seeds = np.random.SeedSequence([worlds.seed, 3]).generate_state(max(1, len(effects.groupby(["hypothesis",
-                                                                                                    "test"]))))
+        seeds = np.random.SeedSequence([worlds.seed, 3]).generate_state(
+            max(1, len(effects.groupby(["hypothesis", "test"])))
+        )
         for k, ((hid, test), rows) in enumerate(effects.groupby(["hypothesis", "test"], sort=False)):
             rows = rows.sort_values("world")
             run = kept.set_index("world").loc[rows["world"].to_numpy(), names].reset_index()
@@ -375,8 +377,13 @@ def run_worlds(
             effects.loc[rows.index, "mean"], effects.loc[rows.index, "sd"] = report.means, report.sds
     combined = []
     for (world, hid), rows in effects.groupby(["world", "hypothesis"]):
-        combined.append({"world": world, "hypothesis": hid,
-                         "verdict": combine([{"role": r.role, "verdict": r.verdict} for r in rows.itertuples()])})
+        combined.append(
+            {
+                "world": world,
+                "hypothesis": hid,
+                "verdict": combine([{"role": r.role, "verdict": r.verdict} for r in rows.itertuples()]),
+            }
+        )
     if combined:
         verdicts = verdicts.merge(pd.DataFrame(combined), on=["world", "hypothesis"], how="left")
     else:

@@ -172,8 +172,7 @@ def write_report(verdicts: Verdicts, out: str | Path, across: WorldVerdicts | No
             "replications": across.replications,
             "emulated": across.emulated,
             "shares": shares(across.verdicts).to_dict("index") if len(across.verdicts) else {},
-            "effects": {f"{hid}: {r.name}": {**r.summary, **r.check} for hid, rs in across.reports.items()
-                        for r in rs},
+            "effects": {f"{hid}: {r.name}": {**r.summary, **r.check} for hid, rs in across.reports.items() for r in rs},
         },
     )
     write_json(manifest, out / "manifest.json")
@@ -387,12 +386,17 @@ def _worlds_section(hyps, details, across: WorldVerdicts, out: Path) -> list[str
                 lines.append(f"| {h.id} {r.name} ({r.role}) | {_effect(s_['median'], r)} [{_effect(s_['q10'], r)}, "
                              f"{_effect(s_['q90'], r)}] | {s_['p_claim']:.0%} | {c['coverage']:.0%} | "
                              f"{c['r2']:.2f} | {sobol} | {rule} |")  # fmt: skip
-        lines += ["", f"![effects across worlds](figures/{effects_figure.name})", "",
-                  "Sobol indices are computed on the emulator, each parameter drawn from its own distribution "
-                  "across the plausible worlds (independently: the posterior's correlations are dropped). "
-                  "`worlds.csv` has every candidate world's values, whether it passed (and which targets it "
-                  "missed), its baseline's fitted statistics, each test's estimate and emulated effect, and each "
-                  "hypothesis's verdict; `effects.csv` the same effects as one row per world and test.", ""]
+        lines += [
+            "",
+            f"![effects across worlds](figures/{effects_figure.name})",
+            "",
+            "Sobol indices are computed on the emulator, each parameter drawn from its own distribution "
+            "across the plausible worlds (independently: the posterior's correlations are dropped). "
+            "`worlds.csv` has every candidate world's values, whether it passed (and which targets it "
+            "missed), its baseline's fitted statistics, each test's estimate and emulated effect, and each "
+            "hypothesis's verdict; `effects.csv` the same effects as one row per world and test.",
+            "",
+        ]
     return lines
 
 
@@ -449,9 +453,10 @@ def plot_effects_across(across: WorldVerdicts, path: Path) -> Path:
     """Each test's emulated effect across the plausible worlds (a box per test), with its margin."""
     reports = [(hid, r) for hid, rs in across.reports.items() for r in rs]
     fig, ax = plt.subplots(figsize=(8, 0.45 * len(reports) + 1.4))
-    for i, (hid, r) in enumerate(reports):
+    for i, (_, r) in enumerate(reports):
         scale = 100.0 if r.relative else 1.0
-        ax.boxplot([r.means * scale], positions=[i], orientation="horizontal", widths=0.6, whis=(10, 90), showfliers=False)
+        ax.boxplot([r.means * scale], positions=[i], orientation="horizontal", widths=0.6, whis=(10, 90),
+                   showfliers=False)  # fmt: skip
         for bound in {-r.margin, r.margin} if r.margin else {0.0}:
             ax.plot([bound * scale] * 2, [i - 0.4, i + 0.4], color="firebrick", lw=1)
     ax.set_yticks(range(len(reports)), [f"{hid} {r.name}"[:48] for hid, r in reports], fontsize=7)
