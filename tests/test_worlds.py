@@ -148,6 +148,7 @@ def test_a_hypothesis_runs_in_every_world_and_its_effect_is_emulated(tmp_path):
     text = (tmp_path / "report" / "report.md").read_text()
     share = shares(found.verdicts).loc["A"]
     assert "## Across 12 plausible worlds" in text and f"| {share['supported']:.0%} |" in text
+    assert "in place of the registry's priors: `candidate_pool`, `discount_factor_mean`." in text
     (line,) = [x for x in text.splitlines() if x.startswith("- A (")]
     assert f"supported in {share['supported']:.0%} of 12 worlds" in line
     table = pd.read_csv(tmp_path / "report" / "worlds.csv")

@@ -105,6 +105,7 @@ class WorldVerdicts:
     targets: str = ""  # the targets file of the check ("" = the worlds were not checked)
     emulated: bool = True  # False: too few plausible worlds, each world's verdict is its own
     years: int = 2  # how long the policy acted in the worlds' runs
+    overridden: list[str] = field(default_factory=list)  # uncertainties drawn over the file's range, not the prior
 
     @property
     def plausible(self) -> pd.DataFrame:
@@ -392,7 +393,7 @@ def run_worlds(
     fitted = [] if worlds.posterior is None else list(worlds.posterior.columns)
     return WorldVerdicts(table, verdicts, effects, reports, worlds.replications, fitted,
                          _shown(worlds.posterior_path), _shown(worlds.targets_path), emulated,
-                         worlds.years)  # fmt: skip
+                         worlds.years, sorted(worlds.overridden))  # fmt: skip
 
 
 def _shown(path: Path | None) -> str:

@@ -339,6 +339,9 @@ def _worlds_section(hyps, details, across: WorldVerdicts, out: Path) -> list[str
     else:
         checked = f"{n} worlds ({drawn}), not checked against any targets (the worlds file names none)."
     lines = [f"## Across {kept} plausible worlds", "", checked, ""]
+    if across.overridden:
+        lines += ["Drawn over ranges the worlds file sets in place of the registry's priors: "
+                  + ", ".join(f"`{name}`" for name in across.overridden) + ".", ""]  # fmt: skip
     if not kept:
         return [*lines, "No world passed: no verdict across worlds.", ""]
     table = shares(across.verdicts)
