@@ -227,7 +227,13 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     days = args.days or load_targets(args.targets).horizons[0]
     minutes = seconds_per_run(days, load_scenario(args.scenario)["n_buyers"]) * runs / workers / 60
     where = f"on the Dask cluster at {args.scheduler}" if args.scheduler else f"on {workers} local processes"
-    print(f"klad calibrate: {runs} runs of {days} days {where}; about {minutes:.0f} min "
+    if args.method == "emulator":
+        from sim.experiments.calibration import fit_seconds, wave_sizes
+
+        targets = load_targets(args.targets)
+        dims = len(targets.fit_params) + len(set(jointly or ()) - set(targets.fit_params))
+        minutes += fit_seconds(wave_sizes(args.budget, args.waves), dims, len(targets.by_role("fit"))) / 60
+    print(f"klad calibrate: {runs} runs of {days} days {where}, and the emulator's fits; about {minutes:.0f} min "
           "on this project's 2-core machine (1 worker per core, unloaded)", flush=True)  # fmt: skip
     with claimed(out):
         result = calibrate(
