@@ -222,10 +222,10 @@ def test_a_lecture_on_a_busy_machine(server, busy_cpu, tmp_path):
             severity.focus()
             for _ in range(5):
                 severity.press("ArrowRight")
-            page.locator(".klad-change-list", has_text="prison terms x1.5").wait_for(timeout=30_000)
+            page.locator(".klad-change-list", has_text="prison terms x1.5").wait_for(timeout=120_000)
             page.locator(".klad-levers-toggle").click()  # hidden again
             page.locator(".klad-shock-crackdown").click()
-            page.locator(".klad-change-list", has_text="police crackdown").wait_for(timeout=30_000)
+            page.locator(".klad-change-list", has_text="police crackdown").wait_for(timeout=120_000)
             page.locator(".klad-play").click()
             wait_playing(page, False)
 
