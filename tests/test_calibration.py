@@ -422,6 +422,7 @@ def test_a_joint_calibration_fits_the_worlds_uncertainties_over_their_registry_p
     assert ratios.between(0.85, 0.95).all(), ratios
 
 
+@pytest.mark.slow
 def test_a_joint_calibration_says_what_the_targets_identify_and_what_stays_at_its_prior(tmp_path, toy_files):
     """The toy sees three parameters; two more calibrated with them leave the targets untouched, so their
     posterior is their prior (width ratio near 0.9, 'not identified') while the three narrow as alone."""

@@ -94,6 +94,7 @@ def test_params_shows_the_values_a_scenario_runs_with():
     assert klad("params").stdout.split()[:3] == ["name", "kind", "default"]
 
 
+@pytest.mark.slow
 def test_results_of_another_run_are_not_replaced_without_overwrite(tmp_path):
     scenario, out = str(small_scenario(tmp_path)), tmp_path / "out"
     run = ("run", scenario, "--days", "12", "--force", "--quiet", "--out", str(out))

@@ -151,6 +151,7 @@ def test_bad_events_are_one_line_naming_the_event_and_key(tmp_path, event, words
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow
 def test_an_event_the_run_never_reaches_is_refused_in_one_line(tmp_path):
     scenario = tmp_path / "late.toml"
     scenario.write_text('[[events]]\nday = 900\naction = "raid_labs"\nall = true\n')

@@ -38,6 +38,7 @@ def test_the_shipped_worlds_file_draws_from_the_registry_priors_and_checks_every
     assert worlds.targets_path.name == "kazakhstan.toml" and worlds.scenario_path.name == "baseline.toml"
 
 
+@pytest.mark.slow
 def test_a_world_is_plausible_when_its_baseline_passes_every_fitted_target(tmp_path):
     """One run per world, judged at every horizon: the worlds kept are exactly those whose statistic is inside."""
     src = folder(tmp_path / "hyp", {})
