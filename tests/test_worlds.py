@@ -34,7 +34,8 @@ def test_the_shipped_worlds_file_draws_from_the_registry_priors_and_checks_every
         if name not in fitted:
             assert table[name].between(low, high).all(), name
     for name in fitted:
-        assert table[name].isin(worlds.posterior[name]).all(), name
+        drawn = worlds.posterior[name].round() if REGISTRY[name].type is int else worlds.posterior[name]
+        assert table[name].isin(drawn).all(), name
     assert worlds.targets_path.name == "kazakhstan.toml" and worlds.scenario_path.name == "baseline.toml"
 
 
@@ -194,6 +195,15 @@ def test_a_bad_posterior_file_is_named(tmp_path, csv, words):
     message = str(err.value)
     assert all(w in message for w in words) and "\n" not in message, message
     assert message.startswith(f"{tmp_path / 'w.toml'}: posterior"), message
+
+
+def test_a_joint_posterior_s_whole_numbers_are_rounded(tmp_path):
+    pd.DataFrame({"candidate_pool": [2502.34, 9000.6], "mirror_delay": [0.4, 6.6]}).to_csv(
+        tmp_path / "posterior.csv", index=False)  # fmt: skip
+    (tmp_path / "w.toml").write_text('posterior = "posterior.csv"\n' + WORLDS)
+    table = draw(load_worlds(tmp_path / "w.toml"), 2)
+    assert sorted(table["candidate_pool"]) == [2502, 9001] and sorted(table["mirror_delay"]) == [0, 7]
+    assert table["candidate_pool"].dtype.kind == "i"
 
 
 def test_the_posterior_sample_may_carry_its_runs_bookkeeping(tmp_path):

@@ -199,8 +199,9 @@ def load_posterior(path: Path, where: str) -> pd.DataFrame:
             raise ParameterError(f"{where}: {path}: column {shown(name)} is not an uncertainty (see `klad params`)")
         if not pd.api.types.is_numeric_dtype(sample[name]):
             raise ParameterError(f"{where}: {path}: column {name} holds non-numbers")
+        whole = REGISTRY[name].type is int  # a calibration samples whole numbers as reals; a run rounds them
         for value in (sample[name].min(), sample[name].max()):
-            REGISTRY[name].check(float(value), f"{where}: {path}: column {name}")
+            REGISTRY[name].check(round(float(value)) if whole else float(value), f"{where}: {path}: column {name}")
     return sample.reset_index(drop=True)
 
 

@@ -20,6 +20,8 @@ from sim.reporting.format import number, share  # noqa: E402
 
 #: Points of the posterior sample drawn in the pairwise figure (all of them would hide the runs).
 PAIR_POINTS = 400
+#: Most parameters in the pairs figure: with more (a joint calibration), the best identified.
+PAIR_MOST = 6
 
 
 def write_calibration(result: Calibration, out: str | Path) -> list[Path]:
@@ -50,7 +52,8 @@ def write_calibration(result: Calibration, out: str | Path) -> list[Path]:
         _write_csv(result.fit_table, out / "fit.csv"),
         write_text(fitted_toml(result.posterior, result.fitted, manifest), out / "fitted.toml"),
         plot_posterior(result.runs, result.sample, result.targets, out / "figures" / "posterior.png"),
-        plot_pairs(result.runs, result.sample, result.targets, out / "figures" / "pairs.png"),
+        plot_pairs(result.runs, result.sample, result.targets, out / "figures" / "pairs.png",
+                   list(result.posterior.sort_values("width_ratio")["parameter"].head(PAIR_MOST))),
         plot_ppc(result.runs, result.ppc_runs, result.check, result.targets, out / "figures" / "ppc.png"),
         write_text(report(result, manifest), out / "report.md"),
     ]
@@ -270,9 +273,11 @@ def plot_posterior(runs: pd.DataFrame, sample: pd.DataFrame, targets: Targets, p
     return _save(fig, path)
 
 
-def plot_pairs(runs: pd.DataFrame, sample: pd.DataFrame, targets: Targets, path: Path) -> Path:
-    """Pairwise scatter of the fitted parameters: the posterior sample, and the runs coloured by wave."""
-    names = list(targets.fit_params)
+def plot_pairs(
+    runs: pd.DataFrame, sample: pd.DataFrame, targets: Targets, path: Path, names: list[str] | None = None
+) -> Path:
+    """Pairwise scatter of the fitted parameters (``names``: some of them): the posterior sample, the runs by wave."""
+    names = [n for n in targets.fit_params if names is None or n in names]
     k = len(names)
     fig, axes = plt.subplots(k, k, figsize=(2.2 * k, 2.2 * k), squeeze=False)
     shown = sample.head(PAIR_POINTS)

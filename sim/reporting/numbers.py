@@ -68,9 +68,56 @@ def worlds_block(folder: str, root: Path = ROOT) -> str:
     return "\n".join(lines)
 
 
+def calibration_block(folder: str, root: Path = ROOT) -> str:
+    """A calibration's posterior: per parameter its prior, median, 90% interval and what the targets say of it."""
+    import tomllib
+
+    from sim.reporting.calibration import identifiability
+
+    fitted = tomllib.loads((root / folder / "fitted.toml").read_text(encoding="utf-8"))
+    manifest = json.loads((root / folder / "manifest.json").read_text(encoding="utf-8"))
+    info = manifest.get("calibration", {})
+    posterior = fitted.get("posterior", {})
+    identified = [n for n, p in posterior.items() if identifiability(p["width_ratio"]) != "not identified"]
+    lines = [
+        BEGIN.format(folder=folder),
+        f"From `{folder}` (commit {manifest.get('git', {}).get('commit', '')[:7]}): {info.get('budget')} runs of "
+        f"{info.get('days')} days in {info.get('waves')} waves{_took(manifest)}, {len(posterior)} parameters; "
+        "the targets narrow "
+        f"{len(identified)} of them ({', '.join(f'`{n}`' for n in identified) or 'none'}), the others keep their "
+        "prior.",
+        "",
+        "| parameter | prior | median | 90% interval | interval / prior | |",
+        "|---|---|---:|---|---:|---|",
+    ]
+    for name, p in sorted(posterior.items(), key=lambda item: item[1]["width_ratio"]):
+        low, high = p["prior"]
+        lines.append(f"| `{name}` | {low:.3g}–{high:.3g} | {p['median']:.3g} | {p['q05']:.3g}–{p['q95']:.3g} | "
+                     f"{p['width_ratio']:.2f} | {identifiability(p['width_ratio'])} |")  # fmt: skip
+    lines.append(END)
+    return "\n".join(lines)
+
+
+def _took(manifest: dict) -> str:
+    """How long a run took by its manifest, and on how many workers."""
+    from datetime import datetime
+
+    try:
+        seconds = (datetime.fromisoformat(manifest["finished"]) - datetime.fromisoformat(manifest["started"]))
+    except (KeyError, ValueError):
+        return ""
+    workers = manifest.get("calibration", {}).get("workers")
+    return f" ({seconds.total_seconds() / 60:.0f} min" + (f" on {workers} workers)" if workers else ")")
+
+
+def block(folder: str, root: Path = ROOT) -> str:
+    """The block a folder gives: a calibration's (it has ``fitted.toml``) or a hypotheses run's."""
+    return calibration_block(folder, root) if (root / folder / "fitted.toml").exists() else worlds_block(folder, root)
+
+
 def replace_blocks(text: str, root: Path = ROOT) -> str:
     """``text`` with every generated block rewritten from the folder its marker names."""
-    return _BLOCK.sub(lambda m: worlds_block(m.group("folder"), root), text)
+    return _BLOCK.sub(lambda m: block(m.group("folder"), root), text)
 
 
 def main(argv: list[str] | None = None) -> int:
