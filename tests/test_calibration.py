@@ -414,6 +414,10 @@ def test_a_joint_calibration_fits_the_worlds_uncertainties_over_their_registry_p
     assert np.median(ad) == pytest.approx((low * high) ** 0.5, rel=0.1)  # log-uniform: the geometric middle
     strata = np.floor(np.log(ad / low) / np.log(high / low) * 400)
     assert len(set(strata)) == 400  # a Latin hypercube on the log scale
+    from sim.experiments.calibration import plain_design
+
+    assert plain_design(joint, 400, 1)["points"] == first_wave(joint, 400, 1)  # rejection ABC's too
+    assert plain_design(load_targets(TARGETS).jointly(["order_rate"], "x"), 10, 1)["design"] in ("latin", "points")
     candidates = prior_candidates(joint.fit_params, 4096, 2, joint.fit_scales)
     assert np.median(candidates[:, -1]) == pytest.approx((low * high) ** 0.5, rel=0.05)
     # a width ratio on the prior's own scale: a sample from the prior itself is not "identified"

@@ -171,6 +171,7 @@ def test_the_verdict_against_the_margin_changes_where_the_interval_crosses_it():
         "relative": -0.06,
         "relative_to": "base",
         "margin_or_threshold": 5.0,
+        "reference": 100.0,
     }  # a base of 100: -6% [-8%, -4%], margin 5%
     out = against_margins(row)
     assert [out[k] for k in ("0m", "0.5m", "1m", "1.5m", "2m")] == [
@@ -178,3 +179,6 @@ def test_the_verdict_against_the_margin_changes_where_the_interval_crosses_it():
     assert out["switch_low"] == pytest.approx(0.04) and out["switch_high"] == pytest.approx(0.08)
     negated = against_margins({**row, "expect": "no_decrease"})
     assert negated["0.5m"] == "not supported" and negated["2m"] == "supported"
+    nothing = against_margins({**row, "estimate": 0.0, "relative": 0.0, "ci_low": -2.0, "ci_high": 2.0})
+    assert nothing["switch_high"] == pytest.approx(0.02)  # an estimate of 0 still has its reference's shares
+    assert math.isnan(against_margins({**row, "reference": float("nan")})["switch_low"])

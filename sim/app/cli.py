@@ -219,7 +219,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     if args.worlds:  # every uncertainty of the worlds file, each over its registry prior, beside [fit]
         from sim.experiments.worlds import load_worlds
 
-        jointly, why = load_worlds(args.worlds).names, f"an uncertainty of the worlds in {args.worlds}"
+        names = load_worlds(args.worlds, read_posterior=False).names
+        jointly, why = names, f"an uncertainty of the worlds in {args.worlds}"
     execution = _execution(args)
     workers = execution.workers
     compare = args.compare and args.method == "emulator"

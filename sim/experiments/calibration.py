@@ -215,13 +215,20 @@ def prior_candidates(
 
 def from_unit(unit: np.ndarray, priors: dict[str, tuple[float, float]], scales: dict[str, str] | None) -> np.ndarray:
     """Unit-cube points as parameter values: uniform over each prior, or uniform on a log scale."""
+    from sim.params import Prior
+
     columns = []
     for j, (name, (low, high)) in enumerate(priors.items()):
-        if (scales or {}).get(name) == "log":
-            columns.append(np.exp(math.log(low) + unit[:, j] * (math.log(high) - math.log(low))))
-        else:
-            columns.append(low + unit[:, j] * (high - low))
+        prior = Prior(low, high, (scales or {}).get(name, "linear"), "")
+        whole = name in REGISTRY and REGISTRY[name].type is int  # each whole number drawn as often
+        columns.append(prior.from_unit(unit[:, j], whole=whole).astype(float))
     return np.column_stack(columns)
+
+
+def plain_design(targets: Targets, n: int, seed: int) -> dict[str, Any]:
+    """Rejection ABC's design: a Latin hypercube of ``n`` points on the priors' own scales."""
+    points = first_wave(targets, n, seed)
+    return {"design": "latin", "samples": n} if points is None else {"design": POINTS, "samples": n, "points": points}
 
 
 def first_wave(targets: Targets, n: int, seed: int) -> list[list[float]] | None:
@@ -537,7 +544,7 @@ def calibrate(
     with claimed(out):
         keep_fingerprint(out, mark, resume=resume, begun=any(out.glob("**/chunks/*.parquet")), work="calibration")
         if method == "rejection":
-            runs, posterior = abc(run(out / "runs", seed, design="latin", samples=budget), targets, share)
+            runs, posterior = abc(run(out / "runs", seed, **plain_design(targets, budget, seed)), targets, share)
             runs = runs.assign(wave=1)
             sample = runs.loc[runs["accepted"], list(varied)].reset_index(drop=True)
             emulated = None
@@ -568,7 +575,7 @@ def calibrate(
                                  model=model, window=window)  # fmt: skip
         comparison = None
         if compare and method == "emulator":
-            plain = run(out / "rejection" / "runs", seed, design="latin", samples=budget)
+            plain = run(out / "rejection" / "runs", seed, **plain_design(targets, budget, seed))
             comparison = compare_widths(posterior, abc(plain, targets, share)[1])
     info = {
         "method": method, "targets": str(targets_path), "scenario": str(scenario), "budget": budget, "days": days,

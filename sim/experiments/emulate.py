@@ -16,7 +16,7 @@ in with how lucky their replications were. So, per contrast:
    interval (latent effect plus noise), and the error of its mean. An
    emulator whose coverage is far from 90% is reported as such.
 3. ``across_worlds``: the emulator's latent effect at every plausible world
-   (the posterior sample, more points than were run): the median and 80%
+   (those run and found inside the targets): the median and 80%
    interval of the effect across them; each world's verdict by the rule of
    ``sim.experiments.verdicts`` applied to the emulator's 95% interval of
    that world's effect (so a world near the margin is *inconclusive*, not a

@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 import time
 from dataclasses import dataclass, field
@@ -633,7 +634,8 @@ def run_hypotheses(
             if r["kind"] == "contrast":
                 r.update({f"margin {k}": v for k, v in against_margins(r).items()})
                 r["trend_per_year"] = trends.get(r["test"], float("nan"))
-                r["settled"] = bool(abs(r["trend_per_year"]) <= SETTLED) if r["test"] in trends else None
+                trend = r["trend_per_year"]
+                r["settled"] = None if math.isnan(trend) else bool(abs(trend) <= SETTLED)
         details[h.id] = Judged(daily, results, verdict, window, sens_table, effects, reps[h.id], horizons, trends)
         rows += [{"hypothesis": h.id, **r, "hypothesis_verdict": verdict} for r in results]
     return Verdicts(hyps, pd.DataFrame(rows), details, started)

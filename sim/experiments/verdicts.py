@@ -103,6 +103,7 @@ def judge(test, summary: dict[str, pd.DataFrame], level: float = 1 - ALPHA) -> d
     margin = test.margin * scale
     verdict = contrast_verdict(test.expect, mean, low, high, margin)
     row = _row(test, test.effect, mean, low, high, rel, margin, verdict, len(effect))
+    row["reference"] = scale if test.relative_to else float("nan")  # the reference arm's mean (its size)
     wanted = margin / 2 if margin > 0 else abs(mean)  # the half-width that decides (no margin: the estimate's size)
     bound = -margin if test.expect in ("decrease", "no_decrease") else margin
     power = _power(effect, level, bound, wanted, scale if test.relative_to else 1.0)
@@ -371,10 +372,11 @@ def against_margins(row: dict[str, Any]) -> dict[str, Any]:
     of the reference arm for a relative test).
     """
     margin, low, high, mean = row["margin_or_threshold"], row["ci_low"], row["ci_high"], row["estimate"]
-    scale = mean / row["relative"] if row.get("relative_to") and row["relative"] else 1.0
+    scale = row.get("reference", float("nan")) if row.get("relative_to") else 1.0
     out = {f"{step:g}m": contrast_verdict(row["expect"], mean, low, high, step * margin) for step in MARGIN_STEPS}
     ends = sorted((-high, -low) if row["expect"] in ("decrease", "no_decrease") else (low, high))
-    out["switch_low"], out["switch_high"] = (max(0.0, e / abs(scale)) if scale else float("nan") for e in ends)
+    usable = bool(scale) and math.isfinite(scale)  # a reference arm of mean 0 has no shares
+    out["switch_low"], out["switch_high"] = (max(0.0, e / abs(scale)) if usable else float("nan") for e in ends)
     return out
 
 
@@ -408,10 +410,11 @@ def at_horizons(tests: list, daily: dict[str, pd.DataFrame], start: int, window:
 
 
 def trend_per_year(effects: pd.DataFrame, days: int = 365) -> dict[str, float]:
-    """Each contrast's trend over its last ``days`` days, per year, as a share of the reference arm.
+    """Each contrast's trend over its last ``days`` days, per year: a share of the reference arm (relative).
 
-    From ``effects_over_time``: a least-squares line through the daily estimate; for an absolute contrast the
-    slope is divided by the size of its last estimate. *Settled* means within ``SETTLED`` either way.
+    From ``effects_over_time``: a least-squares line through the daily estimate. A contrast that is not
+    relative to an arm has no reference: its slope is divided by the size of its last estimate instead.
+    *Settled* means within ``SETTLED`` either way; NaN when fewer than 30 days are left to fit.
     """
     out = {}
     for test, rows in effects.groupby("test", sort=False):

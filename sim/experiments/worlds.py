@@ -119,8 +119,11 @@ class WorldVerdicts:
                 for hid, reports in self.reports.items()}  # fmt: skip
 
 
-def load_worlds(path: str | Path) -> Worlds:
-    """Read and validate a worlds file; a ParameterError names the file and key."""
+def load_worlds(path: str | Path, *, read_posterior: bool = True) -> Worlds:
+    """Read and validate a worlds file; a ParameterError names the file and key.
+
+    ``read_posterior`` False leaves its posterior unread (a joint calibration is about to write it).
+    """
     path, data = read_file(path, "worlds", WORLDS)
     where = str(path)
     ranges, log, overridden = {}, set(), set()
@@ -162,7 +165,7 @@ def load_worlds(path: str | Path) -> Worlds:
         ranges[name] = (low, high)
         overridden.add(name)
     posterior_path, posterior = None, None
-    if data["posterior"]:
+    if data["posterior"] and read_posterior:
         posterior_path = (path.parent / data["posterior"]).resolve()  # relative to the worlds file
         posterior = load_posterior(posterior_path, f"{where}: posterior")
     targets_path = scenario_path = None
@@ -370,6 +373,8 @@ def run_worlds(
         )
         for k, ((hid, test), rows) in enumerate(effects.groupby(["hypothesis", "test"], sort=False)):
             rows = rows.sort_values("world")
+            if rows["effect"].notna().sum() < MIN_EMULATED:  # a ratio with no denominator in most worlds, say
+                continue  # its worlds keep their own verdicts
             run = kept.set_index("world").loc[rows["world"].to_numpy(), names].reset_index()
             report = effect_report(test, run, rows["effect"].to_numpy(), run, names, rows["expect"].iloc[0],
                                    float(rows["margin"].iloc[0]), int(seeds[k]), worlds.bounds(kept))  # fmt: skip

@@ -52,8 +52,13 @@ def write_calibration(result: Calibration, out: str | Path) -> list[Path]:
         _write_csv(result.fit_table, out / "fit.csv"),
         write_text(fitted_toml(result.posterior, result.fitted, manifest), out / "fitted.toml"),
         plot_posterior(result.runs, result.sample, result.targets, out / "figures" / "posterior.png"),
-        plot_pairs(result.runs, result.sample, result.targets, out / "figures" / "pairs.png",
-                   list(result.posterior.sort_values("width_ratio")["parameter"].head(PAIR_MOST))),
+        plot_pairs(
+            result.runs,
+            result.sample,
+            result.targets,
+            out / "figures" / "pairs.png",
+            list(result.posterior.sort_values("width_ratio")["parameter"].head(PAIR_MOST)),
+        ),
         plot_ppc(result.runs, result.ppc_runs, result.check, result.targets, out / "figures" / "ppc.png"),
         write_text(report(result, manifest), out / "report.md"),
     ]

@@ -311,7 +311,8 @@ def _margins_and_horizons(h, judged) -> list[str]:
         lines.append("")
     trends = {t: v for t, v in judged.trends.items() if not pd.isna(v)}
     if trends:
-        lines += ["Trend over the last year (per year, as a share of the reference arm; settled within "
+        lines += ["Trend over the last year (per year, as a share of the reference arm, or of its last estimate "
+                  "for a contrast without one; settled within "
                   f"±{SETTLED:.0%}): " + "; ".join(f"{t} {_share(v)} ({'settled' if abs(v) <= SETTLED else 'not '
                   'settled'})" for t, v in trends.items()), ""]  # fmt: skip
     return lines
@@ -350,7 +351,9 @@ def _worlds_section(hyps, details, across: WorldVerdicts, out: Path) -> list[str
            f"{across.years} years. Each test's effect "
            "was then learned over the worlds' parameters by a Gaussian process with a noise term "
            "(`sim/experiments/emulate.py`); a world's verdict is the rule applied to the emulator's 95% interval "
-           "of its effect there, and a hypothesis's combines its tests' as at the defaults."
+           "of its effect there, and a hypothesis's combines its tests' as at the defaults (each at 95%: the "
+           "emulator's intervals get no Holm correction, so across worlds a hypothesis of several tests is "
+           "judged a little less strictly than at the defaults)."
            if across.emulated else
            f"Each hypothesis ran in every plausible world with {reps} paired replications, its policy acting "
            f"{across.years} years; with fewer than "

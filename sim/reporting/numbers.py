@@ -103,7 +103,7 @@ def _took(manifest: dict) -> str:
     from datetime import datetime
 
     try:
-        seconds = (datetime.fromisoformat(manifest["finished"]) - datetime.fromisoformat(manifest["started"]))
+        seconds = datetime.fromisoformat(manifest["finished"]) - datetime.fromisoformat(manifest["started"])
     except (KeyError, ValueError):
         return ""
     workers = manifest.get("calibration", {}).get("workers")
