@@ -49,6 +49,7 @@ def test_the_share_of_worlds_per_verdict_the_driver_and_the_rule_are_found():
     # the emulator, checked out of sample: its 90% predictive intervals hold about 90% of held-out worlds
     assert 0.82 <= report.check["coverage"] <= 0.97
     assert report.check["noise_sd"] == pytest.approx(NOISE, rel=0.3)
+    assert 1.0 <= report.check["inflation"] < 1.4  # a well-calibrated emulator is barely widened
     assert report.sobol["parameter"].iloc[0] == "x1" and report.sobol["ST"].iloc[0] > 0.8
     assert report.sobol.set_index("parameter").loc["x3", "ST"] < 0.05
     found = report.discovery

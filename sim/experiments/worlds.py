@@ -359,10 +359,11 @@ def run_worlds(
                 effect, expect, margin = effect_of(r, test)
                 effect_rows.append({"world": int(world), "hypothesis": hid, "test": r["test"], "role": r["role"],
                                     "relative": bool(test.kind == "contrast" and test.relative_to),
+                                    "offset": test.threshold if test.kind == "level" else 0.0,
                                     "effect": effect, "expect": expect, "margin": margin,
                                     "own_verdict": r["verdict"]})  # fmt: skip
-    effects = pd.DataFrame(effect_rows, columns=["world", "hypothesis", "test", "role", "relative", "effect", "expect",
-                                                 "margin", "own_verdict"])  # fmt: skip
+    effects = pd.DataFrame(effect_rows, columns=["world", "hypothesis", "test", "role", "relative", "offset", "effect",
+                                                 "expect", "margin", "own_verdict"])  # fmt: skip
     verdicts = pd.DataFrame(own, columns=["world", "hypothesis", "own_verdict"])
     emulated = len(kept) >= MIN_EMULATED
     reports: dict[str, list[Any]] = {h.id: [] for h in hyps}
@@ -379,6 +380,7 @@ def run_worlds(
             report = effect_report(test, run, rows["effect"].to_numpy(), run, names, rows["expect"].iloc[0],
                                    float(rows["margin"].iloc[0]), int(seeds[k]), worlds.bounds(kept))  # fmt: skip
             report.role, report.relative = rows["role"].iloc[0], bool(rows["relative"].iloc[0])
+            report.offset = float(rows["offset"].iloc[0])
             reports[hid].append(report)
             effects.loc[rows.index, "verdict"] = report.verdicts
             effects.loc[rows.index, "mean"], effects.loc[rows.index, "sd"] = report.means, report.sds

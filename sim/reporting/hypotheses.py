@@ -374,10 +374,11 @@ def _worlds_section(hyps, details, across: WorldVerdicts, out: Path) -> list[str
             "Each test across the plausible worlds: the emulated effect's median and 80% interval, the "
             "probability that the claim holds, the emulator's checks out of sample (the share of held-out "
             "worlds inside its 90% predictive interval, and R², the share of the differences between worlds' "
-            "estimates it predicts), the parameters with the largest total Sobol index of the effect, and "
+            "estimates it predicts; where its intervals held too few, they were widened by the factor shown), the "
+            "parameters with the largest total Sobol index of the effect, and "
             "scenario discovery (a depth-2 tree of 'past the margin' on the worlds' values; kept only when its "
             "cross-validated accuracy beats guessing the commoner outcome):", "",
-            "| test | effect: median [80% of worlds] | claim holds | coverage (90%) | R² | largest ST | "
+            "| test | effect: median [80% of worlds] | claim holds | coverage (90%), widened | R² | largest ST | "
             "what decides it |",
             "|---|---|---:|---:|---:|---|---|",
         ]  # fmt: skip
@@ -390,7 +391,8 @@ def _worlds_section(hyps, details, across: WorldVerdicts, out: Path) -> list[str
                 if found.found:
                     rule += f" (accuracy {found.accuracy:.2f} against {found.majority:.2f})"
                 lines.append(f"| {h.id} {r.name} ({r.role}) | {_effect(s_['median'], r)} [{_effect(s_['q10'], r)}, "
-                             f"{_effect(s_['q90'], r)}] | {s_['p_claim']:.0%} | {c['coverage']:.0%} | "
+                             f"{_effect(s_['q90'], r)}] | {s_['p_claim']:.0%} | {c['coverage']:.0%}, "
+                             f"×{c['inflation']:.1f} | "
                              f"{c['r2']:.2f} | {sobol} | {rule} |")  # fmt: skip
         lines += [
             "",
@@ -415,6 +417,8 @@ def _effect(value: float, report) -> str:
     """An effect as the report shows it: a share of the reference arm in percent, else the number."""
     if report.relative:
         return f"{100 * value:+.1f}%".replace("-", "−")
+    if report.offset:  # a level test: the level itself, not its distance from the threshold
+        return f"{value + report.offset:.3g}"
     return f"{value:+.3g}".replace("-", "−")
 
 
