@@ -37,7 +37,7 @@ def _run(surface, n=200, seed=1):
 def test_the_share_of_worlds_per_verdict_the_driver_and_the_rule_are_found():
     run, effect = _run(_surface)
     plausible = _plausible()
-    report = effect_report("toy", run, effect, plausible, NAMES, "decrease", MARGIN, seed=3)
+    report = effect_report("toy", run, effect, plausible, NAMES, "decrease", MARGIN, seed=3, noise_floor=NOISE**2)
     truth = _surface(plausible) < -MARGIN  # true share past the margin: P(x1 > 0.4 + 0.08 x2) = 0.56
     assert abs(truth.mean() - 0.56) < 0.02
     s = report.summary
@@ -75,6 +75,19 @@ def test_a_verdict_that_depends_on_no_parameter_gets_no_rule():
     report = effect_report("far", run, effect, _plausible(), NAMES, "decrease", MARGIN, seed=5)
     assert report.summary["share_supported"] > 0.99
     assert report.discovery.lines() == ["no rule found (past the margin in every world)"]
+
+
+@pytest.mark.slow
+def test_few_worlds_in_many_dimensions_are_not_read_as_exact():
+    """23 worlds in 29 dimensions, the effect pure noise about -0.1: without a floor the emulator may interpolate
+    the worlds' estimates and call each world decided; with the replications' own noise as its floor it cannot."""
+    rng = np.random.default_rng(8)
+    names = [f"p{i}" for i in range(29)]
+    run = pd.DataFrame(rng.random((23, 29)), columns=names)
+    effect = -0.1 + rng.normal(0, 0.05, 23)
+    report = effect_report("noise", run, effect, run, names, "decrease", MARGIN, seed=2, noise_floor=0.05**2)
+    assert report.check["noise_sd"] >= 0.05 * 0.99
+    assert report.summary["share_inconclusive"] > 0.5  # the truth: every world sits on the margin
 
 
 def test_discovery_refuses_a_tree_that_guesses_no_better_than_the_majority():

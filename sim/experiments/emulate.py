@@ -108,9 +108,19 @@ def bounds_of(table: pd.DataFrame, names: list[str], given: dict[str, tuple[floa
 
 
 def fit_effect(
-    table: pd.DataFrame, effect: np.ndarray, names: list[str], bounds: dict[str, tuple[float, float]], seed: int
+    table: pd.DataFrame,
+    effect: np.ndarray,
+    names: list[str],
+    bounds: dict[str, tuple[float, float]],
+    seed: int,
+    noise_floor: float = 0.0,
 ) -> EffectEmulator:
-    """Fit the emulator of ``effect`` (one estimate per row of ``table``) over ``names``."""
+    """Fit the emulator of ``effect`` (one estimate per row of ``table``) over ``names``.
+
+    ``noise_floor`` is the variance of one world's estimate about its effect that the replications themselves
+    show (pooled over the worlds): the noise term may learn more, never less, so that few worlds in many
+    dimensions cannot be interpolated as if each world's estimate were its effect.
+    """
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.gaussian_process import GaussianProcessRegressor
     from sklearn.gaussian_process.kernels import RBF, ConstantKernel, WhiteKernel
@@ -118,20 +128,26 @@ def fit_effect(
     y = np.asarray(effect, dtype=float)
     good = np.isfinite(y)
     x = to_unit(table[names].to_numpy(dtype=float), bounds)[good]
+    scale = float(np.std(y[good])) or 1.0  # normalize_y's scale, which the noise level is in
+    least = min(max(1e-8, noise_floor / scale**2), 5.0) if math.isfinite(noise_floor) else 1e-8
     kernel = ConstantKernel(1.0, (1e-3, 1e3)) * RBF(np.full(len(names), 0.5), (0.02, 100.0)) + WhiteKernel(
-        0.1, (1e-8, 10.0))  # fmt: skip
+        max(0.1, 1.01 * least), (least, 10.0))  # fmt: skip
     gp = GaussianProcessRegressor(kernel, normalize_y=True, n_restarts_optimizer=RESTARTS,
                                   random_state=seed % 2**32)  # fmt: skip
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # a length scale at its bound: a flat direction
         gp.fit(x, y[good])
-    scale = float(np.std(y[good])) or 1.0  # normalize_y's scale, which the noise level is in
     noise = math.sqrt(gp.kernel_.k2.noise_level) * scale
     return EffectEmulator(list(names), dict(bounds), gp, noise)
 
 
 def coverage(
-    table: pd.DataFrame, effect: np.ndarray, names: list[str], bounds: dict[str, tuple[float, float]], seed: int
+    table: pd.DataFrame,
+    effect: np.ndarray,
+    names: list[str],
+    bounds: dict[str, tuple[float, float]],
+    seed: int,
+    noise_floor: float = 0.0,
 ) -> dict[str, float]:
     """K-fold: the share of held-out estimates inside the 90% predictive interval, and the RMSE of the mean.
 
@@ -149,7 +165,7 @@ def coverage(
     inside, errors, scaled = [], [], []
     folds = KFold(n_splits=min(FOLDS, len(good)), shuffle=True, random_state=seed % 2**32)
     for k, (fit, held) in enumerate(folds.split(good)):
-        em = fit_effect(table.iloc[good[fit]], y[good[fit]], names, bounds, seed + k + 1)
+        em = fit_effect(table.iloc[good[fit]], y[good[fit]], names, bounds, seed + k + 1, noise_floor)
         mean, sd = em.gp.predict(em.unit(table.iloc[good[held]]), return_std=True)  # predictive: with noise
         truth = y[good[held]]
         inside.extend(np.abs(truth - mean) <= z * sd)
@@ -318,6 +334,7 @@ def effect_report(
     margin: float,
     seed: int,
     bounds: dict[str, tuple[float, float]] | None = None,
+    noise_floor: float = 0.0,
 ) -> EffectReport:
     """All of the module's steps for one contrast, from the ``run`` worlds' ``effect`` estimates.
 
@@ -326,8 +343,8 @@ def effect_report(
     """
     seeds = np.random.SeedSequence(seed).generate_state(4)
     bounds = bounds_of(pd.concat([run[names], plausible[names]]), names, bounds)
-    check = coverage(run, effect, names, bounds, int(seeds[0]))
-    em = fit_effect(run, effect, names, bounds, int(seeds[1]))
+    check = coverage(run, effect, names, bounds, int(seeds[0]), noise_floor)
+    em = fit_effect(run, effect, names, bounds, int(seeds[1]), noise_floor)
     check["noise_sd"] = em.noise_sd
     summary, verdicts = across_worlds(em, plausible, expect, margin, check["inflation"])
     means, sds = em.predict(plausible)

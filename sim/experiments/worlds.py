@@ -322,6 +322,18 @@ def effect_of(row: dict[str, Any], test: Any) -> tuple[float, str, float]:
     return float(effect), row["expect"], float(test.margin)
 
 
+def _standard_error(row: dict[str, Any], test: Any) -> float:
+    """The standard error of one world's estimate, from its own replications, in the units of ``effect_of``."""
+    n, sd = row.get("n", 0), row.get("sd", float("nan"))
+    if not n or n < 2 or not math.isfinite(sd):
+        return float("nan")
+    se = sd / math.sqrt(n)
+    if test.kind == "contrast" and test.relative_to:
+        reference = row.get("reference", float("nan"))
+        return se / abs(reference) if reference and math.isfinite(reference) else float("nan")
+    return se
+
+
 def run_worlds(
     hyps: list[Hypothesis],
     worlds: Worlds,
@@ -360,10 +372,11 @@ def run_worlds(
                 effect_rows.append({"world": int(world), "hypothesis": hid, "test": r["test"], "role": r["role"],
                                     "relative": bool(test.kind == "contrast" and test.relative_to),
                                     "offset": test.threshold if test.kind == "level" else 0.0,
+                                    "se": _standard_error(r, test),
                                     "effect": effect, "expect": expect, "margin": margin,
                                     "own_verdict": r["verdict"]})  # fmt: skip
     effects = pd.DataFrame(effect_rows, columns=["world", "hypothesis", "test", "role", "relative", "offset", "effect",
-                                                 "expect", "margin", "own_verdict"])  # fmt: skip
+                                                 "se", "expect", "margin", "own_verdict"])  # fmt: skip
     verdicts = pd.DataFrame(own, columns=["world", "hypothesis", "own_verdict"])
     emulated = len(kept) >= MIN_EMULATED
     reports: dict[str, list[Any]] = {h.id: [] for h in hyps}
@@ -377,8 +390,10 @@ def run_worlds(
             if rows["effect"].notna().sum() < MIN_EMULATED:  # a ratio with no denominator in most worlds, say
                 continue  # its worlds keep their own verdicts
             run = kept.set_index("world").loc[rows["world"].to_numpy(), names].reset_index()
+            floor = float(np.nanmedian(rows["se"].to_numpy(dtype=float) ** 2)) if rows["se"].notna().any() else 0.0
             report = effect_report(test, run, rows["effect"].to_numpy(), run, names, rows["expect"].iloc[0],
-                                   float(rows["margin"].iloc[0]), int(seeds[k]), worlds.bounds(kept))  # fmt: skip
+                                   float(rows["margin"].iloc[0]), int(seeds[k]), worlds.bounds(kept),
+                                   floor)  # fmt: skip
             report.role, report.relative = rows["role"].iloc[0], bool(rows["relative"].iloc[0])
             report.offset = float(rows["offset"].iloc[0])
             reports[hid].append(report)
