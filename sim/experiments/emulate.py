@@ -181,8 +181,10 @@ def coverage(
 
 def across_worlds(
     em: EffectEmulator, plausible: pd.DataFrame, expect: str, margin: float, inflation: float = 1.0
-) -> tuple[dict[str, float], np.ndarray]:
-    """The effect's spread across ``plausible`` worlds, the share of each verdict, and each world's verdict.
+) -> tuple[dict[str, float], np.ndarray, np.ndarray, np.ndarray]:
+    """The effect's spread and verdict shares across ``plausible`` worlds, and each world's verdict, mean and sd.
+
+    The standard deviations returned are the widened ones.
 
     ``inflation`` widens the emulator's standard deviations (``coverage``) before the rule reads them.
     """
@@ -202,7 +204,7 @@ def across_worlds(
            for v in ("supported", "not supported", "inconclusive")},
         "worlds": int(len(plausible)),
     }  # fmt: skip
-    return summary, verdicts
+    return summary, verdicts, mean, sd
 
 
 def sobol(em: EffectEmulator, plausible: pd.DataFrame, seed: int, base: int = SOBOL_BASE) -> pd.DataFrame:
@@ -346,9 +348,7 @@ def effect_report(
     check = coverage(run, effect, names, bounds, int(seeds[0]), noise_floor)
     em = fit_effect(run, effect, names, bounds, int(seeds[1]), noise_floor)
     check["noise_sd"] = em.noise_sd
-    summary, verdicts = across_worlds(em, plausible, expect, margin, check["inflation"])
-    means, sds = em.predict(plausible)
-    sds = sds * check["inflation"]
+    summary, verdicts, means, sds = across_worlds(em, plausible, expect, margin, check["inflation"])
     indices = sobol(em, plausible, int(seeds[2]))
     past = past_margin(effect, expect, margin)
     good = np.isfinite(np.asarray(effect, dtype=float))

@@ -382,10 +382,9 @@ def run_worlds(
     reports: dict[str, list[Any]] = {h.id: [] for h in hyps}
     effects["mean"], effects["sd"], effects["verdict"] = np.nan, np.nan, effects["own_verdict"]
     if emulated:
-        seeds = np.random.SeedSequence([worlds.seed, 3]).generate_state(
-            max(1, len(effects.groupby(["hypothesis", "test"])))
-        )
-        for k, ((hid, test), rows) in enumerate(effects.groupby(["hypothesis", "test"], sort=False)):
+        groups = list(effects.groupby(["hypothesis", "test"], sort=False))
+        seeds = np.random.SeedSequence([worlds.seed, 3]).generate_state(max(1, len(groups)))
+        for k, ((hid, test), rows) in enumerate(groups):
             rows = rows.sort_values("world")
             if rows["effect"].notna().sum() < MIN_EMULATED:  # a ratio with no denominator in most worlds, say
                 continue  # its worlds keep their own verdicts
