@@ -1348,3 +1348,49 @@ def test_initiation_grows_with_advertising_at_its_elasticity():
     assert mean_new(1.0, 0.25) / mean_new(0.25, 0.25) == pytest.approx(4.0**0.25, rel=0.1)
     assert mean_new(1.0, 0.0) == pytest.approx(mean_new(0.25, 0.0), rel=0.1)  # elasticity 0: no effect
     assert mean_new(0.0) == mean_new(0.0, 0.0) == 0.0  # nothing advertised, nothing to start with
+
+
+def test_a_buyer_weighs_prison_in_his_own_income_not_a_couriers_wage():
+    """(18b) A buyer's arrest cost under prison is his own income's worth (buyer_income), not a candidate's wage."""
+    base = live(buyer_imprisonment=True)
+    fine = base.p.fine_kzt
+    prison_part = base.buyer_arrest_cost() - fine
+    assert prison_part > 0
+    richer = live(buyer_imprisonment=True, buyer_income=2 * base.p.buyer_income)
+    assert richer.buyer_arrest_cost() - fine == pytest.approx(2 * prison_part)
+    other_wage = live(buyer_imprisonment=True, reservation_wage=5 * base.p.reservation_wage)
+    assert other_wage.buyer_arrest_cost() == pytest.approx(base.buyer_arrest_cost())
+
+
+def test_felt_cost_is_linear_at_zero_and_bounded_when_it_saturates():
+    from sim.model.deterrence import felt_cost
+
+    assert felt_cost(320.0, 0.0) == 320.0
+    assert felt_cost(320.0, 0.1) == pytest.approx(10.0 * (1 - np.exp(-32.0)))
+    assert felt_cost(320.0, 0.1) < 10.0
+    assert felt_cost(0.01, 0.1) == pytest.approx(0.01, rel=1e-3)  # small costs weighed alike in both forms
+    assert felt_cost(4.5, 0.02) == pytest.approx(4.5, rel=0.05)  # a fine, about five order prices
+
+
+def test_a_saturating_response_deters_less_from_prison_than_a_linear_one():
+    """(18c) With arrest_cost_saturation above 0, prison for buyers lowers ordering far less than linearly."""
+    counts = {}
+    for saturation in (0.0, 0.1):
+        m = live(buyer_imprisonment=True, arrest_cost_saturation=saturation)
+        m.buyers.perceived_risk[m.buyers.state == B.ACTIVE] = 0.01
+        counts[saturation] = sum(len(m.buyers.decide_orders(m.p.reference_price, m.buyer_arrest_cost()))
+                                 for _ in range(10))  # fmt: skip
+    assert counts[0.1] > 1.5 * counts[0.0]
+
+
+def test_a_new_law_is_learnt_over_law_learning_days():
+    """(18d) Prison for buyers from day 5 is known gradually: about 1 - 1/e of it after law_learning_days."""
+    def known_chance(days, learning):
+        m = model(policy_start_day=5, policy={"buyer_imprisonment": True}, law_learning_days=learning)
+        m.run_for(days)
+        return m.perceived_law["buyer_prison_chance"]
+
+    assert known_chance(4, 30) == 0.0
+    assert known_chance(4 + 30, 30) == pytest.approx(1 - np.exp(-1), abs=0.03)
+    assert known_chance(4 + 300, 30) > 0.99
+    assert known_chance(6, 0) == 1.0  # 0: known on the day it is signed

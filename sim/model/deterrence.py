@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.model.engine.compiled import inline, jit
-from sim.model.engine.elementary import power_
+from sim.model.engine.elementary import exp, power_
 
 
 @inline
@@ -21,6 +21,21 @@ def discounted_years(years, beta):
     """Present value of ``years`` of prison at annual discount factor ``beta`` (kept inside (0, 1))."""
     beta = min(max(beta, 1e-9), 1.0 - 1e-9)
     return (1.0 - power_(beta, years)) / (1.0 - beta)
+
+
+def felt_cost(ratio: float, saturation: float) -> float:
+    """The expected cost of an arrest as a buyer weighs it, in order prices, for a money cost of ``ratio`` of them.
+
+    ``(1 - exp(-saturation * ratio)) / saturation``: linear (``ratio`` itself)
+    at ``saturation`` 0, and for ``saturation`` above 0 at most ``1 /
+    saturation`` order prices however severe the sanction, the response that
+    deterrence research finds for severity (Nagin 2013: the first sanction
+    deters, each further year of it adds little). The slope at a small cost is
+    1 in both forms, so fines are weighed alike.
+    """
+    if saturation <= 0.0:
+        return ratio
+    return float(1.0 - exp(-saturation * ratio)) / saturation  # the CPU-independent exp (engine.elementary)
 
 
 @jit

@@ -640,12 +640,16 @@ class KladMarket(mesa.Model):
         return float(weighted_mean(w, self.shops.price[open_now]))
 
     def buyer_arrest_cost(self) -> float:
-        """Money value of an arrest to a buyer, as buyers know the law: a fine, plus discounted prison years."""
+        """Money value of an arrest to a buyer, as buyers know the law: a fine, plus discounted prison years.
+
+        A prison year costs the buyer ``prison_year_cost`` years of his own income (``buyer_income``), not a
+        courier candidate's wage.
+        """
         p, known = self.p, self.perceived_law
         if known["buyer_prison_chance"] == 0:
             return p.fine_kzt
         lost = float(discounted_years(known["buyer_prison"], p.discount_factor_mean))
-        return p.fine_kzt + known["buyer_prison_chance"] * lost * p.prison_year_cost * p.reservation_wage * 365.0
+        return p.fine_kzt + known["buyer_prison_chance"] * lost * p.prison_year_cost * p.buyer_income * 365.0
 
     def _add_leads(self, arrested_shop: np.ndarray) -> None:
         """Each arrested courier may give a lead to his shop, and through it to the lab."""

@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from sim.model.deterrence import observe_peers
+from sim.model.deterrence import felt_cost, observe_peers
 from sim.model.engine.compiled import jit
 from sim.model.engine.draws import categorical, cdf, from_cdf
 from sim.model.engine.elementary import exp_, log, lognormal, power
@@ -245,7 +245,8 @@ class BuyerRoster(Roster):
         appetite = Appetite(self.order_rate, self.price_elasticity, self.risk_aversion, self.perceived_risk)
         uniforms = self.model.stream.keyed("orders", self.uid, where=active)
         log_price_ratio = float(log(price / p.reference_price))
-        return decide_orders(uniforms, active, appetite, log_price_ratio, arrest_cost / order_cost)
+        felt = felt_cost(arrest_cost / order_cost, p.arrest_cost_saturation)
+        return decide_orders(uniforms, active, appetite, log_price_ratio, felt)
 
     def choose_storefronts(self, rows: np.ndarray, open_now: np.ndarray, visibility: np.ndarray) -> np.ndarray:
         """The shop each ordering buyer uses (-1: none found today).
@@ -292,7 +293,7 @@ class BuyerRoster(Roster):
         relapse = p.relapse_rate * (1.0 - p.prevention * p.coordination * p.prevention_reach)
         rates = UseRates(
             p.quit_rate, relapse, p.recovery_rate, float(power(price / p.reference_price, p.use_price_elasticity)),
-            p.use_risk_response * arrest_cost / (price * p.stash_grams),
+            p.use_risk_response * felt_cost(arrest_cost / (price * p.stash_grams), p.arrest_cost_saturation),
         )  # fmt: skip
         in_use = (self.state == BuyerState.ACTIVE) | (self.state == BuyerState.FORMER)
         uniforms = self.model.stream.keyed("use", self.uid, where=in_use)
