@@ -1385,6 +1385,7 @@ def test_a_saturating_response_deters_less_from_prison_than_a_linear_one():
 
 def test_a_new_law_is_learnt_over_law_learning_days():
     """(18d) Prison for buyers from day 5 is known gradually: about 1 - 1/e of it after law_learning_days."""
+
     def known_chance(days, learning):
         m = model(policy_start_day=5, policy={"buyer_imprisonment": True}, law_learning_days=learning)
         m.run_for(days)
