@@ -324,3 +324,126 @@ def test_each_verdict_can_go_both_ways(hid, tmp_path):
         verdicts = run_hypotheses([flipped], tmp_path / setting, execution=Execution(2))
         verdict = verdicts.details[hid].verdict
         assert verdict == expected, f"{hid} under {setting}: {verdict}\n{verdicts.table.to_string()}"
+
+
+# ------------------------------------------------- chains, alternatives, regime
+ALTERNATIVES = """
+targets = "{targets}"
+regime = ["failed_orders", "storefront_blocks"]
+[[chain]]
+mechanism = "patrol arrests couriers and buyers"
+code = "KladMarket.arrest_buyers"
+source = "[test]"
+[[alternatives]]
+name = "blind"
+assumption = "patrol sees pickups"
+alternative = "patrol sees no pickup, stash or courier"
+values = {{ buyer_detection = 0.0, stash_detection = 0.0, courier_detection = 0.0 }}
+source = "a test"
+"""
+
+
+def _with_alternatives(extra: str = "") -> str:
+    text = HYPOTHESIS.format(id="B", word="raises", expect="increase")
+    targets = ROOT / "scenarios" / "data" / "kazakhstan.toml"
+    return text.replace("[quick]", ALTERNATIVES.format(targets=targets) + extra + "\n[quick]", 1)
+
+
+def test_klad_hypotheses_runs_each_structural_alternative_and_holds_arms_to_the_regime(tmp_path):
+    src = folder(tmp_path / "hyp", {"B.toml": _with_alternatives()})
+    out = tmp_path / "out"
+    res = klad("hypotheses", "--quick", "--folder", str(src), "--out", str(out), "--workers", "2", "--quiet")
+    assert res.returncode == 0, res.stderr
+    assert "1 structural alternatives" in res.stderr and "under blind" in res.stdout
+    alt = pd.read_csv(out / "alternatives.csv")
+    assert list(alt["alternative"]) == ["defaults", "blind"]
+    defaults, blind = alt["estimate"]
+    assert defaults < 0 and abs(blind) < abs(defaults)  # a blind patrol's crackdown cuts nothing
+    regime = pd.read_csv(out / "regime.csv")
+    assert set(regime["arm"]) == {"base", "hot"} and set(regime["target"]) == {"failed_orders", "storefront_blocks"}
+    assert set(regime["outcome"]) <= {"inside", "straddles", "outside"}
+    report = (out / "report.md").read_text()
+    for words in ("What decides the verdict, in order", "`KladMarket.arrest_buyers`", "Structural alternatives",
+                  "patrol sees no pickup", "Each arm against the market's regime", "failed_orders [0, 0.283]"):
+        assert words in report, words
+    res = klad("hypotheses", "--quick", "--folder", str(src), "--out", str(tmp_path / "o2"), "--no-alternatives",
+               "--quiet")  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    assert not (tmp_path / "o2" / "alternatives.csv").exists() and "structural" not in res.stderr
+
+
+@pytest.mark.parametrize(
+    ("extra", "change", "words"),
+    [
+        ("", ("buyer_detection = 0.0", "order_ratez = 0.0"), ["alternatives[0] values", "'order_ratez'"]),
+        ("", ("buyer_detection = 0.0", "detection_multiplier = 2.0"), ["'detection_multiplier' is a policy lever"]),
+        ("", ("buyer_detection = 0.0", "buyer_detection = 2.0"), ["buyer_detection", "[0, 1]"]),
+        ("", ('name = "blind"', 'name = "blind eye"'), ["alternatives[0]", "plain name"]),
+        ("", ('regime = ["failed_orders", "storefront_blocks"]', 'regime = ["price"]'), ["regime", "'price'"]),
+        ("", ('code = "KladMarket.arrest_buyers"', 'coda = "x"'), ["chain[0]", "coda"]),
+    ],
+)
+def test_bad_chains_alternatives_and_regimes_are_one_line_errors(tmp_path, extra, change, words):
+    src = folder(tmp_path / "hyp", {"B.toml": _with_alternatives(extra).replace(*change, 1)})
+    res = klad("hypotheses", "--folder", str(src), "--out", str(tmp_path / "out"), "--quiet")
+    assert res.returncode == 2, res.stderr
+    last = res.stderr.strip().splitlines()[-1]
+    assert "Traceback" not in res.stderr and "B.toml" in last
+    for word in words:
+        assert word in last, last
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_alternative_sets_its_values_in_every_arm_and_drops_the_ranking(tmp_path):
+    src = folder(tmp_path / "hyp", {"B.toml": _with_alternatives() + SENSITIVITY})
+    h = load_hypothesis(src / "B.toml")
+    other = h.alternative_of(h.alternatives[0])
+    assert other.id == "B-blind" and other.alternative == "blind" and other.sensitivity is None
+    assert all(p["buyer_detection"] == 0.0 and p["courier_detection"] == 0.0 for p in other.arms.values())
+    assert all(p["buyer_detection"] > 0 for p in h.arms.values())  # the original is untouched
+    assert not any(t.kind == "ranking" for t in other.tests)
+
+
+def test_regime_table_reads_each_arm_as_validation_reads_a_target():
+    from sim.experiments.hypotheses import Hypothesis, outside_regime, regime_table
+    from sim.experiments.targets import load_targets
+
+    targets = {t.id: t for t in load_targets(ROOT / "scenarios" / "data" / "kazakhstan.toml").targets}
+    h = Hypothesis.__new__(Hypothesis)
+    h.regime = [targets["failed_orders"]]
+    h.arms = {"calm": {"national_scale_factor": 5.0}, "dark": {"national_scale_factor": 5.0}}
+    summary = {  # failed share = unmet / orders: about 10% in one arm, about 60% in the other
+        "calm": pd.DataFrame({"unmet_orders": [10.0, 11.0, 9.0], "orders": [100.0, 100.0, 100.0]}),
+        "dark": pd.DataFrame({"unmet_orders": [60.0, 62.0, 58.0], "orders": [100.0, 100.0, 100.0]}),
+    }
+    table = regime_table(h, summary).set_index("arm")
+    assert table.loc["calm", "outcome"] == "inside" and table.loc["dark", "outcome"] == "outside"
+    assert table.loc["dark", "mean"] == pytest.approx(0.6)
+    assert outside_regime(table.reset_index()) == {"dark": ["failed_orders"]}
+
+
+def test_every_chain_names_code_that_exists():
+    """A chain's code names (Class.method, module.function, a file) must exist, so renaming one breaks this test."""
+    import importlib
+    import re
+
+    import sim.model.market as market
+    from sim.model.roles import buyers, couriers, labs, police, shops
+
+    owners = {"KladMarket": market.KladMarket, "BuyerRoster": buyers.BuyerRoster, "Police": police.Police,
+              "CourierRoster": couriers.CourierRoster, "LabRoster": labs.LabRoster, "ShopRoster": shops.ShopRoster,
+              "deterrence": importlib.import_module("sim.model.deterrence")}  # fmt: skip
+    seen = 0
+    for h in load_all(ROOT / "experiments" / "hypotheses"):
+        for c in h.chain:
+            code = re.sub(r"\(.*?\)", "", c["code"])
+            for name in (x.strip() for x in code.split(",")):
+                if "/" in name:
+                    assert (ROOT / name).is_file(), (h.id, name)
+                    continue
+                owner, attr = name.split(".")
+                assert hasattr(owners[owner], attr), (h.id, name)
+                seen += 1
+            for param in re.findall(r"\((\w+)", c["code"]):
+                assert param in REGISTRY, (h.id, param)
+    assert seen >= 10

@@ -319,12 +319,14 @@ def cmd_hypotheses(args: argparse.Namespace) -> int:
     execution = _execution(args)
     workers = execution.workers
     per_day = seconds_per_run_day()
-    runs, seconds = expected_seconds(hyps, 1 if args.scheduler else workers, per_day)
-    _, most = expected_seconds(hyps, 1 if args.scheduler else workers, per_day,
-                               {h.id: h.settings["max_replications"] for h in hyps})  # fmt: skip
+    variants = [] if args.no_alternatives else [h.alternative_of(a) for h in hyps for a in h.alternatives]
+    runs, seconds = expected_seconds(hyps + variants, 1 if args.scheduler else workers, per_day)
+    _, most = expected_seconds(hyps + variants, 1 if args.scheduler else workers, per_day,
+                               {h.id: h.settings["max_replications"] for h in hyps + variants})  # fmt: skip
     where = "core-time on the cluster" if args.scheduler else f"on {workers} local worker(s)"
     cap = f", up to {most / 60:.0f} min if every test needs its most replications" if most > seconds * 1.01 else ""
-    print(f"klad: {len(hyps)} hypotheses, {runs} model runs; expected time about {seconds / 60:.0f} min {where}"
+    under = f" (and {len(variants)} structural alternatives)" if variants else ""
+    print(f"klad: {len(hyps)} hypotheses{under}, {runs} model runs; expected time about {seconds / 60:.0f} min {where}"
           f"{cap} ({per_day * 1000:.1f} ms per model day measured here)", file=sys.stderr, flush=True)  # fmt: skip
     if worlds is not None:
         from sim.experiments.worlds import check_seconds
@@ -337,12 +339,16 @@ def cmd_hypotheses(args: argparse.Namespace) -> int:
               "every hypothesis in those that pass", file=sys.stderr, flush=True)  # fmt: skip
     with claimed(out):
         verdicts = run_hypotheses(hyps, out, execution=execution, resume=args.resume)
+        alternatives = None
+        if variants:
+            alternatives = run_hypotheses(variants, out / "alternatives", execution=execution, resume=args.resume,
+                                          keep_daily=False)  # fmt: skip
         across = None
         if worlds is not None:
             from sim.experiments.worlds import run_worlds
 
             across = run_worlds(hyps, worlds, args.worlds, out / "worlds", execution=execution, resume=args.resume)
-        write_report(verdicts, out, across)
+        write_report(verdicts, out, across, alternatives)
     table = verdicts.table
     print()
     for h in hyps:
@@ -354,6 +360,9 @@ def cmd_hypotheses(args: argparse.Namespace) -> int:
             row = shares(across.verdicts).loc[h.id]
             share = f" (worlds: {row['supported']:.0%} supported, {row['not supported']:.0%} not)"
         print(f"  {h.id:<4} {verdict:<14} {h.title}{share}")
+        if alternatives is not None:
+            for a in h.alternatives:
+                print(f"       {alternatives.details[f'{h.id}-{a.name}'].verdict:<14} under {a.name}")
     print(f"\nresults: {out}/ (report.md, results.csv, figures/, manifest.json)")
     return 0
 
@@ -569,6 +578,8 @@ def build_parser() -> argparse.ArgumentParser:
                      "the worlds (default %(default)s)")  # fmt: skip
     hyp.add_argument("--horizon", type=_whole("--horizon", 1, MAX_DAYS), help="days the runs go on after the "
                      "policy starts; the verdict is read at their end (default: each file's days)")  # fmt: skip
+    hyp.add_argument("--no-alternatives", action="store_true", help="skip the runs under each file's structural "
+                     "[[alternatives]] (the report's table of verdicts under each is then left out)")  # fmt: skip
     hyp.add_argument(
         "--setting",
         choices=("supported", "not_supported"),

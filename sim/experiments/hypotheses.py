@@ -15,20 +15,12 @@ its *tests*. A test is one of
   with its bootstrap confidence intervals).
 
 Each test expects a direction with a *margin*: the smallest change that
-matters (relative to an arm's mean, or absolute). The rule that turns numbers
-into words is the same for every test:
-
-==================  =============================================  =================================================
-expect              supported when                                 not supported when
-==================  =============================================  =================================================
-``decrease``        CI below 0 and estimate at least ``margin``    CI excludes a decrease of ``margin``
-                    below 0
-``increase``        CI above 0 and estimate at least ``margin``    CI excludes an increase of ``margin``
-``no_decrease``     CI excludes a decrease of ``margin``           CI below 0 and estimate at least ``margin`` below
-``no_increase``     CI excludes an increase of ``margin``          CI above 0 and estimate at least ``margin`` above
-``above``/``below`` whole CI beyond the threshold                  whole CI on the wrong side of the threshold
-``greater``         group A's ST CI wholly above group B's          group A's ST CI wholly below group B's
-==================  =============================================  =================================================
+matters (relative to an arm's mean, or absolute). One symmetric rule turns
+numbers into words for every test (``sim.experiments.verdicts.RULE``): a test
+is *supported* when its whole confidence interval lies on the side of the
+margin (or threshold) that the claim expects, *not supported* when the whole
+interval lies on the other side, and *inconclusive* when it straddles it; a
+ranking compares group A's ST interval with group B's in the same way.
 
 Otherwise the test is *inconclusive*. A hypothesis is *supported* when all its
 tests are, *not supported* when any is not, and *inconclusive* otherwise. A
@@ -39,6 +31,18 @@ fails, the hypothesis is inconclusive whatever its tests say; a test with
 buyer-side parts of a package, say). Verdicts are computed from the runs here
 and in ``sim.experiments.verdicts`` (power, Holm's correction, how many
 replications) and nowhere else.
+
+A file's ``[[chain]]`` tables give the mechanisms that decide its verdict, in
+order, each with the code that runs it and its source. Its
+``[[alternatives]]`` are the structural assumptions the verdict hinges on:
+each sets uncertainties (inside the registry's ranges) to the alternative
+assumption in every arm, and ``klad hypotheses`` runs the hypothesis again
+under each (``Hypothesis.alternative_of``) and reports the verdict and
+estimates beside the default's. ``regime`` names targets (of the ``targets``
+file) that describe the market's regime rather than what a policy is meant to
+change, such as the share of failed orders and the storefronts blocked a year:
+every arm is reported as inside them or outside the plausible regime
+(``regime_table``).
 
 A file's ``[flip]`` table names, for each verdict, the mechanism that would
 give it and a setting of uncertainties (inside the registry's ranges) that
@@ -100,7 +104,15 @@ HYPOTHESIS: Schema = {
     "seed": whole(0, MAX_SEED, 20251), "quick": of("table", {}), "arms": of("table"), "tests": of("tables", []),
     "sensitivity": of("table", None), "window": whole(1, MAX_DAYS, None), "burn_in": whole(0, MAX_DAYS, None),
     "force": of("flag", None), "main_metric": text(None), "note": text("", longest=3000, lines=True),
-    "flip": of("table", None),
+    "flip": of("table", None), "chain": of("tables", []), "alternatives": of("tables", []),
+    "targets": text(None, longest=4096), "regime": of("any", []),
+}  # fmt: skip
+#: One ``[[chain]]`` table: a mechanism the verdict rests on.
+CHAIN: Schema = {"mechanism": text(longest=1000), "code": text(longest=300), "source": text(longest=500)}
+#: One ``[[alternatives]]`` table: a structural assumption, and uncertainties that set its alternative.
+ALTERNATIVE: Schema = {
+    "name": text(longest=60), "assumption": text(longest=1000), "alternative": text(longest=1000),
+    "values": of("table"), "source": text(longest=1000),
 }  # fmt: skip
 #: ``[quick]``: what a quick run changes (left out: the full run's value).
 QUICK: Schema = {
@@ -159,6 +171,17 @@ class Sensitivity:
 
 
 @dataclass
+class Alternative:
+    """A structural assumption a verdict hinges on, and the uncertainties that set its alternative."""
+
+    name: str
+    assumption: str  # what the defaults assume
+    alternative: str  # what the values below assume instead
+    values: dict[str, Any]
+    source: str
+
+
+@dataclass
 class Hypothesis:
     """A validated hypothesis file."""
 
@@ -180,6 +203,10 @@ class Hypothesis:
     flip_text: dict[str, str] = field(default_factory=dict)  # setting -> the mechanism that gives that verdict
     flips: dict[str, dict[str, Any]] = field(default_factory=dict)  # setting -> uncertainties that give it
     setting: str = ""  # the flip setting in force ("" = the registry's and scenarios' values)
+    chain: list[dict[str, str]] = field(default_factory=list)  # the mechanisms that decide the verdict
+    alternatives: list[Alternative] = field(default_factory=list)
+    alternative: str = ""  # the structural alternative in force ("" = the defaults)
+    regime: list = field(default_factory=list)  # targets (sim.experiments.targets.Target) every arm is held to
 
     def use(
         self, quick: bool, *, seed: int | None = None, replications: int | None = None, horizon: int | None = None
@@ -237,6 +264,17 @@ class Hypothesis:
         return other
 
 
+    def alternative_of(self, alt: Alternative) -> Hypothesis:
+        """A copy under a structural alternative: its values in every arm, no ranking, its own id and runs."""
+        other = self.under("", alt.values)
+        other.id, other.alternative, other.sensitivity = f"{self.id}-{alt.name}", alt.name, None
+        other.tests = [t for t in other.tests if t.kind != "ranking"]
+        other.alternatives = []
+        other.arm_sources = {name: f"{label} [{alt.name}: {_describe(alt.values)}]"
+                             for name, label in self.arm_sources.items()}  # fmt: skip
+        return other
+
+
 def _describe(values: dict[str, Any]) -> str:
     return ", ".join(f"{k} = {v}" for k, v in values.items())
 
@@ -254,6 +292,7 @@ class Judged:
     replications: int  # replications used: the pilot's, or more if a test asked for them
     horizons: pd.DataFrame = field(default_factory=pd.DataFrame)  # every test at 1, 2, 3, 5 years (``at_horizons``)
     trends: dict[str, float] = field(default_factory=dict)  # each contrast's last-year trend (``trend_per_year``)
+    regime: pd.DataFrame = field(default_factory=pd.DataFrame)  # each arm against the regime targets
 
 
 @dataclass
@@ -383,6 +422,50 @@ def _load_flip(where: str, spec: Any) -> tuple[dict[str, str], dict[str, dict[st
     return words, values
 
 
+def _load_alternatives(where: str, specs: list) -> list[Alternative]:
+    """``[[alternatives]]``: structural assumptions, each with uncertainties (in their ranges) for its alternative."""
+    out, seen = [], set()
+    for i, spec in enumerate(specs):
+        at = f"{where} alternatives[{i}]"
+        spec = schema.check(spec, ALTERNATIVE, at)
+        if not _NAME.fullmatch(spec["name"]) or spec["name"] in seen:
+            raise ParameterError(f"{at}: name {shown(spec['name'])} must be a plain name (letters, digits, _), "
+                                 "used once")  # fmt: skip
+        seen.add(spec["name"])
+        if not spec["values"]:
+            raise ParameterError(f"{at}: give 'values' as a table of uncertainty = value")
+        for name in spec["values"]:
+            if name not in REGISTRY:
+                raise ParameterError(f"{at} values: unknown parameter {shown(name)} (see `klad params`)")
+            if REGISTRY[name].kind == LEVER:
+                raise ParameterError(f"{at} values: '{name}' is a policy lever; an alternative changes only "
+                                     "what we do not know (uncertainties), never the policy under test")  # fmt: skip
+        values = validate(spec["values"], f"{at} values")
+        out.append(Alternative(spec["name"], spec["assumption"], spec["alternative"], values, spec["source"]))
+    return out
+
+
+def _load_regime(where: str, base: Path, targets: str | None, ids: Any) -> list:
+    """The targets named by ``regime``, read from the ``targets`` file (named relative to the hypothesis file)."""
+    from sim.experiments.targets import load_targets
+
+    if not ids:
+        return []
+    if not isinstance(ids, list) or not all(isinstance(x, str) for x in ids):
+        raise ParameterError(f"{where}: regime must be a list of target ids, not {shown(ids)}")
+    if targets is None:
+        raise ParameterError(f"{where}: regime names targets; give 'targets' = the targets file")
+    path = base / targets
+    if not path.is_file():
+        raise ParameterError(f"{where}: targets file not found: {shown(targets)}")
+    known = {t.id: t for t in load_targets(path).targets}
+    missing = [x for x in ids if x not in known]
+    if missing:
+        raise ParameterError(f"{where} regime: {shown(missing[0])} is not a target of {targets} "
+                             f"({', '.join(known)})")  # fmt: skip
+    return [known[x] for x in ids]
+
+
 def load_hypothesis(path: str | Path) -> Hypothesis:
     """Read and validate a hypothesis file; raise ParameterError naming the file and key.
 
@@ -427,6 +510,9 @@ def load_hypothesis(path: str | Path) -> Hypothesis:
     )  # fmt: skip
     if data["flip"] is not None:
         hyp.flip_text, hyp.flips = _load_flip(f"{where} [flip]", data["flip"])
+    hyp.chain = [schema.check(c, CHAIN, f"{where} chain[{i}]") for i, c in enumerate(data["chain"])]
+    hyp.alternatives = _load_alternatives(where, data["alternatives"])
+    hyp.regime = _load_regime(where, base, data["targets"], data["regime"])
     if sensitivity:
         sensitivity.quick_samples = quick.get("samples") or sensitivity.samples
     for is_quick in (False, True):  # both summary windows fit their runs
@@ -636,7 +722,9 @@ def run_hypotheses(
                 r["trend_per_year"] = trends.get(r["test"], float("nan"))
                 trend = r["trend_per_year"]
                 r["settled"] = None if math.isnan(trend) else bool(abs(trend) <= SETTLED)
-        details[h.id] = Judged(daily, results, verdict, window, sens_table, effects, reps[h.id], horizons, trends)
+        regime = regime_table(h, _arm_means(out, h, reps[h.id], means))
+        details[h.id] = Judged(daily, results, verdict, window, sens_table, effects, reps[h.id], horizons, trends,
+                               regime)  # fmt: skip
         rows += [{"hypothesis": h.id, **r, "hypothesis_verdict": verdict} for r in results]
     return Verdicts(hyps, pd.DataFrame(rows), details, started)
 
@@ -665,6 +753,43 @@ def _run_arms(hyps: list[Hypothesis], reps: dict[str, int], out: Path, execution
 
 def _judge_arms(out: Path, h: Hypothesis, reps: int, means: dict[str, pd.DataFrame]) -> list[dict[str, Any]]:
     """The contrast and level tests judged on ``reps`` replications of each arm (their final-window means)."""
+    return judge_all(h.tests, _arm_means(out, h, reps, means))
+
+
+def regime_table(h: Hypothesis, summary: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Each arm against each of the hypothesis's regime targets, over the final window of its replications.
+
+    One row per arm and target: the statistic's mean and 95% t interval across
+    replications, and its ``outcome`` as validation reads one (``Target.outcome``:
+    inside, straddles, or outside the range). An arm whose interval lies wholly
+    outside a regime target runs a market the sources do not describe (more
+    failed orders than buyers accept, more blocks than the authorities make),
+    and its verdict is read as outside the plausible regime.
+    """
+    from sim.experiments.replications import mean_ci
+    from sim.experiments.targets import STATISTICS
+
+    rows = []
+    for name, frame in summary.items():
+        for t in h.regime:
+            compute = STATISTICS[t.statistic].compute
+            values = pd.Series([compute(frame.loc[[rep]], h.arms[name]) for rep in frame.index])
+            mean, low, high = mean_ci(values)
+            rows.append({"arm": name, "target": t.id, "unit": t.unit, "low": t.low, "high": t.high, "mean": mean,
+                         "ci_low": low, "ci_high": high, "outcome": t.outcome(mean, low, high)})  # fmt: skip
+    return pd.DataFrame(rows, columns=["arm", "target", "unit", "low", "high", "mean", "ci_low", "ci_high", "outcome"])
+
+
+def outside_regime(regime: pd.DataFrame) -> dict[str, list[str]]:
+    """Arm -> the regime targets its interval lies wholly outside (arms inside every one left out)."""
+    if regime.empty:
+        return {}
+    out = regime[regime["outcome"] == "outside"]
+    return {arm: list(group["target"]) for arm, group in out.groupby("arm", sort=False)}
+
+
+def _arm_means(out: Path, h: Hypothesis, reps: int, means: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """Arm -> the final-window means of its first ``reps`` replications (read once, kept in ``means``)."""
     summary = {}
     for name, params in h.arms.items():
         text, frames = _arm_json(params), []
@@ -674,7 +799,7 @@ def _judge_arms(out: Path, h: Hypothesis, reps: int, means: dict[str, pd.DataFra
                 means[key, h.window.days] = _window_means(_read_run(out, h, key, rep), h.window.days)
             frames.append(means[key, h.window.days])
         summary[name] = pd.concat(frames).sort_index()
-    return judge_all(h.tests, summary)
+    return summary
 
 
 def _read_run(out: Path, h: Hypothesis, key: str, rep: int) -> pd.DataFrame:

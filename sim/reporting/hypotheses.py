@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.ticker import PercentFormatter  # noqa: E402
 
-from sim.experiments.hypotheses import Verdicts  # noqa: E402
+from sim.experiments.hypotheses import Verdicts, outside_regime  # noqa: E402
 from sim.experiments.verdicts import metric_values  # noqa: E402
 from sim.experiments.worlds import WorldVerdicts, shares  # noqa: E402
 from sim.io.files import write_atomic, write_json, write_text  # noqa: E402
@@ -64,12 +64,18 @@ def plot_hypothesis(h, daily: dict[str, pd.DataFrame], results: list[dict], path
     return written
 
 
-def write_report(verdicts: Verdicts, out: str | Path, across: WorldVerdicts | None = None) -> None:
+def write_report(
+    verdicts: Verdicts, out: str | Path, across: WorldVerdicts | None = None, alternatives: Verdicts | None = None
+) -> None:
     """Write report.md, results.csv, one figure per hypothesis and manifest.json (last).
 
     With ``across`` (``run_worlds``), the report opens with the share of
     plausible worlds in which each verdict comes out and what decides it, and
-    ``worlds.csv`` holds every world's values and verdicts.
+    ``worlds.csv`` holds every world's values and verdicts. With
+    ``alternatives`` (the hypotheses run under their structural alternatives,
+    ``Hypothesis.alternative_of``), each section has a table of the verdict and
+    estimates under each, and ``alternatives.csv`` holds their rows.
+    ``regime.csv`` holds every arm against the regime targets.
     """
     hyps, details, table = verdicts.hypotheses, verdicts.details, verdicts.table
     out = Path(out)
@@ -115,6 +121,7 @@ def write_report(verdicts: Verdicts, out: str | Path, across: WorldVerdicts | No
         lines.append(f"Setup: `{h.path.name}`; {_replications(h, judged.replications)} replications of "
                      f"{h.settings['days']} days ({h.settings['days'] - h.start + 1} of them with the policy), seed "
                      f"{h.seed}; means over {window.describe(h.settings['days'])}.")  # fmt: skip
+        lines += _chain(h)
         lines += ["", "Arms:", ""] + [f"- `{arm}`: {label}" for arm, label in h.arm_sources.items()]
         if h.sensitivity:
             s = h.sensitivity
@@ -139,7 +146,14 @@ def write_report(verdicts: Verdicts, out: str | Path, across: WorldVerdicts | No
                       f"the verdict is read at the end, day {h.settings['days']}):", "",
                       f"![{h.id} over time](figures/{over_time.name})", ""]  # fmt: skip
         lines += _margins_and_horizons(h, judged)
+        lines += _regime_lines(judged.regime)
+        lines += _alternatives_lines(h, judged, alternatives)
         lines.append(f"**Verdict: {verdict}.**")
+        outside = outside_regime(judged.regime)
+        if outside:
+            lines.append(" Outside the plausible regime: " + "; ".join(
+                f"`{arm}` ({', '.join(targets)})" for arm, targets in outside.items()) +
+                ": the tests with these arms describe a market the sources do not.")  # fmt: skip
         unsettled = [r for r in results if r["role"] == "test" and r.get("settled") is False]
         if unsettled:
             lines.append(" Not settled: " + "; ".join(
@@ -151,6 +165,11 @@ def write_report(verdicts: Verdicts, out: str | Path, across: WorldVerdicts | No
             lines.append(f" {_power_words(h, judged)}")
     write_text("\n".join(lines) + "\n", out / "report.md")
     write_atomic(out / "results.csv", lambda tmp: table.to_csv(tmp, index=False))
+    regime = regime_rows(verdicts)
+    write_atomic(out / "regime.csv", lambda tmp: regime.to_csv(tmp, index=False))
+    if alternatives is not None:
+        write_atomic(out / "alternatives.csv", lambda tmp: alternatives_table(verdicts, alternatives).to_csv(
+            tmp, index=False))  # fmt: skip
     manifest = provenance(
         verdicts.started,
         hypotheses={
@@ -163,6 +182,12 @@ def write_report(verdicts: Verdicts, out: str | Path, across: WorldVerdicts | No
             for h in hyps
         },
         verdicts={h.id: details[h.id].verdict for h in hyps},
+        outside_regime={h.id: outside_regime(details[h.id].regime) for h in hyps},
+        alternatives=None
+        if alternatives is None
+        else {a.id: {"alternative": a.alternative, "verdict": alternatives.details[a.id].verdict,
+                     "replications_used": alternatives.details[a.id].replications}
+              for a in alternatives.hypotheses},
         worlds=None
         if across is None
         else {
@@ -176,6 +201,99 @@ def write_report(verdicts: Verdicts, out: str | Path, across: WorldVerdicts | No
         },
     )
     write_json(manifest, out / "manifest.json")
+
+
+def _chain(h) -> list[str]:
+    """The mechanisms that decide the verdict, in order, with their code and sources."""
+    if not h.chain:
+        return []
+    lines = ["", "What decides the verdict, in order:", ""]
+    lines += [f"{i}. {c['mechanism']} (`{c['code']}`; {c['source']})" for i, c in enumerate(h.chain, 1)]
+    return lines
+
+
+def regime_rows(verdicts: Verdicts) -> pd.DataFrame:
+    """Every hypothesis's arms against its regime targets (``regime_table``), one table."""
+    frames = [verdicts.details[h.id].regime.assign(hypothesis=h.id) for h in verdicts.hypotheses]
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return pd.DataFrame(columns=["hypothesis", "arm", "target", "unit", "low", "high", "mean", "ci_low",
+                                     "ci_high", "outcome"])  # fmt: skip
+    table = pd.concat(frames, ignore_index=True)
+    return table[["hypothesis", *[c for c in table.columns if c != "hypothesis"]]]
+
+
+def _regime_lines(regime: pd.DataFrame) -> list[str]:
+    """Each arm against the regime targets: inside, straddling, or outside the range the sources give."""
+    if regime.empty:
+        return []
+    targets = list(dict.fromkeys(regime["target"]))
+    ranges = {t: g.iloc[0] for t, g in regime.groupby("target", sort=False)}
+    head = " | ".join(f"{t} [{number(r['low'], 3)}, {number(r['high'], 3)}] ({r['unit']})" for t, r in ranges.items())
+    lines = ["Each arm against the market's regime (the sources' ranges; mean [95% CI] over replications, final "
+             "window; *outside* when the whole interval is):", "",
+             f"| arm | {head} |", "|---|" + "---|" * len(targets)]  # fmt: skip
+    for arm, group in regime.groupby("arm", sort=False):
+        cells = []
+        for t in targets:
+            r = group[group["target"] == t].iloc[0]
+            mark = " **outside**" if r["outcome"] == "outside" else ""
+            cells.append(f"{number(r['mean'], 3)} [{_number(r['ci_low'], 3)}, {_number(r['ci_high'], 3)}]{mark}")
+        lines.append(f"| `{arm}` | " + " | ".join(cells) + " |")
+    return lines + [""]
+
+
+def alternatives_table(verdicts: Verdicts, alternatives: Verdicts) -> pd.DataFrame:
+    """One row per test under the defaults and under each structural alternative."""
+    rows = []
+    for h in verdicts.hypotheses:
+        runs = [("defaults", "", verdicts.details[h.id])]
+        for alt in h.alternatives:
+            key = f"{h.id}-{alt.name}"
+            if key in alternatives.details:
+                runs.append((alt.name, alt.alternative, alternatives.details[key]))
+        for name, words, judged in runs:
+            for r in judged.results:
+                if r["role"] == "test":
+                    rows.append({"hypothesis": h.id, "alternative": name, "assumes": words, "test": r["test"],
+                                 "estimate": r["estimate"], "relative": r.get("relative", float("nan")),
+                                 "ci_low": r["ci_low"], "ci_high": r["ci_high"], "verdict": r["verdict"],
+                                 "hypothesis_verdict": judged.verdict, "replications": judged.replications})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def _alternatives_lines(h, judged, alternatives: Verdicts | None) -> list[str]:
+    """The verdict and estimates under the defaults and under each structural alternative, from their runs."""
+    if not h.alternatives:
+        return []
+    tests = [r for r in judged.results if r["role"] == "test"]
+    lines = ["Structural alternatives: the assumptions the verdict hinges on, and the verdict when each is "
+             "replaced (the same arms, tests and seeds, with the alternative's values in every arm):", ""]
+    head = " | ".join(r["test"] for r in tests)
+    lines += [f"| assumption | values | {head} | verdict |", "|---|---|" + "---|" * len(tests) + "---|"]
+    lines.append(f"| defaults | – | {' | '.join(_cell(r) for r in tests)} | **{judged.verdict}** |")
+    for alt in h.alternatives:
+        other = None if alternatives is None else alternatives.details.get(f"{h.id}-{alt.name}")
+        values = ", ".join(f"`{k}` = {v}" for k, v in alt.values.items())
+        if other is None:
+            lines.append(f"| {alt.alternative} (instead of: {alt.assumption}) | {values} |" + " not run |" *
+                         (len(tests) + 1))  # fmt: skip
+            continue
+        by_name = {r["test"]: r for r in other.results}
+        cells = " | ".join(_cell(by_name[r["test"]]) if r["test"] in by_name else "–" for r in tests)
+        lines.append(f"| {alt.alternative} (instead of: {alt.assumption}; {alt.source}) | {values} | {cells} | "
+                     f"**{other.verdict}** |")  # fmt: skip
+    return lines + [""]
+
+
+def _cell(r) -> str:
+    """A test's estimate (relative where it has a reference), interval and verdict, in one cell."""
+    rel = r.get("relative")
+    if r.get("relative_to") and rel is not None and not math.isnan(rel):
+        ref = r.get("reference") or float("nan")
+        low, high = (r["ci_low"] / ref, r["ci_high"] / ref) if ref and not math.isnan(ref) else (math.nan, math.nan)
+        return f"{_share(rel)} [{_share(low)}, {_share(high)}] {r['verdict']}"
+    return f"{number(r['estimate'], 3)} [{number(r['ci_low'], 3)}, {number(r['ci_high'], 3)}] {r['verdict']}"
 
 
 def _replications(h, used: int) -> str:
