@@ -363,8 +363,14 @@ def test_klad_hypotheses_runs_each_structural_alternative_and_holds_arms_to_the_
     assert set(regime["arm"]) == {"base", "hot"} and set(regime["target"]) == {"failed_orders", "storefront_blocks"}
     assert set(regime["outcome"]) <= {"inside", "straddles", "outside"}
     report = (out / "report.md").read_text()
-    for words in ("What decides the verdict, in order", "`KladMarket.arrest_buyers`", "Structural alternatives",
-                  "patrol sees no pickup", "Each arm against the market's regime", "failed_orders [0, 0.283]"):
+    for words in (
+        "What decides the verdict, in order",
+        "`KladMarket.arrest_buyers`",
+        "Structural alternatives",
+        "patrol sees no pickup",
+        "Each arm against the market's regime",
+        "failed_orders [0, 0.283]",
+    ):
         assert words in report, words
     res = klad("hypotheses", "--quick", "--folder", str(src), "--out", str(tmp_path / "o2"), "--no-alternatives",
                "--quiet")  # fmt: skip

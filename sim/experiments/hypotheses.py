@@ -263,7 +263,6 @@ class Hypothesis:
             other.sensitivity.params.update(values)
         return other
 
-
     def alternative_of(self, alt: Alternative) -> Hypothesis:
         """A copy under a structural alternative: its values in every arm, no ranking, its own id and runs."""
         other = self.under("", alt.values)

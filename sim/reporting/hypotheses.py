@@ -185,9 +185,14 @@ def write_report(
         outside_regime={h.id: outside_regime(details[h.id].regime) for h in hyps},
         alternatives=None
         if alternatives is None
-        else {a.id: {"alternative": a.alternative, "verdict": alternatives.details[a.id].verdict,
-                     "replications_used": alternatives.details[a.id].replications}
-              for a in alternatives.hypotheses},
+        else {
+            a.id: {
+                "alternative": a.alternative,
+                "verdict": alternatives.details[a.id].verdict,
+                "replications_used": alternatives.details[a.id].replications,
+            }
+            for a in alternatives.hypotheses
+        },
         worlds=None
         if across is None
         else {
@@ -255,10 +260,12 @@ def alternatives_table(verdicts: Verdicts, alternatives: Verdicts) -> pd.DataFra
         for name, words, judged in runs:
             for r in judged.results:
                 if r["role"] == "test":
-                    rows.append({"hypothesis": h.id, "alternative": name, "assumes": words, "test": r["test"],
-                                 "estimate": r["estimate"], "relative": r.get("relative", float("nan")),
-                                 "ci_low": r["ci_low"], "ci_high": r["ci_high"], "verdict": r["verdict"],
-                                 "hypothesis_verdict": judged.verdict, "replications": judged.replications})  # fmt: skip
+                    rows.append({
+                        "hypothesis": h.id, "alternative": name, "assumes": words, "test": r["test"],
+                        "estimate": r["estimate"], "relative": r.get("relative", float("nan")),
+                        "ci_low": r["ci_low"], "ci_high": r["ci_high"], "verdict": r["verdict"],
+                        "hypothesis_verdict": judged.verdict, "replications": judged.replications,
+                    })  # fmt: skip
     return pd.DataFrame(rows)
 
 
@@ -267,8 +274,11 @@ def _alternatives_lines(h, judged, alternatives: Verdicts | None) -> list[str]:
     if not h.alternatives:
         return []
     tests = [r for r in judged.results if r["role"] == "test"]
-    lines = ["Structural alternatives: the assumptions the verdict hinges on, and the verdict when each is "
-             "replaced (the same arms, tests and seeds, with the alternative's values in every arm):", ""]
+    lines = [
+        "Structural alternatives: the assumptions the verdict hinges on, and the verdict when each is "
+        "replaced (the same arms, tests and seeds, with the alternative's values in every arm):",
+        "",
+    ]
     head = " | ".join(r["test"] for r in tests)
     lines += [f"| assumption | values | {head} | verdict |", "|---|---|" + "---|" * len(tests) + "---|"]
     lines.append(f"| defaults | – | {' | '.join(_cell(r) for r in tests)} | **{judged.verdict}** |")
