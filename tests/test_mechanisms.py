@@ -1395,3 +1395,37 @@ def test_a_new_law_is_learnt_over_law_learning_days():
     assert known_chance(4 + 30, 30) == pytest.approx(1 - np.exp(-1), abs=0.03)
     assert known_chance(4 + 300, 30) > 0.99
     assert known_chance(6, 0) == 1.0  # 0: known on the day it is signed
+
+
+def test_rolling_year_counts_distinct_persons_exactly():
+    """(43b) The ring's count equals a brute-force count of persons whose last mark is in the window."""
+    from sim.model.world.contacts import NEVER, RollingYear
+
+    rng = np.random.default_rng(5)
+    window, people, days = 30, 200, 120
+    counter, last = RollingYear(window), np.full(people, NEVER, dtype=np.int64)
+    marks = {p: [] for p in range(people)}
+    for day in range(days):
+        counter.new_day(day)
+        rows = np.unique(rng.integers(0, people, rng.integers(0, 15)))
+        counter.mark(last, rows)
+        counter.mark(last, rows[: len(rows) // 2])  # marked twice the same day: one person
+        for r in rows:
+            marks[int(r)].append(day)
+        brute = sum(1 for ds in marks.values() if ds and ds[-1] > day - window)
+        assert counter.count() == brute, day
+
+
+def test_persons_latency_counts_the_persons_arrests_touch():
+    """(43c) Without arrests no person is touched; with them, the persons arrested in the year are counted once."""
+    off = frame(1, 60, buyer_detection=0.0, courier_detection=0.0, digital_courier_detection=0.0,
+                known_offender_detection=1.0)  # fmt: skip
+    assert (off["arrests_buyer"] + off["arrests_courier"]).sum() == 0
+    assert (off["persons_contacted"] == 0).all() and (off["persons_latency"] == 1.0).all()
+    on = frame(1, 60, buyer_detection=0.01)
+    arrests = int((on["arrests_buyer"] + on["arrests_courier"]).sum())
+    assert 0 < on["persons_contacted"].iloc[-1] <= arrests  # a person arrested twice is one contact
+    assert on["persons_contacted"].iloc[-1] >= 0.5 * arrests  # most are arrested once in 60 days
+    assert on["persons_in_market"].iloc[-1] >= on["active_buyers"].iloc[-1] + on["active_couriers"].iloc[-1]
+    last = on.iloc[-1]
+    assert last["persons_latency"] == pytest.approx(1 - last["persons_contacted"] / last["persons_in_market"])

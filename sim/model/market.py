@@ -29,6 +29,7 @@ from sim.model.roles.police import Police
 from sim.model.roles.shops import ShopRoster, Storefront
 from sim.model.world.city import City
 from sim.model.world.justice import ROLE_NAMES, Justice, Role, served_days
+from sim.model.world.contacts import RollingYear
 from sim.model.world.sanctions import OFFENCES, courier_offence, draw_sentences, mean_sentence
 from sim.model.world.stashes import Stashes, StashState
 from sim.params import SCENARIO_KEYS, Params, check_records, resolve
@@ -85,6 +86,8 @@ class KladMarket(mesa.Model):
         self.police = Police(self)
         self.perceived_conviction = p.prior_conviction
         self.learned_law = self.law_in_force()  # the law as learned so far, when learning takes time
+        self.in_market = RollingYear()  # persons (buyers, couriers) in the market in the last year
+        self.contacted = RollingYear()  # of them, those arrested (sim.model.world.contacts)
         self.cumulative = dict.fromkeys(("produced", "sold", "seized", "lost"), 0.0)
         self.wanted = 0  # suspects who absconded before their forensic result
         self.arrest_districts: dict[str, np.ndarray] = {}  # today's street arrests by role: districts, for maps
@@ -189,6 +192,8 @@ class KladMarket(mesa.Model):
         self.day = self.steps
         self.stream.new_day(self.day)
         self.today = Day()
+        self.in_market.new_day(self.day)
+        self.contacted.new_day(self.day)
         self.switch_on_policy()
         self.happen_today()
         self.learn_the_law()
@@ -360,6 +365,8 @@ class KladMarket(mesa.Model):
         p = self.p
         self.today.rearrests_courier += int(np.count_nonzero(self.couriers.repeat[rows]))
         self.couriers.arrest(rows)
+        self.in_market.mark(self.couriers.seen_day, rows)
+        self.contacted.mark(self.couriers.contact_day, rows)
         offence = courier_offence(self.couriers.repeat[rows], grams_carried, p.large_quantity)
         self.justice.open_cases(Role.COURIER, rows, offence, self.day, p.forensic_delay)
         self.today.arrests_courier += len(rows)
@@ -482,6 +489,8 @@ class KladMarket(mesa.Model):
         """Arrested buyers are fined, or imprisoned under tightened penalties; some are treated."""
         imprison = self.p.buyer_imprisonment
         treated = self.buyers.arrest(rows, imprison)
+        self.in_market.mark(self.buyers.seen_day, rows)  # a buyer jailed on his first day was in the market too
+        self.contacted.mark(self.buyers.contact_day, rows)
         if imprison:
             self.justice.open_cases(Role.BUYER, rows, "buyer_prison", self.day, self.p.forensic_delay)
         self.today.arrests_buyer += len(rows)
@@ -624,6 +633,11 @@ class KladMarket(mesa.Model):
         # against those the police touched: buyers arrested at the pickup and stashes seized before it.
         touched = day.transactions + day.arrests_buyer + day.stashes_seized
         day.latency = day.transactions / touched if touched > 0 else 1.0
+        # And as persons: the buyers and couriers in the market in the last year whom no arrest touched.
+        self.in_market.mark(self.buyers.seen_day, np.flatnonzero(self.buyers.state == BuyerState.ACTIVE))
+        self.in_market.mark(self.couriers.seen_day, np.flatnonzero(self.couriers.state == CourierState.WORKING))
+        day.persons_in_market, day.persons_contacted = self.in_market.count(), self.contacted.count()
+        day.persons_latency = 1.0 - day.persons_contacted / day.persons_in_market if day.persons_in_market else 1.0
         self.metrics = day
         self._record_stocks(day)
         self.datacollector.add_table_row("daily", vars(day))

@@ -73,6 +73,9 @@ class Day:
     grams_imported: float = 0.0  # bulk shipped in when labs fall short (what the border stops is seized)
     stashes_seized: int = 0  # stashes found: by patrol, on phones, of raided shops
     rearrests_courier: int = 0  # arrests of couriers with a previous conviction
+    persons_in_market: int = 0  # buyers active and couriers at work on any day of the last 365 (distinct persons)
+    persons_contacted: int = 0  # of them, those arrested in the last 365 days (sim.model.world.contacts)
+    persons_latency: float = 0.0  # 1 - persons_contacted / persons_in_market: the persons no enforcement touched
 
 
 #: The daily metrics, in the order of the data collector's columns.

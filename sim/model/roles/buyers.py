@@ -20,6 +20,7 @@ from sim.model.engine.compiled import jit
 from sim.model.engine.draws import categorical, cdf, from_cdf
 from sim.model.engine.elementary import exp_, log, lognormal, power
 from sim.model.engine.roster import Field, Roster, RosterAgent
+from sim.model.world.contacts import NEVER
 
 
 class BuyerState(IntEnum):
@@ -42,6 +43,8 @@ class Buyer(RosterAgent):
         "risk_aversion": Field(float, 1.0, "weight of the expected cost of arrest"),
         "perceived_risk": Field(float, 0.0, "perceived arrest probability per pickup"),
         "treated": Field(bool, False, "was treated after an arrest"),
+        "seen_day": Field(np.int64, NEVER, "last day he was an active user (sim.model.world.contacts)"),
+        "contact_day": Field(np.int64, NEVER, "last day he was arrested (sim.model.world.contacts)"),
         "known": Field(
             np.int64, -1, "rows of the shops whose storefronts he remembers (-1: empty slot)", width="known_storefronts"
         ),  # fmt: skip

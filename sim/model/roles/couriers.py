@@ -28,6 +28,7 @@ from sim.model.engine.compiled import inline, jit
 from sim.model.engine.draws import cdf
 from sim.model.engine.elementary import lognormal
 from sim.model.engine.roster import Field, Roster, RosterAgent
+from sim.model.world.contacts import NEVER
 from sim.model.world.sanctions import courier_offence
 
 
@@ -56,6 +57,8 @@ class Courier(RosterAgent):
         "repeat": Field(bool, False, "has a previous conviction"),
         "hired_day": Field(np.int64, -1, "day the current (or last recorded) job began, -1 if none"),
         "hired_by": Field(np.int64, -1, "the shop of that job"),
+        "seen_day": Field(np.int64, NEVER, "last day he worked for a shop (sim.model.world.contacts)"),
+        "contact_day": Field(np.int64, NEVER, "last day he was arrested (sim.model.world.contacts)"),
     }
 
 
