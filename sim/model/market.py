@@ -28,8 +28,8 @@ from sim.model.roles.labs import LabRoster
 from sim.model.roles.police import Police
 from sim.model.roles.shops import ShopRoster, Storefront
 from sim.model.world.city import City
-from sim.model.world.justice import ROLE_NAMES, Justice, Role, served_days
 from sim.model.world.contacts import RollingYear
+from sim.model.world.justice import ROLE_NAMES, Justice, Role, served_days
 from sim.model.world.sanctions import OFFENCES, courier_offence, draw_sentences, mean_sentence
 from sim.model.world.stashes import Stashes, StashState
 from sim.params import SCENARIO_KEYS, Params, check_records, resolve
