@@ -162,8 +162,8 @@ def test_blocked_storefront_reopens_as_mirror_after_delay_at_cost_losing_buyers(
     fresh_day(m)
     d = 10
     m.day = d
-    m.shops.storefront[0] = Storefront.DETECTED
-    m.shops.storefront_day[0] = d
+    m.shops.channel[0] = Storefront.DETECTED
+    m.shops.channel_day[0] = d
     cash0, vis0 = m.shops.cash[0], m.shops.visibility[0]
     knew0 = int((m.buyers.known == 0).sum())
     assert knew0 > 100
@@ -191,8 +191,7 @@ def test_mirror_retention_one_keeps_all_buyers():
     fresh_day(m)
     knew0, vis0 = int((m.buyers.known == 1).sum()), m.shops.visibility[1]
     m.day = 5
-    m.shops.storefront[1] = Storefront.BLOCKED
-    m.shops.storefront_day[1] = 5
+    m.shops.block_all(np.array([1]), mirror_delay=0)
     m.police_storefronts()
     assert m.shops.storefront[1] == Storefront.OPEN
     assert int((m.buyers.known == 1).sum()) == knew0
@@ -422,7 +421,7 @@ def willing_share(m, rows, pay, beta, severity):
 
 def test_longer_sentences_deter_patient_couriers_more_than_impatient_ones():
     """(5) Severity lowers acceptance; the drop is larger for beta near 1 than for small beta."""
-    m = live(prior_courier_risk=0.01)
+    m = live(prior_courier_risk=0.01, law_learning_days=0)  # the severity set below is known at once
     rows = np.flatnonzero(m.couriers.state == C.CANDIDATE)
     assert len(rows) > 300
     # pay at which half of the patient candidates accept under today's sentences
@@ -471,7 +470,7 @@ def test_more_pay_raises_acceptance_and_repeat_offenders_face_longer_terms():
 
 
 def test_sanction_regime_changes_perceived_cost():
-    m = live(discount_factor_mean=0.9, discount_factor_sd=0.0)
+    m = live(discount_factor_mean=0.9, discount_factor_sd=0.0, law_learning_days=0)  # the new regime known at once
     rows = np.flatnonzero(m.couriers.state == C.CANDIDATE)
     law = m.couriers.perceived_punishment_cost(rows)
     m.p = m.p.replace(sanction_regime="pre2025_practice")
@@ -1236,7 +1235,7 @@ def test_more_visible_storefronts_are_detected_more_often():
     m.day = 3
     hits = np.zeros(2)
     for _ in range(200):
-        m.shops.storefront[:] = Storefront.OPEN
+        m.shops.channel[:] = Storefront.OPEN
         m.shops.visibility[:3] = [1.0, 0.1, 0.0]
         m.shops.detect_storefronts(0.5, block_delay=0)
         hits += m.shops.storefront[:2] == Storefront.DETECTED
@@ -1429,3 +1428,41 @@ def test_persons_latency_counts_the_persons_arrests_touch():
     assert on["persons_in_market"].iloc[-1] >= on["active_buyers"].iloc[-1] + on["active_couriers"].iloc[-1]
     last = on.iloc[-1]
     assert last["persons_latency"] == pytest.approx(1 - last["persons_contacted"] / last["persons_in_market"])
+
+
+def test_a_shop_with_several_channels_is_dark_only_when_all_are_blocked():
+    """(2b) Each channel is found and blocked on its own; the shop sells until the last is blocked, and its
+    buyers lose its address only when it comes back from dark."""
+    m = live(storefronts_per_shop=3, mirror_delay=2, mirror_retention=0.5, storefront_detection=0.0)
+    fresh_day(m)
+    shop, d = 0, 10
+    assert m.shops.channel.shape == (len(m.shops), 3)
+    knew0 = int((m.buyers.known == shop).sum())
+    m.day = d
+    m.shops.channel[shop, :2] = Storefront.DETECTED  # two of three channels found, due today
+    m.shops.channel_day[shop, :2] = d
+    m.police_storefronts()
+    assert m.shops.storefront[shop] == Storefront.OPEN and m.shops.open_now()[shop]  # one channel still sells
+    m.day = d + 2
+    m.police_storefronts()  # the two reopen as mirrors: paid for, but nobody had lost the shop
+    assert m.today.mirrors_opened == 2 and int((m.buyers.known == shop).sum()) == knew0
+    m.shops.block_all(np.array([shop]), mirror_delay=2)  # now every channel at once: dark
+    assert m.shops.storefront[shop] == Storefront.BLOCKED and not m.shops.open_now()[shop]
+    m.day = d + 4
+    m.police_storefronts()
+    assert m.today.mirrors_opened == 3 and m.shops.storefront[shop] == Storefront.OPEN
+    assert 0.3 * knew0 < int((m.buyers.known == shop).sum()) < 0.7 * knew0  # back from dark: half lost
+
+
+def test_more_channels_are_found_more_often_and_blocks_count_channels():
+    """(2c) Each of a shop's channels is found on its own: three channels, about three times the finds."""
+    finds = {}
+    for k in (1, 3):
+        m = live(storefronts_per_shop=k)
+        m.day = 3
+        total = 0
+        for _ in range(100):
+            m.shops.channel[:] = Storefront.OPEN
+            total += m.shops.detect_storefronts(0.05, block_delay=0)
+        finds[k] = total
+    assert 2.4 * finds[1] < finds[3] < 3.6 * finds[1]

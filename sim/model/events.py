@@ -35,8 +35,7 @@ def happen(model: KladMarket, event: dict[str, Any]) -> dict[str, Any]:
     action, day, shops = event["action"], model.day, model.shops
     if action == "block_storefronts":
         rows = chosen(event, np.flatnonzero(shops.active & (shops.storefront != Storefront.BLOCKED)), shops.orders)
-        shops.storefront[rows] = Storefront.BLOCKED
-        shops.storefront_day[rows] = day + event.get("mirror_delay", model.p.mirror_delay)
+        shops.block_all(rows, event.get("mirror_delay", model.p.mirror_delay))
         return {"shops": rows.tolist()}
     if action == "close_shops":
         rows = chosen(event, np.flatnonzero(shops.active), shops.orders)

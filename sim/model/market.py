@@ -309,10 +309,10 @@ class KladMarket(mesa.Model):
             self.police.storefront_hazard(), self.police.block_delay()
         )
         self.shops.block_storefronts()
-        mirrors = self.shops.reopen_mirrors()
-        for shop in mirrors:
+        reopened, back_from_dark = self.shops.reopen_mirrors()
+        for shop in back_from_dark:
             self.buyers.forget_storefront(int(shop), self.p.mirror_retention)
-        self.today.mirrors_opened = len(mirrors)
+        self.today.mirrors_opened = reopened
 
     def hire_couriers(self) -> None:
         """Shops advertise vacancies; willing candidates take them; unfilled jobs raise pay."""
@@ -507,9 +507,7 @@ class KladMarket(mesa.Model):
         shops.leads[found] = 0.0
         abroad = found[shops.abroad[found]]
         # An operator abroad cannot be arrested; his open storefront is blocked from the next day.
-        open_abroad = abroad[shops.storefront[abroad] == Storefront.OPEN]
-        shops.storefront[open_abroad] = Storefront.DETECTED
-        shops.storefront_day[open_abroad] = self.day
+        shops.detect_all(abroad)
         caught = found[~shops.abroad[found]]
         self.justice.open_cases(Role.OPERATOR, np.full(len(caught), -1), "operator", self.day, p.forensic_delay)
         for shop in caught:

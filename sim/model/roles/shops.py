@@ -1,9 +1,14 @@
 """Operators and their shops: storefronts, stock, prices, courier hiring, mirrors.
 
-An operator runs a storefront (a Telegram channel or a site) that attracts
-buyers and also cyber monitoring. A detected storefront is blocked after the
-blocking delay; the shop reopens as a mirror after ``mirror_delay`` days at a
-cost, losing part of its customers ("new sites appear quickly" [001 L147]).
+An operator runs a storefront that attracts buyers and also cyber monitoring,
+through ``storefronts_per_shop`` channels (a Telegram bot, a channel, a site:
+each store has "secure communication channels", sites and forums [001 L123]).
+Each channel is found by cyber monitoring on its own, blocked after the
+blocking delay, and reopens as a mirror after ``mirror_delay`` days at a cost
+("new sites appear quickly" [001 L147]). The shop's storefront is dark only
+while all its channels are blocked; only then do its buyers lose its address,
+each keeping it with probability ``mirror_retention`` when it reopens. With one
+channel a shop is its storefront.
 Most operators are abroad and cannot be arrested [001 L147, L179]. Retail
 price follows unit cost (wholesale plus the courier pay that carries the risk
 premium) and scarcity.
@@ -38,9 +43,13 @@ class Operator(RosterAgent):
         "price": Field(float, 0.0, "KZT/g retail"),
         "pay": Field(float, 0.0, "KZT per stash to couriers"),
         "visibility": Field(float, 0.5, "0-1, advertising reach of the storefront"),
-        "storefront": Field(np.int8, Storefront.OPEN, "a Storefront state"),
-        "storefront_day": Field(np.int64, 0, "day the pending block or mirror happens"),
-        "mirrors": Field(np.int64, 0, "mirrors opened after blocks"),
+        "storefront": Field(np.int8, Storefront.OPEN, "the shop's Storefront state: its best channel's"),
+        "storefront_day": Field(np.int64, 0, "day the shop's next pending block or mirror happens"),
+        "channel": Field(np.int8, Storefront.OPEN, "each channel's Storefront state", width="storefronts_per_shop"),
+        "channel_day": Field(
+            np.int64, 0, "day each channel's pending block or mirror happens", width="storefronts_per_shop"
+        ),  # fmt: skip
+        "mirrors": Field(np.int64, 0, "mirrors opened after blocks (channels reopened)"),
         "leads": Field(float, 0.0, "usable leads police hold on the operator"),
         "lab": Field(np.int64, -1, "row of the supplying lab"),
         "orders": Field(float, 0.0, "smoothed orders per day"),
@@ -105,32 +114,69 @@ class ShopRoster(Roster):
         self.visibility[grow] += self.model.p.visibility_growth * (1.0 - self.visibility[grow])
 
     def detect_storefronts(self, hazard_per_visibility: float, block_delay: int) -> int:
-        """Cyber monitoring finds open storefronts; each is blocked after ``block_delay`` days."""
-        today = self.model.day
-        open_ = np.flatnonzero(self.active & (self.storefront == Storefront.OPEN))
-        chance = self.model.stream.keyed("storefronts", self.uid[open_])
-        found = open_[chance < 1.0 - exp(-hazard_per_visibility * self.visibility[open_])]
-        self.storefront[found] = Storefront.DETECTED
-        self.storefront_day[found] = today + block_delay
-        return len(found)
+        """Cyber monitoring finds open channels, each on its own; each is blocked after ``block_delay`` days.
+
+        Returns the channels found today.
+        """
+        today, width = self.model.day, self.channel.shape[1]
+        shops = np.flatnonzero(self.active & (self.channel == Storefront.OPEN).any(axis=1))
+        chance = self.model.stream.keyed("storefronts", self.uid[shops], width).reshape(len(shops), width)
+        hit = chance < (1.0 - exp(-hazard_per_visibility * self.visibility[shops]))[:, None]
+        found = hit & (self.channel[shops] == Storefront.OPEN)
+        rows, cols = np.nonzero(found)
+        self.channel[shops[rows], cols] = Storefront.DETECTED
+        self.channel_day[shops[rows], cols] = today + block_delay
+        self._storefronts(shops)
+        return len(rows)
 
     def block_storefronts(self) -> int:
-        """Detected storefronts whose blocking delay has passed are blocked."""
+        """Detected channels whose blocking delay has passed are blocked; returns how many."""
         p, today = self.model.p, self.model.day
-        due = np.flatnonzero(self.active & (self.storefront == Storefront.DETECTED) & (self.storefront_day <= today))
-        self.storefront[due] = Storefront.BLOCKED
-        self.storefront_day[due] = today + p.mirror_delay
-        return len(due)
+        due = self.active[:, None] & (self.channel == Storefront.DETECTED) & (self.channel_day <= today)
+        rows, cols = np.nonzero(due)
+        self.channel[rows, cols] = Storefront.BLOCKED
+        self.channel_day[rows, cols] = today + p.mirror_delay
+        self._storefronts(np.unique(rows))
+        return len(rows)
 
-    def reopen_mirrors(self) -> np.ndarray:
-        """Blocked shops reopen as mirrors after the delay, paying for it; return the reopened rows."""
+    def block_all(self, rows: np.ndarray, mirror_delay: int) -> None:
+        """Every channel of these shops is blocked today (an event), each to reopen after ``mirror_delay`` days."""
+        self.channel[rows] = Storefront.BLOCKED
+        self.channel_day[rows] = self.model.day + mirror_delay
+        self._storefronts(rows)
+
+    def detect_all(self, rows: np.ndarray) -> None:
+        """Every open channel of these shops is found today, to be blocked from the next day."""
+        found = self.channel[rows] == Storefront.OPEN
+        self.channel[rows] = np.where(found, Storefront.DETECTED, self.channel[rows])
+        self.channel_day[rows] = np.where(found, self.model.day, self.channel_day[rows])
+        self._storefronts(rows)
+
+    def reopen_mirrors(self) -> tuple[int, np.ndarray]:
+        """Blocked channels reopen as mirrors after the delay, each paying for it.
+
+        Returns the channels reopened and the shops that were dark (every
+        channel blocked) until today: their buyers must find them again.
+        """
         p, today = self.model.p, self.model.day
-        due = np.flatnonzero(self.active & (self.storefront == Storefront.BLOCKED) & (self.storefront_day <= today))
-        self.storefront[due] = Storefront.OPEN
-        self.mirrors[due] += 1
-        self.cash[due] -= p.mirror_cost
-        self.visibility[due] *= p.mirror_visibility
-        return due
+        due = self.active[:, None] & (self.channel == Storefront.BLOCKED) & (self.channel_day <= today)
+        rows, cols = np.nonzero(due)
+        shops = np.unique(rows)
+        dark = shops[self.storefront[shops] == Storefront.BLOCKED]
+        self.channel[rows, cols] = Storefront.OPEN
+        np.add.at(self.mirrors, rows, 1)
+        np.subtract.at(self.cash, rows, p.mirror_cost)
+        self.visibility[dark] *= p.mirror_visibility  # a shop back from dark starts its advertising again
+        self._storefronts(shops)
+        return len(rows), dark
+
+    def _storefronts(self, rows: np.ndarray) -> None:
+        """The shops' storefront state from their channels: the best channel's (open, else detected and still
+        selling, else blocked: dark), and the earliest pending day among the channels in that state."""
+        channel, day = self.channel[rows], self.channel_day[rows]
+        best = channel.min(axis=1)  # Storefront.OPEN < DETECTED < BLOCKED
+        self.storefront[rows] = best
+        self.storefront_day[rows] = np.where(channel == best[:, None], day, np.iinfo(np.int64).max).min(axis=1)
 
     def plan_stashes(self, on_file: np.ndarray, owed: np.ndarray) -> np.ndarray:
         """Stashes each shop wants laid today, within bulk stock.
