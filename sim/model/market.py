@@ -26,7 +26,7 @@ from sim.model.roles.buyers import BuyerRoster, BuyerState
 from sim.model.roles.couriers import CourierRoster, CourierState, Round
 from sim.model.roles.labs import LabRoster
 from sim.model.roles.police import Police
-from sim.model.roles.shops import ShopRoster, Storefront
+from sim.model.roles.shops import ShopRoster
 from sim.model.world.city import City
 from sim.model.world.contacts import RollingYear
 from sim.model.world.justice import ROLE_NAMES, Justice, Role, served_days

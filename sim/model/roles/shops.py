@@ -171,8 +171,11 @@ class ShopRoster(Roster):
         return len(rows), dark
 
     def _storefronts(self, rows: np.ndarray) -> None:
-        """The shops' storefront state from their channels: the best channel's (open, else detected and still
-        selling, else blocked: dark), and the earliest pending day among the channels in that state."""
+        """The shops' storefront state from their channels, and its day.
+
+        The best channel's state (open, else detected and still selling, else
+        blocked: dark), and the earliest pending day among the channels in it.
+        """
         channel, day = self.channel[rows], self.channel_day[rows]
         best = channel.min(axis=1)  # Storefront.OPEN < DETECTED < BLOCKED
         self.storefront[rows] = best
