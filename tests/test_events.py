@@ -321,3 +321,14 @@ def test_resume_can_retry_the_failed_runs(tmp_path):
     runs = pd.read_parquet(tmp_path / "o" / "runs.parquet")
     assert (runs["status"] == "ok").all() and len(runs) == 4
     assert sweep("--retry-failed").returncode == 2  # it goes with --resume
+
+
+def test_refill_days_count_vacancies_never_filled():
+    """A vacancy left open, filled or not, counts its nights at risk: jobs never filled make refilling slower."""
+    daily = pd.DataFrame({"day": [1, 2, 3, 4], "vacancies_filled": [1, 0, 0, 1], "vacancy_days": [0, 0, 0, 3],
+                          "courier_vacancies": [3, 3, 3, 2]})  # fmt: skip
+    # two filled (after 0 and 3 nights), two more open throughout: 11 vacancy-nights over 2 fills
+    assert refill_days(daily) == pytest.approx(11 / 2)
+    assert refill_days(daily) > daily["vacancy_days"].sum() / daily["vacancies_filled"].sum()  # the filled alone: 1.5
+    assert refill_days(daily.assign(vacancies_filled=0)) == float("inf")
+    assert np.isnan(refill_days(daily.assign(vacancies_filled=0, courier_vacancies=0)))

@@ -16,10 +16,22 @@ import pandas as pd
 
 
 def refill_days(daily: pd.DataFrame, first_day: int = 1) -> float:
-    """Mean days a courier vacancy filled from ``first_day`` on had been open (NaN: none was filled)."""
+    """Mean days to refill a courier vacancy from ``first_day`` on, counting the vacancies not filled too.
+
+    The occurrence-exposure estimate of survival analysis: the vacancy-nights
+    at risk (each vacancy left open after a day's hiring counts that night:
+    ``courier_vacancies``, whether it is filled later, still open at the end,
+    or withdrawn) over the vacancies filled. Were only filled vacancies
+    counted (``vacancy_days / vacancies_filled``), a market whose hard jobs
+    are never filled, or are withdrawn, would look quick to refill. NaN when
+    no vacancy was open or filled; infinite when vacancies were open but none
+    was filled.
+    """
     days = daily[daily["day"] >= first_day]
-    filled = days["vacancies_filled"].sum()
-    return float(days["vacancy_days"].sum() / filled) if filled else float("nan")
+    filled, exposure = days["vacancies_filled"].sum(), days["courier_vacancies"].sum()
+    if filled == 0:
+        return float("inf") if exposure > 0 else float("nan")
+    return float(exposure / filled)
 
 
 def shop_lives(shops: pd.DataFrame) -> pd.DataFrame:
