@@ -372,6 +372,10 @@ def test_klad_hypotheses_runs_each_structural_alternative_and_holds_arms_to_the_
         "failed_orders [0, 0.283]",
     ):
         assert words in report, words
+    from sim.reporting.numbers import block
+
+    generated = block("out", tmp_path)  # the README's block of such a run: one row per alternative
+    assert "| B | the defaults |" in generated and "| B | `blind`: patrol sees no pickup" in generated
     res = klad("hypotheses", "--quick", "--folder", str(src), "--out", str(tmp_path / "o2"), "--no-alternatives",
                "--quiet")  # fmt: skip
     assert res.returncode == 0, res.stderr

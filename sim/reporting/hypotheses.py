@@ -190,6 +190,7 @@ def write_report(
                 "alternative": a.alternative,
                 "verdict": alternatives.details[a.id].verdict,
                 "replications_used": alternatives.details[a.id].replications,
+                "outside_regime": outside_regime(alternatives.details[a.id].regime),
             }
             for a in alternatives.hypotheses
         },

@@ -110,9 +110,61 @@ def _took(manifest: dict) -> str:
     return f" ({seconds.total_seconds() / 60:.0f} min" + (f" on {workers} workers)" if workers else ")")
 
 
+def verdicts_block(folder: str, root: Path = ROOT) -> str:
+    """A hypotheses run at the defaults, its verdicts and what they hinge on.
+
+    Each verdict with its deciding tests' estimates, the verdict under each
+    structural alternative, and the arms outside the plausible regime.
+    """
+    import pandas as pd
+
+    manifest = json.loads((root / folder / "manifest.json").read_text(encoding="utf-8"))
+    commit = manifest.get("git", {}).get("commit", "")[:7]
+    table = pd.read_csv(root / folder / "alternatives.csv")
+    outside, alternatives = manifest.get("outside_regime", {}), manifest.get("alternatives") or {}
+    reps = {hid: h.get("replications_used") for hid, h in manifest.get("hypotheses", {}).items()}
+    lines = [
+        BEGIN.format(folder=folder),
+        f"From `{folder}` (commit {commit}): each deciding test's estimate (relative to the reference arm where "
+        "it has one) and verdict, at the defaults and under each structural alternative of its file, and the arms "
+        "whose whole interval lies outside the market's regime (failed orders, blocks a year).",
+        "",
+        "| | assumption | replications | estimates (deciding tests) | verdict | arms outside the regime |",
+        "|---|---|---:|---|---|---|",
+    ]
+    for (hid, alt), rows in table.groupby(["hypothesis", "alternative"], sort=False):
+        cells = "; ".join(f"{r.test}: {_estimate(r)} ({r.verdict})" for r in rows.itertuples())
+        first = rows.iloc[0]
+        assumes = "the defaults" if alt == "defaults" else f"`{alt}`: {first['assumes']}"
+        out = (
+            outside.get(hid, {})
+            if alt == "defaults"
+            else alternatives.get(f"{hid}-{alt}", {}).get("outside_regime", {})
+        )
+        arms = ", ".join(f"`{a}` ({', '.join(t)})" for a, t in out.items())
+        count = reps.get(hid) if alt == "defaults" else int(first["replications"])
+        lines.append(f"| {hid} | {assumes} | {count} | {cells} | **{first['hypothesis_verdict']}** | {arms} |")
+    lines.append(END)
+    return "\n".join(lines)
+
+
+def _estimate(r) -> str:
+    """A test's estimate, as a share of the reference arm where the test has one."""
+    import math
+
+    if not math.isnan(r.relative):
+        return f"{100 * r.relative:+.1f}%"
+    return f"{r.estimate:.3g}"
+
+
 def block(folder: str, root: Path = ROOT) -> str:
-    """The block a folder gives: a calibration's (it has ``fitted.toml``) or a hypotheses run's."""
-    return calibration_block(folder, root) if (root / folder / "fitted.toml").exists() else worlds_block(folder, root)
+    """The block a folder gives: a calibration's (``fitted.toml``), a run across worlds, or one at the defaults."""
+    if (root / folder / "fitted.toml").exists():
+        return calibration_block(folder, root)
+    manifest = json.loads((root / folder / "manifest.json").read_text(encoding="utf-8"))
+    if not manifest.get("worlds") and (root / folder / "alternatives.csv").exists():
+        return verdicts_block(folder, root)
+    return worlds_block(folder, root)
 
 
 def replace_blocks(text: str, root: Path = ROOT) -> str:
