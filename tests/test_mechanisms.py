@@ -1466,3 +1466,31 @@ def test_more_channels_are_found_more_often_and_blocks_count_channels():
             total += m.shops.detect_storefronts(0.05, block_delay=0)
         finds[k] = total
     assert 2.4 * finds[1] < finds[3] < 3.6 * finds[1]
+
+
+def test_blocking_is_bounded_by_the_cyber_units_officer_days():
+    """(2d) At officer_days_per_block > 0 the unit blocks at most its officer-days over that a day, the longest
+    due first, and the officer-days spent blocking do not monitor the next day; at 0 there is no bound."""
+    m = live(storefronts_per_shop=3, officer_days_per_block=5.0, storefront_detection=0.0)
+    fresh_day(m)
+    m.day = 20
+    m.police.effort["cyber"] = 10.0  # two blocks a day
+    active = np.flatnonzero(m.shops.active)
+    m.shops.channel[active] = Storefront.DETECTED
+    m.shops.channel_day[active] = 20
+    m.shops.channel_day[active[-1], 0] = 12  # due the longest
+    allowed = m.police.blocks_allowed()
+    assert allowed == 2
+    assert m.shops.block_storefronts(allowed) == 2
+    assert m.shops.channel[active[-1], 0] == Storefront.BLOCKED  # the longest due went first
+    assert (m.shops.channel == Storefront.DETECTED).sum() == 3 * len(active) - 2  # the others wait
+    m.p = m.p.replace(storefront_detection=0.01)
+    before = m.police.storefront_hazard()
+    m.police.spend_on_blocks(2)
+    assert m.police.storefront_hazard() == 0.0 < before  # ten officer-days blocking, none left to monitor
+    m.police.effort["cyber"] = 1.0  # a fifth of a block a day: one every five days
+    m.police.spend_on_blocks(0)
+    m.police.block_credit = 0.0
+    assert [m.police.blocks_allowed() for _ in range(5)] == [0, 0, 0, 0, 1]
+    unbounded = live(officer_days_per_block=0.0)
+    assert unbounded.police.blocks_allowed() is None

@@ -308,7 +308,8 @@ class KladMarket(mesa.Model):
         self.today.storefronts_detected = self.shops.detect_storefronts(
             self.police.storefront_hazard(), self.police.block_delay()
         )
-        self.shops.block_storefronts()
+        blocked = self.shops.block_storefronts(self.police.blocks_allowed())
+        self.police.spend_on_blocks(blocked)
         reopened, back_from_dark = self.shops.reopen_mirrors()
         for shop in back_from_dark:
             self.buyers.forget_storefront(int(shop), self.p.mirror_retention)

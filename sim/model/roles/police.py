@@ -28,6 +28,8 @@ class Police(mesa.Agent):
         self.found_by_district = np.full(n, 1.0 / n)  # smoothed finds (stashes found, buyers arrested)
         self.pickups_by_district = model.city.demand.copy()  # smoothed buyer pickups
         self.effort = {"patrol": 0.0, "cyber": 0.0, "investigation": 0.0, "labs": 0.0}
+        self.blocking_work = 0.0  # cyber officer-days spent yesterday on blocking (officer_days_per_block each)
+        self.block_credit = 0.0  # blocks the cyber unit can still make, carried while under one a day
 
     @property
     def p(self) -> Params:
@@ -104,9 +106,34 @@ class Police(mesa.Agent):
         }
 
     def storefront_hazard(self) -> float:
-        """Daily detection hazard of a fully visible storefront; analytics double it at most."""
+        """Daily detection hazard of a fully visible storefront; analytics double it at most.
+
+        The cyber officer-days that went into blocking yesterday do not monitor today.
+        """
         p = self.p
-        return p.storefront_detection * self.effort["cyber"] * (1.0 + p.digital_analytics)
+        monitoring = max(0.0, self.effort["cyber"] - self.blocking_work)
+        return p.storefront_detection * monitoring * (1.0 + p.digital_analytics)
+
+    def blocks_allowed(self) -> int | None:
+        """Blocks the cyber unit can make today at ``officer_days_per_block`` each (None: no bound, at 0).
+
+        Its capacity is today's cyber officer-days over the work of a block; a
+        unit that can make less than one a day carries the remainder until it
+        can, and none saves more than a day's capacity.
+        """
+        p = self.p
+        if p.officer_days_per_block <= 0:
+            return None
+        capacity = self.effort["cyber"] / p.officer_days_per_block
+        self.block_credit = min(self.block_credit + capacity, max(capacity, 1.0))
+        return int(self.block_credit)
+
+    def spend_on_blocks(self, blocks: int) -> None:
+        """Book today's blocks: their officer-days are not spent monitoring tomorrow."""
+        p = self.p
+        self.blocking_work = blocks * p.officer_days_per_block
+        if p.officer_days_per_block > 0:
+            self.block_credit -= blocks
 
     def block_delay(self) -> int:
         """Days from detection to blocking; coordination between agencies halves it at most."""

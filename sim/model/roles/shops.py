@@ -129,11 +129,18 @@ class ShopRoster(Roster):
         self._storefronts(shops)
         return len(rows)
 
-    def block_storefronts(self) -> int:
-        """Detected channels whose blocking delay has passed are blocked; returns how many."""
+    def block_storefronts(self, most: int | None = None) -> int:
+        """Detected channels whose blocking delay has passed are blocked; returns how many.
+
+        At most ``most`` of them (the longest due first; None: all); the others
+        wait, still selling.
+        """
         p, today = self.model.p, self.model.day
         due = self.active[:, None] & (self.channel == Storefront.DETECTED) & (self.channel_day <= today)
         rows, cols = np.nonzero(due)
+        if most is not None and len(rows) > most:
+            first = np.lexsort((cols, rows, self.channel_day[rows, cols]))[:most]  # longest due, then by row
+            rows, cols = rows[first], cols[first]
         self.channel[rows, cols] = Storefront.BLOCKED
         self.channel_day[rows, cols] = today + p.mirror_delay
         self._storefronts(np.unique(rows))
