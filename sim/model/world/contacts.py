@@ -23,7 +23,7 @@ import numpy as np
 #: Days of the rolling window: a year.
 CONTACT_WINDOW = 365
 #: The last-mark value of a row never marked.
-NEVER = -(2**40)
+NEVER = -(1 << 40)
 
 
 class RollingYear:
