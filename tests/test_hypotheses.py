@@ -349,6 +349,7 @@ def _with_alternatives(extra: str = "") -> str:
     return text.replace("[quick]", ALTERNATIVES.format(targets=targets) + extra + "\n[quick]", 1)
 
 
+@pytest.mark.slow
 def test_klad_hypotheses_runs_each_structural_alternative_and_holds_arms_to_the_regime(tmp_path):
     src = folder(tmp_path / "hyp", {"B.toml": _with_alternatives()})
     out = tmp_path / "out"

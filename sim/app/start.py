@@ -22,12 +22,35 @@ def caused_by_interrupt(exc: BaseException | None) -> bool:
     return False
 
 
+def load_klad():
+    """Import the command with Ctrl-C held back until the libraries have loaded, then honoured.
+
+    An interrupt that lands inside a library's compiled import code can be
+    swallowed there and come out as an unrelated ImportError (NumPy's
+    "Importing the numpy C-extensions failed" when it hit ``PyCapsule_Import``),
+    so while the imports run a Ctrl-C only sets a flag; once they are done the
+    flag raises the KeyboardInterrupt the user asked for.
+    """
+    import signal
+
+    seen: list[int] = []
+    held = signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    if held:
+        signal.signal(signal.SIGINT, lambda signum, frame: seen.append(signum))
+    try:
+        from sim.app.cli import main as klad
+    finally:
+        if held:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+    if seen:
+        raise KeyboardInterrupt
+    return klad
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run ``klad`` with ``argv`` (default the command line); return its exit code."""
     try:
-        from sim.app.cli import main as klad
-
-        return klad(argv)
+        return load_klad()(argv)
     except BaseException as exc:
         if not caused_by_interrupt(exc):
             raise
