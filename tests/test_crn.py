@@ -78,8 +78,9 @@ def test_arms_forked_from_one_warm_up_are_the_runs_made_alone():
 
 def test_no_lever_acts_before_the_policy_starts():
     seed = replication_seeds(1, 1)[0]
-    base = KladMarket({**SMALL, "policy": {}}, rng=seed)
-    tight = KladMarket({**SMALL, "policy": {"severity_multiplier": 3.0}}, rng=seed)
+    known = {**SMALL, "law_learning_days": 0}  # the new law known at once: learning it is tested on its own
+    base = KladMarket({**known, "policy": {}}, rng=seed)
+    tight = KladMarket({**known, "policy": {"severity_multiplier": 3.0}}, rng=seed)
     base.run_for(24)
     tight.run_for(24)
     pd.testing.assert_frame_equal(base.daily(), tight.daily())

@@ -882,11 +882,18 @@ def test_quitting_rises_with_price_and_perceived_risk_at_their_elasticities():
     assert base == pytest.approx(0.05, abs=0.01)
     assert quit_share(2.0, use_price_elasticity=1.0) == pytest.approx(0.10, abs=0.015)
     assert quit_share(2.0, use_price_elasticity=0.0) == pytest.approx(0.05, abs=0.01)
-    # an arrest worth 10 orders, perceived at 5% a pickup: the hazard rises by 50% at use_risk_response 1
+    # An arrest worth 10 orders, perceived at 5% a pickup, adds half an order price to the price a user weighs:
+    # at use_risk_response 1 it moves quitting as a price 1.5 times the reference does, at the same elasticity.
     p = live().p
     cost = 10 * p.reference_price * p.stash_grams
-    assert quit_share(1.0, cost, use_risk_response=1.0) == pytest.approx(0.075, abs=0.012)
+    for elasticity in (1.0, 0.5):
+        priced = quit_share(1.5, use_price_elasticity=elasticity)
+        assert priced == pytest.approx(0.05 * 1.5**elasticity, abs=0.01)
+        assert quit_share(1.0, cost, use_risk_response=1.0, use_price_elasticity=elasticity) == pytest.approx(
+            priced, abs=0.012
+        )
     assert quit_share(1.0, cost, use_risk_response=0.0) == pytest.approx(0.05, abs=0.01)
+    assert quit_share(1.0, cost, use_risk_response=1.0, use_price_elasticity=0.0) == pytest.approx(0.05, abs=0.01)
 
 
 def test_prevention_reaches_former_users_only_with_coordination():
@@ -930,7 +937,9 @@ def test_price_and_perceived_risk_lower_ordering():
     cheap, dear = orders(ref), orders(3 * ref)
     assert dear < 0.75 * cheap
     m.buyers.perceived_risk[rows] = 0.1
-    assert orders(ref) < 0.75 * cheap
+    assert orders(ref) < 0.9 * cheap
+    m.buyers.risk_aversion[rows] = 0.0  # users who do not weigh the cost of arrest
+    assert orders(ref) == pytest.approx(cheap, rel=0.05)
 
 
 def test_buyer_imprisonment_lowers_ordering_vs_fines():
@@ -944,7 +953,7 @@ def test_buyer_imprisonment_lowers_ordering_vs_fines():
     for m in (fine, prison):
         m.buyers.perceived_risk[m.buyers.state == B.ACTIVE] = 0.01
         counts.append(sum(len(m.buyers.decide_orders(price, m.buyer_arrest_cost())) for _ in range(10)))
-    assert counts[1] < 0.5 * counts[0]
+    assert counts[1] < 0.75 * counts[0]
 
 
 def test_buyer_imprisonment_in_a_run_reduces_orders_and_jails_buyers():

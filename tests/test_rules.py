@@ -126,6 +126,12 @@ def test_only_active_buyers_order_with_their_chance():
     # A price at e times the reference and elasticity 1 divide the chance by e.
     rows = buyers.decide_orders(u, active, Appetite(rate, ones, ones, zeros), 1.0, 0.0)
     assert len(rows) / active.sum() == pytest.approx(0.3 / np.e, abs=0.01)
+    # So does an expected arrest cost of e - 1 order prices at the reference price (the full price is e times
+    # it), and at elasticity 0 neither price nor risk moves the chance.
+    rows = buyers.decide_orders(u, active, Appetite(rate, ones, ones, np.full(n, 0.1)), 0.0, 10.0 * (np.e - 1))
+    assert len(rows) / active.sum() == pytest.approx(0.3 / np.e, abs=0.01)
+    rows = buyers.decide_orders(u, active, Appetite(rate, zeros, ones, np.full(n, 0.1)), 1.0, 10.0 * (np.e - 1))
+    assert len(rows) / active.sum() == pytest.approx(0.3, abs=0.01)
 
 
 def test_use_transitions_quit_relapse_and_recover_at_their_rates():
@@ -138,7 +144,7 @@ def test_use_transitions_quit_relapse_and_recover_at_their_rates():
     known = np.full((n, 2), 5)
     uniforms = np.random.default_rng(7).random(3 * n // 4)  # one per active or former row; prisoners draw none
     risk = np.zeros(n)
-    buyers.use_transitions(uniforms, state, treated, known, risk, UseRates(0.1, 0.2, 0.05, 1.0, 0.0))
+    buyers.use_transitions(uniforms, state, treated, known, risk, UseRates(0.1, 0.2, 0.05, 1.0, 0.0, 0.5))
     blocks = [state[i * n // 4 : (i + 1) * n // 4] for i in range(4)]
     assert np.mean(blocks[0] == former) == pytest.approx(0.1, abs=0.005)
     assert np.mean(blocks[1] == active) == pytest.approx(0.2, abs=0.005)
@@ -147,13 +153,15 @@ def test_use_transitions_quit_relapse_and_recover_at_their_rates():
     np.testing.assert_array_equal(blocks[3], before[3 * n // 4 :])  # prisoners do not move
     np.testing.assert_array_equal(known[state == recovered], -1)  # the recovered forget the market
     assert np.all(known[state != recovered] == 5)
-    # Quitting rises with price (price_factor) and with perceived risk (risk_weight x risk).
-    state = np.full(n, active, dtype=np.int8)
-    risk = np.where(np.arange(n) < n // 2, 0.0, 0.5)
-    u = np.random.default_rng(8).random(n)
-    buyers.use_transitions(u, state, treated, known, risk, UseRates(0.1, 0.2, 0.05, 1.5, 2.0))
-    assert np.mean(state[: n // 2] == former) == pytest.approx(0.15, abs=0.005)
-    assert np.mean(state[n // 2 :] == former) == pytest.approx(0.3, abs=0.005)
+    # Quitting rises with price (price_factor) and with the perceived expected cost of arrest, which adds
+    # risk_weight x risk order prices to the price: (1 + 2 x 0.5) ** elasticity.
+    for elasticity, raised in ((1.0, 0.3), (0.5, 0.15 * np.sqrt(2.0)), (0.0, 0.15)):
+        state = np.full(n, active, dtype=np.int8)
+        risk = np.where(np.arange(n) < n // 2, 0.0, 0.5)
+        u = np.random.default_rng(8).random(n)
+        buyers.use_transitions(u, state, treated, known, risk, UseRates(0.1, 0.2, 0.05, 1.5, 2.0, elasticity))
+        assert np.mean(state[: n // 2] == former) == pytest.approx(0.15, abs=0.005)
+        assert np.mean(state[n // 2 :] == former) == pytest.approx(raised, abs=0.005)
 
 
 def test_ordering_shortcut_changes_no_decision():
@@ -165,7 +173,8 @@ def test_ordering_shortcut_changes_no_decision():
     u = rng.random(active.sum())
     rows = np.flatnonzero(active)
     for log_price_ratio in (-0.8, 0.0, 0.5):
-        chance = rate[rows] * np.exp(-elasticity[rows] * log_price_ratio - aversion[rows] * risk[rows] * 2.0)
+        full_price = log_price_ratio + np.log1p(aversion[rows] * risk[rows] * 2.0)
+        chance = rate[rows] * np.exp(-elasticity[rows] * full_price)
         expected = rows[u < chance]
         got = buyers.decide_orders(u, active, Appetite(rate, elasticity, aversion, risk), log_price_ratio, 2.0)
         np.testing.assert_array_equal(got, expected)

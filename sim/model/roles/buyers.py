@@ -18,7 +18,7 @@ import numpy as np
 from sim.model.deterrence import felt_cost, observe_peers
 from sim.model.engine.compiled import jit
 from sim.model.engine.draws import categorical, cdf, from_cdf
-from sim.model.engine.elementary import exp_, log, lognormal, power
+from sim.model.engine.elementary import exp_, log, log_, lognormal, power, power_
 from sim.model.engine.roster import Field, Roster, RosterAgent
 from sim.model.world.contacts import NEVER
 
@@ -71,12 +71,14 @@ def decide_orders(uniforms, active, appetite, log_price_ratio, risk_cost_ratio):
     """Rows that order today.
 
     The ``k``-th ``active`` row orders when ``uniforms[k]`` is below its chance
-    ``order_rate * exp(-elasticity * log_price_ratio - aversion * risk * risk_cost_ratio)``:
-    constant elasticity around the reference price, and the perceived expected
-    cost of arrest relative to the price of the order. Risk only lowers the
-    chance, and price raises it at most by ``bound = exp(max elasticity *
-    max(0, -log_price_ratio))``, so a row whose uniform is above ``order_rate *
-    bound`` is skipped without the exponential.
+    ``order_rate * (full price / reference price) ** -elasticity``, with the
+    full price the order's price raised by the perceived expected cost of
+    arrest, ``price * (1 + aversion * risk * risk_cost_ratio)``: a buyer
+    weighs an expected sanction as he weighs money (at ``aversion`` 1), with
+    his own price elasticity. Risk only lowers the chance, and price raises it
+    at most by ``bound = exp(max elasticity * max(0, -log_price_ratio))``, so a
+    row whose uniform is above ``order_rate * bound`` is skipped without the
+    exponential.
     """
     order_rate, elasticity = appetite.order_rate, appetite.price_elasticity
     aversion, risk = appetite.risk_aversion, appetite.perceived_risk
@@ -94,7 +96,9 @@ def decide_orders(uniforms, active, appetite, log_price_ratio, risk_cost_ratio):
             k += 1
             if u >= order_rate[i] * bound:
                 continue
-            deterrence = elasticity[i] * log_price_ratio + aversion[i] * risk[i] * risk_cost_ratio
+            sanction = aversion[i] * risk[i] * risk_cost_ratio
+            log_full = log_price_ratio + (log_(1.0 + sanction) if sanction > 0.0 else 0.0)
+            deterrence = elasticity[i] * log_full
             if u < order_rate[i] * exp_(-deterrence):
                 out[n] = i
                 n += 1
@@ -144,6 +148,7 @@ class UseRates(NamedTuple):
     recovery_rate: float
     price_factor: float  # (price / reference price) ** use_price_elasticity
     risk_weight: float  # use_risk_response x expected arrest cost per order / order price
+    elasticity: float  # use_price_elasticity: how the full price moves quitting
 
 
 @jit
@@ -151,8 +156,10 @@ def use_transitions(uniforms, state, treated, known, risk, rates):
     """A day's moves between use states; the ``k``-th active or former row uses ``uniforms[k]``.
 
     An active row quits (to former) when its uniform is below its quitting
-    hazard, ``quit_rate`` raised by price (``price_factor``) and by its
-    perceived ``risk`` of arrest (times ``risk_weight``); a former row relapses
+    hazard, ``quit_rate`` raised by price (``price_factor``) and by the
+    perceived expected cost of arrest, which adds ``risk_weight * risk`` order
+    prices to the price it pays: ``(1 + risk_weight * risk) ** elasticity``,
+    the same elasticity as for money (``price_factor``); a former row relapses
     when it is below the relapse rate (halved after treatment), else recovers
     for good when it is below relapse + ``recovery_rate``, and forgets the
     storefronts it knew.
@@ -161,7 +168,11 @@ def use_transitions(uniforms, state, treated, known, risk, rates):
     k = 0
     for i in range(len(state)):
         if state[i] == BuyerState.ACTIVE:
-            if uniforms[k] < quit_rate * rates.price_factor * (1.0 + rates.risk_weight * risk[i]):
+            hazard = quit_rate * rates.price_factor
+            sanction = rates.risk_weight * risk[i]
+            if sanction > 0.0:
+                hazard *= power_(1.0 + sanction, rates.elasticity)
+            if uniforms[k] < hazard:
                 state[i] = BuyerState.FORMER
             k += 1
         elif state[i] == BuyerState.FORMER:
@@ -297,6 +308,7 @@ class BuyerRoster(Roster):
         rates = UseRates(
             p.quit_rate, relapse, p.recovery_rate, float(power(price / p.reference_price, p.use_price_elasticity)),
             p.use_risk_response * felt_cost(arrest_cost / (price * p.stash_grams), p.arrest_cost_saturation),
+            p.use_price_elasticity,
         )  # fmt: skip
         in_use = (self.state == BuyerState.ACTIVE) | (self.state == BuyerState.FORMER)
         uniforms = self.model.stream.keyed("use", self.uid, where=in_use)
