@@ -18,7 +18,7 @@ import pytest
 from matplotlib.text import Text
 from PIL import Image
 
-from sim.app.demo.exercises import EXERCISES, run_exercises, summary
+from sim.app.demo.exercises import EXERCISES, markdown, run_exercises, summary
 from sim.app.demo.figures import CHARTS, SMALLEST_TEXT, TWIN_COLOUR, Chart, CityMap, export_png
 from sim.app.demo.market import DemoMarket
 from sim.app.demo.session import FRAME_SECONDS, Frame, Runs, Session, Settings, View, picture_sizes
@@ -317,11 +317,12 @@ def wait_for(condition, what: str, timeout: float = 60.0):
 # ------------------------------------------------------------------ the exercises
 @pytest.mark.slow
 def test_the_readmes_exercises_hold_on_seeds_1_to_10():
-    """Every direction the README claims for an exercise holds on seeds 1-10 (the numbers may move)."""
+    """Every direction the README claims for an exercise holds on seeds 1-10, and its table is the one they give."""
     table = summary(run_exercises())
     failing = table[~table.holds]
     assert failing.empty, failing.to_string()
     readme = (ROOT / "README.md").read_text()
+    assert markdown(table) in readme, "rerun python -m sim.app.demo.exercises and paste its table:\n" + markdown(table)
     for exercise in EXERCISES:
         for claim in exercise.claims:
             where = "within 5%" if claim.direction == "flat" else claim.direction

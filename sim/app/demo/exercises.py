@@ -74,7 +74,8 @@ EXERCISES: tuple[Exercise, ...] = (
         Claim("drugs sold, days 121-150", "grams_sold", *LATE, "flat"),
     )),
     Exercise("penalties", SHOCKS["penalties"].label, SHOCKS["penalties"].act, (
-        Claim("drugs sold, first week", "grams_sold", *WEEK, "down"),
+        Claim("drugs sold, first week", "grams_sold", *WEEK, "flat"),
+        Claim("drugs sold, days 121-150", "grams_sold", *LATE, "down"),
         Claim("couriers at work, first week", "active_couriers", *WEEK, "flat"),
         Claim("couriers at work, days 121-150", "active_couriers", *LATE, "down"),
         Claim("retail price, days 121-150", "price_per_gram", *LATE, "flat"),
@@ -95,7 +96,7 @@ EXERCISES: tuple[Exercise, ...] = (
         Claim("buyer arrests, the 30 days (more arrests)", "arrests_buyer", *MONTH, "up", relative=False),
         Claim("courier arrests, the 30 days (more arrests)", "arrests_courier", *MONTH, "up", relative=False),
         Claim("drugs sold, the 30 days", "grams_sold", *MONTH, "down"),
-        Claim("drugs sold, days 121-150", "grams_sold", *LATE, "down"),
+        Claim("drugs sold, days 121-150", "grams_sold", *LATE, "flat"),
     )),
 )  # fmt: skip
 
