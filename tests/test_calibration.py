@@ -331,7 +331,9 @@ def test_calibration_recovers_known_parameters_of_the_market(tmp_path):
     """Targets made by the market itself at known values, on a small city: the emulator finds them inside 90%
     intervals under half the prior's width, and gives the same posterior on two processes as on one.
 
-    The three statistics vary little from run to run (0.04-0.07 on the log scale) against their ranges (+-10%).
+    The three statistics vary little from run to run (0.04-0.07 on the log scale) against their ranges (+-10%),
+    but enough that targets centred on three runs sat 5% off the market's mean at the known values (courier pay
+    2,202 against 2,093 over twelve seeds), so the centres are means of twelve runs.
     Against rejection ABC at the same 60 runs the emulator is not narrower at every seed: over seeds 1-5 its mean
     interval / prior was 0.30, 0.28, 0.29, 0.36, 0.29 against rejection's 0.36, 0.32, 0.34, 0.34, 0.26, so it
     is not asserted here. Rejection's interval comes from six runs and changes much more from seed to seed (one
@@ -343,7 +345,7 @@ def test_calibration_recovers_known_parameters_of_the_market(tmp_path):
     days = 365
     scenario = tmp_path / "city.toml"
     scenario.write_text("[params]\n" + "".join(f"{k} = {v}\n" for k, v in city.items()))
-    runs = [simulate({**city, **truth}, seed, days) for seed in (101, 102, 103)]
+    runs = [simulate({**city, **truth}, seed, days) for seed in range(101, 113)]  # the mean, not one seed's luck
     stats = ("national_volume_t", "price_per_gram", "courier_pay")
     centres = {stat: float(np.mean([r[stat] for r in runs])) for stat in stats}
     targets = synthetic_targets(tmp_path / "targets.toml", centres, priors, spread=1.1)
