@@ -356,8 +356,9 @@ def test_klad_hypotheses_runs_each_structural_alternative_and_holds_arms_to_the_
     res = klad("hypotheses", "--quick", "--folder", str(src), "--out", str(out), "--workers", "2", "--quiet")
     assert res.returncode == 0, res.stderr
     assert "1 structural alternatives" in res.stderr and "under blind" in res.stdout
-    alt = pd.read_csv(out / "alternatives.csv")
+    alt = pd.read_csv(out / "alternatives.csv", keep_default_na=False)
     assert list(alt["alternative"]) == ["defaults", "blind"]
+    assert "outside_regime" in alt.columns  # each alternative's arms against the regime, as the defaults'
     defaults, blind = alt["estimate"]
     assert defaults < 0 and abs(blind) < abs(defaults)  # a blind patrol's crackdown cuts nothing
     regime = pd.read_csv(out / "regime.csv")
@@ -371,6 +372,7 @@ def test_klad_hypotheses_runs_each_structural_alternative_and_holds_arms_to_the_
         "patrol sees no pickup",
         "Each arm against the market's regime",
         "failed_orders [0, 0.283]",
+        "| verdict | arms outside the regime |",  # each alternative's arms held to the regime too
     ):
         assert words in report, words
     from sim.reporting.numbers import block

@@ -1370,6 +1370,23 @@ def test_a_buyer_weighs_prison_in_his_own_income_not_a_couriers_wage():
     assert other_wage.buyer_arrest_cost() == pytest.approx(base.buyer_arrest_cost())
 
 
+def test_a_buyer_discounts_prison_years_at_his_own_rate():
+    """(18c) The prison part of a buyer's arrest cost is his term discounted at buyer_discount_factor, whatever
+    the courier candidates' discount factor; steeper discounting (a lower factor) makes it smaller."""
+    from sim.model.deterrence import discounted_years
+
+    base = live(buyer_imprisonment=True)
+    fine, known = base.p.fine_kzt, base.perceived_law
+    per_year = known["buyer_prison_chance"] * base.p.prison_year_cost * base.p.buyer_income * 365.0
+    expected = discounted_years(known["buyer_prison"], base.p.buyer_discount_factor) * per_year
+    assert base.buyer_arrest_cost() - fine == pytest.approx(float(expected))
+    other_candidates = live(buyer_imprisonment=True, discount_factor_mean=0.9)
+    assert other_candidates.buyer_arrest_cost() == pytest.approx(base.buyer_arrest_cost())
+    steeper = live(buyer_imprisonment=True, buyer_discount_factor=0.2)
+    milder = live(buyer_imprisonment=True, buyer_discount_factor=0.6)
+    assert fine < steeper.buyer_arrest_cost() < base.buyer_arrest_cost() < milder.buyer_arrest_cost()
+
+
 def test_felt_cost_is_linear_at_zero_and_bounded_when_it_saturates():
     from sim.model.deterrence import felt_cost
 
@@ -1503,3 +1520,22 @@ def test_blocking_is_bounded_by_the_cyber_units_officer_days():
     assert [m.police.blocks_allowed() for _ in range(5)] == [0, 0, 0, 0, 1]
     unbounded = live(officer_days_per_block=0.0)
     assert unbounded.police.blocks_allowed() is None
+
+
+def test_repeat_couriers_and_their_rearrests_are_counted():
+    """(43d) Released couriers who take the job again are repeat couriers at work, and their arrests are counted
+    apart; with nobody going back to the work there are none of either."""
+    over = {
+        "courier_detection": 0.004,
+        "forensic_delay": 0,
+        "conviction_probability": 1.0,
+        "severity_multiplier": 0.002,
+        "prison_fill": 0.0,
+    }  # fmt: skip  (terms of days: quick releases)
+    none = frame(1, 150, return_after_release=0.0, **over)
+    back = frame(1, 150, return_after_release=1.0, **over)
+    assert none["arrests_courier"].sum() > 10 and none["convictions_courier"].sum() > 5
+    assert (none["repeat_couriers"] == 0).all() and none["rearrests_courier"].sum() == 0
+    assert back["repeat_couriers"].max() > 0 and back["rearrests_courier"].sum() > 0
+    assert (back["repeat_couriers"] <= back["active_couriers"]).all()
+    assert (back["rearrests_courier"] <= back["arrests_courier"]).all()

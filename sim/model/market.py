@@ -656,12 +656,12 @@ class KladMarket(mesa.Model):
         """Money value of an arrest to a buyer, as buyers know the law: a fine, plus discounted prison years.
 
         A prison year costs the buyer ``prison_year_cost`` years of his own income (``buyer_income``), not a
-        courier candidate's wage.
+        courier candidate's wage, and the years are discounted at the buyer's own rate (``buyer_discount_factor``).
         """
         p, known = self.p, self.perceived_law
         if known["buyer_prison_chance"] == 0:
             return p.fine_kzt
-        lost = float(discounted_years(known["buyer_prison"], p.discount_factor_mean))
+        lost = float(discounted_years(known["buyer_prison"], p.buyer_discount_factor))
         return p.fine_kzt + known["buyer_prison_chance"] * lost * p.prison_year_cost * p.buyer_income * 365.0
 
     def _add_leads(self, arrested_shop: np.ndarray) -> None:

@@ -266,8 +266,14 @@ def alternatives_table(verdicts: Verdicts, alternatives: Verdicts) -> pd.DataFra
                         "estimate": r["estimate"], "relative": r.get("relative", float("nan")),
                         "ci_low": r["ci_low"], "ci_high": r["ci_high"], "verdict": r["verdict"],
                         "hypothesis_verdict": judged.verdict, "replications": judged.replications,
+                        "outside_regime": _outside_words(judged.regime),
                     })  # fmt: skip
     return pd.DataFrame(rows)
+
+
+def _outside_words(regime: pd.DataFrame) -> str:
+    """The arms whose interval lies wholly outside a regime target, as words ("" when every arm is inside)."""
+    return "; ".join(f"{arm} ({', '.join(targets)})" for arm, targets in outside_regime(regime).items())
 
 
 def _alternatives_lines(h, judged, alternatives: Verdicts | None) -> list[str]:
@@ -281,19 +287,21 @@ def _alternatives_lines(h, judged, alternatives: Verdicts | None) -> list[str]:
         "",
     ]
     head = " | ".join(r["test"] for r in tests)
-    lines += [f"| assumption | values | {head} | verdict |", "|---|---|" + "---|" * len(tests) + "---|"]
-    lines.append(f"| defaults | – | {' | '.join(_cell(r) for r in tests)} | **{judged.verdict}** |")
+    lines += [f"| assumption | values | {head} | verdict | arms outside the regime |",
+              "|---|---|" + "---|" * len(tests) + "---|---|"]  # fmt: skip
+    lines.append(f"| defaults | – | {' | '.join(_cell(r) for r in tests)} | **{judged.verdict}** | "
+                 f"{_outside_words(judged.regime) or 'none'} |")  # fmt: skip
     for alt in h.alternatives:
         other = None if alternatives is None else alternatives.details.get(f"{h.id}-{alt.name}")
         values = ", ".join(f"`{k}` = {v}" for k, v in alt.values.items())
         if other is None:
             lines.append(f"| {alt.alternative} (instead of: {alt.assumption}) | {values} |" + " not run |" *
-                         (len(tests) + 1))  # fmt: skip
+                         (len(tests) + 2))  # fmt: skip
             continue
         by_name = {r["test"]: r for r in other.results}
         cells = " | ".join(_cell(by_name[r["test"]]) if r["test"] in by_name else "–" for r in tests)
         lines.append(f"| {alt.alternative} (instead of: {alt.assumption}; {alt.source}) | {values} | {cells} | "
-                     f"**{other.verdict}** |")  # fmt: skip
+                     f"**{other.verdict}** | {_outside_words(other.regime) or 'none'} |")  # fmt: skip
     return lines + [""]
 
 
