@@ -35,6 +35,7 @@ venv: $(STAMP)
 
 run: $(STAMP)
 	$(VENV)/bin/klad run scenarios/baseline.toml --reps 4 --days 730
+	@echo "klad is installed in $(VENV): run 'source $(VENV)/bin/activate' to put it on your PATH (or call $(VENV)/bin/klad)"
 
 test: $(STAMP)
 	$(PY) -m pytest -q

@@ -83,6 +83,13 @@ ACTIONS: dict[str, tuple[dict[str, Key], tuple[str, ...], str]] = {
         ("largest", "all", "shops"),
         "Shops stop trading without anyone arrested: stock and hidden stashes are abandoned, couriers let go.",
     ),
+    "arrest_operators": (
+        {"largest": LARGEST, "all": ALL, "shops": SHOPS},
+        ("largest", "all", "shops"),
+        "Police move on shops' operators (the largest by orders, all, or the named shops), as on a lead: those at "
+        "home are arrested and their shops closed with stock and stashes seized; one abroad cannot be arrested, "
+        "and his storefronts are found and blocked.",
+    ),
     "raid_labs": (
         {"largest": LARGEST, "all": ALL},
         ("largest", "all"),
@@ -209,6 +216,8 @@ def describe(event: dict[str, Any]) -> str:
         return f"day {day}: {which} storefronts blocked{delay}"
     if action == "close_shops":
         return f"day {day}: {which} shops closed"
+    if action == "arrest_operators":
+        return f"day {day}: {which} shops' operators pursued"
     if action == "raid_labs":
         return f"day {day}: {which} labs raided"
     if action == "crackdown":

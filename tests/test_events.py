@@ -85,6 +85,24 @@ def test_closing_shops_arrests_nobody():
     assert not (m.couriers.shop[m.couriers.state == CourierState.WORKING] == hit[0]).any()  # its couriers let go
 
 
+def test_arresting_operators_closes_the_shops_at_home_and_finds_the_storefronts_of_those_abroad():
+    m = market({"day": 10, "action": "arrest_operators", "all": True})
+    m.run_for(9)
+    shops = np.flatnonzero(m.shops.active)
+    abroad, home = shops[m.shops.abroad[shops]], shops[~m.shops.abroad[shops]]
+    assert len(abroad) and len(home)  # the default city has operators of both kinds
+    stock = float(m.shops.stock[home].sum())
+    m.step()
+    day = m.daily().iloc[-1]
+    assert m.happened[0]["operators_arrested"] == len(home) and day["arrests_operator"] >= len(home)
+    assert not m.shops.active[home].any() and m.shops.active[abroad].all()
+    assert (m.justice.role == Role.OPERATOR).sum() >= len(home) and day["grams_seized"] >= stock > 0
+    assert (m.shops.channel[abroad] != Storefront.OPEN).all()  # found today, blocked from the next day
+    named = market({"day": 5, "action": "arrest_operators", "shops": [int(home[0])]})
+    named.run_for(5)
+    assert named.happened[0]["shops"] == [int(home[0])] and not named.shops.active[home[0]]
+
+
 def test_raiding_labs_arrests_chemists_and_seizes_stock():
     m = market({"day": 10, "action": "raid_labs", "all": True})
     m.run_for(9)
@@ -332,3 +350,16 @@ def test_refill_days_count_vacancies_never_filled():
     assert refill_days(daily) > daily["vacancy_days"].sum() / daily["vacancies_filled"].sum()  # the filled alone: 1.5
     assert refill_days(daily.assign(vacancies_filled=0)) == float("inf")
     assert np.isnan(refill_days(daily.assign(vacancies_filled=0, courier_vacancies=0)))
+
+
+def test_every_record_column_is_documented_in_the_readme():
+    """Each column of each record file is named (in backticks) in its row of the README's records table."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    m = market({"day": 5, "action": "close_shops", "largest": 1}, record=("shops", "purchases", "couriers"))
+    m.run_for(10)
+    frames = m.records()
+    assert set(frames) == {"shops", "purchases", "couriers", "events"}
+    for name, frame in frames.items():
+        (row,) = [line for line in readme.splitlines() if line.startswith(f"| `{name}.parquet` |")]
+        missing = [column for column in frame.columns if f"`{column}`" not in row]
+        assert not missing, (name, missing)

@@ -53,3 +53,18 @@ def test_every_manifest_says_whether_the_lock_was_used():
     manifest = json.loads(json.dumps(provenance("now")))
     assert set(manifest["lock"]) >= {"file", "installed_as_locked", "differs"}
     assert manifest["lock"]["file"] == "requirements.lock"
+
+
+def test_make_run_ends_by_saying_how_to_call_klad():
+    """`klad` lands in the virtual environment, not on PATH: `make run` says how to reach it (a dry run of make)."""
+    import shutil
+    import subprocess
+
+    if not shutil.which("make"):
+        import pytest
+
+        pytest.skip("make is not installed")
+    res = subprocess.run(["make", "-n", "run"], cwd=ROOT, capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    last = res.stdout.strip().splitlines()[-1]
+    assert "source .venv/bin/activate" in last and ".venv/bin/klad" in last, last

@@ -2,7 +2,7 @@
 
 ``KladMarket.happen_today`` calls ``happen`` for each event of the day, at the
 start of the day, before anything else. Events act through the market's own
-verbs (``_close_shop``, ``raid_labs``, ``arrest_couriers``, ``arrest_buyers``),
+verbs (``_close_shop``, ``arrest_operators``, ``raid_labs``, ``arrest_couriers``, ``arrest_buyers``),
 so an event's arrests, seizures and closures are counted, charged and learned
 from like any other.
 """
@@ -42,6 +42,10 @@ def happen(model: KladMarket, event: dict[str, Any]) -> dict[str, Any]:
         for shop in rows:
             model._close_shop(int(shop), seize=False)
         return {"shops": rows.tolist()}
+    if action == "arrest_operators":
+        rows = chosen(event, np.flatnonzero(shops.active), shops.orders)
+        caught = model.arrest_operators(rows)
+        return {"shops": rows.tolist(), "operators_arrested": len(caught)}
     if action == "raid_labs":
         labs = model.labs
         rows = chosen(event, np.flatnonzero(labs.active), labs.capacity)

@@ -505,22 +505,34 @@ class KladMarket(mesa.Model):
         labs.leads *= stale
         in_business = np.flatnonzero(shops.active)
         found = in_business[police.identify(shops.leads[in_business], stream="shop_raids")]
+        self.arrest_operators(found)
+
+        in_business = np.flatnonzero(labs.active)
+        hazard = p.lab_detection * police.effort["labs"]
+        self.raid_labs(in_business[police.identify(labs.leads[in_business], hazard, stream="lab_raids")])
+
+    def arrest_operators(self, found: np.ndarray) -> np.ndarray:
+        """The police move on the operators of the shops ``found``, as on a lead.
+
+        Those at home are arrested and their shops closed, stock and stashes seized, each arrest a lead to the
+        shop's lab with the lead probability; an operator abroad cannot be arrested, and his open storefronts are
+        found (blocked after the block delay).
+
+        Returns:
+            The rows of the shops whose operators were arrested.
+        """
+        shops, labs, police = self.shops, self.labs, self.police
         shops.leads[found] = 0.0
-        abroad = found[shops.abroad[found]]
-        # An operator abroad cannot be arrested; his open storefront is blocked from the next day.
-        shops.detect_all(abroad)
+        shops.detect_all(found[shops.abroad[found]])
         caught = found[~shops.abroad[found]]
-        self.justice.open_cases(Role.OPERATOR, np.full(len(caught), -1), "operator", self.day, p.forensic_delay)
+        self.justice.open_cases(Role.OPERATOR, np.full(len(caught), -1), "operator", self.day, self.p.forensic_delay)
         for shop in caught:
             self._close_shop(int(shop), seize=True)
             lab = shops.lab[shop]
             if lab >= 0 and self.stream("investigation").random() < police.lead_probability():
                 labs.leads[lab] += 1
-        self.today.arrests_operator = len(caught)
-
-        in_business = np.flatnonzero(labs.active)
-        hazard = p.lab_detection * police.effort["labs"]
-        self.raid_labs(in_business[police.identify(labs.leads[in_business], hazard, stream="lab_raids")])
+        self.today.arrests_operator += len(caught)
+        return caught
 
     def raid_labs(self, rows: np.ndarray) -> None:
         """Police raid labs: chemists arrested, stock and precursors seized, the labs closed."""
