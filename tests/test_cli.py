@@ -42,7 +42,7 @@ def test_run_writes_results_and_figure(tmp_path):
     assert len(pd.read_parquet(out / "summary.parquet")) == 2
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["parameters"]["policy"] == {"severity_multiplier": 2.0}
-    assert "95% CI" in (out / "report.md").read_text()
+    assert "| metric | unit | mean | 95% CI |" in (out / "report.md").read_text()  # every table has its units
     png = (out / "figures" / "timeseries.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
 

@@ -161,3 +161,21 @@ def test_policy_switches_on_at_start_day(small_params):
     assert model.p.severity_multiplier == 1.0
     model.step()
     assert model.p.severity_multiplier == 3.0
+
+
+def test_every_metric_has_a_unit_and_intervals_stay_where_a_metric_can_go():
+    """Each daily metric has a unit for the reports, and a level's CI is cut (and marked) at 0 or at 1 for a share."""
+    from sim.experiments.replications import ci_table
+    from sim.model.metrics import METRICS, UNITS
+    from sim.reporting.scenarios import headline_lines
+
+    assert set(UNITS) == set(METRICS) and all(UNITS.values())
+    summary = pd.DataFrame({"active_labs": [0.0, 0.0, 1.0, 9.0], "latency": [0.99, 1.0, 0.9, 1.0],
+                            "grams_sold": [500.0, 510.0, 490.0, 505.0]})  # fmt: skip
+    table = ci_table(summary, ("active_labs", "latency", "grams_sold")).set_index("metric")
+    assert table.loc["active_labs", "ci_low"] == 0.0 and table.loc["active_labs", "cut"]  # the t interval: -4.5
+    assert table.loc["latency", "ci_high"] == 1.0 and table.loc["latency", "cut"]
+    assert not table.loc["grams_sold", "cut"] and 0 < table.loc["grams_sold", "ci_low"] < 500
+    assert table.loc["grams_sold", "unit"] == "g/day" and table.loc["latency", "unit"] == "share of sales"
+    lines = headline_lines(table.reset_index())
+    assert "unit" in lines[0] and lines[1].endswith("*") and "cut" in lines[-1]

@@ -18,7 +18,7 @@ from scipy import stats
 
 from sim.experiments.execute import IN_PROCESS, Execution, available_memory, execute
 from sim.model.market import KladMarket
-from sim.model.metrics import METRICS
+from sim.model.metrics import METRICS, UNITS, bounds
 from sim.params import ParameterError, defaults, resolve, validate
 
 #: Metrics summarised over the final window and shown in summaries.
@@ -221,9 +221,19 @@ def mean_ci(values: pd.Series, level: float = 0.95) -> tuple[float, float, float
 
 
 def ci_table(summary: pd.DataFrame, metrics: tuple[str, ...] = HEADLINE) -> pd.DataFrame:
-    """Mean and 95% CI of each metric across replications."""
-    rows = [(m, *mean_ci(summary[m])) for m in metrics]
-    return pd.DataFrame(rows, columns=["metric", "mean", "ci_low", "ci_high"])
+    """Mean and 95% CI of each metric across replications, with its unit.
+
+    A t interval is symmetric, so for a count near 0 (a city's few labs) it can reach below 0, which no count
+    can: such an end is cut at the metric's bound (``sim.model.metrics.bounds``; 1 for a share) and
+    ``cut`` says so, for the report to mark.
+    """
+    rows = []
+    for m in metrics:
+        mean, low, high = mean_ci(summary[m])
+        floor, ceiling = bounds(m)
+        cut = bool(low < floor or high > ceiling)
+        rows.append((m, UNITS.get(m, ""), mean, max(low, floor), min(high, ceiling), cut))
+    return pd.DataFrame(rows, columns=["metric", "unit", "mean", "ci_low", "ci_high", "cut"])
 
 
 def paired_comparison(base: pd.DataFrame, other: pd.DataFrame, metrics: tuple[str, ...] = HEADLINE) -> pd.DataFrame:

@@ -80,3 +80,33 @@ class Day:
 
 #: The daily metrics, in the order of the data collector's columns.
 METRICS: tuple[str, ...] = tuple(f.name for f in fields(Day))
+
+
+#: Each metric's unit. A report's value is a mean over days of the window, so a flow is per day and a stock a count.
+UNITS: dict[str, str] = {
+    "grams_sold": "g/day", "transactions": "pickups/day", "price_per_gram": "KZT/g",
+    "active_storefronts": "shops", "blocked_storefronts": "shops", "mirrors_opened": "mirrors/day",
+    "active_shops": "shops", "active_couriers": "couriers", "active_labs": "labs", "active_buyers": "users",
+    "new_buyers": "users/day",
+    **{f"arrests_{r}": "arrests/day" for r in ("buyer", "courier", "operator", "lab")},
+    "convictions": "convictions/day",
+    **{f"convictions_{r}": "convictions/day" for r in ("buyer", "courier", "operator", "lab")},
+    "prisoners": "people", **{f"prisoners_{r}": "people" for r in ("buyer", "courier", "operator", "lab")},
+    "grams_seized": "g/day", "not_found_rate": "share of pickups", "latency": "share of sales",
+    "courier_vacancies": "jobs", "courier_pay": "KZT/stash", "courier_candidates": "people",
+    "couriers_laying": "couriers/day", "batch_stashes": "stashes/day", "repeat_couriers": "couriers",
+    "orders": "orders/day", "unmet_orders": "orders/day", "storefronts_detected": "storefronts/day",
+    "shipments_intercepted": "shipments/day", "wanted": "people", "pending_cases": "cases",
+    "grams_produced": "g/day", "grams_lost": "g/day", "grams_in_stock": "g", "revenue": "KZT/day",
+    **{f"effort_{a}": "officer-days/day" for a in ("patrol", "cyber", "investigation", "labs")},
+    "buyers_treated": "users/day", "restashes": "re-stashes/day", "restash_failures": "re-stashes/day",
+    "vacancies_filled": "jobs/day", "vacancy_days": "job-days/day", "shops_opened": "shops/day",
+    "shops_closed": "shops/day", "grams_imported": "g/day", "stashes_seized": "stashes/day",
+    "rearrests_courier": "arrests/day", "persons_in_market": "people", "persons_contacted": "people",
+    "persons_latency": "share of people",
+}  # fmt: skip
+
+
+def bounds(metric: str) -> tuple[float, float]:
+    """The values a metric can take: every metric is a count, amount or price (at least 0); a share is at most 1."""
+    return (0.0, 1.0) if UNITS.get(metric, "").startswith("share") else (0.0, float("inf"))

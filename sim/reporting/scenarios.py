@@ -79,13 +79,30 @@ def scenario_report(result: ScenarioResult) -> str:
         "95% t confidence interval across replications.",
         *events_lines(result.params),
         "",
-        "| metric | mean | 95% CI |",
-        "|---|---:|---|",
+        "| metric | unit | mean | 95% CI |",
+        "|---|---|---:|---|",
     ]
     for row in result.table.itertuples():
-        lines.append(f"| {row.metric} | {number(row.mean)} | {number(row.ci_low)} to {number(row.ci_high)} |")
+        lines.append(f"| {row.metric} | {row.unit} | {number(row.mean)} | {_interval(row)} |")
+    lines += _cut_note(result.table)
     lines += ["", "![main metrics over time](figures/timeseries.png)", ""]
     return "\n".join(lines + records_lines(result))
+
+
+def _interval(row) -> str:
+    """A level's 95% CI as words, marked (*) where the t interval was cut at what the metric can take."""
+    return f"{number(row.ci_low)} to {number(row.ci_high)}" + (" *" if getattr(row, "cut", False) else "")
+
+
+def _cut_note(table: pd.DataFrame) -> list[str]:
+    """The footnote for intervals cut at 0 (or at 1 for a share), when a table has one."""
+    if "cut" not in table or not table["cut"].any():
+        return []
+    return [
+        "",
+        "\\* The t interval reaches past what the metric can take (below 0, or above 1 for a share), "
+        "as a symmetric interval of a few replications of a small count can: that end is shown at the bound.",
+    ]
 
 
 def records_lines(result: ScenarioResult) -> list[str]:
@@ -135,8 +152,8 @@ def comparison_report(comparison: Comparison) -> str:
         "paired by replication, with its 95% CI and the paired t-test p-value.",
         *[line for params in comparison.params.values() for line in events_lines(params)],
         "",
-        "| metric | scenario | mean (95% CI) | change (95% CI) | relative | p |",
-        "|---|---|---|---|---:|---:|",
+        "| metric | unit | scenario | mean (95% CI) | change (95% CI) | relative | p |",
+        "|---|---|---|---|---|---:|---:|",
     ]
     for metric in HEADLINE:
         for row in table[table["metric"] == metric].itertuples():
@@ -145,9 +162,10 @@ def comparison_report(comparison: Comparison) -> str:
             rel = "" if first else share(row.rel_change, signed=True)
             p = "" if first else number(row.p_paired_t)
             lines.append(
-                f"| {metric} | {row.scenario} | {number(row.mean)} ({number(row.ci_low)} to {number(row.ci_high)}) "
+                f"| {metric} | {row.unit} | {row.scenario} | {number(row.mean)} ({_interval(row)}) "
                 f"| {change} | {rel} | {p} |"
             )
+    lines += _cut_note(table)
     lines += ["", "![scenarios over time](figures/comparison.png)", ""]
     return "\n".join(lines)
 
@@ -166,10 +184,12 @@ def events_lines(params: dict) -> list[str]:
 
 def headline_lines(table: pd.DataFrame) -> list[str]:
     """A scenario run's table as printed lines under a header: metric, mean and 95% CI."""
-    lines = [f"  {'metric':<22} {'mean':>12}  95% CI"]
+    lines = [f"  {'metric':<22} {'unit':<18} {'mean':>12}  95% CI"]
     for row in table.itertuples():
         ci = "" if pd.isna(row.ci_low) else f"  [{number(row.ci_low)}, {number(row.ci_high)}]"
-        lines.append(f"  {row.metric:<22} {number(row.mean):>12}{ci}")
+        lines.append(f"  {row.metric:<22} {row.unit:<18} {number(row.mean):>12}{ci}" + (" *" if row.cut else ""))
+    if table["cut"].any():
+        lines.append("  * the t interval was cut at what the metric can take (0, or 1 for a share)")
     return lines
 
 
