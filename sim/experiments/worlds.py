@@ -1,6 +1,6 @@
 """The hypotheses across plausible worlds: each effect's spread, the share of worlds per verdict, and why.
 
-A verdict at the registry's defaults is one point of what we do not know.
+A verdict at the defaults (the calibrated baseline) is one point of what we do not know.
 ``experiments/worlds.toml`` names the uncertainties that vary between worlds
 (each over its prior in ``sim/registry.toml``: a range and shape from what is
 known, with its reason) and the joint calibration's posterior sample

@@ -96,7 +96,10 @@ def write_report(
     if across is not None:
         lines += _worlds_section(hyps, details, across, out)
     lines += [
-        "## At the registry's defaults",
+        "## At the defaults",
+        "",
+        "The calibrated baseline: the registry's defaults, with the values `scenarios/baseline.toml` fitted to "
+        "the targets.",
         "",
         "| hypothesis | source | verdict | days | replications |",
         "|---|---|---|---|---|",
