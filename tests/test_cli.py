@@ -91,7 +91,9 @@ def test_params_shows_the_values_a_scenario_runs_with():
     assert "*" in rows["order_rate"] and str(fitted) in rows["order_rate"].split()  # the calibrated value, not 0.2
     assert rows["severity_multiplier"].split()[3:5] == ["1.0", "1.5"]  # in force from day 0, then the policy's
     assert "*" not in rows["n_buyers"]
-    assert klad("params").stdout.split()[:3] == ["name", "kind", "default"]
+    plain = klad("params")
+    assert plain.stdout.split()[:3] == ["name", "kind", "default"]
+    assert "--scenario" in plain.stderr  # the defaults are not what the baseline runs: it says where those are
 
 
 @pytest.mark.slow

@@ -373,6 +373,8 @@ def cmd_params(args: argparse.Namespace) -> int:
         print(parameter_table())
         return 0
     if args.scenario is None:
+        print("the registry's defaults; a scenario may set others (the baseline runs the values fitted to the "
+              "targets): klad params --scenario FILE shows those in force", file=sys.stderr)  # fmt: skip
         print(f"{'name':<28} {'kind':<12} {'default':<12} {'unit':<22} {'allowed':<34} prior")
         for p in REGISTRY.values():
             prior = p.prior.shown() if p.prior else ""
