@@ -31,6 +31,13 @@ def test_shipped_baseline_passes_every_target(tmp_path):
     for target in load_targets(TARGETS).targets:
         for year in ("year 2", "year 5"):  # judged at both horizons
             assert f"| {target.id} | {year} |" in report
+    from sim.reporting.numbers import block
+
+    table = pd.read_csv(tmp_path / "validation.csv")  # the table the docs' generated block is written from
+    assert set(table["horizon"]) == {730, 1825} and table["passed"].all()
+    generated = block(tmp_path.name, tmp_path.parent)
+    assert "year 2: mean (95% CI)" in generated and "year 5: mean (95% CI)" in generated
+    assert generated.count("\n| ") == 1 + len(load_targets(TARGETS).targets)  # the header, then a row per target
 
 
 def judged(res) -> dict[str, str]:

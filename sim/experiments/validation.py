@@ -20,6 +20,7 @@ import pandas as pd
 from sim.experiments.execute import IN_PROCESS, Execution
 from sim.experiments.targets import Targets, load_targets, replicate
 from sim.io.config import load_scenario
+from sim.io.provenance import now
 
 SECTIONS = (("fit", "Fitted targets"), ("pattern", "Out-of-sample patterns (not used for fitting)"))
 
@@ -36,6 +37,7 @@ class Validation:
     days: int
     seed: int
     horizons: tuple[int, ...]
+    started: str = ""  # when the runs started (ISO time), for the manifest
 
     @property
     def passed(self) -> bool:
@@ -56,6 +58,7 @@ def validate(
 
     ``days`` replaces the file's horizons by one, at the run's last day.
     """
+    started = now()
     targets = load_targets(targets_path)
     params = load_scenario(scenario)
     horizons = targets.horizons if days is None else (days,)
@@ -63,4 +66,4 @@ def validate(
     with tempfile.TemporaryDirectory(prefix="klad-validate-") as tmp:
         runs, table = replicate(params, targets, horizons=horizons, reps=reps, days=horizons[-1], seed=seed, out=tmp,
                                 window=window, execution=execution)  # fmt: skip
-    return Validation(table, runs, targets, str(scenario), reps, horizons[-1], seed, horizons)
+    return Validation(table, runs, targets, str(scenario), reps, horizons[-1], seed, horizons, started)

@@ -157,10 +157,48 @@ def _estimate(r) -> str:
     return f"{r.estimate:.3g}"
 
 
+def validation_block(folder: str, root: Path = ROOT) -> str:
+    """A validation: each target's accepted range and, at each horizon, the mean with its 95% CI and the result."""
+    import pandas as pd
+
+    from sim.reporting.format import number
+
+    manifest = json.loads((root / folder / "manifest.json").read_text(encoding="utf-8"))
+    table = pd.read_csv(root / folder / "validation.csv")
+    horizons = sorted(table["horizon"].unique())
+    verdict = "every target inside its range or straddling it" if manifest.get("passed") else "some target outside"
+    lines = [
+        BEGIN.format(folder=folder),
+        f"From `{folder}` (commit {manifest.get('git', {}).get('commit', '')[:7]}): `klad validate` of "
+        f"`{manifest.get('scenario_file')}`, {manifest.get('reps')} replications of {manifest.get('days'):,} days "
+        f"(seed {manifest.get('seed')}): {verdict}. A target passes unless its whole interval lies outside.",
+        "",
+        "| target | accepted range | unit | "
+        + " | ".join(f"year {h / 365:.3g}: mean (95% CI)" for h in horizons)
+        + " |",
+        "|---|---|---|" + "---|" * len(horizons),
+    ]
+    for role in ("fit", "pattern"):
+        part = table[table["role"] == role]
+        for _, rows in part.groupby("target", sort=False):
+            first = rows.iloc[0]
+            name = ("*pattern:* " if role == "pattern" else "") + f"{first['description']} ({first['source']})"
+            cells = []
+            for h in horizons:
+                row = rows[rows["horizon"] == h].iloc[0]
+                cells.append(f"{number(row['mean'])} ({number(row['ci_low'])} to {number(row['ci_high'])}), "
+                             f"{row['outcome'] if row['passed'] else '**outside**'}")  # fmt: skip
+            lines.append(f"| {name} | {first['accepted']} | {first['unit']} | " + " | ".join(cells) + " |")
+    lines.append(END)
+    return "\n".join(lines)
+
+
 def block(folder: str, root: Path = ROOT) -> str:
-    """The block a folder gives: a calibration's (``fitted.toml``), a run across worlds, or one at the defaults."""
+    """The block a folder gives: a calibration's, a validation's, a run across worlds, or one at the defaults."""
     if (root / folder / "fitted.toml").exists():
         return calibration_block(folder, root)
+    if (root / folder / "validation.csv").exists():
+        return validation_block(folder, root)
     manifest = json.loads((root / folder / "manifest.json").read_text(encoding="utf-8"))
     if not manifest.get("worlds") and (root / folder / "alternatives.csv").exists():
         return verdicts_block(folder, root)

@@ -5,13 +5,28 @@ from __future__ import annotations
 from pathlib import Path
 
 from sim.experiments.validation import SECTIONS, Validation
-from sim.io.files import write_text
+from sim.io.files import write_atomic, write_json, write_text
+from sim.io.provenance import provenance
 from sim.reporting.format import number
 
 
 def write_validation(result: Validation, out: str | Path) -> Path:
-    """``report.md`` of a validation."""
-    return write_text(report(result), Path(out) / "report.md")
+    """``report.md`` of a validation, its table (``validation.csv``) and its ``manifest.json``."""
+    out = Path(out)
+    by_id = {t.id: t for t in result.targets.targets}
+    table = result.table.assign(
+        description=result.table["target"].map(lambda t: by_id[t].description),
+        range_low=result.table["target"].map(lambda t: by_id[t].low),
+        range_high=result.table["target"].map(lambda t: by_id[t].high),
+        accepted=result.table["target"].map(lambda t: by_id[t].range_text()),
+        source=result.table["target"].map(lambda t: by_id[t].source),
+    )
+    write_atomic(out / "validation.csv", lambda tmp: table.to_csv(tmp, index=False))
+    write_json(provenance(result.started, scenario_file=result.scenario, targets_file=str(result.targets.path),
+                          reps=result.reps, days=result.days, seed=result.seed, horizons=list(result.horizons),
+                          passed=result.passed, failed_runs=int((result.runs["status"] != "ok").sum())),
+               out / "manifest.json")  # fmt: skip
+    return write_text(report(result), out / "report.md")
 
 
 def years(day: float) -> str:
