@@ -182,7 +182,7 @@ def validation_block(folder: str, root: Path = ROOT) -> str:
         part = table[table["role"] == role]
         for _, rows in part.groupby("target", sort=False):
             first = rows.iloc[0]
-            name = ("*pattern:* " if role == "pattern" else "") + f"{first['description']} ({first['source']})"
+            name = ("*pattern:* " if role == "pattern" else "") + f"`{first['target']}` {_cited(first['source'])}"
             cells = []
             for h in horizons:
                 row = rows[rows["horizon"] == h].iloc[0]
@@ -191,6 +191,15 @@ def validation_block(folder: str, root: Path = ROOT) -> str:
             lines.append(f"| {name} | {first['accepted']} | {first['unit']} | " + " | ".join(cells) + " |")
     lines.append(END)
     return "\n".join(lines)
+
+
+def _cited(source: str) -> str:
+    """A target's source, short: its citations of the documents (``[001 L139]``), else its authors and year."""
+    cites = list(dict.fromkeys(re.findall(r"\[\d{3}[^\]]*\]", source)))
+    if cites:
+        return " ".join(cites)
+    first = re.match(r"^[^()]*\(\d{4}\)", source)
+    return f"({first.group(0)})" if first else f"({source})"
 
 
 def block(folder: str, root: Path = ROOT) -> str:
