@@ -19,6 +19,11 @@ hooks = importlib.util.module_from_spec(_spec)  # docs/hooks.py, the site's hook
 _spec.loader.exec_module(hooks)
 
 
+def setup_module():
+    if importlib.util.find_spec("mkdocs") is None:
+        raise AssertionError("mkdocs is not installed in this environment: `make venv` installs requirements.lock")
+
+
 def build(site: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--config-file", str(ROOT / "mkdocs.yml"),
