@@ -1,5 +1,6 @@
 # klad-sim: `make run` sets everything up and runs the baseline; `make test` runs the tests
-# (`make test-fast`: the quick tier, without the tests marked slow or e2e, on all cores).
+# (`make test-fast`: the quick tier, without the tests marked slow or e2e, on all cores; `make site`: the
+# documentation site, README.md and docs/, built by mkdocs into site/).
 # A Python >= 3.12 is found on PATH or under pyenv; set PYTHON=/path/to/python3.12 to choose one.
 # The libraries are installed at the versions of requirements.lock (with their hashes), the versions the
 # published results were made with; `make clean venv LOCK=` installs the newest that pyproject.toml allows
@@ -18,7 +19,7 @@ FIND_PYTHON = for c in "$$PYTHON" python3.13 python3.12 python3 \
 	  "$$p" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { echo "$$p"; exit 0; }; \
 	done; echo "klad-sim needs Python >= 3.12: install one or set PYTHON=/path/to/python3.12" >&2; exit 1
 
-.PHONY: run test test-fast venv bench lint format docs lock clean
+.PHONY: run test test-fast venv bench lint format docs site lock clean
 
 $(STAMP): pyproject.toml $(LOCK)
 	@py=$$($(FIND_PYTHON)) && echo "using $$py" && "$$py" -m venv $(VENV)
@@ -47,15 +48,19 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_speed.py
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check sim tests benchmarks
-	$(VENV)/bin/ruff format --check sim tests benchmarks
+	$(VENV)/bin/ruff check sim tests benchmarks docs/hooks.py
+	$(VENV)/bin/ruff format --check sim tests benchmarks docs/hooks.py
 
 format: $(STAMP)
-	$(VENV)/bin/ruff format sim tests benchmarks
-	$(VENV)/bin/ruff check --fix sim tests benchmarks
+	$(VENV)/bin/ruff format sim tests benchmarks docs/hooks.py
+	$(VENV)/bin/ruff check --fix sim tests benchmarks docs/hooks.py
 
 docs: $(STAMP)
 	$(PY) -c "from pathlib import Path; from sim.reporting.docs import replace_table; p = Path('docs/ODD.md'); p.write_text(replace_table(p.read_text()))"
+
+site: $(STAMP)
+	$(VENV)/bin/mkdocs build --strict --site-dir site
+	@echo "the documentation site is in site/: open site/index.html, or run $(VENV)/bin/mkdocs serve"
 
 lock: $(STAMP)
 	$(PY) -m pip install --quiet uv
@@ -63,4 +68,4 @@ lock: $(STAMP)
 	  -o requirements.lock
 
 clean:
-	rm -rf $(VENV) results/*/
+	rm -rf $(VENV) results/*/ site/

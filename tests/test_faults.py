@@ -307,24 +307,25 @@ def test_demo_on_a_public_host_needs_yes_public_and_caps_sessions(capsys, monkey
     assert os.environ["SOLARA_KERNEL_MAX_COUNT"] == "3"
 
 
-def test_the_readme_says_what_the_code_does():
+def test_the_docs_say_what_the_code_does():
     from sim.app import cli, start
     from sim.experiments.sweep import MAX_RUNS
     from sim.io.config import MAX_EXTENDS, MAX_FILE_BYTES
 
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    table = readme[readme.index("**Exit codes.**") :].split("\n\n")[1]
+    reference = (ROOT / "docs" / "reference.md").read_text(encoding="utf-8")
+    table = reference[reference.index("## Exit codes") :].split("\n\n")[1]
     codes = {int(line.split("|")[1]) for line in table.splitlines()[2:]}
     assert codes == {0, cli.EXIT_FAILED, cli.EXIT_BAD_INPUT, cli.EXIT_SOME_FAILED, start.INTERRUPTED}
-    security = readme[readme.index("## Trust and security") :].split("\n## ")[0]
+    security = reference[reference.index("## Trust and security") :].split("\n## ")[0]
     demo = cli.build_parser()._subparsers._group_actions[0].choices["demo"]
     options = {o for action in demo._actions for o in action.option_strings}
     for said in ("--yes-public", "--max-sessions", f"(default {cli.DEMO_SESSIONS})", "tls://", "Security(",
                  "--host 127.0.0.1", "treat them like scripts", "`extends` may read any file"):  # fmt: skip
         assert said in security, said
     assert {"--yes-public", "--max-sessions"} <= options
-    assert MAX_FILE_BYTES == 1 << 20 and "at most 1 MiB" in readme
-    assert f"at most {MAX_EXTENDS} files" in readme and f"at most {MAX_RUNS:,} runs" in readme
+    assert MAX_FILE_BYTES == 1 << 20 and "at most 1 MiB" in reference
+    assert f"at most {MAX_EXTENDS} files" in reference
+    assert f"at most {MAX_RUNS:,} runs" in (ROOT / "docs" / "experiments.md").read_text(encoding="utf-8")
 
 
 def test_what_careful_reading_still_accepts(tmp_path):

@@ -377,7 +377,7 @@ def test_klad_hypotheses_runs_each_structural_alternative_and_holds_arms_to_the_
         assert words in report, words
     from sim.reporting.numbers import block
 
-    generated = block("out", tmp_path)  # the README's block of such a run: one row per alternative
+    generated = block("out", tmp_path)  # the block docs/hypotheses.md shows of such a run: one row per alternative
     assert "| B | the defaults |" in generated and "| B | `blind`: patrol sees no pickup" in generated
     res = klad("hypotheses", "--quick", "--folder", str(src), "--out", str(tmp_path / "o2"), "--no-alternatives",
                "--quiet")  # fmt: skip

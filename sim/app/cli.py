@@ -24,8 +24,8 @@ from sim.params import REGISTRY, Fault, ParameterError, check_records, cut
 from sim.reporting.docs import parameter_table
 from sim.reporting.scenarios import comparison_lines, headline_lines, write_comparison, write_scenario
 
-#: Exit codes (README, "Exit codes"): 0 done, 1 failed (a target, every run, or a fault stopped the work), 2 bad
-#: input, 3 some runs failed, 130 interrupted (sim.app.start).
+#: Exit codes (docs/reference.md, "Exit codes"): 0 done, 1 failed (a target, every run, or a fault stopped the
+#: work), 2 bad input, 3 some runs failed, 130 interrupted (sim.app.start).
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 EXIT_SOME_FAILED = 3
@@ -607,7 +607,7 @@ class _OneLineParser(argparse.ArgumentParser):
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``klad`` console script; returns the exit code (README, "Exit codes").
+    """Entry point of the ``klad`` console script; returns the exit code (docs/reference.md, "Exit codes").
 
     Whatever goes wrong ends in one line on stderr: bad input (exit 2), or a
     fault that stopped the work (exit 1): a full or read-only disk, no memory

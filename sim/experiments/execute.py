@@ -216,7 +216,7 @@ def scheduler_warning(address: str) -> str | None:
         return None
     return (
         f"--scheduler {address} is neither on this machine nor tls://: the runs cross the network unencrypted "
-        "and anyone who can reach the scheduler can run code on its workers (README, 'Trust and security')"
+        "and anyone who can reach the scheduler can run code on its workers (docs/reference.md, 'Trust and security')"
     )
 
 

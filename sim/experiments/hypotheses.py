@@ -96,7 +96,7 @@ EXPECTS = ("decrease", "increase", "no_decrease", "no_increase", "above", "below
 VERDICTS = ("supported", "not supported", "inconclusive")
 SETTINGS = ("supported", "not_supported")  # the two settings of a [flip] table
 ROLES = ("test", "check", "detail")  # a detail is reported (a decomposition, say) and decides nothing
-#: A hypothesis file's top-level keys (README, "The sources' hypotheses").
+#: A hypothesis file's top-level keys (docs/hypotheses.md).
 HYPOTHESIS: Schema = {
     "id": text(longest=20), "title": text(longest=300), "source": text(longest=300),
     "claim": text(longest=2000, lines=True), "days": whole(1, MAX_DAYS, 1095), "replications": whole(2, 10_000, 20),

@@ -47,7 +47,7 @@ KLAD_MODELS = (DEFAULT_MODEL, "sim.experiments.targets:simulate")
 #: The most runs one sweep may have (samples x runs per sample x replications): about 100 hours of the
 #: default city on 100 cores. More is nearly always a typo (samples = 10**12).
 MAX_RUNS = 1_000_000
-#: An experiment file: see ``load_experiment`` and the README's "Sensitivity analysis and sweeps".
+#: An experiment file: see ``load_experiment`` and docs/experiments.md.
 EXPERIMENT: Schema = {
     "name": text(None), "model": text(DEFAULT_MODEL), "design": choice(DESIGNS, "sobol"),
     "samples": whole(1, MAX_RUNS, 64), "replications": whole(1, MAX_RUNS, 1), "days": whole(1, MAX_DAYS, 365),
@@ -280,7 +280,8 @@ def _check_varied(where: str, name: str, spec: Any, design: str, kind: str | Non
 def _entry_point(spec: str, where: str = "") -> Callable:
     """The model function named ``package.module:function``, checked to take ``(params, seed, days=...)``.
 
-    Importing it runs the module's code: experiment files are trusted like scripts (README, "Trust and security").
+    Importing it runs the module's code: experiment files are trusted like scripts (docs/reference.md, "Trust and
+    security").
     """
     module, _, func = spec.partition(":")
     try:

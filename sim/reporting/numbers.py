@@ -1,4 +1,4 @@
-"""Numbers about results in the README and the ODD, written from the results folders they cite.
+"""Numbers about results in the documentation, written from the results folders they cite.
 
 A block of results in a Markdown file sits between two markers::
 
@@ -6,10 +6,12 @@ A block of results in a Markdown file sits between two markers::
     ...
     <!-- end of generated results -->
 
-``python -m sim.reporting.numbers`` rewrites every such block of README.md
-and docs/ODD.md from the folder its marker names (its ``manifest.json`` and
-``report.md``), and ``tests/test_numbers.py`` fails when a block differs from
-what its folder gives, so no figure about a run is typed by hand.
+``python -m sim.reporting.numbers`` rewrites every such block of the files in
+``FILES`` (README.md, docs/ODD.md and docs/hypotheses.md) from the folder its
+marker names (its ``manifest.json`` and ``report.md``), and
+``tests/test_numbers.py`` fails when a block differs from what its folder
+gives, or when a page outside ``FILES`` holds a block, so no figure about a run
+is typed by hand.
 """
 
 from __future__ import annotations
@@ -27,8 +29,8 @@ _BLOCK = re.compile(
     r"\n.*?" + re.escape(END),
     flags=re.DOTALL,
 )
-#: The files whose blocks are kept generated.
-FILES = ("README.md", "docs/ODD.md")
+#: The files whose blocks are kept generated (README.md has none today; a block added there is kept too).
+FILES = ("README.md", "docs/ODD.md", "docs/hypotheses.md")
 
 
 def worlds_block(folder: str, root: Path = ROOT) -> str:
@@ -220,7 +222,7 @@ def replace_blocks(text: str, root: Path = ROOT) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Rewrite the blocks of README.md and docs/ODD.md in place; print which changed."""
+    """Rewrite the blocks of the files in ``FILES`` in place; print which changed."""
     for name in FILES:
         path = ROOT / name
         text = path.read_text(encoding="utf-8")

@@ -1,12 +1,12 @@
-"""The README's classroom exercises, run on the demo city: what each change does against the grey run, seeds 1-10.
+"""The classroom exercises of docs/teaching.md on the demo city: what each change does against the grey run, seeds 1-10.
 
 Each exercise is what a lecturer does on the page: a new run, 60 days for the
 market to settle, one change, and 90 days more; it is run here through the
 page's own runs (``session.Runs``), so its twin (the grey run) is the page's.
 Each claim of an exercise names a metric, the days it is read over and the
-direction the README gives it; ``summary`` gives every claim's median and range
-over the seeds, how many seeds go that way, and whether the claim holds. The
-README's numbers come from ``python -m sim.app.demo.exercises``, which prints
+direction docs/teaching.md gives it; ``summary`` gives every claim's median and
+range over the seeds, how many seeds go that way, and whether the claim holds.
+The numbers of docs/teaching.md come from ``python -m sim.app.demo.exercises``, which prints
 the table; a test checks that every claim still holds, so that the text cannot
 drift from the model when the model's mechanisms change.
 """
@@ -25,7 +25,7 @@ from sim.app.demo.market import DemoMarket
 from sim.app.demo.session import Runs, Settings
 from sim.app.demo.story import SHOCKS
 
-#: Seeds of the README's numbers and of the test.
+#: Seeds of the numbers in docs/teaching.md and of the test.
 SEEDS = tuple(range(1, 11))
 #: The day of the change (after it, the change acts from the next day on) and the last day run.
 CHANGE_DAY = 60
@@ -37,7 +37,7 @@ MAJORITY = 0.6
 
 
 class Claim(NamedTuple):
-    """A direction the README gives a metric over some days, against the grey run of the same seed."""
+    """A direction docs/teaching.md gives a metric over some days, against the grey run of the same seed."""
 
     words: str
     metric: str
@@ -48,7 +48,7 @@ class Claim(NamedTuple):
 
 
 class Exercise(NamedTuple):
-    """A change a lecturer makes on day ``CHANGE_DAY``, and the claims the README makes about it."""
+    """A change a lecturer makes on day ``CHANGE_DAY``, and the claims docs/teaching.md makes about it."""
 
     key: str
     title: str
@@ -155,7 +155,7 @@ def summary(results: pd.DataFrame) -> pd.DataFrame:
 
 
 def markdown(table: pd.DataFrame) -> str:
-    """The summary as the README shows it: changes against the grey run in percent (arrests and mirrors in counts)."""
+    """The summary as docs/teaching.md shows it: changes against the grey run in percent (arrests, mirrors: counts)."""
 
     def show(value: float, relative: bool) -> str:
         return f"{value:+.0%}" if relative else f"{value:+.0f}"
@@ -175,8 +175,8 @@ def markdown(table: pd.DataFrame) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Print the exercises' table for the README (``python -m sim.app.demo.exercises``)."""
-    parser = argparse.ArgumentParser(description="the README's classroom exercises on the demo city")
+    """Print the exercises' table for docs/teaching.md (``python -m sim.app.demo.exercises``)."""
+    parser = argparse.ArgumentParser(description="the classroom exercises of docs/teaching.md on the demo city")
     parser.add_argument("--seeds", type=int, default=len(SEEDS), help="seeds 1..N (default %(default)s)")
     args = parser.parse_args(argv)
     print(markdown(summary(run_exercises(tuple(range(1, args.seeds + 1))))))
