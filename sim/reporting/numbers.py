@@ -30,7 +30,7 @@ _BLOCK = re.compile(
     flags=re.DOTALL,
 )
 #: The files whose blocks are kept generated (README.md has none today; a block added there is kept too).
-FILES = ("README.md", "docs/ODD.md", "docs/hypotheses.md")
+FILES = ("README.md", "docs/ODD.md", "docs/hypotheses.md", "docs/calibration.md")
 
 
 def worlds_block(folder: str, root: Path = ROOT) -> str:
