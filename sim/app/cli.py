@@ -573,11 +573,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="pilot replications of every hypothesis "
         "(default: each file's); more are added where a test needs them, up to its max_replications",
     )
-    hyp.add_argument("--worlds", type=_whole("--worlds", 0, 10_000), default=0, help="also run every hypothesis "
-                     "in N plausible worlds (a Latin hypercube over --worlds-file) and report the share of worlds "
-                     "per verdict and what decides it (default 0: none)")  # fmt: skip
-    hyp.add_argument("--worlds-file", default="experiments/worlds.toml", help="the uncertainties and ranges of "
-                     "the worlds (default %(default)s)")  # fmt: skip
+    hyp.add_argument("--worlds", type=_whole("--worlds", 0, 10_000), default=0, help="also draw N candidate "
+                     "worlds (the posterior sample of --worlds-file for the parameters it holds, the others over "
+                     "their registry priors), keep those whose baseline passes every fitted target, run every "
+                     "hypothesis in them, and report the effects and the share of worlds per verdict through an "
+                     "emulator (default 0: none)")  # fmt: skip
+    hyp.add_argument("--worlds-file", default="experiments/worlds.toml", help="the worlds' uncertainties, "
+                     "posterior sample and targets (default %(default)s)")  # fmt: skip
     hyp.add_argument("--horizon", type=_whole("--horizon", 1, MAX_DAYS), help="days the runs go on after the "
                      "policy starts; the verdict is read at their end (default: each file's days)")  # fmt: skip
     hyp.add_argument("--no-alternatives", action="store_true", help="skip the runs under each file's structural "
