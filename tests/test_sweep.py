@@ -369,3 +369,16 @@ def test_report_flags_only_overlapping_intervals(tmp_path):
     assert lines["x1"].endswith("| 66.000 to 74.000 |")  # ranked: its interval meets no other
     assert "(overlaps x3)" in lines["x2"] and "(overlaps x2)" in lines["x3"]
     assert "too wide" not in text and "![indices]" not in text  # no figure was written under tmp_path
+
+
+def test_small_sensitivity_analysis_varies_uncertainties_within_their_priors():
+    from sim.params import REGISTRY
+
+    exp = load_experiment(ROOT / "experiments" / "sensitivity_small.toml")
+    # what experiments/README.md says of it: six uncertainties, 2,000 buyers, 224 runs of 300 days
+    assert exp.design == "morris" and len(exp.varied) == 6 and exp.fixed["n_buyers"] == 2000
+    assert exp.runs == 224 and exp.days == 300
+    for name, (low, high) in exp.varied.items():
+        prior = REGISTRY[name].prior
+        assert exp.kinds[name] == "uncertainty" and prior is not None, name
+        assert prior.low <= low < high <= prior.high, name
