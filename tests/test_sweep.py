@@ -2,6 +2,7 @@
 
 import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -283,3 +284,101 @@ def test_failed_runs_are_recorded_not_fatal(tmp_path, monkeypatch):
 def test_bad_model_entry_point(tmp_path):
     with pytest.raises(ParameterError, match="cannot be imported"):
         load_experiment(write(tmp_path, 'model = "nowhere:f"\n[uncertainties]\nx = [0, 1]\n'))
+
+
+ISHIGAMI_SMALL = """
+name = "small ishigami"
+model = "sim.experiments.sweep:ishigami"
+design = "{design}"
+samples = {samples}
+seed = 3
+outputs = ["y"]
+
+[uncertainties]
+x1 = [-3.14, 3.14]
+x2 = [-3.14, 3.14]
+x3 = [-3.14, 3.14]
+"""
+
+
+def linked_figures(report: str) -> list[str]:
+    return re.findall(r"!\[[^\]]*\]\(([^)]+)\)", report)
+
+
+def test_sweep_without_indices_says_why_and_links_only_figures_it_wrote(tmp_path):
+    from sim.reporting.sweep import write_analysis
+
+    exp = load_experiment(write(tmp_path, ISHIGAMI_SMALL.format(design="latin", samples=4)))
+    out = tmp_path / "out"
+    table = write_analysis(exp, run_sweep(exp, out), out)
+    report = (out / "report.md").read_text()
+    assert table.empty and not (out / "figures" / "indices.png").exists()
+    assert "a `latin` design samples the parameters' space but gives no sensitivity indices" in report
+    assert "| output | parameter |" not in report  # no empty table
+    assert linked_figures(report) == ["figures/scatter.png"]
+    assert all((out / link).exists() for link in linked_figures(report))
+
+
+def test_sweep_with_failed_points_says_which_outputs_have_no_indices(tmp_path, monkeypatch):
+    import sim.experiments.sweep
+    from sim.experiments.sweep import ishigami
+    from sim.reporting.sweep import write_analysis
+
+    def fragile(params, seed, days):
+        if params["x1"] > 2.5:
+            raise RuntimeError("model exploded")
+        return ishigami(params, seed, days)
+
+    exp = load_experiment(write(tmp_path, ISHIGAMI_SMALL.format(design="morris", samples=4)))
+    monkeypatch.setattr(sim.experiments.sweep, "_entry_point", lambda spec, where="": fragile)
+    out = tmp_path / "out"
+    runs = run_sweep(exp, out)
+    failed = runs.loc[runs["status"] != "ok", "point"].nunique()
+    assert 0 < failed < len(runs)
+    table = write_analysis(exp, runs, out)
+    report = (out / "report.md").read_text()
+    assert table.empty and f"No indices for `y` ({failed} of {len(runs)} points)" in report
+    assert "![indices]" not in report and all((out / link).exists() for link in linked_figures(report))
+
+
+def test_a_separate_interval_ranks_however_wide_and_overlapping_ones_do_not():
+    from sim.experiments.sensitivity import overlaps
+
+    # Morris mu* (in the output's units): a's interval 66-74 is far above the others', so a is ranked first; b's
+    # and c's (6-14, 8-17) overlap each other, so neither is ranked against the other. sigma has no interval.
+    rows = [("y", "a", "mu_star", 70.0, 4.0), ("y", "b", "mu_star", 10.0, 4.0), ("y", "c", "mu_star", 12.5, 4.5),
+            ("y", "a", "sigma", 9.0, float("nan")), ("z", "a", "mu_star", 0.02, 0.2), ("z", "b", "mu_star", 0.5, 0.01),
+            ("z", "c", "mu_star", 0.1, 0.01)]  # fmt: skip
+    table = pd.DataFrame(rows, columns=["output", "parameter", "index", "value", "conf"])
+    table["ci_low"], table["ci_high"] = table["value"] - table["conf"], table["value"] + table["conf"]
+    # In z, c's narrow interval lies inside a's wide one: they overlap although c does not overlap its rank
+    # neighbour b, and a wide interval (a's +/-0.2) is ranked against b's because they do not meet.
+    assert overlaps(table).tolist() == [[], ["c"], ["b"], None, ["c"], [], ["a"]]
+
+
+def test_report_flags_only_overlapping_intervals(tmp_path):
+    from sim.reporting.sweep import report
+
+    exp = load_experiment(write(tmp_path, ISHIGAMI_SMALL.format(design="morris", samples=4)))
+    runs = pd.DataFrame({"run": range(16), "point": range(16), "rep": 0, "status": "ok", "y": 1.0})
+    rows = [("y", "x1", "mu_star", 70.0, 4.0), ("y", "x2", "mu_star", 10.0, 4.0), ("y", "x3", "mu_star", 12.5, 4.5)]
+    table = pd.DataFrame(rows, columns=["output", "parameter", "index", "value", "conf"])
+    table["ci_low"], table["ci_high"] = table["value"] - table["conf"], table["value"] + table["conf"]
+    text = report(exp, runs, table, tmp_path)
+    lines = {line.split("|")[2].strip(): line for line in text.splitlines() if line.startswith("| y |")}
+    assert lines["x1"].endswith("| 66.000 to 74.000 |")  # ranked: its interval meets no other
+    assert "(overlaps x3)" in lines["x2"] and "(overlaps x2)" in lines["x3"]
+    assert "too wide" not in text and "![indices]" not in text  # no figure was written under tmp_path
+
+
+def test_small_sensitivity_analysis_varies_uncertainties_within_their_priors():
+    from sim.params import REGISTRY
+
+    exp = load_experiment(ROOT / "experiments" / "sensitivity_small.toml")
+    # what experiments/README.md says of it: six uncertainties, 2,000 buyers, 224 runs of 300 days
+    assert exp.design == "morris" and len(exp.varied) == 6 and exp.fixed["n_buyers"] == 2000
+    assert exp.runs == 224 and exp.days == 300
+    for name, (low, high) in exp.varied.items():
+        prior = REGISTRY[name].prior
+        assert exp.kinds[name] == "uncertainty" and prior is not None, name
+        assert prior.low <= low < high <= prior.high, name

@@ -12,7 +12,9 @@ import pandas as pd  # noqa: E402
 
 from sim.experiments.sweep import Experiment, design_matrix  # noqa: E402
 
-#: A confidence half-width above this cannot rank parameters.
+#: A confidence half-width of a Sobol or FAST index (a share of variance) above this is rough: the report says how
+#: many base samples would bring every one under it. Whether an index ranks its parameter is another question,
+#: answered by its interval against the others' (``overlaps``), whatever the index's scale.
 WIDE_CI = 0.1
 #: Fewer Sobol base samples than this give indices too rough to rank parameters by, whatever their intervals say:
 #: SALib's bootstrap intervals are themselves unreliable on so few points (Saltelli et al. 2010 use 500 and more).
@@ -33,12 +35,14 @@ def seed_noise_share(runs: pd.DataFrame, output: str) -> float:
     return float(within / total) if total > 0 else float("nan")
 
 
+#: The designs that give sensitivity indices (the others, ``latin`` and ``grid``, only sample the space).
+INDEX_DESIGNS = ("sobol", "morris", "fast")
 INDEX_COLUMNS = ["output", "parameter", "index", "value", "conf", "ci_low", "ci_high"]
 
 
 def indices(exp: Experiment, runs: pd.DataFrame) -> pd.DataFrame:
     """Sensitivity indices of every output, one row per output, parameter and index (none for latin or grid)."""
-    if exp.design not in ("sobol", "morris", "fast"):
+    if exp.design not in INDEX_DESIGNS:
         return pd.DataFrame(columns=INDEX_COLUMNS)
     from SALib.analyze import fast, morris, sobol
 
@@ -71,6 +75,29 @@ def indices(exp: Experiment, runs: pd.DataFrame) -> pd.DataFrame:
     table["ci_low"] = table["value"] - table["conf"]
     table["ci_high"] = table["value"] + table["conf"]
     return table
+
+
+def overlaps(table: pd.DataFrame) -> pd.Series:
+    """For each index, the other parameters whose interval of the same index and output overlaps its own.
+
+    A parameter whose interval overlaps no other's is ranked (above or below
+    each of the others, at 95%); one that overlaps some cannot be ranked
+    against them, however narrow its interval, and one far from the others
+    is ranked however wide. This holds for any index on any scale: a Morris
+    mu* is in the output's units, a Sobol index a share of variance. The
+    result is indexed like ``table``: a list of parameter names (empty when
+    ranked), or None for an index without an interval (sigma, failed runs).
+    """
+    result = pd.Series([None] * len(table), index=table.index, dtype=object)
+    if table.empty:
+        return result
+    known = table[np.isfinite(table["conf"].astype(float))]
+    for _, part in known.groupby(["output", "index"], sort=False):
+        for i, row in part.iterrows():
+            others = part.drop(index=i)
+            hit = others[(others["ci_low"] <= row["ci_high"]) & (others["ci_high"] >= row["ci_low"])]
+            result[i] = hit.sort_values("value", ascending=False)["parameter"].tolist()
+    return result
 
 
 def samples_needed(exp: Experiment, table: pd.DataFrame) -> int | None:

@@ -12,9 +12,12 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from sim.experiments.sensitivity import (  # noqa: E402
+    INDEX_DESIGNS,
     WIDE_CI,
     convergence,
     indices,
+    overlaps,
+    point_means,
     ranking_problems,
     samples_needed,
     seed_noise_share,
@@ -112,12 +115,33 @@ def report(exp: Experiment, runs: pd.DataFrame, table: pd.DataFrame, out: Path =
     if exp.replications > 1:
         lines += ["## Seed noise", "", "| output | share of variance that is seed noise |", "|---|---:|"]
         lines += [f"| {o} | {seed_noise_share(runs, o):.1%} |" for o in exp.outputs]
-        lines += ["", "Indices below are computed on the replication means of each point.", ""]
-    lines += ["## Indices", "", "| output | parameter | index | value | 95% CI |", "|---|---|---|---:|---|"]
-    for r in table.itertuples():
-        wide = " (too wide to rank)" if r.conf > WIDE_CI else ""
-        ci = "" if np.isnan(r.conf) else f"{r.ci_low:.3f} to {r.ci_high:.3f}{wide}"
-        lines.append(f"| {r.output} | {r.parameter} | {r.index} | {r.value:.3f} | {ci} |")
+        if exp.design in INDEX_DESIGNS:
+            lines += ["", "Indices below are computed on the replication means of each point."]
+        lines.append("")
+    lines += ["## Indices", ""]
+    if exp.design not in INDEX_DESIGNS:
+        designs = ", ".join(f"`{d}`" for d in INDEX_DESIGNS[:-1]) + f" or `{INDEX_DESIGNS[-1]}`"
+        lines.append(f"None: a `{exp.design}` design samples the parameters' space but gives no sensitivity indices; "
+                     f"those need a {designs} design.")  # fmt: skip
+        if (out / "figures" / "scatter.png").exists():
+            lines[-1] += " The scatter plots below show each output against each varied parameter."
+    missing = [f"`{o}` ({int(np.isnan(point_means(exp, runs, o)).sum())} of {runs['point'].nunique()} points)"
+               for o in exp.outputs if exp.design in INDEX_DESIGNS and o not in set(table["output"])]  # fmt: skip
+    if missing:
+        lines += [f"No indices for {', '.join(missing)}: those points' runs failed or gave no value of the output, "
+                  f"and an index of a `{exp.design}` design needs every point.", ""]  # fmt: skip
+    if not table.empty:
+        lines += ["| output | parameter | index | value | 95% CI |", "|---|---|---|---:|---|"]
+        overlapping = overlaps(table)
+        for r, others in zip(table.itertuples(), overlapping, strict=True):
+            ci = "" if np.isnan(r.conf) else f"{r.ci_low:.3f} to {r.ci_high:.3f}"
+            if others:
+                ci += f" (overlaps {', '.join(others)})"
+            lines.append(f"| {r.output} | {r.parameter} | {r.index} | {r.value:.3f} | {ci} |")
+        if any(o is not None for o in overlapping):
+            lines += ["", "An interval that *overlaps* others cannot rank its parameter against the parameters it "
+                      "names (which of them matters more is not known at 95%); an interval that overlaps none "
+                      "ranks its parameter against every other, however wide it is."]  # fmt: skip
     need = samples_needed(exp, table)
     if need:
         lines += ["", f"Some confidence intervals are wider than +/-{WIDE_CI}: about {need} base samples "
@@ -131,7 +155,10 @@ def report(exp: Experiment, runs: pd.DataFrame, table: pd.DataFrame, out: Path =
         if (out / "figures" / "convergence.png").exists():
             lines += ["", "How the indices settle as base samples grow (each point a Sobol' design of its own, with "
                       "its 95% bootstrap interval):", "", "![convergence](figures/convergence.png)"]  # fmt: skip
-    lines += ["", "![indices](figures/indices.png)", "", "![scatter](figures/scatter.png)", ""]
+    for name in ("indices", "scatter"):
+        if (out / "figures" / f"{name}.png").exists():
+            lines += ["", f"![{name}](figures/{name}.png)"]
+    lines.append("")
     return "\n".join(lines)
 
 
@@ -150,6 +177,8 @@ def write_analysis(exp: Experiment, runs: pd.DataFrame, out: Path) -> pd.DataFra
     write_atomic(out / "indices.csv", lambda tmp: table.to_csv(tmp, index=False))
     if not table.empty:
         plot_indices(table, out / "figures" / "indices.png")
+    else:
+        (out / "figures" / "indices.png").unlink(missing_ok=True)  # the report links only figures there are
     plot_scatter(exp, runs, out / "figures" / "scatter.png")
     steps = convergence(exp, runs)
     if not steps.empty:
