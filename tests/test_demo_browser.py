@@ -167,7 +167,7 @@ ONE_SCREEN = (
     ".klad-chart-A-volume img", ".klad-chart-A-price img", ".klad-chart-A-people img", ".klad-chart-A-shops img",
 )  # fmt: skip
 #: Each readout: a metric and one number (the run against the grey run over the same days).
-READOUT = re.compile(r"(drugs sold|couriers at work|retail price|courier pay) ([+\u2212]\d+%|0%|new)")
+READOUT = re.compile(r"(drugs sold|couriers at work|retail price|courier pay) ([+\u2212]\d+%|0%|n/a)")
 
 
 def assert_on_one_screen(page, width: int, height: int) -> None:
@@ -291,7 +291,7 @@ def test_a_lecture_on_a_busy_machine(server, busy_cpu, tmp_path):
             page.locator(".klad-exercise").click()
             page.get_by_role("option", name="Exercise 3: certainty").click()
             page.locator(".klad-stop-at", has_text="Play stops on day 150").wait_for(timeout=120_000)
-            assert day(page) == 60 and "baseline, seed 1" in page.locator(".klad-header").inner_text()
+            assert day(page) == 60 and "baseline, seed 1 \u2014 Exercise 3" in page.locator(".klad-header").inner_text()
             changes = page.locator(".klad-change-list").inner_text()
             assert "day 61: street detection x3" in changes and "day 61: conviction chance 90%" in changes
             assert "Exercise 3: certainty" in page.locator(".klad-look-for").inner_text()

@@ -300,6 +300,8 @@ def test_a_readout_is_one_number_the_run_against_the_grey_run_over_the_same_days
     # No number without a grey run apart from the run, a change, or a day it acted on.
     assert readouts(market, None, since) == readouts(market, market, since) == ()
     assert readouts(market, twin, None) == readouts(market, twin, market.steps + 1) == ()
+    none = sold._replace(grey=0.0, change=None)  # where the grey run had none: said, not a percentage
+    assert none.number() == "n/a" and none.words().startswith("drugs sold, last 7 days: none in the grey run")
 
 
 def test_storefront_states_add_up_to_the_shops_in_business():

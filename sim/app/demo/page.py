@@ -228,7 +228,8 @@ def Header(session: Session, frame: Frame | None, view: View, set_view):
         solara.Button("New run...", on_click=lambda: set_choosing(not choosing), outlined=True, classes=["klad-new"])
         if frame is not None:
             words = f"; its policy from day {frame.settings.policy_start_day}" if frame.policy_words else ""
-            solara.Text(f"{frame.scenario}{words}, seed {frame.settings.seed}", classes=["klad-status"],
+            staged = f" \u2014 {frame.staged.name}" if frame.staged is not None else ""
+            solara.Text(f"{frame.scenario}{words}, seed {frame.settings.seed}{staged}", classes=["klad-status"],
                         style={"flex": "1 1 auto", "overflow": "hidden", "text-overflow": "ellipsis",
                                "white-space": "nowrap"})  # fmt: skip
         solara.ToggleButtonsSingle(

@@ -131,11 +131,13 @@ class Readout(NamedTuple):
         return self.last - self.first + 1
 
     def number(self) -> str:
-        """The one number: "\u221212%", "+3%", "0%"; "new" where the grey run had none and the coloured run some."""
-        return "new" if self.change is None else _percent(self.change)
+        """The one number: "\u221212%", "+3%", "0%"; "n/a" where the grey run had none and the coloured run some."""
+        return "n/a" if self.change is None else _percent(self.change)
 
     def words(self) -> str:
         """The readout in a line: "drugs sold, last 7 days: \u221212% against the grey run"."""
+        if self.change is None:
+            return f"{self.label}, last {self.days} days: none in the grey run, {self.mean:,.0f} {self.unit} in yours"
         return f"{self.label}, last {self.days} days: {self.number()} against the grey run"
 
     def detail(self) -> str:
