@@ -77,19 +77,22 @@ def test_scenarios_offered_by_name_with_an_extra_file_first(tmp_path):
 
 
 def test_every_lever_slider_fits_the_registry_and_every_scenario_value():
-    """A slider cannot offer a value the registry refuses, nor snap a scenario's value to another."""
-    for name, (_, low, high, step, *_) in LIVE_LEVERS.items():
+    """A slider snaps to round values over the registry's whole range, today's value and every scenario's among them."""
+    for name, lever in LIVE_LEVERS.items():
         p = REGISTRY[name]
         assert p.kind == "lever"
         # The slider spans the registry's whole range, so no valid --scenario value can be clamped.
-        assert (p.low, p.high) == (low, high), name
+        assert (p.low, p.high) == (lever.low, lever.high), name
+        assert list(lever.stops) == sorted(set(lever.stops)) and len(lever.stops) <= 21, name  # a slider's few stops
         values = [p.default]
         for file in (ROOT / "scenarios").glob("*.toml"):
             params = load_scenario(file)
             values += [params[name], params["policy"].get(name, p.default)]
         for value in values:
-            assert low <= value <= high, (name, value)
-            assert abs(round((value - low) / step) * step + low - value) < 1e-9, (name, value, step)
+            assert lever.stops[lever.nearest(value)] == pytest.approx(value), (name, value)  # no value snaps away
+        for stop in lever.stops:  # round values: whole percentages, multiples of a half, whole days
+            shown = lever.show(stop)
+            assert re.fullmatch(r"x\d+(\.5)?|\d+%|\d+ days", shown), (name, shown)
 
 
 def test_map_marks_show_stashes_couriers_at_work_and_last_weeks_arrests():

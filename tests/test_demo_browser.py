@@ -1,9 +1,11 @@
 """`klad demo` in a real browser (Debian's chromium) on a machine kept busy, as a class would use it.
 
-Two bounded busy loops keep both cores busy while the test plays and pauses ten times, reloads while playing,
-opens three tabs, moves a lever while playing, downloads a chart and the daily table, and then stops the
-server with Ctrl-C (SIGINT). Every wait is for a condition on the page or the server, never a fixed sleep.
-Screenshots at 1366x768 and 1920x1080 go to results/demo/ (KLAD_UPDATE_SCREENSHOTS=1: also to docs/demo/).
+Two bounded busy loops keep both cores busy while the test plays and pauses ten times, moves a lever while
+playing (it snaps to round values), downloads a chart and the daily table, makes an exercise ready with the
+picker and plays it to its last day, checks that what a class needs is on one screen of 1366x768 and that the
+readouts say one number each, reloads while playing, opens three tabs, and then stops the server with Ctrl-C
+(SIGINT). Every wait is for a condition on the page or the server, never a fixed sleep. Screenshots at
+1366x768 and 1920x1080 go to results/demo/ (KLAD_UPDATE_SCREENSHOTS=1: also to docs/demo/).
 """
 
 from __future__ import annotations
@@ -158,6 +160,44 @@ def screenshot(page, name: str) -> Path:
     return path
 
 
+#: What a class needs on one screen: the controls, the shocks, the readouts, the map, the storefront table and the
+#: main charts.
+ONE_SCREEN = (
+    ".klad-controls", ".klad-shock-block", ".klad-readouts-A", ".klad-map img", ".klad-storefronts",
+    ".klad-chart-A-volume img", ".klad-chart-A-price img", ".klad-chart-A-people img", ".klad-chart-A-shops img",
+)  # fmt: skip
+#: Each readout: a metric and one number (the run against the grey run over the same days).
+READOUT = re.compile(r"(drugs sold|couriers at work|retail price|courier pay) ([+\u2212]\d+%|0%|n/a)")
+
+
+def assert_on_one_screen(page, width: int, height: int) -> None:
+    """Everything a class needs lies inside the window, unscrolled, and the storefront table is whole."""
+    assert page.evaluate("() => [window.scrollX, window.scrollY]") == [0, 0]
+    for selector in ONE_SCREEN:
+        box = page.locator(selector).first.bounding_box()
+        assert box is not None, selector
+        assert box["x"] >= 0 and box["y"] >= 0, (selector, box)
+        assert box["x"] + box["width"] <= width + 0.5 and box["y"] + box["height"] <= height + 0.5, (selector, box)
+    # Not clipped: the table is as wide as its box (no hidden last column) and every shop's row is in view.
+    table = page.locator(".klad-storefronts")
+    inner = table.evaluate("e => [e.scrollWidth, e.clientWidth, e.scrollHeight, e.clientHeight]")
+    assert inner[0] <= inner[1] and inner[2] <= inner[3], inner
+    last = page.locator(".klad-storefronts tr").last.locator("td").last.bounding_box()
+    box = table.bounding_box()
+    assert last["x"] + last["width"] <= box["x"] + box["width"] + 0.5 and last["y"] + last["height"] <= height
+
+
+def storefront_counts(page) -> tuple[dict[str, int], int, int]:
+    """The storefront panel's counts by state, the shops in business it says they add up to, and its rows."""
+    words = page.locator(".klad-storefront-count").inner_text()
+    found = re.fullmatch(
+        r"(\d+) open \+ (\d+) found and still open \+ (\d+) blocked = (\d+) shops in business", words.strip()
+    )
+    assert found, words
+    counts = dict(zip(("open", "found", "blocked"), map(int, found.groups()[:3]), strict=True))
+    return counts, int(found.group(4)), page.locator(".klad-storefronts tr").count() - 1
+
+
 SMALL_TEXT = """() => {
   const small = [];
   for (const el of document.querySelectorAll('.klad-page *')) {
@@ -219,10 +259,12 @@ def test_a_lecture_on_a_busy_machine(server, busy_cpu, tmp_path):
             wait_playing(page, True)
             page.locator(".klad-levers-toggle").click()
             severity = page.get_by_role("slider", name=re.compile("^Prison terms"))
+            assert page.locator(".klad-lever-severity .klad-lever-min").inner_text() == "x0"  # its range, shown
+            assert page.locator(".klad-lever-severity .klad-lever-max").inner_text() == "x5"
             severity.focus()
-            for _ in range(5):
-                severity.press("ArrowRight")
+            severity.press("ArrowRight")  # one step: from x1 to the next round value
             page.locator(".klad-change-list", has_text="prison terms x1.5").wait_for(timeout=120_000)
+            page.locator(".klad-lever-severity .klad-lever-value", has_text="x1.5").wait_for(timeout=60_000)
             page.locator(".klad-levers-toggle").click()  # hidden again
             page.locator(".klad-shock-crackdown").click()
             page.locator(".klad-change-list", has_text="police crackdown").wait_for(timeout=120_000)
@@ -235,7 +277,6 @@ def test_a_lecture_on_a_busy_machine(server, busy_cpu, tmp_path):
             wait_for_day(page, day(page) + 30, timeout=120_000)
             wait_playing(page, False)
             page.locator(".klad-readout-line").wait_for()
-            screenshot(page, "demo-1366x768.jpg")
 
             # The chart as a PNG and the run's table as CSV.
             with page.expect_download(timeout=60_000) as png:
@@ -245,6 +286,48 @@ def test_a_lecture_on_a_busy_machine(server, busy_cpu, tmp_path):
                 page.get_by_text("The run's daily table (CSV)").click()
             lines = Path(csv.value.path()).read_text().splitlines()
             assert lines[0].startswith("run,day,grams_sold") and len(lines) > 2 * day(page)
+
+            # The exercise picker: a new run of seed 1, run to day 60, the change made; Play stops on day 150.
+            page.locator(".klad-exercise").click()
+            page.get_by_role("option", name="Exercise 3: certainty").click()
+            page.locator(".klad-stop-at", has_text="Play stops on day 150").wait_for(timeout=120_000)
+            assert day(page) == 60 and "baseline, seed 1 \u2014 Exercise 3" in page.locator(".klad-header").inner_text()
+            changes = page.locator(".klad-change-list").inner_text()
+            assert "day 61: street detection x3" in changes and "day 61: conviction chance 90%" in changes
+            assert "Exercise 3: certainty" in page.locator(".klad-look-for").inner_text()
+            assert page.locator(".klad-target input").input_value() == "150"
+            page.locator(".klad-speed").get_by_text("max").click()
+            page.locator(".klad-play").click()
+            wait_for_day(page, 150, timeout=120_000)
+            wait_playing(page, False)
+            assert day(page) == 150
+            # One number per metric: the run against the grey run over the same days, and no sum to do.
+            line = page.locator(".klad-readouts-A .klad-readout-line")
+            assert "Against the grey run, last 7 days (days 144-150)" in line.inner_text()
+            shown = [r.strip() for r in page.locator(".klad-readouts-A .klad-readout").all_inner_texts()]
+            assert [READOUT.fullmatch(r).group(1) for r in shown] == [
+                "drugs sold", "couriers at work", "retail price", "courier pay"
+            ], shown  # fmt: skip
+            assert "grey:" not in line.inner_text()
+            page.locator(".klad-window").get_by_text("30 days").click()
+            line.filter(has_text="last 30 days (days 121-150)").wait_for(timeout=60_000)
+            # The storefronts' states add up to the shops in business, one row each.
+            counts, in_business, rows = storefront_counts(page)
+            assert sum(counts.values()) == in_business == rows, (counts, in_business, rows)
+            # All a class needs on one screen, the storefront table whole, at projector and desk text sizes.
+            assert_on_one_screen(page, 1366, 768)
+            assert page.evaluate(SMALL_TEXT) == []
+            screenshot(page, "demo-1366x768.jpg")
+            drawn = page.locator(".klad-map img").evaluate("img => img.naturalWidth")
+            page.get_by_text("desk", exact=True).click()
+            page.wait_for_selector(".klad-desk")
+            page.wait_for_function(  # the pictures drawn anew for the desk's layout
+                f"() => document.querySelector('.klad-map img').naturalWidth != {drawn}", timeout=60_000
+            )
+            assert_on_one_screen(page, 1366, 768)
+            page.get_by_text("projector", exact=True).click()
+            page.wait_for_function("() => !document.querySelector('.klad-desk')")
+            page.locator(".klad-speed").get_by_text("10", exact=True).click()
 
             # Reload while playing: a fresh market; the old one stops with its page.
             page.locator(".klad-play").click()

@@ -8,7 +8,8 @@ direction docs/teaching.md gives it; ``summary`` gives every claim's median and
 range over the seeds, how many seeds go that way, and whether the claim holds.
 The numbers of docs/teaching.md come from ``python -m sim.app.demo.exercises``, which prints
 the table; a test checks that every claim still holds, so that the text cannot
-drift from the model when the model's mechanisms change.
+drift from the model when the model's mechanisms change. The page's exercise
+picker makes a run ready as ``staging`` says: seed 1, the change made on day 60.
 """
 
 from __future__ import annotations
@@ -21,9 +22,9 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from sim.app.demo.market import DemoMarket
-from sim.app.demo.session import Runs, Settings
-from sim.app.demo.story import SHOCKS
+from sim.app.demo.market import DemoMarket, shipped_scenarios
+from sim.app.demo.session import Runs, Settings, Staging
+from sim.app.demo.story import LOOK_FOR, SHOCKS
 
 #: Seeds of the numbers in docs/teaching.md and of the test.
 SEEDS = tuple(range(1, 11))
@@ -99,6 +100,26 @@ EXERCISES: tuple[Exercise, ...] = (
         Claim("drugs sold, days 121-150", "grams_sold", *LATE, "flat"),
     )),
 )  # fmt: skip
+
+
+def exercise_name(number: int) -> str:
+    """What the page's picker calls exercise ``number`` (1 is the first): "Exercise 3: certainty"."""
+    return f"Exercise {number}: {EXERCISES[number - 1].key}"
+
+
+def staging(number: int, seed: int = SEEDS[0]) -> Staging:
+    """Exercise ``number`` (1 is the first, as the README numbers them) as the page's picker makes it ready.
+
+    The run ``run_exercises`` makes of it for ``seed``: a new run of the baseline (the first shipped scenario),
+    run to ``CHANGE_DAY``, the exercise's change on the coloured run; playing stops on ``LAST_DAY``.
+    """
+    if not 1 <= number <= len(EXERCISES):
+        raise ValueError(f"exercise {number}: the exercises are 1-{len(EXERCISES)}")
+    exercise = EXERCISES[number - 1]
+    first = next(iter(shipped_scenarios().values()))  # the scenario of Runs(Settings(seed=...), None, ...)
+    settings = Settings(str(first) if first is not None else None, seed)
+    look_for = SHOCKS[exercise.key].look_for if exercise.key in SHOCKS else LOOK_FOR.get(exercise.key, "")
+    return Staging(exercise_name(number), settings, CHANGE_DAY, exercise.change, LAST_DAY, look_for)
 
 
 def run_exercises(seeds: tuple[int, ...] = SEEDS) -> pd.DataFrame:

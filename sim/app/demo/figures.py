@@ -20,7 +20,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator, StrMethodFormatter
 
-from sim.app.demo.market import DemoMarket
+from sim.app.demo.market import STOREFRONT_STATES, DemoMarket
 
 #: The smallest text in a figure (tick labels, legends, event numbers), in points.
 SMALLEST_TEXT = 12
@@ -133,7 +133,7 @@ class CityMap:
         for kind in ("couriers", "arrests"):
             self.marks[kind].set_offsets(getattr(marks, kind))
             self.marks[kind].set_sizes([MARK_AREA])
-        self.title.set_text(f"The city on day {market.steps}: {width * height} districts")
+        self.title.set_text(f"The city, day {market.steps}")
         return png(self.fig)
 
 
@@ -152,6 +152,7 @@ class Series(NamedTuple):
     total: bool = False  # the trailing total instead of the mean
     right: bool = False  # on the right-hand axis
     faint: bool = False  # a thin light line under another (the daily values under their mean): no grey twin
+    stack: bool = False  # a band of a stacked area, on the bands before it; its grey twin is its upper edge
 
 
 class ChartSpec(NamedTuple):
@@ -162,6 +163,13 @@ class ChartSpec(NamedTuple):
     left: str
     series: tuple[Series, ...]
     right: str = ""
+    main: bool = True  # on the page's one screen (else below it, with the secondary parts)
+
+
+#: The colour of each storefront state, in the storefront chart and table.
+STATE_COLOURS = {"open": "#2e7d32", "found": "#ef6c00", "blocked": "#c62828"}
+#: The storefront states as daily series: name -> column of ``DemoMarket.storefront_days``.
+STOREFRONT_SERIES = {f"storefronts_{state}": column for column, state in enumerate(STOREFRONT_STATES)}
 
 
 CHARTS: tuple[ChartSpec, ...] = (
@@ -170,30 +178,36 @@ CHARTS: tuple[ChartSpec, ...] = (
         Series("each day", "grams_sold", "#a5d6a7", faint=True),
     )),
     ChartSpec("price", "Price and courier pay", "KZT per gram", (
-        Series("retail price per gram", "price_per_gram", "#6a1b9a"),
-        Series("courier pay per stash (right axis)", "courier_pay", "#d81b60", right=True),
+        Series("retail price a gram", "price_per_gram", "#6a1b9a"),
+        Series("courier pay a stash (right)", "courier_pay", "#d81b60", right=True),
     ), right="KZT per stash"),
     ChartSpec("people", "Couriers and buyers", "couriers at work", (
         Series("couriers at work", "active_couriers", "#1f4e9c"),
-        Series("buyers (right axis)", "active_buyers", "#8d6e63", right=True),
+        Series("buyers (right)", "active_buyers", "#8d6e63", right=True),
     ), right="buyers"),
-    ChartSpec("shops", "Shops and storefronts", "how many", (
-        Series("shops in business", "active_shops", "#ef6c00"),
-        Series("storefronts open", "active_storefronts", "#2e7d32"),
-        Series("storefronts blocked", "blocked_storefronts", "#c62828"),
+    ChartSpec("shops", "Storefronts", "shops, 7-day mean", tuple(
+        Series(STOREFRONT_STATES[state], f"storefronts_{state}", STATE_COLOURS[state], 7, stack=True)
+        for state in ("blocked", "found", "open")  # stacked from the bottom: the top edge is the shops in business
     )),
     ChartSpec("arrests", "Arrests in the last 30 days", "arrests", (
         Series("buyers", "arrests_buyer", "#8d6e63", 30, True),
         Series("couriers", "arrests_courier", "#1f4e9c", 30, True),
         Series("shop operators", "arrests_operator", "#ef6c00", 30, True),
         Series("lab chemists", "arrests_lab", "#c62828", 30, True),
-    )),
+    ), main=False),
 )  # fmt: skip
+
+
+def daily_values(market: DemoMarket, metric: str) -> np.ndarray:
+    """A metric's value on each day run (day 1 first): the market's, or a storefront state's count of shops."""
+    if metric in STOREFRONT_SERIES:
+        return market.storefront_days()[:, STOREFRONT_SERIES[metric]].astype(float)
+    return np.asarray(market.datacollector.tables["daily"][metric][: market.days_recorded], dtype=float)
 
 
 def history(market: DemoMarket, series: Series) -> np.ndarray:
     """A series' values by day (day 1 first), as its trailing mean or total over its window."""
-    values = np.asarray(market.datacollector.tables["daily"][series.metric][: market.days_recorded], dtype=float)
+    values = daily_values(market, series.metric)
     if series.window <= 1 or len(values) == 0:
         return values
     sums = np.cumsum(np.concatenate([[0.0], values]))
@@ -219,8 +233,13 @@ class Chart:
         ax.set_xlabel("day")
         ax.set_ylabel(spec.left)
         self.lines: list[tuple[Line2D, Series, bool]] = []  # (line, series, twin)
+        self.bands: list = []  # the stacked areas of the last drawing (drawn anew each time)
         for series in spec.series:
             axis = self.axes[series.right]
+            if series.stack:  # the band is drawn with the data; its upper edge in the grey run is a line
+                (twin,) = axis.plot([], [], color=TWIN_COLOUR, lw=1.8, zorder=3)
+                self.lines.append((twin, series, True))
+                continue
             if not series.faint:
                 (twin,) = axis.plot([], [], color=TWIN_COLOUR, lw=1.6, zorder=1)
                 self.lines.append((twin, series, True))
@@ -233,7 +252,8 @@ class Chart:
             axis.spines["top"].set_visible(False)
         self.legend = None  # on the page, the page's own legend (``legend``) is shown under the picture
         if legend:
-            handles = [Line2D([], [], color=colour, lw=2, label=label) for label, colour in legend_entries(spec)]
+            handles = [Line2D([], [], color=colour, lw=6 if any(s.stack for s in spec.series) else 2, label=label)
+                       for label, colour in legend_entries(spec)]  # fmt: skip
             self.legend = self.fig.legend(handles=handles, loc="lower left", ncol=1, frameon=False, handlelength=1.5,
                                           fontsize=SMALLEST_TEXT, borderaxespad=0.2)  # fmt: skip
         self.marks: list = []
@@ -242,21 +262,31 @@ class Chart:
     def tops(self, market: DemoMarket, twin: DemoMarket) -> dict[bool, float]:
         """The highest value on each axis (left, right) over the run and its twin."""
         tops = dict.fromkeys(self.axes, 0.0)
-        for _, series, is_twin in self.lines:
-            values = history(twin if is_twin else market, series)
-            if len(values):
-                tops[series.right] = max(tops[series.right], float(np.nanmax(values)))
+        for series in self.spec.series:
+            for run in (market, twin):
+                values = self._values(run, series)
+                if len(values):
+                    tops[series.right] = max(tops[series.right], float(np.nanmax(values)))
         return tops
+
+    def _values(self, market: DemoMarket, series: Series) -> np.ndarray:
+        """A series' values by day; for a band of a stacked area, its upper edge (the sum of the bands to it)."""
+        if not series.stack:
+            return history(market, series)
+        bands = [s for s in self.spec.series if s.stack]
+        return np.sum([history(market, s) for s in bands[: bands.index(series) + 1]], axis=0)
 
     def draw(self, market: DemoMarket, twin: DemoMarket, size: Size, tops: dict[bool, float] | None = None) -> bytes:
         """The chart of the market's days so far, as PNG; ``tops`` (from ``tops``) shares axes with another chart."""
         if size != self.size:
             self._fit(size)
         tops = tops or self.tops(market, twin)
-        days = max(30, market.days_recorded)
+        # The days run, and a change made today (it acts tomorrow): its mark is inside the axes.
+        days = max(30, market.days_recorded, *(mark.day for mark in market.events))
         for line, series, is_twin in self.lines:
-            values = history(twin if is_twin else market, series)
+            values = self._values(twin if is_twin else market, series)
             line.set_data(np.arange(1, len(values) + 1), values)
+        self._stack(market)
         for right, axis in self.axes.items():
             # Room above the lines for the change numbers; the left lines keep below the right ones.
             headroom = 1.3 if right or len(self.axes) == 1 else 2.0
@@ -264,6 +294,23 @@ class Chart:
             axis.set_xlim(0, days)
         self._mark_changes(market)
         return png(self.fig)
+
+    def _stack(self, market: DemoMarket) -> None:
+        """The stacked areas of the run, each band on the ones before it."""
+        for band in self.bands:
+            band.remove()
+        self.bands = []
+        lower = None
+        for series in self.spec.series:
+            if not series.stack:
+                continue
+            upper = self._values(market, series)
+            days = np.arange(1, len(upper) + 1)
+            base = np.zeros_like(upper) if lower is None else lower
+            self.bands.append(self.axes[series.right].fill_between(
+                days, base, upper, color=series.colour, alpha=0.75, linewidth=0, zorder=2, label=series.label
+            ))  # fmt: skip
+            lower = upper
 
     def _mark_changes(self, market: DemoMarket) -> None:
         """A dashed line on each day something changed, numbered as in the page's list of changes."""
@@ -298,9 +345,15 @@ class Chart:
         self.axes[False].xaxis.labelpad = 0
 
 
-def legend_entries(spec: ChartSpec) -> list[tuple[str, str]]:
-    """A chart's legend: (label, colour) of each line the legend names, the grey twin last."""
-    return [(s.label, s.colour) for s in spec.series if not s.faint] + [(TWIN_LABEL, TWIN_COLOUR)]
+def legend_entries(spec: ChartSpec, grey: bool = True) -> list[tuple[str, str]]:
+    """A chart's legend: (label, colour) of each line or band the legend names (bands from the top), the grey last.
+
+    Without ``grey``, the page says once what grey is, for every chart.
+    """
+    named = [(s.label, s.colour) for s in spec.series if not s.faint]
+    if any(s.stack for s in spec.series):
+        named.reverse()  # as the bands lie, the top one first
+    return named + ([(TWIN_LABEL, TWIN_COLOUR)] if grey else [])
 
 
 def export_png(spec: ChartSpec, market: DemoMarket, twin: DemoMarket) -> bytes:

@@ -6,7 +6,8 @@
 - a small city (``DEMO_CITY``), so that a day takes about a millisecond;
 - what the city map shows: stashes lying in each district, the couriers at
   work today and the street arrests of the last week (``map_marks``);
-- a snapshot of every storefront (open, found, blocked, its mirrors);
+- a snapshot of every storefront (open, found and still open, blocked; its
+  mirrors), and the shops in each state on every day;
 - levers that act *now* (``set_lever``) and three policy shocks
   (``block_largest_storefronts``, ``raise_penalties``, ``start_crackdown``),
   each noted in plain words in ``events`` so that the charts can mark it.
@@ -51,41 +52,76 @@ GOLDEN_ANGLE = 2.39996
 
 
 class Lever(NamedTuple):
-    """A policy lever as the page shows it: in words a class understands, never by its parameter name."""
+    """A policy lever as the page shows it: in words a class understands, never by its parameter name.
 
-    label: str  # beside its slider
-    low: float
-    high: float
-    step: float
+    Its slider snaps to ``stops``, round values from the lowest the registry allows to the highest (and
+    today's value, the registry's default, among them), so that a class reads "x1.5", never "x4.2".
+    """
+
+    label: str  # above its slider
+    stops: tuple[float, ...]  # the values the slider offers, in order: the registry's low first, its high last
     note: str  # what the list of changes says, formatted with the value
+    shown: str = "x{:g}"  # how the slider shows a value
     percent: bool = False  # a share or a chance, shown as a percentage
 
+    @property
+    def low(self) -> float:
+        """The lowest value the slider offers (the registry's lowest)."""
+        return self.stops[0]
+
+    @property
+    def high(self) -> float:
+        """The highest value the slider offers (the registry's highest)."""
+        return self.stops[-1]
+
     def show(self, value: float) -> str:
-        """The value as the slider shows it."""
-        return f"{value:.0%}" if self.percent else f"{value:g}"
+        """The value as the slider shows it ("x1.5", "90%", "14 days")."""
+        return f"{value:.0%}" if self.percent else self.shown.format(value)
+
+    def nearest(self, value: float) -> int:
+        """The slider's position (the index of a stop) nearest to ``value``."""
+        return int(np.argmin([abs(stop - value) for stop in self.stops]))
+
+
+def _steps(low: float, high: float, step: float, *extra: float) -> tuple[float, ...]:
+    """Stops from ``low`` to ``high`` every ``step``, with ``extra`` values among them (rounded to 1e-9)."""
+    count = round((high - low) / step)
+    return tuple(sorted({round(low + i * step, 9) for i in range(count + 1)} | {float(x) for x in extra}))
 
 
 #: Levers the lecturer moves while the market runs: registry name -> how the page shows it.
 LIVE_LEVERS: dict[str, Lever] = {
-    "severity_multiplier": Lever("Prison terms (x what the law says)", 0.0, 5.0, 0.1, "prison terms x{:g}"),
+    "severity_multiplier": Lever("Prison terms (x what the law says)", _steps(0.0, 5.0, 0.5), "prison terms x{:g}"),
     "detection_multiplier": Lever(
-        "Street patrols spot couriers and stashes (x today's rate)", 0.0, 10.0, 0.1, "street detection x{:g}"
+        "Street patrols spot couriers and stashes (x today's rate)",
+        (0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 7.0, 10.0), "street detection x{:g}",
     ),
     "conviction_probability": Lever(
-        "Chance that a case ends in a conviction", 0.0, 1.0, 0.01, "conviction chance {:.0%}", True
+        "Chance that a case ends in a conviction", _steps(0.0, 1.0, 0.1, 0.67), "conviction chance {:.0%}",
+        percent=True,
     ),
     "block_delay": Lever(
-        "Days to block a storefront once it is found", 0, 365, 1, "storefronts blocked after {:g} days"
+        "Days to block a storefront once it is found", (0, 1, 2, 3, 5, 7, 10, 14, 21, 30, 45, 60, 90, 180, 365),
+        "storefronts blocked after {:g} days", shown="{:g} days",
     ),
-    "coordination": Lever("Agencies share their leads", 0.0, 1.0, 0.01, "agencies share {:.0%} of leads", True),
+    "coordination": Lever(
+        "Agencies share their leads", _steps(0.0, 1.0, 0.1), "agencies share {:.0%} of leads", percent=True
+    ),
     "precursor_interdiction": Lever(
-        "Lab chemicals stopped at the border", 0.0, 1.0, 0.01, "{:.0%} of lab chemicals stopped", True
+        "Lab chemicals stopped at the border", _steps(0.0, 1.0, 0.1, 0.05), "{:.0%} of lab chemicals stopped",
+        percent=True,
     ),
-    "prevention": Lever("Prevention: fewer people start using", 0.0, 1.0, 0.01, "prevention: {:.0%} fewer start", True),
-}
+    "prevention": Lever(
+        "Prevention: fewer people start using", _steps(0.0, 1.0, 0.1), "prevention: {:.0%} fewer start", percent=True
+    ),
+}  # fmt: skip
 #: The one yes/no lever: buyers go to prison instead of paying a fine.
 BUYER_PRISON = "buyer_imprisonment"
 BUYER_PRISON_LABEL = "Prison for buyers (instead of a fine)"
+
+#: The states of a shop's storefront, as the page says them: every shop in business is in exactly one. A found
+#: storefront still sells until it is blocked (after the blocking delay); a blocked one comes back as a mirror.
+STOREFRONT_STATES: dict[str, str] = {"open": "open", "found": "found and still open", "blocked": "blocked"}
 
 #: Shocks: storefronts blocked at once, sentence multiplier, crackdown strength and length.
 BLOCK_LARGEST = 3
@@ -190,6 +226,7 @@ class DemoMarket(KladMarket):
         self.seed = seed
         self.events: list[Mark] = []  # every change and its end, for the charts
         self._arrests: deque[tuple[int, np.ndarray]] = deque(maxlen=ARREST_DAYS_SHOWN)
+        self._storefront_days: list[tuple[int, int, int]] = []  # each day's shops by storefront state
         self._couriers_today: tuple[np.ndarray, np.ndarray] = (np.zeros(0, np.int64), np.zeros(0, np.int64))
 
     # ----------------------------------------------------------------- the day
@@ -205,6 +242,8 @@ class DemoMarket(KladMarket):
         self._arrests.append(
             (self.day, np.concatenate([self.arrest_districts["courier"], self.arrest_districts["buyer"]]))
         )
+        states = self.shops.storefront[self.shops.active]
+        self._storefront_days.append(tuple(int(np.count_nonzero(states == s)) for s in Storefront))
 
     def work_couriers(self, hazards: dict) -> Round:
         """As in the market; also notes where each courier at work laid his last stash today."""
@@ -312,23 +351,35 @@ class DemoMarket(KladMarket):
         x, y = self.district_xy(districts)
         return np.column_stack([x + MARK_RADIUS * np.cos(angles), y + MARK_RADIUS * np.sin(angles)])
 
+    def storefront_days(self) -> np.ndarray:
+        """The shops in business on each day run (day 1 first) by their storefront's state at the day's end.
+
+        One row a day, one column a state in the order of ``STOREFRONT_STATES`` (open, found and still open,
+        blocked); a row sums to the day's shops in business (``active_shops``).
+        """
+        return np.asarray(self._storefront_days, dtype=np.int64).reshape(-1, len(STOREFRONT_STATES))
+
     def storefronts(self) -> list[dict[str, Any]]:
-        """One row per shop in business: its storefront's state, mirrors, orders, couriers and price."""
+        """One row per shop in business: its storefront's state, mirrors, orders, couriers and price.
+
+        ``state`` is a key of ``STOREFRONT_STATES``; ``status`` says it with the day of what comes next.
+        """
         shops = self.shops
         working = self.couriers.working_by_shop(len(shops))
         rows = []
         for shop in np.flatnonzero(shops.active):
             state = int(shops.storefront[shop])
+            due = max(int(shops.storefront_day[shop]), self.steps + 1)
             if state == Storefront.OPEN:
                 status = "open"
             elif state == Storefront.DETECTED:
-                status = f"found: blocked on day {max(int(shops.storefront_day[shop]), self.steps + 1)}"
+                status = f"found, blocked on day {due}"
             else:
-                status = f"blocked: mirror on day {max(int(shops.storefront_day[shop]), self.steps + 1)}"
+                status = f"blocked, mirror on day {due}"
             rows.append(
                 {
                     "shop": int(shop) + 1,
-                    "state": ("open", "found", "blocked")[state],
+                    "state": tuple(STOREFRONT_STATES)[state],
                     "status": status,
                     "mirrors": int(shops.mirrors[shop]),
                     "orders": float(shops.orders[shop]),

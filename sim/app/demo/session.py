@@ -42,8 +42,8 @@ from typing import Any, NamedTuple
 import pandas as pd
 
 from sim.app.demo.figures import CHARTS, TITLE_TEXT, Chart, CityMap, Size, export_png
-from sim.app.demo.market import DEMO_POLICY_DAY, LIVE_LEVERS, DemoMarket, Mark
-from sim.app.demo.story import Readout, readouts
+from sim.app.demo.market import DEMO_POLICY_DAY, LIVE_LEVERS, DemoMarket, Mark, shipped_scenarios
+from sim.app.demo.story import READOUT_WINDOWS, Readout, readouts
 from sim.params import ParameterError
 
 log = logging.getLogger(__name__)
@@ -85,8 +85,22 @@ class Policy(NamedTuple):
     levers: dict[str, Any]  # value in force of every live lever and of prison for buyers
     events: tuple[Mark, ...]
     storefronts: tuple[dict[str, Any], ...]
-    readouts: tuple[Readout, ...]
-    changed_on: int | None  # the day of the last change in effect, if any
+    readouts: dict[int, tuple[Readout, ...]]  # by the days read (``READOUT_WINDOWS``): against the grey run
+    changed_on: int | None  # the first day a change of the lecturer's acts (it may be tomorrow), if any
+
+
+class Staging(NamedTuple):
+    """A run made ready for a class: a new run, run to ``change_day``, one change to policy A, to be played on.
+
+    A classroom exercise (``sim.app.demo.exercises``) is one: the page's picker stages it.
+    """
+
+    name: str  # what the page calls it ("Exercise 3: certainty")
+    settings: Settings
+    change_day: int  # the change is made after this day, and acts from the next
+    change: Callable[[DemoMarket], Any]
+    last_day: int  # playing stops on this day (the lecturer may play on)
+    look_for: str = ""  # what to look for after the change, in words
 
 
 @dataclass(frozen=True)
@@ -109,21 +123,46 @@ class Frame:
     frames_per_second: float = 0.0
     days_per_second: float = 0.0
     message: str = ""  # a refused input, in one line
+    staged: Staging | None = None  # the exercise (or other staging) this run was made ready for
+    stop_at: int | None = None  # the day playing stops on (a staging's last day), if it has not yet
 
 
 # ------------------------------------------------------------------ layout
-#: The page's margins and a scroll bar, gaps between pictures and the height of the controls above them (CSS px).
-PAGE_MARGIN = 64
-GAP = 16
-CONTROLS_HEIGHT = 210
+#: The page's side margins and a scroll bar, and the gap between pictures and columns (CSS px).
+PAGE_MARGIN = 40
+GAP = 12
+#: What sits above the map and charts (title, controls, shocks, readouts), in CSS px, at projector and desk text
+#: sizes (``View.projector``): the map, the storefront table and the main charts share the rest of the window.
+TOP_HEIGHT = {True: 250, False: 242}
+#: A chart's legend under it (one line), and the storefront panel (its heading, counts, header and 6 shops), in
+#: CSS px: with more shops, its table scrolls within this height.
+LEGEND_HEIGHT = {True: 26, False: 22}
+TABLE_HEIGHT = {True: 218, False: 204}
+#: The storefront table's width, whole, at the page's text size; the left column (map and table) is at least this.
+TABLE_WIDTH = {True: 500, False: 470}
+#: The map's legend beside it needs this width; under the map, three lines. It goes where the map is larger.
+MAP_LEGEND_WIDTH = 190
+#: Below this usable width, one column: the map, then the charts, one under the other.
+NARROW = 1000
 
 
-def picture_sizes(view: View, two_runs: bool) -> dict[str, Size]:
-    """The size of every picture on the page for a window, in CSS pixels: the map and each chart of each policy.
+class PageLayout(NamedTuple):
+    """How the one-policy page is laid out for a window: the pictures' sizes and the left column's."""
 
-    One policy: the map in a left column of a third of the page, the charts in two columns beside it (three from
-    1,700 px). Two policies: a column each, one chart a row in each, side by side. The page lays its pictures out
-    with these very widths, so a picture is drawn at the size it is shown.
+    sizes: dict[str, Size]  # every picture: "map", "A/volume", ...
+    left: int  # the left column's width (the map and the storefront table); 0: one column
+    height: int  # the height of the map and storefronts, and of the main charts: the window's under the controls
+    legend_beside: bool  # the map's legend beside it (else under it)
+
+
+def page_layout(view: View, two_runs: bool) -> PageLayout:
+    """The size of every picture on the page for a window, in CSS pixels, and the columns they sit in.
+
+    One policy: the controls and the readouts on top; under them, on one screen, a left column with the map
+    (its legend beside it) and the storefront table whole, and the main charts two by two beside it; the
+    secondary charts (``ChartSpec.main`` false) below, at the main charts' size. Two policies: a column each,
+    one chart a row in each, side by side. The page lays its pictures out with these very widths, so that a
+    picture is drawn at the size it is shown.
     """
     zoom = 1.0 if view.projector else 0.8
     usable = max(360, view.width - PAGE_MARGIN)
@@ -133,21 +172,34 @@ def picture_sizes(view: View, two_runs: bool) -> dict[str, Size]:
         height = int(min(max(0.5 * width, 240), 420))
         for name in ("A", "B"):
             sizes.update({f"{name}/{c.key}": Size(width, height, zoom=zoom) for c in CHARTS})
-        return sizes
-    if usable < 900:  # a narrow window: the map, then the charts, one under the other
-        side, area, columns = min(usable, 560), usable, 1
-    else:
-        side = int(usable * 0.34)
-        area = usable - side - GAP
-        columns = 3 if area >= 1100 * zoom else 2  # smaller text (a desk): narrower charts do
-    width = (area - (columns - 1) * GAP) // columns
-    rows = -(-len(CHARTS) // columns)
-    # Charts fit the window's height where they can, but never shrink below a readable size.
-    fit = (view.height - CONTROLS_HEIGHT) // min(rows, 2) - 60
-    height = int(min(max(min(0.62 * width, fit), 230), 0.8 * width))
-    sizes["map"] = Size(side, side + int(Size(side, side, zoom=zoom).px(2.0 * TITLE_TEXT)) + 4, zoom=zoom)
+        return PageLayout(sizes, 0, 0, False)
+    title = int(Size(100, 100, zoom=zoom).px(2.0 * TITLE_TEXT)) + 4  # the map's title above it
+    if usable < NARROW:  # a narrow window: the map, then the charts, one under the other
+        side = min(usable, 560)
+        sizes["map"] = Size(side, side + title, zoom=zoom)
+        sizes.update({f"A/{c.key}": Size(usable, int(min(0.62 * usable, 420)), zoom=zoom) for c in CHARTS})
+        return PageLayout(sizes, 0, 0, False)
+    left = max(TABLE_WIDTH[view.projector], int(0.3 * usable))
+    area = usable - left - GAP
+    width = (area - GAP) // 2
+    below = max(view.height - TOP_HEIGHT[view.projector], 440)  # the screen under the controls
+    legend = LEGEND_HEIGHT[view.projector]
+    # Two rows of charts with their legends fill it, but a chart is never flatter than readable nor taller than wide.
+    height = int(min(max((below - 2 * legend - GAP) // 2, 200), 0.8 * width))
+    table = TABLE_HEIGHT[view.projector]
+    room = below - table - GAP - title  # the map's height without its title
+    beside = min(room, left - GAP - MAP_LEGEND_WIDTH)
+    under = min(left, room - 3 * legend)
+    legend_beside = beside >= under
+    side = beside if legend_beside else under
+    sizes["map"] = Size(side, side + title, zoom=zoom)
     sizes.update({f"A/{c.key}": Size(width, height, zoom=zoom) for c in CHARTS})
-    return sizes
+    return PageLayout(sizes, left, below, legend_beside)
+
+
+def picture_sizes(view: View, two_runs: bool) -> dict[str, Size]:
+    """The size of every picture on the page for a window, in CSS pixels (see ``page_layout``)."""
+    return page_layout(view, two_runs).sizes
 
 
 # ------------------------------------------------------------------ the runs
@@ -159,6 +211,7 @@ class Runs:
         self.a = DemoMarket(*settings, scenarios=scenarios)
         self.b: DemoMarket | None = copy.deepcopy(self.a) if two else None
         self.twin: DemoMarket | None = None  # copied from A just before the first change to A or B
+        self.first_change: dict[str, int] = {}  # policy -> the first day a change of the lecturer's acts on it
 
     def policies(self) -> dict[str, DemoMarket]:
         """The lecturer's markets by name (A, and B if shown)."""
@@ -178,7 +231,9 @@ class Runs:
         """Change policy ``name``'s market, keeping a twin of the market as it would be without any change."""
         if self.twin is None:
             self.twin = copy.deepcopy(self.a)
-        action(self.policies()[name])
+        market = self.policies()[name]
+        action(market)
+        self.first_change.setdefault(name, market.steps + 1)
 
     def show_two(self, two: bool) -> None:
         """Show a second policy (starting from the unchanged market of today), or stop showing it."""
@@ -186,6 +241,7 @@ class Runs:
             self.b = copy.deepcopy(self.unchanged())
         elif not two:
             self.b = None
+            self.first_change.pop("B", None)
 
     def daily(self) -> pd.DataFrame:
         """Every market's daily metrics, one row per run and day, with the changes noted on the day they act."""
@@ -236,6 +292,8 @@ class Session:
         self._playing = False
         self._speed = DEFAULT_SPEED
         self._target: int | None = None
+        self._staged: Staging | None = None
+        self._stop_at: int | None = None  # playing stops on this day (a staging's last day)
         self._clock = 0.0  # when playing started (or its speed changed), and the days played since
         self._played = 0
         self._dirty = True  # the pictures are older than the markets
@@ -281,6 +339,14 @@ class Session:
     def new_run(self, settings: Settings) -> None:
         """Start again: a new market of the chosen scenario, seed and policy day (paused on day 0)."""
         self._send(lambda: self._new_run(settings))
+
+    def stage(self, staging: Staging) -> None:
+        """Make a run ready for a class (an exercise), paused on its change day, and stop playing on its last day.
+
+        A new run of the staging's settings, run to its change day, and its change made on policy A from the next
+        day (the grey run keeps the market without it): the lecturer presses Play.
+        """
+        self._send(lambda: self._stage(staging))
 
     def show(self, view: View) -> None:
         """Lay the page out anew (window size, one or two policies, text size): pictures are drawn to fit."""
@@ -402,6 +468,10 @@ class Session:
                 if self._day() >= self._target:
                     self._target = None
                     break
+            elif self._stop_at is not None and self._day() >= self._stop_at:
+                self._playing, self._stop_at = False, None  # a staging's last day: the class looks
+                self._dirty = True
+                break
             elif self._speed:
                 lag = (now - self._clock) * self._speed - self._played
                 if lag > self._speed * CATCH_UP_SECONDS:  # a stall (a busy machine): do not race to catch up
@@ -460,9 +530,28 @@ class Session:
         runs = Runs(settings, self._scenarios, self._view.two)
         self._settings, self._runs = settings, runs
         self._playing, self._target = False, None
+        self._staged, self._stop_at = None, None
         self._charts.clear()
         self._message = ""
         self._dirty = True
+
+    def _stage(self, staging: Staging) -> None:
+        if not 0 <= staging.change_day < staging.last_day <= LAST_DAY:
+            raise ParameterError(f"{staging.name}: its change day and last day must lie in 0-{LAST_DAY}, in order")
+        settings = staging.settings._replace(preset=self._offered(staging.settings.preset))
+        self._new_run(settings)
+        for _ in range(staging.change_day):  # a few days of a small market: well under a second
+            self._runs.step()
+        self._runs.change("A", staging.change)
+        self._staged, self._stop_at = staging, staging.last_day
+
+    def _offered(self, preset: str | None) -> str | None:
+        """The name the page offers a scenario file under (``preset`` itself if it is a name or not offered)."""
+        scenarios = self._scenarios if self._scenarios is not None else shipped_scenarios()
+        if preset is None or preset in scenarios or not Path(preset).is_file():
+            return preset
+        path = Path(preset).resolve()
+        return next((name for name, file in scenarios.items() if file is not None and file.resolve() == path), preset)
 
     def _set_view(self, view: View) -> None:
         self._view = view
@@ -531,6 +620,8 @@ class Session:
                 frames_per_second=max(0, len(self._frame_times) - 1) / 5.0,
                 days_per_second=days_per_second,
                 message=self._message,
+                staged=self._staged,
+                stop_at=self._stop_at,
             )
         self._frame = frame
         try:
@@ -541,7 +632,6 @@ class Session:
     def _policy(self, name: str, market: DemoMarket) -> Policy:
         twin = self._runs.unchanged()
         levers = {lever: getattr(market.p, lever) for lever in (*LIVE_LEVERS, "buyer_imprisonment")}
-        shown = readouts(market, twin if twin is not market else None)
-        changed = [e.day for e in market.events if e.change and e.day <= market.steps]
-        return Policy(name, levers, tuple(market.events), tuple(market.storefronts()), shown,
-                      changed[-1] if changed else None)  # fmt: skip
+        since = self._runs.first_change.get(name)
+        shown = {days: readouts(market, twin, since, days) for days in READOUT_WINDOWS}
+        return Policy(name, levers, tuple(market.events), tuple(market.storefronts()), shown, since)

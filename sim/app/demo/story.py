@@ -1,7 +1,8 @@
 """The words of the demo page: the market's parts, each shock and what to look for, and the live readouts.
 
 What the map and a klad, a stash, a storefront and a mirror are; what each shock does and what to look for
-after it; and the readouts of the last week against the week before a change ("drugs sold -18%").
+after it; the states of a storefront; and the readouts: each metric over the last days, the coloured run
+against the grey run over the same days, in one number ("drugs sold, last 7 days: -12% against the grey run").
 
 Kept apart from the page's layout so that a lecturer can reword them in one place. What a shock makes happen
 is checked against runs of the demo city (``sim.app.demo.exercises`` and its test); the words here only name
@@ -86,65 +87,91 @@ SHOCKS: dict[str, Shock] = {
     ),
 }
 
+#: What to look for after an exercise's change (``sim.app.demo.exercises``) that no shock makes: directions its
+#: claims hold on seeds 1-10.
+LOOK_FOR: dict[str, str] = {
+    "severity": "almost nothing: two to three months later, couriers at work and drugs sold are still near the grey "
+    "line. Couriers rarely see a peer arrested and discount the future: a longer term barely changes the job's cost.",
+    "certainty": "courier arrests rise first; then couriers at work fall below the grey line as they learn the risk, "
+    "and courier pay and the retail price climb above it: the risk premium.",
+}
+
 #: Before any change, what the readouts say instead.
 NO_CHANGE_YET = (
-    "No change yet. Let the market run about 60 days to settle, then press a shock or move a lever: "
-    "here you will see what it did."
+    "No change yet. Let the market run about 60 days to settle, then press a shock, move a lever or pick an "
+    "exercise: here you will see what it did, against the grey run."
 )
 
-#: The readouts: label, metric, and how a value is shown.
-READOUTS: tuple[tuple[str, str], ...] = (
-    ("drugs sold", "grams_sold"),
-    ("couriers at work", "active_couriers"),
-    ("retail price", "price_per_gram"),
-    ("courier pay", "courier_pay"),
+#: The readouts: label, metric, and the unit of its means (for the tooltip).
+READOUTS: tuple[tuple[str, str, str], ...] = (
+    ("drugs sold", "grams_sold", "grams a day"),
+    ("couriers at work", "active_couriers", "couriers"),
+    ("retail price", "price_per_gram", "KZT a gram"),
+    ("courier pay", "courier_pay", "KZT a stash"),
 )
-#: Days compared: the last days (at most this many) against as many before the change.
-READOUT_DAYS = 7
+#: Days a readout is read over, as the page offers them: the last days (at most this many since the first change).
+READOUT_WINDOWS = (7, 30)
+READOUT_DAYS = READOUT_WINDOWS[0]
 
 
 class Readout(NamedTuple):
-    """A metric since the last change: its mean over the last days, and its change against the week before."""
+    """A metric over the last days, the coloured run against the grey run over the same days: one number."""
 
     label: str
-    mean: float
-    change: float  # share: -0.18 is 18% less than in the week before the change
-    twin_change: float | None  # the same change in the grey run (None: no grey run yet)
+    unit: str
+    first: int  # days read, both included
+    last: int
+    mean: float  # the coloured run's mean over the days
+    grey: float  # the grey run's mean over the same days
+    change: float | None  # mean / grey - 1: -0.12 is 12% less than the grey run (None: the grey run had none)
+
+    @property
+    def days(self) -> int:
+        """How many days are read."""
+        return self.last - self.first + 1
+
+    def number(self) -> str:
+        """The one number: "\u221212%", "+3%", "0%"; "n/a" where the grey run had none and the coloured run some."""
+        return "n/a" if self.change is None else _percent(self.change)
 
     def words(self) -> str:
-        """The readout in a line: "drugs sold -18% (grey: -2%)"."""
-        grey = f" (grey: {_percent(self.twin_change)})" if self.twin_change is not None else ""
-        return f"{self.label} {_percent(self.change)}{grey}"
+        """The readout in a line: "drugs sold, last 7 days: \u221212% against the grey run"."""
+        if self.change is None:
+            return f"{self.label}, last {self.days} days: none in the grey run, {self.mean:,.0f} {self.unit} in yours"
+        return f"{self.label}, last {self.days} days: {self.number()} against the grey run"
+
+    def detail(self) -> str:
+        """Both means, for a tooltip: "days 144-150: 152 grams a day; grey run 173"."""
+        return f"days {self.first}-{self.last}: {self.mean:,.0f} {self.unit}; grey run {self.grey:,.0f}"
 
 
 def _percent(share: float) -> str:
+    if round(share * 100) == 0:
+        return "0%"
     return f"{share:+.0%}".replace("-", "\u2212")
 
 
-def readouts(market: DemoMarket, twin: DemoMarket | None) -> tuple[Readout, ...]:
-    """Each readout metric over the last days since the last change, against the week before that change.
+def readouts(
+    market: DemoMarket, twin: DemoMarket | None, since: int | None, days: int = READOUT_DAYS
+) -> tuple[Readout, ...]:
+    """Each readout metric over the last ``days`` days (none before day ``since``), the run against ``twin``.
 
-    Empty while no change has acted yet. ``twin`` (the run without the lecturer's changes) gives the same
-    comparison in the grey run, so that an effect can be told from the market's own drift.
+    ``twin`` is the grey run (the same city and seed without the lecturer's changes) and ``since`` the first day
+    a change of the lecturer's acted on ``market``. Empty while there is no grey run, no change, or the change
+    has not acted yet: the two runs are then the same.
     """
-    changed = [mark.day for mark in market.events if mark.change and mark.day <= market.steps]
-    if not changed:
+    if twin is None or twin is market or since is None or market.steps < since:
         return ()
-    day = changed[-1]
-    recent = slice(max(day, market.steps - READOUT_DAYS + 1) - 1, market.steps)
-    before = slice(max(day - READOUT_DAYS, 1) - 1, day - 1)
-    if before.stop <= before.start:
-        return ()
+    first, last = max(since, market.steps - days + 1), market.steps
     shown = []
-    for label, metric in READOUTS:
-        change, mean = _change(market, metric, recent, before)
-        twin_change = _change(twin, metric, recent, before)[0] if twin is not None else None
-        shown.append(Readout(label, mean, change, twin_change))
+    for label, metric, unit in READOUTS:
+        mine, grey = _mean(market, metric, first, last), _mean(twin, metric, first, last)
+        change = mine / grey - 1.0 if grey > 0 else (0.0 if mine == 0 else None)
+        shown.append(Readout(label, unit, first, last, mine, grey, change))
     return tuple(shown)
 
 
-def _change(market: DemoMarket, metric: str, recent: slice, before: slice) -> tuple[float, float]:
-    """A metric's mean over ``recent`` days and its relative change from its mean over ``before``."""
-    values = np.asarray(market.datacollector.tables["daily"][metric], dtype=float)
-    now, then = float(values[recent].mean()), float(values[before].mean())
-    return (now / then - 1.0 if then > 0 else 0.0), now
+def _mean(market: DemoMarket, metric: str, first: int, last: int) -> float:
+    """A metric's mean over days ``first`` to ``last`` (day 1 is the first day run)."""
+    values = np.asarray(market.datacollector.tables["daily"][metric][first - 1 : last], dtype=float)
+    return float(values.mean())
