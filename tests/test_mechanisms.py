@@ -1402,7 +1402,7 @@ def test_a_saturating_response_deters_less_from_prison_than_a_linear_one():
     counts = {}
     for saturation in (0.0, 0.1):
         m = live(buyer_imprisonment=True, arrest_cost_saturation=saturation)
-        m.buyers.perceived_risk[m.buyers.state == B.ACTIVE] = 0.01
+        m.buyers.perceived_risk[m.buyers.state == B.ACTIVE] = 0.02  # one pickup in fifty: the term weighs
         counts[saturation] = sum(len(m.buyers.decide_orders(m.p.reference_price, m.buyer_arrest_cost()))
                                  for _ in range(10))  # fmt: skip
     assert counts[0.1] > 1.5 * counts[0.0]
