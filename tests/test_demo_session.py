@@ -222,12 +222,13 @@ def test_the_daily_table_and_a_chart_for_slides(live):
 
 
 # ------------------------------------------------------------------ pictures
-def chart_market() -> tuple[DemoMarket, DemoMarket]:
+def chart_market(after: int = 20) -> tuple[DemoMarket, DemoMarket]:
+    """Seed 2's market 40 days in, its 3 largest storefronts blocked, ``after`` days on; and its grey twin."""
     runs = Runs(Settings(seed=2), None, two=False)
     for _ in range(40):
         runs.step()
     runs.change("A", SHOCKS["block"].act)
-    for _ in range(20):
+    for _ in range(after):
         runs.step()
     return runs.a, runs.unchanged()
 
@@ -306,33 +307,28 @@ def test_a_readout_is_one_number_the_run_against_the_grey_run_over_the_same_days
 
 def test_storefront_states_add_up_to_the_shops_in_business():
     """Open, found and still open, blocked: every shop in business is in one, each day, in the table and chart."""
-    runs = Runs(Settings(seed=2), None, two=False)
-    for _ in range(40):
-        runs.step()
-    runs.change("A", SHOCKS["block"].act)
-    for _ in range(40):
-        runs.step()
-    for market in (runs.a, runs.unchanged()):
+    changed, grey = chart_market(after=40)
+    for market in (changed, grey):
         days, daily = market.storefront_days(), market.daily()
         assert days.shape == (80, len(STOREFRONT_STATES))
         np.testing.assert_array_equal(days.sum(axis=1), daily["active_shops"])
         np.testing.assert_array_equal(days[:, 0] + days[:, 1], daily["active_storefronts"])  # both still sell
         np.testing.assert_array_equal(days[:, 2], daily["blocked_storefronts"])
         assert (days[:, 1] > 0).any() and (days[:, 2] > 0).any()
-    rows = runs.a.storefronts()
+    rows = changed.storefronts()
     counts = [sum(r["state"] == state for r in rows) for state in STOREFRONT_STATES]
-    assert counts == list(runs.a.storefront_days()[-1]) and sum(counts) == runs.a.metrics.active_shops
+    assert counts == list(changed.storefront_days()[-1]) and sum(counts) == changed.metrics.active_shops
     starts = {"open": "open", "found": "found, blocked on day", "blocked": "blocked, mirror on day"}
     assert all(row["status"].startswith(starts[row["state"]]) for row in rows)
     # The chart stacks the three: its top edge is the shops in business (a 7-day mean), in colour and in grey.
     spec = next(c for c in CHARTS if c.key == "shops")
     chart = Chart(spec)
-    chart.draw(runs.a, runs.unchanged(), picture_sizes(View(), False)["A/shops"])
+    chart.draw(changed, grey, picture_sizes(View(), False)["A/shops"])
     in_business = spec.series[0]._replace(metric="active_shops", stack=False)
     top = chart.bands[-1].get_paths()[0].vertices[:, 1].max()
-    assert len(chart.bands) == 3 and top == pytest.approx(history(runs.a, in_business).max())
+    assert len(chart.bands) == 3 and top == pytest.approx(history(changed, in_business).max())
     grey_top = [line for line, _, twin in chart.lines if twin][-1].get_ydata()
-    np.testing.assert_allclose(grey_top, history(runs.unchanged(), in_business))
+    np.testing.assert_allclose(grey_top, history(grey, in_business))
 
 
 def test_sliders_snap_to_round_values_within_the_registrys_range():
@@ -392,11 +388,9 @@ def test_an_exercise_is_made_ready_as_the_readme_runs_it(live):
 
 
 # ------------------------------------------------------------------ the page without a browser
-@pytest.mark.slow
-def test_the_page_plays_pauses_and_starts_a_new_run():
+def rendered_page():
+    """The demo page rendered by Solara without a browser: (solara, its render context)."""
     solara = pytest.importorskip("solara")
-    import ipyvuetify as v
-
     from sim.app.demo.page import Page
 
     @solara.component
@@ -405,6 +399,13 @@ def test_the_page_plays_pauses_and_starts_a_new_run():
             Page()
 
     _, rc = solara.render(App(), handle_error=False)
+    return solara, rc
+
+
+@pytest.mark.slow
+def test_the_page_plays_pauses_and_starts_a_new_run():
+    _, rc = rendered_page()
+    import ipyvuetify as v
 
     def button(label: str):
         wait_for(lambda: rc.find(v.Btn, children=[label]).widgets, f"the button {label!r}")
@@ -436,17 +437,8 @@ def test_the_page_plays_pauses_and_starts_a_new_run():
 @pytest.mark.slow
 def test_the_pages_sliders_snap_and_its_picker_makes_an_exercise_ready():
     """Picking "Exercise 1: severity" makes day 60 with prison x5; the prison slider offers only its round stops."""
-    solara = pytest.importorskip("solara")
+    solara, rc = rendered_page()
     import ipyvuetify as v
-
-    from sim.app.demo.page import Page
-
-    @solara.component
-    def App():
-        with solara.AppLayout():
-            Page()
-
-    _, rc = solara.render(App(), handle_error=False)
 
     def html(css_class: str) -> str:
         return " ".join(
