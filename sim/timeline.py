@@ -217,7 +217,9 @@ def describe(event: dict[str, Any]) -> str:
     if action == "close_shops":
         return f"day {day}: {which} shops closed"
     if action == "arrest_operators":
-        return f"day {day}: {which} shops' operators pursued"
+        named = event["shops"] if "shops" in event else None
+        target = f"{which} shops" if named is None else which if named else "no shop"
+        return f"day {day}: operators of {target} pursued"
     if action == "raid_labs":
         return f"day {day}: {which} labs raided"
     if action == "crackdown":

@@ -1,4 +1,5 @@
-"""Every command the documentation shows runs as written.
+"""Every command the documentation shows is one the CLI accepts as written (its parser; what each does is tested
+with the command).
 
 Each line that starts with ``klad `` in a ```sh, ```bash or ```console block of README.md or docs/*.md
 (not the reports under docs/results/) is parsed by klad's own argument parser; each ``make X`` names a

@@ -177,5 +177,7 @@ def test_every_metric_has_a_unit_and_intervals_stay_where_a_metric_can_go():
     assert table.loc["latency", "ci_high"] == 1.0 and table.loc["latency", "cut"]
     assert not table.loc["grams_sold", "cut"] and 0 < table.loc["grams_sold", "ci_low"] < 500
     assert table.loc["grams_sold", "unit"] == "g/day" and table.loc["latency", "unit"] == "share of sales"
+    derived = ci_table(pd.DataFrame({"change": [-5.0, -3.0, -4.0]}), ("change",)).iloc[0]  # no metric: no bounds
+    assert derived["ci_low"] < derived["mean"] < derived["ci_high"] < 0 and not derived["cut"]
     lines = headline_lines(table.reset_index())
     assert "unit" in lines[0] and lines[1].endswith("*") and "cut" in lines[-1]

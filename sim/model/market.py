@@ -516,7 +516,8 @@ class KladMarket(mesa.Model):
 
         Those at home are arrested and their shops closed, stock and stashes seized, each arrest a lead to the
         shop's lab with the lead probability; an operator abroad cannot be arrested, and his open storefronts are
-        found (blocked after the block delay).
+        found and due at once: the next storefront round blocks them (within the cyber unit's capacity), the same
+        day for an event, which comes before it, and the next day after the daily investigation.
 
         Returns:
             The rows of the shops whose operators were arrested.

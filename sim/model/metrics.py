@@ -108,5 +108,10 @@ UNITS: dict[str, str] = {
 
 
 def bounds(metric: str) -> tuple[float, float]:
-    """The values a metric can take: every metric is a count, amount or price (at least 0); a share is at most 1."""
-    return (0.0, 1.0) if UNITS.get(metric, "").startswith("share") else (0.0, float("inf"))
+    """The values a metric can take: every metric is a count, amount or price (at least 0); a share is at most 1.
+
+    A name that is no metric (a derived column, which may be negative) has no bounds.
+    """
+    if metric not in UNITS:
+        return (-float("inf"), float("inf"))
+    return (0.0, 1.0) if UNITS[metric].startswith("share") else (0.0, float("inf"))

@@ -117,7 +117,7 @@ def records_lines(result: ScenarioResult) -> list[str]:
         lines.append(f"- Shops in business, median life: {median} (Kaplan-Meier over all replications).")
     events = result.records.get("events")
     if "purchases" in result.records and events is not None:
-        blocks = events[events["action"].isin(["block_storefronts", "close_shops"])]
+        blocks = events[events["action"].isin(["block_storefronts", "close_shops", "arrest_operators"])]
         for block in blocks.drop_duplicates("event").itertuples():
             rows = result.records["purchases"]
             rows = rows[rows["rep"] == 0] if "rep" in rows else rows

@@ -21,12 +21,14 @@ def write_validation(result: Validation, out: str | Path) -> Path:
         accepted=result.table["target"].map(lambda t: by_id[t].range_text()),
         source=result.table["target"].map(lambda t: by_id[t].source),
     )
+    (out / "manifest.json").unlink(missing_ok=True)  # a folder with a manifest holds one whole validation
     write_atomic(out / "validation.csv", lambda tmp: table.to_csv(tmp, index=False))
+    path = write_text(report(result), out / "report.md")
     write_json(provenance(result.started, scenario_file=result.scenario, targets_file=str(result.targets.path),
                           reps=result.reps, days=result.days, seed=result.seed, horizons=list(result.horizons),
                           passed=result.passed, failed_runs=int((result.runs["status"] != "ok").sum())),
                out / "manifest.json")  # fmt: skip
-    return write_text(report(result), out / "report.md")
+    return path
 
 
 def years(day: float) -> str:
