@@ -32,3 +32,24 @@ def test_tutorial_runs(tmp_path, monkeypatch):
     assert (tmp_path / "migration.png").stat().st_size > 5_000
     assert len(namespace["runs"]) == 4 and os.path.isdir(tmp_path / "sweep_out")
     assert namespace["moved"]["share"].sum() > 0
+
+
+@pytest.mark.slow
+def test_the_other_pages_python_blocks_run(tmp_path, monkeypatch):
+    """Every ```python block of README.md and the other pages under docs/ runs as written, each page's blocks in
+    order in one namespace, in an empty folder that sees the scenarios (the tutorial has its own test above)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    pages = [ROOT / "README.md", *sorted(p for p in (ROOT / "docs").glob("*.md") if p != TUTORIAL)]
+    found = {page: blocks(page.read_text()) for page in pages}
+    assert any(found.values())  # docs/architecture.md shows the Python API
+    (tmp_path / "scenarios").symlink_to(ROOT / "scenarios")
+    monkeypatch.chdir(tmp_path)
+    for page, code in found.items():
+        namespace: dict = {}
+        for i, block in enumerate(code):
+            try:
+                exec(compile(block, f"{page.name} block {i + 1}", "exec"), namespace)  # noqa: S102
+            except Exception as exc:  # pragma: no cover - the message says which block
+                raise AssertionError(f"{page.relative_to(ROOT)}, code block {i + 1} fails: {exc!r}\n{block}") from exc
