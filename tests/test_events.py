@@ -217,6 +217,9 @@ def test_records_reproduce_the_city_totals():
     assert (spells["end"] == "shop closed").sum() > 0 and (spells["end"] == "working").sum() == daily[
         "active_couriers"].iloc[-1]  # fmt: skip
     assert (spells["days"] >= 0).all() and records["events"]["action"].tolist() == ["arrest_wave", "close_shops"]
+    wave = records["events"].iloc[0]  # the people an event arrested, as the day's arrests count them
+    assert 0 < wave["arrested"] <= daily.loc[wave["day"], ["arrests_courier", "arrests_buyer"]].sum()
+    assert records["events"].iloc[1]["arrested"] == 0  # a closure arrests nobody
 
 
 def test_run_metrics_from_records():

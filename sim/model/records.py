@@ -93,7 +93,7 @@ class Recorder:
         if self.model.happened:
             out["events"] = pd.DataFrame([
                 {"day": e["day"], "action": e["action"], "event": describe(e), "shops": e.get("shops", []),
-                 "labs": e.get("labs", [])} for e in self.model.happened
+                 "labs": e.get("labs", []), "arrested": arrested_by(e)} for e in self.model.happened
             ])  # fmt: skip
         if self.shops is not None:
             table = self.shops.get_agenttype_vars_dataframe(Operator).reset_index()
@@ -118,3 +118,10 @@ class Recorder:
                 "end": pd.Categorical(end, ["arrested", "quit", "shop closed", "left for good", "working"]),
             })  # fmt: skip
         return out
+
+
+def arrested_by(event: dict) -> int:
+    """The people an event done arrested: operators at home, a wave's couriers and buyers, a raid's chemists."""
+    if event["action"] == "raid_labs":
+        return len(event.get("labs", []))
+    return int(event.get("operators_arrested", 0) + event.get("couriers_arrested", 0) + event.get("buyers_arrested", 0))
