@@ -64,7 +64,11 @@ def test_make_run_ends_by_saying_how_to_call_klad():
         import pytest
 
         pytest.skip("make is not installed")
-    res = subprocess.run(["make", "-n", "run"], cwd=ROOT, capture_output=True, text=True)
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}  # under make test
+    res = subprocess.run(["make", "--no-print-directory", "-n", "run"], cwd=ROOT, capture_output=True, text=True,
+                         env=env)  # fmt: skip
     assert res.returncode == 0, res.stderr
     last = res.stdout.strip().splitlines()[-1]
     assert "source .venv/bin/activate" in last and ".venv/bin/klad" in last, last
