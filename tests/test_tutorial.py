@@ -17,18 +17,24 @@ def blocks(text: str) -> list[str]:
     return re.findall(r"```python\n(.*?)```", text, flags=re.S)
 
 
+def run_blocks(page: Path, code: list[str]) -> dict:
+    """Run a page's Python blocks in order in one namespace; a failure names the page and the block."""
+    namespace: dict = {}
+    for i, block in enumerate(code):
+        try:
+            exec(compile(block, f"{page.name} block {i + 1}", "exec"), namespace)  # noqa: S102
+        except Exception as exc:  # pragma: no cover - the message says which block
+            raise AssertionError(f"{page.relative_to(ROOT)}, code block {i + 1} fails: {exc!r}\n{block}") from exc
+    return namespace
+
+
 @pytest.mark.slow
 def test_tutorial_runs(tmp_path, monkeypatch):
     code = blocks(TUTORIAL.read_text())
     assert len(code) >= 6
     (tmp_path / "scenarios").symlink_to(ROOT / "scenarios")
     monkeypatch.chdir(tmp_path)
-    namespace: dict = {}
-    for i, block in enumerate(code):
-        try:
-            exec(compile(block, f"{TUTORIAL.name} block {i + 1}", "exec"), namespace)  # noqa: S102
-        except Exception as exc:  # pragma: no cover - the message says which block
-            raise AssertionError(f"docs/tutorial.md, code block {i + 1} fails: {exc!r}\n{block}") from exc
+    namespace = run_blocks(TUTORIAL, code)
     assert (tmp_path / "migration.png").stat().st_size > 5_000
     assert len(namespace["runs"]) == 4 and os.path.isdir(tmp_path / "sweep_out")
     assert namespace["moved"]["share"].sum() > 0
@@ -47,9 +53,4 @@ def test_the_other_pages_python_blocks_run(tmp_path, monkeypatch):
     (tmp_path / "scenarios").symlink_to(ROOT / "scenarios")
     monkeypatch.chdir(tmp_path)
     for page, code in found.items():
-        namespace: dict = {}
-        for i, block in enumerate(code):
-            try:
-                exec(compile(block, f"{page.name} block {i + 1}", "exec"), namespace)  # noqa: S102
-            except Exception as exc:  # pragma: no cover - the message says which block
-                raise AssertionError(f"{page.relative_to(ROOT)}, code block {i + 1} fails: {exc!r}\n{block}") from exc
+        run_blocks(page, code)
