@@ -294,7 +294,7 @@ def test_a_lecture_on_a_busy_machine(server, busy_cpu, tmp_path):
             assert day(page) == 60 and "baseline, seed 1 \u2014 Exercise 3" in page.locator(".klad-header").inner_text()
             changes = page.locator(".klad-change-list").inner_text()
             assert "day 61: street detection x3" in changes and "day 61: conviction chance 90%" in changes
-            assert "Exercise 3: certainty" in page.locator(".klad-look-for").inner_text()
+            page.locator(".klad-look-for", has_text="Exercise 3: certainty").wait_for(timeout=60_000)
             assert page.locator(".klad-target input").input_value() == "150"
             page.locator(".klad-speed").get_by_text("max").click()
             page.locator(".klad-play").click()

@@ -302,15 +302,17 @@ def Controls(session: Session, frame: Frame):
 @solara.component
 def PolicyControls(session: Session, frame: Frame, policy: Policy, titled: bool):
     """A policy's shocks and levers, and the readouts against the grey run, the changes and what to look for."""
-    last_shock, set_last_shock = solara.use_state("")
+    # The last shock pressed belongs to the run it was pressed in: a new run (or exercise) tells a new story,
+    # decided in the same render that shows the new run.
+    run = (frame.staged.name if frame.staged is not None else None, frame.settings)
+    pressed, set_pressed = solara.use_state(("", run))
+    last_shock = pressed[0] if pressed[1] == run else ""
     levers_open, set_levers_open = solara.use_state(False)
-    staged = frame.staged.name if frame.staged is not None else None
-    solara.use_effect(lambda: set_last_shock(""), [staged, frame.settings])  # a new run: a new story
 
     def shock(key: str) -> Callable[[], None]:
         def press() -> None:
             session.act(policy.name, SHOCKS[key].act)
-            set_last_shock(key)
+            set_pressed((key, run))
 
         return press
 
