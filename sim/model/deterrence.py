@@ -141,8 +141,10 @@ class Beliefs:
         p, learned = self.model.p, self.learned
         rate = 1.0 / max(1, p.law_learning_days)
         law = law_in_force(p)
-        years = learned.years + rate * (law.years - learned.years)
-        self.learned = Law(years, learned.buyer_prison_chance + rate * (law.buyer_prison_chance - learned.buyer_prison_chance))
+        chance = learned.buyer_prison_chance
+        self.learned = Law(
+            learned.years + rate * (law.years - learned.years), chance + rate * (law.buyer_prison_chance - chance)
+        )
 
     def learn_conviction(self, convicted: int, decided: int) -> None:
         """Move ``conviction`` towards the share of today's decided cases that ended in conviction."""

@@ -107,4 +107,3 @@ class Ledger:
         day.wanted = m.justice.wanted
         for activity in ACTIVITIES:
             setattr(day, f"effort_{activity}", getattr(m.police.effort, activity))
-

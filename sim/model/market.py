@@ -29,7 +29,7 @@ from sim.model.roles.labs import LabRoster
 from sim.model.roles.police import Police
 from sim.model.roles.shops import ShopRoster
 from sim.model.world.city import City
-from sim.model.world.justice import Justice, Role
+from sim.model.world.justice import Justice
 from sim.model.world.stashes import Stashes
 from sim.params import SCENARIO_KEYS, Params, check_records, resolve
 from sim.timeline import check_event, check_events
@@ -79,7 +79,7 @@ class KladMarket(mesa.Model):
         self.scale = p.n_buyers / 10_000  # demand-side rates are stated per 10,000 buyers
 
         self.city = City(p.grid_width, p.grid_height, p.demand_concentration, self.stream("city"), self.random)
-        self.justice = Justice()
+        self.justice = Justice(self)
         self.stashes = Stashes()
         self.ledger = Ledger(self)
         self.labs = LabRoster(self)
@@ -171,10 +171,7 @@ class KladMarket(mesa.Model):
         sales = self.buyers.buy(hazards, found, wages=laid.laid_by_shop * self.shops.pay)
         self.shops.set_prices()
         self.police.investigate()
-        verdicts = self.justice.administer(self.day, self.p, self.stream("justice"),
-                                           {Role.COURIER: self.couriers, Role.BUYER: self.buyers})  # fmt: skip
-        self.today.convictions = int(verdicts.convicted.sum())
-        self.today.set_by_role("convictions", verdicts.convicted)
+        verdicts = self.justice.administer()
         self.learn(laid, sales, verdicts.decided)
         self.couriers.quit_jobs(self.shops.pay)
         self.couriers.renew_pool()

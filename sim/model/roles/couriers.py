@@ -328,6 +328,7 @@ class Round:
     laid_shop: np.ndarray  # per laid stash: its shop, district and courier row
     laid_district: np.ndarray
     laid_courier: np.ndarray
+    laid_uid: np.ndarray  # the courier's uid (his row changes when the roster compacts, at the end of the day)
     laid_by_shop: np.ndarray  # stashes laid, by shop
     seized_by_shop: np.ndarray  # stashes found on arrested couriers, by shop
     arrested: np.ndarray  # rows of the couriers caught
@@ -448,6 +449,7 @@ class CourierRoster(Roster):
             laid_shop=shop[placed.laid_courier],
             laid_district=placed.laid_district,
             laid_courier=working[placed.laid_courier],
+            laid_uid=self.uid[working[placed.laid_courier]],
             laid_by_shop=placed.laid_by_shop,
             seized_by_shop=placed.seized_by_shop,
             arrested=working[arrested],

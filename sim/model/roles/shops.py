@@ -346,7 +346,7 @@ class ShopRoster(Roster):
         return caught
 
     def close_down(self, shop: int, seize: bool) -> None:
-        """A shop leaves: its stock and hidden stashes are seized (arrest) or abandoned; its couriers and buyers lose it."""
+        """A shop leaves: its stock and stashes are seized (an arrest) or abandoned; its couriers and buyers lose it."""
         m = self.model
         stashes = m.stashes
         mine = np.flatnonzero((stashes.shop == shop) & (stashes.state == StashState.PRESENT))

@@ -67,9 +67,14 @@ def served_days(years: np.ndarray, share: float) -> np.ndarray:
 
 
 class Justice:
-    """The ledger of open cases: one row per arrested person."""
+    """The ledger of open cases: one row per arrested person.
 
-    def __init__(self):
+    Args:
+        model: the market whose people the cases are against (``administer`` tells its rosters the outcomes).
+    """
+
+    def __init__(self, model: Any = None):
+        self.model = model
         self.role = np.zeros(0, dtype=np.int8)
         self.person = np.zeros(0, dtype=np.int64)  # row in the role's roster, -1 if none
         self.code = np.zeros(0, dtype=np.int8)  # the offence, an ``Offence``
@@ -78,7 +83,9 @@ class Justice:
         self.state = np.zeros(0, dtype=np.int8)
         self.wanted = 0  # suspects who absconded before their forensic result, to date
 
-    def open_cases(self, role: Role, persons: np.ndarray, offences: np.ndarray | Offence, today: int, delay: int) -> None:
+    def open_cases(
+        self, role: Role, persons: np.ndarray, offences: np.ndarray | Offence, today: int, delay: int
+    ) -> None:
         """Open a case for each arrested person; the forensic result is due after ``delay`` days.
 
         ``offences`` is one ``Offence`` for all, or one per person.
@@ -100,7 +107,7 @@ class Justice:
         return np.asarray(OFFENCES)[self.code]
 
     def imprison_at_start(self, role: Role, persons: np.ndarray, release: np.ndarray, codes: np.ndarray) -> None:
-        """Day 0: people already serving sentences (for ``codes``, ``Offence`` values), to be released on ``release``."""
+        """Day 0: people already serving sentences (for ``codes``, ``Offence`` codes), released on ``release``."""
         n = len(persons)
         self.role = np.concatenate([self.role, np.full(n, role, dtype=np.int8)])
         self.person = np.concatenate([self.person, np.asarray(persons, dtype=np.int64)])
@@ -158,17 +165,20 @@ class Justice:
         self._forget_closed()
         return out
 
-    def administer(self, today: int, p: Params, rng: np.random.Generator, people: dict[Role, Any]) -> Outcome:
-        """A day of the justice system (``advance``); each role's roster in ``people`` hears its people's outcomes.
+    def administer(self) -> Outcome:
+        """The model's day of justice (``advance``): couriers, then buyers, hear their cases' outcomes.
 
         A roster's ``return_from_justice(acquitted, released, absconded)``
         takes back those set free, and its ``imprison(convicted)`` those
-        convicted; the rosters hear in the order of ``people``.
+        convicted. The day's convictions go into the day's metrics.
         """
-        out = self.advance(today, p, rng)
-        for role, roster in people.items():
+        m = self.model
+        out = self.advance(m.day, m.p, m.stream("justice"))
+        for role, roster in ((Role.COURIER, m.couriers), (Role.BUYER, m.buyers)):
             roster.return_from_justice(out.acquitted_rows[role], out.released_rows[role], out.absconded_rows[role])
             roster.imprison(out.convicted_rows[role])
+        m.today.convictions = int(out.convicted.sum())
+        m.today.set_by_role("convictions", out.convicted)
         return out
 
     def _forget_closed(self) -> None:

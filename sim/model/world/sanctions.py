@@ -61,7 +61,7 @@ def courier_offence(repeat: np.ndarray, grams_caught: np.ndarray, large_quantity
 
 
 def sentence_bounds(regime: str, offence: Offence | str, multiplier: float) -> tuple[float, float]:
-    """Return (low, high) prison years for an offence (an ``Offence`` or its name) under a regime, times the multiplier."""
+    """(low, high) prison years for an offence (an ``Offence`` or its name) under a regime, times the multiplier."""
     name = offence if isinstance(offence, str) else OFFENCES[offence]
     low, high = SANCTIONS[regime][name]
     return low * multiplier, high * multiplier
@@ -73,7 +73,9 @@ def mean_sentence(regime: str, offence: Offence | str, multiplier: float) -> flo
     return 0.5 * (low + high)
 
 
-def draw_sentences(rng: np.random.Generator, regime: str, offence: Offence | str, multiplier: float, n: int = 1) -> np.ndarray:
+def draw_sentences(
+    rng: np.random.Generator, regime: str, offence: Offence | str, multiplier: float, n: int = 1
+) -> np.ndarray:
     """Draw ``n`` prison terms in years."""
     low, high = sentence_bounds(regime, offence, multiplier)
     return rng.uniform(low, high, size=n)
