@@ -117,13 +117,12 @@ def test_arrest_districts_are_where_the_couriers_were_caught():
     m = DemoMarket(seed=4)
     m.run_for(3)  # shops have sold stashes and want new ones laid
     busiest = int(np.argmax(m.city.placement))
-    hazards = m.police.street_hazards()
-    hazards["per_placement"] = np.zeros(m.city.n_districts)
-    hazards["per_placement"][busiest] = 0.5
-    hazards["digital"] = 0.0
+    per_placement = np.zeros(m.city.n_districts)
+    per_placement[busiest] = 0.5
+    hazards = m.police.street_hazards()._replace(per_placement=per_placement, digital=0.0)
     m.today = Day()
-    m.work_couriers(hazards)
-    caught = m.arrest_districts["courier"]
+    laid = m.couriers.work(hazards)  # the round whose arrests the demo's map shows (``street``)
+    caught = laid.arrested_district
     assert len(caught) == m.today.arrests_courier > 0
     assert set(caught) == {busiest}
 
@@ -166,7 +165,7 @@ def test_crackdown_triples_police_for_its_days_then_ends():
     patrol = m.daily().drop(columns="day")["effort_patrol"].to_numpy()
     assert np.allclose(patrol[5:], 3 * patrol[4])
     m.step()
-    assert m.p.police_budget == REGISTRY["police_budget"].default and m.crackdowns == []
+    assert m.p.police_budget == REGISTRY["police_budget"].default and m.police.crackdowns == []
     assert m.metrics.effort_patrol == patrol[4]
     assert m.events == [
         Mark(6, f"police crackdown x3 for {CRACKDOWN_DAYS} days"),

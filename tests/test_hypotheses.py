@@ -332,7 +332,7 @@ targets = "{targets}"
 regime = ["failed_orders", "storefront_blocks"]
 [[chain]]
 mechanism = "patrol arrests couriers and buyers"
-code = "KladMarket.arrest_buyers"
+code = "BuyerRoster.arrest"
 source = "[test]"
 [[alternatives]]
 name = "blind"
@@ -367,7 +367,7 @@ def test_klad_hypotheses_runs_each_structural_alternative_and_holds_arms_to_the_
     report = (out / "report.md").read_text()
     for words in (
         "What decides the verdict, in order",
-        "`KladMarket.arrest_buyers`",
+        "`BuyerRoster.arrest`",
         "Structural alternatives",
         "patrol sees no pickup",
         "Each arm against the market's regime",
@@ -393,7 +393,7 @@ def test_klad_hypotheses_runs_each_structural_alternative_and_holds_arms_to_the_
         ("", ("buyer_detection = 0.0", "buyer_detection = 2.0"), ["buyer_detection", "[0, 1]"]),
         ("", ('name = "blind"', 'name = "blind eye"'), ["alternatives[0]", "plain name"]),
         ("", ('regime = ["failed_orders", "storefront_blocks"]', 'regime = ["price"]'), ["regime", "'price'"]),
-        ("", ('code = "KladMarket.arrest_buyers"', 'coda = "x"'), ["chain[0]", "coda"]),
+        ("", ('code = "BuyerRoster.arrest"', 'coda = "x"'), ["chain[0]", "coda"]),
     ],
 )
 def test_bad_chains_alternatives_and_regimes_are_one_line_errors(tmp_path, extra, change, words):
@@ -445,7 +445,8 @@ def test_every_chain_names_code_that_exists():
 
     owners = {"KladMarket": market.KladMarket, "BuyerRoster": buyers.BuyerRoster, "Police": police.Police,
               "CourierRoster": couriers.CourierRoster, "LabRoster": labs.LabRoster, "ShopRoster": shops.ShopRoster,
-              "deterrence": importlib.import_module("sim.model.deterrence")}  # fmt: skip
+              "deterrence": importlib.import_module("sim.model.deterrence"),
+              "Beliefs": importlib.import_module("sim.model.deterrence").Beliefs}  # fmt: skip
     seen = 0
     for h in load_all(ROOT / "experiments" / "hypotheses"):
         for c in h.chain:

@@ -7,6 +7,8 @@ large margins); the few whole-run comparisons pool several seeds and many days
 and assert differences far outside the noise.
 """
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -14,12 +16,13 @@ import pytest
 import sim
 from sim.model.deterrence import discounted_years
 from sim.model.metrics import Day
-from sim.model.roles.buyers import BuyerRoster
+from sim.model.roles.buyers import BuyerRoster, Sales
 from sim.model.roles.buyers import BuyerState as B
 from sim.model.roles.couriers import CourierState as C
+from sim.model.roles.police import Hazards
 from sim.model.roles.shops import Storefront
 from sim.model.world.justice import Justice, Role
-from sim.model.world.sanctions import SANCTIONS, draw_sentences, sentence_bounds
+from sim.model.world.sanctions import SANCTIONS, Offence, draw_sentences, sentence_bounds
 from sim.model.world.stashes import Stashes, StashState
 from sim.params import ParameterError
 
@@ -57,6 +60,17 @@ def total(metric, days, seeds=(1, 2, 3), **over):
     return sum(float(frame(s, days, **over)[metric].sum()) for s in seeds)
 
 
+def street(per_placement, digital):
+    """Street hazards for the couriers' round alone: ``per_placement`` by district, the ``digital`` one."""
+    return Hazards(per_placement, np.zeros_like(per_placement), np.zeros_like(per_placement), digital)
+
+
+def enter_and_exit(m):
+    """The day's entry and exit: shops', then labs'."""
+    m.shops.enter_and_exit()
+    m.labs.enter_and_exit()
+
+
 def fresh_day(m):
     """Reset the day's metrics as ``step`` does, for calling verbs one by one."""
     m.today = Day()
@@ -75,9 +89,9 @@ def test_patrol_intensity_raises_stash_detections_in_that_district():
     m.city.patrol[0] = 100.0
     m.city.patrol[1] = 10.0
     hazards = m.police.street_hazards()
-    assert hazards["stash"][0] > hazards["stash"][1] > hazards["stash"][2] == 0.0
+    assert hazards.stash[0] > hazards.stash[1] > hazards.stash[2] == 0.0
     fresh_day(m)
-    m.patrol_stashes(hazards)
+    m.police.patrol_stashes(hazards)
     seized = np.bincount(m.stashes.district[m.stashes.state == StashState.SEIZED], minlength=3)
     assert seized[2] == 0  # no patrol, no finds
     assert seized[1] > 0
@@ -107,28 +121,28 @@ def test_police_budget_shares_set_effort():
         m.p = m.p.replace(police_budget=budget)
         m.police.allocate_budget()
         for act in ("patrol", "cyber", "investigation", "labs"):
-            assert m.police.effort[act] == pytest.approx(budget * getattr(m.p, f"share_{act}"))
+            assert getattr(m.police.effort, act) == pytest.approx(budget * getattr(m.p, f"share_{act}"))
         hazards[budget] = m.police.street_hazards()
     h_lo, h_hi = hazards[50.0], hazards[200.0]
-    assert np.all(h_hi["per_placement"] >= h_lo["per_placement"])
-    assert h_hi["per_placement"].sum() > 2 * h_lo["per_placement"].sum()
+    assert np.all(h_hi.per_placement >= h_lo.per_placement)
+    assert h_hi.per_placement.sum() > 2 * h_lo.per_placement.sum()
 
 
 def test_detection_multiplier_raises_courier_and_stash_hazards_not_buyer():
     a = live(detection_multiplier=1.0)
     b = live(detection_multiplier=3.0)
     b.city.patrol[:] = a.city.patrol
-    b.police.effort = dict(a.police.effort)
+    b.police.effort = dataclasses.replace(a.police.effort)
     ha, hb = a.police.street_hazards(), b.police.street_hazards()
-    assert np.all(hb["stash"] > ha["stash"])
-    assert np.all(hb["per_placement"] > ha["per_placement"])
-    np.testing.assert_allclose(hb["buyer"], ha["buyer"])
+    assert np.all(hb.stash > ha.stash)
+    assert np.all(hb.per_placement > ha.per_placement)
+    np.testing.assert_allclose(hb.buyer, ha.buyer)
 
 
 def test_digital_analytics_adds_digital_courier_detection():
-    assert live(digital_analytics=0.0).police.street_hazards()["digital"] == 0.0
-    lo = live(digital_analytics=0.2).police.street_hazards()["digital"]
-    hi = live(digital_analytics=1.0).police.street_hazards()["digital"]
+    assert live(digital_analytics=0.0).police.street_hazards().digital == 0.0
+    lo = live(digital_analytics=0.2).police.street_hazards().digital
+    hi = live(digital_analytics=1.0).police.street_hazards().digital
     assert hi == pytest.approx(5 * lo) and hi > 0
 
 
@@ -167,17 +181,17 @@ def test_blocked_storefront_reopens_as_mirror_after_delay_at_cost_losing_buyers(
     cash0, vis0 = m.shops.cash[0], m.shops.visibility[0]
     knew0 = int((m.buyers.known == 0).sum())
     assert knew0 > 100
-    m.police_storefronts()
+    m.shops.storefront_round()
     assert m.shops.storefront[0] == Storefront.BLOCKED and not m.shops.open_now()[0]
     for day in range(d + 1, d + 4):
         m.day = day
-        m.police_storefronts()
+        m.shops.storefront_round()
         assert m.shops.storefront[0] == Storefront.BLOCKED, day
         assert m.today.mirrors_opened == 0
         assert m.shops.cash[0] == cash0
         assert int((m.buyers.known == 0).sum()) == knew0
     m.day = d + 4
-    m.police_storefronts()
+    m.shops.storefront_round()
     assert m.shops.storefront[0] == Storefront.OPEN and m.shops.open_now()[0]
     assert m.today.mirrors_opened == 1
     assert m.shops.cash[0] == pytest.approx(cash0 - 1e6)
@@ -191,8 +205,8 @@ def test_mirror_retention_one_keeps_all_buyers():
     fresh_day(m)
     knew0, vis0 = int((m.buyers.known == 1).sum()), m.shops.visibility[1]
     m.day = 5
-    m.shops.block_all(np.array([1]), mirror_delay=0)
-    m.police_storefronts()
+    m.shops.block(np.array([1]), mirror_delay=0)
+    m.shops.storefront_round()
     assert m.shops.storefront[1] == Storefront.OPEN
     assert int((m.buyers.known == 1).sum()) == knew0
     assert m.shops.visibility[1] == vis0  # the default mirror_visibility 1: the mirror keeps the advertising
@@ -280,10 +294,10 @@ def test_lab_entry_with_unmet_bulk_demand_after_delay():
     fresh_day(m)
     m.day = 20
     m.labs.bulk_unmet = 0.0
-    m.enter_and_exit()
+    enter_and_exit(m)
     assert len(m.labs) == 1
     m.labs.bulk_unmet = 0.5
-    m.enter_and_exit()
+    enter_and_exit(m)
     assert len(m.labs) == 2 and m.labs.active[1] and m.labs.ready_day[1] == 30
     m.labs.active[0] = False  # only the new lab counts below
     m.day = 29
@@ -307,10 +321,10 @@ def test_idle_lab_closes_after_90_days():
     fresh_day(m)
     m.labs.bulk_unmet = 0.0
     m.labs.idle_days[0] = 90
-    m.enter_and_exit()
+    enter_and_exit(m)
     assert m.labs.active[0]
     m.labs.idle_days[0] = 91
-    m.enter_and_exit()
+    enter_and_exit(m)
     assert not m.labs.active[0]
 
 
@@ -320,10 +334,10 @@ def test_lab_found_through_leads_is_closed_and_stock_seized():
     m.shops.leads[:] = 0.0
     stock = m.labs.stock[0]
     assert stock > 0
-    m.investigate()
+    m.police.investigate()
     assert m.today.arrests_lab == 0 and m.labs.active[0]  # no leads, no lab police effect
     m.labs.leads[0] = 50.0
-    m.investigate()
+    m.police.investigate()
     assert m.today.arrests_lab == 1 and not m.labs.active[0]
     assert m.labs.stock[0] == 0.0
     assert m.today.grams_seized == pytest.approx(stock)
@@ -334,7 +348,7 @@ def live_with_leads(abroad_share, seed=1):
     m = live(seed, abroad_share=abroad_share, investigation_rate=1.0)
     fresh_day(m)
     m.shops.leads[:] = 100.0
-    m.investigate()
+    m.police.investigate()
     return m
 
 
@@ -382,7 +396,7 @@ def test_arrested_couriers_yield_leads_at_the_lead_probability():
         m = live(coordination=coord, digital_analytics=coord, lab_link=0.5)
         m.shops.leads[:] = 0.0
         m.labs.leads[:] = 0.0
-        m._add_leads(np.zeros(5000, dtype=np.int64))
+        m.couriers._give_leads(np.zeros(5000, dtype=np.int64))
         counts[coord] = m.shops.leads.copy()
         assert m.labs.leads.sum() == pytest.approx(0.5 * m.shops.leads[0], rel=0.35)
     assert counts[0.0][1:].sum() == 0
@@ -453,7 +467,7 @@ def test_perceived_certainty_lowers_acceptance():
     m.couriers.perceived_risk[rows] = 0.02
     high = m.couriers.willing(rows, pay).mean()
     assert low > high + 0.2
-    m.perceived_conviction = 0.0
+    m.beliefs.conviction = 0.0
     assert m.couriers.willing(rows, pay).mean() > high + 0.2
     assert np.all(m.couriers.perceived_punishment_cost(rows) == 0.0)
 
@@ -506,7 +520,7 @@ def test_own_arrest_raises_perceived_risk():
     m = live(learning_rate=0.5)
     rows = np.flatnonzero(m.couriers.state == C.WORKING)[:5]
     before = m.couriers.perceived_risk[rows].copy()
-    m.couriers.arrest(rows)
+    m.couriers.detain(rows)
     assert np.all(m.couriers.perceived_risk[rows] > before + 0.4)
     assert np.all(m.couriers.state[rows] == C.PENDING) and np.all(m.couriers.shop[rows] == -1)
 
@@ -516,9 +530,9 @@ def arrest_and_judge(m, day, n):
     fresh_day(m)
     m.day = day
     rows = np.flatnonzero(m.couriers.state == C.WORKING)[:n]
-    m.couriers.arrest(rows)
-    m.justice.open_cases(Role.COURIER, rows, "courier_first", day, 0)
-    m.administer_justice()
+    m.couriers.detain(rows)
+    m.justice.open_cases(Role.COURIER, rows, Offence.COURIER_FIRST, day, 0)
+    m.justice.administer()
     return rows
 
 
@@ -531,12 +545,12 @@ def test_perceived_conviction_learned_from_case_outcomes():
             m.couriers.lay_stashes(
                 np.zeros(len(m.shops), dtype=np.int64),
                 m.city.placement,
-                {"per_placement": np.zeros(m.city.n_districts), "digital": 0.0},
+                street(np.zeros(m.city.n_districts), 0.0),
             ),
-            0.0,
+            Sales(0.0, np.zeros(0, dtype=np.int64)),
             10,
         )
-    assert lo.perceived_conviction < 0.5 < hi.perceived_conviction
+    assert lo.beliefs.conviction < 0.5 < hi.beliefs.conviction
 
 
 # ---------------------------------------------------------------- couriers at work
@@ -545,17 +559,17 @@ def test_arrested_courier_loses_the_rest_of_his_batch():
     n = len(m.shops)
     w = np.full(m.city.n_districts, 1.0 / m.city.n_districts)
     working = m.couriers.count(C.WORKING)
-    sure = {"per_placement": np.ones(m.city.n_districts), "digital": 0.0}
+    sure = street(np.ones(m.city.n_districts), 0.0)
     day = m.couriers.lay_stashes(np.full(n, 10_000), w, sure)
     assert len(day.arrested) == working
     assert len(day.laid_shop) == 0
     assert day.seized_by_shop.sum() == 10 * working
     m2 = live(batch_min=10, batch_max=10, work_share=1.0)
-    none = {"per_placement": np.zeros(m2.city.n_districts), "digital": 0.0}
+    none = street(np.zeros(m2.city.n_districts), 0.0)
     day = m2.couriers.lay_stashes(np.full(n, 10_000), w, none)
     assert len(day.arrested) == 0 and day.seized_by_shop.sum() == 0
     assert len(day.laid_shop) == 10 * m2.couriers.count(C.WORKING)
-    traced = {"per_placement": np.zeros(m2.city.n_districts), "digital": 1.0}
+    traced = street(np.zeros(m2.city.n_districts), 1.0)
     day = m2.couriers.lay_stashes(np.full(n, 10_000), w, traced)
     assert len(day.arrested) == m2.couriers.count(C.WORKING)
     assert day.seized_by_shop.sum() > 0
@@ -565,7 +579,7 @@ def test_couriers_lay_only_what_shops_need_and_batches_in_range():
     m = live(batch_min=12, batch_max=18, work_share=1.0)
     n = len(m.shops)
     w = np.full(m.city.n_districts, 1.0 / m.city.n_districts)
-    none = {"per_placement": np.zeros(m.city.n_districts), "digital": 0.0}
+    none = street(np.zeros(m.city.n_districts), 0.0)
     need = np.array([25, 0, 7])
     day = m.couriers.lay_stashes(need, w, none)
     np.testing.assert_array_equal(day.laid_by_shop, need)
@@ -592,13 +606,13 @@ def test_arrested_couriers_phone_reveals_his_stashes_with_analytics():
         )
         # force the arrest of courier rows[0] through a sure per-placement hazard in all districts
         hz = m.police.street_hazards()
-        hz["per_placement"] = np.ones(m.city.n_districts)
+        hz = hz._replace(per_placement=np.ones(m.city.n_districts))
         m.couriers.state[rows[1:]] = C.CANDIDATE
         m.couriers.shop[rows[0]] = 0
         m.shops.stock[0] = 1e6
         m.shops.orders[0] = 1000.0  # shop 0 wants stashes laid today
         assert m.shops.active[0]
-        m.work_couriers(hz)
+        m.couriers.work(hz)
         assert rows[0] in m.justice.person[m.justice.role == Role.COURIER]
         counts[da] = int(((m.stashes.courier == rows[0]) & (m.stashes.state == StashState.SEIZED)).sum())
     assert counts[0.0] == 0
@@ -627,7 +641,7 @@ def test_recruitment_fills_vacancies_from_the_pool():
     mine = np.flatnonzero((m.couriers.state == C.WORKING) & (m.couriers.shop == 0))
     m.couriers.state[mine] = C.GONE
     pool = m.couriers.count(C.CANDIDATE)
-    m.hire_couriers()
+    m.couriers.find_work()
     hired = int(((m.couriers.state == C.WORKING) & (m.couriers.shop == 0)).sum())
     assert hired == m.shops.vacancies[0] > 0
     assert m.couriers.count(C.CANDIDATE) == pool - m.shops.vacancies.sum()
@@ -642,7 +656,7 @@ def test_courier_pay_rises_while_vacancies_stay_unfilled():
     m.couriers.state[m.couriers.state == C.WORKING] = C.GONE
     pay0 = m.shops.pay.copy()
     for _ in range(10):
-        m.hire_couriers()
+        m.couriers.find_work()
     assert m.today.courier_vacancies > 0
     np.testing.assert_allclose(m.shops.pay, pay0 * 1.05**10)
     m.shops.vacancies[:] = 0
@@ -665,7 +679,7 @@ def advance_cases(params, n=400, delay=30, days=60, seed=0):
     j = Justice()
     rng = np.random.default_rng(seed)
     p = sim.params.Params.of({**params, "forensic_delay": delay})
-    j.open_cases(Role.COURIER, np.arange(n), "courier_first", 0, delay)
+    j.open_cases(Role.COURIER, np.arange(n), Offence.COURIER_FIRST, 0, delay)
     fled = convicted = 0
     first_conviction = None
     for day in range(days):
@@ -727,7 +741,7 @@ def test_incapacitation_and_release_of_couriers():
         # 5-8 years x 0.001 = 1.8-2.9 days
         for d in range(51, 54):
             m.day = d
-            m.administer_justice()
+            m.justice.administer()
         assert np.all(m.couriers.state[rows] == state)
         assert np.all(m.couriers.repeat[rows])
         assert m.justice.prisoners()[Role.COURIER] == 0
@@ -813,7 +827,7 @@ def test_initiation_grows_with_availability():
         for _ in range(40):
             fresh_day(m)
             m.today.orders, m.today.unmet_orders = 100, unmet
-            m.renew_buyers()
+            m.buyers.renew()
             news.append(m.today.new_buyers)
         return np.mean(news)
 
@@ -825,13 +839,13 @@ def test_treatment_makes_arrested_buyers_quit_and_lowers_relapse():
     m = live(treatment=1.0, treatment_effect=1.0)
     rows = np.flatnonzero(m.buyers.state == B.ACTIVE)[:200]
     fresh_day(m)
-    m.arrest_buyers(rows)
+    m.buyers.arrest(rows)
     assert m.today.buyers_treated == 200
     assert np.all(m.buyers.state[rows] == B.FORMER) and np.all(m.buyers.treated[rows])
     u = live(treatment=0.0)
     rows = np.flatnonzero(u.buyers.state == B.ACTIVE)[:200]
     fresh_day(u)
-    u.arrest_buyers(rows)
+    u.buyers.arrest(rows)
     assert u.today.buyers_treated == 0 and np.all(u.buyers.state[rows] == B.ACTIVE)
     # relapse: half of all buyers treated
     r = live(relapse_rate=0.1, recovery_rate=0.0, quit_rate=0.0)
@@ -946,13 +960,13 @@ def test_buyer_imprisonment_lowers_ordering_vs_fines():
     """(18) Imprisoning buyers raises the arrest cost they weigh, and they order less."""
     fine = live(buyer_imprisonment=False)
     prison = live(buyer_imprisonment=True)
-    assert fine.buyer_arrest_cost() == pytest.approx(fine.p.fine_kzt)
-    assert prison.buyer_arrest_cost() > 10 * fine.buyer_arrest_cost()
+    assert fine.buyers.arrest_cost() == pytest.approx(fine.p.fine_kzt)
+    assert prison.buyers.arrest_cost() > 10 * fine.buyers.arrest_cost()
     price = fine.p.reference_price
     counts = []
     for m in (fine, prison):
         m.buyers.perceived_risk[m.buyers.state == B.ACTIVE] = 0.01
-        counts.append(sum(len(m.buyers.decide_orders(price, m.buyer_arrest_cost())) for _ in range(10)))
+        counts.append(sum(len(m.buyers.decide_orders(price, m.buyers.arrest_cost())) for _ in range(10)))
     assert counts[1] < 0.75 * counts[0]
 
 
@@ -970,14 +984,14 @@ def test_arrested_buyers_fined_stay_active_imprisoned_leave():
     m = live(buyer_imprisonment=True, treatment=0.0)
     rows = np.flatnonzero(m.buyers.state == B.ACTIVE)[:20]
     fresh_day(m)
-    m.arrest_buyers(rows)
+    m.buyers.arrest(rows)
     assert np.all(m.buyers.state[rows] == B.PRISON)
     assert np.isin(rows, m.justice.person[m.justice.role == Role.BUYER]).all()
     f = live(buyer_imprisonment=False, treatment=0.0)
     rows = np.flatnonzero(f.buyers.state == B.ACTIVE)[:20]
     cases = (f.justice.role == Role.BUYER).sum()
     fresh_day(f)
-    f.arrest_buyers(rows)
+    f.buyers.arrest(rows)
     assert np.all(f.buyers.state[rows] == B.ACTIVE)  # fined, back on the street
     assert (f.justice.role == Role.BUYER).sum() == cases == 0
 
@@ -994,7 +1008,7 @@ def test_absconded_buyers_do_not_stay_in_prison_state():
     """Regression: absconders used to stay in buyers.state == PRISON for ever (fixed in a6c2193)."""
     m = model(1, buyer_imprisonment=True, buyer_detection=0.003, abscond_rate=0.05, forensic_delay=30)
     m.run_for(150)
-    assert m.wanted > 0
+    assert m.justice.wanted > 0
     open_cases = (m.justice.role == Role.BUYER) & (m.justice.state != 2)
     assert m.buyers.count(B.PRISON) == int(open_cases.sum())
 
@@ -1033,7 +1047,7 @@ def test_statistics_targeting_shifts_arrests_from_couriers_to_buyers():
     stat = live(targeting_mode="statistics")
     stat.city.patrol[:] = bal.city.patrol  # same patrol, different use of it
     hb, hs = bal.police.street_hazards(), stat.police.street_hazards()
-    assert np.all(hs["buyer"] >= hb["buyer"]) and np.all(hs["per_placement"] <= hb["per_placement"])
+    assert np.all(hs.buyer >= hb.buyer) and np.all(hs.per_placement <= hb.per_placement)
     over = {"courier_detection": 0.0005}
     days, seeds = 150, (1, 2, 3)
     buyers_b = total("arrests_buyer", days, seeds, targeting_mode="balanced", **over)
@@ -1052,7 +1066,7 @@ def test_statistics_patrol_follows_buyer_pickups():
     for _ in range(30):
         m.police.record_finds(np.zeros(0, dtype=np.int64), pickups)
     m.police.allocate_budget()
-    assert m.city.patrol[hot] > 0.9 * m.police.effort["patrol"]
+    assert m.city.patrol[hot] > 0.9 * m.police.effort.patrol
 
 
 # ---------------------------------------------------------------- prices
@@ -1107,7 +1121,7 @@ def sell_and_watch(m):
         return deliveries[-1][2]
 
     m.stashes.deliver = deliver
-    m.sell_to_buyers(m.police.street_hazards(), np.zeros(0, dtype=np.int64), wages=np.zeros(len(m.shops)))
+    m.buyers.buy(m.police.street_hazards(), np.zeros(0, dtype=np.int64), wages=np.zeros(len(m.shops)))
     m.stashes.deliver = original
     ((shop, restash, sent),) = deliveries
     return shop, restash, sent
@@ -1122,16 +1136,17 @@ def test_a_buyer_who_finds_nothing_is_sent_a_new_stash_the_next_day_and_a_second
     )
     state = m.stashes.state
     state[np.flatnonzero(state == StashState.PRESENT)[::2]] = StashState.SEIZED  # half of what is on file was seized
-    m.owed_buyer, m.owed_shop = m.owed_buyer[:0], m.owed_shop[:0]  # nobody owed from the first day
+    b = m.buyers
+    b.owed_buyer, b.owed_shop = b.owed_buyer[:0], b.owed_shop[:0]  # nobody owed from the first day
     fresh_day(m)
     was_present = m.stashes.state == StashState.PRESENT
     shop, restash, sent = sell_and_watch(m)
     assert not restash.any() and sent.missing.sum() > 5
     np.testing.assert_array_equal(sent.missing, (sent.sent >= 0) & ~was_present[np.maximum(sent.sent, 0)])
-    np.testing.assert_array_equal(m.owed_shop, shop[sent.missing])  # each not-found buyer is owed a re-stash
+    np.testing.assert_array_equal(m.buyers.owed_shop, shop[sent.missing])  # each not-found buyer is owed a re-stash
     assert m.today.transactions == int(sent.got.sum()) and m.today.restashes == 0
     assert m.today.not_found_rate == pytest.approx(sent.missing.sum() / (sent.sent >= 0).sum())
-    owed, owed_shop = m.owed_buyer.copy(), m.owed_shop.copy()
+    owed, owed_shop = m.buyers.owed_buyer.copy(), m.buyers.owed_shop.copy()
     # Next morning each shop plans one new stash per buyer it owes, on top of its ground stock.
     m.shops.stock[:] = 1e9
     on_file, owing = m.stashes.on_file(n_shops), np.bincount(owed_shop, minlength=n_shops)
@@ -1153,7 +1168,7 @@ def test_a_buyer_who_finds_nothing_is_sent_a_new_stash_the_next_day_and_a_second
     np.testing.assert_array_equal(on_file_rows[sent.sent[:k]], owed_shop)
     assert m.today.restashes == k
     assert m.today.restash_failures == bad.sum() == (~sent.got[:k]).sum()  # a second failure is final:
-    assert len(m.owed_buyer) == 0  # nobody is owed again
+    assert len(m.buyers.owed_buyer) == 0  # nobody is owed again
     # Re-stash pickups pay nothing more: the revenue is today's orders sent a stash, at their shop's price.
     new = ~restash & (sent.sent >= 0)
     assert m.today.revenue == pytest.approx((m.shops.price[shop[new]] * m.p.stash_grams).sum())
@@ -1162,11 +1177,11 @@ def test_a_buyer_who_finds_nothing_is_sent_a_new_stash_the_next_day_and_a_second
 def test_restashes_of_a_closed_shop_are_dropped_as_failures():
     m = live(buyer_detection=0.0)
     fresh_day(m)
-    m.owed_buyer = np.flatnonzero(m.buyers.state == B.ACTIVE)[:6]
-    m.owed_shop = np.array([0, 0, 0, 1, 1, 1])
+    m.buyers.owed_buyer = np.flatnonzero(m.buyers.state == B.ACTIVE)[:6]
+    m.buyers.owed_shop = np.array([0, 0, 0, 1, 1, 1])
     m.shops.active[0] = False
-    m.drop_restashes()
-    np.testing.assert_array_equal(m.owed_shop, [1, 1, 1])
+    m.buyers.drop_restashes()
+    np.testing.assert_array_equal(m.buyers.owed_shop, [1, 1, 1])
     assert m.today.restash_failures == 3 and m.today.unmet_orders == 3
 
 
@@ -1178,7 +1193,7 @@ def test_shop_exits_when_cash_runs_out():
     m.shops.cash[0] = -1.0
     couriers = np.flatnonzero((m.couriers.state == C.WORKING) & (m.couriers.shop == 0))
     assert len(couriers) > 0
-    m.enter_and_exit()
+    enter_and_exit(m)
     assert not m.shops.active[0] and m.shops.active[1:3].all()
     assert np.all(m.couriers.state[couriers] == C.CANDIDATE)
     assert not ((m.stashes.shop == 0) & (m.stashes.state == StashState.PRESENT)).any()
@@ -1205,7 +1220,7 @@ def test_shop_entry_when_profitable_not_when_losing():
         n = len(m.shops)
         for _ in range(5):
             m.shops.profit[n:] = profit  # entrants earn as the incumbents do
-            m.enter_and_exit()
+            enter_and_exit(m)
         results[label] = len(m.shops) - n
     assert results == {"rich": 5, "poor": 0, "unserved": 5, "below hurdle": 0, "above hurdle": 5}
 
@@ -1218,7 +1233,7 @@ def test_shops_close_after_exit_patience_days_of_losses_and_when_out_of_money():
     m.shops.loss_days[0] = 30
     m.shops.loss_days[1] = 29
     m.shops.cash[2] = -1.0
-    m.enter_and_exit()
+    enter_and_exit(m)
     assert not m.shops.active[0] and m.shops.active[1] and not m.shops.active[2]
     assert m.today.shops_closed == 2
 
@@ -1231,7 +1246,7 @@ def test_closed_shops_and_labs_leave_the_mesa_agentset():
     m = live()
     fresh_day(m)
     n_ops, n_labs = len(m.agents_by_type[Operator]), len(m.agents_by_type[Lab])
-    m._close_shop(0, seize=False)
+    m.shops.close_down(0, seize=False)
     m.labs.close(np.array([0]))
     m.tidy_rosters()  # agents leave Mesa's AgentSets at the end of the day
     assert len(m.agents_by_type[Operator]) == n_ops - 1
@@ -1302,7 +1317,7 @@ def test_lab_police_effort_finds_labs_without_leads():
         m.police.allocate_budget()
         m.labs.leads[:] = 0.0
         m.shops.leads[:] = 0.0
-        m.investigate()
+        m.police.investigate()
         found[share] = m.today.arrests_lab
     assert found == {0.0: 0, 0.1: 1}
 
@@ -1316,8 +1331,8 @@ def test_repeat_offenders_are_charged_as_repeat_and_large_quantities_aggravate(l
     m.shops.stock[:] = 1e6
     m.stashes = Stashes()  # every shop needs stashes today
     hz = m.police.street_hazards()
-    hz["per_placement"] = np.ones(m.city.n_districts)
-    m.work_couriers(hz)
+    hz = hz._replace(per_placement=np.ones(m.city.n_districts))
+    m.couriers.work(hz)
     case = m.justice.role == Role.COURIER
     arrested = m.justice.person[case]
     assert len(arrested) > 5
@@ -1348,7 +1363,7 @@ def test_initiation_grows_with_advertising_at_its_elasticity():
         for _ in range(40):
             fresh_day(m)
             m.today.orders, m.today.unmet_orders = 100, 0
-            m.renew_buyers()
+            m.buyers.renew()
             news.append(m.today.new_buyers)
         return np.mean(news)
 
@@ -1362,12 +1377,12 @@ def test_a_buyer_weighs_prison_in_his_own_income_not_a_couriers_wage():
     """(18b) A buyer's arrest cost under prison is his own income's worth (buyer_income), not a candidate's wage."""
     base = live(buyer_imprisonment=True)
     fine = base.p.fine_kzt
-    prison_part = base.buyer_arrest_cost() - fine
+    prison_part = base.buyers.arrest_cost() - fine
     assert prison_part > 0
     richer = live(buyer_imprisonment=True, buyer_income=2 * base.p.buyer_income)
-    assert richer.buyer_arrest_cost() - fine == pytest.approx(2 * prison_part)
+    assert richer.buyers.arrest_cost() - fine == pytest.approx(2 * prison_part)
     other_wage = live(buyer_imprisonment=True, reservation_wage=5 * base.p.reservation_wage)
-    assert other_wage.buyer_arrest_cost() == pytest.approx(base.buyer_arrest_cost())
+    assert other_wage.buyers.arrest_cost() == pytest.approx(base.buyers.arrest_cost())
 
 
 def test_a_buyer_discounts_prison_years_at_his_own_rate():
@@ -1376,15 +1391,15 @@ def test_a_buyer_discounts_prison_years_at_his_own_rate():
     from sim.model.deterrence import discounted_years
 
     base = live(buyer_imprisonment=True)
-    fine, known = base.p.fine_kzt, base.perceived_law
-    per_year = known["buyer_prison_chance"] * base.p.prison_year_cost * base.p.buyer_income * 365.0
-    expected = discounted_years(known["buyer_prison"], base.p.buyer_discount_factor) * per_year
-    assert base.buyer_arrest_cost() - fine == pytest.approx(float(expected))
+    fine, known = base.p.fine_kzt, base.beliefs.law
+    per_year = known.buyer_prison_chance * base.p.prison_year_cost * base.p.buyer_income * 365.0
+    expected = discounted_years(float(known.years[Offence.BUYER_PRISON]), base.p.buyer_discount_factor) * per_year
+    assert base.buyers.arrest_cost() - fine == pytest.approx(float(expected))
     other_candidates = live(buyer_imprisonment=True, discount_factor_mean=0.9)
-    assert other_candidates.buyer_arrest_cost() == pytest.approx(base.buyer_arrest_cost())
+    assert other_candidates.buyers.arrest_cost() == pytest.approx(base.buyers.arrest_cost())
     steeper = live(buyer_imprisonment=True, buyer_discount_factor=0.2)
     milder = live(buyer_imprisonment=True, buyer_discount_factor=0.6)
-    assert fine < steeper.buyer_arrest_cost() < base.buyer_arrest_cost() < milder.buyer_arrest_cost()
+    assert fine < steeper.buyers.arrest_cost() < base.buyers.arrest_cost() < milder.buyers.arrest_cost()
 
 
 def test_felt_cost_is_linear_at_zero_and_bounded_when_it_saturates():
@@ -1403,7 +1418,7 @@ def test_a_saturating_response_deters_less_from_prison_than_a_linear_one():
     for saturation in (0.0, 0.1):
         m = live(buyer_imprisonment=True, arrest_cost_saturation=saturation)
         m.buyers.perceived_risk[m.buyers.state == B.ACTIVE] = 0.02  # one pickup in fifty: the term weighs
-        counts[saturation] = sum(len(m.buyers.decide_orders(m.p.reference_price, m.buyer_arrest_cost()))
+        counts[saturation] = sum(len(m.buyers.decide_orders(m.p.reference_price, m.buyers.arrest_cost()))
                                  for _ in range(10))  # fmt: skip
     assert counts[0.1] > 1.5 * counts[0.0]
 
@@ -1414,7 +1429,7 @@ def test_a_new_law_is_learnt_over_law_learning_days():
     def known_chance(days, learning):
         m = model(policy_start_day=5, policy={"buyer_imprisonment": True}, law_learning_days=learning)
         m.run_for(days)
-        return m.perceived_law["buyer_prison_chance"]
+        return m.beliefs.law.buyer_prison_chance
 
     assert known_chance(4, 30) == 0.0
     assert known_chance(4 + 30, 30) == pytest.approx(1 - np.exp(-1), abs=0.03)
@@ -1467,15 +1482,15 @@ def test_a_shop_with_several_channels_is_dark_only_when_all_are_blocked():
     m.day = d
     m.shops.channel[shop, :2] = Storefront.DETECTED  # two of three channels found, due today
     m.shops.channel_day[shop, :2] = d
-    m.police_storefronts()
+    m.shops.storefront_round()
     assert m.shops.storefront[shop] == Storefront.OPEN and m.shops.open_now()[shop]  # one channel still sells
     m.day = d + 2
-    m.police_storefronts()  # the two reopen as mirrors: paid for, but nobody had lost the shop
+    m.shops.storefront_round()  # the two reopen as mirrors: paid for, but nobody had lost the shop
     assert m.today.mirrors_opened == 2 and int((m.buyers.known == shop).sum()) == knew0
-    m.shops.block_all(np.array([shop]), mirror_delay=2)  # now every channel at once: dark
+    m.shops.block(np.array([shop]), mirror_delay=2)  # now every channel at once: dark
     assert m.shops.storefront[shop] == Storefront.BLOCKED and not m.shops.open_now()[shop]
     m.day = d + 4
-    m.police_storefronts()
+    m.shops.storefront_round()
     assert m.today.mirrors_opened == 3 and m.shops.storefront[shop] == Storefront.OPEN
     assert 0.3 * knew0 < int((m.buyers.known == shop).sum()) < 0.7 * knew0  # back from dark: half lost
 
@@ -1500,7 +1515,7 @@ def test_blocking_is_bounded_by_the_cyber_units_officer_days():
     m = live(storefronts_per_shop=3, officer_days_per_block=5.0, storefront_detection=0.0)
     fresh_day(m)
     m.day = 20
-    m.police.effort["cyber"] = 10.0  # two blocks a day
+    m.police.effort.cyber = 10.0  # two blocks a day
     active = np.flatnonzero(m.shops.active)
     m.shops.channel[active] = Storefront.DETECTED
     m.shops.channel_day[active] = 20
@@ -1514,7 +1529,7 @@ def test_blocking_is_bounded_by_the_cyber_units_officer_days():
     before = m.police.storefront_hazard()
     m.police.spend_on_blocks(2)
     assert m.police.storefront_hazard() == 0.0 < before  # ten officer-days blocking, none left to monitor
-    m.police.effort["cyber"] = 1.0  # a fifth of a block a day: one every five days
+    m.police.effort.cyber = 1.0  # a fifth of a block a day: one every five days
     m.police.spend_on_blocks(0)
     m.police.block_credit = 0.0
     assert [m.police.blocks_allowed() for _ in range(5)] == [0, 0, 0, 0, 1]

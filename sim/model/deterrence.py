@@ -6,14 +6,20 @@ lost, ``sum_{t<S} beta**t = (1 - beta**S) / (1 - beta)``: each extra year adds
 less, and for the impatient (small ``beta``) long terms add almost nothing.
 Certainty is never read from the true parameters: each agent's perceived
 arrest risk moves towards the share of arrests it saw among a few peers.
+What all agents believe of the law and of the chance of conviction is one
+shared belief (``Beliefs``).
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 
 from sim.model.engine.compiled import inline, jit
 from sim.model.engine.elementary import exp, power_
+from sim.model.world.sanctions import Offence, mean_sentence
+from sim.params import Params
 
 
 @inline
@@ -93,3 +99,55 @@ def observe_peers(roster, learning: np.ndarray, arrest_rate: float, stream: str)
     # Each row's own number (from ``stream``, one of ``sim.model.engine.draws.STREAMS``); none needed at rate 0.
     uniforms = roster.model.stream.keyed(stream, roster.uid, where=learning) if rate > 0 else np.zeros(0)
     learn_from_peers(uniforms, learning, roster.perceived_risk, p.peers_observed, rate, p.learning_rate)
+
+
+class Law(NamedTuple):
+    """The law as a sanction: mean prison years of each offence, and the chance an arrested buyer is imprisoned."""
+
+    years: np.ndarray  # by ``sanctions.Offence``
+    buyer_prison_chance: float  # 1 if buyers are imprisoned, else 0
+
+
+def law_in_force(p: Params) -> Law:
+    """Mean prison years of each offence under today's law, and whether buyers are jailed."""
+    years = np.array([mean_sentence(p.sanction_regime, offence, p.severity_multiplier) for offence in Offence])
+    return Law(years, 1.0 if p.buyer_imprisonment else 0.0)
+
+
+class Beliefs:
+    """What couriers and buyers alike believe of the law and of its certainty (docs/ODD.md, section 2.3).
+
+    ``conviction`` is the perceived chance that an arrest ends in conviction,
+    one value for the whole model, learned from the cases decided; ``learned``
+    the law as learned so far, when learning takes time (``law_learning_days``).
+    """
+
+    def __init__(self, model):
+        self.model = model
+        self.conviction = model.p.prior_conviction
+        self.learned = law_in_force(model.p)
+
+    @property
+    def law(self) -> Law:
+        """Sentences (and the chance of prison for buyers) as couriers and buyers know them.
+
+        With ``law_learning_days`` 0 the law in force, else what they learned of it so far (``learn_the_law``).
+        """
+        p = self.model.p
+        return law_in_force(p) if p.law_learning_days == 0 else self.learned
+
+    def learn_the_law(self) -> None:
+        """Close a share 1 / ``law_learning_days`` of the gap to the law in force."""
+        p, learned = self.model.p, self.learned
+        rate = 1.0 / max(1, p.law_learning_days)
+        law = law_in_force(p)
+        chance = learned.buyer_prison_chance
+        self.learned = Law(
+            learned.years + rate * (law.years - learned.years), chance + rate * (law.buyer_prison_chance - chance)
+        )
+
+    def learn_conviction(self, convicted: int, decided: int) -> None:
+        """Move ``conviction`` towards the share of today's decided cases that ended in conviction."""
+        if decided:
+            share = convicted / decided
+            self.conviction += self.model.p.learning_rate * (share - self.conviction)

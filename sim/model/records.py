@@ -53,6 +53,7 @@ class Recorder:
         ) if "shops" in kinds else None  # fmt: skip
         self._purchases: list[tuple[np.ndarray, ...]] = []
         self._spells: list[tuple[np.ndarray, ...]] = []
+        self._written = np.full(0, -1, dtype=np.int64)  # by courier uid: the hired day of his last spell written
 
     def purchases(self, buyers: np.ndarray, shops: np.ndarray, outcomes: np.ndarray, attempt: int) -> None:
         """Today's pickups: buyer rows, shop rows (-1: none found), outcome codes (indices of ``OUTCOMES``).
@@ -74,9 +75,14 @@ class Recorder:
             self.shops.collect(m)
         if "couriers" in self.kinds:
             c = m.couriers
-            ended = np.flatnonzero((c.hired_day >= 0) & (c.state != CourierState.WORKING))
+            issued = int(c.uid[-1]) + 1 if len(c) else 0  # uids grow with the rows
+            if len(self._written) < issued:
+                self._written = np.concatenate([self._written, np.full(issued - len(self._written), -1)])
+            ended = np.flatnonzero(
+                (c.hired_day >= 0) & (c.state != CourierState.WORKING) & (self._written[c.uid] != c.hired_day)
+            )
             self._spells.append(self._spell_rows(ended, m.day))
-            c.hired_day[ended] = -1
+            self._written[c.uid[ended]] = c.hired_day[ended]
 
     def _spell_rows(self, rows: np.ndarray, day: int) -> tuple[np.ndarray, ...]:
         c, shops = self.model.couriers, self.model.shops
@@ -110,7 +116,7 @@ class Recorder:
             })  # fmt: skip
         if "couriers" in self.kinds:
             c = self.model.couriers
-            working = np.flatnonzero(c.hired_day >= 0)
+            working = np.flatnonzero((c.hired_day >= 0) & (c.state == CourierState.WORKING))
             parts = list(zip(*self._spells, self._spell_rows(working, self.model.day), strict=True))
             courier, shop, hired, ended, end = (np.concatenate(p) for p in parts)
             out["couriers"] = pd.DataFrame({

@@ -33,7 +33,6 @@ import numpy as np
 from sim.io.config import load_scenario, read_toml
 from sim.model.events import happen
 from sim.model.market import KladMarket
-from sim.model.roles.couriers import Round
 from sim.model.roles.shops import Storefront
 from sim.model.world.stashes import StashState
 from sim.params import REGISTRY, ParameterError, resolve, validate
@@ -233,25 +232,19 @@ class DemoMarket(KladMarket):
     def step(self) -> None:
         """One day of the market; the policy's start, a crackdown's end and the day's arrests are noted."""
         pending = not self.policy_active and bool(self.policy)
-        cracking = bool(self.crackdowns)
+        cracking = bool(self.police.crackdowns)
         super().step()
         if pending and self.policy_active:
             self.events.append(Mark(self.day, f"policy of '{self.scenario_name}' starts"))
-        if cracking and not self.crackdowns:
+        if cracking and not self.police.crackdowns:
             self.events.append(Mark(self.day, "crackdown ends", change=False))
-        self._arrests.append(
-            (self.day, np.concatenate([self.arrest_districts["courier"], self.arrest_districts["buyer"]]))
-        )
+        laid, sales = self.street
+        self._arrests.append((self.day, np.concatenate([laid.arrested_district, sales.arrest_districts])))
+        # Where each courier at work laid his last stash today; a courier keeps his place on the map by his uid.
+        couriers, last = np.unique(laid.laid_uid[::-1], return_index=True)
+        self._couriers_today = (couriers, laid.laid_district[::-1][last])
         states = self.shops.storefront[self.shops.active]
         self._storefront_days.append(tuple(int(np.count_nonzero(states == s)) for s in Storefront))
-
-    def work_couriers(self, hazards: dict) -> Round:
-        """As in the market; also notes where each courier at work laid his last stash today."""
-        laid = super().work_couriers(hazards)
-        couriers, last = np.unique(laid.laid_courier[::-1], return_index=True)
-        # A courier keeps his place on the map by his uid (his row may change when the roster is compacted).
-        self._couriers_today = (self.couriers.uid[couriers], laid.laid_district[::-1][last])
-        return laid
 
     # ------------------------------------------------------------ levers now
     def set_lever(self, name: str, value: Any, note: bool = True) -> Any:
@@ -297,8 +290,8 @@ class DemoMarket(KladMarket):
 
         A second press while one is on extends it instead of multiplying again.
         """
-        if self.crackdowns:
-            self.crackdowns[-1] = (self.steps + 1 + days, self.crackdowns[-1][1])
+        if self.police.crackdowns:
+            self.police.extend_crackdown(self.steps + 1 + days)
         elif not any(e["action"] == "crackdown" for e in self.timeline):
             self.schedule({"action": "crackdown", "police_multiplier": factor, "duration": days})
         self._note(f"police crackdown x{factor:g} for {days} days")

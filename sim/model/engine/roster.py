@@ -208,8 +208,3 @@ class Roster:
         self._views = views
         self._viewed = int(remap[: self._viewed].max(initial=-1)) + 1
         return remap
-
-
-def remap_rows(rows: np.ndarray, remap: np.ndarray) -> np.ndarray:
-    """References to roster rows after a compaction (``Roster.tidy``'s map); -1 stays -1."""
-    return remap[rows]

@@ -11,16 +11,23 @@ relapse.
 from __future__ import annotations
 
 from enum import IntEnum
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
-from sim.model.deterrence import felt_cost, observe_peers
+from sim.model.deterrence import discounted_years, felt_cost, observe_peers
 from sim.model.engine.compiled import jit
 from sim.model.engine.draws import categorical, cdf, from_cdf
 from sim.model.engine.elementary import exp_, log, log_, lognormal, power, power_
 from sim.model.engine.roster import Field, Roster, RosterAgent
+from sim.model.records import OUTCOMES
 from sim.model.world.contacts import NEVER
+from sim.model.world.justice import Role
+from sim.model.world.sanctions import Offence
+from sim.model.world.stashes import Delivery
+
+if TYPE_CHECKING:
+    from sim.model.roles.police import Hazards
 
 
 class BuyerState(IntEnum):
@@ -218,13 +225,31 @@ def forget(known, shop, uniforms, keep_share):
 
 
 # ------------------------------------------------------------------ the role
+class Sales(NamedTuple):
+    """What the day's pickups came to: what buyers learn from, and where buyers were arrested."""
+
+    arrest_rate: float  # share of pickups that ended in an arrest
+    arrest_districts: np.ndarray  # where each arrested buyer was caught
+
+
 class BuyerRoster(Roster):
-    """All buyers, updated in bulk."""
+    """All buyers, updated in bulk, and the re-stashes owed to them.
+
+    A buyer whose stash was not found complains; his shop has a courier lay
+    him a new stash (``owed_buyer``, ``owed_shop``), which he picks up the
+    next day.
+    """
 
     compacts = True
 
     agent_class = Buyer
     gone_state = BuyerState.RECOVERED
+
+    def __init__(self, model):
+        super().__init__(model)
+        # Buyers whose stash was not found today, and their shops: a courier lays each a new stash for tomorrow.
+        self.owed_buyer = np.zeros(0, dtype=np.int64)
+        self.owed_shop = np.zeros(0, dtype=np.int64)
 
     def start_using(self, n: int, state: BuyerState, storefront_weights: np.ndarray) -> np.ndarray:
         """Add ``n`` buyers with drawn traits, each knowing ``first_storefronts`` storefronts drawn by visibility.
@@ -250,6 +275,18 @@ class BuyerRoster(Roster):
     def expected_orders(self) -> float:
         """Orders a day of the active buyers at the reference price and no perceived risk."""
         return float(self.order_rate[self.state == BuyerState.ACTIVE].sum())
+
+    def arrest_cost(self) -> float:
+        """Money value of an arrest to a buyer, as buyers know the law: a fine, plus discounted prison years.
+
+        A prison year costs the buyer ``prison_year_cost`` years of his own income (``buyer_income``), not a
+        courier candidate's wage, and the years are discounted at the buyer's own rate (``buyer_discount_factor``).
+        """
+        p, known = self.model.p, self.model.beliefs.law
+        if known.buyer_prison_chance == 0:
+            return p.fine_kzt
+        lost = float(discounted_years(float(known.years[Offence.BUYER_PRISON]), p.buyer_discount_factor))
+        return p.fine_kzt + known.buyer_prison_chance * lost * p.prison_year_cost * p.buyer_income * 365.0
 
     def decide_orders(self, price: float, arrest_cost: float) -> np.ndarray:
         """Rows of the active buyers who order today (``decide_orders``)."""
@@ -282,7 +319,18 @@ class BuyerRoster(Roster):
         """Update perceived pickup risk from arrests among peers."""
         observe_peers(self, self.state == BuyerState.ACTIVE, arrest_rate, "buyer_peers")
 
-    def arrest(self, rows: np.ndarray, imprisoned: bool) -> np.ndarray:
+    def arrest(self, rows: np.ndarray) -> None:
+        """Arrested buyers are fined, or imprisoned under tightened penalties; some are treated."""
+        m = self.model
+        imprison = m.p.buyer_imprisonment
+        treated = self._detain(rows, imprison)
+        m.ledger.arrested(self, rows)
+        if imprison:
+            m.justice.open_cases(Role.BUYER, rows, Offence.BUYER_PRISON, m.day, m.p.forensic_delay)
+        m.today.arrests_buyer += len(rows)
+        m.today.buyers_treated += len(treated)
+
+    def _detain(self, rows: np.ndarray, imprisoned: bool) -> np.ndarray:
         """Arrested buyers learn from it; some are treated instead of fined. Returns treated rows."""
         p = self.model.p
         self.perceived_risk[rows] += p.learning_rate * (1.0 - self.perceived_risk[rows])
@@ -313,6 +361,145 @@ class BuyerRoster(Roster):
         in_use = (self.state == BuyerState.ACTIVE) | (self.state == BuyerState.FORMER)
         uniforms = self.model.stream.keyed("use", self.uid, where=in_use)
         use_transitions(uniforms, self.state, self.treated, self.known, self.perceived_risk, rates)
+
+    def buy(self, hazards: Hazards, found_districts: np.ndarray, wages: np.ndarray) -> Sales:
+        """Buyers order, prepay, and go to a stash; some find nothing, some are arrested.
+
+        A buyer who finds nothing complains; the operator has a courier lay him
+        a new stash [001 L120, L127], which he picks up the next day (the
+        newest stash of his shop on file). A second failure is final.
+
+        Args:
+            hazards: today's street hazards (``Police.street_hazards``).
+            found_districts: where patrols found stashes today (the police remember both kinds of finds).
+            wages: what each shop paid its couriers today, KZT.
+        """
+        m = self.model
+        p, shops = m.p, m.shops
+        open_now = shops.open_now()
+        price = shops.market_price()
+        ordering = self.decide_orders(price, self.arrest_cost())
+        chosen = self.choose_storefronts(ordering, open_now, shops.visibility * shops.active)
+        has_shop = chosen >= 0
+        buyers, shop = ordering[has_shop], chosen[has_shop]
+        # Yesterday's "not found" first: each such buyer goes to the new stash laid for him, if his shop still runs.
+        self.drop_restashes()
+        owed, owed_shop = self.owed_buyer, self.owed_shop
+        pickups = np.concatenate([owed, buyers])
+        shop = np.concatenate([owed_shop, shop])
+        restash = np.arange(len(shop)) < len(owed)
+        # Each pickup's own numbers (a buyer's re-stash and his new order are two), whatever other buyers do.
+        pickup_uid = self.uid[pickups] * 2 + (~restash)
+        sent = m.stashes.deliver(shop, restash, len(shops), m.stream.keyed("pickup", pickup_uid))
+        got, district = sent.got, sent.district
+        new_missing = sent.missing & ~restash
+        self.owed_buyer, self.owed_shop = pickups[new_missing], shop[new_missing]
+
+        chance = m.stream.keyed("buyer_arrest", pickup_uid)
+        arrested = got & (chance < hazards.buyer[np.maximum(district, 0)])
+        n_got, n_arrested = int(np.count_nonzero(got)), int(np.count_nonzero(arrested))
+        n_sold = n_got - n_arrested
+        m.ledger.seized(n_arrested * p.stash_grams)
+        m.ledger.cumulative["sold"] += n_sold * p.stash_grams
+        visits = np.bincount(district[got], minlength=m.city.n_districts)
+        m.police.record_finds(np.concatenate([found_districts, district[arrested]]), visits)
+        self.arrest(pickups[arrested])
+        if m.recorder:
+            self._record_purchases(ordering, chosen, sent, arrested, (owed, owed_shop))
+        self._book_sales(shop, restash, sent, wages)
+        day = m.today
+        day.orders = len(ordering)
+        day.unmet_orders += len(ordering) - len(buyers)
+        day.transactions = n_sold
+        day.grams_sold = n_sold * p.stash_grams
+        day.price_per_gram = price
+        day.restashes = len(owed)
+        return Sales(n_arrested / max(1, n_got), district[arrested])
+
+    def _book_sales(self, shop: np.ndarray, restash: np.ndarray, sent: Delivery, wages: np.ndarray) -> None:
+        """The shops book today's orders, sales and wages; the day's unmet orders, re-stashes and revenue.
+
+        ``shop`` is each pickup's shop (the re-stashes, ``restash``, first), ``sent`` where each was sent.
+        """
+        shops, day, grams = self.model.shops, self.model.today, self.model.p.stash_grams
+        n_shops, got, new = len(shops), sent.got, ~restash
+        orders = np.bincount(shop[new], minlength=n_shops)
+        served = np.bincount(shop[got & new], minlength=n_shops)  # today's orders served today
+        prepaid = np.bincount(shop[new & (sent.sent >= 0)], minlength=n_shops)  # buyers pay when sent a stash
+        revenue = prepaid * shops.price * grams
+        shops.book_day(orders.astype(float), served.astype(float), revenue, wages)
+        failed_restash = int(np.count_nonzero(restash & ~got))  # a second failure is final
+        day.unmet_orders += int(np.count_nonzero(new & (sent.sent < 0))) + failed_restash
+        day.revenue = float(revenue.sum())
+        day.not_found_rate = int(np.count_nonzero(sent.missing)) / max(1, int(np.count_nonzero(sent.sent >= 0)))
+        day.restash_failures += failed_restash
+
+    def _record_purchases(self, ordering, chosen, sent, arrested, owed) -> None:
+        """Today's orders (attempt 1) and re-stash pickups (attempt 2) in the purchase records.
+
+        ``owed`` holds the buyer and shop rows of the re-stash pickups, sent before the orders.
+        """
+        recorder = self.model.recorder
+        n_owed = len(owed[0])
+        code = {o: OUTCOMES.index(o) for o in OUTCOMES}
+        outcome = np.select(
+            [sent.sent < 0, arrested, sent.got], [code["no stash"], code["seized"], code["got"]], code["not found"]
+        )
+        first = np.full(len(ordering), code["no storefront"])
+        first[chosen >= 0] = outcome[n_owed:]
+        recorder.purchases(ordering, chosen, first, attempt=1)
+        recorder.purchases(owed[0], owed[1], outcome[:n_owed], attempt=2)
+
+    def drop_restashes(self) -> None:
+        """Re-stashes owed by a shop that closed, or to a buyer now in prison or recovered, are never picked up.
+
+        They count as failed re-stashes and unmet orders of the day (and, in the purchase records, as attempts
+        that found "no stash").
+        """
+        m = self.model
+        still = m.shops.active[self.owed_shop] & (self.state[self.owed_buyer] <= BuyerState.FORMER)
+        if still.all():
+            return
+        gone = np.count_nonzero(~still)
+        m.today.restash_failures += gone
+        m.today.unmet_orders += gone
+        if m.recorder:
+            m.recorder.purchases(self.owed_buyer[~still], self.owed_shop[~still],
+                                 np.full(gone, OUTCOMES.index("no stash")), attempt=2)  # fmt: skip
+        self.owed_buyer, self.owed_shop = self.owed_buyer[still], self.owed_shop[still]
+
+    def renew(self) -> None:
+        """Quitting, relapse and recovery; new users start with availability and advertising."""
+        m = self.model
+        p, shops, today = m.p, m.shops, m.today
+        self.quit_relapse_recover(shops.market_price(), self.arrest_cost())
+        availability = 1.0 - today.unmet_orders / max(1, today.orders)
+        open_visibility = shops.visibility * shops.open_now()
+        advertising = power(open_visibility.sum() / max(1e-9, shops.initial_visibility), p.ad_elasticity)
+        rate = p.initiation_rate * m.scale * availability * advertising * (1.0 - p.prevention)
+        # No storefront, no start.
+        new = int(m.stream("initiation").poisson(max(0.0, rate))) if open_visibility.sum() > 0 else 0
+        if new:
+            self.start_using(new, BuyerState.ACTIVE, open_visibility)
+        today.new_buyers = new
+
+    def return_from_justice(self, acquitted: np.ndarray, released: np.ndarray, absconded: np.ndarray) -> None:
+        """Buyers set free are former users (who may relapse); those who fled no longer buy either."""
+        self.state[released] = BuyerState.FORMER
+        self.state[acquitted] = BuyerState.FORMER
+        self.state[absconded] = BuyerState.FORMER
+
+    def imprison(self, rows: np.ndarray) -> None:
+        """Convicted buyers stay in prison (they were held since their arrest)."""
+
+    def tidy(self) -> np.ndarray | None:
+        """As ``Roster.tidy``; re-stashes no longer owed are dropped first, and the case ledger follows the rows."""
+        self.drop_restashes()  # (none is owed to a departed buyer's row after this)
+        remap = super().tidy()
+        if remap is not None:
+            self.model.justice.renumber(Role.BUYER, remap)
+            self.owed_buyer = remap[self.owed_buyer]
+        return remap
 
     def forget_storefront(self, shop: int, keep_share: float) -> None:
         """Buyers who knew ``shop`` lose it, except ``keep_share`` who find its mirror."""

@@ -19,17 +19,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
 from sim.model.deterrence import discounted_years, observe_peers
 from sim.model.engine.compiled import inline, jit
 from sim.model.engine.draws import cdf
-from sim.model.engine.elementary import lognormal
+from sim.model.engine.elementary import lognormal, power
 from sim.model.engine.roster import Field, Roster, RosterAgent
 from sim.model.world.contacts import NEVER
-from sim.model.world.sanctions import courier_offence
+from sim.model.world.justice import Role, served_days
+from sim.model.world.sanctions import Offence, courier_offence, draw_sentences, mean_sentence
+from sim.model.world.stashes import StashState
+
+if TYPE_CHECKING:
+    from sim.model.roles.police import Hazards
 
 
 class CourierState(IntEnum):
@@ -55,7 +60,7 @@ class Courier(RosterAgent):
         "income": Field(float, 0.0, "KZT earned in the current job"),
         "target_income": Field(float, 0.0, "KZT after which he quits for good"),
         "repeat": Field(bool, False, "has a previous conviction"),
-        "hired_day": Field(np.int64, -1, "day the current (or last recorded) job began, -1 if none"),
+        "hired_day": Field(np.int64, -1, "day the current or last job began, -1 if never hired"),
         "hired_by": Field(np.int64, -1, "the shop of that job"),
         "seen_day": Field(np.int64, NEVER, "last day he worked for a shop (sim.model.world.contacts)"),
         "contact_day": Field(np.int64, NEVER, "last day he was arrested (sim.model.world.contacts)"),
@@ -323,6 +328,7 @@ class Round:
     laid_shop: np.ndarray  # per laid stash: its shop, district and courier row
     laid_district: np.ndarray
     laid_courier: np.ndarray
+    laid_uid: np.ndarray  # the courier's uid (his row changes when the roster compacts, at the end of the day)
     laid_by_shop: np.ndarray  # stashes laid, by shop
     seized_by_shop: np.ndarray  # stashes found on arrested couriers, by shop
     arrested: np.ndarray  # rows of the couriers caught
@@ -356,20 +362,20 @@ class CourierRoster(Roster):
         p = self.model.p
         return pay_per_stash * 0.5 * (p.batch_min + p.batch_max) * p.work_share
 
-    def first_offence(self) -> str:
+    def first_offence(self) -> Offence:
         """The charge a first-timer expects: caught halfway through an average batch, charged by that quantity."""
         p = self.model.p
         grams_when_caught = 0.25 * (p.batch_min + p.batch_max) * p.stash_grams
-        return str(courier_offence(False, grams_when_caught, p.large_quantity))
+        return Offence(int(courier_offence(False, grams_when_caught, p.large_quantity)))
 
     def job_cost(self) -> JobCost:
         """Today's inputs of ``job_margin``: the columns, the sentences as couriers know them, and the scale."""
-        p, m = self.model.p, self.model
-        known = m.perceived_law
+        p, beliefs = self.model.p, self.model.beliefs
+        years = beliefs.law.years
         return JobCost(
             self.repeat, self.discount_factor, self.reservation_wage, self.perceived_risk, self.risk_aversion,
-            known[self.first_offence()], known["courier_repeat"],
-            float(p.work_share * m.perceived_conviction * p.prison_year_cost * 365.0),
+            float(years[self.first_offence()]), float(years[Offence.COURIER_REPEAT]),
+            float(p.work_share * beliefs.conviction * p.prison_year_cost * 365.0),
         )  # fmt: skip
 
     def perceived_punishment_cost(self, rows: np.ndarray) -> np.ndarray:
@@ -419,22 +425,22 @@ class CourierRoster(Roster):
         """Update perceived risk from arrests seen among a few peers (candidates and couriers)."""
         observe_peers(self, self.state <= CourierState.WORKING, arrest_rate, "courier_peers")
 
-    def lay_stashes(self, need_by_shop: np.ndarray, placement_weights: np.ndarray, detection: dict) -> Round:
+    def lay_stashes(self, need_by_shop: np.ndarray, placement_weights: np.ndarray, detection: Hazards) -> Round:
         """One working day: couriers collect batches and hide them; some are caught.
 
         Args:
             need_by_shop: stashes each shop wants laid today (limited by its stock).
             placement_weights: where couriers hide stashes, by district (sums to 1).
-            detection: ``per_placement`` hazard by district and ``digital`` daily hazard.
+            detection: today's hazards: ``per_placement`` by district and the ``digital`` daily one.
         """
         p = self.model.p
-        known = min(1.0, detection["digital"] * (1.0 + (p.known_offender_detection - 1.0) * p.coordination))
-        shift = Shift(p.work_share, p.batch_min, p.batch_max, detection["digital"], known)
+        known = min(1.0, detection.digital * (1.0 + (p.known_offender_detection - 1.0) * p.coordination))
+        shift = Shift(p.work_share, p.batch_min, p.batch_max, detection.digital, known)
         working = self.state == CourierState.WORKING
         uniforms = self.model.stream.keyed("batches", self.uid, 4, where=working)
         batches = plan_batches(uniforms, self.state, self.shop, self.repeat, need_by_shop, shift)
         uniforms = self.model.stream("placement").random((int(batches.batch.sum()), 2))
-        placed = lay_batches(batches, cdf(placement_weights), detection["per_placement"], uniforms, len(need_by_shop))
+        placed = lay_batches(batches, cdf(placement_weights), detection.per_placement, uniforms, len(need_by_shop))
         working, shop, batch = batches.rows, batches.shop, batches.batch
         arrested = placed.caught_at < batch
         self.income[working] += placed.caught_at * self.model.shops.pay[shop]
@@ -443,6 +449,7 @@ class CourierRoster(Roster):
             laid_shop=shop[placed.laid_courier],
             laid_district=placed.laid_district,
             laid_courier=working[placed.laid_courier],
+            laid_uid=self.uid[working[placed.laid_courier]],
             laid_by_shop=placed.laid_by_shop,
             seized_by_shop=placed.seized_by_shop,
             arrested=working[arrested],
@@ -451,7 +458,20 @@ class CourierRoster(Roster):
             arrested_district=placed.caught_district[arrested],
         )
 
-    def arrest(self, rows: np.ndarray) -> None:
+    def arrest(self, rows: np.ndarray, grams_carried: np.ndarray) -> None:
+        """Couriers are arrested and charged by what they carried (a repeat offence, a large quantity, or a first)."""
+        if len(rows) == 0:
+            return
+        m = self.model
+        p = m.p
+        m.today.rearrests_courier += int(np.count_nonzero(self.repeat[rows]))
+        self.detain(rows)
+        m.ledger.arrested(self, rows)
+        offence = courier_offence(self.repeat[rows], grams_carried, p.large_quantity)
+        m.justice.open_cases(Role.COURIER, rows, offence, m.day, p.forensic_delay)
+        m.today.arrests_courier += len(rows)
+
+    def detain(self, rows: np.ndarray) -> None:
         """Arrested couriers await forensics; their own arrest raises their perceived risk."""
         self.state[rows] = CourierState.PENDING
         self.shop[rows] = -1
@@ -495,3 +515,100 @@ class CourierRoster(Roster):
     def count(self, state: CourierState) -> int:
         """Number of couriers in a state."""
         return int(np.count_nonzero(self.state == state))
+
+    # ------------------------------------------------------------ the day
+    def find_work(self) -> None:
+        """Shops advertise vacancies; willing candidates take them; unfilled jobs raise pay."""
+        m = self.model
+        shops, today = m.shops, m.today
+        working = self.working_by_shop(len(shops))
+        vacancies = shops.post_vacancies(working)
+        hires = self.hire(vacancies, shops.pay)
+        today.vacancy_days = shops.fill_vacancies(hires)
+        today.vacancies_filled = int(hires.sum())
+        shops.couriers[:] = working + hires
+        unfilled = vacancies - hires
+        shops.adjust_pay(unfilled)
+        today.courier_vacancies = int(unfilled.sum())
+
+    def work(self, hazards: Hazards) -> Round:
+        """Couriers lay the stashes their shops want; the caught ones lose the rest of their batch and may yield leads.
+
+        The phone of an arrested courier shows analysts where his stashes still
+        lie (``digital_analytics``). Badly placed stashes are lost.
+        """
+        m = self.model
+        p, shops, stashes = m.p, m.shops, m.stashes
+        n_shops = len(shops)
+        need = shops.plan_stashes(stashes.on_file(n_shops), np.bincount(m.buyers.owed_shop, minlength=n_shops))
+        laid = self.lay_stashes(need, m.city.placement, hazards)
+        grams = p.stash_grams
+        shops.stock -= (laid.laid_by_shop + laid.seized_by_shop) * grams
+        lost = m.stream("bad_placement").random(len(laid.laid_shop)) < p.bad_placement
+        stashes.hide(laid.laid_shop, laid.laid_district, laid.laid_courier, lost)
+        m.ledger.lost(int(lost.sum()) * grams)
+        m.ledger.seized_stashes(int(laid.seized_by_shop.sum()))
+        arrested = laid.arrested
+        if len(arrested):
+            self.arrest(arrested, laid.arrested_stashes * grams)
+            caught = np.zeros(len(self) + 1, dtype=bool)  # the extra last slot: stashes of no courier (-1)
+            caught[arrested] = True
+            still_there = caught[stashes.courier] & (stashes.state == StashState.PRESENT)
+            shown = still_there & (m.stream.keyed("analytics", stashes.uid) < p.digital_analytics)
+            stashes.seize(np.flatnonzero(shown))
+            m.ledger.seized_stashes(int(np.count_nonzero(shown)))
+            self._give_leads(laid.arrested_shop)
+        m.today.couriers_laying = laid.working
+        m.today.batch_stashes = int(laid.laid_by_shop.sum() + laid.seized_by_shop.sum())
+        return laid
+
+    def _give_leads(self, arrested_shop: np.ndarray) -> None:
+        """Each arrested courier may give a lead to his shop, and through it to the lab."""
+        m = self.model
+        chance = m.police.lead_probability()
+        rng = m.stream("leads")
+        leads = arrested_shop[rng.random(len(arrested_shop)) < chance]
+        m.shops.leads += np.bincount(leads, minlength=len(m.shops))
+        up = leads[rng.random(len(leads)) < m.p.lab_link]
+        labs = m.shops.lab[up]
+        m.labs.leads += np.bincount(labs[labs >= 0], minlength=len(m.labs))
+
+    def fill_prisons(self) -> None:
+        """Day 0: couriers convicted before the run are still serving, at this city's stock-flow level.
+
+        The flow is this city's expected courier arrests a day at day 0
+        (``Police.expected_courier_arrests``) times the chance a case ends in a
+        conviction, scaled by ``prison_fill``; the stock is that flow over the
+        time served. Releases (some back to the candidate pool, as repeat
+        offenders) thus flow from the first day. Each was charged as a courier
+        caught at a random placement of a batch (a large quantity or a first
+        offence, as ``courier_offence`` decides); the time left is uniform over
+        the part of the term served before parole, and the stock holds each
+        charge in proportion to its term.
+        """
+        m = self.model
+        p, rng = m.p, m.stream("prisons")
+        convicted = p.conviction_probability * power(1.0 - p.abscond_rate, p.forensic_delay)
+        flow = p.prison_fill * m.police.expected_courier_arrests() * convicted
+        batch = rng.integers(p.batch_min, p.batch_max + 1, 4096)
+        charges = courier_offence(False, rng.integers(1, batch + 1) * p.stash_grams, p.large_quantity)
+        offences, share = np.unique(charges, return_counts=True)
+        terms = np.array([mean_sentence(p.sanction_regime, o, p.severity_multiplier) for o in offences])
+        stock = flow * share / share.sum() * terms * p.time_served_share * 365.0
+        for offence, n in zip(offences, np.round(stock).astype(int), strict=True):
+            if n == 0:
+                continue
+            rows = self.recruit_candidates(n)
+            self.state[rows] = CourierState.PRISON
+            served = served_days(draw_sentences(rng, p.sanction_regime, offence, p.severity_multiplier, n),
+                                 p.time_served_share)  # fmt: skip
+            release = 1 + (rng.random(n) * served).astype(np.int64)
+            m.justice.imprison_at_start(Role.COURIER, rows, release, np.full(n, offence))
+
+    def tidy(self) -> np.ndarray | None:
+        """As ``Roster.tidy``; when rows are compacted, the case ledger and the stash database follow them."""
+        remap = super().tidy()
+        if remap is not None:
+            self.model.justice.renumber(Role.COURIER, remap)
+            self.model.stashes.renumber_couriers(remap)
+        return remap

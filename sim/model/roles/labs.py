@@ -18,10 +18,14 @@ officer-days the levers' values hold, and ``n`` times as many officers stop
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from sim.model.engine.elementary import power
 from sim.model.engine.roster import Field, Roster, RosterAgent
+from sim.model.world.justice import Role
+from sim.model.world.sanctions import Offence
 
 #: Lab and precursor officer-days at which the interception levers hold as given.
 REFERENCE_LAB_OFFICERS = 10.0
@@ -42,6 +46,16 @@ class Lab(RosterAgent):
         "unsold_days": Field(np.int64, 0, "days in a row without a bulk sale, once producing"),
         "leads": Field(float, 0.0, "usable leads police hold on the lab"),
     }
+
+
+class BulkSale(NamedTuple):
+    """What shops' bulk requests came to: per shop, grams delivered, price paid and supplier; and the imports."""
+
+    delivered: np.ndarray
+    paid: np.ndarray  # mean KZT/g of what the shop got
+    supplier: np.ndarray  # each shop's (possibly new) lab
+    imported: np.ndarray  # grams of each shipment bought from outside the city, in the order shipped
+    stopped: np.ndarray  # whether the border stopped it (seized)
 
 
 class LabRoster(Roster):
@@ -71,6 +85,14 @@ class LabRoster(Roster):
             ready_day=ready_day,
         )
 
+    def cook(self) -> None:
+        """Precursors arrive (or are intercepted) and labs cook."""
+        m = self.model
+        m.today.shipments_intercepted = self.receive_precursors()
+        made = self.produce()
+        m.today.grams_produced = made
+        m.ledger.cumulative["produced"] += made
+
     def receive_precursors(self) -> int:
         """Shipments due today arrive unless intercepted; returns shipments intercepted."""
         p, rng, today = self.model.p, self.model.stream("precursors"), self.model.day
@@ -85,7 +107,7 @@ class LabRoster(Roster):
 
     def interception(self, at_reference: float) -> float:
         """Chance a shipment is stopped, given the chance at the reference lab-police effort."""
-        return 1.0 - float(power(1.0 - at_reference, self.model.police.effort["labs"] / REFERENCE_LAB_OFFICERS))
+        return 1.0 - float(power(1.0 - at_reference, self.model.police.effort.labs / REFERENCE_LAB_OFFICERS))
 
     def produce(self) -> float:
         """Cook what capacity and precursors allow; returns grams produced."""
@@ -99,12 +121,8 @@ class LabRoster(Roster):
         self.idle_days = np.where(starved, self.idle_days + 1, 0)
         return float(made.sum())
 
-    def sell_bulk(self, requests: np.ndarray, supplier: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Serve shops' bulk requests from their supplier, or another lab with stock.
-
-        Returns grams delivered and price paid per shop, and each shop's
-        (possibly new) supplier.
-        """
+    def sell_bulk(self, requests: np.ndarray, supplier: np.ndarray) -> BulkSale:
+        """Serve shops' bulk requests from their supplier, or another lab with stock; imports fill the rest."""
         rng = self.model.stream("bulk")
         delivered = np.zeros(len(requests))
         paid = np.zeros(len(requests))
@@ -124,31 +142,33 @@ class LabRoster(Roster):
         producing = self.active & (self.ready_day <= self.model.day)
         self.unsold_days = np.where(producing & (sold == 0), self.unsold_days + 1, 0)
         self._record_scarcity(requests, delivered)
-        self._import(requests, delivered, paid)
-        return delivered, paid, supplier
+        imported, stopped = self._import(requests, delivered, paid)
+        return BulkSale(delivered, paid, supplier, imported, stopped)
 
-    def _import(self, requests: np.ndarray, delivered: np.ndarray, paid: np.ndarray) -> None:
+    def _import(self, requests: np.ndarray, delivered: np.ndarray, paid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Shops the labs left short buy from outside the city, up to today's import capacity, at the import price.
 
         A shipment stopped at the border is seized. ``delivered`` and ``paid``
         (the mean price of what a shop got) are updated in place.
+
+        Returns:
+            The grams of each shipment, in the order shipped, and whether the border stopped it.
         """
         p, model = self.model.p, self.model
         capacity = p.import_capacity * model.scale
         short = np.flatnonzero(requests - delivered > 1e-9)
         if capacity <= 0 or len(short) == 0:
-            return
+            return np.zeros(0), np.zeros(0, dtype=bool)
         stopped = model.stream("imports").random(len(short)) < self.interception(p.import_interdiction)
-        for shop, caught in zip(short, stopped, strict=True):
-            grams = min(requests[shop] - delivered[shop], capacity)
+        shipped = np.zeros(len(short))
+        for k, (shop, caught) in enumerate(zip(short, stopped, strict=True)):
+            grams = shipped[k] = min(requests[shop] - delivered[shop], capacity)
             capacity -= grams
-            model.today.grams_imported += grams
-            model.cumulative["produced"] += grams  # product shipped in counts as made, for the balance
             if caught:
-                model.count_seized(grams)
                 continue
             paid[shop] = (paid[shop] * delivered[shop] + p.import_price * grams) / max(delivered[shop] + grams, 1e-12)
             delivered[shop] += grams
+        return shipped, stopped
 
     def _record_scarcity(self, requests: np.ndarray, delivered: np.ndarray) -> None:
         """Smooth the market-wide share of bulk demand left unmet; prices follow it."""
@@ -156,6 +176,32 @@ class LabRoster(Roster):
         unmet = 1.0 - delivered.sum() / requests.sum() if requests.sum() > 0 else 0.0
         self.bulk_unmet += 0.1 * (unmet - self.bulk_unmet)
         self.price[:] = p.wholesale_price * (1.0 + p.scarcity_markup * self.bulk_unmet)
+
+    def raid(self, rows: np.ndarray) -> None:
+        """Police raid labs: chemists arrested, stock and precursors seized, the labs closed."""
+        m = self.model
+        m.ledger.seized(float(self.stock[rows].sum()))
+        self.stock[rows] = 0.0
+        self.precursor[rows] = 0.0
+        self.close(rows)
+        m.justice.open_cases(Role.LAB, np.full(len(rows), -1), Offence.LAB, m.day, m.p.forensic_delay)
+        m.today.arrests_lab += len(rows)
+
+    def enter_and_exit(self) -> None:
+        """Idle or unsold labs close, their stock lost; a shortfall of bulk starts new labs.
+
+        A lab closes when it has had no precursors for 90 days or sold nothing
+        for ``exit_patience`` days; set-ups follow the size of the bulk
+        shortfall and produce after ``lab_entry_delay`` days.
+        """
+        m = self.model
+        p = m.p
+        idle = np.flatnonzero(self.active & ((self.idle_days > 90) | (self.unsold_days >= p.exit_patience)))
+        m.ledger.lost(float(self.stock[idle].sum()))  # an abandoned lab's leftover stock
+        self.stock[idle] = 0.0
+        self.close(idle)
+        if m.stream("lab_entry").random() < min(1.0, p.lab_entry_rate * self.bulk_unmet / 0.1):
+            self.set_up(1, ready_day=m.day + p.lab_entry_delay)
 
     def close(self, rows: np.ndarray) -> None:
         """Labs leave the market (found by police, or idle too long)."""

@@ -9,14 +9,41 @@ by where buyers collect, spending most of the time on easy buyer arrests
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
+from typing import NamedTuple
+
 import mesa
 import numpy as np
 
 from sim.model.engine.elementary import exp, power
+from sim.model.world.stashes import StashState
 from sim.params import Params
 
 #: Cyber staff at which the digital detection parameters are stated.
 REFERENCE_CYBER_OFFICERS = 15.0
+
+
+@dataclass
+class Effort:
+    """Today's officer-days by activity (each ``police_budget`` x its ``share_<activity>``)."""
+
+    patrol: float = 0.0
+    cyber: float = 0.0
+    investigation: float = 0.0
+    labs: float = 0.0
+
+
+#: The police's activities, in the order of ``Effort``.
+ACTIVITIES = tuple(f.name for f in fields(Effort))
+
+
+class Hazards(NamedTuple):
+    """Today's detection probabilities on the street, by district, and the digital one."""
+
+    per_placement: np.ndarray  # a courier seen while hiding one stash
+    stash: np.ndarray  # a hidden stash found in a day
+    buyer: np.ndarray  # a pickup ending in arrest
+    digital: float  # a working courier traced in a day by cyber analytics
 
 
 class Police(mesa.Agent):
@@ -27,7 +54,8 @@ class Police(mesa.Agent):
         n = model.city.n_districts
         self.found_by_district = np.full(n, 1.0 / n)  # smoothed finds (stashes found, buyers arrested)
         self.pickups_by_district = model.city.demand.copy()  # smoothed buyer pickups
-        self.effort = {"patrol": 0.0, "cyber": 0.0, "investigation": 0.0, "labs": 0.0}
+        self.effort = Effort()
+        self.crackdowns: list[tuple[int, float]] = []  # (first day after it, budget multiplier), oldest first
         self.blocking_work = 0.0  # cyber officer-days spent yesterday on blocking (officer_days_per_block each)
         self.block_credit = 0.0  # blocks the cyber unit can still make, carried while under one a day
 
@@ -36,17 +64,37 @@ class Police(mesa.Agent):
         """Parameters in force today."""
         return self.model.p
 
+    # ------------------------------------------------------------ crackdowns
+    def crack_down(self, until: int, multiplier: float) -> None:
+        """A crackdown: the budget times ``multiplier`` until day ``until`` (not included); crackdowns multiply."""
+        self.crackdowns.append((until, multiplier))
+
+    def extend_crackdown(self, until: int) -> None:
+        """The latest crackdown lasts until day ``until`` (not included), at its multiplier."""
+        self.crackdowns[-1] = (until, self.crackdowns[-1][1])
+
+    def end_crackdowns(self, today: int) -> None:
+        """Crackdowns that are over by ``today`` end."""
+        self.crackdowns = [c for c in self.crackdowns if c[0] > today]
+
+    def budget_multiplier(self) -> float:
+        """How many times its budget the police has today (crackdowns multiply)."""
+        multiplier = 1.0
+        for _, factor in self.crackdowns:
+            multiplier *= factor
+        return multiplier
+
+    # ------------------------------------------------------------ the day
     def allocate_budget(self) -> None:
         """Split today's officer-days and send patrols to districts."""
         p = self.p
-        budget = p.police_budget * self.model.police_multiplier()
-        for activity in self.effort:
-            self.effort[activity] = budget * getattr(p, f"share_{activity}")
+        budget = p.police_budget * self.budget_multiplier()
+        self.effort = Effort(*(budget * getattr(p, f"share_{activity}") for activity in ACTIVITIES))
         if p.targeting_mode == "statistics":
             weights = self.pickups_by_district
         else:
             weights = 0.5 * self.model.city.demand + 0.5 * self.found_by_district / self.found_by_district.sum()
-        self.model.city.patrol[:] = self.effort["patrol"] * weights / weights.sum()
+        self.model.city.patrol[:] = self.effort.patrol * weights / weights.sum()
 
     def settle_patrol(self, rounds: int = 30) -> None:
         """Day 0: the police remember finds where a settled city has them, not evenly.
@@ -59,7 +107,7 @@ class Police(mesa.Agent):
         for _ in range(rounds):
             self.allocate_budget()
             hazards = self.street_hazards()
-            finds = city.placement * (p.ground_days * hazards["stash"] + hazards["buyer"])
+            finds = city.placement * (p.ground_days * hazards.stash + hazards.buyer)
             if finds.sum() <= 0:
                 return
             self.found_by_district[:] = finds / finds.sum()
@@ -75,8 +123,8 @@ class Police(mesa.Agent):
         p, city = self.p, self.model.city
         hazards = self.street_hazards()
         batch = 0.5 * (p.batch_min + p.batch_max)
-        seen = float((city.placement * hazards["per_placement"]).sum())
-        caught = 1.0 - power(1.0 - seen, batch) * (1.0 - hazards["digital"])
+        seen = float((city.placement * hazards.per_placement).sum())
+        caught = 1.0 - power(1.0 - seen, batch) * (1.0 - hazards.digital)
         return self.model.buyers.expected_orders() / batch * caught
 
     @property
@@ -85,25 +133,19 @@ class Police(mesa.Agent):
         p = self.p
         return p.statistics_stop_share if p.targeting_mode == "statistics" else p.buyer_stop_share
 
-    def street_hazards(self) -> dict[str, np.ndarray | float]:
-        """Today's detection hazards on the street, by district, and digital ones.
-
-        Returns probabilities: ``per_placement`` (a courier seen while hiding
-        one stash), ``stash`` (a hidden stash found in a day), ``buyer`` (a
-        pickup ending in arrest) and ``digital`` (a working courier traced in a
-        day by cyber analytics).
-        """
+    def street_hazards(self) -> Hazards:
+        """Today's detection hazards on the street, by district, and the digital one (probabilities)."""
         p, city = self.p, self.model.city
         search = city.patrol * (1.0 - self.buyer_stop_share) * p.detection_multiplier
         stops = city.patrol * self.buyer_stop_share
         hidden = 1.0 - 0.5 * city.suitability  # good hiding places halve the chance of being seen
-        digital = p.digital_courier_detection * p.digital_analytics * self.effort["cyber"] / REFERENCE_CYBER_OFFICERS
-        return {
-            "per_placement": 1.0 - exp(-p.courier_detection * search * hidden),
-            "stash": 1.0 - exp(-p.stash_detection * search * hidden),
-            "buyer": 1.0 - exp(-p.buyer_detection * stops),
-            "digital": min(1.0, digital),
-        }
+        digital = p.digital_courier_detection * p.digital_analytics * self.effort.cyber / REFERENCE_CYBER_OFFICERS
+        return Hazards(
+            per_placement=1.0 - exp(-p.courier_detection * search * hidden),
+            stash=1.0 - exp(-p.stash_detection * search * hidden),
+            buyer=1.0 - exp(-p.buyer_detection * stops),
+            digital=min(1.0, digital),
+        )
 
     def storefront_hazard(self) -> float:
         """Daily detection hazard of a fully visible storefront; analytics double it at most.
@@ -111,7 +153,7 @@ class Police(mesa.Agent):
         The cyber officer-days that went into blocking yesterday do not monitor today.
         """
         p = self.p
-        monitoring = max(0.0, self.effort["cyber"] - self.blocking_work)
+        monitoring = max(0.0, self.effort.cyber - self.blocking_work)
         return p.storefront_detection * monitoring * (1.0 + p.digital_analytics)
 
     def blocks_allowed(self) -> int | None:
@@ -124,7 +166,7 @@ class Police(mesa.Agent):
         p = self.p
         if p.officer_days_per_block <= 0:
             return None
-        capacity = self.effort["cyber"] / p.officer_days_per_block
+        capacity = self.effort.cyber / p.officer_days_per_block
         self.block_credit = min(self.block_credit + capacity, max(capacity, 1.0))
         return int(self.block_credit)
 
@@ -159,5 +201,36 @@ class Police(mesa.Agent):
 
         ``leads`` holds the leads on each target still in business (one draw each, from ``stream``).
         """
-        rate = self.p.investigation_rate * self.effort["investigation"] * leads + base_hazard
+        rate = self.p.investigation_rate * self.effort.investigation * leads + base_hazard
         return self.model.stream(stream).random(len(leads)) < 1.0 - exp(-rate)
+
+    def patrol_stashes(self, hazards: Hazards) -> np.ndarray:
+        """Patrols find hidden stashes; the shop does not know until a buyer complains.
+
+        Returns:
+            The districts where stashes were found.
+        """
+        stashes = self.model.stashes
+        present = np.flatnonzero(stashes.state == StashState.PRESENT)
+        chance = self.model.stream.keyed("patrol", stashes.uid[present])
+        found = present[chance < hazards.stash[stashes.district[present]]]
+        stashes.seize(found)
+        self.model.ledger.seized_stashes(len(found))
+        return stashes.district[found]
+
+    def investigate(self) -> None:
+        """Leads go stale; leads and lab policing identify operators and labs, and arrests follow.
+
+        Operators are identified by the leads on their shops
+        (``ShopRoster.arrest_operators``), labs by the leads on them and by lab
+        and precursor policing (``LabRoster.raid``).
+        """
+        p, shops, labs = self.p, self.model.shops, self.model.labs
+        stale = float(power(0.5, 1.0 / p.lead_half_life))
+        shops.leads *= stale
+        labs.leads *= stale
+        in_business = np.flatnonzero(shops.active)
+        shops.arrest_operators(in_business[self.identify(shops.leads[in_business], stream="shop_raids")])
+        in_business = np.flatnonzero(labs.active)
+        hazard = p.lab_detection * self.effort.labs
+        labs.raid(in_business[self.identify(labs.leads[in_business], hazard, stream="lab_raids")])

@@ -20,8 +20,11 @@ from enum import IntEnum
 
 import numpy as np
 
-from sim.model.engine.elementary import exp, power
+from sim.model.engine.elementary import exp, power, weighted_mean
 from sim.model.engine.roster import Field, Roster, RosterAgent
+from sim.model.world.justice import Role
+from sim.model.world.sanctions import Offence
+from sim.model.world.stashes import StashState
 
 
 class Storefront(IntEnum):
@@ -75,6 +78,12 @@ class ShopRoster(Roster):
     def __init__(self, model):
         super().__init__(model)
         self.waiting: list[list[int]] = []  # per shop, the day each open vacancy was first posted, oldest first
+        self.initial_visibility = 0.0  # the day-0 shops' visibility, summed: the reference of advertising
+
+    def open_first(self, n: int, expected_orders: float) -> None:
+        """Day 0: ``n`` shops in business, stocked; their visibility is the reference of advertising."""
+        self.open_shops(n, expected_orders, stocked=True)
+        self.initial_visibility = float(self.visibility.sum())
 
     def open_shops(self, n: int, expected_orders: float, stocked: bool = False) -> np.ndarray:
         """Start ``n`` new shops with an operator (abroad or not) and starting cash.
@@ -108,10 +117,31 @@ class ShopRoster(Roster):
         """Shops whose storefront can take orders today."""
         return self.active & (self.storefront != Storefront.BLOCKED)
 
+    def market_price(self) -> float:
+        """Retail price per gram buyers face: the order-weighted mean over open shops."""
+        open_now = self.open_now()
+        if not open_now.any():
+            return float(self.price[self.active].mean()) if self.active.any() else self.model.p.reference_price
+        return float(weighted_mean(self.orders[open_now] + 1e-9, self.price[open_now]))
+
     def advertise(self) -> None:
         """Visibility grows towards 1 while a storefront is open (ads, graffiti)."""
-        grow = self.active & (self.storefront != Storefront.BLOCKED)
+        grow = self.open_now()
         self.visibility[grow] += self.model.p.visibility_growth * (1.0 - self.visibility[grow])
+
+    def storefront_round(self) -> None:
+        """Cyber police detect and block storefronts; blocked shops reopen as mirrors, and their buyers may follow.
+
+        Detect, then block, then reopen: a delay of d days means d days, 0 means the same day.
+        """
+        m = self.model
+        police = m.police
+        m.today.storefronts_detected = self.detect_storefronts(police.storefront_hazard(), police.block_delay())
+        police.spend_on_blocks(self.block_storefronts(police.blocks_allowed()))
+        reopened, back_from_dark = self.reopen_mirrors()
+        for shop in back_from_dark:
+            m.buyers.forget_storefront(int(shop), m.p.mirror_retention)
+        m.today.mirrors_opened = reopened
 
     def detect_storefronts(self, hazard_per_visibility: float, block_delay: int) -> int:
         """Cyber monitoring finds open channels, each on its own; each is blocked after ``block_delay`` days.
@@ -135,22 +165,24 @@ class ShopRoster(Roster):
         At most ``most`` of them (the longest due first; None: all); the others
         wait, still selling.
         """
-        p, today = self.model.p, self.model.day
+        today = self.model.day
         due = self.active[:, None] & (self.channel == Storefront.DETECTED) & (self.channel_day <= today)
         rows, cols = np.nonzero(due)
         if most is not None and len(rows) > most:
             first = np.lexsort((cols, rows, self.channel_day[rows, cols]))[:most]  # longest due, then by row
             rows, cols = rows[first], cols[first]
-        self.channel[rows, cols] = Storefront.BLOCKED
-        self.channel_day[rows, cols] = today + p.mirror_delay
-        self._storefronts(np.unique(rows))
+        self.block(rows, self.model.p.mirror_delay, cols)
         return len(rows)
 
-    def block_all(self, rows: np.ndarray, mirror_delay: int) -> None:
-        """Every channel of these shops is blocked today (an event), each to reopen after ``mirror_delay`` days."""
-        self.channel[rows] = Storefront.BLOCKED
-        self.channel_day[rows] = self.model.day + mirror_delay
-        self._storefronts(rows)
+    def block(self, rows: np.ndarray, mirror_delay: int, cols: np.ndarray | slice = slice(None)) -> None:
+        """Channels are blocked today, each to reopen as a mirror after ``mirror_delay`` days.
+
+        The channels ``cols`` of the shops ``rows``, one each; by default every
+        channel of each shop (an event's block).
+        """
+        self.channel[rows, cols] = Storefront.BLOCKED
+        self.channel_day[rows, cols] = self.model.day + mirror_delay
+        self._storefronts(np.unique(rows))
 
     def detect_all(self, rows: np.ndarray) -> None:
         """Every open channel of these shops is found today, to be blocked from the next day."""
@@ -273,6 +305,84 @@ class ShopRoster(Roster):
         self.cash -= p.owner_withdrawal * np.maximum(0.0, self.cash - p.shop_start_cash) * self.active
         self.profit += a * (profit - self.profit) * self.active
         self.loss_days = np.where(self.active & (self.profit < 0), self.loss_days + 1, 0)
+
+    def buy_bulk(self) -> None:
+        """Shops low on bulk buy from labs, or from outside the city when labs fall short."""
+        m = self.model
+        requests = self.restock()
+        if requests.sum() <= 0:
+            return
+        sale = m.labs.sell_bulk(requests, self.lab)
+        self.lab[:] = sale.supplier
+        self.receive_bulk(sale.delivered, sale.paid)
+        for grams in sale.imported:
+            m.today.grams_imported += grams
+            m.ledger.cumulative["produced"] += grams  # product shipped in counts as made, for the balance
+        for grams in sale.imported[sale.stopped]:
+            m.ledger.seized(grams)
+
+    def arrest_operators(self, found: np.ndarray) -> np.ndarray:
+        """The police move on the operators of the shops ``found``, as on a lead.
+
+        Those at home are arrested and their shops closed, stock and stashes seized, each arrest a lead to the
+        shop's lab with the lead probability; an operator abroad cannot be arrested, and his open storefronts are
+        found and due at once: the next storefront round blocks them (within the cyber unit's capacity), the same
+        day for an event, which comes before it, and the next day after the daily investigation.
+
+        Returns:
+            The rows of the shops whose operators were arrested.
+        """
+        m = self.model
+        self.leads[found] = 0.0
+        self.detect_all(found[self.abroad[found]])
+        caught = found[~self.abroad[found]]
+        m.justice.open_cases(Role.OPERATOR, np.full(len(caught), -1), Offence.OPERATOR, m.day, m.p.forensic_delay)
+        for shop in caught:
+            self.close_down(int(shop), seize=True)
+            lab = self.lab[shop]
+            if lab >= 0 and m.stream("investigation").random() < m.police.lead_probability():
+                m.labs.leads[lab] += 1
+        m.today.arrests_operator += len(caught)
+        return caught
+
+    def close_down(self, shop: int, seize: bool) -> None:
+        """A shop leaves: its stock and stashes are seized (an arrest) or abandoned; its couriers and buyers lose it."""
+        m = self.model
+        stashes = m.stashes
+        mine = np.flatnonzero((stashes.shop == shop) & (stashes.state == StashState.PRESENT))
+        grams = self.stock[shop] + len(mine) * m.p.stash_grams
+        if seize:
+            m.ledger.seized(grams)
+            m.today.stashes_seized += len(mine)
+        else:
+            m.ledger.lost(grams)
+        stashes.remove(np.flatnonzero(stashes.shop == shop))
+        self.stock[shop] = 0.0
+        self.close(np.array([shop]))
+        m.today.shops_closed += 1
+        m.couriers.release_shop(shop)
+        m.buyers.forget_storefront(shop, 0.0)
+
+    def enter_and_exit(self) -> None:
+        """Failing shops close; a margin, or orders left unmet, attract a new one.
+
+        A shop fails when it is out of money or has lost money for
+        ``exit_patience`` days (``failing``). A new shop enters with a chance
+        that grows with the incumbents' monthly return on starting cash plus the
+        share of orders unmet, above ``entry_hurdle``.
+        """
+        m = self.model
+        p, today = m.p, m.today
+        for shop in np.flatnonzero(self.failing()):
+            self.close_down(int(shop), seize=False)
+        active = self.active
+        monthly_return = float(self.profit[active].mean()) * 30 / p.shop_start_cash if active.any() else 1.0
+        unmet = today.unmet_orders / max(1, today.orders)
+        hurdle = p.entry_hurdle if active.any() else 0.0  # a city with buyers and no shop: no incumbents to beat
+        if m.stream("shop_entry").random() < p.shop_entry_rate * max(0.0, monthly_return + unmet - hurdle):
+            mean_orders = float(self.orders[active].mean()) if active.any() else p.n_buyers * p.order_rate
+            self.open_shops(1, 0.5 * mean_orders)  # found by buyers through search and ads
+            today.shops_opened += 1
 
     def failing(self) -> np.ndarray:
         """Shops in business that are out of money or have lost money for ``exit_patience`` days in a row."""

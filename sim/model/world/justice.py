@@ -15,10 +15,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import IntEnum
+from typing import Any
 
 import numpy as np
 
-from sim.model.world.sanctions import OFFENCES, draw_sentences
+from sim.model.world.sanctions import OFFENCES, Offence, draw_sentences
 from sim.params import Params
 
 
@@ -46,13 +47,18 @@ class CaseState(IntEnum):
 class Outcome:
     """What the justice system did today, by role."""
 
-    convicted: np.ndarray = field(default_factory=lambda: np.zeros(4, dtype=np.int64))
+    convicted: np.ndarray = field(default_factory=lambda: np.zeros(len(Role), dtype=np.int64))
     not_convicted: int = 0  # cases closed today without conviction (acquitted or absconded), all roles
     absconded: int = 0  # suspects of any role who fled today
     absconded_rows: dict[int, np.ndarray] = field(default_factory=dict)
     acquitted_rows: dict[int, np.ndarray] = field(default_factory=dict)
     released_rows: dict[int, np.ndarray] = field(default_factory=dict)
     convicted_rows: dict[int, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def decided(self) -> int:
+        """Cases decided today (convicted, acquitted or absconded): what agents learn the chance of conviction from."""
+        return int(self.convicted.sum()) + self.not_convicted
 
 
 def served_days(years: np.ndarray, share: float) -> np.ndarray:
@@ -61,28 +67,33 @@ def served_days(years: np.ndarray, share: float) -> np.ndarray:
 
 
 class Justice:
-    """The ledger of open cases: one row per arrested person."""
+    """The ledger of open cases: one row per arrested person.
 
-    def __init__(self):
+    Args:
+        model: the market whose people the cases are against (``administer`` tells its rosters the outcomes).
+    """
+
+    def __init__(self, model: Any = None):
+        self.model = model
         self.role = np.zeros(0, dtype=np.int8)
         self.person = np.zeros(0, dtype=np.int64)  # row in the role's roster, -1 if none
-        self.code = np.zeros(0, dtype=np.int8)  # the offence, as its index in sanctions.OFFENCES
+        self.code = np.zeros(0, dtype=np.int8)  # the offence, an ``Offence``
         self.due = np.zeros(0, dtype=np.int64)  # day the forensic result arrives
         self.release = np.zeros(0, dtype=np.int64)
         self.state = np.zeros(0, dtype=np.int8)
+        self.wanted = 0  # suspects who absconded before their forensic result, to date
 
-    def open_cases(self, role: Role, persons: np.ndarray, offences: np.ndarray | str, today: int, delay: int) -> None:
+    def open_cases(
+        self, role: Role, persons: np.ndarray, offences: np.ndarray | Offence, today: int, delay: int
+    ) -> None:
         """Open a case for each arrested person; the forensic result is due after ``delay`` days.
 
-        ``offences`` is one name of ``sanctions.OFFENCES`` for all, or one per person.
+        ``offences`` is one ``Offence`` for all, or one per person.
         """
         n = len(persons)
         if n == 0:
             return
-        if isinstance(offences, str):
-            codes = np.full(n, OFFENCES.index(offences), dtype=np.int8)
-        else:
-            codes = np.array([OFFENCES.index(str(o)) for o in offences], dtype=np.int8)
+        codes = np.broadcast_to(np.asarray(offences, dtype=np.int8), (n,))
         self.role = np.concatenate([self.role, np.full(n, role, dtype=np.int8)])
         self.person = np.concatenate([self.person, np.asarray(persons, dtype=np.int64)])
         self.code = np.concatenate([self.code, codes])
@@ -92,11 +103,11 @@ class Justice:
 
     @property
     def offence(self) -> np.ndarray:
-        """Each case's offence, a key of ``sanctions.SANCTIONS``."""
+        """Each case's offence by name, a key of ``sanctions.SANCTIONS``."""
         return np.asarray(OFFENCES)[self.code]
 
     def imprison_at_start(self, role: Role, persons: np.ndarray, release: np.ndarray, codes: np.ndarray) -> None:
-        """Day 0: people already serving sentences (for ``codes``, offences), to be released on ``release``."""
+        """Day 0: people already serving sentences (for ``codes``, ``Offence`` codes), released on ``release``."""
         n = len(persons)
         self.role = np.concatenate([self.role, np.full(n, role, dtype=np.int8)])
         self.person = np.concatenate([self.person, np.asarray(persons, dtype=np.int64)])
@@ -112,7 +123,7 @@ class Justice:
 
     def prisoners(self) -> np.ndarray:
         """People in prison now, by role."""
-        return np.bincount(self.role[self.state == CaseState.PRISON], minlength=4)
+        return np.bincount(self.role[self.state == CaseState.PRISON], minlength=len(Role))
 
     def pending(self) -> int:
         """Suspects waiting for a forensic result."""
@@ -132,7 +143,7 @@ class Justice:
         self.state[acquitted] = CaseState.CLOSED
         for code in np.unique(self.code[guilty]):  # in code order: the draw order is fixed
             rows = guilty[self.code[guilty] == code]
-            years = draw_sentences(rng, p.sanction_regime, OFFENCES[code], p.severity_multiplier, len(rows))
+            years = draw_sentences(rng, p.sanction_regime, Offence(code), p.severity_multiplier, len(rows))
             self.release[rows] = today + served_days(years, p.time_served_share)
         self.state[guilty] = CaseState.PRISON
         # An amnesty frees some prisoners early (none, by default: see amnesty_rate).
@@ -140,17 +151,34 @@ class Justice:
             held = np.flatnonzero(self.state == CaseState.PRISON)
             pardoned = held[rng.random(len(held)) < p.amnesty_rate / 365.0]
             self.release[pardoned] = today
-        out.convicted = np.bincount(self.role[guilty], minlength=4)
+        out.convicted = np.bincount(self.role[guilty], minlength=len(Role))
         out.not_convicted = len(acquitted) + len(flee)
         out.absconded = len(flee)
+        self.wanted += out.absconded
         freed = np.flatnonzero((self.state == CaseState.PRISON) & (self.release <= today))
         self.state[freed] = CaseState.CLOSED
-        for role in (Role.BUYER, Role.COURIER):
+        for role in Role:
             out.absconded_rows[role] = self.person[flee[self.role[flee] == role]]
             out.acquitted_rows[role] = self.person[acquitted[self.role[acquitted] == role]]
             out.released_rows[role] = self.person[freed[self.role[freed] == role]]
             out.convicted_rows[role] = self.person[guilty[self.role[guilty] == role]]
         self._forget_closed()
+        return out
+
+    def administer(self) -> Outcome:
+        """The model's day of justice (``advance``): couriers, then buyers, hear their cases' outcomes.
+
+        A roster's ``return_from_justice(acquitted, released, absconded)``
+        takes back those set free, and its ``imprison(convicted)`` those
+        convicted. The day's convictions go into the day's metrics.
+        """
+        m = self.model
+        out = self.advance(m.day, m.p, m.stream("justice"))
+        for role, roster in ((Role.COURIER, m.couriers), (Role.BUYER, m.buyers)):
+            roster.return_from_justice(out.acquitted_rows[role], out.released_rows[role], out.absconded_rows[role])
+            roster.imprison(out.convicted_rows[role])
+        m.today.convictions = int(out.convicted.sum())
+        m.today.set_by_role("convictions", out.convicted)
         return out
 
     def _forget_closed(self) -> None:

@@ -12,7 +12,21 @@ scenario's ``severity_multiplier``.
 
 from __future__ import annotations
 
+from enum import IntEnum
+
 import numpy as np
+
+
+class Offence(IntEnum):
+    """What a case charges; its name (lower case) is the row of the sanction tables."""
+
+    COURIER_FIRST = 0
+    COURIER_REPEAT = 1
+    COURIER_LARGE = 2
+    OPERATOR = 3
+    LAB = 4
+    BUYER_PRISON = 5
+
 
 # (low, high) years of imprisonment; 0 means a fine.
 # fmt: off
@@ -36,28 +50,32 @@ SANCTIONS: dict[str, dict[str, tuple[float, float]]] = {
 }
 # fmt: on
 
-OFFENCES = ("courier_first", "courier_repeat", "courier_large", "operator", "lab", "buyer_prison")
+#: The offences' names, in the order of their codes.
+OFFENCES = tuple(offence.name.lower() for offence in Offence)
 
 
 def courier_offence(repeat: np.ndarray, grams_caught: np.ndarray, large_quantity: float) -> np.ndarray:
-    """The offence a caught courier is charged with: repeat, else large quantity, else first offence."""
-    large = np.where(grams_caught >= large_quantity, "courier_large", "courier_first")
-    return np.where(repeat, "courier_repeat", large)
+    """The offence (an ``Offence`` code) a caught courier is charged with: repeat, else large quantity, else first."""
+    large = np.where(grams_caught >= large_quantity, Offence.COURIER_LARGE, Offence.COURIER_FIRST)
+    return np.where(repeat, Offence.COURIER_REPEAT, large)
 
 
-def sentence_bounds(regime: str, offence: str, multiplier: float) -> tuple[float, float]:
-    """Return (low, high) prison years for an offence under a regime, times the multiplier."""
-    low, high = SANCTIONS[regime][offence]
+def sentence_bounds(regime: str, offence: Offence | str, multiplier: float) -> tuple[float, float]:
+    """(low, high) prison years for an offence (an ``Offence`` or its name) under a regime, times the multiplier."""
+    name = offence if isinstance(offence, str) else OFFENCES[offence]
+    low, high = SANCTIONS[regime][name]
     return low * multiplier, high * multiplier
 
 
-def mean_sentence(regime: str, offence: str, multiplier: float) -> float:
+def mean_sentence(regime: str, offence: Offence | str, multiplier: float) -> float:
     """Mean prison years for an offence under a regime, times the multiplier (terms are uniform)."""
     low, high = sentence_bounds(regime, offence, multiplier)
     return 0.5 * (low + high)
 
 
-def draw_sentences(rng: np.random.Generator, regime: str, offence: str, multiplier: float, n: int = 1) -> np.ndarray:
+def draw_sentences(
+    rng: np.random.Generator, regime: str, offence: Offence | str, multiplier: float, n: int = 1
+) -> np.ndarray:
     """Draw ``n`` prison terms in years."""
     low, high = sentence_bounds(regime, offence, multiplier)
     return rng.uniform(low, high, size=n)

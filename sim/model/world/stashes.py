@@ -146,6 +146,10 @@ class Stashes:
         self._keep(keep)
         return Delivery(sent, missing, got, district)
 
+    def seize(self, rows: np.ndarray) -> None:
+        """The police found these stashes; they stay on file until a buyer is sent to one."""
+        self.state[rows] = StashState.SEIZED
+
     def remove(self, rows: np.ndarray) -> None:
         """Delete stashes from the database (collected, or reported missing)."""
         if len(rows) == 0:
