@@ -1332,8 +1332,9 @@ def test_repeat_offenders_are_charged_as_repeat_and_large_quantities_aggravate(l
     m.stashes = Stashes()  # every shop needs stashes today
     hz = m.police.street_hazards()
     hz = hz._replace(per_placement=np.ones(m.city.n_districts))
+    opened_before = len(m.justice.role)  # cases of earlier days (and prisoners of day 0) are not today's charges
     m.couriers.work(hz)
-    case = m.justice.role == Role.COURIER
+    case = (m.justice.role == Role.COURIER) & (np.arange(len(m.justice.role)) >= opened_before)
     arrested = m.justice.person[case]
     assert len(arrested) > 5
     first = "courier_first" if large > 0 else "courier_large"
@@ -1502,11 +1503,12 @@ def test_more_channels_are_found_more_often_and_blocks_count_channels():
         m = live(storefronts_per_shop=k)
         m.day = 3
         total = 0
-        for _ in range(100):
+        for _ in range(1500):  # over a thousand finds a side: the ratio's noise is about 3%
             m.shops.channel[:] = Storefront.OPEN
-            total += m.shops.detect_storefronts(0.05, block_delay=0)
+            total += m.shops.detect_storefronts(0.5, block_delay=0)
         finds[k] = total
-    assert 2.4 * finds[1] < finds[3] < 3.6 * finds[1]
+    assert finds[1] > 1000
+    assert 2.7 * finds[1] < finds[3] < 3.3 * finds[1]
 
 
 def test_blocking_is_bounded_by_the_cyber_units_officer_days():

@@ -96,7 +96,7 @@ def observe_peers(roster, learning: np.ndarray, arrest_rate: float, stream: str)
     """Today's peer learning for the ``learning`` rows of a buyer or courier roster (its ``perceived_risk``)."""
     p = roster.model.p
     rate = min(1.0, arrest_rate)
-    # Each row's own number (from ``stream``, one of ``sim.model.engine.draws.STREAMS``); none needed at rate 0.
+    # Each row's own number (from the process ``stream``); none needed at rate 0.
     uniforms = roster.model.stream.keyed(stream, roster.uid, where=learning) if rate > 0 else np.zeros(0)
     learn_from_peers(uniforms, learning, roster.perceived_risk, p.peers_observed, rate, p.learning_rate)
 

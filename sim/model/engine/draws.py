@@ -9,6 +9,8 @@ dozen buyers who start using on a day.
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 
 from sim.model.engine.compiled import inline, jit
@@ -48,18 +50,18 @@ def from_cdf(rng: np.random.Generator, cumulative: np.ndarray, n: int) -> np.nda
     return cumulative.searchsorted(rng.random(n), side="right")
 
 
-#: The model's processes, each drawing from its own random numbers. A policy that changes how many draws one
-#: process makes (more patrols find more stashes, say) then leaves the others' draws as they were: arms of an
-#: experiment share their random numbers process by process (common random numbers). Append new names at the
-#: end: a name's position is part of its seed.
-STREAMS = (
-    "mesa", "city", "labs", "precursors", "bulk", "imports", "shops", "storefronts", "labour", "hiring",
-    "courier_peers", "batches", "placement", "bad_placement", "analytics", "patrol", "pickup", "buyer_arrest",
-    "orders", "storefront_choice", "buyer_peers", "treatment", "use", "forgetting", "investigation", "leads",
-    "shop_raids", "lab_raids", "justice", "release", "pool", "initiation", "new_buyers", "shop_entry", "lab_entry",
-    "events", "prisons", "stashes", "arrest_wave",
-)  # fmt: skip
-_STREAM_INDEX = {name: i for i, name in enumerate(STREAMS)}
+def stream_key(name: str) -> int:
+    """The 32-bit key of the process ``name``: the first four bytes of its BLAKE2b hash, as a little-endian integer.
+
+    The model's processes each draw from their own random numbers. A policy
+    that changes how many draws one process makes (more patrols find more
+    stashes, say) then leaves the others' draws as they were: arms of an
+    experiment share their random numbers process by process (common random
+    numbers). A process is named where it draws (``model.stream("orders")``),
+    and its numbers follow from its name alone: a new process needs no list to
+    join, and adding one changes no other process's numbers.
+    """
+    return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=4).digest(), "little")
 
 
 def seed_sequence(seed: int | np.random.SeedSequence | np.random.Generator | None) -> np.random.SeedSequence:
@@ -94,17 +96,17 @@ def mix64_array(z: np.ndarray) -> np.ndarray:
 
 
 class Streams:
-    """The random generators of a run: one per process (``STREAMS``) and day.
+    """The random generators of a run: one per process and day.
 
     Each process has four 64-bit words from the run's ``SeedSequence``
-    extended by the process's index (``spawn_key``). On day ``d`` its
-    generator (PCG64DXSM) starts from a state that is a hash (``mix64``) of
-    its words and ``d`` only: it depends on nothing else, not on how many
-    numbers other processes or earlier days drew. Two runs from one seed that
-    differ by a policy therefore draw the same numbers in every process the
-    policy does not touch, and a process it does touch is back in step the
-    next day. (A day's state is set, not seeded through a new
-    ``SeedSequence``: 1 microsecond instead of 10, for some 30 processes a day.)
+    extended by the process's key (``spawn_key``; ``stream_key``, a hash of its
+    name). On day ``d`` its generator (PCG64DXSM) starts from a state that is a
+    hash (``mix64``) of its words and ``d`` only: it depends on nothing else,
+    not on how many numbers other processes or earlier days drew. Two runs from
+    one seed that differ by a policy therefore draw the same numbers in every
+    process the policy does not touch, and a process it does touch is back in
+    step the next day. (A day's state is set, not seeded through a new
+    ``SeedSequence``: 1 microsecond instead of 10, for some 40 processes a day.)
 
     Where a process draws a number per agent, the number is a function of the
     agent's ``uid`` as well (``keyed``): an agent's number does not shift when
@@ -112,12 +114,10 @@ class Streams:
     """
 
     def __init__(self, seed: int | np.random.SeedSequence | np.random.Generator | None):
-        root = seed_sequence(seed)
-        self._words = np.array([
-            np.random.SeedSequence(root.entropy, spawn_key=(*root.spawn_key, i),
-                                   pool_size=root.pool_size).generate_state(4, np.uint64)
-            for i in range(len(STREAMS))
-        ])  # fmt: skip
+        self._root = seed_sequence(seed)
+        self._rows: dict[str, int] = {}  # process name -> its row of words
+        self._names: dict[int, str] = {}  # key -> the name that has it (two names must not share a key)
+        self._words = np.zeros((0, 4), dtype=np.uint64)
         self._generators: dict[str, np.random.Generator] = {}
         self._today: dict = {}  # name -> today's generator (state set); (name, "calls") -> keyed draws so far
         self.new_day(0)
@@ -126,13 +126,30 @@ class Streams:
         """From now on, draws are those of ``day``."""
         self.day = day
         self._today.clear()
-        self._day_words = mix64_array(self._words ^ np.uint64(mix64(day)))  # every process's words of the day
+        self._day_mix = np.uint64(mix64(day))
+        self._day_words = mix64_array(self._words ^ self._day_mix)  # every known process's words of the day
+
+    def _row(self, name: str) -> int:
+        """The row of the process ``name`` in the words, added (with its words of today) when first asked for."""
+        row = self._rows.get(name)
+        if row is None:
+            key = stream_key(name)
+            if self._names.setdefault(key, name) != name:
+                raise ValueError(f"random streams {self._names[key]!r} and {name!r} share a key: rename one")
+            root = self._root
+            words = np.random.SeedSequence(root.entropy, spawn_key=(*root.spawn_key, key),
+                                           pool_size=root.pool_size).generate_state(4, np.uint64)  # fmt: skip
+            row = self._rows[name] = len(self._words)
+            self._words = np.vstack([self._words, words])
+            self._day_words = np.vstack([self._day_words, mix64_array(words ^ self._day_mix)])
+        return row
 
     def __call__(self, name: str) -> np.random.Generator:
-        """Today's generator of the process ``name`` (one of ``STREAMS``)."""
+        """Today's generator of the process ``name``."""
         made = self._today.get(name)
         if made is None:
-            w = self._day_words[_STREAM_INDEX[name]].tolist()
+            row = self._row(name)  # first: a new process adds its row to the day's words
+            w = self._day_words[row].tolist()
             state, inc = w[0] << 64 | w[1], w[2] << 64 | w[3] | 1
             made = self._generators.get(name)
             if made is None:
@@ -154,7 +171,8 @@ class Streams:
         """
         call = self._today[(name, "calls")] = self._today.get((name, "calls"), 0) + 1
         # Its own key, apart from the state of the process's generator (which may draw beside it).
-        key = np.uint64(mix64(int(self._day_words[_STREAM_INDEX[name], 3]) ^ mix64(call)))
+        row = self._row(name)
+        key = np.uint64(mix64(int(self._day_words[row, 3]) ^ mix64(call)))
         uids = np.ascontiguousarray(uids, dtype=np.int64)
         if where is not None:
             where = np.ascontiguousarray(where, dtype=bool)
