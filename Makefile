@@ -56,6 +56,7 @@ format: $(STAMP)
 	$(VENV)/bin/ruff check --fix sim tests benchmarks docs/hooks.py
 
 docs: $(STAMP)
+	$(PY) -m sim.params
 	$(PY) -c "from pathlib import Path; from sim.reporting.docs import replace_table; p = Path('docs/ODD.md'); p.write_text(replace_table(p.read_text()))"
 
 site: $(STAMP)

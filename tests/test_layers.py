@@ -1,6 +1,7 @@
 """The package's layers: imports only go downwards (app -> reporting -> experiments -> model -> io -> params).
 
-The bottom layer is the registry of parameters (``sim/params.py``) and the declaration of timed events
+The bottom layer is the registry of parameters (``sim/params.py``, with the fields of ``Params`` generated from it
+in ``sim/params_fields.py``) and the declaration of timed events
 (``sim/timeline.py``): what a scenario may set.
 """
 
@@ -21,7 +22,7 @@ def layer(module: str) -> str | None:
     parts = module.split(".")
     if len(parts) < 2 or parts[1] in ("__init__", "__main__"):
         return None
-    return "params" if parts[1] in ("params", "timeline") else parts[1]
+    return "params" if parts[1] in ("params", "params_fields", "timeline") else parts[1]
 
 
 def imports(path: Path) -> set[str]:
