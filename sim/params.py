@@ -225,18 +225,20 @@ def check_records(names: Any, where: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
-def resolve(params: dict[str, Any] | None = None) -> dict[str, Any]:
+def resolve(params: Mapping[str, Any] | None = None, *, checked: bool = False) -> dict[str, Any]:
     """Merge validated overrides onto the defaults and check cross-parameter rules.
 
     ``params`` may hold a ``policy`` sub-dict of lever values that switch on at
     ``policy_start_day``, and the other ``SCENARIO_KEYS``, passed through.
+    ``checked`` says each value has been checked already (``validate``, as a
+    scenario file is read): only the cross-parameter rules are left.
     """
     params = dict(params or {})
     policy = params.pop("policy", {}) or {}
     passed = {key: params.pop(key) for key in SCENARIO_KEYS if key in params}
     full = defaults()
-    full.update(validate(params))
-    full["policy"] = validate(policy, "policy", levers_only=True)
+    full.update(params if checked else validate(params))
+    full["policy"] = dict(policy) if checked else validate(policy, "policy", levers_only=True)
     for table in (full, {**full, **full["policy"]}):
         _check_cross_rules(table)
     return {**full, **passed}

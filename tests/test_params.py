@@ -53,10 +53,10 @@ def test_scenario_extends_and_policy(tmp_path):
     child = write(
         tmp_path, "child.toml", 'extends = "base.toml"\n[params]\nn_shops = 4\n[policy]\nseverity_multiplier = 2.0\n'
     )
-    p = load_scenario(child)
-    assert (p["n_buyers"], p["n_shops"], p["policy_start_day"]) == (2000, 4, 10)
-    assert p["policy"] == {"severity_multiplier": 2.0}
-    assert p["scenario_name"] == "child"
+    s = load_scenario(child)
+    assert (s.params.n_buyers, s.params.n_shops, s.params.policy_start_day) == (2000, 4, 10)
+    assert s.policy == {"severity_multiplier": 2.0}
+    assert s.name == "child" and s.source == child
 
 
 @pytest.mark.parametrize(
@@ -85,7 +85,7 @@ def test_every_shipped_scenario_loads():
     scenarios = sorted(Path(__file__).parent.parent.joinpath("scenarios").glob("*.toml"))
     assert len(scenarios) >= 10
     for path in scenarios:
-        assert load_scenario(path)["scenario_name"]
+        assert load_scenario(path).name
 
 
 # ------------------------------------------------------------------ priors
