@@ -126,7 +126,7 @@ def test_calibration_resume_refuses_another_budget(tmp_path):
     (out / "runs" / "chunks" / "chunk_000000.parquet").write_bytes(b"")  # a calibration under way
     (out / FINGERPRINT).write_text(json.dumps({"budget": 300}))
     with pytest.raises(ParameterError, match="holds a different calibration \\(budget was 300, now 40;"):
-        calibrate(ROOT / "scenarios" / "data" / "kazakhstan.toml", ROOT / "scenarios" / "baseline.toml",
+        calibrate(ROOT / "scenarios" / "baseline.toml", ROOT / "scenarios" / "data" / "kazakhstan.toml",
                   budget=40, out=out, resume=True)  # fmt: skip
 
 

@@ -223,7 +223,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     compare = args.compare and args.method == "emulator"
     runs = args.budget * (2 if compare else 1) + args.ppc_runs + args.check_reps
     days = args.days or load_targets(args.targets).horizons[0]
-    minutes = seconds_per_run(days, load_scenario(args.scenario)["n_buyers"]) * runs / workers / 60
+    scenario = load_scenario(args.scenario)
+    minutes = seconds_per_run(days, scenario.params.n_buyers) * runs / workers / 60
     where = f"on the Dask cluster at {args.scheduler}" if args.scheduler else f"on {workers} local processes"
     if args.method == "emulator":
         from sim.experiments.calibration import fit_seconds, wave_sizes
@@ -235,7 +236,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
           "on this project's 2-core machine (1 worker per core, unloaded)", flush=True)  # fmt: skip
     with claimed(out):
         result = calibrate(
-            args.targets, args.scenario, method=args.method, budget=args.budget, waves=args.waves, share=args.accept,
+            scenario, args.targets, method=args.method, budget=args.budget, waves=args.waves, share=args.accept,
             posterior_size=args.posterior_size, ppc_runs=args.ppc_runs, check_reps=args.check_reps, days=args.days,
             seed=args.seed, execution=execution, out=out, resume=args.resume, compare=compare, jointly=jointly,
             jointly_why=why,
@@ -267,7 +268,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
     out = _out(args, Path("results") / "validation")
     result = validate(
-        args.scenario, args.targets, reps=args.reps, days=args.days, seed=args.seed,
+        load_scenario(args.scenario), args.targets, reps=args.reps, days=args.days, seed=args.seed,
         execution=_execution(args),
     )  # fmt: skip
     with claimed(out):

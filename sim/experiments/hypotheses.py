@@ -90,7 +90,7 @@ from sim.io.config import load_scenario, read_file
 from sim.io.provenance import fingerprint, keep_fingerprint, now
 from sim.io.schema import MAX_DAYS, MAX_SEED, Schema, choice, number, of, text, whole
 from sim.model.market import METRICS
-from sim.params import LEVER, REGISTRY, SCENARIO_KEYS, Fault, ParameterError, resolve, shown, validate
+from sim.params import LEVER, REGISTRY, Fault, ParameterError, shown, validate
 
 EXPECTS = ("decrease", "increase", "no_decrease", "no_increase", "above", "below", "greater")
 VERDICTS = ("supported", "not supported", "inconclusive")
@@ -329,16 +329,17 @@ def _load_arm(where: str, base: Path, spec: Any) -> tuple[dict[str, Any], str]:
     if not isinstance(spec, dict):
         spec = {"scenario": spec}
     spec = schema.check(spec, {"scenario": text(longest=4096), "policy": of("table", {})}, where)
-    params = load_scenario(_scenario(where, base, spec["scenario"]))
-    label = params.pop("scenario_name")
+    scenario = load_scenario(_scenario(where, base, spec["scenario"]))
+    label = scenario.name
     policy = validate(spec["policy"], f"{where} policy", levers_only=True)
     if policy:
-        params["policy"] = {**params["policy"], **policy}
         label += " + " + ", ".join(f"{k} = {v}" for k, v in policy.items())
-    try:  # the whole resolved set must still keep the cross-parameter rules (budget shares, batch bounds)
-        resolve({k: v for k, v in params.items() if k not in SCENARIO_KEYS})
-    except ParameterError as exc:
-        raise ParameterError(f"{where}: {exc}") from None
+        try:  # the levers must keep the cross-parameter rules with the rest (budget shares, batch bounds)
+            scenario = scenario.replace(policy={**scenario.policy, **policy})
+        except ParameterError as exc:
+            raise ParameterError(f"{where}: {exc}") from None
+    params = scenario.as_dict()
+    del params["scenario_name"]
     return params, label
 
 
@@ -370,7 +371,7 @@ def _load_test(where: str, spec: Any, arms: dict) -> Criterion:
 
 def _load_sensitivity(where: str, base: Path, spec: Any) -> Sensitivity:
     spec = schema.check(spec, SENSITIVITY, where)
-    params = load_scenario(_scenario(where, base, spec["scenario"]))
+    params = load_scenario(_scenario(where, base, spec["scenario"])).as_dict()
     params.pop("scenario_name")
     params.update(params.pop("policy"))  # in force from day 0
     varied, kinds = {}, {}

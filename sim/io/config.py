@@ -107,11 +107,11 @@ class Scenario:
                 "scenario_name": self.name}  # fmt: skip
 
     def replace(self, **values: Any) -> Scenario:
-        """A copy with the given parameters changed, each checked (``Params.replace``); a ``policy`` is rechecked."""
-        policy = values.pop("policy", self.policy)
-        params = self.params.replace(**values)
-        resolve({**params.as_dict(), "policy": policy})  # the levers keep the cross-parameter rules with the rest
-        return dataclasses.replace(self, params=params, policy=validate(policy, "policy", levers_only=True))
+        """A copy with the given parameters (or ``policy``) changed: what changes is checked, and the cross rules."""
+        policy = validate(values.pop("policy"), "policy", levers_only=True) if "policy" in values else self.policy
+        params = self.params.replace(**values) if values else self.params
+        resolve({**params.as_dict(), "policy": policy}, checked=True)  # the levers keep the cross-parameter rules
+        return dataclasses.replace(self, params=params, policy=policy)
 
 
 def load_scenario(path: str | Path) -> Scenario:
