@@ -278,7 +278,7 @@ def test_output_files_are_readable_by_others(tmp_path):
 
 def test_an_interrupt_inside_compiled_code_still_counts_as_an_interrupt():
     """Ctrl-C while a kernel boxes its result arrives as a SystemError whose context is the KeyboardInterrupt."""
-    from sim.app.start import caused_by_interrupt as _caused_by_interrupt
+    from sim.app.interrupts import caused_by_interrupt as _caused_by_interrupt
 
     try:
         try:

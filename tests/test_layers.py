@@ -36,6 +36,17 @@ def imports(path: Path) -> set[str]:
     return found
 
 
+def type_checking_imports(path: Path) -> set[str]:
+    """The ``sim`` modules a file imports only under ``if TYPE_CHECKING:``."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.If) and ast.unparse(node.test) in ("TYPE_CHECKING", "typing.TYPE_CHECKING"):
+            for inner in node.body:
+                if isinstance(inner, ast.ImportFrom) and inner.module and inner.module.startswith("sim"):
+                    found.add(inner.module)
+    return found
+
+
 MODULES = sorted(p for p in SIM.rglob("*.py") if p.name not in ("__init__.py", "__main__.py") or p.parent != SIM)
 
 
@@ -50,3 +61,29 @@ def test_imports_only_go_downwards(path):
 
 def test_every_layer_is_a_subpackage():
     assert {p.name for p in SIM.iterdir() if p.is_dir() and (p / "__init__.py").exists()} == set(LAYERS) - {"params"}
+
+
+def test_no_module_imports_itself_through_others():
+    """No import cycle between the package's modules, counting the imports made inside functions.
+
+    Imports under ``if TYPE_CHECKING:`` are left out: they name a type for the type checker and never run.
+    """
+    graph = {}
+    for path in SIM.rglob("*.py"):
+        parts = path.relative_to(SIM).with_suffix("").parts
+        module = ".".join(("sim", *parts[:-1])) if parts[-1] == "__init__" else ".".join(("sim", *parts))
+        graph[module] = {m for m in imports(path) if m != module} - type_checking_imports(path)
+    graph = {m: {i for i in found if i in graph} for m, found in graph.items()}
+
+    def reaches(start, goal, seen):
+        for nxt in graph[start]:
+            if nxt == goal:
+                return True
+            if nxt not in seen:
+                seen.add(nxt)
+                if reaches(nxt, goal, seen):
+                    return True
+        return False
+
+    cycles = sorted(m for m in graph if reaches(m, m, set()))
+    assert not cycles, f"modules in an import cycle: {cycles}"

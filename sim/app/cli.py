@@ -12,7 +12,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from sim import __version__
-from sim.app.start import caused_by_interrupt
+from sim.app.interrupts import caused_by_interrupt
 from sim.experiments.execute import Execution, scheduler_warning
 from sim.experiments.scenarios import RunPlan, prepare_comparison, prepare_run
 from sim.io.config import Scenario, load_scenario
@@ -24,7 +24,7 @@ from sim.reporting.docs import parameter_table
 from sim.reporting.scenarios import comparison_lines, headline_lines, write_comparison, write_scenario
 
 #: Exit codes (docs/reference.md, "Exit codes"): 0 done, 1 failed (a target, every run, or a fault stopped the
-#: work), 2 bad input, 3 some runs failed, 130 interrupted (sim.app.start).
+#: work), 2 bad input, 3 some runs failed, 130 interrupted (sim.app.interrupts).
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 EXIT_SOME_FAILED = 3
