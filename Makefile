@@ -50,6 +50,7 @@ bench: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check sim tests benchmarks docs/hooks.py
 	$(VENV)/bin/ruff format --check sim tests benchmarks docs/hooks.py
+	$(VENV)/bin/mypy
 
 format: $(STAMP)
 	$(VENV)/bin/ruff format sim tests benchmarks docs/hooks.py

@@ -421,6 +421,7 @@ def history_match(targets: Targets, budget: int, waves: int, seed: int, run_wave
     points = first_wave(targets, sizes[0], derived_seed(seed, _WAVE, 0))
     for k, n in enumerate(sizes):
         if k > 0:
+            assert weights is not None  # weighed after the first wave
             points = candidates[next_design(weights, n, rng)].tolist()
         frame = run_wave(k, points, n)
         frames.append(frame.assign(wave=k + 1))
@@ -435,6 +436,7 @@ def history_match(targets: Targets, budget: int, waves: int, seed: int, run_wave
             "effective_candidates": effective_size(weights),
             "not_implausible": float((emulator.implausibility(mean, sd) < IMPLAUSIBLE).mean()),
         })  # fmt: skip
+    assert emulator is not None and weights is not None  # at least one wave
     return Waves(pd.concat(frames, ignore_index=True), emulator, candidates, weights, pd.DataFrame(rows))
 
 

@@ -600,6 +600,8 @@ def sensitivity_experiment(h: Hypothesis):
     from sim.experiments.sweep import DEFAULT_MODEL, Experiment
 
     s = h.sensitivity
+    if s is None:
+        raise ValueError(f"{h.id} has no [sensitivity] table: no ranking to run")
     fixed = {k: v for k, v in s.params.items() if k not in s.varied}
     fixed["policy_start_day"] = 0  # the varied levers act from day 0; outputs are the final window's means
     groups = {name: group for group, names in s.groups.items() for name in names}
@@ -691,7 +693,7 @@ def run_hypotheses(
                          work=f"hypothesis {h.id}")  # fmt: skip
     # Two stages (sim.experiments.verdicts): the pilot's spreads fix the replications, then one judgement on all.
     pilot = {h.id: h.settings["replications"] for h in hyps}
-    means: dict = {}  # (run, window) -> the run's final-window means, read once for every hypothesis it serves
+    means: RunMeans = {}  # (run, window) -> the run's final-window means, read once for every hypothesis it serves
     _run_arms(hyps, pilot, out, execution)
     on_pilot = {h.id: _judge_arms(out, h, pilot[h.id], means) for h in hyps}
     reps = {h.id: planned(on_pilot[h.id], pilot[h.id], h.settings["max_replications"]) for h in hyps}
@@ -754,7 +756,11 @@ def _run_arms(hyps: list[Hypothesis], reps: dict[str, int], out: Path, execution
     execute(jobs, paths=files, sizes=sizes, execution=execution, desc="arm runs")
 
 
-def _judge_arms(out: Path, h: Hypothesis, reps: int, means: dict[str, pd.DataFrame]) -> list[dict[str, Any]]:
+#: (a run's key, window days) -> the run's final-window means, read once for every hypothesis it serves.
+RunMeans = dict[tuple[str, int], pd.DataFrame]
+
+
+def _judge_arms(out: Path, h: Hypothesis, reps: int, means: RunMeans) -> list[dict[str, Any]]:
     """The contrast and level tests judged on ``reps`` replications of each arm (their final-window means)."""
     return judge_all(h.tests, _arm_means(out, h, reps, means))
 
@@ -791,9 +797,9 @@ def outside_regime(regime: pd.DataFrame) -> dict[str, list[str]]:
     return {arm: list(group["target"]) for arm, group in out.groupby("arm", sort=False)}
 
 
-def _arm_means(out: Path, h: Hypothesis, reps: int, means: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+def _arm_means(out: Path, h: Hypothesis, reps: int, means: RunMeans) -> dict[str, pd.DataFrame]:
     """Arm -> the final-window means of its first ``reps`` replications (read once, kept in ``means``)."""
-    summary = {}
+    summary: dict[str, pd.DataFrame] = {}
     for name, params in h.arms.items():
         text, frames = _arm_json(params), []
         for rep in range(reps):

@@ -153,6 +153,7 @@ def run_replications(
     """
     jobs = [(run_recorded, (scenario, days, seed, tuple(record))) for seed in seeds]
     runs = execute(jobs, sizes=[days] * len(seeds), execution=execution, desc=desc, unit="day")
+    assert runs is not None  # without paths, the results come back
     for rep, frames in enumerate(runs):
         for frame in frames.values():
             frame.insert(0, "rep", rep)

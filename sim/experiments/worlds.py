@@ -228,6 +228,7 @@ def draw(worlds: Worlds, n: int) -> pd.DataFrame:
     table = {"world": np.arange(n)}
     if fitted:
         sample = worlds.posterior
+        assert sample is not None  # only a posterior has fitted parameters
         rows = np.random.default_rng([worlds.seed, 1]).choice(len(sample), n, replace=n > len(sample))
         for name in fitted:
             values = sample[name].to_numpy()[rows]
@@ -363,6 +364,7 @@ def run_worlds(
     effect_rows, own = [], []
     for h in copies:
         hid, world = h.id.split("@")
+        assert found is not None  # a world's copies were run
         judged = found.details[h.id]
         criteria = {t.name: t for t in h.tests}
         own.append({"world": int(world), "hypothesis": hid, "own_verdict": judged.verdict})
