@@ -107,11 +107,12 @@ class Scenario:
                 "scenario_name": self.name}  # fmt: skip
 
     def replace(self, **values: Any) -> Scenario:
-        """A copy with the given parameters (or ``policy``) changed: what changes is checked, and the cross rules."""
+        """A copy with parameters (or ``policy``, ``events``) changed: what changes is checked, and the cross rules."""
         policy = validate(values.pop("policy"), "policy", levers_only=True) if "policy" in values else self.policy
+        events = tuple(check_events(list(values.pop("events")), "events")) if "events" in values else self.events
         params = self.params.replace(**values) if values else self.params
         resolve({**params.as_dict(), "policy": policy}, checked=True)  # the levers keep the cross-parameter rules
-        return dataclasses.replace(self, params=params, policy=policy)
+        return dataclasses.replace(self, params=params, policy=policy, events=events)
 
 
 def load_scenario(path: str | Path) -> Scenario:
