@@ -170,6 +170,7 @@ def load_worlds(path: str | Path, *, read_posterior: bool = True) -> Worlds:
         posterior_path = (path.parent / data["posterior"]).resolve()  # relative to the worlds file
         posterior = load_posterior(posterior_path, f"{where}: posterior")
     targets_path = scenario_path = None
+    scenario: Scenario | None = None
     if data["targets"]:
         from sim.experiments.targets import load_targets
 
