@@ -50,12 +50,14 @@ bench: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check sim tests benchmarks docs/hooks.py
 	$(VENV)/bin/ruff format --check sim tests benchmarks docs/hooks.py
+	$(VENV)/bin/mypy
 
 format: $(STAMP)
 	$(VENV)/bin/ruff format sim tests benchmarks docs/hooks.py
 	$(VENV)/bin/ruff check --fix sim tests benchmarks docs/hooks.py
 
 docs: $(STAMP)
+	$(PY) -m sim.params
 	$(PY) -c "from pathlib import Path; from sim.reporting.docs import replace_table; p = Path('docs/ODD.md'); p.write_text(replace_table(p.read_text()))"
 
 site: $(STAMP)

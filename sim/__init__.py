@@ -4,9 +4,10 @@ The public API, loaded on first use (so that ``import sim`` and the ``klad``
 command start quickly and a Ctrl-C during start-up is handled like any other):
 
 - ``KladMarket``: the model (``sim.model.market``); ``METRICS``: its daily metrics;
-- ``load_scenario``: a scenario file's parameters (``sim.io.config``);
+- ``load_scenario``: a scenario file read and checked once, as a ``Scenario`` (``sim.io.config``);
 - ``REGISTRY``, ``Params``, ``ParameterError``: the parameter registry (``sim.params``);
-- ``run_scenario``, ``compare_scenarios``: seeded replications (``sim.experiments.scenarios``);
+- ``run_scenario``, ``compare_scenarios``: seeded replications of a ``Scenario`` under a ``RunPlan``
+  (``sim.experiments.scenarios``);
   ``write_scenario``, ``write_comparison``: their files (``sim.reporting.scenarios``).
 """
 
@@ -21,10 +22,12 @@ _API = {
     "KladMarket": "sim.model.market",
     "METRICS": "sim.model.metrics",
     "load_scenario": "sim.io.config",
+    "Scenario": "sim.io.config",
     "REGISTRY": "sim.params",
     "Params": "sim.params",
     "ParameterError": "sim.params",
     "run_scenario": "sim.experiments.scenarios",
+    "RunPlan": "sim.experiments.scenarios",
     "compare_scenarios": "sim.experiments.scenarios",
     "write_scenario": "sim.reporting.scenarios",
     "write_comparison": "sim.reporting.scenarios",

@@ -8,16 +8,21 @@ parameter is either a policy *lever* (what policy sets), an *uncertainty* (what
 we do not know) or *structural* (the size and shape of a run). Scenarios and
 experiments only set values; documentation is generated from the registry
 (``klad params``). The model reads the values in force as a frozen ``Params``
-(``p.courier_pay``), generated from the registry.
+(``p.courier_pay``), whose fields are generated from the registry into ``sim/params_fields.py``.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import textwrap
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib.resources import files
+from pathlib import Path
 from typing import Any
+
+from sim.params_fields import ParamFields
 
 LEVER = "lever"
 UNCERTAINTY = "uncertainty"
@@ -220,56 +225,52 @@ def check_records(names: Any, where: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
-def resolve(params: dict[str, Any] | None = None) -> dict[str, Any]:
+def resolve(params: Mapping[str, Any] | None = None, *, checked: bool = False) -> dict[str, Any]:
     """Merge validated overrides onto the defaults and check cross-parameter rules.
 
     ``params`` may hold a ``policy`` sub-dict of lever values that switch on at
     ``policy_start_day``, and the other ``SCENARIO_KEYS``, passed through.
+    ``checked`` says each value has been checked already (``validate``, as a
+    scenario file is read): only the cross-parameter rules are left.
     """
     params = dict(params or {})
     policy = params.pop("policy", {}) or {}
     passed = {key: params.pop(key) for key in SCENARIO_KEYS if key in params}
     full = defaults()
-    full.update(validate(params))
-    full["policy"] = validate(policy, "policy", levers_only=True)
+    full.update(params if checked else validate(params))
+    full["policy"] = dict(policy) if checked else validate(policy, "policy", levers_only=True)
     for table in (full, {**full, **full["policy"]}):
         _check_cross_rules(table)
     return {**full, **passed}
 
 
-def _params_class() -> type:
-    """The frozen dataclass with one typed field per registry parameter, defaulting to its default."""
-    fields = [(name, p.type, dataclasses.field(default=p.default)) for name, p in REGISTRY.items()]
-    cls = dataclasses.make_dataclass("Params", fields, frozen=True, slots=True, module=__name__)
-    cls.__doc__ = (
-        "The values of every parameter in force, as typed attributes (``p.severity_multiplier``).\n\n"
-        "Generated from ``REGISTRY``; build one with ``Params.of`` (checked) and change it with "
-        "``p.replace(name=value)`` (checked), never in place."
-    )
-    cls.of = classmethod(_params_of)
-    cls.replace = _params_replace
-    cls.as_dict = _params_as_dict
-    return cls
+@dataclass(frozen=True, slots=True)
+class Params(ParamFields):
+    """The values of every parameter in force, as typed attributes (``p.severity_multiplier``).
 
+    Its fields are those of ``sim.params_fields.ParamFields``, generated from
+    ``REGISTRY`` (``python -m sim.params`` writes them anew). Build one with
+    ``Params.of`` (checked) and change it with ``p.replace(name=value)``
+    (checked), never in place.
+    """
 
-def _params_of(cls, values: dict[str, Any] | None = None) -> Params:
-    """Params from parameter values (a ``policy`` sub-dict is not allowed here), checked against the registry."""
-    resolved = resolve({k: v for k, v in (values or {}).items() if k not in SCENARIO_KEYS})
-    if resolved.pop("policy"):
-        raise ParameterError("Params.of: a policy is not a parameter value; switch it on with Params.replace")
-    return cls(**resolved)
+    @classmethod
+    def of(cls, values: Mapping[str, Any] | None = None) -> Params:
+        """Params from parameter values (a ``policy`` sub-dict is not allowed here), checked against the registry."""
+        resolved = resolve({k: v for k, v in (values or {}).items() if k not in SCENARIO_KEYS})
+        if resolved.pop("policy"):
+            raise ParameterError("Params.of: a policy is not a parameter value; switch it on with Params.replace")
+        return cls(**resolved)
 
+    def replace(self, **values: Any) -> Params:
+        """A copy with the given parameters changed, each checked against the registry and the cross rules."""
+        changed = dataclasses.replace(self, **validate(values))
+        _check_cross_rules(changed.as_dict())
+        return changed
 
-def _params_replace(self: Params, **values: Any) -> Params:
-    """A copy with the given parameters changed, each checked against the registry and the cross rules."""
-    changed = dataclasses.replace(self, **validate(values))
-    _check_cross_rules(changed.as_dict())
-    return changed
-
-
-def _params_as_dict(self: Params) -> dict[str, Any]:
-    """Parameter name -> value."""
-    return {name: getattr(self, name) for name in REGISTRY}
+    def as_dict(self) -> dict[str, Any]:
+        """Parameter name -> value."""
+        return {name: getattr(self, name) for name in REGISTRY}
 
 
 #: The parameters that the cross-parameter rules (``_check_cross_rules``) relate.
@@ -291,5 +292,46 @@ def _check_cross_rules(values: dict[str, Any]) -> None:
         raise ParameterError(f"police budget shares {', '.join(SHARES)} add up to {total:g}; allowed is at most 1")
 
 
-#: The values of every parameter in force, as typed attributes; see ``_params_class``.
-Params = _params_class()
+def fields_source() -> str:
+    """The text of ``sim/params_fields.py``: one typed field per registry parameter, defaulting to its default."""
+    lines = [
+        '"""The fields of ``sim.params.Params``: generated from ``sim/registry.toml`` by ``python -m sim.params``.',
+        "",
+        "Do not edit by hand: change the registry and write this file anew (``make docs`` does both).",
+        '"""',
+        "",
+        "from __future__ import annotations",
+        "",
+        "from dataclasses import dataclass",
+        "from typing import Literal",
+        "",
+        "",
+        "@dataclass(frozen=True, slots=True)",
+        "class ParamFields:",
+        '    """Every parameter of ``sim/registry.toml``, typed, with its default (``Params`` adds the checks)."""',
+    ]
+    for p in REGISTRY.values():
+        kind = f"Literal[{', '.join(_literal(c) for c in p.choices)}]" if p.choices else p.type.__name__
+        lines.append("")
+        comment = textwrap.wrap(f"#: {p.doc} ({p.unit}; {p.kind})", 112, subsequent_indent="#: ")
+        lines += ["    " + line for line in comment]
+        lines.append(f"    {p.name}: {kind} = {_literal(p.default)}")
+    return "\n".join(lines) + "\n"
+
+
+def _literal(value: Any) -> str:
+    """A default as Python source, as ``ruff format`` writes it."""
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10_000:
+        return f"{value:_}"
+    return repr(value)
+
+
+#: The generated file that holds the fields of ``Params``.
+FIELDS_FILE = Path(__file__).with_name("params_fields.py")
+
+
+if __name__ == "__main__":
+    FIELDS_FILE.write_text(fields_source(), encoding="utf-8")
+    print(f"wrote {FIELDS_FILE}")

@@ -201,7 +201,10 @@ def with_event_numbers(events: list[dict[str, Any]], values: dict[str, Any]) -> 
     """The events with swept numbers put in (``{"events.0.day": 420}``), re-sorted by day."""
     events = [dict(e) for e in events]
     for name, value in values.items():
-        index, key = event_number(name)
+        number = event_number(name)
+        if number is None:
+            raise ValueError(f"{name!r} is not an event number (events.<index>.<key>)")
+        index, key = number
         events[index][key] = value
     return sorted(events, key=lambda e: e["day"])
 

@@ -80,14 +80,14 @@ def test_extends_is_read_against_the_file_and_a_miss_says_how_to_fix_it(tmp_path
     assert "relative to the folder of the file" in res.stderr
     assert f'extends = "{ROOT / "scenarios" / "baseline.toml"}"' in res.stderr
     (tmp_path / "baseline.toml").write_text('name = "mine"\n')
-    assert sim.load_scenario(mine)["scenario_name"] == "mine"  # found beside the file, as it says
+    assert sim.load_scenario(mine).name == "mine"  # found beside the file, as it says
 
 
 def test_params_shows_the_values_a_scenario_runs_with():
     res = klad("params", "--scenario", str(ROOT / "scenarios" / "tightened_penalties.toml"))
     assert res.returncode == 0, res.stderr
     rows = {line.split()[0]: line for line in res.stdout.splitlines()[2:]}
-    fitted = sim.load_scenario(ROOT / "scenarios" / "baseline.toml")["order_rate"]
+    fitted = sim.load_scenario(ROOT / "scenarios" / "baseline.toml").params.order_rate
     assert "*" in rows["order_rate"] and str(fitted) in rows["order_rate"].split()  # the calibrated value, not 0.2
     assert rows["severity_multiplier"].split()[3:5] == ["1.0", "1.5"]  # in force from day 0, then the policy's
     assert "*" not in rows["n_buyers"]
@@ -235,8 +235,8 @@ def test_every_shipped_scenario_runs(tmp_path):
     for path in sorted((ROOT / "scenarios").glob("*.toml")):
         from sim.io.config import load_scenario
 
-        params = {**load_scenario(path), **small}
-        result = run_scenario(params, execution=IN_PROCESS, reps=2, days=20, seed=3, window=10, force=True)
+        scenario = load_scenario(path).replace(**small)
+        result = run_scenario(scenario, execution=IN_PROCESS, reps=2, days=20, seed=3, window=10, force=True)
         assert len(result.daily) == 40, path.name
         assert result.daily["grams_sold"].sum() > 0, path.name
 
@@ -278,7 +278,7 @@ def test_output_files_are_readable_by_others(tmp_path):
 
 def test_an_interrupt_inside_compiled_code_still_counts_as_an_interrupt():
     """Ctrl-C while a kernel boxes its result arrives as a SystemError whose context is the KeyboardInterrupt."""
-    from sim.app.start import caused_by_interrupt as _caused_by_interrupt
+    from sim.app.interrupts import caused_by_interrupt as _caused_by_interrupt
 
     try:
         try:

@@ -86,8 +86,8 @@ def test_every_lever_slider_fits_the_registry_and_every_scenario_value():
         assert list(lever.stops) == sorted(set(lever.stops)) and len(lever.stops) <= 21, name  # a slider's few stops
         values = [p.default]
         for file in (ROOT / "scenarios").glob("*.toml"):
-            params = load_scenario(file)
-            values += [params[name], params["policy"].get(name, p.default)]
+            scenario = load_scenario(file)
+            values += [getattr(scenario.params, name), scenario.policy.get(name, p.default)]
         for value in values:
             assert lever.stops[lever.nearest(value)] == pytest.approx(value), (name, value)  # no value snaps away
         for stop in lever.stops:  # round values: whole percentages, multiples of a half, whole days

@@ -126,7 +126,7 @@ def test_calibration_resume_refuses_another_budget(tmp_path):
     (out / "runs" / "chunks" / "chunk_000000.parquet").write_bytes(b"")  # a calibration under way
     (out / FINGERPRINT).write_text(json.dumps({"budget": 300}))
     with pytest.raises(ParameterError, match="holds a different calibration \\(budget was 300, now 40;"):
-        calibrate(ROOT / "scenarios" / "data" / "kazakhstan.toml", ROOT / "scenarios" / "baseline.toml",
+        calibrate(ROOT / "scenarios" / "baseline.toml", ROOT / "scenarios" / "data" / "kazakhstan.toml",
                   budget=40, out=out, resume=True)  # fmt: skip
 
 
@@ -338,6 +338,6 @@ def test_what_careful_reading_still_accepts(tmp_path):
     (tmp_path / "link.toml").symlink_to(base)
     child = tmp_path / "child.toml"
     child.write_text('extends = "link.toml"\n[policy]\nseverity_multiplier = 2.0\n')
-    params = load_scenario(child)
-    assert params["n_buyers"] == 900 and params["policy"] == {"severity_multiplier": 2.0}
-    assert params["scenario_name"] == "child" and load_scenario(base)["scenario_name"] == "with a BOM"
+    scenario = load_scenario(child)
+    assert scenario.params.n_buyers == 900 and scenario.policy == {"severity_multiplier": 2.0}
+    assert scenario.name == "child" and load_scenario(base).name == "with a BOM"

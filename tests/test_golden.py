@@ -48,10 +48,7 @@ CASES = {
 def golden_run(case: str) -> pd.DataFrame:
     """The daily metrics of a golden run."""
     scenario, overrides, days = CASES[case]
-    params = sim.load_scenario(ROOT / "scenarios" / f"{scenario}.toml")
-    params.pop("scenario_name")
-    params.update(overrides)
-    return run_one(params, days, SEED)
+    return run_one(sim.load_scenario(ROOT / "scenarios" / f"{scenario}.toml").replace(**overrides), days, SEED)
 
 
 @pytest.mark.parametrize("case", CASES)

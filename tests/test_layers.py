@@ -1,6 +1,7 @@
 """The package's layers: imports only go downwards (app -> reporting -> experiments -> model -> io -> params).
 
-The bottom layer is the registry of parameters (``sim/params.py``) and the declaration of timed events
+The bottom layer is the registry of parameters (``sim/params.py``, with the fields of ``Params`` generated from it
+in ``sim/params_fields.py``) and the declaration of timed events
 (``sim/timeline.py``): what a scenario may set.
 """
 
@@ -21,7 +22,7 @@ def layer(module: str) -> str | None:
     parts = module.split(".")
     if len(parts) < 2 or parts[1] in ("__init__", "__main__"):
         return None
-    return "params" if parts[1] in ("params", "timeline") else parts[1]
+    return "params" if parts[1] in ("params", "params_fields", "timeline") else parts[1]
 
 
 def imports(path: Path) -> set[str]:
@@ -32,6 +33,17 @@ def imports(path: Path) -> set[str]:
             found.add(node.module)
         elif isinstance(node, ast.Import):
             found.update(a.name for a in node.names if a.name.startswith("sim"))
+    return found
+
+
+def type_checking_imports(path: Path) -> set[str]:
+    """The ``sim`` modules a file imports only under ``if TYPE_CHECKING:``."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.If) and ast.unparse(node.test) in ("TYPE_CHECKING", "typing.TYPE_CHECKING"):
+            for inner in node.body:
+                if isinstance(inner, ast.ImportFrom) and inner.module and inner.module.startswith("sim"):
+                    found.add(inner.module)
     return found
 
 
@@ -49,3 +61,29 @@ def test_imports_only_go_downwards(path):
 
 def test_every_layer_is_a_subpackage():
     assert {p.name for p in SIM.iterdir() if p.is_dir() and (p / "__init__.py").exists()} == set(LAYERS) - {"params"}
+
+
+def test_no_module_imports_itself_through_others():
+    """No import cycle between the package's modules, counting the imports made inside functions.
+
+    Imports under ``if TYPE_CHECKING:`` are left out: they name a type for the type checker and never run.
+    """
+    graph = {}
+    for path in SIM.rglob("*.py"):
+        parts = path.relative_to(SIM).with_suffix("").parts
+        module = ".".join(("sim", *parts[:-1])) if parts[-1] == "__init__" else ".".join(("sim", *parts))
+        graph[module] = {m for m in imports(path) if m != module} - type_checking_imports(path)
+    graph = {m: {i for i in found if i in graph} for m, found in graph.items()}
+
+    def reaches(start, goal, seen):
+        for nxt in graph[start]:
+            if nxt == goal:
+                return True
+            if nxt not in seen:
+                seen.add(nxt)
+                if reaches(nxt, goal, seen):
+                    return True
+        return False
+
+    cycles = sorted(m for m in graph if reaches(m, m, set()))
+    assert not cycles, f"modules in an import cycle: {cycles}"

@@ -1,10 +1,12 @@
 """The parameter registry and scenario loading reject bad input with a clear message."""
 
+import dataclasses
+
 import pytest
 
 import sim
 from sim.io.config import load_scenario
-from sim.params import REGISTRY, ParameterError, resolve
+from sim.params import REGISTRY, ParameterError, Params, resolve
 
 
 def test_defaults_resolve_and_every_parameter_is_documented():
@@ -51,10 +53,10 @@ def test_scenario_extends_and_policy(tmp_path):
     child = write(
         tmp_path, "child.toml", 'extends = "base.toml"\n[params]\nn_shops = 4\n[policy]\nseverity_multiplier = 2.0\n'
     )
-    p = load_scenario(child)
-    assert (p["n_buyers"], p["n_shops"], p["policy_start_day"]) == (2000, 4, 10)
-    assert p["policy"] == {"severity_multiplier": 2.0}
-    assert p["scenario_name"] == "child"
+    s = load_scenario(child)
+    assert (s.params.n_buyers, s.params.n_shops, s.params.policy_start_day) == (2000, 4, 10)
+    assert s.policy == {"severity_multiplier": 2.0}
+    assert s.name == "child" and s.source == child
 
 
 @pytest.mark.parametrize(
@@ -83,7 +85,7 @@ def test_every_shipped_scenario_loads():
     scenarios = sorted(Path(__file__).parent.parent.joinpath("scenarios").glob("*.toml"))
     assert len(scenarios) >= 10
     for path in scenarios:
-        assert load_scenario(path)["scenario_name"]
+        assert load_scenario(path).name
 
 
 # ------------------------------------------------------------------ priors
@@ -124,3 +126,11 @@ def test_a_prior_is_drawn_uniformly_on_its_scale():
     assert np.median(values) == pytest.approx((log.low * log.high) ** 0.5, rel=1e-3)  # geometric middle
     whole = REGISTRY["mirror_delay"].prior.from_unit(unit, whole=True)
     assert set(np.unique(whole)) == set(range(0, 8)) and np.bincount(whole).min() >= 1240
+
+
+def test_the_fields_of_params_are_written_from_the_registry():
+    from sim.params import FIELDS_FILE, fields_source
+
+    assert FIELDS_FILE.read_text(encoding="utf-8") == fields_source(), "run `python -m sim.params` (or make docs)"
+    assert [f.name for f in dataclasses.fields(Params)] == list(REGISTRY)
+    assert Params() == Params.of() and all(getattr(Params(), n) == p.default for n, p in REGISTRY.items())

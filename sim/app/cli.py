@@ -12,11 +12,10 @@ from dataclasses import asdict
 from pathlib import Path
 
 from sim import __version__
-from sim.app.start import caused_by_interrupt
+from sim.app.interrupts import caused_by_interrupt
 from sim.experiments.execute import Execution, scheduler_warning
-from sim.experiments.replications import check_memory
-from sim.experiments.scenarios import RunPlan, compare_scenarios, run_scenario
-from sim.io.config import load_scenario
+from sim.experiments.scenarios import RunPlan, prepare_comparison, prepare_run
+from sim.io.config import Scenario, load_scenario
 from sim.io.files import check_writable, claimed, write_json
 from sim.io.provenance import WRITTEN_BY, check_replaceable, fingerprint
 from sim.io.schema import MAX_DAYS, MAX_SEED
@@ -25,7 +24,7 @@ from sim.reporting.docs import parameter_table
 from sim.reporting.scenarios import comparison_lines, headline_lines, write_comparison, write_scenario
 
 #: Exit codes (docs/reference.md, "Exit codes"): 0 done, 1 failed (a target, every run, or a fault stopped the
-#: work), 2 bad input, 3 some runs failed, 130 interrupted (sim.app.start).
+#: work), 2 bad input, 3 some runs failed, 130 interrupted (sim.app.interrupts).
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 EXIT_SOME_FAILED = 3
@@ -51,16 +50,15 @@ def _whole(name: str, minimum: int, maximum: int | None = None):
 def cmd_run(args: argparse.Namespace) -> int:
     """Run a scenario's replications, write results, a report and figures, print the table."""
     out = _out(args, Path("results") / Path(args.scenario).stem)
-    params = load_scenario(args.scenario)
+    scenario = load_scenario(args.scenario)
     execution, plan = _execution(args), _plan(args)
-    plan.window_of(params, args.scenario)  # a window that would summarise the wrong days is refused before any run
-    check_memory([params], args.days, execution, args.reps, args.scenario)
-    _warn_if_policy_never_starts(params, args.days)
-    mark = fingerprint(work="run", scenario=params, plan=asdict(plan))
+    ready = prepare_run(scenario, plan, execution)  # whatever would refuse the runs is said before any run
+    _warn_if_policy_never_starts(scenario, args.days)
+    mark = fingerprint(work="run", scenario=scenario.as_dict(), plan=asdict(plan))
     check_replaceable(out, mark, overwrite=args.overwrite, work="run")
     with claimed(out):
-        _announce("run", f"{params['scenario_name']}: {args.reps} replication(s) of {args.days:,} days", execution)
-        result = run_scenario(args.scenario, plan, execution)
+        _announce("run", f"{scenario.name}: {args.reps} replication(s) of {args.days:,} days", execution)
+        result = ready.run()
         write_scenario(result, out)
         write_json(mark, out / WRITTEN_BY)
     print(f"\n{result.name}: means over {result.window.describe(args.days)}; {args.reps} replication(s), 95% CI")
@@ -77,10 +75,11 @@ def _announce(command: str, what: str, execution: Execution) -> None:
     print(f"klad {command}: {what} on {where}", file=sys.stderr, flush=True)
 
 
-def _warn_if_policy_never_starts(params: dict, days: int) -> None:
-    if params["policy"] and params["policy_start_day"] > days:
+def _warn_if_policy_never_starts(scenario: Scenario, days: int) -> None:
+    start = scenario.params.policy_start_day
+    if scenario.policy and start > days:
         print(
-            f"klad: warning: the policy starts on day {params['policy_start_day']}, after the last day ({days}); "
+            f"klad: warning: the policy starts on day {start}, after the last day ({days}); "
             "the run shows the market without it",
             file=sys.stderr,
         )
@@ -92,17 +91,15 @@ def cmd_compare(args: argparse.Namespace) -> int:
     out = _out(args, Path("results") / default)
     scenarios = [load_scenario(scenario) for scenario in args.scenarios]
     execution, plan = _execution(args), _plan(args)
-    plan.window_of(scenarios[0], args.scenarios[0])  # refused before any run
-    for path, params in zip(args.scenarios, scenarios, strict=True):
-        check_memory([params], args.days, execution, args.reps, path)
-    for params in scenarios:
-        _warn_if_policy_never_starts(params, args.days)
-    mark = fingerprint(work="compare", scenarios=scenarios, plan=asdict(plan))
+    ready = prepare_comparison(scenarios, plan, execution)  # refused before any run
+    for scenario in scenarios:
+        _warn_if_policy_never_starts(scenario, args.days)
+    mark = fingerprint(work="compare", scenarios=[s.as_dict() for s in scenarios], plan=asdict(plan))
     check_replaceable(out, mark, overwrite=args.overwrite, work="comparison")
     with claimed(out):
         _announce("compare", f"{len(args.scenarios)} scenarios x {args.reps} replication(s) of {args.days:,} days",
                   execution)  # fmt: skip
-        comparison = compare_scenarios(args.scenarios, plan, execution)
+        comparison = ready.run()
         write_comparison(comparison, out)
         write_json(mark, out / WRITTEN_BY)
     table, first = comparison.table, comparison.names[0]
@@ -226,7 +223,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     compare = args.compare and args.method == "emulator"
     runs = args.budget * (2 if compare else 1) + args.ppc_runs + args.check_reps
     days = args.days or load_targets(args.targets).horizons[0]
-    minutes = seconds_per_run(days, load_scenario(args.scenario)["n_buyers"]) * runs / workers / 60
+    scenario = load_scenario(args.scenario)
+    minutes = seconds_per_run(days, scenario.params.n_buyers) * runs / workers / 60
     where = f"on the Dask cluster at {args.scheduler}" if args.scheduler else f"on {workers} local processes"
     if args.method == "emulator":
         from sim.experiments.calibration import fit_seconds, wave_sizes
@@ -238,7 +236,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
           "on this project's 2-core machine (1 worker per core, unloaded)", flush=True)  # fmt: skip
     with claimed(out):
         result = calibrate(
-            args.targets, args.scenario, method=args.method, budget=args.budget, waves=args.waves, share=args.accept,
+            scenario, args.targets, method=args.method, budget=args.budget, waves=args.waves, share=args.accept,
             posterior_size=args.posterior_size, ppc_runs=args.ppc_runs, check_reps=args.check_reps, days=args.days,
             seed=args.seed, execution=execution, out=out, resume=args.resume, compare=compare, jointly=jointly,
             jointly_why=why,
@@ -270,7 +268,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
     out = _out(args, Path("results") / "validation")
     result = validate(
-        args.scenario, args.targets, reps=args.reps, days=args.days, seed=args.seed,
+        load_scenario(args.scenario), args.targets, reps=args.reps, days=args.days, seed=args.seed,
         execution=_execution(args),
     )  # fmt: skip
     with claimed(out):
@@ -380,13 +378,13 @@ def cmd_params(args: argparse.Namespace) -> int:
             prior = p.prior.shown() if p.prior else ""
             print(f"{p.name:<28} {p.kind:<12} {p.default!s:<12} {p.unit:<22} {p.allowed():<34} {prior}".rstrip())
         return 0
-    params = load_scenario(args.scenario)
-    policy = params["policy"]
-    print(f"{params['scenario_name']} ({args.scenario}): the values in force from day 0, and those its policy sets "
-          f"from day {params['policy_start_day']}; * where either is not the registry's default")  # fmt: skip
+    scenario = load_scenario(args.scenario)
+    policy, values = scenario.policy, scenario.params.as_dict()
+    print(f"{scenario.name} ({args.scenario}): the values in force from day 0, and those its policy sets "
+          f"from day {scenario.params.policy_start_day}; * where either is not the registry's default")  # fmt: skip
     print(f"{'name':<28} {'kind':<12} {'in force':<12} {'policy':<12} {'unit':<22} allowed")
     for p in REGISTRY.values():
-        value, lever = params[p.name], policy.get(p.name, "")
+        value, lever = values[p.name], policy.get(p.name, "")
         mark = "*" if value != p.default or (p.name in policy and lever != p.default) else " "
         print(f"{p.name:<27}{mark} {p.kind:<12} {value!s:<12} {lever!s:<12} {p.unit:<22} {p.allowed()}")
     return 0

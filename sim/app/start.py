@@ -9,20 +9,14 @@ never a traceback.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 
-INTERRUPTED = 130
+from sim.app.interrupts import INTERRUPTED, caused_by_interrupt
 
-
-def caused_by_interrupt(exc: BaseException | None) -> bool:
-    """Whether ``exc`` is, or was raised while handling, a KeyboardInterrupt."""
-    while exc is not None:
-        if isinstance(exc, KeyboardInterrupt):
-            return True
-        exc = exc.__cause__ or exc.__context__
-    return False
+__all__ = ["INTERRUPTED", "caused_by_interrupt", "load_klad", "main"]
 
 
-def load_klad():
+def load_klad() -> Callable[[list[str] | None], int]:
     """Import the command with Ctrl-C held back until the libraries have loaded, then honoured.
 
     An interrupt that lands inside a library's compiled import code can be

@@ -62,7 +62,7 @@ from sim.experiments.targets import (
     run_statistics,
     statistic_names,
 )
-from sim.io.config import load_scenario
+from sim.io.config import Scenario, scenario_of
 from sim.io.files import claimed
 from sim.io.provenance import fingerprint, keep_fingerprint, now
 from sim.params import REGISTRY, ParameterError
@@ -421,6 +421,7 @@ def history_match(targets: Targets, budget: int, waves: int, seed: int, run_wave
     points = first_wave(targets, sizes[0], derived_seed(seed, _WAVE, 0))
     for k, n in enumerate(sizes):
         if k > 0:
+            assert weights is not None  # weighed after the first wave
             points = candidates[next_design(weights, n, rng)].tolist()
         frame = run_wave(k, points, n)
         frames.append(frame.assign(wave=k + 1))
@@ -435,6 +436,7 @@ def history_match(targets: Targets, budget: int, waves: int, seed: int, run_wave
             "effective_candidates": effective_size(weights),
             "not_implausible": float((emulator.implausibility(mean, sd) < IMPLAUSIBLE).mean()),
         })  # fmt: skip
+    assert emulator is not None and weights is not None  # at least one wave
     return Waves(pd.concat(frames, ignore_index=True), emulator, candidates, weights, pd.DataFrame(rows))
 
 
@@ -468,8 +470,8 @@ def compare_widths(posterior: pd.DataFrame, rejection: pd.DataFrame) -> pd.DataF
 
 # ----------------------------------------------------------------- the whole
 def calibrate(
+    scenario: Scenario | str | Path,
     targets_path: str | Path,
-    scenario: str | Path,
     *,
     method: str = "emulator",
     budget: int = 300,
@@ -488,7 +490,10 @@ def calibrate(
     jointly: list[str] | None = None,
     jointly_why: str = "",
 ) -> Calibration:
-    """Fit the targets file's ``[fit]`` parameters to its ``fit`` targets, by ``method``.
+    """Fit the targets file's ``[fit]`` parameters to its ``fit`` targets, by ``method``, from ``scenario``'s values.
+
+    ``scenario`` is a ``Scenario`` (or its file), as for every workflow; it
+    comes first, then the targets, as in ``validate``.
 
     ``emulator`` spends ``budget`` runs in ``waves`` (module docstring);
     ``rejection`` spends them at once and keeps the closest ``share``. Both
@@ -523,7 +528,8 @@ def calibrate(
         targets = targets.jointly(list(jointly), jointly_why or "calibrated jointly")
     if not targets.fit_params:
         raise ParameterError(f"{targets.path}: no [fit.<parameter>] tables: nothing to calibrate")
-    params = load_scenario(scenario)
+    scenario = scenario_of(scenario)
+    params = scenario.as_dict()
     out = Path(out)
     days = targets.horizons[0] if days is None else days
     window = min(targets.window, days // 2)
@@ -535,7 +541,7 @@ def calibrate(
                        posterior_size=posterior_size, ppc_runs=ppc_runs, days=days, window=window, seed=seed,
                        check_reps=check_reps, model=model)  # fmt: skip
     cities = [{**params, **corner} for corner in corners(varied, CORNER_PARAMS)]
-    check_memory(cities, days + SHOCK_AFTER, execution, budget, str(scenario))  # before anything is written
+    check_memory(cities, days + SHOCK_AFTER, execution, budget, scenario.where)  # before anything is written
 
     def run(where: Path, run_seed: int, **design: Any) -> pd.DataFrame:
         return run_statistics(params, varied, reps=1, days=days, seed=run_seed, out=where, execution=execution,
@@ -578,7 +584,7 @@ def calibrate(
             plain = run(out / "rejection" / "runs", seed, **plain_design(targets, budget, seed))
             comparison = compare_widths(posterior, abc(plain, targets, share)[1])
     info = {
-        "method": method, "targets": str(targets_path), "scenario": str(scenario), "budget": budget, "days": days,
+        "method": method, "targets": str(targets_path), "scenario": scenario.where, "budget": budget, "days": days,
         "window": window,
         "seed": seed, "waves": len(wave_table), "posterior_size": len(sample), "ppc_runs": ppc_runs,
         "accept_share": share, "accepted": int(runs["accepted"].sum()) if method == "rejection" else None,

@@ -171,11 +171,11 @@ def coverage(
         inside.extend(np.abs(truth - mean) <= z * sd)
         errors.extend(truth - mean)
         scaled.extend(np.abs(truth - mean) / np.maximum(sd, 1e-300))
-    errors = np.asarray(errors)
+    error = np.asarray(errors)
     variance = float(np.var(y[good])) or float("nan")
     inflation = max(1.0, float(np.quantile(scaled, PREDICT)) / z)
-    return {"coverage": float(np.mean(inside)), "rmse": float(np.sqrt(np.mean(errors**2))),
-            "r2": 1 - float(np.mean(errors**2)) / variance, "held_out": int(len(errors)),
+    return {"coverage": float(np.mean(inside)), "rmse": float(np.sqrt(np.mean(error**2))),
+            "r2": 1 - float(np.mean(error**2)) / variance, "held_out": int(len(error)),
             "inflation": inflation}  # fmt: skip
 
 

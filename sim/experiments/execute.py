@@ -108,13 +108,14 @@ def execute(
     workers = execution.workers
 
     def finish(i: int, result: Any) -> None:
-        if paths is None:
+        target = None if paths is None else paths[i]
+        if target is None:
             results[i] = result
-        elif isinstance(paths[i], list):
-            for frame, path in zip(result, paths[i], strict=True):
+        elif isinstance(target, list):
+            for frame, path in zip(result, target, strict=True):
                 write_parquet(frame, path)
         else:
-            write_parquet(result, paths[i])
+            write_parquet(result, target)
         if bar:
             if hasattr(result, "columns") and "status" in result.columns:
                 bar.failed += int((result["status"] != "ok").sum())

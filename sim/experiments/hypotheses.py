@@ -90,7 +90,7 @@ from sim.io.config import load_scenario, read_file
 from sim.io.provenance import fingerprint, keep_fingerprint, now
 from sim.io.schema import MAX_DAYS, MAX_SEED, Schema, choice, number, of, text, whole
 from sim.model.market import METRICS
-from sim.params import LEVER, REGISTRY, SCENARIO_KEYS, Fault, ParameterError, resolve, shown, validate
+from sim.params import LEVER, REGISTRY, Fault, ParameterError, shown, validate
 
 EXPECTS = ("decrease", "increase", "no_decrease", "no_increase", "above", "below", "greater")
 VERDICTS = ("supported", "not supported", "inconclusive")
@@ -329,16 +329,17 @@ def _load_arm(where: str, base: Path, spec: Any) -> tuple[dict[str, Any], str]:
     if not isinstance(spec, dict):
         spec = {"scenario": spec}
     spec = schema.check(spec, {"scenario": text(longest=4096), "policy": of("table", {})}, where)
-    params = load_scenario(_scenario(where, base, spec["scenario"]))
-    label = params.pop("scenario_name")
+    scenario = load_scenario(_scenario(where, base, spec["scenario"]))
+    label = scenario.name
     policy = validate(spec["policy"], f"{where} policy", levers_only=True)
     if policy:
-        params["policy"] = {**params["policy"], **policy}
         label += " + " + ", ".join(f"{k} = {v}" for k, v in policy.items())
-    try:  # the whole resolved set must still keep the cross-parameter rules (budget shares, batch bounds)
-        resolve({k: v for k, v in params.items() if k not in SCENARIO_KEYS})
-    except ParameterError as exc:
-        raise ParameterError(f"{where}: {exc}") from None
+        try:  # the levers must keep the cross-parameter rules with the rest (budget shares, batch bounds)
+            scenario = scenario.replace(policy={**scenario.policy, **policy})
+        except ParameterError as exc:
+            raise ParameterError(f"{where}: {exc}") from None
+    params = scenario.as_dict()
+    del params["scenario_name"]
     return params, label
 
 
@@ -370,7 +371,7 @@ def _load_test(where: str, spec: Any, arms: dict) -> Criterion:
 
 def _load_sensitivity(where: str, base: Path, spec: Any) -> Sensitivity:
     spec = schema.check(spec, SENSITIVITY, where)
-    params = load_scenario(_scenario(where, base, spec["scenario"]))
+    params = load_scenario(_scenario(where, base, spec["scenario"])).as_dict()
     params.pop("scenario_name")
     params.update(params.pop("policy"))  # in force from day 0
     varied, kinds = {}, {}
@@ -599,6 +600,8 @@ def sensitivity_experiment(h: Hypothesis):
     from sim.experiments.sweep import DEFAULT_MODEL, Experiment
 
     s = h.sensitivity
+    if s is None:
+        raise ValueError(f"{h.id} has no [sensitivity] table: no ranking to run")
     fixed = {k: v for k, v in s.params.items() if k not in s.varied}
     fixed["policy_start_day"] = 0  # the varied levers act from day 0; outputs are the final window's means
     groups = {name: group for group, names in s.groups.items() for name in names}
@@ -690,7 +693,7 @@ def run_hypotheses(
                          work=f"hypothesis {h.id}")  # fmt: skip
     # Two stages (sim.experiments.verdicts): the pilot's spreads fix the replications, then one judgement on all.
     pilot = {h.id: h.settings["replications"] for h in hyps}
-    means: dict = {}  # (run, window) -> the run's final-window means, read once for every hypothesis it serves
+    means: RunMeans = {}  # (run, window) -> the run's final-window means, read once for every hypothesis it serves
     _run_arms(hyps, pilot, out, execution)
     on_pilot = {h.id: _judge_arms(out, h, pilot[h.id], means) for h in hyps}
     reps = {h.id: planned(on_pilot[h.id], pilot[h.id], h.settings["max_replications"]) for h in hyps}
@@ -753,7 +756,11 @@ def _run_arms(hyps: list[Hypothesis], reps: dict[str, int], out: Path, execution
     execute(jobs, paths=files, sizes=sizes, execution=execution, desc="arm runs")
 
 
-def _judge_arms(out: Path, h: Hypothesis, reps: int, means: dict[str, pd.DataFrame]) -> list[dict[str, Any]]:
+#: (a run's key, window days) -> the run's final-window means, read once for every hypothesis it serves.
+RunMeans = dict[tuple[str, int], pd.DataFrame]
+
+
+def _judge_arms(out: Path, h: Hypothesis, reps: int, means: RunMeans) -> list[dict[str, Any]]:
     """The contrast and level tests judged on ``reps`` replications of each arm (their final-window means)."""
     return judge_all(h.tests, _arm_means(out, h, reps, means))
 
@@ -790,9 +797,9 @@ def outside_regime(regime: pd.DataFrame) -> dict[str, list[str]]:
     return {arm: list(group["target"]) for arm, group in out.groupby("arm", sort=False)}
 
 
-def _arm_means(out: Path, h: Hypothesis, reps: int, means: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+def _arm_means(out: Path, h: Hypothesis, reps: int, means: RunMeans) -> dict[str, pd.DataFrame]:
     """Arm -> the final-window means of its first ``reps`` replications (read once, kept in ``means``)."""
-    summary = {}
+    summary: dict[str, pd.DataFrame] = {}
     for name, params in h.arms.items():
         text, frames = _arm_json(params), []
         for rep in range(reps):

@@ -9,6 +9,7 @@ numbers).
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,9 +18,10 @@ import pandas as pd
 from scipy import stats
 
 from sim.experiments.execute import IN_PROCESS, Execution, available_memory, execute
+from sim.io.config import Scenario
 from sim.model.market import KladMarket
 from sim.model.metrics import METRICS, UNITS, bounds
-from sim.params import ParameterError, defaults, resolve, validate
+from sim.params import ParameterError, Params, defaults, resolve, validate
 
 #: Metrics summarised over the final window and shown in summaries.
 HEADLINE = (
@@ -34,7 +36,7 @@ def replication_seeds(seed: int, reps: int) -> list[np.random.SeedSequence]:
     return np.random.SeedSequence(seed).spawn(reps)
 
 
-def run_one(params: dict[str, Any], days: int, seed: np.random.SeedSequence | int) -> pd.DataFrame:
+def run_one(params: Scenario | Params | dict[str, Any], days: int, seed: np.random.SeedSequence | int) -> pd.DataFrame:
     """Run the model once; return its daily metrics (one row per day, ``day`` from 1)."""
     model = KladMarket(params, rng=seed)
     model.run_for(days)
@@ -47,14 +49,16 @@ def run_one(params: dict[str, Any], days: int, seed: np.random.SeedSequence | in
 BYTES_PER = {"buyer": 360, "candidate": 400, "courier": 300}
 
 
-def run_memory(params: dict[str, Any], days: int) -> tuple[float, str]:
+def run_memory(params: Scenario | Params | Mapping[str, Any], days: int) -> tuple[float, str]:
     """Roughly the bytes one run of the market needs, from the size of its city, and the sizes in words.
 
     Courier candidates are ``candidate_pool`` per 10,000 buyers at the start,
     joined by ``candidate_inflow`` a day for as long as they stay (``1 /
     candidate_exit_rate`` days) or the run lasts.
     """
-    p = {**defaults(), **params}
+    if isinstance(params, Scenario):
+        params = params.params
+    p = params.as_dict() if isinstance(params, Params) else {**defaults(), **params}
     scale = p["n_buyers"] / 10_000
     stay = days if p["candidate_exit_rate"] <= 0 else min(days, 1 / p["candidate_exit_rate"])
     candidates = (p["candidate_pool"] + p["candidate_inflow"] * stay) * scale
@@ -65,7 +69,12 @@ def run_memory(params: dict[str, Any], days: int) -> tuple[float, str]:
 
 
 def check_memory(
-    cities: list[dict[str, Any]], days: int, execution: Execution, runs: int, where: str, copies: int = 1
+    cities: Sequence[Scenario | Params | Mapping[str, Any]],
+    days: int,
+    execution: Execution,
+    runs: int,
+    where: str,
+    copies: int = 1,
 ) -> None:
     """Refuse runs that cannot fit in this machine's free memory, with the estimate (before any run starts).
 
@@ -119,7 +128,7 @@ def run_forked(trunk: dict[str, Any], policies: list[dict[str, Any]], days: int,
 
 
 def run_recorded(
-    params: dict[str, Any], days: int, seed: np.random.SeedSequence | int, record: tuple[str, ...]
+    params: Scenario | Params | dict[str, Any], days: int, seed: np.random.SeedSequence | int, record: tuple[str, ...]
 ) -> dict[str, pd.DataFrame]:
     """Run the model once keeping ``record`` (``sim.model.records``); its ``daily`` metrics and each record."""
     model = KladMarket(params, rng=seed, record=record)
@@ -128,7 +137,7 @@ def run_recorded(
 
 
 def run_replications(
-    params: dict[str, Any],
+    scenario: Scenario,
     days: int,
     seeds: list[np.random.SeedSequence],
     *,
@@ -139,12 +148,12 @@ def run_replications(
     """Run one replication per seed (``execute``: local processes or Dask).
 
     Returns ``daily`` (every day's metrics) and each record asked for, all
-    replications in one frame each, with a ``rep`` column.
+    replications in one frame each, with a ``rep`` column. The caller has
+    checked that the runs fit in memory (``check_memory``).
     """
-    params = {k: v for k, v in params.items() if k != "scenario_name"}
-    check_memory([params], days, execution, len(seeds), desc)
-    jobs = [(run_recorded, (params, days, seed, tuple(record))) for seed in seeds]
+    jobs = [(run_recorded, (scenario, days, seed, tuple(record))) for seed in seeds]
     runs = execute(jobs, sizes=[days] * len(seeds), execution=execution, desc=desc, unit="day")
+    assert runs is not None  # without paths, the results come back
     for rep, frames in enumerate(runs):
         for frame in frames.values():
             frame.insert(0, "rep", rep)

@@ -272,8 +272,9 @@ def _check_varied(where: str, name: str, spec: Any, design: str, kind: str | Non
     if not numbers or (len(spec) != 2 or not spec[0] < spec[1] if not grid else len(set(spec)) < 2):
         want = "a list of at least two different levels" if grid else "[low, high] bounds with low < high"
         raise ParameterError(f"{where} = {shown(spec)} is invalid: give {want}, as finite numbers")
-    for value in spec if p is not None else ():
-        p.check(value, where)  # out of the registry's allowed range -> clear error
+    if p is not None:
+        for value in spec:
+            p.check(value, where)  # out of the registry's allowed range -> clear error
     return spec
 
 

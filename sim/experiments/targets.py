@@ -32,9 +32,9 @@ import pandas as pd
 from sim.experiments.execute import IN_PROCESS, Execution
 from sim.experiments.replications import mean_ci
 from sim.io import schema
-from sim.io.config import read_file
+from sim.io.config import Scenario, read_file
 from sim.io.schema import Schema, choice, number, of, text, whole
-from sim.params import REGISTRY, ParameterError, resolve, shown
+from sim.params import REGISTRY, ParameterError, shown
 
 ROLES = ("fit", "pattern")
 
@@ -252,9 +252,10 @@ def simulate(params: dict[str, Any], seed: int, days: int = 730) -> dict[str, fl
     window_days = params.pop("target_window", None)
     if horizons[-1] != days:
         raise ValueError(f"the last target horizon ({horizons[-1]}) must be the run's last day ({days})")
-    resolved = resolve(params)
-    policy_day = resolved["policy_start_day"] if resolved["policy"] else None
-    model = KladMarket(params, rng=seed)
+    scenario = Scenario.of(params)  # checked once, here; the model takes it as it is
+    resolved = scenario.params.as_dict()
+    policy_day = scenario.params.policy_start_day if scenario.policy else None
+    model = KladMarket(scenario, rng=seed)
     out: dict[str, float] = {}
     for horizon in horizons:
         model.run_for(horizon - model.steps)

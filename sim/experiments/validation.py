@@ -19,7 +19,7 @@ import pandas as pd
 
 from sim.experiments.execute import IN_PROCESS, Execution
 from sim.experiments.targets import Targets, load_targets, replicate
-from sim.io.config import load_scenario
+from sim.io.config import Scenario, scenario_of
 from sim.io.provenance import now
 
 SECTIONS = (("fit", "Fitted targets"), ("pattern", "Out-of-sample patterns (not used for fitting)"))
@@ -46,7 +46,7 @@ class Validation:
 
 
 def validate(
-    scenario: str | Path,
+    scenario: Scenario | str | Path,
     targets_path: str | Path,
     *,
     reps: int = 10,
@@ -60,10 +60,11 @@ def validate(
     """
     started = now()
     targets = load_targets(targets_path)
-    params = load_scenario(scenario)
+    scenario = scenario_of(scenario)
+    params = scenario.as_dict()
     horizons = targets.horizons if days is None else (days,)
     window = min(targets.window, horizons[0] // 2)
     with tempfile.TemporaryDirectory(prefix="klad-validate-") as tmp:
         runs, table = replicate(params, targets, horizons=horizons, reps=reps, days=horizons[-1], seed=seed, out=tmp,
                                 window=window, execution=execution)  # fmt: skip
-    return Validation(table, runs, targets, str(scenario), reps, horizons[-1], seed, horizons, started)
+    return Validation(table, runs, targets, scenario.where, reps, horizons[-1], seed, horizons, started)

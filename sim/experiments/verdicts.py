@@ -235,7 +235,7 @@ def judge_ranking(test, table: pd.DataFrame, problems: list[str] | tuple = ()) -
             verdict = "inconclusive"
     row = _row(test, f"ST({first}) - ST({second})", float("nan"), float("nan"), float("nan"), float("nan"),
                float("nan"), verdict, 0)  # fmt: skip
-    if a is not None:
+    if a is not None and b is not None:
         row.update(estimate=float(a["value"] - b["value"]), ci_low=float(a["ci_low"] - b["ci_high"]),
                    ci_high=float(a["ci_high"] - b["ci_low"]))  # fmt: skip
         row["detail"] = (f"ST({first}) = {a['value']:.3f} ± {a['conf']:.3f}; "
@@ -373,7 +373,9 @@ def against_margins(row: dict[str, Any]) -> dict[str, Any]:
     """
     margin, low, high, mean = row["margin_or_threshold"], row["ci_low"], row["ci_high"], row["estimate"]
     scale = row.get("reference", float("nan")) if row.get("relative_to") else 1.0
-    out = {f"{step:g}m": contrast_verdict(row["expect"], mean, low, high, step * margin) for step in MARGIN_STEPS}
+    out: dict[str, Any] = {
+        f"{step:g}m": contrast_verdict(row["expect"], mean, low, high, step * margin) for step in MARGIN_STEPS
+    }
     ends = sorted((-high, -low) if row["expect"] in ("decrease", "no_decrease") else (low, high))
     usable = bool(scale) and math.isfinite(scale)  # a reference arm of mean 0 has no shares
     out["switch_low"], out["switch_high"] = (max(0.0, e / abs(scale)) if usable else float("nan") for e in ends)

@@ -42,7 +42,7 @@ import pandas as pd
 from sim.experiments.execute import IN_PROCESS, Execution
 from sim.experiments.hypotheses import Hypothesis, run_hypotheses
 from sim.io import schema
-from sim.io.config import load_scenario, read_file
+from sim.io.config import Scenario, load_scenario, read_file, scenario_of
 from sim.io.schema import MAX_SEED, Schema, choice, of, text, whole
 from sim.params import REGISTRY, ParameterError, shown
 
@@ -70,6 +70,7 @@ class Worlds:
     posterior_path: Path | None = None
     targets_path: Path | None = None  # the targets every world's baseline is checked against
     scenario_path: Path | None = None  # the baseline scenario of that check
+    scenario: Scenario | None = None  # that scenario, read and checked with the worlds file
     overridden: set[str] = field(default_factory=set)  # uncertainties whose range the file sets, not the registry
     years: int = 2  # how long the policy acts in every world's runs (the effect is read at the end)
 
@@ -169,6 +170,7 @@ def load_worlds(path: str | Path, *, read_posterior: bool = True) -> Worlds:
         posterior_path = (path.parent / data["posterior"]).resolve()  # relative to the worlds file
         posterior = load_posterior(posterior_path, f"{where}: posterior")
     targets_path = scenario_path = None
+    scenario: Scenario | None = None
     if data["targets"]:
         from sim.experiments.targets import load_targets
 
@@ -177,9 +179,9 @@ def load_worlds(path: str | Path, *, read_posterior: bool = True) -> Worlds:
             raise ParameterError(f"{where}: targets: no file {targets_path}")
         load_targets(targets_path)  # a bad targets file is named now, not after the worlds are drawn
         scenario_path = (path.parent / data["scenario"]).resolve()
-        load_scenario(scenario_path)
+        scenario = load_scenario(scenario_path)
     return Worlds(path, data["seed"], data["replications"], ranges, log, posterior, posterior_path, targets_path,
-                  scenario_path, overridden, data["years_after_policy"])  # fmt: skip
+                  scenario_path, scenario, overridden, data["years_after_policy"])  # fmt: skip
 
 
 #: Columns of a calibration's sample that are not parameters (which run, its seed, its distance or weight).
@@ -227,6 +229,7 @@ def draw(worlds: Worlds, n: int) -> pd.DataFrame:
     table = {"world": np.arange(n)}
     if fitted:
         sample = worlds.posterior
+        assert sample is not None  # only a posterior has fitted parameters
         rows = np.random.default_rng([worlds.seed, 1]).choice(len(sample), n, replace=n > len(sample))
         for name in fitted:
             values = sample[name].to_numpy()[rows]
@@ -253,7 +256,7 @@ def check_worlds(
     if worlds.targets_path is None:
         return table.assign(plausible=True, outside="not checked")
     targets = load_targets(worlds.targets_path)
-    params = load_scenario(worlds.scenario_path)
+    params = scenario_of(worlds.scenario or worlds.scenario_path).as_dict()
     names = worlds.names
     bounds = worlds.bounds(table)
     horizons = targets.horizons
@@ -285,7 +288,7 @@ def check_seconds(worlds: Worlds, n: int, workers: int) -> float:
     if worlds.targets_path is None:
         return 0.0
     horizons = load_targets(worlds.targets_path).horizons
-    buyers = load_scenario(worlds.scenario_path)["n_buyers"]
+    buyers = scenario_of(worlds.scenario or worlds.scenario_path).params.n_buyers
     return n * seconds_per_run(horizons[-1], buyers, len(horizons)) / max(1, workers) / 0.9
 
 
@@ -362,6 +365,7 @@ def run_worlds(
     effect_rows, own = [], []
     for h in copies:
         hid, world = h.id.split("@")
+        assert found is not None  # a world's copies were run
         judged = found.details[h.id]
         criteria = {t.name: t for t in h.tests}
         own.append({"world": int(world), "hypothesis": hid, "own_verdict": judged.verdict})

@@ -9,15 +9,18 @@ one line that says which it is, before anything is read from it.
 from __future__ import annotations
 
 import codecs
+import dataclasses
 import os
 import stat
 import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sim.io import schema
 from sim.io.schema import MAX_DAYS, Schema, of, text, whole
-from sim.params import ParameterError, check_records, resolve, shown, validate
+from sim.params import ParameterError, Params, check_records, resolve, shown, validate
 from sim.timeline import check_events
 
 #: Larger files are refused unread: the project's files are a few kilobytes, and a wrong path (a data dump,
@@ -40,8 +43,80 @@ SCENARIO: Schema = {
 }
 
 
-def load_scenario(path: str | Path) -> dict[str, Any]:
-    """Read a scenario TOML file, following ``extends``, and return its resolved parameters.
+@dataclass(frozen=True)
+class Scenario:
+    """A scenario, read and checked once, handed as it is from its file to the model and the report.
+
+    ``params`` are the values in force from day 0; ``policy`` the lever values
+    that switch on at ``params.policy_start_day``; ``events`` the timed events
+    (``sim.timeline``), by day; ``window`` and ``burn_in`` the summary window
+    the file asks for (``None``: the defaults); ``record`` the records below
+    the city level it keeps; ``source`` the file it was read from (``None``
+    for one made from values in Python).
+    """
+
+    name: str
+    params: Params = field(default_factory=Params)
+    policy: dict[str, Any] = field(default_factory=dict)
+    events: tuple[dict[str, Any], ...] = ()
+    window: int | None = None
+    burn_in: int | None = None
+    record: tuple[str, ...] = ()
+    source: Path | None = None
+
+    @property
+    def where(self) -> str:
+        """Where the scenario came from, for messages and reports: its file, or "parameter dict"."""
+        return str(self.source) if self.source is not None else "parameter dict"
+
+    @classmethod
+    def of(
+        cls, values: Scenario | Params | Mapping[str, Any] | None = None, name: str = "custom",
+        where: str = "parameter dict",
+    ) -> Scenario:  # fmt: skip
+        """A scenario as it is; or one made from ``Params``; or from a mapping of values, checked here.
+
+        The mapping is the Python API's form: parameter values, optionally a
+        ``policy`` table, ``events``, ``window``, ``burn_in``, ``record`` and
+        ``scenario_name`` (``as_dict`` writes the same form).
+
+        Raises:
+            ParameterError: on any value the registry or the timeline refuses.
+        """
+        if isinstance(values, Scenario):
+            return values
+        if isinstance(values, Params):
+            return cls(name, values)
+        values = dict(values or {})
+        extra = {key: values.pop(key) for key in ("window", "burn_in", "record") if key in values}
+        checked = schema.check(extra, {k: SCENARIO[k] for k in ("window", "burn_in", "record")}, where)
+        resolved = resolve({k: v for k, v in values.items() if k not in ("scenario_name", "events")})
+        policy = resolved.pop("policy")
+        record = () if checked["record"] is None else check_records(checked["record"], where)
+        return cls(str(values.get("scenario_name", name)), Params(**resolved), policy,
+                   tuple(check_events(values.get("events", []), where)), checked["window"],
+                   checked["burn_in"], record)  # fmt: skip
+
+    def as_dict(self) -> dict[str, Any]:
+        """The scenario as one mapping (the form ``Scenario.of`` reads): every value in force, then the rest."""
+        extra = {key: getattr(self, key) for key in ("window", "burn_in") if getattr(self, key) is not None}
+        if self.record:
+            extra["record"] = self.record
+        events = [dict(e) for e in self.events]
+        return {**self.params.as_dict(), "policy": dict(self.policy), "events": events, **extra,
+                "scenario_name": self.name}  # fmt: skip
+
+    def replace(self, **values: Any) -> Scenario:
+        """A copy with parameters (or ``policy``, ``events``) changed: what changes is checked, and the cross rules."""
+        policy = validate(values.pop("policy"), "policy", levers_only=True) if "policy" in values else self.policy
+        events = tuple(check_events(list(values.pop("events")), "events")) if "events" in values else self.events
+        params = self.params.replace(**values) if values else self.params
+        resolve({**params.as_dict(), "policy": policy}, checked=True)  # the levers keep the cross-parameter rules
+        return dataclasses.replace(self, params=params, policy=policy, events=events)
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read a scenario TOML file, following ``extends``, and return it checked: a ``Scenario``.
 
     A scenario file has optional top-level ``name``, ``description`` and
     ``extends`` (a path relative to the file), a ``[params]`` table of values in
@@ -63,16 +138,20 @@ def load_scenario(path: str | Path) -> dict[str, Any]:
         merged["events"] = sorted(merged["events"] + values["events"], key=lambda e: e["day"])
         for key in ("window", "burn_in", "record"):
             merged[key] = merged[key] if values[key] is None else values[key]
-    try:
-        resolved = resolve({**merged["params"], "policy": merged["policy"]})
+    try:  # each value is checked as its file is read; here only the rules that relate values
+        resolved = resolve({**merged["params"], "policy": merged["policy"]}, checked=True)
     except ParameterError as exc:
         raise ParameterError(f"{path}: {exc}") from None
-    resolved["events"] = merged["events"]
-    for key in ("window", "burn_in", "record"):
-        if merged[key] is not None:
-            resolved[key] = merged[key]
-    resolved["scenario_name"] = chain[0][1]["name"] or Path(path).stem
-    return resolved
+    policy = resolved.pop("policy")
+    return Scenario(chain[0][1]["name"] or Path(path).stem, Params(**resolved), policy, tuple(merged["events"]),
+                    merged["window"], merged["burn_in"], merged["record"] or (), Path(path))  # fmt: skip
+
+
+def scenario_of(scenario: str | Path | Scenario | Params | Mapping[str, Any] | None) -> Scenario:
+    """A workflow's scenario: a ``Scenario`` as it is, a file (``load_scenario``), or values (``Scenario.of``)."""
+    if isinstance(scenario, str | Path):
+        return load_scenario(scenario)
+    return Scenario.of(scenario)
 
 
 def _read_chain(path: Path) -> list[tuple[Path, dict[str, Any]]]:

@@ -16,10 +16,10 @@ from sim.params import ParameterError
 try:
     import fcntl
 except ImportError:  # Windows: output folders are not locked
-    fcntl = None
+    fcntl = None  # type: ignore[assignment]
 
 
-def write_atomic(path: str | Path, write: Callable[[Path], None]) -> Path:
+def write_atomic(path: str | Path, write: Callable[[Path], object]) -> Path:
     """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it into place."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

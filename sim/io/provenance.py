@@ -79,7 +79,7 @@ def locked_versions(text: str) -> dict[str, str]:
     from packaging.requirements import Requirement
     from packaging.utils import canonicalize_name
 
-    pins = {}
+    pins: dict[str, str] = {}
     for line in text.replace("\\\n", " ").splitlines():
         line = line.split("--hash")[0].strip()
         if not line or line.startswith(("#", "-")):

@@ -17,6 +17,7 @@ import mesa
 import numpy as np
 import pandas as pd
 
+from sim.io.config import Scenario
 from sim.model.deterrence import Beliefs
 from sim.model.engine.draws import Streams, categorical
 from sim.model.events import happen
@@ -31,8 +32,8 @@ from sim.model.roles.shops import ShopRoster
 from sim.model.world.city import City
 from sim.model.world.justice import Justice
 from sim.model.world.stashes import Stashes
-from sim.params import SCENARIO_KEYS, Params, check_records, resolve
-from sim.timeline import check_event, check_events
+from sim.params import Params, check_records
+from sim.timeline import check_event
 
 __all__ = ["METRICS", "KladMarket", "Street"]
 
@@ -50,7 +51,7 @@ class KladMarket(mesa.Model):
     Args:
         params: parameter overrides (see ``sim.params.REGISTRY``), optionally
             with a ``policy`` dict of levers that switch on at ``policy_start_day``;
-            or a ``Params``.
+            or a ``Params``, or a ``Scenario`` (``sim.io.config``: its values, policy and events).
         rng: an integer seed, a ``numpy.random.SeedSequence`` or a ``Generator``;
             all randomness of the run comes from its ``SeedSequence``, one generator per process and day
             (``sim.model.engine.draws.Streams``: ``stream(name)``).
@@ -59,20 +60,18 @@ class KladMarket(mesa.Model):
 
     def __init__(
         self,
-        params: dict[str, Any] | Params | None = None,
+        params: Scenario | Params | dict[str, Any] | None = None,
         *,
         rng: int | np.random.SeedSequence | np.random.Generator | None = None,
         record: tuple[str, ...] = (),
     ):
         self.stream = Streams(rng)  # today's generator of each process: self.stream("orders"), ...
         super().__init__(rng=self.stream("mesa"))  # Mesa's own generator (the grid's), not the model's
-        if isinstance(params, Params):
-            params = params.as_dict()
-        resolved = resolve({k: v for k, v in (params or {}).items() if k not in SCENARIO_KEYS})
-        self.timeline = check_events((params or {}).get("events", []), "KladMarket")  # events to come, by day
+        scenario = Scenario.of(params, where="KladMarket")  # a Scenario or Params as it is; a dict checked once
+        self.timeline = [dict(event) for event in scenario.events]  # events to come, by day
         self.happened: list[dict[str, Any]] = []  # events done: the event, and the shops or labs it hit
-        self.policy: dict[str, Any] = resolved.pop("policy")
-        self.p: Params = Params(**resolved)  # the values in force today; replaced, never changed in place
+        self.policy: dict[str, Any] = dict(scenario.policy)
+        self.p: Params = scenario.params  # the values in force today; replaced, never changed in place
         self.policy_active = False
         self.day = 0
         p = self.p

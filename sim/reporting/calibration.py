@@ -227,6 +227,7 @@ def _waves(result: Calibration) -> list[str]:
         "|---|---:|---:|---:|---|",
     ]
     names = list(result.targets.fit_params)
+    assert result.emulator is not None  # the emulator method's waves
     for row in result.emulator.to_dict("records"):
         lead = min(names, key=lambda name: row[f"length_{name}"])
         lines.append(f"| {row['target']} | {row['runs']} | {row['noise_sd']:.3f} | {row['range_half_width']:.3f} "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import matplotlib
@@ -82,12 +83,12 @@ def _figure(daily: pd.DataFrame, groups: list[tuple[str | None, pd.DataFrame]], 
     return Path(path)
 
 
-def plot_timeseries(daily: pd.DataFrame, path: str | Path, title: str, marks: list[Mark] = ()) -> Path:
+def plot_timeseries(daily: pd.DataFrame, path: str | Path, title: str, marks: Sequence[Mark] = ()) -> Path:
     """Plot PANELS over time for one scenario's replications (column ``rep``), days in ``marks`` marked; save a PNG."""
     return _figure(daily, [(None, daily)], title, list(marks), path)
 
 
-def plot_comparison(daily: pd.DataFrame, path: str | Path, marks: list[Mark] = ()) -> Path:
+def plot_comparison(daily: pd.DataFrame, path: str | Path, marks: Sequence[Mark] = ()) -> Path:
     """Overlay several scenarios (column ``scenario``) on the same panels, days in ``marks`` marked; save a PNG."""
     groups = [(name, frame) for name, frame in daily.groupby("scenario", sort=False)]
     return _figure(daily, groups, "Scenario comparison", list(marks), path)

@@ -172,7 +172,7 @@ def shipped_scenarios(extra: str | Path | None = None) -> dict[str, Path | None]
     files += sorted(SCENARIO_FOLDER.glob("*.toml"), key=lambda f: (f.stem != "baseline", f.stem))
     found: dict[str, Path | None] = {}
     for file in files:
-        name = load_scenario(file)["scenario_name"]
+        name = load_scenario(file).name
         if name in found:
             if found[name] == file:
                 continue
@@ -183,7 +183,7 @@ def shipped_scenarios(extra: str | Path | None = None) -> dict[str, Path | None]
 
 def demo_params(scenario: str | Path | None, policy_start_day: int = DEMO_POLICY_DAY) -> dict[str, Any]:
     """Parameters of the demo city: the scenario's (or the defaults), in the demo's city, its policy from the day."""
-    params = load_scenario(scenario) if scenario is not None else resolve()
+    params = load_scenario(scenario).as_dict() if scenario is not None else resolve()
     params.pop("scenario_name", None)
     params.update(validate({**DEMO_CITY, "policy_start_day": policy_start_day}, "demo"))
     return params
@@ -219,7 +219,7 @@ class DemoMarket(KladMarket):
         if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
             raise ParameterError(f"demo: seed = {seed!r} is invalid: allowed is a whole number of at least 0")
         super().__init__(demo_params(file, policy_start_day), rng=seed)
-        self.scenario_name = load_scenario(file)["scenario_name"] if file is not None else DEFAULTS
+        self.scenario_name = load_scenario(file).name if file is not None else DEFAULTS
         self.scenario_policy = dict(self.policy)  # what the scenario changes on its policy day, for the page
         self.scenario_description = str(read_toml(file).get("description", "")) if file is not None else ""
         self.seed = seed

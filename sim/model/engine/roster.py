@@ -23,7 +23,7 @@ its row number becomes.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import mesa
 import numpy as np
@@ -117,6 +117,12 @@ class Roster:
         self._buffers: dict[str, np.ndarray] = {}  # spare capacity behind each column, so adding rows is cheap
         for name, field in agent_class.fields.items():
             setattr(self, name, np.zeros((0, *self._widths[name]), dtype=field.dtype))
+
+    if TYPE_CHECKING:
+
+        def __getattr__(self, name: str) -> np.ndarray:
+            """A column of the role's schema (``shops.visibility``): an array, set in ``__init__`` from ``fields``."""
+            ...
 
     def __len__(self) -> int:
         return self._rows
