@@ -330,6 +330,13 @@ class BuyerRoster(Roster):
         m.today.arrests_buyer += len(rows)
         m.today.buyers_treated += len(treated)
 
+    def arrest_share(self, share: float) -> int:
+        """A wave of arrests: each active buyer is arrested with chance ``share`` (stream ``arrest_wave``); how many."""
+        active = np.flatnonzero(self.state == BuyerState.ACTIVE)
+        arrested = active[self.model.stream.keyed("arrest_wave", self.uid[active]) < share]
+        self.arrest(arrested)
+        return len(arrested)
+
     def _detain(self, rows: np.ndarray, imprisoned: bool) -> np.ndarray:
         """Arrested buyers learn from it; some are treated instead of fined. Returns treated rows."""
         p = self.model.p

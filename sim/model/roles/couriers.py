@@ -471,6 +471,13 @@ class CourierRoster(Roster):
         m.justice.open_cases(Role.COURIER, rows, offence, m.day, p.forensic_delay)
         m.today.arrests_courier += len(rows)
 
+    def arrest_share(self, share: float) -> int:
+        """A wave of arrests: each working courier is arrested with chance ``share`` (stream ``events``); how many."""
+        working = np.flatnonzero(self.state == CourierState.WORKING)
+        caught = working[self.model.stream.keyed("events", self.uid[working]) < share]
+        self.arrest(caught, np.zeros(len(caught)))
+        return len(caught)
+
     def detain(self, rows: np.ndarray) -> None:
         """Arrested couriers await forensics; their own arrest raises their perceived risk."""
         self.state[rows] = CourierState.PENDING
