@@ -241,6 +241,7 @@ class BuyerRoster(Roster):
     """
 
     compacts = True
+    role = Role.BUYER
 
     agent_class = Buyer
     gone_state = BuyerState.RECOVERED

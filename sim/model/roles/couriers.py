@@ -341,6 +341,7 @@ class CourierRoster(Roster):
     """All couriers and candidates, updated in bulk."""
 
     compacts = True
+    role = Role.COURIER
 
     agent_class = Courier
     gone_state = CourierState.GONE
