@@ -1,4 +1,4 @@
-"""A scenario's timeline: events on given days, declared and checked here, done by the market (``sim.model.events``).
+"""A scenario's timeline: events on given days, one ``Event`` class an action (its keys, check, words and deed).
 
 A scenario file lists its events as ``[[events]]`` tables, each with the
 ``day`` it happens on and its ``action``::
@@ -16,7 +16,7 @@ A scenario file lists its events as ``[[events]]`` tables, each with the
     duration = 30
 
 An event happens at the start of its day, before anything else of that day.
-The actions and their keys are ``ACTIONS``; every value is checked like a
+The actions are ``EVENTS`` (one ``Event`` class each, with its keys); every value is checked like a
 parameter (one line naming the file, the event and the key). The numbers of an
 event can be swept: ``events.0.day`` names the ``day`` of the first event.
 """
@@ -25,7 +25,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar, override
+
+import numpy as np
 
 from sim.params import ParameterError, validate
 
@@ -70,50 +72,246 @@ LARGEST = Key(int, 1, 10_000, "how many, the largest first")
 ALL = Key(bool, None, None, "every one")
 SHOPS = Key(list, None, None, "shop numbers (rows of the shop roster, as in the shop records)")
 
-#: action -> (its keys, the keys of which exactly one must be given, meaning).
-ACTIONS: dict[str, tuple[dict[str, Key], tuple[str, ...], str]] = {
-    "block_storefronts": (
-        {"largest": LARGEST, "all": ALL, "shops": SHOPS,
-         "mirror_delay": Key(int, 0, 100_000, "days until each blocked shop opens a mirror (default: the parameter)")},
-        ("largest", "all", "shops"),
-        "Block open storefronts (the largest by orders, all, or the named shops) at once.",
-    ),
-    "close_shops": (
-        {"largest": LARGEST, "all": ALL, "shops": SHOPS},
-        ("largest", "all", "shops"),
-        "Shops stop trading without anyone arrested: stock and hidden stashes are abandoned, couriers let go.",
-    ),
-    "arrest_operators": (
-        {"largest": LARGEST, "all": ALL, "shops": SHOPS},
-        ("largest", "all", "shops"),
-        "Police move on shops' operators (the largest by orders, all, or the named shops), as on a lead: those at "
-        "home are arrested and their shops closed with stock and stashes seized; one abroad cannot be arrested, "
-        "and his storefronts are found and blocked.",
-    ),
-    "raid_labs": (
-        {"largest": LARGEST, "all": ALL},
-        ("largest", "all"),
-        "Police raid labs (the largest by capacity, or all): chemists arrested, stock seized.",
-    ),
-    "crackdown": (
-        {"police_multiplier": Key(float, 0.0, 100.0, "police budget multiplier"),
-         "duration": Key(int, 1, 100_000, "days it lasts")},
-        (),
-        "The police budget is multiplied for a number of days.",
-    ),
-    "arrest_wave": (
-        {"couriers": Key(float, 0.0, 1.0, "share of working couriers arrested"),
-         "buyers": Key(float, 0.0, 1.0, "share of active buyers arrested")},
-        (),
-        "A one-off wave of arrests of a share of working couriers and of active buyers, with cases as usual.",
-    ),
-    "set": (
-        {"params": Key(dict, None, None, "lever = value, in force from this day on")},
-        (),
-        "Policy levers take new values from this day on (any number of times in a run).",
-    ),
-}  # fmt: skip
-REQUIRED = {"crackdown": ("police_multiplier", "duration"), "set": ("params",)}
+
+class Event:
+    """One action of the timeline: its keys, its check, its words and what it does to the market.
+
+    An event itself is a plain dict (``{"day": 60, "action": "block_storefronts", "largest": 3}``), as in the
+    scenario file; its class is ``EVENTS[event["action"]]``. A subclass names its ``action`` and is registered
+    by that name on definition: adding an event is one class. The timeline sits below the model
+    (``tests/test_layers.py``), so ``apply`` reaches the market only through the model it is handed, by the roles'
+    own verbs, and an event's arrests, seizures and closures are counted, charged and learned from like any other.
+    """
+
+    action: ClassVar[str] = ""  # its name in a scenario file
+    keys: ClassVar[dict[str, Key]] = {}  # its keys besides day and action
+    one_of: ClassVar[tuple[str, ...]] = ()  # keys of which exactly one must be given
+    required: ClassVar[tuple[str, ...]] = ()  # keys that must be given
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.action:
+            EVENTS[cls.action] = cls
+
+    @classmethod
+    def check(cls, event: dict[str, Any], where: str) -> dict[str, Any]:
+        """The event checked and in its normal form (its ``action`` is known); a ParameterError naming ``where``."""
+        unknown = set(event) - set(cls.keys) - {"day", "action"}
+        if unknown:
+            allowed = ", ".join(["day", "action", *cls.keys])
+            raise ParameterError(f"{where}: unknown key '{sorted(unknown)[0]}' for {cls.action}; allowed are {allowed}")
+        out = {"day": DAY.check(event["day"], f"{where} day"), "action": cls.action}
+        out.update((name, cls.check_value(name, event[name], where)) for name in cls.keys if name in event)
+        given = [name for name in cls.one_of if name in out]
+        if cls.one_of and len(given) != 1:
+            one = ", ".join(cls.one_of)
+            raise ParameterError(f"{where}: {cls.action} needs exactly one of {one} (got {len(given)})")
+        missing = [name for name in cls.required if name not in out]
+        if missing:
+            raise ParameterError(f"{where}: {cls.action} needs '{missing[0]}'")
+        return out
+
+    @classmethod
+    def check_value(cls, name: str, value: Any, where: str) -> Any:
+        """One key's value, checked by its ``Key``."""
+        return cls.keys[name].check(value, f"{where} {name}")
+
+    @classmethod
+    def describe(cls, event: dict[str, Any]) -> str:
+        """The event in a few plain words (after ``day N:``)."""
+        return cls.action
+
+    @classmethod
+    def apply(cls, model: Any, event: dict[str, Any]) -> dict[str, Any]:
+        """Carry the event out on ``model`` today; returns what it hit (shop or lab rows, or counts of people)."""
+        raise NotImplementedError(cls.action)
+
+
+#: action name -> its class, filled as the classes below (or any later subclass of ``Event``) are defined.
+EVENTS: dict[str, type[Event]] = {}
+
+
+def which(event: dict[str, Any]) -> str:
+    """The rows an event names, in words: the N largest, all, or the listed shops."""
+    if "largest" in event:
+        return f"the {event['largest']} largest"
+    return "all" if event.get("all") else f"shops {', '.join(map(str, event.get('shops', [])))}"
+
+
+def chosen(event: dict[str, Any], candidates: np.ndarray, size: np.ndarray) -> np.ndarray:
+    """The rows an event names among ``candidates``: the ``largest`` by ``size``, ``all``, or the listed ``shops``."""
+    if "largest" in event:
+        return candidates[np.argsort(-size[candidates], kind="stable")[: event["largest"]]]
+    if event.get("all"):
+        return candidates
+    return candidates[np.isin(candidates, event["shops"])]
+
+
+class BlockStorefronts(Event):
+    """Block open storefronts (the largest by orders, all, or the named shops) at once."""
+
+    action = "block_storefronts"
+    delay = Key(int, 0, 100_000, "days until each blocked shop opens a mirror (default: the parameter)")
+    keys = {"largest": LARGEST, "all": ALL, "shops": SHOPS, "mirror_delay": delay}
+    one_of = ("largest", "all", "shops")
+
+    @classmethod
+    @override
+    def describe(cls, event: dict[str, Any]) -> str:
+        delay = f", mirrors after {event['mirror_delay']} d" if "mirror_delay" in event else ""
+        return f"{which(event)} storefronts blocked{delay}"
+
+    @classmethod
+    @override
+    def apply(cls, model: Any, event: dict[str, Any]) -> dict[str, Any]:
+        shops = model.shops
+        rows = chosen(event, np.flatnonzero(shops.open_now()), shops.orders)
+        shops.block(rows, event.get("mirror_delay", model.p.mirror_delay))
+        return {"shops": rows.tolist()}
+
+
+class CloseShops(Event):
+    """Shops stop trading without anyone arrested: stock and hidden stashes are abandoned, couriers let go."""
+
+    action = "close_shops"
+    keys = {"largest": LARGEST, "all": ALL, "shops": SHOPS}
+    one_of = ("largest", "all", "shops")
+
+    @classmethod
+    @override
+    def describe(cls, event: dict[str, Any]) -> str:
+        return f"{which(event)} shops closed"
+
+    @classmethod
+    @override
+    def apply(cls, model: Any, event: dict[str, Any]) -> dict[str, Any]:
+        shops = model.shops
+        rows = chosen(event, np.flatnonzero(shops.active), shops.orders)
+        for shop in rows:
+            shops.close_down(int(shop), seize=False)
+        return {"shops": rows.tolist()}
+
+
+class ArrestOperators(Event):
+    """Police move on shops' operators (the largest by orders, all, or the named shops), as on a lead.
+
+    Those at home are arrested and their shops closed with stock and stashes seized; one abroad cannot be
+    arrested, and his storefronts are found and blocked.
+    """
+
+    action = "arrest_operators"
+    keys = {"largest": LARGEST, "all": ALL, "shops": SHOPS}
+    one_of = ("largest", "all", "shops")
+
+    @classmethod
+    @override
+    def describe(cls, event: dict[str, Any]) -> str:
+        named = event["shops"] if "shops" in event else None
+        target = f"{which(event)} shops" if named is None else which(event) if named else "no shop"
+        return f"operators of {target} pursued"
+
+    @classmethod
+    @override
+    def apply(cls, model: Any, event: dict[str, Any]) -> dict[str, Any]:
+        shops = model.shops
+        rows = chosen(event, np.flatnonzero(shops.active), shops.orders)
+        caught = shops.arrest_operators(rows)
+        return {"shops": rows.tolist(), "operators_arrested": len(caught)}
+
+
+class RaidLabs(Event):
+    """Police raid labs (the largest by capacity, or all): chemists arrested, stock seized."""
+
+    action = "raid_labs"
+    keys = {"largest": LARGEST, "all": ALL}
+    one_of = ("largest", "all")
+
+    @classmethod
+    @override
+    def describe(cls, event: dict[str, Any]) -> str:
+        return f"{which(event)} labs raided"
+
+    @classmethod
+    @override
+    def apply(cls, model: Any, event: dict[str, Any]) -> dict[str, Any]:
+        labs = model.labs
+        rows = chosen(event, np.flatnonzero(labs.active), labs.capacity)
+        labs.raid(rows)
+        return {"labs": rows.tolist()}
+
+
+class Crackdown(Event):
+    """The police budget is multiplied for a number of days."""
+
+    action = "crackdown"
+    keys = {"police_multiplier": Key(float, 0.0, 100.0, "police budget multiplier"),
+            "duration": Key(int, 1, 100_000, "days it lasts")}  # fmt: skip
+    required = ("police_multiplier", "duration")
+
+    @classmethod
+    @override
+    def describe(cls, event: dict[str, Any]) -> str:
+        return f"police x{event['police_multiplier']:g} for {event['duration']} d"
+
+    @classmethod
+    @override
+    def apply(cls, model: Any, event: dict[str, Any]) -> dict[str, Any]:
+        model.police.crack_down(model.day + event["duration"], event["police_multiplier"])
+        return {}
+
+
+class ArrestWave(Event):
+    """A one-off wave of arrests of a share of working couriers and of active buyers, with cases as usual."""
+
+    action = "arrest_wave"
+    keys = {"couriers": Key(float, 0.0, 1.0, "share of working couriers arrested"),
+            "buyers": Key(float, 0.0, 1.0, "share of active buyers arrested")}  # fmt: skip
+
+    @classmethod
+    @override
+    def check(cls, event: dict[str, Any], where: str) -> dict[str, Any]:
+        out = super().check(event, where)
+        if not (out.get("couriers", 0) or out.get("buyers", 0)):
+            raise ParameterError(f"{where}: arrest_wave needs a share of couriers or buyers above 0")
+        return out
+
+    @classmethod
+    @override
+    def describe(cls, event: dict[str, Any]) -> str:
+        return "arrest wave"
+
+    @classmethod
+    @override
+    def apply(cls, model: Any, event: dict[str, Any]) -> dict[str, Any]:
+        couriers = model.couriers.arrest_share(event.get("couriers", 0.0))
+        buyers = model.buyers.arrest_share(event.get("buyers", 0.0))
+        return {"couriers_arrested": couriers, "buyers_arrested": buyers}
+
+
+class SetParams(Event):
+    """Policy levers take new values from this day on (any number of times in a run)."""
+
+    action = "set"
+    keys = {"params": Key(dict, None, None, "lever = value, in force from this day on")}
+    required = ("params",)
+
+    @classmethod
+    @override
+    def check_value(cls, name: str, value: Any, where: str) -> Any:
+        if not isinstance(value, dict) or not value:
+            raise ParameterError(f"{where}: 'params' must be a table of lever = value")
+        return validate(value, f"{where} params", levers_only=True)
+
+    @classmethod
+    @override
+    def describe(cls, event: dict[str, Any]) -> str:
+        return ", ".join(f"{k} = {v}" for k, v in event["params"].items())
+
+    @classmethod
+    @override
+    def apply(cls, model: Any, event: dict[str, Any]) -> dict[str, Any]:
+        model.p = model.p.replace(**event["params"])
+        return {}
 
 
 def check_events(events: Any, where: str) -> list[dict[str, Any]]:
@@ -143,38 +341,15 @@ def check_reached(events: list[dict[str, Any]], days: int, where: str) -> None:
 
 
 def check_event(event: Any, where: str) -> dict[str, Any]:
-    """One event, checked: its ``day``, its ``action`` and that action's keys."""
+    """One event, checked: its ``day``, its ``action`` and that action's keys (its class's ``check``)."""
     if not isinstance(event, dict):
         raise ParameterError(f"{where}: an event must be a table with 'day' and 'action'")
     action = event.get("action")
-    if action not in ACTIONS:
-        raise ParameterError(f"{where}: action = {action!r} is unknown; allowed are {', '.join(ACTIONS)}")
+    if action not in EVENTS:
+        raise ParameterError(f"{where}: action = {action!r} is unknown; allowed are {', '.join(EVENTS)}")
     if "day" not in event:
         raise ParameterError(f"{where}: 'day' is missing")
-    keys, one_of, _ = ACTIONS[action]
-    unknown = set(event) - set(keys) - {"day", "action"}
-    if unknown:
-        allowed = ", ".join(["day", "action", *keys])
-        raise ParameterError(f"{where}: unknown key '{sorted(unknown)[0]}' for {action}; allowed are {allowed}")
-    out = {"day": DAY.check(event["day"], f"{where} day"), "action": action}
-    for name, key in keys.items():
-        if name not in event:
-            continue
-        if key.kind is dict:
-            if not isinstance(event[name], dict) or not event[name]:
-                raise ParameterError(f"{where}: 'params' must be a table of lever = value")
-            out[name] = validate(event[name], f"{where} params", levers_only=True)
-        else:
-            out[name] = key.check(event[name], f"{where} {name}")
-    given = [name for name in one_of if name in out]
-    if one_of and len(given) != 1:
-        raise ParameterError(f"{where}: {action} needs exactly one of {', '.join(one_of)} (got {len(given)})")
-    missing = [name for name in REQUIRED.get(action, ()) if name not in out]
-    if missing:
-        raise ParameterError(f"{where}: {action} needs '{missing[0]}'")
-    if action == "arrest_wave" and not (out.get("couriers", 0) or out.get("buyers", 0)):
-        raise ParameterError(f"{where}: arrest_wave needs a share of couriers or buyers above 0")
-    return out
+    return EVENTS[action].check(event, where)
 
 
 def event_number(name: str) -> tuple[int, str] | None:
@@ -190,7 +365,7 @@ def event_key(events: list[dict[str, Any]], name: str, where: str) -> Key:
     index, key = event_number(name) or (None, None)
     if index is None or index >= len(events):
         raise ParameterError(f"{where}: '{name}' names no event (the file has {len(events)} [[events]])")
-    keys = {"day": DAY, **ACTIONS[events[index]["action"]][0]}
+    keys = {"day": DAY, **EVENTS[events[index]["action"]].keys}
     if key not in keys or keys[key].kind not in (int, float):
         numbers = ", ".join(k for k, v in keys.items() if v.kind in (int, float))
         raise ParameterError(f"{where}: '{name}': {events[index]['action']} has no number '{key}'; allowed: {numbers}")
@@ -211,22 +386,4 @@ def with_event_numbers(events: list[dict[str, Any]], values: dict[str, Any]) -> 
 
 def describe(event: dict[str, Any]) -> str:
     """An event in a few plain words, for figures and reports."""
-    action, day = event["action"], event["day"]
-    which = (f"the {event['largest']} largest" if "largest" in event else "all" if event.get("all")
-             else f"shops {', '.join(map(str, event.get('shops', [])))}")  # fmt: skip
-    if action == "block_storefronts":
-        delay = f", mirrors after {event['mirror_delay']} d" if "mirror_delay" in event else ""
-        return f"day {day}: {which} storefronts blocked{delay}"
-    if action == "close_shops":
-        return f"day {day}: {which} shops closed"
-    if action == "arrest_operators":
-        named = event["shops"] if "shops" in event else None
-        target = f"{which} shops" if named is None else which if named else "no shop"
-        return f"day {day}: operators of {target} pursued"
-    if action == "raid_labs":
-        return f"day {day}: {which} labs raided"
-    if action == "crackdown":
-        return f"day {day}: police x{event['police_multiplier']:g} for {event['duration']} d"
-    if action == "arrest_wave":
-        return f"day {day}: arrest wave"
-    return f"day {day}: " + ", ".join(f"{k} = {v}" for k, v in event["params"].items())
+    return f"day {event['day']}: {EVENTS[event['action']].describe(event)}"

@@ -20,6 +20,7 @@ import pandas as pd
 from sim.io.config import Scenario
 from sim.model.deterrence import Beliefs
 from sim.model.engine.draws import Streams, categorical
+from sim.model.engine.roster import Roster
 from sim.model.events import happen
 from sim.model.ledger import Ledger
 from sim.model.metrics import METRICS, Day
@@ -120,9 +121,9 @@ class KladMarket(mesa.Model):
         for roster in self.rosters():
             roster.agents  # noqa: B018 - makes the views of new rows
 
-    def rosters(self) -> list:
-        """The rosters of the roles kept as arrays (labs, shops, couriers, buyers), those made so far."""
-        return [self.__dict__[name] for name in ("labs", "shops", "couriers", "buyers") if name in self.__dict__]
+    def rosters(self) -> list[Roster]:
+        """The rosters of the roles kept as arrays (labs, shops, couriers, buyers), those made so far, in that order."""
+        return [value for value in self.__dict__.values() if isinstance(value, Roster)]
 
     # ------------------------------------------------------------------ set-up
     def _populate(self) -> None:
@@ -261,5 +262,5 @@ class KladMarket(mesa.Model):
         their rows (the stash database, the case ledger, the re-stashes owed)
         is renumbered with them (their rosters' ``tidy``).
         """
-        for roster in (self.couriers, self.buyers, self.shops, self.labs):
-            roster.tidy()  # shops' and labs' rows stay (``Roster.compacts``)
+        for roster in sorted(self.rosters(), key=lambda roster: not roster.compacts):
+            roster.tidy()  # those that compact first (couriers, buyers); shops' and labs' rows stay

@@ -31,7 +31,7 @@ import pandas as pd
 
 from sim.model.roles.couriers import CourierState
 from sim.model.roles.shops import Operator, Storefront
-from sim.timeline import describe
+from sim.timeline import RaidLabs, describe
 
 if TYPE_CHECKING:
     from sim.model.market import KladMarket
@@ -128,6 +128,6 @@ class Recorder:
 
 def arrested_by(event: dict) -> int:
     """The people an event done arrested: operators at home, a wave's couriers and buyers, a raid's chemists."""
-    if event["action"] == "raid_labs":
+    if event["action"] == RaidLabs.action:
         return len(event.get("labs", []))
     return int(event.get("operators_arrested", 0) + event.get("couriers_arrested", 0) + event.get("buyers_arrested", 0))

@@ -31,11 +31,11 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from sim.io.config import load_scenario, read_toml
-from sim.model.events import happen
 from sim.model.market import KladMarket
 from sim.model.roles.shops import Storefront
 from sim.model.world.stashes import StashState
 from sim.params import REGISTRY, ParameterError, resolve, validate
+from sim.timeline import BlockStorefronts, Crackdown, SetParams
 
 #: The demo's city: a fifth of the default one, with the same market per buyer
 #: (couriers scale with buyers; six shops so that the storefront panel has some).
@@ -257,7 +257,7 @@ class DemoMarket(KladMarket):
             ParameterError: if ``name`` is not a lever or ``value`` is not allowed.
         """
         value = validate({name: value}, "demo", levers_only=True)[name]
-        happen(self, {"day": self.steps, "action": "set", "params": {name: value}})  # a 'set' event, now
+        SetParams.apply(self, {"params": {name: value}})  # a 'set' event, now
         self.policy.pop(name, None)  # the lecturer's word is the last one
         if note:
             self._note(lever_note(name, value), lever=name)
@@ -269,7 +269,7 @@ class DemoMarket(KladMarket):
         Returns:
             The event, as scheduled.
         """
-        event = self.schedule({"action": "block_storefronts", "largest": n})
+        event = self.schedule({"action": BlockStorefronts.action, "largest": n})
         self._note(f"{n} largest storefronts blocked")
         return event
 
@@ -292,8 +292,8 @@ class DemoMarket(KladMarket):
         """
         if self.police.crackdowns:
             self.police.extend_crackdown(self.steps + 1 + days)
-        elif not any(e["action"] == "crackdown" for e in self.timeline):
-            self.schedule({"action": "crackdown", "police_multiplier": factor, "duration": days})
+        elif not any(e["action"] == Crackdown.action for e in self.timeline):
+            self.schedule({"action": Crackdown.action, "police_multiplier": factor, "duration": days})
         self._note(f"police crackdown x{factor:g} for {days} days")
 
     def _note(self, text: str, lever: str | None = None) -> None:

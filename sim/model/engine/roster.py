@@ -104,6 +104,9 @@ class Roster:
     #: Whether departed rows are dropped from the arrays: for the roles of thousands (buyers, couriers). The
     #: few rows of shops and labs stay, so that a sum over them adds the same numbers in the same order.
     compacts = False
+    #: The ``justice.Role`` whose cases name rows of this roster: the day of justice hands it their outcomes
+    #: (``return_from_justice``, ``imprison``). None for a role whose cases name no row (operators, chemists).
+    role: ClassVar[int | None] = None
 
     def __init__(self, model: mesa.Model):
         self.model = model

@@ -241,6 +241,7 @@ class BuyerRoster(Roster):
     """
 
     compacts = True
+    role = Role.BUYER
 
     agent_class = Buyer
     gone_state = BuyerState.RECOVERED
@@ -329,6 +330,13 @@ class BuyerRoster(Roster):
             m.justice.open_cases(Role.BUYER, rows, Offence.BUYER_PRISON, m.day, m.p.forensic_delay)
         m.today.arrests_buyer += len(rows)
         m.today.buyers_treated += len(treated)
+
+    def arrest_share(self, share: float) -> int:
+        """A wave of arrests: each active buyer is arrested with chance ``share`` (stream ``arrest_wave``); how many."""
+        active = np.flatnonzero(self.state == BuyerState.ACTIVE)
+        arrested = active[self.model.stream.keyed("arrest_wave", self.uid[active]) < share]
+        self.arrest(arrested)
+        return len(arrested)
 
     def _detain(self, rows: np.ndarray, imprisoned: bool) -> np.ndarray:
         """Arrested buyers learn from it; some are treated instead of fined. Returns treated rows."""

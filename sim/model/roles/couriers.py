@@ -341,6 +341,7 @@ class CourierRoster(Roster):
     """All couriers and candidates, updated in bulk."""
 
     compacts = True
+    role = Role.COURIER
 
     agent_class = Courier
     gone_state = CourierState.GONE
@@ -470,6 +471,13 @@ class CourierRoster(Roster):
         offence = courier_offence(self.repeat[rows], grams_carried, p.large_quantity)
         m.justice.open_cases(Role.COURIER, rows, offence, m.day, p.forensic_delay)
         m.today.arrests_courier += len(rows)
+
+    def arrest_share(self, share: float) -> int:
+        """A wave of arrests: each working courier is arrested with chance ``share`` (stream ``events``); how many."""
+        working = np.flatnonzero(self.state == CourierState.WORKING)
+        caught = working[self.model.stream.keyed("events", self.uid[working]) < share]
+        self.arrest(caught, np.zeros(len(caught)))
+        return len(caught)
 
     def detain(self, rows: np.ndarray) -> None:
         """Arrested couriers await forensics; their own arrest raises their perceived risk."""

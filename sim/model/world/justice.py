@@ -166,7 +166,7 @@ class Justice:
         return out
 
     def administer(self) -> Outcome:
-        """The model's day of justice (``advance``): couriers, then buyers, hear their cases' outcomes.
+        """The model's day of justice (``advance``): each roster with a ``role`` (couriers, buyers) hears its cases.
 
         A roster's ``return_from_justice(acquitted, released, absconded)``
         takes back those set free, and its ``imprison(convicted)`` those
@@ -174,7 +174,10 @@ class Justice:
         """
         m = self.model
         out = self.advance(m.day, m.p, m.stream("justice"))
-        for role, roster in ((Role.COURIER, m.couriers), (Role.BUYER, m.buyers)):
+        for roster in m.rosters():
+            if roster.role is None:
+                continue
+            role = roster.role
             roster.return_from_justice(out.acquitted_rows[role], out.released_rows[role], out.absconded_rows[role])
             roster.imprison(out.convicted_rows[role])
         m.today.convictions = int(out.convicted.sum())
