@@ -119,15 +119,17 @@ def test_fingerprint_differences_name_what_changed():
 
 
 def test_calibration_resume_refuses_another_budget(tmp_path):
-    from sim.experiments.calibration import calibrate
+    from sim.experiments.calibration import CalibrationPlan, calibrate
 
     out = tmp_path / "cal"
     (out / "runs" / "chunks").mkdir(parents=True)
     (out / "runs" / "chunks" / "chunk_000000.parquet").write_bytes(b"")  # a calibration under way
     (out / FINGERPRINT).write_text(json.dumps({"budget": 300}))
     with pytest.raises(ParameterError, match="holds a different calibration \\(budget was 300, now 40;"):
-        calibrate(ROOT / "scenarios" / "baseline.toml", ROOT / "scenarios" / "data" / "kazakhstan.toml",
-                  budget=40, out=out, resume=True)  # fmt: skip
+        calibrate(
+            ROOT / "scenarios" / "baseline.toml",
+            CalibrationPlan(ROOT / "scenarios" / "data" / "kazakhstan.toml", budget=40, out=out, resume=True),
+        )
 
 
 def test_hypotheses_resume_refuses_a_hypothesis_whose_runs_would_change(tmp_path):

@@ -207,7 +207,7 @@ def _share(name: str):
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     """Fit the uncertain parameters to the empirical targets (emulator or rejection ABC) and write the report."""
-    from sim.experiments.calibration import calibrate
+    from sim.experiments.calibration import CalibrationPlan, calibrate
     from sim.experiments.targets import load_targets, seconds_per_run
     from sim.reporting.calibration import write_calibration
 
@@ -235,12 +235,13 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     print(f"klad calibrate: {runs} runs of {days} days {where}, and the emulator's fits; about {minutes:.0f} min "
           "on this project's 2-core machine (1 worker per core, unloaded)", flush=True)  # fmt: skip
     with claimed(out):
-        result = calibrate(
-            scenario, args.targets, method=args.method, budget=args.budget, waves=args.waves, share=args.accept,
+        plan = CalibrationPlan(
+            args.targets, method=args.method, budget=args.budget, waves=args.waves, share=args.accept,
             posterior_size=args.posterior_size, ppc_runs=args.ppc_runs, check_reps=args.check_reps, days=args.days,
-            seed=args.seed, execution=execution, out=out, resume=args.resume, compare=compare, jointly=jointly,
+            seed=args.seed, out=out, resume=args.resume, compare=compare, jointly=tuple(jointly or ()),
             jointly_why=why,
         )  # fmt: skip
+        result = calibrate(scenario, plan, execution)
         write_calibration(result, out)
     how = (f"{int(result.runs['accepted'].sum())} of {len(result.runs)} runs accepted" if args.method == "rejection"
            else f"{len(result.sample)} draws; {len(result.runs)} runs in {len(result.waves)} waves")  # fmt: skip
@@ -263,14 +264,12 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """Run a scenario and judge it against every target; exit code 1 if any target fails."""
-    from sim.experiments.validation import validate
+    from sim.experiments.validation import ValidationPlan, validate
     from sim.reporting.validation import lines, write_validation
 
     out = _out(args, Path("results") / "validation")
-    result = validate(
-        load_scenario(args.scenario), args.targets, reps=args.reps, days=args.days, seed=args.seed,
-        execution=_execution(args),
-    )  # fmt: skip
+    plan = ValidationPlan(args.targets, reps=args.reps, days=args.days, seed=args.seed)
+    result = validate(load_scenario(args.scenario), plan, _execution(args))
     with claimed(out):
         write_validation(result, out)
     at = ", ".join(f"{h:,}" for h in result.horizons)
