@@ -22,7 +22,7 @@ import pytest
 import sim.io.files
 from sim.app.start import main
 from sim.experiments.execute import scheduler_warning
-from sim.experiments.sweep import load_experiment, run_sweep
+from sim.experiments.sweep import SweepPlan, load_experiment, run_sweep
 from sim.io.provenance import FINGERPRINT, differences
 from sim.params import ParameterError
 
@@ -66,7 +66,7 @@ def swept(tmp_path, text=SWEEP, resume=False) -> pd.DataFrame:
     """The sweep run through the Python API, in this process (quick: no worker process, no figures)."""
     path = tmp_path / "exp.toml"
     path.write_text(text)
-    return run_sweep(load_experiment(path), tmp_path / "out", resume=resume)
+    return run_sweep(load_experiment(path), SweepPlan(tmp_path / "out", resume=resume)).runs
 
 
 def chunks(tmp_path) -> dict[str, bytes]:

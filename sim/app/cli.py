@@ -111,20 +111,18 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     """Run (or resume) a sweep and analyse it."""
-    from sim.experiments.sweep import check_design, load_experiment, run_sweep
-    from sim.io.provenance import now
+    from sim.experiments.sweep import SweepPlan, check_design, load_experiment, run_sweep
     from sim.reporting.sweep import write_sweep
 
-    started = now()
     out = _out(args, Path("results") / "sweeps" / Path(args.experiment).stem)
     if args.retry_failed and not args.resume:
         raise ParameterError("--retry-failed goes with --resume (it runs again the failed runs of an earlier sweep)")
     exp, execution = load_experiment(args.experiment), _execution(args)
     check_design(exp, args.experiment, execution)  # memory, before the output folder is made
     with claimed(out):
-        runs = run_sweep(exp, out, execution=execution, resume=args.resume, retry_failed=args.retry_failed)
-        table = write_sweep(exp, runs, out, str(args.experiment), started)
-    failed = runs[runs["status"] != "ok"]
+        result = run_sweep(exp, SweepPlan(out, resume=args.resume, retry_failed=args.retry_failed), execution)
+        table = write_sweep(result, out, str(args.experiment))
+    runs, failed = result.runs, result.failed
     print(f"{len(runs)} runs ({len(failed)} failed); results: {out}/ (runs.parquet, indices.csv, report.md, figures/)")
     if not table.empty:
         print(table.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
