@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from sim.experiments.execute import Execution  # noqa: E402
-from sim.experiments.sweep import design_matrix, load_experiment, run_sweep  # noqa: E402
+from sim.experiments.sweep import SweepPlan, design_matrix, load_experiment, run_sweep  # noqa: E402
 from sim.reporting.sweep import write_analysis  # noqa: E402
 
 EXPERIMENT = ROOT / "benchmarks" / "sobol_8.toml"
@@ -46,9 +46,9 @@ def timed_sweep(exp, workers: int, progress: bool) -> tuple[float, int]:
     """Run and analyse the sweep in a fresh folder; return (wall seconds, runs)."""
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
-        runs = run_sweep(exp, Path(tmp), execution=Execution(workers, None, progress))
-        write_analysis(exp, runs, Path(tmp))
-        return time.perf_counter() - start, len(runs)
+        result = run_sweep(exp, SweepPlan(Path(tmp)), Execution(workers, None, progress))
+        write_analysis(result, Path(tmp))
+        return time.perf_counter() - start, len(result.runs)
 
 
 def main(argv: list[str] | None = None) -> dict:

@@ -10,6 +10,7 @@ import pytest
 
 from sim.experiments.calibration import (
     TOY_PARAMETERS,
+    CalibrationPlan,
     accept_closest,
     calibrate,
     distances,
@@ -282,8 +283,9 @@ def test_emulator_recovers_known_parameters_with_narrower_intervals_than_rejecti
     targets, scenario = toy_files
     rows = []
     for seed in range(1, 6):
-        result = calibrate(scenario, targets, budget=60, days=1, seed=seed, check_reps=2, ppc_runs=10,
-                           compare=True, model=TOY, out=tmp_path / f"cal{seed}")  # fmt: skip
+        plan = CalibrationPlan(targets, budget=60, days=1, seed=seed, check_reps=2, ppc_runs=10, compare=True,
+                               model=TOY, out=tmp_path / f"cal{seed}")  # fmt: skip
+        result = calibrate(scenario, plan)
         rows.append(result.comparison.assign(truth=[TRUTH[p] for p in result.comparison["parameter"]]))
     table = pd.concat(rows)
     assert ((table["q05"] <= table["truth"]) & (table["truth"] <= table["q95"])).all(), table
@@ -304,25 +306,25 @@ def test_emulator_recovers_known_parameters_with_narrower_intervals_than_rejecti
 def test_same_seed_gives_the_same_posterior_and_a_resume_too(tmp_path, toy_files):
     targets, scenario = toy_files
     how = {"budget": 30, "days": 1, "seed": 9, "check_reps": 2, "ppc_runs": 4, "posterior_size": 200, "model": TOY}
-    first = calibrate(scenario, targets, out=tmp_path / "a", **how)
-    again = calibrate(scenario, targets, out=tmp_path / "b", **how)
+    first = calibrate(scenario, CalibrationPlan(targets, out=tmp_path / "a", **how))
+    again = calibrate(scenario, CalibrationPlan(targets, out=tmp_path / "b", **how))
     pd.testing.assert_frame_equal(first.sample, again.sample)
     write_calibration(first, tmp_path / "a")
     write_calibration(again, tmp_path / "b")
     assert (tmp_path / "a" / "posterior.csv").read_bytes() == (tmp_path / "b" / "posterior.csv").read_bytes()
     with pytest.raises(ParameterError, match="--resume"):
-        calibrate(scenario, targets, out=tmp_path / "a", **how)  # an earlier calibration is never mixed in
+        calibrate(scenario, CalibrationPlan(targets, out=tmp_path / "a", **how))  # an earlier one is never mixed in
     for chunk in [*(tmp_path / "a" / "runs" / "wave_2" / "chunks").glob("*.parquet"), *(tmp_path / "a" / "ppc" /
                   "chunks").glob("*.parquet")][1:]:  # fmt: skip
         chunk.unlink()  # as if killed in wave 2: wave 3's points are derived again from the same runs
     for chunk in (tmp_path / "a" / "runs" / "wave_3").glob("chunks/*.parquet"):
         chunk.unlink()
-    resumed = calibrate(scenario, targets, out=tmp_path / "a", resume=True, **how)
+    resumed = calibrate(scenario, CalibrationPlan(targets, out=tmp_path / "a", resume=True, **how))
     pd.testing.assert_frame_equal(resumed.sample, first.sample)
     pd.testing.assert_frame_equal(resumed.runs, first.runs)
     with pytest.raises(ParameterError, match="waves"):
-        calibrate(scenario, targets, out=tmp_path / "a", resume=True, **{**how, "waves": 2})
-    other = calibrate(scenario, targets, out=tmp_path / "c", **{**how, "seed": 10})
+        calibrate(scenario, CalibrationPlan(targets, out=tmp_path / "a", resume=True, **{**how, "waves": 2}))
+    other = calibrate(scenario, CalibrationPlan(targets, out=tmp_path / "c", **{**how, "seed": 10}))
     assert not other.sample.equals(first.sample)
 
 
@@ -350,7 +352,7 @@ def test_calibration_recovers_known_parameters_of_the_market(tmp_path):
     centres = {stat: float(np.mean([r[stat] for r in runs])) for stat in stats}
     targets = synthetic_targets(tmp_path / "targets.toml", centres, priors, spread=1.1)
     how = {"budget": 60, "days": days, "seed": 5, "check_reps": 2, "ppc_runs": 10}
-    result = calibrate(scenario, targets, compare=True, execution=Execution(2), out=tmp_path / "cal", **how)
+    result = calibrate(scenario, CalibrationPlan(targets, compare=True, out=tmp_path / "cal", **how), Execution(2))
     post = result.posterior.set_index("parameter")
     for name, value in truth.items():
         assert post.loc[name, "q05"] <= value <= post.loc[name, "q95"], (name, value, post.loc[name].to_dict())
@@ -360,7 +362,7 @@ def test_calibration_recovers_known_parameters_of_the_market(tmp_path):
     assert (tmp_path / "cal" / "manifest.json").exists() and (tmp_path / "cal" / "figures" / "ppc.png").exists()
     fitted = (tmp_path / "cal" / "fitted.toml").read_text()
     assert f"order_rate = {result.fitted['order_rate']!r}" in fitted
-    alone = calibrate(scenario, targets, out=tmp_path / "one", **how)  # in this process: the same posterior
+    alone = calibrate(scenario, CalibrationPlan(targets, out=tmp_path / "one", **how))  # in this process: the same
     pd.testing.assert_frame_equal(alone.sample, result.sample)
 
 
@@ -433,9 +435,19 @@ def test_a_joint_calibration_says_what_the_targets_identify_and_what_stays_at_it
     """The toy sees three parameters; two more calibrated with them leave the targets untouched, so their
     posterior is their prior (width ratio near 0.9, 'not identified') while the three narrow as alone."""
     targets, scenario = toy_files
-    result = calibrate(scenario, targets, budget=60, days=1, seed=2, check_reps=2, ppc_runs=4, model=TOY,
-                       out=tmp_path / "joint", jointly=["mirror_retention", "ad_reach"],
-                       jointly_why="a test")  # fmt: skip
+    plan = CalibrationPlan(
+        targets,
+        budget=60,
+        days=1,
+        seed=2,
+        check_reps=2,
+        ppc_runs=4,
+        model=TOY,
+        out=tmp_path / "joint",
+        jointly=("mirror_retention", "ad_reach"),
+        jointly_why="a test",
+    )
+    result = calibrate(scenario, plan)
     ratios = result.posterior.set_index("parameter")["width_ratio"]
     assert list(result.sample.columns) == [*TOY_PARAMETERS, "mirror_retention", "ad_reach"]
     assert ratios[["mirror_retention", "ad_reach"]].between(0.8, 0.95).all(), ratios

@@ -287,7 +287,7 @@ def test_sweep_exit_codes_say_whether_runs_failed(tmp_path, fail_above, code, wo
 
 
 def test_event_numbers_can_be_swept(tmp_path):
-    from sim.experiments.sweep import load_experiment, run_sweep
+    from sim.experiments.sweep import SweepPlan, load_experiment, run_sweep
 
     path = tmp_path / "exp.toml"
     path.write_text(
@@ -297,7 +297,7 @@ def test_event_numbers_can_be_swept(tmp_path):
         '[[events]]\nday = 5\naction = "block_storefronts"\nall = true\nmirror_delay = 200\n'
     )
     exp = load_experiment(path)
-    runs = run_sweep(exp, tmp_path / "o")
+    runs = run_sweep(exp, SweepPlan(tmp_path / "o")).runs
     assert runs["events.0.day"].tolist() == [5, 35]
     assert runs["active_storefronts"].iloc[0] < 1 < runs["active_storefronts"].iloc[1]  # blocked all window, or late
     bad = path.read_text().replace('"events.0.day"', '"events.3.day"')

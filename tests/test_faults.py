@@ -22,7 +22,7 @@ import pytest
 import sim.io.files
 from sim.app.start import main
 from sim.experiments.execute import scheduler_warning
-from sim.experiments.sweep import load_experiment, run_sweep
+from sim.experiments.sweep import SweepPlan, load_experiment, run_sweep
 from sim.io.provenance import FINGERPRINT, differences
 from sim.params import ParameterError
 
@@ -66,7 +66,7 @@ def swept(tmp_path, text=SWEEP, resume=False) -> pd.DataFrame:
     """The sweep run through the Python API, in this process (quick: no worker process, no figures)."""
     path = tmp_path / "exp.toml"
     path.write_text(text)
-    return run_sweep(load_experiment(path), tmp_path / "out", resume=resume)
+    return run_sweep(load_experiment(path), SweepPlan(tmp_path / "out", resume=resume)).runs
 
 
 def chunks(tmp_path) -> dict[str, bytes]:
@@ -119,15 +119,17 @@ def test_fingerprint_differences_name_what_changed():
 
 
 def test_calibration_resume_refuses_another_budget(tmp_path):
-    from sim.experiments.calibration import calibrate
+    from sim.experiments.calibration import CalibrationPlan, calibrate
 
     out = tmp_path / "cal"
     (out / "runs" / "chunks").mkdir(parents=True)
     (out / "runs" / "chunks" / "chunk_000000.parquet").write_bytes(b"")  # a calibration under way
     (out / FINGERPRINT).write_text(json.dumps({"budget": 300}))
     with pytest.raises(ParameterError, match="holds a different calibration \\(budget was 300, now 40;"):
-        calibrate(ROOT / "scenarios" / "baseline.toml", ROOT / "scenarios" / "data" / "kazakhstan.toml",
-                  budget=40, out=out, resume=True)  # fmt: skip
+        calibrate(
+            ROOT / "scenarios" / "baseline.toml",
+            CalibrationPlan(ROOT / "scenarios" / "data" / "kazakhstan.toml", budget=40, out=out, resume=True),
+        )
 
 
 def test_hypotheses_resume_refuses_a_hypothesis_whose_runs_would_change(tmp_path):

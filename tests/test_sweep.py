@@ -15,7 +15,7 @@ import pytest
 
 from sim.experiments.execute import Execution
 from sim.experiments.sensitivity import indices
-from sim.experiments.sweep import design_matrix, load_experiment, run_seed, run_sweep
+from sim.experiments.sweep import SweepPlan, SweepResult, design_matrix, load_experiment, run_seed, run_sweep
 from sim.params import ParameterError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,8 +60,8 @@ def klad(*args):
 
 def test_ishigami_indices_match_analytic_values(tmp_path):
     exp = load_experiment(ROOT / "experiments" / "ishigami.toml")
-    runs = run_sweep(exp, tmp_path / "out", execution=Execution(2))
-    table = indices(exp, runs).set_index(["parameter", "index"])["value"]
+    result = run_sweep(exp, SweepPlan(tmp_path / "out"), Execution(2))
+    table = result.analysis.indices.set_index(["parameter", "index"])["value"]
     analytic = {("x1", "S1"): 0.3139, ("x2", "S1"): 0.4424, ("x3", "S1"): 0.0,
                 ("x1", "ST"): 0.5576, ("x2", "ST"): 0.4424, ("x3", "ST"): 0.2437}  # fmt: skip
     for key, value in analytic.items():
@@ -71,14 +71,14 @@ def test_ishigami_indices_match_analytic_values(tmp_path):
 def test_ishigami_ranks_with_enough_samples_and_says_when_it_cannot(tmp_path):
     from dataclasses import replace
 
-    from sim.experiments.sensitivity import convergence, ranking_problems
+    from sim.experiments.sensitivity import ranking_problems
 
     exp = load_experiment(ROOT / "experiments" / "ishigami.toml")
-    runs = run_sweep(exp, tmp_path / "out", execution=Execution(2))
-    table = indices(exp, runs)
+    result = run_sweep(exp, SweepPlan(tmp_path / "out"), Execution(2))
+    runs, table = result.runs, result.analysis.indices
     # ST: x1 0.56 > x2 0.44 > x3 0.24. At 1,024 base samples x2 and x3 separate; x1 and x2 (0.12 apart) do not.
-    assert ranking_problems(exp, table) == {"y": ["the intervals of ST(x1) and ST(x2) overlap"]}
-    steps = convergence(exp, runs)
+    assert result.analysis.ranking == {"y": ["the intervals of ST(x1) and ST(x2) overlap"]}
+    steps = result.analysis.convergence
     assert sorted(steps["samples"].unique())[0] == 8 and steps["samples"].max() == exp.samples
     last = steps[steps["samples"] == exp.samples].set_index(["parameter", "index"])["value"]
     pd.testing.assert_series_equal(last, table.set_index(["parameter", "index"])["value"], check_names=False)
@@ -227,9 +227,9 @@ def test_grouped_sobol_indices_match_analytic_values(tmp_path):
     text = (ROOT / "experiments" / "ishigami.toml").read_text() + '\n[groups]\na = ["x1", "x3"]\nb = ["x2"]\n'
     exp = load_experiment(write(tmp_path, text))
     assert exp.factors == ["a", "b"]
-    runs = run_sweep(exp, tmp_path / "out")
-    assert len(runs) == 1024 * 4  # N (G + 2) runs for G = 2 groups
-    st = indices(exp, runs).query("index == 'ST'").set_index("parameter")["value"]
+    result = run_sweep(exp, SweepPlan(tmp_path / "out"))
+    assert len(result.runs) == 1024 * 4  # N (G + 2) runs for G = 2 groups
+    st = result.analysis.indices.query("index == 'ST'").set_index("parameter")["value"]
     assert st["a"] == pytest.approx(0.558, abs=0.05)
     assert st["b"] == pytest.approx(0.442, abs=0.05)
 
@@ -277,7 +277,7 @@ def test_failed_runs_are_recorded_not_fatal(tmp_path, monkeypatch):
         raise RuntimeError("model exploded")
 
     monkeypatch.setattr(sim.experiments.sweep, "_entry_point", lambda spec, where="": broken)
-    runs = run_sweep(exp, tmp_path / "out")
+    runs = run_sweep(exp, SweepPlan(tmp_path / "out")).runs
     assert (runs["status"] == "failed").all() and runs["error"].str.contains("model exploded").all()
 
 
@@ -310,7 +310,7 @@ def test_sweep_without_indices_says_why_and_links_only_figures_it_wrote(tmp_path
 
     exp = load_experiment(write(tmp_path, ISHIGAMI_SMALL.format(design="latin", samples=4)))
     out = tmp_path / "out"
-    table = write_analysis(exp, run_sweep(exp, out), out)
+    table = write_analysis(run_sweep(exp, SweepPlan(out)), out)
     report = (out / "report.md").read_text()
     assert table.empty and not (out / "figures" / "indices.png").exists()
     assert "a `latin` design samples the parameters' space but gives no sensitivity indices" in report
@@ -332,10 +332,11 @@ def test_sweep_with_failed_points_says_which_outputs_have_no_indices(tmp_path, m
     exp = load_experiment(write(tmp_path, ISHIGAMI_SMALL.format(design="morris", samples=4)))
     monkeypatch.setattr(sim.experiments.sweep, "_entry_point", lambda spec, where="": fragile)
     out = tmp_path / "out"
-    runs = run_sweep(exp, out)
+    result = run_sweep(exp, SweepPlan(out))
+    runs = result.runs
     failed = runs.loc[runs["status"] != "ok", "point"].nunique()
     assert 0 < failed < len(runs)
-    table = write_analysis(exp, runs, out)
+    table = write_analysis(result, out)
     report = (out / "report.md").read_text()
     assert table.empty and f"No indices for `y` ({failed} of {len(runs)} points)" in report
     assert "![indices]" not in report and all((out / link).exists() for link in linked_figures(report))
@@ -357,6 +358,7 @@ def test_a_separate_interval_ranks_however_wide_and_overlapping_ones_do_not():
 
 
 def test_report_flags_only_overlapping_intervals(tmp_path):
+    from sim.experiments.sensitivity import Analysis, overlaps
     from sim.reporting.sweep import report
 
     exp = load_experiment(write(tmp_path, ISHIGAMI_SMALL.format(design="morris", samples=4)))
@@ -364,7 +366,8 @@ def test_report_flags_only_overlapping_intervals(tmp_path):
     rows = [("y", "x1", "mu_star", 70.0, 4.0), ("y", "x2", "mu_star", 10.0, 4.0), ("y", "x3", "mu_star", 12.5, 4.5)]
     table = pd.DataFrame(rows, columns=["output", "parameter", "index", "value", "conf"])
     table["ci_low"], table["ci_high"] = table["value"] - table["conf"], table["value"] + table["conf"]
-    text = report(exp, runs, table, tmp_path)
+    analysis = Analysis(table, overlaps(table), pd.DataFrame(), None, {}, {}, {})
+    text = report(SweepResult(exp, SweepPlan(tmp_path), runs, analysis), tmp_path)
     lines = {line.split("|")[2].strip(): line for line in text.splitlines() if line.startswith("| y |")}
     assert lines["x1"].endswith("| 66.000 to 74.000 |")  # ranked: its interval meets no other
     assert "(overlaps x3)" in lines["x2"] and "(overlaps x2)" in lines["x3"]

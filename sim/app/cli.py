@@ -111,20 +111,18 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     """Run (or resume) a sweep and analyse it."""
-    from sim.experiments.sweep import check_design, load_experiment, run_sweep
-    from sim.io.provenance import now
+    from sim.experiments.sweep import SweepPlan, check_design, load_experiment, run_sweep
     from sim.reporting.sweep import write_sweep
 
-    started = now()
     out = _out(args, Path("results") / "sweeps" / Path(args.experiment).stem)
     if args.retry_failed and not args.resume:
         raise ParameterError("--retry-failed goes with --resume (it runs again the failed runs of an earlier sweep)")
     exp, execution = load_experiment(args.experiment), _execution(args)
     check_design(exp, args.experiment, execution)  # memory, before the output folder is made
     with claimed(out):
-        runs = run_sweep(exp, out, execution=execution, resume=args.resume, retry_failed=args.retry_failed)
-        table = write_sweep(exp, runs, out, str(args.experiment), started)
-    failed = runs[runs["status"] != "ok"]
+        result = run_sweep(exp, SweepPlan(out, resume=args.resume, retry_failed=args.retry_failed), execution)
+        table = write_sweep(result, out, str(args.experiment))
+    runs, failed = result.runs, result.failed
     print(f"{len(runs)} runs ({len(failed)} failed); results: {out}/ (runs.parquet, indices.csv, report.md, figures/)")
     if not table.empty:
         print(table.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
@@ -207,7 +205,7 @@ def _share(name: str):
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     """Fit the uncertain parameters to the empirical targets (emulator or rejection ABC) and write the report."""
-    from sim.experiments.calibration import calibrate
+    from sim.experiments.calibration import CalibrationPlan, calibrate
     from sim.experiments.targets import load_targets, seconds_per_run
     from sim.reporting.calibration import write_calibration
 
@@ -235,12 +233,13 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     print(f"klad calibrate: {runs} runs of {days} days {where}, and the emulator's fits; about {minutes:.0f} min "
           "on this project's 2-core machine (1 worker per core, unloaded)", flush=True)  # fmt: skip
     with claimed(out):
-        result = calibrate(
-            scenario, args.targets, method=args.method, budget=args.budget, waves=args.waves, share=args.accept,
+        plan = CalibrationPlan(
+            args.targets, method=args.method, budget=args.budget, waves=args.waves, share=args.accept,
             posterior_size=args.posterior_size, ppc_runs=args.ppc_runs, check_reps=args.check_reps, days=args.days,
-            seed=args.seed, execution=execution, out=out, resume=args.resume, compare=compare, jointly=jointly,
+            seed=args.seed, out=out, resume=args.resume, compare=compare, jointly=tuple(jointly or ()),
             jointly_why=why,
         )  # fmt: skip
+        result = calibrate(scenario, plan, execution)
         write_calibration(result, out)
     how = (f"{int(result.runs['accepted'].sum())} of {len(result.runs)} runs accepted" if args.method == "rejection"
            else f"{len(result.sample)} draws; {len(result.runs)} runs in {len(result.waves)} waves")  # fmt: skip
@@ -263,14 +262,12 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """Run a scenario and judge it against every target; exit code 1 if any target fails."""
-    from sim.experiments.validation import validate
+    from sim.experiments.validation import ValidationPlan, validate
     from sim.reporting.validation import lines, write_validation
 
     out = _out(args, Path("results") / "validation")
-    result = validate(
-        load_scenario(args.scenario), args.targets, reps=args.reps, days=args.days, seed=args.seed,
-        execution=_execution(args),
-    )  # fmt: skip
+    plan = ValidationPlan(args.targets, reps=args.reps, days=args.days, seed=args.seed)
+    result = validate(load_scenario(args.scenario), plan, _execution(args))
     with claimed(out):
         write_validation(result, out)
     at = ", ".join(f"{h:,}" for h in result.horizons)

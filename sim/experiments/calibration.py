@@ -469,31 +469,9 @@ def compare_widths(posterior: pd.DataFrame, rejection: pd.DataFrame) -> pd.DataF
 
 
 # ----------------------------------------------------------------- the whole
-def calibrate(
-    scenario: Scenario | str | Path,
-    targets_path: str | Path,
-    *,
-    method: str = "emulator",
-    budget: int = 300,
-    waves: int = WAVES,
-    share: float = ACCEPT,
-    posterior_size: int = POSTERIOR_SIZE,
-    ppc_runs: int = PPC_RUNS,
-    check_reps: int = 4,
-    days: int | None = None,
-    seed: int = 20251,
-    execution: Execution = IN_PROCESS,
-    out: str | Path = "results/calibration",
-    resume: bool = False,
-    compare: bool = False,
-    model: str = STATISTICS_MODEL,
-    jointly: list[str] | None = None,
-    jointly_why: str = "",
-) -> Calibration:
-    """Fit the targets file's ``[fit]`` parameters to its ``fit`` targets, by ``method``, from ``scenario``'s values.
-
-    ``scenario`` is a ``Scenario`` (or its file), as for every workflow; it
-    comes first, then the targets, as in ``validate``.
+@dataclass(frozen=True)
+class CalibrationPlan:
+    """How a calibration runs: its targets file, method, budget of runs, sizes, seed and where its runs are kept.
 
     ``emulator`` spends ``budget`` runs in ``waves`` (module docstring);
     ``rejection`` spends them at once and keeps the closest ``share``. Both
@@ -506,9 +484,42 @@ def calibrate(
     beside the file's ``[fit]`` ones, each over its registry prior (the
     joint calibration that plausible worlds are drawn from; ``jointly_why``
     says whose they are, e.g. the worlds file). Runs last ``days``, by default the targets file's
-    first horizon, and statistics are taken over the file's window.
+    first horizon, and statistics are taken over the file's window. Finished
+    runs are kept under ``out``; ``resume`` continues an interrupted
+    calibration there.
+    """
 
-    Finished runs are kept under ``out`` as they finish; ``resume`` continues
+    targets: str | Path
+    method: str = "emulator"
+    budget: int = 300
+    waves: int = WAVES
+    share: float = ACCEPT
+    posterior_size: int = POSTERIOR_SIZE
+    ppc_runs: int = PPC_RUNS
+    check_reps: int = 4
+    days: int | None = None
+    seed: int = 20251
+    out: str | Path = "results/calibration"
+    resume: bool = False
+    compare: bool = False
+    model: str = STATISTICS_MODEL
+    jointly: tuple[str, ...] = ()
+    jointly_why: str = ""
+
+
+def calibrate(
+    scenario: Scenario | str | Path,
+    plan: CalibrationPlan | None = None,
+    execution: Execution = IN_PROCESS,
+    **settings: Any,
+) -> Calibration:
+    """Fit the targets file's ``[fit]`` parameters to its ``fit`` targets, from ``scenario``'s values.
+
+    ``scenario`` is a ``Scenario`` (or its file), as for every workflow;
+    ``plan`` (a ``CalibrationPlan``, or its fields as keywords: ``targets=...,
+    budget=60``) says how, and ``execution`` where the runs go.
+
+    Finished runs are kept under ``plan.out`` as they finish; ``resume`` continues
     an interrupted calibration of the same scenario, targets, priors, method,
     budget, waves, days, seeds and sizes (its fingerprint; the fit targets'
     ranges steer the waves, the patterns' may change), and refuses another in
@@ -517,6 +528,11 @@ def calibrate(
     again and reuses the finished chunks. (``sim.reporting.calibration``
     writes the results beside them.)
     """
+    plan = plan or CalibrationPlan(**settings)
+    targets_path, method, budget, waves, share = plan.targets, plan.method, plan.budget, plan.waves, plan.share
+    posterior_size, ppc_runs, check_reps, days, seed = (plan.posterior_size, plan.ppc_runs, plan.check_reps,
+                                                        plan.days, plan.seed)  # fmt: skip
+    resume, compare, model, jointly = plan.resume, plan.compare, plan.model, plan.jointly
     if method not in METHODS:
         raise ParameterError(f"calibration: method {method!r} is unknown; allowed are {', '.join(METHODS)}")
     if method == "emulator" and not 1 <= waves <= budget // 3:
@@ -525,12 +541,12 @@ def calibrate(
     started = now()
     targets = load_targets(targets_path)
     if jointly:
-        targets = targets.jointly(list(jointly), jointly_why or "calibrated jointly")
+        targets = targets.jointly(list(jointly), plan.jointly_why or "calibrated jointly")
     if not targets.fit_params:
         raise ParameterError(f"{targets.path}: no [fit.<parameter>] tables: nothing to calibrate")
     scenario = scenario_of(scenario)
     params = scenario.as_dict()
-    out = Path(out)
+    out = Path(plan.out)
     days = targets.horizons[0] if days is None else days
     window = min(targets.window, days // 2)
     varied = {n: list(b) for n, b in targets.fit_params.items()}

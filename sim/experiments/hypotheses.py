@@ -677,7 +677,7 @@ def run_hypotheses(
         ParameterError: before any run, if ``out`` holds runs and ``resume`` is not given, or another hypothesis.
         Fault: if a finished run is missing when all should be there.
     """
-    from sim.experiments.sweep import run_sweep
+    from sim.experiments.sweep import SweepPlan, run_sweep
 
     started = now()
     out = Path(out)
@@ -709,12 +709,10 @@ def run_hypotheses(
         window = h.window
         sens_table = None
         if h.sensitivity:
-            from sim.experiments.sensitivity import indices, ranking_problems
-
-            exp = sensitivity_experiment(h)
-            sweep = run_sweep(exp, out / "sensitivity" / h.id, execution=execution, resume=True)
-            sens_table = indices(exp, sweep)
-            problems = ranking_problems(exp, sens_table).get(h.sensitivity.output, [])
+            analysis = run_sweep(sensitivity_experiment(h), SweepPlan(out / "sensitivity" / h.id, resume=True),
+                                 execution).analysis  # fmt: skip
+            sens_table = analysis.indices
+            problems = analysis.ranking.get(h.sensitivity.output, [])
             results.append(judge_ranking(h.sensitivity.test, sens_table, problems))
         verdict = combine(results)
         effects = effects_over_time(h.tests, daily, h.start) if keep_daily else pd.DataFrame()

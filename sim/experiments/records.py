@@ -6,10 +6,14 @@
 - ``migration``: where the buyers of blocked shops bought after the block.
 
 Each takes the frames a run or ``run_scenario`` returns (with a ``rep``
-column, or without) and returns numbers or a DataFrame.
+column, or without) and returns numbers or a DataFrame. ``run_metrics``
+gathers those of a scenario run's window (a ``RunMetrics``), which
+``run_scenario`` hands on in its result for the report.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -78,3 +82,42 @@ def migration(purchases: pd.DataFrame, shops: list[int], day: int, before: int =
     table["share"] = table["orders"] / max(1, len(later))
     table["back"] = table["shop"].isin(shops)
     return table.sort_values("orders", ascending=False, kind="stable").reset_index(drop=True)
+
+
+#: The events whose shops' buyers a scenario run follows (``migration``): those that take shops out of reach.
+BLOCKS = ("block_storefronts", "close_shops", "arrest_operators")
+
+
+@dataclass
+class RunMetrics:
+    """A scenario run's metrics that need more than the city's daily totals: ``run_metrics`` makes them."""
+
+    refill_days: float  # mean days to refill a courier vacancy over the window (``refill_days``)
+    shop_survival: pd.DataFrame | None = None  # Kaplan-Meier of shops in business, all replications; None: no record
+    median_shop_life: int | None = None  # days at which half the shops had closed; None: fewer than half closed
+    displaced: dict[str, float] = field(default_factory=dict)  # per blocking event: its buyers' share elsewhere
+
+
+def run_metrics(daily: pd.DataFrame, records: dict[str, pd.DataFrame], first_day: int) -> RunMetrics:
+    """The run metrics of a scenario run's window (from ``first_day``), and those its records allow.
+
+    With a ``shops`` record, the shops' survival and median life (over all
+    replications); with ``purchases`` and ``events``, for each event that
+    blocks or closes shops, the share of the next 30 days' orders that their
+    buyers placed at other shops (replication 0).
+    """
+    metrics = RunMetrics(refill_days(daily, first_day))
+    if "shops" in records:
+        survival = shop_survival(records["shops"])
+        half = survival.loc[survival["surviving"] <= 0.5, "days"]
+        metrics.shop_survival, metrics.median_shop_life = survival, int(half.iloc[0]) if len(half) else None
+    events = records.get("events")
+    if "purchases" in records and events is not None:
+        blocks = events[events["action"].isin(BLOCKS)]
+        rows = records["purchases"]
+        rows = rows[rows["rep"] == 0] if "rep" in rows else rows
+        for block in blocks.drop_duplicates("event").itertuples():
+            hit = events[(events["event"] == block.event) & (events["rep"] == 0)] if "rep" in events else blocks
+            moved = migration(rows, list(hit["shops"].iloc[0]), int(block.day))
+            metrics.displaced[str(block.event)] = float(moved.loc[(moved["shop"] >= 0) & ~moved["back"], "share"].sum())
+    return metrics

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from sim.experiments.execute import Execution
+from sim.experiments.records import RunMetrics, run_metrics
 from sim.experiments.replications import (
     HEADLINE,
     Window,
@@ -75,6 +76,7 @@ class ScenarioResult:
     daily: pd.DataFrame  # rep, day, every metric
     summary: pd.DataFrame  # one row per replication: its seed and each metric's mean over the window
     table: pd.DataFrame  # mean and 95% CI of each headline metric
+    metrics: RunMetrics  # the window's metrics beyond the daily totals: refill days, shop survival, migration
     records: dict[str, pd.DataFrame] = field(default_factory=dict)  # shops, purchases, couriers (with rep)
     started: str = field(default_factory=now)
 
@@ -144,8 +146,9 @@ class ScenarioRun:
         daily = runs.pop("daily")
         summary = summarise(daily, self.window.days)
         summary.insert(1, "seed", [seed_label(plan.seed, s) for s in seeds])
+        metrics = run_metrics(daily, runs, plan.days - self.window.days + 1)
         return ScenarioResult(scenario.name, scenario.where, scenario, plan, self.window, daily, summary,
-                              ci_table(summary), runs, started)  # fmt: skip
+                              ci_table(summary), metrics, runs, started)  # fmt: skip
 
 
 def prepare_run(scenario: ScenarioLike, plan: RunPlan, execution: Execution | None = None) -> ScenarioRun:

@@ -1,8 +1,13 @@
-"""Sensitivity indices of a finished sweep, with SALib, and how far its samples are from ranking parameters."""
+"""Sensitivity indices of a finished sweep, with SALib, and how far its samples are from ranking parameters.
+
+``analyse`` gathers all of it (an ``Analysis``), which ``run_sweep`` hands on
+with the runs; ``sim.reporting.sweep`` writes it.
+"""
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import matplotlib
 
@@ -170,3 +175,26 @@ def convergence(exp: Experiment, runs: pd.DataFrame) -> pd.DataFrame:
                 rows += [(output, name, "S1", n, res["S1"][k], res["S1_conf"][k]),
                          (output, name, "ST", n, res["ST"][k], res["ST_conf"][k])]  # fmt: skip
     return pd.DataFrame(rows, columns=["output", "parameter", "index", "samples", "value", "conf"])
+
+
+@dataclass
+class Analysis:
+    """What a finished sweep's runs say of its parameters: ``analyse`` makes one."""
+
+    indices: pd.DataFrame  # one row per output, parameter and index (``INDEX_COLUMNS``); empty for latin or grid
+    overlaps: pd.Series  # per row of ``indices``: the parameters whose interval overlaps its own (``overlaps``)
+    convergence: pd.DataFrame  # Sobol indices from the first 8, 16, ... base samples (``convergence``)
+    samples_needed: int | None  # base samples for every interval to fall under ``WIDE_CI`` (``samples_needed``)
+    ranking: dict[str, list[str]]  # per output, why the total indices cannot rank (``ranking_problems``)
+    seed_noise: dict[str, float]  # per output, the share of variance that is seed noise (with replications only)
+    missing: dict[str, int]  # outputs of an index design without indices: their points with no value
+
+
+def analyse(exp: Experiment, runs: pd.DataFrame) -> Analysis:
+    """The indices of a finished sweep, their overlaps and convergence, and whether they can rank parameters."""
+    table = indices(exp, runs)
+    noise = {o: seed_noise_share(runs, o) for o in exp.outputs} if exp.replications > 1 else {}
+    missing = {o: int(np.isnan(point_means(exp, runs, o)).sum()) for o in exp.outputs
+               if exp.design in INDEX_DESIGNS and o not in set(table["output"])}  # fmt: skip
+    return Analysis(table, overlaps(table), convergence(exp, runs), samples_needed(exp, table),
+                    ranking_problems(exp, table), noise, missing)  # fmt: skip

@@ -8,7 +8,9 @@ replications per point, days, outputs and a seed. Samples and indices come
 from SALib. Run ``j`` (point ``j // reps``, replication ``j % reps``) always
 gets the seed ``SeedSequence(seed, spawn_key=(j,))``, so results do not depend
 on the executor, the chunking or the order in which chunks finish. Finished
-chunks are written to disk at once; ``resume`` skips them.
+chunks are written to disk at once; ``resume`` skips them. ``run_sweep(exp,
+SweepPlan(out), execution)`` returns the runs with their analysis (a
+``SweepResult``); ``sim.reporting.sweep`` writes its files.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -31,11 +33,14 @@ from sim.experiments.execute import IN_PROCESS, Execution, execute
 from sim.experiments.replications import DEFAULT_WINDOW, Window, check_memory, summary_window
 from sim.io.config import read_file
 from sim.io.files import claimed
-from sim.io.provenance import fingerprint, keep_fingerprint
+from sim.io.provenance import fingerprint, keep_fingerprint, now
 from sim.io.schema import MAX_DAYS, MAX_SEED, Schema, choice, of, text, whole
 from sim.model.metrics import METRICS
 from sim.params import CROSS_RULES, LEVER, REGISTRY, Fault, ParameterError, cut, resolve, shown, validate
 from sim.timeline import check_events, event_key, event_number, with_event_numbers
+
+if TYPE_CHECKING:
+    from sim.experiments.sensitivity import Analysis
 
 DESIGNS = ("sobol", "morris", "fast", "latin", "grid")
 #: A design given as its list of points (``Experiment.points``), by a program rather than a file: the waves of a
@@ -404,7 +409,53 @@ def chunk_path(out: Path, index: int) -> Path:
     return out / "chunks" / f"chunk_{index:06d}.parquet"
 
 
+@dataclass(frozen=True)
+class SweepPlan:
+    """Where a sweep keeps its runs and whether it continues an earlier sweep there.
+
+    Finished chunks and the experiment's fingerprint are written under
+    ``out``; ``resume`` continues the same experiment, and ``retry_failed``
+    (with ``resume``) runs again the chunks on disk that hold a failed run.
+    """
+
+    out: str | Path
+    resume: bool = False
+    retry_failed: bool = False
+
+
+@dataclass
+class SweepResult:
+    """What a sweep produced: every run in run order, and what they say of the parameters (``Analysis``)."""
+
+    experiment: Experiment
+    plan: SweepPlan
+    runs: pd.DataFrame
+    analysis: Analysis
+    started: str = field(default_factory=now)
+
+    @property
+    def failed(self) -> pd.DataFrame:
+        """The runs that failed."""
+        return self.runs[self.runs["status"] != "ok"]
+
+
 def run_sweep(
+    exp: Experiment, plan: SweepPlan | None = None, execution: Execution = IN_PROCESS, **settings: Any
+) -> SweepResult:
+    """Run every run of the experiment not yet on disk, and analyse them all (``sensitivity.analyse``).
+
+    ``plan`` is a ``SweepPlan`` (or its fields as keywords: ``out=...,
+    resume=True``); ``execution`` says where the runs go (``sweep_runs``).
+    """
+    from sim.experiments.sensitivity import analyse
+
+    started = now()
+    plan = plan or SweepPlan(**settings)
+    runs = sweep_runs(exp, plan.out, execution=execution, resume=plan.resume, retry_failed=plan.retry_failed)
+    return SweepResult(exp, plan, runs, analyse(exp, runs), started)
+
+
+def sweep_runs(
     exp: Experiment,
     out: str | Path,
     *,
@@ -412,7 +463,7 @@ def run_sweep(
     resume: bool = False,
     retry_failed: bool = False,
 ) -> pd.DataFrame:
-    """Run every run of the experiment not yet on disk and return all runs in run order.
+    """Run every run of the experiment not yet on disk and return all runs in run order (no analysis).
 
     Each finished chunk is written atomically as soon as it arrives, so a sweep
     killed at any moment loses at most the chunks in flight. The experiment's

@@ -505,7 +505,7 @@ def run_statistics(
     ``model`` is another sweep model entry point that returns every statistic
     (a toy with known parameters, to test the calibration).
     """
-    from sim.experiments.sweep import Experiment, run_sweep
+    from sim.experiments.sweep import Experiment, sweep_runs
 
     fixed = {k: v for k, v in fixed.items() if k != "scenario_name" and k not in varied}
     if horizons:
@@ -520,7 +520,7 @@ def run_statistics(
         outputs=output_names(horizons), seed=seed, varied=varied, kinds=dict.fromkeys(varied, "uncertainty"),
         fixed=fixed, chunk_size=max(1, min(16, total // (4 * max(1, execution.workers)))), points=points,
     )  # fmt: skip
-    return run_sweep(exp, out, execution=execution, resume=resume)
+    return sweep_runs(exp, out, execution=execution, resume=resume)
 
 
 def fit_table(

@@ -14,6 +14,7 @@ from __future__ import annotations
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -45,26 +46,39 @@ class Validation:
         return bool(self.table["passed"].all())
 
 
+@dataclass(frozen=True)
+class ValidationPlan:
+    """How a scenario is validated: the targets file, replications, days and root seed.
+
+    ``days`` replaces the targets file's horizons by one, at the run's last
+    day; left out, every target is judged at each of the file's horizons.
+    """
+
+    targets: str | Path
+    reps: int = 10
+    days: int | None = None
+    seed: int = 20251
+
+
 def validate(
     scenario: Scenario | str | Path,
-    targets_path: str | Path,
-    *,
-    reps: int = 10,
-    days: int | None = None,
-    seed: int = 20251,
+    plan: ValidationPlan | None = None,
     execution: Execution = IN_PROCESS,
+    **settings: Any,
 ) -> Validation:
-    """Run ``reps`` replications of ``scenario`` and judge every target at each horizon of the targets file.
+    """Run the plan's replications of ``scenario`` and judge every target at each horizon of the targets file.
 
-    ``days`` replaces the file's horizons by one, at the run's last day.
+    ``plan`` is a ``ValidationPlan`` (or its fields as keywords:
+    ``targets=..., reps=8``); ``execution`` says where the runs go.
     """
+    plan = plan or ValidationPlan(**settings)
     started = now()
-    targets = load_targets(targets_path)
+    targets = load_targets(plan.targets)
     scenario = scenario_of(scenario)
     params = scenario.as_dict()
-    horizons = targets.horizons if days is None else (days,)
+    horizons = targets.horizons if plan.days is None else (plan.days,)
     window = min(targets.window, horizons[0] // 2)
     with tempfile.TemporaryDirectory(prefix="klad-validate-") as tmp:
-        runs, table = replicate(params, targets, horizons=horizons, reps=reps, days=horizons[-1], seed=seed, out=tmp,
-                                window=window, execution=execution)  # fmt: skip
-    return Validation(table, runs, targets, scenario.where, reps, horizons[-1], seed, horizons, started)
+        runs, table = replicate(params, targets, horizons=horizons, reps=plan.reps, days=horizons[-1],
+                                seed=plan.seed, out=tmp, window=window, execution=execution)  # fmt: skip
+    return Validation(table, runs, targets, scenario.where, plan.reps, horizons[-1], plan.seed, horizons, started)

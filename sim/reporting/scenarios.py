@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.experiments.records import migration, refill_days, shop_survival
 from sim.experiments.replications import HEADLINE, Window, replication_seeds
 from sim.experiments.scenarios import Comparison, RunPlan, ScenarioResult
 from sim.io.files import write_json, write_parquet, write_text
@@ -107,25 +106,16 @@ def _cut_note(table: pd.DataFrame) -> list[str]:
 
 def records_lines(result: ScenarioResult) -> list[str]:
     """The run metrics of the window that need more than the city's daily totals, and those from records."""
-    first = result.plan.days - result.window.days + 1
+    metrics = result.metrics
     lines = ["## Run metrics", "", f"- Time to refill a courier vacancy over the window: "
-             f"{number(refill_days(result.daily, first))} days (mean over the vacancies filled)."]  # fmt: skip
-    if "shops" in result.records:
-        survival = shop_survival(result.records["shops"])
-        half = survival.loc[survival["surviving"] <= 0.5, "days"]
-        median = f"{half.iloc[0]} days" if len(half) else "more than the run (fewer than half closed)"
+             f"{number(metrics.refill_days)} days (mean over the vacancies filled)."]  # fmt: skip
+    if metrics.shop_survival is not None:
+        life = metrics.median_shop_life
+        median = f"{life} days" if life is not None else "more than the run (fewer than half closed)"
         lines.append(f"- Shops in business, median life: {median} (Kaplan-Meier over all replications).")
-    events = result.records.get("events")
-    if "purchases" in result.records and events is not None:
-        blocks = events[events["action"].isin(["block_storefronts", "close_shops", "arrest_operators"])]
-        for block in blocks.drop_duplicates("event").itertuples():
-            rows = result.records["purchases"]
-            rows = rows[rows["rep"] == 0] if "rep" in rows else rows
-            hit = events[(events["event"] == block.event) & (events["rep"] == 0)] if "rep" in events else blocks
-            moved = migration(rows, list(hit["shops"].iloc[0]), int(block.day))
-            share = moved.loc[(moved["shop"] >= 0) & ~moved["back"], "share"].sum()
-            lines.append(f"- After {block.event}: the buyers of those shops placed {share:.0%} of their orders of the "
-                         "next 30 days at other shops (replication 0).")  # fmt: skip
+    for event, elsewhere in metrics.displaced.items():
+        lines.append(f"- After {event}: the buyers of those shops placed {elsewhere:.0%} of their orders of the "
+                     "next 30 days at other shops (replication 0).")  # fmt: skip
     return [*lines, ""]
 
 

@@ -1,4 +1,4 @@
-"""The files of a sweep: its indices, figures and report."""
+"""The files of a sweep: its runs, indices, figures and report, from what ``run_sweep`` computed."""
 
 from __future__ import annotations
 
@@ -11,18 +11,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from sim.experiments.sensitivity import (  # noqa: E402
-    INDEX_DESIGNS,
-    WIDE_CI,
-    convergence,
-    indices,
-    overlaps,
-    point_means,
-    ranking_problems,
-    samples_needed,
-    seed_noise_share,
-)
-from sim.experiments.sweep import Experiment  # noqa: E402
+from sim.experiments.sensitivity import INDEX_DESIGNS, WIDE_CI  # noqa: E402
+from sim.experiments.sweep import Experiment, SweepResult  # noqa: E402
 from sim.io.files import write_atomic, write_json, write_parquet, write_text  # noqa: E402
 from sim.io.provenance import provenance  # noqa: E402
 from sim.timeline import describe  # noqa: E402
@@ -92,8 +82,10 @@ def plot_scatter(exp: Experiment, runs: pd.DataFrame, path: Path) -> Path:
     return path
 
 
-def report(exp: Experiment, runs: pd.DataFrame, table: pd.DataFrame, out: Path = Path(".")) -> str:
+def report(result: SweepResult, out: Path = Path(".")) -> str:
     """The sweep's Markdown report."""
+    exp, runs, analysis = result.experiment, result.runs, result.analysis
+    table = analysis.indices
     failed = int((runs["status"] != "ok").sum())
     lines = [f"# Sweep: {exp.name}", "",
              f"Design `{exp.design}`, {exp.samples} base samples, {runs['point'].nunique()} points x "
@@ -114,7 +106,7 @@ def report(exp: Experiment, runs: pd.DataFrame, table: pd.DataFrame, out: Path =
                   ""]  # fmt: skip
     if exp.replications > 1:
         lines += ["## Seed noise", "", "| output | share of variance that is seed noise |", "|---|---:|"]
-        lines += [f"| {o} | {seed_noise_share(runs, o):.1%} |" for o in exp.outputs]
+        lines += [f"| {o} | {share:.1%} |" for o, share in analysis.seed_noise.items()]
         if exp.design in INDEX_DESIGNS:
             lines += ["", "Indices below are computed on the replication means of each point."]
         lines.append("")
@@ -125,14 +117,13 @@ def report(exp: Experiment, runs: pd.DataFrame, table: pd.DataFrame, out: Path =
                      f"those need a {designs} design.")  # fmt: skip
         if (out / "figures" / "scatter.png").exists():
             lines[-1] += " The scatter plots below show each output against each varied parameter."
-    missing = [f"`{o}` ({int(np.isnan(point_means(exp, runs, o)).sum())} of {runs['point'].nunique()} points)"
-               for o in exp.outputs if exp.design in INDEX_DESIGNS and o not in set(table["output"])]  # fmt: skip
+    missing = [f"`{o}` ({n} of {runs['point'].nunique()} points)" for o, n in analysis.missing.items()]
     if missing:
         lines += [f"No indices for {', '.join(missing)}: those points' runs failed or gave no value of the output, "
                   f"and an index of a `{exp.design}` design needs every point.", ""]  # fmt: skip
     if not table.empty:
         lines += ["| output | parameter | index | value | 95% CI |", "|---|---|---|---:|---|"]
-        overlapping = overlaps(table)
+        overlapping = analysis.overlaps
         for r, others in zip(table.itertuples(), overlapping, strict=True):
             ci = "" if np.isnan(r.conf) else f"{r.ci_low:.3f} to {r.ci_high:.3f}"
             if others:
@@ -142,11 +133,11 @@ def report(exp: Experiment, runs: pd.DataFrame, table: pd.DataFrame, out: Path =
             lines += ["", "An interval that *overlaps* others cannot rank its parameter against the parameters it "
                       "names (which of them matters more is not known at 95%); an interval that overlaps none "
                       "ranks its parameter against every other, however wide it is."]  # fmt: skip
-    need = samples_needed(exp, table)
+    need = analysis.samples_needed
     if need:
         lines += ["", f"Some confidence intervals are wider than +/-{WIDE_CI}: about {need} base samples "
                   f"(now {exp.samples}) would bring every one under it."]  # fmt: skip
-    problems = ranking_problems(exp, table)
+    problems = analysis.ranking
     if problems:
         lines += ["", "## Can the total indices rank the parameters?", ""]
         for output, found in problems.items():
@@ -162,26 +153,25 @@ def report(exp: Experiment, runs: pd.DataFrame, table: pd.DataFrame, out: Path =
     return "\n".join(lines)
 
 
-def write_sweep(exp: Experiment, runs: pd.DataFrame, out: Path, source: str, started: str) -> pd.DataFrame:
+def write_sweep(result: SweepResult, out: Path, source: str) -> pd.DataFrame:
     """Every file of a finished sweep: ``runs.parquet``, the analysis, ``manifest.json`` last; returns the indices."""
     (out / "manifest.json").unlink(missing_ok=True)
-    write_parquet(runs, out / "runs.parquet")
-    table = write_analysis(exp, runs, out)
-    write_json(provenance(started, experiment=vars(exp), file=source), out / "manifest.json")
+    write_parquet(result.runs, out / "runs.parquet")
+    table = write_analysis(result, out)
+    write_json(provenance(result.started, experiment=vars(result.experiment), file=source), out / "manifest.json")
     return table
 
 
-def write_analysis(exp: Experiment, runs: pd.DataFrame, out: Path) -> pd.DataFrame:
+def write_analysis(result: SweepResult, out: Path) -> pd.DataFrame:
     """Indices, figures and report of a finished sweep, written under ``out``; returns the indices."""
-    table = indices(exp, runs)
+    table, steps = result.analysis.indices, result.analysis.convergence
     write_atomic(out / "indices.csv", lambda tmp: table.to_csv(tmp, index=False))
     if not table.empty:
         plot_indices(table, out / "figures" / "indices.png")
     else:
         (out / "figures" / "indices.png").unlink(missing_ok=True)  # the report links only figures there are
-    plot_scatter(exp, runs, out / "figures" / "scatter.png")
-    steps = convergence(exp, runs)
+    plot_scatter(result.experiment, result.runs, out / "figures" / "scatter.png")
     if not steps.empty:
         plot_convergence(steps, out / "figures" / "convergence.png")
-    write_text(report(exp, runs, table, out), out / "report.md")
+    write_text(report(result, out), out / "report.md")
     return table
