@@ -30,7 +30,7 @@ import pandas as pd
 
 from sim.experiments.replications import mean_ci
 from sim.params import REGISTRY, ParameterError, levers, resolve
-from sim.timeline import check_events
+from sim.timeline import SetParams, check_events
 
 #: Days in a year of a run: year 1 is days 1-365.
 YEAR = 365
@@ -102,7 +102,7 @@ def levers_in_force(params: dict[str, Any], days: int) -> pd.DataFrame:
         table[name] = float(full[name])
     events = check_events(full.get("events", []), "events") if full.get("events") else []
     changes = [(full["policy_start_day"], 0, policy)]
-    changes += [(event["day"], 1, event["params"]) for event in events if event["action"] == "set"]
+    changes += [(event["day"], 1, event["params"]) for event in events if event["action"] == SetParams.action]
     for day, _, values in sorted(changes, key=lambda change: (max(change[0], 1), change[1])):
         for name, value in values.items():
             if name in names:

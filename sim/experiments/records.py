@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from sim.timeline import ArrestOperators, BlockStorefronts, CloseShops
+
 
 def refill_days(daily: pd.DataFrame, first_day: int = 1) -> float:
     """Mean days to refill a courier vacancy from ``first_day`` on, counting the vacancies not filled too.
@@ -85,7 +87,7 @@ def migration(purchases: pd.DataFrame, shops: list[int], day: int, before: int =
 
 
 #: The events whose shops' buyers a scenario run follows (``migration``): those that take shops out of reach.
-BLOCKS = ("block_storefronts", "close_shops", "arrest_operators")
+BLOCKS = (BlockStorefronts.action, CloseShops.action, ArrestOperators.action)
 
 
 @dataclass

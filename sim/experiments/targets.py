@@ -35,6 +35,7 @@ from sim.io import schema
 from sim.io.config import Scenario, read_file
 from sim.io.schema import Schema, choice, number, of, text, whole
 from sim.params import REGISTRY, ParameterError, shown
+from sim.timeline import CloseShops
 
 ROLES = ("fit", "pattern")
 
@@ -218,7 +219,7 @@ def close_largest_shops(model, share: float = EXIT_SHARE) -> int:
     from sim.model.events import happen
 
     count = max(1, int(round(share * model.shops.count_active())))
-    return len(happen(model, {"action": "close_shops", "largest": count})["shops"])
+    return len(happen(model, {"action": CloseShops.action, "largest": count})["shops"])
 
 
 def shock_statistics(model, daily: pd.DataFrame) -> dict[str, float]:
