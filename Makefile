@@ -1,5 +1,5 @@
 # klad-sim: `make run` sets everything up and runs the baseline; `make test` runs the tests
-# (`make test-fast`: the quick tier, without the tests marked slow or e2e, on all cores; `make site`: the
+# (on all cores; `make test-fast`: the quick tier, without the tests marked slow or e2e; `make site`: the
 # documentation site, README.md and docs/, built by mkdocs into site/).
 # A Python >= 3.12 is found on PATH or under pyenv; set PYTHON=/path/to/python3.12 to choose one.
 # The libraries are installed at the versions of requirements.lock (with their hashes), the versions the
@@ -39,7 +39,7 @@ run: $(STAMP)
 	@echo "klad is installed in $(VENV): run 'source $(VENV)/bin/activate' to put it on your PATH (or call $(VENV)/bin/klad)"
 
 test: $(STAMP)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n auto
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -n auto -m "not slow and not e2e"
