@@ -113,6 +113,7 @@ def server(tmp_path):
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+        print(f"the server's log (its end):\n{log.read_text()[-4000:]}")  # pytest shows it if the test failed
 
 
 # ------------------------------------------------------------------ the page, read and driven
@@ -122,7 +123,13 @@ def day(page) -> int:
 
 def wait_for_day(page, low: int, timeout: float = 60_000) -> None:
     shown = "const d = document.querySelector('.klad-day'); return d && +d.innerText.split(' ').pop()"
-    page.wait_for_function(f"() => {{ {shown} >= {low}; }}", timeout=timeout)
+    try:
+        page.wait_for_function(f"() => {{ {shown} >= {low}; }}", timeout=timeout)
+    except Exception as exc:  # what the page showed instead, to tell a slow market from a stopped one
+        controls = page.locator(".klad-controls").inner_text(timeout=5_000)
+        messages = page.locator(".klad-message").all_inner_texts()
+        raise AssertionError(f"day {low} not shown in {timeout / 1000:.0f} s; the controls read {controls!r}, "
+                             f"messages {messages}") from exc  # fmt: skip
 
 
 def wait_playing(page, playing: bool, timeout: float = 30_000) -> None:

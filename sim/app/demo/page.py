@@ -28,6 +28,7 @@ from __future__ import annotations
 import html
 import os
 import threading
+import time
 from collections.abc import Callable
 
 import ipyvuetify as v
@@ -50,6 +51,9 @@ from sim.app.demo.story import GLOSSARY, GREY, MAP, NO_CHANGE_YET, READOUT_WINDO
 from sim.params import REGISTRY
 
 SCENARIOS = shipped_scenarios(os.environ.get("KLAD_DEMO_SCENARIO") or None)
+#: Seconds a page's lost connection may last before its market stops playing (Solara reconnects a page that
+#: comes back; its market is freed only after SOLARA_KERNEL_CULL_TIMEOUT).
+GONE_SECONDS = 15.0
 EXERCISE_NAMES = [exercise_name(number) for number in range(1, len(EXERCISES) + 1)]
 
 CSS = """
@@ -159,11 +163,19 @@ def open_session(show: Callable[[Frame], None]) -> Session:
             if context is None or not context.closed_event.is_set():
                 show(frame)
 
+    lost_since: list[float] = []  # when the page's connection was first seen lost, while it is
+
     def alive() -> bool:
         if context is None:
             return True
-        connected = kernel_context.PageStatus.CONNECTED in context.page_status.values()
-        return connected and not context.closed_event.is_set()
+        if context.closed_event.is_set():
+            return False
+        if kernel_context.PageStatus.CONNECTED in context.page_status.values():
+            lost_since.clear()
+            return True
+        if not lost_since:  # a lost connection (a busy machine, a dropped wifi) may come back: wait a while
+            lost_since.append(time.monotonic())
+        return time.monotonic() - lost_since[0] < GONE_SECONDS
 
     session = Session(publish, alive=alive, scenarios=SCENARIOS, settings=Settings(next(iter(SCENARIOS))))
     if context is not None:

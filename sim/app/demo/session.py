@@ -405,7 +405,7 @@ class Session:
                 if self._closed.is_set():
                     break
                 if self._busy() and not self._alive():
-                    log.info("klad demo: a page is gone; its market stops")
+                    log.warning("klad demo: a page is gone; its market stops")
                     self._stop()
                 self._run_due_days()
                 if self._frame_due():
