@@ -133,7 +133,7 @@ def test_calibration_resume_refuses_another_budget(tmp_path):
 
 
 def test_hypotheses_resume_refuses_a_hypothesis_whose_runs_would_change(tmp_path):
-    from sim.experiments.hypotheses import fingerprint_of, load_hypothesis, run_hypotheses
+    from sim.experiments.hypotheses import HypothesesPlan, fingerprint_of, load_hypothesis, run_hypotheses
 
     h = load_hypothesis(ROOT / "experiments" / "hypotheses" / "H5_blocking.toml").use(quick=True)
     mark = fingerprint_of(h)
@@ -142,7 +142,7 @@ def test_hypotheses_resume_refuses_a_hypothesis_whose_runs_would_change(tmp_path
     (tmp_path / "runs").mkdir()
     (tmp_path / "runs" / "0123456789abcdef0123.parquet").write_bytes(b"")  # runs under way
     with pytest.raises(ParameterError, match=f"hypothesis H5 \\(seed was {mark['seed'] + 1}, now {mark['seed']}\\)"):
-        run_hypotheses([h], tmp_path, resume=True)
+        run_hypotheses([h], HypothesesPlan(tmp_path, resume=True))
 
 
 # ------------------------------------------------------------------ faults as one line

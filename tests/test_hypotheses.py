@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 
 from sim.experiments.execute import Execution
-from sim.experiments.hypotheses import Criterion, load_all, load_hypothesis, plan, run_hypotheses
+from sim.experiments.hypotheses import Criterion, HypothesesPlan, load_all, load_hypothesis, plan, run_hypotheses
 from sim.experiments.verdicts import combine, contrast_verdict, judge, judge_ranking
-from sim.params import LEVER, REGISTRY
+from sim.params import LEVER, REGISTRY, ParameterError
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -316,14 +316,44 @@ def test_every_hypothesis_names_a_flip_within_the_registry_ranges():
 @pytest.mark.slow
 @pytest.mark.parametrize("hid", [f"H{i}" for i in range(1, 8)])
 def test_each_verdict_can_go_both_ways(hid, tmp_path):
-    """The two settings of a hypothesis's [flip] table give opposite verdicts (quick runs)."""
+    """The two settings of a hypothesis's [flip] table give opposite verdicts (quick runs).
+
+    Without the structural alternatives and the rankings, which decide no verdict (a ranking that would is
+    refused: ``test_a_ranking_is_left_out_only_where_it_decides_nothing``).
+    """
     (h,) = [h for h in load_all(ROOT / "experiments" / "hypotheses") if h.id == hid]
     h.use(quick=True)
     for setting, expected in (("supported", "supported"), ("not_supported", "not supported")):
         flipped = h.under(setting)
-        verdicts = run_hypotheses([flipped], tmp_path / setting, execution=Execution(2))
+        plan = HypothesesPlan(tmp_path / setting, alternatives=False, rankings=False)
+        verdicts = run_hypotheses([flipped], plan, Execution(2)).verdicts
         verdict = verdicts.details[hid].verdict
         assert verdict == expected, f"{hid} under {setting}: {verdict}\n{verdicts.table.to_string()}"
+
+
+def test_a_ranking_is_left_out_only_where_it_decides_nothing(tmp_path):
+    decides = SENSITIVITY  # a ranking's role is "test" unless it says otherwise
+    src = folder(
+        tmp_path / "hyp",
+        {
+            "A.toml": HYPOTHESIS.format(id="A", word="cuts", expect="decrease") + decides,
+            "D.toml": HYPOTHESIS.format(id="D", word="cuts", expect="decrease")
+            + SENSITIVITY.replace('expect = "certainty', 'role = "detail"\nexpect = "certainty'),
+        },
+    )
+    (a,) = [h.use(quick=True) for h in load_all(src) if h.id == "A"]
+    with pytest.raises(ParameterError, match="A: its ranking decides the verdict"):
+        run_hypotheses([a], HypothesesPlan(tmp_path / "a", rankings=False))
+    assert not (tmp_path / "a").exists()  # refused before anything ran
+    (d,) = [h.use(quick=True) for h in load_all(src) if h.id == "D"]
+    full = run_hypotheses([d], HypothesesPlan(tmp_path / "full")).verdicts
+    lean = run_hypotheses([d], HypothesesPlan(tmp_path / "lean", rankings=False)).verdicts
+    ranking = "ST of certainty > severity for transactions"
+    assert ranking in set(full.table["test"]) and not (tmp_path / "lean" / "sensitivity").exists()
+    kept = full.table[full.table["test"] != ranking].reset_index(drop=True)
+    columns = list(lean.table.columns)  # (the ranking's own columns left out)
+    pd.testing.assert_frame_equal(kept[columns], lean.table)
+    assert full.details["D"].verdict == lean.details["D"].verdict
 
 
 # ------------------------------------------------- chains, alternatives, regime

@@ -143,10 +143,13 @@ def test_a_hypothesis_runs_in_every_world_and_its_effect_is_emulated(tmp_path):
     few = run_worlds([h], load_worlds(tmp_path / "w.toml"), 4, tmp_path / "few", execution=Execution(2))
     assert not few.emulated and (few.verdicts["verdict"] == few.verdicts["own_verdict"]).all()
     # the report: its table, its sentences and its files come from these results
-    from sim.experiments.hypotheses import run_hypotheses
+    from dataclasses import replace
+
+    from sim.experiments.hypotheses import HypothesesPlan, run_hypotheses
     from sim.reporting.hypotheses import write_report
 
-    write_report(run_hypotheses([h], tmp_path / "defaults"), tmp_path / "report", found)
+    at_defaults = run_hypotheses([h], HypothesesPlan(tmp_path / "defaults"))
+    write_report(replace(at_defaults, across=found), tmp_path / "report")
     text = (tmp_path / "report" / "report.md").read_text()
     share = shares(found.verdicts).loc["A"]
     assert "## Across 12 plausible worlds" in text and f"| {share['supported']:.0%} |" in text

@@ -286,7 +286,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_hypotheses(args: argparse.Namespace) -> int:
     """Run the hypothesis experiments H1-H7 and write their report."""
-    from sim.experiments.hypotheses import expected_seconds, load_all, run_hypotheses, seconds_per_run_day
+    from sim.experiments.hypotheses import (
+        HypothesesPlan,
+        expected_seconds,
+        load_all,
+        run_hypotheses,
+        seconds_per_run_day,
+    )
     from sim.experiments.worlds import in_world
     from sim.reporting.hypotheses import write_report
 
@@ -332,18 +338,12 @@ def cmd_hypotheses(args: argparse.Namespace) -> int:
         print(f"klad: then {args.worlds} candidate worlds: about {check / 60:.0f} min to check each against the "
               f"targets, and up to {args.worlds * extra / 60:.0f} min for {worlds.replications} replications of "
               "every hypothesis in those that pass", file=sys.stderr, flush=True)  # fmt: skip
+    plan = HypothesesPlan(out, resume=args.resume, alternatives=not args.no_alternatives,
+                          worlds=args.worlds or 0, worlds_file=worlds)  # fmt: skip
     with claimed(out):
-        verdicts = run_hypotheses(hyps, out, execution=execution, resume=args.resume)
-        alternatives = None
-        if variants:
-            alternatives = run_hypotheses(variants, out / "alternatives", execution=execution, resume=args.resume,
-                                          keep_daily=False)  # fmt: skip
-        across = None
-        if worlds is not None:
-            from sim.experiments.worlds import run_worlds
-
-            across = run_worlds(hyps, worlds, args.worlds, out / "worlds", execution=execution, resume=args.resume)
-        write_report(verdicts, out, across, alternatives)
+        result = run_hypotheses(hyps, plan, execution)
+        write_report(result, out)
+    verdicts, alternatives, across = result.verdicts, result.alternatives, result.across
     table = verdicts.table
     print()
     for h in hyps:

@@ -273,6 +273,16 @@ class Hypothesis:
                              for name, label in self.arm_sources.items()}  # fmt: skip
         return other
 
+    def without_ranking(self) -> Hypothesis:
+        """A copy without its ``[sensitivity]`` ranking (the same runs and tests otherwise)."""
+        import copy
+
+        other = copy.copy(self)
+        other.sensitivity = None
+        other.tests = [t for t in self.tests if t.kind != "ranking"]
+        other.settings = {k: v for k, v in self.settings.items() if k != "samples"}
+        return other
+
 
 def _describe(values: dict[str, Any]) -> str:
     return ", ".join(f"{k} = {v}" for k, v in values.items())
@@ -653,7 +663,69 @@ def expected_seconds(
     return n, days * per_day / max(1, workers) / 0.9  # ~90% parallel efficiency
 
 
-def run_hypotheses(
+@dataclass(frozen=True)
+class HypothesesPlan:
+    """Where a study of hypotheses writes its runs, and which of its parts it runs.
+
+    ``alternatives``: each hypothesis again under each of its structural
+    alternatives (``Hypothesis.alternative_of``), in ``out/alternatives``.
+    ``worlds``: that many candidate worlds of ``worlds_file`` (0: none), each
+    checked against the targets, and every hypothesis run in the plausible
+    ones (``sim.experiments.worlds.run_worlds``), in ``out/worlds``.
+    ``rankings`` False leaves out the Sobol rankings of ``[sensitivity]``
+    tables, allowed only where a ranking decides nothing (its role is
+    ``detail``): the verdicts are the same without them.
+    """
+
+    out: Path
+    resume: bool = False
+    alternatives: bool = True
+    worlds: int = 0
+    worlds_file: Any = None  # a ``sim.experiments.worlds.Worlds``, read and checked before anything runs
+    rankings: bool = True
+
+
+@dataclass
+class HypothesesResult:
+    """What ``run_hypotheses`` found: the verdicts at the defaults, under the alternatives and across worlds."""
+
+    verdicts: Verdicts
+    alternatives: Verdicts | None  # the hypotheses under their structural alternatives (None: not run)
+    across: Any  # ``sim.experiments.worlds.WorldVerdicts`` (None: no worlds)
+    regime: pd.DataFrame  # every hypothesis's arms against its regime targets (``regime_rows``)
+    alternatives_table: pd.DataFrame | None  # one row per test under the defaults and each alternative
+
+
+def run_hypotheses(hyps: list[Hypothesis], plan: HypothesesPlan, execution: Execution = IN_PROCESS
+                   ) -> HypothesesResult:  # fmt: skip
+    """Run and judge the hypotheses at the defaults, then under their alternatives and across worlds, as planned.
+
+    Each part keeps its finished runs on disk as they finish; ``plan.resume``
+    after an interruption runs only what is missing. ``sim.reporting.hypotheses``
+    writes the report.
+    """
+    if not plan.rankings:
+        deciding = [h.id for h in hyps if h.sensitivity and h.sensitivity.test.role != "detail"]
+        if deciding:
+            raise ParameterError(f"{deciding[0]}: its ranking decides the verdict; it cannot be left out")
+        hyps = [h.without_ranking() for h in hyps]
+    variants = [h.alternative_of(a) for h in hyps for a in h.alternatives] if plan.alternatives else []
+    verdicts = judge_hypotheses(hyps, plan.out, execution=execution, resume=plan.resume)
+    alternatives = None
+    if variants:
+        alternatives = judge_hypotheses(variants, plan.out / "alternatives", execution=execution,
+                                        resume=plan.resume, keep_daily=False)  # fmt: skip
+    across = None
+    if plan.worlds:
+        from sim.experiments.worlds import run_worlds  # (worlds runs hypotheses: it imports this module)
+
+        across = run_worlds(hyps, plan.worlds_file, plan.worlds, plan.out / "worlds", execution=execution,
+                            resume=plan.resume)  # fmt: skip
+    table = None if alternatives is None else alternatives_table(verdicts, alternatives)
+    return HypothesesResult(verdicts, alternatives, across, regime_rows(verdicts), table)
+
+
+def judge_hypotheses(
     hyps: list[Hypothesis],
     out: str | Path,
     *,
@@ -785,6 +857,44 @@ def regime_table(h: Hypothesis, summary: dict[str, pd.DataFrame]) -> pd.DataFram
             rows.append({"arm": name, "target": t.id, "unit": t.unit, "low": t.low, "high": t.high, "mean": mean,
                          "ci_low": low, "ci_high": high, "outcome": t.outcome(mean, low, high)})  # fmt: skip
     return pd.DataFrame(rows, columns=["arm", "target", "unit", "low", "high", "mean", "ci_low", "ci_high", "outcome"])
+
+
+def regime_rows(verdicts: Verdicts) -> pd.DataFrame:
+    """Every hypothesis's arms against its regime targets (``regime_table``), one table."""
+    frames = [verdicts.details[h.id].regime.assign(hypothesis=h.id) for h in verdicts.hypotheses]
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return pd.DataFrame(columns=["hypothesis", "arm", "target", "unit", "low", "high", "mean", "ci_low",
+                                     "ci_high", "outcome"])  # fmt: skip
+    table = pd.concat(frames, ignore_index=True)
+    return table[["hypothesis", *[c for c in table.columns if c != "hypothesis"]]]
+
+
+def alternatives_table(verdicts: Verdicts, alternatives: Verdicts) -> pd.DataFrame:
+    """One row per test under the defaults and under each structural alternative."""
+    rows = []
+    for h in verdicts.hypotheses:
+        runs = [("defaults", "", verdicts.details[h.id])]
+        for alt in h.alternatives:
+            key = f"{h.id}-{alt.name}"
+            if key in alternatives.details:
+                runs.append((alt.name, alt.alternative, alternatives.details[key]))
+        for name, words, judged in runs:
+            for r in judged.results:
+                if r["role"] == "test":
+                    rows.append({
+                        "hypothesis": h.id, "alternative": name, "assumes": words, "test": r["test"],
+                        "estimate": r["estimate"], "relative": r.get("relative", float("nan")),
+                        "ci_low": r["ci_low"], "ci_high": r["ci_high"], "verdict": r["verdict"],
+                        "hypothesis_verdict": judged.verdict, "replications": judged.replications,
+                        "outside_regime": outside_words(judged.regime),
+                    })  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def outside_words(regime: pd.DataFrame) -> str:
+    """The arms whose interval lies wholly outside a regime target, as words ("" when every arm is inside)."""
+    return "; ".join(f"{arm} ({', '.join(targets)})" for arm, targets in outside_regime(regime).items())
 
 
 def outside_regime(regime: pd.DataFrame) -> dict[str, list[str]]:

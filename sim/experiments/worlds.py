@@ -15,7 +15,7 @@ known, with its reason) and the joint calibration's posterior sample
    outside any of them is not plausible: it is dropped, and counted.
 3. ``run_worlds`` runs every hypothesis in every plausible world (the same
    arms and tests, the world's values in every arm, ``replications`` paired
-   replications each) through the one runner, ``run_hypotheses``.
+   replications each) through the one runner, ``judge_hypotheses``.
 4. Each deciding test and check is read through an emulator of its effect
    over the worlds' parameters (``sim.experiments.emulate``): its coverage
    out of sample, the effect's median and 80% interval across the plausible
@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 from sim.experiments.execute import IN_PROCESS, Execution
-from sim.experiments.hypotheses import Hypothesis, run_hypotheses
+from sim.experiments.hypotheses import Hypothesis, judge_hypotheses
 from sim.io import schema
 from sim.io.config import Scenario, load_scenario, read_file, scenario_of
 from sim.io.schema import MAX_SEED, Schema, choice, of, text, whole
@@ -349,7 +349,7 @@ def run_worlds(
     """Draw ``n`` candidate worlds, keep the plausible ones, run every hypothesis there and read the effects.
 
     The runs go to ``out`` (``check`` and the hypotheses' runs; resumable as
-    ``run_hypotheses``'s); arms that are the same in several hypotheses of a
+    ``judge_hypotheses``'s); arms that are the same in several hypotheses of a
     world run once.
     """
     from sim.experiments.emulate import effect_report
@@ -361,7 +361,7 @@ def run_worlds(
     kept = table[table["plausible"]].reset_index(drop=True)
     copies = [in_world(h, int(row["world"]), {k: row[k] for k in names}, worlds.replications, worlds.years)
               for _, row in kept.iterrows() for h in hyps]  # fmt: skip
-    found = run_hypotheses(copies, out, execution=execution, resume=resume, keep_daily=False) if copies else None
+    found = judge_hypotheses(copies, out, execution=execution, resume=resume, keep_daily=False) if copies else None
     effect_rows, own = [], []
     for h in copies:
         hid, world = h.id.split("@")

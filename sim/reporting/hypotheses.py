@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.ticker import PercentFormatter  # noqa: E402
 
-from sim.experiments.hypotheses import Verdicts, outside_regime  # noqa: E402
+from sim.experiments.hypotheses import HypothesesResult, Verdicts, outside_regime, outside_words  # noqa: E402
 from sim.experiments.verdicts import metric_values  # noqa: E402
 from sim.experiments.worlds import WorldVerdicts, shares  # noqa: E402
 from sim.io.files import write_atomic, write_json, write_text  # noqa: E402
@@ -64,35 +64,36 @@ def plot_hypothesis(h, daily: dict[str, pd.DataFrame], results: list[dict], path
     return written
 
 
-def write_report(
-    verdicts: Verdicts, out: str | Path, across: WorldVerdicts | None = None, alternatives: Verdicts | None = None
-) -> None:
-    """Write report.md, results.csv, one figure per hypothesis and manifest.json (last).
+INTRODUCTION = [
+    "# The sources' hypotheses in the model",
+    "",
+    "Each hypothesis of the sources (docs/ODD.md, section 1.1; docs/sources.md) runs as the experiment in its file "
+    "under `experiments/hypotheses/`. "
+    "Arms share replication seeds and, within a run, each process's and each agent's random numbers (common "
+    "random numbers), so every contrast is a paired difference of final-window means; CIs are t intervals over "
+    "replications at 95% (a *not supported* must also hold at Holm's level, given in the table). The rules "
+    "that turn numbers into verdicts are in `sim/experiments/hypotheses.py` and `sim/experiments/verdicts.py`. "
+    "A verdict holds *within the model*, with its assumptions (docs/ODD.md).",
+    "",
+]
 
-    With ``across`` (``run_worlds``), the report opens with the share of
-    plausible worlds in which each verdict comes out and what decides it, and
-    ``worlds.csv`` holds every world's values and verdicts. With
-    ``alternatives`` (the hypotheses run under their structural alternatives,
-    ``Hypothesis.alternative_of``), each section has a table of the verdict and
-    estimates under each, and ``alternatives.csv`` holds their rows.
-    ``regime.csv`` holds every arm against the regime targets.
+
+def write_report(result: HypothesesResult, out: str | Path) -> None:
+    """Write report.md, results.csv, regime.csv, one figure per hypothesis and manifest.json (last).
+
+    With worlds (``result.across``, from ``run_worlds``), the report opens with
+    the share of plausible worlds in which each verdict comes out and what
+    decides it, and ``worlds.csv`` holds every world's values and verdicts.
+    With alternatives (``result.alternatives``), each section has a table of
+    the verdict and estimates under each, and ``alternatives.csv`` holds their
+    rows. ``regime.csv`` holds every arm against the regime targets.
     """
-    hyps, details, table = verdicts.hypotheses, verdicts.details, verdicts.table
+    verdicts, across = result.verdicts, result.across
+    hyps, details = verdicts.hypotheses, verdicts.details
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "manifest.json").unlink(missing_ok=True)
-    lines = [
-        "# The sources' hypotheses in the model",
-        "",
-        "Each hypothesis of the sources (docs/ODD.md, section 1.1; docs/sources.md) runs as the experiment in its file "
-        "under `experiments/hypotheses/`. "
-        "Arms share replication seeds and, within a run, each process's and each agent's random numbers (common "
-        "random numbers), so every contrast is a paired difference of final-window means; CIs are t intervals over "
-        "replications at 95% (a *not supported* must also hold at Holm's level, given in the table). The rules "
-        "that turn numbers into verdicts are in `sim/experiments/hypotheses.py` and `sim/experiments/verdicts.py`. "
-        "A verdict holds *within the model*, with its assumptions (docs/ODD.md).",
-        "",
-    ]
+    lines = list(INTRODUCTION)
     if across is not None:
         lines += _worlds_section(hyps, details, across, out)
     lines += [
@@ -108,72 +109,95 @@ def write_report(
         lines.append(f"| {h.id}: {h.title} | {h.source} | **{details[h.id].verdict}** | {h.settings['days']} | "
                      f"{_replications(h, details[h.id].replications)} |")  # fmt: skip
     for h in hyps:
-        judged = details[h.id]
-        daily, results, verdict, window = judged.daily, judged.results, judged.verdict, judged.window
-        fig = plot_hypothesis(h, daily, results, out / "figures" / f"{h.id}.png")
-        over_time = plot_effects(h, judged.effects, out / "figures" / f"{h.id}_over_time.png")
-        lines += ["", f"## {h.id}: {h.title}", "", f"*Source:* {h.source}. *Claim:* {h.claim}", ""]
-        if h.note:
-            lines += [f"*How the model reads it:* {h.note}", ""]
-        if h.flip_text:
-            lines += [f"*What would make it come out supported:* {h.flip_text['supported']} "
-                      f"*And not supported:* {h.flip_text['not_supported']} "
-                      f"(`klad hypotheses --setting supported|not_supported` runs both)", ""]  # fmt: skip
-        if h.setting:
-            lines += [f"**Run under the `{h.setting}` setting of its [flip] table.**", ""]
-        lines.append(f"Setup: `{h.path.name}`; {_replications(h, judged.replications)} replications of "
-                     f"{h.settings['days']} days ({h.settings['days'] - h.start + 1} of them with the policy), seed "
-                     f"{h.seed}; means over {window.describe(h.settings['days'])}.")  # fmt: skip
-        lines += _chain(h)
-        lines += ["", "Arms:", ""] + [f"- `{arm}`: {label}" for arm, label in h.arm_sources.items()]
-        if h.sensitivity:
-            s = h.sensitivity
-            groups = "; ".join(f"{g}: {', '.join(names)}" for g, names in s.groups.items())
-            lines.append(f"- ranking: grouped Sobol analysis of `{s.output}`, {h.settings['samples']} base samples, "
-                         f"groups {groups}")  # fmt: skip
-        header = ("| test | role | metric | comparison | expect | estimate | CI (level) | relative "
-                  "| margin / threshold | MDE | CRN r | replications to decide |")  # fmt: skip
-        lines += ["", header + " verdict |", "|" + "---|" * 13]
-        for r in results:
-            lines.append(
-                f"| {r['test']} | {r['role']} | `{r['metric']}` | `{r['comparison']}` | {r['expect']} | "
-                f"{number(r['estimate'], 3)} | [{number(r['ci_low'], 3)}, {number(r['ci_high'], 3)}] "
-                f"({_level(r)}) | {_share(r['relative'])} | {number(r['margin_or_threshold'], 3)} | {_mde(r)} | "
-                f"{_number(r.get('crn_correlation'), 2)} | {_to_decide(r)} | {r['verdict']} |"
-            )
-            if r.get("detail") or r.get("note"):
-                lines.append(f"| | | | {r.get('detail') or r.get('note')} |" + " |" * 9)
-        lines += ["", f"![{h.id}](figures/{fig.name})", ""]
-        if over_time:
-            lines += [f"How each contrast grew after the policy started (30-day means, 95% CI over replications; "
-                      f"the verdict is read at the end, day {h.settings['days']}):", "",
-                      f"![{h.id} over time](figures/{over_time.name})", ""]  # fmt: skip
-        lines += _margins_and_horizons(h, judged)
-        lines += _regime_lines(judged.regime)
-        lines += _alternatives_lines(h, judged, alternatives)
-        lines.append(f"**Verdict: {verdict}.**")
-        outside = outside_regime(judged.regime)
-        if outside:
-            lines.append(" Outside the plausible regime: " + "; ".join(
-                f"`{arm}` ({', '.join(targets)})" for arm, targets in outside.items()) +
-                ": the tests with these arms describe a market the sources do not.")  # fmt: skip
-        unsettled = [r for r in results if r["role"] == "test" and r.get("settled") is False]
-        if unsettled:
-            lines.append(" Not settled: " + "; ".join(
-                f"{r['test']} still moves by {_share(r['trend_per_year'])} of the reference a year over the last "
-                "year" for r in unsettled) + ", so a longer horizon could read it otherwise.")  # fmt: skip
-        if verdict == "inconclusive" and any(r["role"] == "check" and r["verdict"] != "supported" for r in results):
-            lines.append(" A check failed: the arms did not change what the experiment meant to change.")
-        elif verdict == "inconclusive":
-            lines.append(f" {_power_words(h, judged)}")
+        lines += _section(h, details[h.id], result.alternatives, out)
     write_text("\n".join(lines) + "\n", out / "report.md")
-    write_atomic(out / "results.csv", lambda tmp: table.to_csv(tmp, index=False))
-    regime = regime_rows(verdicts)
-    write_atomic(out / "regime.csv", lambda tmp: regime.to_csv(tmp, index=False))
-    if alternatives is not None:
-        write_atomic(out / "alternatives.csv", lambda tmp: alternatives_table(verdicts, alternatives).to_csv(
-            tmp, index=False))  # fmt: skip
-    manifest = provenance(
+    write_atomic(out / "results.csv", lambda tmp: verdicts.table.to_csv(tmp, index=False))
+    write_atomic(out / "regime.csv", lambda tmp: result.regime.to_csv(tmp, index=False))
+    if result.alternatives_table is not None:
+        table = result.alternatives_table
+        write_atomic(out / "alternatives.csv", lambda tmp: table.to_csv(tmp, index=False))
+    write_json(_manifest(result), out / "manifest.json")
+
+
+def _section(h, judged, alternatives: Verdicts | None, out: Path) -> list[str]:
+    """One hypothesis: its claim, setup, chain, arms, tests, figures, regime, alternatives and verdict."""
+    daily, results, window = judged.daily, judged.results, judged.window
+    fig = plot_hypothesis(h, daily, results, out / "figures" / f"{h.id}.png")
+    over_time = plot_effects(h, judged.effects, out / "figures" / f"{h.id}_over_time.png")
+    lines = ["", f"## {h.id}: {h.title}", "", f"*Source:* {h.source}. *Claim:* {h.claim}", ""]
+    if h.note:
+        lines += [f"*How the model reads it:* {h.note}", ""]
+    if h.flip_text:
+        lines += [f"*What would make it come out supported:* {h.flip_text['supported']} "
+                  f"*And not supported:* {h.flip_text['not_supported']} "
+                  f"(`klad hypotheses --setting supported|not_supported` runs both)", ""]  # fmt: skip
+    if h.setting:
+        lines += [f"**Run under the `{h.setting}` setting of its [flip] table.**", ""]
+    lines.append(f"Setup: `{h.path.name}`; {_replications(h, judged.replications)} replications of "
+                 f"{h.settings['days']} days ({h.settings['days'] - h.start + 1} of them with the policy), seed "
+                 f"{h.seed}; means over {window.describe(h.settings['days'])}.")  # fmt: skip
+    lines += _chain(h)
+    lines += ["", "Arms:", ""] + [f"- `{arm}`: {label}" for arm, label in h.arm_sources.items()]
+    if h.sensitivity:
+        s = h.sensitivity
+        groups = "; ".join(f"{g}: {', '.join(names)}" for g, names in s.groups.items())
+        lines.append(f"- ranking: grouped Sobol analysis of `{s.output}`, {h.settings['samples']} base samples, "
+                     f"groups {groups}")  # fmt: skip
+    lines += _tests_table(results)
+    lines += ["", f"![{h.id}](figures/{fig.name})", ""]
+    if over_time:
+        lines += [f"How each contrast grew after the policy started (30-day means, 95% CI over replications; "
+                  f"the verdict is read at the end, day {h.settings['days']}):", "",
+                  f"![{h.id} over time](figures/{over_time.name})", ""]  # fmt: skip
+    lines += _margins_and_horizons(h, judged)
+    lines += _regime_lines(judged.regime)
+    lines += _alternatives_lines(h, judged, alternatives)
+    return lines + _verdict_lines(h, judged)
+
+
+def _tests_table(results: list[dict]) -> list[str]:
+    """Every test's estimate, interval, margin, power and verdict, one row each."""
+    header = ("| test | role | metric | comparison | expect | estimate | CI (level) | relative "
+              "| margin / threshold | MDE | CRN r | replications to decide |")  # fmt: skip
+    lines = ["", header + " verdict |", "|" + "---|" * 13]
+    for r in results:
+        lines.append(
+            f"| {r['test']} | {r['role']} | `{r['metric']}` | `{r['comparison']}` | {r['expect']} | "
+            f"{number(r['estimate'], 3)} | [{number(r['ci_low'], 3)}, {number(r['ci_high'], 3)}] "
+            f"({_level(r)}) | {_share(r['relative'])} | {number(r['margin_or_threshold'], 3)} | {_mde(r)} | "
+            f"{_number(r.get('crn_correlation'), 2)} | {_to_decide(r)} | {r['verdict']} |"
+        )
+        if r.get("detail") or r.get("note"):
+            lines.append(f"| | | | {r.get('detail') or r.get('note')} |" + " |" * 9)
+    return lines
+
+
+def _verdict_lines(h, judged) -> list[str]:
+    """The verdict, and what qualifies it: arms outside the regime, effects not settled, a failed check."""
+    results, verdict = judged.results, judged.verdict
+    lines = [f"**Verdict: {verdict}.**"]
+    outside = outside_regime(judged.regime)
+    if outside:
+        lines.append(" Outside the plausible regime: " + "; ".join(
+            f"`{arm}` ({', '.join(targets)})" for arm, targets in outside.items()) +
+            ": the tests with these arms describe a market the sources do not.")  # fmt: skip
+    unsettled = [r for r in results if r["role"] == "test" and r.get("settled") is False]
+    if unsettled:
+        lines.append(" Not settled: " + "; ".join(
+            f"{r['test']} still moves by {_share(r['trend_per_year'])} of the reference a year over the last "
+            "year" for r in unsettled) + ", so a longer horizon could read it otherwise.")  # fmt: skip
+    if verdict == "inconclusive" and any(r["role"] == "check" and r["verdict"] != "supported" for r in results):
+        lines.append(" A check failed: the arms did not change what the experiment meant to change.")
+    elif verdict == "inconclusive":
+        lines.append(f" {_power_words(h, judged)}")
+    return lines
+
+
+def _manifest(result: HypothesesResult) -> dict:
+    """What was run, with which settings and seeds, and what came out: the report's provenance."""
+    verdicts, alternatives, across = result.verdicts, result.alternatives, result.across
+    hyps, details = verdicts.hypotheses, verdicts.details
+    return provenance(
         verdicts.started,
         hypotheses={
             h.id: {
@@ -209,7 +233,6 @@ def write_report(
             "effects": {f"{hid}: {r.name}": {**r.summary, **r.check} for hid, rs in across.reports.items() for r in rs},
         },
     )
-    write_json(manifest, out / "manifest.json")
 
 
 def _chain(h) -> list[str]:
@@ -219,17 +242,6 @@ def _chain(h) -> list[str]:
     lines = ["", "What decides the verdict, in order:", ""]
     lines += [f"{i}. {c['mechanism']} (`{c['code']}`; {c['source']})" for i, c in enumerate(h.chain, 1)]
     return lines
-
-
-def regime_rows(verdicts: Verdicts) -> pd.DataFrame:
-    """Every hypothesis's arms against its regime targets (``regime_table``), one table."""
-    frames = [verdicts.details[h.id].regime.assign(hypothesis=h.id) for h in verdicts.hypotheses]
-    frames = [f for f in frames if len(f)]
-    if not frames:
-        return pd.DataFrame(columns=["hypothesis", "arm", "target", "unit", "low", "high", "mean", "ci_low",
-                                     "ci_high", "outcome"])  # fmt: skip
-    table = pd.concat(frames, ignore_index=True)
-    return table[["hypothesis", *[c for c in table.columns if c != "hypothesis"]]]
 
 
 def _regime_lines(regime: pd.DataFrame) -> list[str]:
@@ -252,33 +264,6 @@ def _regime_lines(regime: pd.DataFrame) -> list[str]:
     return lines + [""]
 
 
-def alternatives_table(verdicts: Verdicts, alternatives: Verdicts) -> pd.DataFrame:
-    """One row per test under the defaults and under each structural alternative."""
-    rows = []
-    for h in verdicts.hypotheses:
-        runs = [("defaults", "", verdicts.details[h.id])]
-        for alt in h.alternatives:
-            key = f"{h.id}-{alt.name}"
-            if key in alternatives.details:
-                runs.append((alt.name, alt.alternative, alternatives.details[key]))
-        for name, words, judged in runs:
-            for r in judged.results:
-                if r["role"] == "test":
-                    rows.append({
-                        "hypothesis": h.id, "alternative": name, "assumes": words, "test": r["test"],
-                        "estimate": r["estimate"], "relative": r.get("relative", float("nan")),
-                        "ci_low": r["ci_low"], "ci_high": r["ci_high"], "verdict": r["verdict"],
-                        "hypothesis_verdict": judged.verdict, "replications": judged.replications,
-                        "outside_regime": _outside_words(judged.regime),
-                    })  # fmt: skip
-    return pd.DataFrame(rows)
-
-
-def _outside_words(regime: pd.DataFrame) -> str:
-    """The arms whose interval lies wholly outside a regime target, as words ("" when every arm is inside)."""
-    return "; ".join(f"{arm} ({', '.join(targets)})" for arm, targets in outside_regime(regime).items())
-
-
 def _alternatives_lines(h, judged, alternatives: Verdicts | None) -> list[str]:
     """The verdict and estimates under the defaults and under each structural alternative, from their runs."""
     if not h.alternatives:
@@ -293,7 +278,7 @@ def _alternatives_lines(h, judged, alternatives: Verdicts | None) -> list[str]:
     lines += [f"| assumption | values | {head} | verdict | arms outside the regime |",
               "|---|---|" + "---|" * len(tests) + "---|---|"]  # fmt: skip
     lines.append(f"| defaults | – | {' | '.join(_cell(r) for r in tests)} | **{judged.verdict}** | "
-                 f"{_outside_words(judged.regime) or 'none'} |")  # fmt: skip
+                 f"{outside_words(judged.regime) or 'none'} |")  # fmt: skip
     for alt in h.alternatives:
         other = None if alternatives is None else alternatives.details.get(f"{h.id}-{alt.name}")
         values = ", ".join(f"`{k}` = {v}" for k, v in alt.values.items())
@@ -304,7 +289,7 @@ def _alternatives_lines(h, judged, alternatives: Verdicts | None) -> list[str]:
         by_name = {r["test"]: r for r in other.results}
         cells = " | ".join(_cell(by_name[r["test"]]) if r["test"] in by_name else "–" for r in tests)
         lines.append(f"| {alt.alternative} (instead of: {alt.assumption}; {alt.source}) | {values} | {cells} | "
-                     f"**{other.verdict}** | {_outside_words(other.regime) or 'none'} |")  # fmt: skip
+                     f"**{other.verdict}** | {outside_words(other.regime) or 'none'} |")  # fmt: skip
     return lines + [""]
 
 
