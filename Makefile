@@ -58,6 +58,7 @@ format: $(STAMP)
 
 docs: $(STAMP)
 	$(PY) -m sim.params
+	$(PY) -m sim.model.metrics
 	$(PY) -c "from pathlib import Path; from sim.reporting.docs import replace_table; p = Path('docs/ODD.md'); p.write_text(replace_table(p.read_text()))"
 
 site: $(STAMP)

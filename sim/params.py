@@ -99,6 +99,17 @@ class Param:
         """The Python type of the parameter's values."""
         return type(self.default)
 
+    @property
+    def bounds(self) -> tuple[float, float]:
+        """``(low, high)`` of a number's range.
+
+        Raises:
+            TypeError: for a parameter without a range (a flag or a choice).
+        """
+        if self.low is None or self.high is None:
+            raise TypeError(f"parameter '{self.name}' has no range: allowed is {self.allowed()}")
+        return self.low, self.high
+
     def allowed(self) -> str:
         """Describe the allowed values in words, for error messages and docs."""
         if self.choices:

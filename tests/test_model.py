@@ -163,6 +163,22 @@ def test_policy_switches_on_at_start_day(small_params):
     assert model.p.severity_multiplier == 3.0
 
 
+def test_the_fields_of_day_are_written_from_the_metrics():
+    """``Day``'s fields (declared for type checkers in ``sim/model/day_fields.py``) are ``FIELDS``, generated."""
+    import dataclasses
+
+    from sim.model.metrics import FIELDS, FIELDS_FILE, METRICS, Day, fields_source
+
+    assert FIELDS_FILE.read_text(encoding="utf-8") == fields_source(), (
+        "run `python -m sim.model.metrics` (or make docs)"
+    )
+    assert [(f.name, f.type, f.default) for f in dataclasses.fields(Day)] == [
+        (name, kind.__name__, value) for name, kind, value in FIELDS
+    ]
+    day = vars(Day())  # what the data collector gets: one row, in the columns' order
+    assert tuple(day) == METRICS and [type(v) for v in day.values()] == [kind for _, kind, _ in FIELDS]
+
+
 def test_every_metric_has_a_unit_and_intervals_stay_where_a_metric_can_go():
     """Each daily metric has a unit for the reports, and a level's CI is cut (and marked) at 0 or at 1 for a share."""
     from sim.experiments.replications import ci_table

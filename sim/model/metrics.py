@@ -8,11 +8,13 @@ table). Counts are integers, amounts floats.
 
 from __future__ import annotations
 
-from dataclasses import field, make_dataclass
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from sim.model.day_fields import DayFields
 from sim.model.world.justice import ROLE_NAMES
 
 
@@ -79,17 +81,18 @@ FIELDS: list[tuple[str, type, Any]] = [
 ]
 
 
-def _set_by_role(day: Any, metric: str, counts: np.ndarray) -> None:
-    """Set ``<metric>_<role>`` of each ``Role`` from ``counts``, indexed by role."""
-    for role, name in enumerate(ROLE_NAMES):
-        setattr(day, f"{metric}_{name}", int(counts[role]))
+@dataclass
+class Day(DayFields):
+    """The metrics of one day (``FIELDS``). Flows are the day's; stocks are at the end of the day.
 
+    Its fields are those of ``sim.model.day_fields.DayFields``, generated from ``FIELDS``
+    (``python -m sim.model.metrics`` writes them anew).
+    """
 
-Day = make_dataclass(
-    "Day", [(name, kind, field(default=value)) for name, kind, value in FIELDS],
-    namespace={"set_by_role": _set_by_role}, module=__name__,
-)  # fmt: skip
-Day.__doc__ = """The metrics of one day (``FIELDS``). Flows are the day's; stocks are at the end of the day."""
+    def set_by_role(self, metric: str, counts: np.ndarray) -> None:
+        """Set ``<metric>_<role>`` of each ``Role`` from ``counts``, indexed by role."""
+        for role, name in enumerate(ROLE_NAMES):
+            setattr(self, f"{metric}_{name}", int(counts[role]))
 
 
 #: The daily metrics, in the order of the data collector's columns.
@@ -128,3 +131,34 @@ def bounds(metric: str) -> tuple[float, float]:
     if metric not in UNITS:
         return (-float("inf"), float("inf"))
     return (0.0, 1.0) if UNITS[metric].startswith("share") else (0.0, float("inf"))
+
+
+def fields_source() -> str:
+    """The text of ``sim/model/day_fields.py``: one typed field per metric of ``FIELDS``, with its unit."""
+    lines = [
+        '"""The fields of ``sim.model.metrics.Day``: generated from its ``FIELDS`` by ``python -m sim.model.metrics``.',
+        "",
+        "Do not edit by hand: change ``FIELDS`` and write this file anew (``make docs`` does both).",
+        '"""',
+        "",
+        "from __future__ import annotations",
+        "",
+        "from dataclasses import dataclass",
+        "",
+        "",
+        "@dataclass",
+        "class DayFields:",
+        '    """Every metric of ``FIELDS``, typed, at its value at the start of a day (``Day`` adds the verb)."""',
+    ]
+    for name, kind, value in FIELDS:
+        lines += ["", f"    #: {UNITS[name]}", f"    {name}: {kind.__name__} = {value!r}"]
+    return "\n".join(lines) + "\n"
+
+
+#: The generated file that holds the fields of ``Day``.
+FIELDS_FILE = Path(__file__).with_name("day_fields.py")
+
+
+if __name__ == "__main__":
+    FIELDS_FILE.write_text(fields_source(), encoding="utf-8")
+    print(f"wrote {FIELDS_FILE}")

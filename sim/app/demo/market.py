@@ -225,7 +225,7 @@ class DemoMarket(KladMarket):
         self.seed = seed
         self.events: list[Mark] = []  # every change and its end, for the charts
         self._arrests: deque[tuple[int, np.ndarray]] = deque(maxlen=ARREST_DAYS_SHOWN)
-        self._storefront_days: list[tuple[int, int, int]] = []  # each day's shops by storefront state
+        self._storefront_days: list[tuple[int, ...]] = []  # each day's shops by storefront state (one per state)
         self._couriers_today: tuple[np.ndarray, np.ndarray] = (np.zeros(0, np.int64), np.zeros(0, np.int64))
 
     # ----------------------------------------------------------------- the day
@@ -238,6 +238,7 @@ class DemoMarket(KladMarket):
             self.events.append(Mark(self.day, f"policy of '{self.scenario_name}' starts"))
         if cracking and not self.police.crackdowns:
             self.events.append(Mark(self.day, "crackdown ends", change=False))
+        assert self.street is not None  # super().step() has just set it
         laid, sales = self.street
         self._arrests.append((self.day, np.concatenate([laid.arrested_district, sales.arrest_districts])))
         # Where each courier at work laid his last stash today; a courier keeps his place on the map by his uid.
@@ -279,7 +280,7 @@ class DemoMarket(KladMarket):
         Returns:
             The new severity multiplier.
         """
-        top = REGISTRY["severity_multiplier"].high
+        top = REGISTRY["severity_multiplier"].bounds[1]
         severity = self.set_lever("severity_multiplier", min(top, self.p.severity_multiplier * factor), False)
         self.set_lever(BUYER_PRISON, True, False)
         self._note(f"penalties x{factor:g}, prison for buyers")

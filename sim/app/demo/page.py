@@ -30,6 +30,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from functools import partial
 
 import ipyvuetify as v
 import reacton.ipyvuetify as rv
@@ -186,6 +187,8 @@ def open_session(show: Callable[[Frame], None]) -> Session:
 @solara.component
 def Page():
     """The demo page: one session (its markets and their thread) per browser tab."""
+    frame: Frame | None  # None until the session's first frame
+    set_frame: Callable[[Frame | None], None]
     frame, set_frame = solara.use_state(None)
     session = solara.use_memo(lambda: open_session(set_frame), [])
     view, set_view = solara.use_state(View())
@@ -274,7 +277,7 @@ def NewRun(session: Session, settings: Settings, close: Callable[[], None]):
     with solara.Div(classes=["klad-row", "klad-new-run"]):
         solara.Select("Scenario", value=preset, values=list(SCENARIOS))
         solara.InputInt("Seed (the city's luck)", value=seed)
-        low = int(REGISTRY["policy_start_day"].low)
+        low = int(REGISTRY["policy_start_day"].bounds[0])
         solara.InputInt(f"Day the scenario's policy starts (from {low})", value=day)
         solara.Button("Start the new run", on_click=start, color="primary", classes=["klad-start"])
         solara.Button("Cancel", on_click=close, text=True)
@@ -379,7 +382,7 @@ def Levers(session: Session, policy: Policy):
                         v_model=lever.nearest(value), min=0, max=len(lever.stops) - 1, step=1, ticks="always",
                         tick_size=4, hide_details=True, thumb_label=False, class_="klad-slider",
                         attributes={"aria-label": lever.label},
-                        on_v_model=lambda index, name=name: move(name, index),
+                        on_v_model=partial(move, name),
                     )  # fmt: skip
                     solara.Text(lever.show(lever.high), classes=["klad-lever-end", "klad-lever-max"])
         solara.Checkbox(label=BUYER_PRISON_LABEL, value=policy.levers[BUYER_PRISON],

@@ -360,7 +360,7 @@ class Session:
 
         def reply() -> None:
             try:
-                answer.set_result(question(self._runs))
+                answer.set_result(question(self._live))
             except Exception as exc:  # handed to the asker, whose call raises it
                 answer.set_exception(exc)
 
@@ -446,6 +446,13 @@ class Session:
             return max(0.0, min(next_day, self._next_frame if self._dirty else next_day) - now)
         return 0.0 if self._dirty else None
 
+    @property
+    def _live(self) -> Runs:
+        """The runs, which the thread always has between its first command (a new run) and its end."""
+        if self._runs is None:
+            raise RuntimeError("the page's session has no runs")
+        return self._runs
+
     def _busy(self) -> bool:
         return self._playing or self._target is not None
 
@@ -480,7 +487,7 @@ class Session:
                     break
             elif now >= self._next_frame and self._dirty:
                 break
-            self._runs.step()
+            self._live.step()
             self._played += 1
             self._dirty = True
             self._day_times.append((now, self._day()))
@@ -521,7 +528,7 @@ class Session:
         self._dirty = True
 
     def _change(self, policy: str, action: Callable[[DemoMarket], Any]) -> None:
-        self._runs.change(policy, action)
+        self._live.change(policy, action)
         self._message = ""
         self._dirty = True
         self._hand_over(pictures=False)  # the sliders and the list of changes show it at once
@@ -541,8 +548,8 @@ class Session:
         settings = staging.settings._replace(preset=self._offered(staging.settings.preset))
         self._new_run(settings)
         for _ in range(staging.change_day):  # a few days of a small market: well under a second
-            self._runs.step()
-        self._runs.change("A", staging.change)
+            self._live.step()
+        self._live.change("A", staging.change)
         self._staged, self._stop_at = staging, staging.last_day
 
     def _offered(self, preset: str | None) -> str | None:
@@ -555,7 +562,7 @@ class Session:
 
     def _set_view(self, view: View) -> None:
         self._view = view
-        self._runs.show_two(view.two)
+        self._live.show_two(view.two)
         self._dirty = True
 
     # ------------------------------------------------------------ drawing
@@ -568,8 +575,7 @@ class Session:
         self._next_frame = start + max(FRAME_SECONDS, (end - start) / DRAW_SHARE)
         self._dirty = False
 
-    def _pictures(self, sizes: dict[str, Size]) -> dict[str, bytes]:
-        runs = self._runs
+    def _pictures(self, runs: Runs, sizes: dict[str, Size]) -> dict[str, bytes]:
         twin = runs.unchanged()
         pictures = {}
         if "map" in sizes:
@@ -594,10 +600,11 @@ class Session:
             frame = Frame(0, 0, self._settings, "", "", self._view, False, self._speed, None, message=self._message)
         else:
             sizes = picture_sizes(self._view, runs.b is not None)
-            # A new layout (a second policy shown) cannot wait for the next frame: its pictures are drawn now.
-            pictures = pictures or previous is None or not set(sizes) <= set(previous.pictures)
+            # The last frame, whose pictures this one keeps (None: they are drawn anew). A new layout (a second policy
+            # shown) cannot wait for the next frame: its pictures are drawn now.
+            kept = None if pictures or previous is None or not set(sizes) <= set(previous.pictures) else previous
             start = time.monotonic()
-            drawn = self._pictures(sizes) if pictures else previous.pictures
+            drawn = self._pictures(runs, sizes) if kept is None else kept.pictures
             self._day_times = [(t, d) for t, d in self._day_times if t > now - 3.0]
             days_per_second = 0.0
             if len(self._day_times) > 1 and self._busy():
@@ -614,9 +621,9 @@ class Session:
                 speed=self._speed,
                 target=self._target,
                 pictures=drawn,
-                sizes=sizes if pictures else previous.sizes,
-                policies=tuple(self._policy(name, market) for name, market in runs.policies().items()),
-                draw_seconds=time.monotonic() - start if pictures else previous.draw_seconds,
+                sizes=sizes if kept is None else kept.sizes,
+                policies=tuple(self._policy(runs, name, market) for name, market in runs.policies().items()),
+                draw_seconds=time.monotonic() - start if kept is None else kept.draw_seconds,
                 frames_per_second=max(0, len(self._frame_times) - 1) / 5.0,
                 days_per_second=days_per_second,
                 message=self._message,
@@ -629,9 +636,9 @@ class Session:
         except Exception:  # the page failed to show it: the market and its thread go on, the next frame may show
             log.exception("klad demo: a page could not show a frame")
 
-    def _policy(self, name: str, market: DemoMarket) -> Policy:
-        twin = self._runs.unchanged()
+    def _policy(self, runs: Runs, name: str, market: DemoMarket) -> Policy:
+        twin = runs.unchanged()
         levers = {lever: getattr(market.p, lever) for lever in (*LIVE_LEVERS, "buyer_imprisonment")}
-        since = self._runs.first_change.get(name)
+        since = runs.first_change.get(name)
         shown = {days: readouts(market, twin, since, days) for days in READOUT_WINDOWS}
         return Policy(name, levers, tuple(market.events), tuple(market.storefronts()), shown, since)

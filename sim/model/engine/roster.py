@@ -127,6 +127,10 @@ class Roster:
             """A column of the role's schema (``shops.visibility``): an array, set in ``__init__`` from ``fields``."""
             ...
 
+        def __setattr__(self, name: str, value: np.ndarray) -> None:
+            """A column of the role's schema set whole (``self.stock += grams``)."""
+            ...
+
     def __len__(self) -> int:
         return self._rows
 

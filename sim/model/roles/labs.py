@@ -62,6 +62,9 @@ class LabRoster(Roster):
     """All labs, updated in bulk."""
 
     agent_class = Lab
+    # Columns (``Lab.fields``), declared here because ``produce`` and ``sell_bulk`` set them whole.
+    idle_days: np.ndarray
+    unsold_days: np.ndarray
 
     def __init__(self, model):
         super().__init__(model)

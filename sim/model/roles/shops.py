@@ -74,6 +74,7 @@ class ShopRoster(Roster):
     """All shops, updated in bulk."""
 
     agent_class = Operator
+    loss_days: np.ndarray  # a column (``Operator.fields``), declared here because ``book_day`` sets it whole
 
     def __init__(self, model):
         super().__init__(model)

@@ -54,7 +54,7 @@ SANCTIONS: dict[str, dict[str, tuple[float, float]]] = {
 OFFENCES = tuple(offence.name.lower() for offence in Offence)
 
 
-def courier_offence(repeat: np.ndarray, grams_caught: np.ndarray, large_quantity: float) -> np.ndarray:
+def courier_offence(repeat: np.ndarray | bool, grams_caught: np.ndarray | float, large_quantity: float) -> np.ndarray:
     """The offence (an ``Offence`` code) a caught courier is charged with: repeat, else large quantity, else first."""
     large = np.where(grams_caught >= large_quantity, Offence.COURIER_LARGE, Offence.COURIER_FIRST)
     return np.where(repeat, Offence.COURIER_REPEAT, large)
