@@ -461,12 +461,23 @@ SCENARIO_DEFAULT = "scenarios/baseline.toml"
 TARGETS_DEFAULT = "scenarios/data/kazakhstan.toml"
 
 
+#: The subparsers of ``klad``: ``build_parser`` adds each command with one ``_add_<command>`` below.
+type Commands = argparse._SubParsersAction[_OneLineParser]
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of ``klad``."""
+    """The argument parser of ``klad``: one subcommand per workflow, in the order ``klad --help`` lists them."""
     parser = _OneLineParser(prog="klad", description="klad-sim: the contactless drug market model")
     parser.add_argument("--version", action="version", version=f"klad-sim {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_OneLineParser)
+    for add in (_add_run, _add_compare, _add_sweep, _add_demo, _add_calibrate, _add_validate, _add_hypotheses,
+                _add_params):  # fmt: skip
+        add(sub)
+    return parser
 
+
+def _add_run(sub: Commands) -> None:
+    """``klad run``: one scenario's replications."""
     run = sub.add_parser("run", help="run a scenario's replications and write results")
     run.add_argument("scenario", help="scenario TOML file")
     _runs_options(run)
@@ -475,6 +486,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--overwrite", action="store_true", help="replace the results another run left in --out")
     run.set_defaults(func=cmd_run)
 
+
+def _add_compare(sub: Commands) -> None:
+    """``klad compare``: scenarios with common random numbers, against the first."""
     compare = sub.add_parser("compare", help="compare scenarios with common random numbers")
     compare.add_argument("scenarios", nargs="+", help="scenario TOML files; the first is the reference")
     _runs_options(compare)
@@ -484,12 +498,18 @@ def build_parser() -> argparse.ArgumentParser:
                          "--out")  # fmt: skip
     compare.set_defaults(func=cmd_compare)
 
+
+def _add_sweep(sub: Commands) -> None:
+    """``klad sweep``: an experiment file's sensitivity analysis or sweep."""
     sweep = sub.add_parser("sweep", help="run a sensitivity analysis / sweep from an experiment file")
     sweep.add_argument("experiment", help="experiment TOML file")
     _output_options(sweep, "results/sweeps/<experiment file name>", resume="skip the runs already on disk")
     sweep.add_argument("--retry-failed", action="store_true", help="with --resume: run the failed runs again")
     sweep.set_defaults(func=cmd_sweep)
 
+
+def _add_demo(sub: Commands) -> None:
+    """``klad demo``: the classroom demo, and who may reach it."""
     demo = sub.add_parser("demo", help="serve the classroom demo in the browser")
     demo.add_argument("--scenario", help="scenario TOML file to offer first (the shipped ones are offered too)")
     demo.add_argument("--host", default="127.0.0.1", help="address to serve on (default 127.0.0.1: this machine only)")
@@ -501,6 +521,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help=f"browser sessions served at once; others wait (default {DEMO_SESSIONS})")  # fmt: skip
     demo.set_defaults(func=cmd_demo)
 
+
+def _add_calibrate(sub: Commands) -> None:
+    """``klad calibrate``: the method and its budget, the sizes of the checks, and what is fitted to what."""
     calibrate = sub.add_parser("calibrate", help="fit uncertain parameters to the empirical targets (ABC)")
     calibrate.add_argument(
         "--method",
@@ -541,13 +564,16 @@ def build_parser() -> argparse.ArgumentParser:
     calibrate.add_argument("--check-reps", type=_whole("--check-reps", 2), default=4,
                            help="replications at the fitted point (default 4)")  # fmt: skip
     calibrate.add_argument("--scenario", default=SCENARIO_DEFAULT, help="values of the other parameters")
-    calibrate.add_argument("--targets", default=TARGETS_DEFAULT, help=f"targets file (default {TARGETS_DEFAULT})")
+    _targets_option(calibrate)
     _output_options(calibrate, "results/calibration", resume="continue an interrupted calibration")
     calibrate.set_defaults(func=cmd_calibrate)
 
+
+def _add_validate(sub: Commands) -> None:
+    """``klad validate``: a scenario judged against every target."""
     validate = sub.add_parser("validate", help="run a scenario and judge it against the empirical targets")
     validate.add_argument("--scenario", default=SCENARIO_DEFAULT, help="scenario (default the baseline)")
-    validate.add_argument("--targets", default=TARGETS_DEFAULT, help=f"targets file (default {TARGETS_DEFAULT})")
+    _targets_option(validate)
     _runs_options(
         validate,
         min_reps=2,
@@ -556,6 +582,14 @@ def build_parser() -> argparse.ArgumentParser:
     _output_options(validate, "results/validation")
     validate.set_defaults(func=cmd_validate)
 
+
+def _targets_option(parser: argparse.ArgumentParser) -> None:
+    """``--targets``, the empirical targets file of calibrate and validate."""
+    parser.add_argument("--targets", default=TARGETS_DEFAULT, help=f"targets file (default {TARGETS_DEFAULT})")
+
+
+def _add_hypotheses(sub: Commands) -> None:
+    """``klad hypotheses``: which hypotheses, how many runs, and whether across worlds or under a flip setting."""
     hyp = sub.add_parser("hypotheses", help="test the sources' hypotheses H1-H7 and write a report with verdicts")
     hyp.add_argument("--quick", action="store_true", help="fewer replications and days (under 10 min on 2 cores)")
     hyp.add_argument("--folder", default="experiments/hypotheses", help="hypothesis files (default %(default)s)")
@@ -588,12 +622,14 @@ def build_parser() -> argparse.ArgumentParser:
                     resume="reuse the runs already in the output folder")  # fmt: skip
     hyp.set_defaults(func=cmd_hypotheses)
 
+
+def _add_params(sub: Commands) -> None:
+    """``klad params``: the parameter registry, or a scenario's values."""
     params = sub.add_parser("params", help="list every parameter with unit, range and kind")
     params.add_argument("--markdown", action="store_true", help="print the Markdown table used in docs/ODD.md")
     params.add_argument("--scenario", help="a scenario file: show the values it runs with (from day 0 and from "
                         "its policy start) beside each parameter's kind, unit and range")  # fmt: skip
     params.set_defaults(func=cmd_params)
-    return parser
 
 
 class _OneLineParser(argparse.ArgumentParser):
