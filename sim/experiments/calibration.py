@@ -529,93 +529,177 @@ def calibrate(
     writes the results beside them.)
     """
     plan = plan or CalibrationPlan(**settings)
-    targets_path, method, budget, waves, share = plan.targets, plan.method, plan.budget, plan.waves, plan.share
-    posterior_size, ppc_runs, check_reps, days, seed = (plan.posterior_size, plan.ppc_runs, plan.check_reps,
-                                                        plan.days, plan.seed)  # fmt: skip
-    resume, compare, model, jointly = plan.resume, plan.compare, plan.model, plan.jointly
+    _check_method(plan)
+    started = now()
+    targets = _targets_to_fit(plan)
+    scenario = scenario_of(scenario)
+    run = _runs_of(scenario, targets, plan, execution)
+    out = Path(plan.out)
+    mark = _fingerprint(run, targets, plan)
+    cities = [{**run.params, **corner} for corner in corners(run.varied, CORNER_PARAMS)]
+    check_memory(cities, run.days + SHOCK_AFTER, execution, plan.budget, scenario.where)  # before anything is written
+    with claimed(out):
+        keep_fingerprint(out, mark, resume=plan.resume, begun=any(out.glob("**/chunks/*.parquet")), work="calibration")
+        found = _by_rejection(run, targets, plan, out) if plan.method == "rejection" else \
+            _by_emulator(run, targets, plan, out)  # fmt: skip
+        ppc_runs = _predictive_runs(run, found.sample, plan, out)
+        fitted = {row.parameter: round_fitted(row.median, row.parameter) for row in found.posterior.itertuples()}
+        check, table = _check_fitted(run, targets, fitted, ppc_runs, plan, out)
+        comparison = None
+        if plan.compare and plan.method == "emulator":
+            comparison = _against_rejection(run, targets, found.posterior, plan, out)
+    info = _info(plan, run, scenario, found, comparison is not None)
+    return Calibration(plan.method, found.posterior, found.sample, fitted, table, found.runs, found.waves,
+                       found.emulator, ppc_table(ppc_runs, targets), ppc_runs, check, comparison, targets, run.params,
+                       info, started)  # fmt: skip
+
+
+def _check_method(plan: CalibrationPlan) -> None:
+    """Refuse an unknown method, or more waves than the budget can fill with three runs each."""
+    method, budget, waves = plan.method, plan.budget, plan.waves
     if method not in METHODS:
         raise ParameterError(f"calibration: method {method!r} is unknown; allowed are {', '.join(METHODS)}")
     if method == "emulator" and not 1 <= waves <= budget // 3:
         raise ParameterError(f"calibration: {waves} waves of a budget of {budget} runs: give 1 to {budget // 3} "
                              "waves (at least 3 runs each)")  # fmt: skip
-    started = now()
-    targets = load_targets(targets_path)
-    if jointly:
-        targets = targets.jointly(list(jointly), plan.jointly_why or "calibrated jointly")
+
+
+def _targets_to_fit(plan: CalibrationPlan) -> Targets:
+    """The targets file, with the uncertainties the plan fits ``jointly`` beside its own; none to fit is refused."""
+    targets = load_targets(plan.targets)
+    if plan.jointly:
+        targets = targets.jointly(list(plan.jointly), plan.jointly_why or "calibrated jointly")
     if not targets.fit_params:
         raise ParameterError(f"{targets.path}: no [fit.<parameter>] tables: nothing to calibrate")
-    scenario = scenario_of(scenario)
-    params = scenario.as_dict()
-    out = Path(plan.out)
-    days = targets.horizons[0] if days is None else days
-    window = min(targets.window, days // 2)
+    return targets
+
+
+@dataclass(frozen=True)
+class _Runs:
+    """How every run of one calibration goes, called with its folder, seed and design (``run_statistics``).
+
+    Each run starts from the scenario's values with the fitted parameters at
+    the design's point, lasts ``days`` and takes its statistics over the last
+    ``window`` days.
+    """
+
+    params: dict[str, Any]  # the scenario's values
+    varied: dict[str, list[float]]  # each fitted parameter's prior bounds
+    days: int
+    window: int
+    execution: Execution
+    resume: bool
+    model: str
+
+    def __call__(self, where: Path, seed: int, **design: Any) -> pd.DataFrame:
+        """One run at each point of ``design`` (a sweep's design keywords), kept under ``where``."""
+        return run_statistics(self.params, self.varied, reps=1, days=self.days, seed=seed, out=where,
+                              execution=self.execution, resume=self.resume, model=self.model, window=self.window,
+                              **design)  # fmt: skip
+
+
+def _runs_of(scenario: Scenario, targets: Targets, plan: CalibrationPlan, execution: Execution) -> _Runs:
+    """The calibration's runs: the plan's days, else the targets file's first horizon, and a window within half."""
+    days = targets.horizons[0] if plan.days is None else plan.days
     varied = {n: list(b) for n, b in targets.fit_params.items()}
+    return _Runs(scenario.as_dict(), varied, days, min(targets.window, days // 2), execution, plan.resume, plan.model)
+
+
+def _fingerprint(run: _Runs, targets: Targets, plan: CalibrationPlan) -> dict[str, Any]:
+    """What a resumed calibration must share with the one it continues (``keep_fingerprint``)."""
     ranges = {t.id: [t.statistic, t.low, t.high] for t in targets.by_role("fit")}  # patterns judge, never steer
-    scales = {n: targets.fit_scales.get(n, "linear") for n in varied}
-    mark = fingerprint(scenario=params, priors=varied, scales=scales, targets=ranges, method=method, budget=budget,
-                       waves=waves if method == "emulator" else None, share=share if method == "rejection" else None,
-                       posterior_size=posterior_size, ppc_runs=ppc_runs, days=days, window=window, seed=seed,
-                       check_reps=check_reps, model=model)  # fmt: skip
-    cities = [{**params, **corner} for corner in corners(varied, CORNER_PARAMS)]
-    check_memory(cities, days + SHOCK_AFTER, execution, budget, scenario.where)  # before anything is written
+    scales = {n: targets.fit_scales.get(n, "linear") for n in run.varied}
+    method = plan.method
+    return fingerprint(scenario=run.params, priors=run.varied, scales=scales, targets=ranges, method=method,
+                       budget=plan.budget, waves=plan.waves if method == "emulator" else None,
+                       share=plan.share if method == "rejection" else None, posterior_size=plan.posterior_size,
+                       ppc_runs=plan.ppc_runs, days=run.days, window=run.window, seed=plan.seed,
+                       check_reps=plan.check_reps, model=plan.model)  # fmt: skip
 
-    def run(where: Path, run_seed: int, **design: Any) -> pd.DataFrame:
-        return run_statistics(params, varied, reps=1, days=days, seed=run_seed, out=where, execution=execution,
-                              resume=resume, model=model, window=window, **design)  # fmt: skip
 
-    with claimed(out):
-        keep_fingerprint(out, mark, resume=resume, begun=any(out.glob("**/chunks/*.parquet")), work="calibration")
-        if method == "rejection":
-            runs, posterior = abc(run(out / "runs", seed, **plain_design(targets, budget, seed)), targets, share)
-            runs = runs.assign(wave=1)
-            sample = runs.loc[runs["accepted"], list(varied)].reset_index(drop=True)
-            emulated = None
-            wave_table = pd.DataFrame([{"wave": 1, "runs": len(runs), "failed": int((runs["status"] != "ok").sum()),
-                                        "design": "Latin hypercube over the priors",
-                                        "accepted": int(runs["accepted"].sum())}])  # fmt: skip
-        else:
+@dataclass
+class _Found:
+    """What a method found: its runs and waves, the posterior sample and its summary (and the emulator's table)."""
 
-            def run_wave(k: int, points: list[list[float]] | None, n: int) -> pd.DataFrame:
-                design = {"design": "latin", "samples": n} if points is None else {"design": POINTS, "samples": n,
-                                                                                   "points": points}  # fmt: skip
-                return run(out / "runs" / f"wave_{k + 1}", derived_seed(seed, _WAVE, k), **design)
+    runs: pd.DataFrame
+    waves: pd.DataFrame
+    sample: pd.DataFrame
+    posterior: pd.DataFrame
+    emulator: pd.DataFrame | None
 
-            found = history_match(targets, budget, waves, seed, run_wave)
-            runs, wave_table, emulated = found.runs, found.table, emulator_table(found.emulator)
-            rng = np.random.default_rng(derived_seed(seed, _POSTERIOR))
-            draws = rng.choice(len(found.candidates), posterior_size, replace=True, p=found.weights)
-            sample = pd.DataFrame(found.candidates[draws], columns=list(varied))
-            posterior = summarise_posterior(sample, targets.fit_params, targets.fit_scales)
-        rng = np.random.default_rng(derived_seed(seed, _PPC))
-        at = sample.iloc[rng.choice(len(sample), ppc_runs, replace=len(sample) < ppc_runs)]
-        ppc_runs_frame = run(out / "ppc", derived_seed(seed, _PPC), design=POINTS, samples=ppc_runs,
-                             points=at.to_numpy(dtype=float).tolist())  # fmt: skip
-        fitted = {row.parameter: round_fitted(row.median, row.parameter) for row in posterior.itertuples()}
-        posterior_runs = ppc_runs_frame.assign(accepted=ppc_runs_frame["status"] == "ok")
-        check, table = replicate({**params, **fitted}, targets, posterior_runs, reps=check_reps, days=days,
-                                 seed=seed + 1, out=out / "check", execution=execution, resume=resume,
-                                 model=model, window=window)  # fmt: skip
-        comparison = None
-        if compare and method == "emulator":
-            plain = run(out / "rejection" / "runs", seed, **plain_design(targets, budget, seed))
-            comparison = compare_widths(posterior, abc(plain, targets, share)[1])
-    info = {
-        "method": method, "targets": str(targets_path), "scenario": scenario.where, "budget": budget, "days": days,
-        "window": window,
-        "seed": seed, "waves": len(wave_table), "posterior_size": len(sample), "ppc_runs": ppc_runs,
-        "accept_share": share, "accepted": int(runs["accepted"].sum()) if method == "rejection" else None,
-        "failed": int((runs["status"] != "ok").sum()), "check_replications": check_reps, "check_seed": seed + 1,
-        "candidates": candidate_count(wave_sizes(budget, waves)) if method == "emulator" else None,
-        "prior_share": PRIOR_SHARE, "compared_with_rejection": comparison is not None, "workers": execution.workers,
-        "scheduler": execution.scheduler, "model": model,
+
+def _by_rejection(run: _Runs, targets: Targets, plan: CalibrationPlan, out: Path) -> _Found:
+    """Rejection ABC: one Latin hypercube of the budget, of which the closest share is the posterior sample."""
+    runs, posterior = abc(run(out / "runs", plan.seed, **plain_design(targets, plan.budget, plan.seed)), targets,
+                          plan.share)  # fmt: skip
+    runs = runs.assign(wave=1)
+    sample = runs.loc[runs["accepted"], list(run.varied)].reset_index(drop=True)
+    waves = pd.DataFrame([{"wave": 1, "runs": len(runs), "failed": int((runs["status"] != "ok").sum()),
+                           "design": "Latin hypercube over the priors",
+                           "accepted": int(runs["accepted"].sum())}])  # fmt: skip
+    return _Found(runs, waves, sample, posterior, None)
+
+
+def _by_emulator(run: _Runs, targets: Targets, plan: CalibrationPlan, out: Path) -> _Found:
+    """The emulator's waves (``history_match``), then the posterior sample drawn from the candidates by weight."""
+    seed = plan.seed
+
+    def run_wave(k: int, points: list[list[float]] | None, n: int) -> pd.DataFrame:
+        design = {"design": "latin", "samples": n} if points is None else {"design": POINTS, "samples": n,
+                                                                           "points": points}  # fmt: skip
+        return run(out / "runs" / f"wave_{k + 1}", derived_seed(seed, _WAVE, k), **design)
+
+    found = history_match(targets, plan.budget, plan.waves, seed, run_wave)
+    rng = np.random.default_rng(derived_seed(seed, _POSTERIOR))
+    draws = rng.choice(len(found.candidates), plan.posterior_size, replace=True, p=found.weights)
+    sample = pd.DataFrame(found.candidates[draws], columns=list(run.varied))
+    posterior = summarise_posterior(sample, targets.fit_params, targets.fit_scales)
+    return _Found(found.runs, found.table, sample, posterior, emulator_table(found.emulator))
+
+
+def _predictive_runs(run: _Runs, sample: pd.DataFrame, plan: CalibrationPlan, out: Path) -> pd.DataFrame:
+    """The posterior predictive check's runs: one at each of ``ppc_runs`` draws of the posterior sample."""
+    rng = np.random.default_rng(derived_seed(plan.seed, _PPC))
+    at = sample.iloc[rng.choice(len(sample), plan.ppc_runs, replace=len(sample) < plan.ppc_runs)]
+    return run(out / "ppc", derived_seed(plan.seed, _PPC), design=POINTS, samples=plan.ppc_runs,
+               points=at.to_numpy(dtype=float).tolist())  # fmt: skip
+
+
+def _check_fitted(
+    run: _Runs, targets: Targets, fitted: dict[str, float], ppc_runs: pd.DataFrame, plan: CalibrationPlan, out: Path
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``check_reps`` replications at the fitted point, judged against every target, beside the posterior runs'."""
+    posterior_runs = ppc_runs.assign(accepted=ppc_runs["status"] == "ok")
+    return replicate({**run.params, **fitted}, targets, posterior_runs, reps=plan.check_reps, days=run.days,
+                     seed=plan.seed + 1, out=out / "check", execution=run.execution, resume=run.resume,
+                     model=run.model, window=run.window)  # fmt: skip
+
+
+def _against_rejection(
+    run: _Runs, targets: Targets, posterior: pd.DataFrame, plan: CalibrationPlan, out: Path
+) -> pd.DataFrame:
+    """Rejection ABC at the same budget, its intervals set beside the emulator's (``compare_widths``)."""
+    plain = run(out / "rejection" / "runs", plan.seed, **plain_design(targets, plan.budget, plan.seed))
+    return compare_widths(posterior, abc(plain, targets, plan.share)[1])
+
+
+def _info(plan: CalibrationPlan, run: _Runs, scenario: Scenario, found: _Found, compared: bool) -> dict[str, Any]:
+    """The calibration's budget, sizes, seeds and where its runs went, for the report and the manifest."""
+    method, budget, seed, runs, execution = plan.method, plan.budget, plan.seed, found.runs, run.execution
+    return {
+        "method": method, "targets": str(plan.targets), "scenario": scenario.where, "budget": budget,
+        "days": run.days, "window": run.window,
+        "seed": seed, "waves": len(found.waves), "posterior_size": len(found.sample), "ppc_runs": plan.ppc_runs,
+        "accept_share": plan.share, "accepted": int(runs["accepted"].sum()) if method == "rejection" else None,
+        "failed": int((runs["status"] != "ok").sum()), "check_replications": plan.check_reps, "check_seed": seed + 1,
+        "candidates": candidate_count(wave_sizes(budget, plan.waves)) if method == "emulator" else None,
+        "prior_share": PRIOR_SHARE, "compared_with_rejection": compared, "workers": execution.workers,
+        "scheduler": execution.scheduler, "model": plan.model,
         "run_seeds": "run j of wave k (from 0) uses sim.experiments.sweep.run_seed(derived_seed(seed, 1, k), j); "
         "posterior predictive runs derived_seed(seed, 6); rejection runs seed; the check runs seed + 1"
         if method == "emulator" else "run j uses sim.experiments.sweep.run_seed(seed, j); posterior predictive "
         "runs derived_seed(seed, 6); the check runs use seed + 1",
     }  # fmt: skip
-    return Calibration(method, posterior, sample, fitted, table, runs, wave_table, emulated,
-                       ppc_table(ppc_runs_frame, targets), ppc_runs_frame, check, comparison, targets, params, info,
-                       started)  # fmt: skip
 
 
 # ------------------------------------------------------------ a toy to test it
