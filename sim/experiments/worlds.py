@@ -34,7 +34,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -45,6 +45,9 @@ from sim.io import schema
 from sim.io.config import Scenario, load_scenario, read_file, scenario_of
 from sim.io.schema import MAX_SEED, Schema, choice, of, text, whole
 from sim.params import REGISTRY, ParameterError, shown
+
+if TYPE_CHECKING:
+    from sim.experiments.emulate import EffectReport
 
 #: ``experiments/worlds.toml``'s keys.
 WORLDS: Schema = {
@@ -352,13 +355,35 @@ def run_worlds(
     ``judge_hypotheses``'s); arms that are the same in several hypotheses of a
     world run once.
     """
-    from sim.experiments.emulate import effect_report
-    from sim.experiments.verdicts import combine
-
     out = Path(out)
-    names = worlds.names
     table = check_worlds(draw(worlds, n), worlds, out / "check", execution=execution, resume=resume)
     kept = table[table["plausible"]].reset_index(drop=True)
+    effects, verdicts = _judge_in_worlds(hyps, kept, worlds, out, execution, resume)
+    emulated = len(kept) >= MIN_EMULATED
+    reports = _emulate_effects(hyps, effects, kept, worlds) if emulated else {h.id: [] for h in hyps}
+    verdicts = _combine_tests(verdicts, effects)
+    fitted = [] if worlds.posterior is None else list(worlds.posterior.columns)
+    return WorldVerdicts(table, verdicts, effects, reports, worlds.replications, fitted,
+                         _shown(worlds.posterior_path), _shown(worlds.targets_path), emulated,
+                         worlds.years, sorted(worlds.overridden))  # fmt: skip
+
+
+#: Columns of ``WorldVerdicts.effects`` as each world's runs give them (the emulator's ``mean``, ``sd`` and
+#: ``verdict`` follow).
+EFFECT_COLUMNS = ["world", "hypothesis", "test", "role", "relative", "offset", "effect", "se", "expect", "margin",
+                  "own_verdict"]  # fmt: skip
+
+
+def _judge_in_worlds(
+    hyps: list[Hypothesis], kept: pd.DataFrame, worlds: Worlds, out: Path, execution: Execution, resume: bool
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every hypothesis judged in every plausible world: each deciding test's effect there, and its own verdict.
+
+    Returns the effects (one row per world and test; each world's verdict is
+    its own until an emulator reads it) and the verdicts (one row per world
+    and hypothesis).
+    """
+    names = worlds.names
     copies = [in_world(h, int(row["world"]), {k: row[k] for k in names}, worlds.replications, worlds.years)
               for _, row in kept.iterrows() for h in hyps]  # fmt: skip
     found = judge_hypotheses(copies, out, execution=execution, resume=resume, keep_daily=False) if copies else None
@@ -367,41 +392,70 @@ def run_worlds(
         hid, world = h.id.split("@")
         assert found is not None  # a world's copies were run
         judged = found.details[h.id]
-        criteria = {t.name: t for t in h.tests}
         own.append({"world": int(world), "hypothesis": hid, "own_verdict": judged.verdict})
-        for r in judged.results:
-            if r["role"] in ("test", "check") and r["kind"] in ("contrast", "level"):
-                test = criteria[r["test"]]
-                effect, expect, margin = effect_of(r, test)
-                effect_rows.append({"world": int(world), "hypothesis": hid, "test": r["test"], "role": r["role"],
-                                    "relative": bool(test.kind == "contrast" and test.relative_to),
-                                    "offset": test.threshold if test.kind == "level" else 0.0,
-                                    "se": _standard_error(r, test),
-                                    "effect": effect, "expect": expect, "margin": margin,
-                                    "own_verdict": r["verdict"]})  # fmt: skip
-    effects = pd.DataFrame(effect_rows, columns=["world", "hypothesis", "test", "role", "relative", "offset", "effect",
-                                                 "se", "expect", "margin", "own_verdict"])  # fmt: skip
-    verdicts = pd.DataFrame(own, columns=["world", "hypothesis", "own_verdict"])
-    emulated = len(kept) >= MIN_EMULATED
-    reports: dict[str, list[Any]] = {h.id: [] for h in hyps}
+        effect_rows += _effects_in_world(h, judged.results, int(world), hid)
+    effects = pd.DataFrame(effect_rows, columns=EFFECT_COLUMNS)
     effects["mean"], effects["sd"], effects["verdict"] = np.nan, np.nan, effects["own_verdict"]
-    if emulated:
-        groups = list(effects.groupby(["hypothesis", "test"], sort=False))
-        seeds = np.random.SeedSequence([worlds.seed, 3]).generate_state(max(1, len(groups)))
-        for k, ((hid, test), rows) in enumerate(groups):
-            rows = rows.sort_values("world")
-            if rows["effect"].notna().sum() < MIN_EMULATED:  # a ratio with no denominator in most worlds, say
-                continue  # its worlds keep their own verdicts
-            run = kept.set_index("world").loc[rows["world"].to_numpy(), names].reset_index()
-            floor = float(np.nanmedian(rows["se"].to_numpy(dtype=float) ** 2)) if rows["se"].notna().any() else 0.0
-            report = effect_report(test, run, rows["effect"].to_numpy(), run, names, rows["expect"].iloc[0],
-                                   float(rows["margin"].iloc[0]), int(seeds[k]), worlds.bounds(kept),
-                                   floor)  # fmt: skip
-            report.role, report.relative = rows["role"].iloc[0], bool(rows["relative"].iloc[0])
-            report.offset = float(rows["offset"].iloc[0])
-            reports[hid].append(report)
-            effects.loc[rows.index, "verdict"] = report.verdicts
-            effects.loc[rows.index, "mean"], effects.loc[rows.index, "sd"] = report.means, report.sds
+    return effects, pd.DataFrame(own, columns=["world", "hypothesis", "own_verdict"])
+
+
+def _effects_in_world(h: Hypothesis, results: list[dict[str, Any]], world: int, hid: str) -> list[dict[str, Any]]:
+    """The effect of each deciding test and check (a contrast or a level) of hypothesis ``hid`` in one world."""
+    criteria = {t.name: t for t in h.tests}
+    rows = []
+    for r in results:
+        if r["role"] in ("test", "check") and r["kind"] in ("contrast", "level"):
+            test = criteria[r["test"]]
+            effect, expect, margin = effect_of(r, test)
+            rows.append({"world": world, "hypothesis": hid, "test": r["test"], "role": r["role"],
+                         "relative": bool(test.kind == "contrast" and test.relative_to),
+                         "offset": test.threshold if test.kind == "level" else 0.0,
+                         "se": _standard_error(r, test),
+                         "effect": effect, "expect": expect, "margin": margin,
+                         "own_verdict": r["verdict"]})  # fmt: skip
+    return rows
+
+
+def _emulate_effects(
+    hyps: list[Hypothesis], effects: pd.DataFrame, kept: pd.DataFrame, worlds: Worlds
+) -> dict[str, list[Any]]:
+    """Each test's effect read through an emulator over the worlds' parameters: per hypothesis, its reports.
+
+    Writes each world's emulated ``mean``, ``sd`` and ``verdict`` into ``effects``;
+    a test with an effect in fewer than ``MIN_EMULATED`` worlds is left to their own verdicts.
+    """
+    reports: dict[str, list[Any]] = {h.id: [] for h in hyps}
+    groups = list(effects.groupby(["hypothesis", "test"], sort=False))
+    seeds = np.random.SeedSequence([worlds.seed, 3]).generate_state(max(1, len(groups)))
+    for k, ((hid, test), rows) in enumerate(groups):
+        rows = rows.sort_values("world")
+        if rows["effect"].notna().sum() < MIN_EMULATED:  # a ratio with no denominator in most worlds, say
+            continue  # its worlds keep their own verdicts
+        report = _effect_report(test, rows, kept, worlds, int(seeds[k]))
+        reports[hid].append(report)
+        effects.loc[rows.index, "verdict"] = report.verdicts
+        effects.loc[rows.index, "mean"], effects.loc[rows.index, "sd"] = report.means, report.sds
+    return reports
+
+
+def _effect_report(test: str, rows: pd.DataFrame, kept: pd.DataFrame, worlds: Worlds, seed: int) -> EffectReport:
+    """One test's ``EffectReport``: its effect in each world (``rows``) emulated over the worlds' parameters."""
+    from sim.experiments.emulate import effect_report
+
+    names = worlds.names
+    run = kept.set_index("world").loc[rows["world"].to_numpy(), names].reset_index()
+    floor = float(np.nanmedian(rows["se"].to_numpy(dtype=float) ** 2)) if rows["se"].notna().any() else 0.0
+    report = effect_report(test, run, rows["effect"].to_numpy(), run, names, rows["expect"].iloc[0],
+                           float(rows["margin"].iloc[0]), seed, worlds.bounds(kept), floor)  # fmt: skip
+    report.role, report.relative = rows["role"].iloc[0], bool(rows["relative"].iloc[0])
+    report.offset = float(rows["offset"].iloc[0])
+    return report
+
+
+def _combine_tests(verdicts: pd.DataFrame, effects: pd.DataFrame) -> pd.DataFrame:
+    """Each hypothesis's verdict in each world, its tests' there combined; its own where it has no contrast."""
+    from sim.experiments.verdicts import combine
+
     combined = []
     for (world, hid), rows in effects.groupby(["world", "hypothesis"]):
         combined.append(
@@ -416,10 +470,7 @@ def run_worlds(
     else:
         verdicts["verdict"] = pd.Series(dtype=str)
     verdicts["verdict"] = verdicts["verdict"].fillna(verdicts["own_verdict"])  # a hypothesis with no contrast
-    fitted = [] if worlds.posterior is None else list(worlds.posterior.columns)
-    return WorldVerdicts(table, verdicts, effects, reports, worlds.replications, fitted,
-                         _shown(worlds.posterior_path), _shown(worlds.targets_path), emulated,
-                         worlds.years, sorted(worlds.overridden))  # fmt: skip
+    return verdicts
 
 
 def _shown(path: Path | None) -> str:
