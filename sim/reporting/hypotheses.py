@@ -445,31 +445,43 @@ def _margins_and_horizons(h, judged) -> list[str]:
 
 def _worlds_section(hyps, details, across: WorldVerdicts, out: Path) -> list[str]:
     """The headline: each hypothesis's effects and verdicts across plausible worlds, and what decides them."""
-    plausible = across.plausible
-    n, kept, reps = len(across.worlds), len(plausible), across.replications
+    kept = len(across.plausible)
     write_atomic(out / "worlds.csv", lambda tmp: worlds_table(across).to_csv(tmp, index=False))
     write_atomic(out / "effects.csv", lambda tmp: across.effects.to_csv(tmp, index=False))
+    lines = [f"## Across {kept} plausible worlds", "", _worlds_checked(across), ""]
+    if across.overridden:
+        lines += ["Drawn over ranges the worlds file sets in place of the registry's priors: "
+                  + ", ".join(f"`{name}`" for name in across.overridden) + ".", ""]  # fmt: skip
+    if not kept:
+        return [*lines, "No world passed: no verdict across worlds.", ""]
+    lines += _verdicts_across(hyps, details, across, out)
+    if across.emulated:
+        lines += _effects_across(hyps, across, out)
+    return lines
+
+
+def _worlds_checked(across: WorldVerdicts) -> str:
+    """How the candidate worlds were drawn, how many passed the targets, and the targets missed most often."""
+    n, kept = len(across.worlds), len(across.plausible)
     names = ", ".join(f"`{c}`" for c in _varied(across) if c not in across.fitted)
     fitted = ", ".join(f"`{c}`" for c in across.fitted)
     drawn = f"the uncertainties {names} from a Latin hypercube over their priors (`klad params`)"
     if across.fitted:
         drawn = (f"the parameters {fitted} from the calibration's posterior sample (`{across.posterior}`), and "
                  f"{drawn}")  # fmt: skip
-    if across.targets:
-        missed = pd.Series([m for text in across.worlds.loc[~across.worlds["plausible"], "outside"]
-                            for m in text.split(", ") if m]).value_counts()  # fmt: skip
-        top = ", ".join(f"{k} ({v})" for k, v in missed.head(4).items())
-        checked = (f"Of {n} candidate worlds ({drawn}), {kept} passed every fitted target of `{across.targets}` "
-                   f"at every horizon in one run of their baseline; the other {n - kept} were dropped"
-                   + (f" (most often missed: {top})" if top else "") + ".")  # fmt: skip
-    else:
-        checked = f"{n} worlds ({drawn}), not checked against any targets (the worlds file names none)."
-    lines = [f"## Across {kept} plausible worlds", "", checked, ""]
-    if across.overridden:
-        lines += ["Drawn over ranges the worlds file sets in place of the registry's priors: "
-                  + ", ".join(f"`{name}`" for name in across.overridden) + ".", ""]  # fmt: skip
-    if not kept:
-        return [*lines, "No world passed: no verdict across worlds.", ""]
+    if not across.targets:
+        return f"{n} worlds ({drawn}), not checked against any targets (the worlds file names none)."
+    missed = pd.Series([m for text in across.worlds.loc[~across.worlds["plausible"], "outside"]
+                        for m in text.split(", ") if m]).value_counts()  # fmt: skip
+    top = ", ".join(f"{k} ({v})" for k, v in missed.head(4).items())
+    return (f"Of {n} candidate worlds ({drawn}), {kept} passed every fitted target of `{across.targets}` "
+            f"at every horizon in one run of their baseline; the other {n - kept} were dropped"
+            + (f" (most often missed: {top})" if top else "") + ".")  # fmt: skip
+
+
+def _verdicts_across(hyps, details, across: WorldVerdicts, out: Path) -> list[str]:
+    """How each world's verdict was reached, and each hypothesis's share of worlds per verdict (table and figure)."""
+    reps = across.replications
     table = shares(across.verdicts)
     figure = plot_worlds(table, out / "figures" / "worlds.png")
     how = (f"Each hypothesis ran in every plausible world with {reps} paired replications, its policy acting "
@@ -483,54 +495,60 @@ def _worlds_section(hyps, details, across: WorldVerdicts, out: Path) -> list[str
            f"Each hypothesis ran in every plausible world with {reps} paired replications, its policy acting "
            f"{across.years} years; with fewer than "
            "ten worlds no emulator is fitted and a world's verdict is its own replications'.")  # fmt: skip
-    lines += [how, "", "| hypothesis | at defaults | supported | not supported | inconclusive |",
-              "|---|---|---:|---:|---:|"]  # fmt: skip
+    lines = [how, "", "| hypothesis | at defaults | supported | not supported | inconclusive |",
+             "|---|---|---:|---:|---:|"]  # fmt: skip
     for h in hyps:
         row = table.loc[h.id] if h.id in table.index else None
         if row is None:
             continue
         lines.append(f"| {h.id}: {h.title} | {details[h.id].verdict} | {row['supported']:.0%} | "
                      f"{row['not supported']:.0%} | {row['inconclusive']:.0%} |")  # fmt: skip
-    lines += ["", f"![verdicts across worlds](figures/{figure.name})", ""]
-    if across.emulated:
-        lines += ["In plain words:", ""] + [f"- {line}" for line in plain_lines(hyps, across)] + [""]
-        effects_figure = plot_effects_across(across, out / "figures" / "effects_across_worlds.png")
-        lines += [
-            "Each test across the plausible worlds: the emulated effect's median and 80% interval, the "
-            "probability that the claim holds, the emulator's checks out of sample (the share of held-out "
-            "worlds inside its 90% predictive interval, and R², the share of the differences between worlds' "
-            "estimates it predicts; where its intervals held too few, they were widened by the factor shown), the "
-            "parameters with the largest total Sobol index of the effect, and "
-            "scenario discovery (a depth-2 tree of 'past the margin' on the worlds' values; kept only when its "
-            "cross-validated accuracy beats guessing the commoner outcome):", "",
-            "| test | effect: median [80% of worlds] | claim holds | coverage (90%), widened | R² | largest ST | "
-            "what decides it |",
-            "|---|---|---:|---:|---:|---|---|",
-        ]  # fmt: skip
-        for h in hyps:
-            for r in across.reports.get(h.id, []):
-                s_, c = r.summary, r.check
-                sobol = ", ".join(f"`{row.parameter}` {row.ST:.2f}" for row in r.sobol.head(3).itertuples())
-                found = r.discovery
-                rule = "; ".join(found.lines())
-                if found.found:
-                    rule += f" (accuracy {found.accuracy:.2f} against {found.majority:.2f})"
-                lines.append(f"| {h.id} {r.name} ({r.role}) | {_effect(s_['median'], r)} [{_effect(s_['q10'], r)}, "
-                             f"{_effect(s_['q90'], r)}] | {s_['p_claim']:.0%} | {c['coverage']:.0%}, "
-                             f"×{c['inflation']:.1f} | "
-                             f"{c['r2']:.2f} | {sobol} | {rule} |")  # fmt: skip
-        lines += [
-            "",
-            f"![effects across worlds](figures/{effects_figure.name})",
-            "",
-            "Sobol indices are computed on the emulator, each parameter drawn from its own distribution "
-            "across the plausible worlds (independently: the posterior's correlations are dropped). "
-            "`worlds.csv` has every candidate world's values, whether it passed (and which targets it "
-            "missed), its baseline's fitted statistics, each test's estimate and emulated effect, and each "
-            "hypothesis's verdict; `effects.csv` the same effects as one row per world and test.",
-            "",
-        ]
-    return lines
+    return [*lines, "", f"![verdicts across worlds](figures/{figure.name})", ""]
+
+
+def _effects_across(hyps, across: WorldVerdicts, out: Path) -> list[str]:
+    """Through the emulator: the hypotheses in plain words, each test's effect across worlds and what decides it."""
+    lines = ["In plain words:", ""] + [f"- {line}" for line in plain_lines(hyps, across)] + [""]
+    effects_figure = plot_effects_across(across, out / "figures" / "effects_across_worlds.png")
+    lines += [
+        "Each test across the plausible worlds: the emulated effect's median and 80% interval, the "
+        "probability that the claim holds, the emulator's checks out of sample (the share of held-out "
+        "worlds inside its 90% predictive interval, and R², the share of the differences between worlds' "
+        "estimates it predicts; where its intervals held too few, they were widened by the factor shown), the "
+        "parameters with the largest total Sobol index of the effect, and "
+        "scenario discovery (a depth-2 tree of 'past the margin' on the worlds' values; kept only when its "
+        "cross-validated accuracy beats guessing the commoner outcome):", "",
+        "| test | effect: median [80% of worlds] | claim holds | coverage (90%), widened | R² | largest ST | "
+        "what decides it |",
+        "|---|---|---:|---:|---:|---|---|",
+    ]  # fmt: skip
+    lines += [_effect_row(h, r) for h in hyps for r in across.reports.get(h.id, [])]
+    return [
+        *lines,
+        "",
+        f"![effects across worlds](figures/{effects_figure.name})",
+        "",
+        "Sobol indices are computed on the emulator, each parameter drawn from its own distribution "
+        "across the plausible worlds (independently: the posterior's correlations are dropped). "
+        "`worlds.csv` has every candidate world's values, whether it passed (and which targets it "
+        "missed), its baseline's fitted statistics, each test's estimate and emulated effect, and each "
+        "hypothesis's verdict; `effects.csv` the same effects as one row per world and test.",
+        "",
+    ]
+
+
+def _effect_row(h, r) -> str:
+    """One test's row of the effects table: its effect across worlds, the emulator's checks, Sobol, the rule."""
+    s_, c = r.summary, r.check
+    sobol = ", ".join(f"`{row.parameter}` {row.ST:.2f}" for row in r.sobol.head(3).itertuples())
+    found = r.discovery
+    rule = "; ".join(found.lines())
+    if found.found:
+        rule += f" (accuracy {found.accuracy:.2f} against {found.majority:.2f})"
+    return (f"| {h.id} {r.name} ({r.role}) | {_effect(s_['median'], r)} [{_effect(s_['q10'], r)}, "
+            f"{_effect(s_['q90'], r)}] | {s_['p_claim']:.0%} | {c['coverage']:.0%}, "
+            f"×{c['inflation']:.1f} | "
+            f"{c['r2']:.2f} | {sobol} | {rule} |")  # fmt: skip
 
 
 def _varied(across: WorldVerdicts) -> list[str]:
