@@ -87,3 +87,19 @@ def test_no_module_imports_itself_through_others():
 
     cycles = sorted(m for m in graph if reaches(m, m, set()))
     assert not cycles, f"modules in an import cycle: {cycles}"
+
+
+#: The project's rule: a function reads as a few named steps, in at most 80 lines (from ``def``, docstring included).
+LONGEST_FUNCTION = 80
+
+
+def test_no_function_is_longer_than_80_lines():
+    """Every function and method in ``sim/``, nested ones too, counted from its ``def`` line to its last."""
+    long = []
+    for path in sorted(SIM.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                lines = node.end_lineno - node.lineno + 1
+                if lines > LONGEST_FUNCTION:
+                    long.append(f"{path.relative_to(SIM.parent)}:{node.lineno} {node.name} ({lines} lines)")
+    assert not long, f"functions over {LONGEST_FUNCTION} lines (split them into named steps): {long}"
