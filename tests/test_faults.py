@@ -133,7 +133,8 @@ def test_calibration_resume_refuses_another_budget(tmp_path):
 
 
 def test_hypotheses_resume_refuses_a_hypothesis_whose_runs_would_change(tmp_path):
-    from sim.experiments.hypotheses import HypothesesPlan, fingerprint_of, load_hypothesis, run_hypotheses
+    from sim.experiments.hypotheses import fingerprint_of, load_hypothesis
+    from sim.experiments.study import HypothesesPlan, run_hypotheses
 
     h = load_hypothesis(ROOT / "experiments" / "hypotheses" / "H5_blocking.toml").use(quick=True)
     mark = fingerprint_of(h)

@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from sim.experiments.execute import Execution
-from sim.experiments.hypotheses import Criterion, HypothesesPlan, load_all, load_hypothesis, plan, run_hypotheses
+from sim.experiments.hypotheses import Criterion, load_all, load_hypothesis, plan
+from sim.experiments.study import HypothesesPlan, run_hypotheses
 from sim.experiments.verdicts import combine, contrast_verdict, judge, judge_ranking
 from sim.params import LEVER, REGISTRY, ParameterError
 

@@ -145,7 +145,7 @@ def test_a_hypothesis_runs_in_every_world_and_its_effect_is_emulated(tmp_path):
     # the report: its table, its sentences and its files come from these results
     from dataclasses import replace
 
-    from sim.experiments.hypotheses import HypothesesPlan, run_hypotheses
+    from sim.experiments.study import HypothesesPlan, run_hypotheses
     from sim.reporting.hypotheses import write_report
 
     at_defaults = run_hypotheses([h], HypothesesPlan(tmp_path / "defaults"))

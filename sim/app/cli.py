@@ -286,13 +286,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_hypotheses(args: argparse.Namespace) -> int:
     """Run the hypothesis experiments H1-H7 and write their report."""
-    from sim.experiments.hypotheses import (
-        HypothesesPlan,
-        expected_seconds,
-        load_all,
-        run_hypotheses,
-        seconds_per_run_day,
-    )
+    from sim.experiments.hypotheses import expected_seconds, load_all, seconds_per_run_day
+    from sim.experiments.study import HypothesesPlan, run_hypotheses
     from sim.experiments.worlds import in_world
     from sim.reporting.hypotheses import write_report
 

@@ -663,68 +663,6 @@ def expected_seconds(
     return n, days * per_day / max(1, workers) / 0.9  # ~90% parallel efficiency
 
 
-@dataclass(frozen=True)
-class HypothesesPlan:
-    """Where a study of hypotheses writes its runs, and which of its parts it runs.
-
-    ``alternatives``: each hypothesis again under each of its structural
-    alternatives (``Hypothesis.alternative_of``), in ``out/alternatives``.
-    ``worlds``: that many candidate worlds of ``worlds_file`` (0: none), each
-    checked against the targets, and every hypothesis run in the plausible
-    ones (``sim.experiments.worlds.run_worlds``), in ``out/worlds``.
-    ``rankings`` False leaves out the Sobol rankings of ``[sensitivity]``
-    tables, allowed only where a ranking decides nothing (its role is
-    ``detail``): the verdicts are the same without them.
-    """
-
-    out: Path
-    resume: bool = False
-    alternatives: bool = True
-    worlds: int = 0
-    worlds_file: Any = None  # a ``sim.experiments.worlds.Worlds``, read and checked before anything runs
-    rankings: bool = True
-
-
-@dataclass
-class HypothesesResult:
-    """What ``run_hypotheses`` found: the verdicts at the defaults, under the alternatives and across worlds."""
-
-    verdicts: Verdicts
-    alternatives: Verdicts | None  # the hypotheses under their structural alternatives (None: not run)
-    across: Any  # ``sim.experiments.worlds.WorldVerdicts`` (None: no worlds)
-    regime: pd.DataFrame  # every hypothesis's arms against its regime targets (``regime_rows``)
-    alternatives_table: pd.DataFrame | None  # one row per test under the defaults and each alternative
-
-
-def run_hypotheses(hyps: list[Hypothesis], plan: HypothesesPlan, execution: Execution = IN_PROCESS
-                   ) -> HypothesesResult:  # fmt: skip
-    """Run and judge the hypotheses at the defaults, then under their alternatives and across worlds, as planned.
-
-    Each part keeps its finished runs on disk as they finish; ``plan.resume``
-    after an interruption runs only what is missing. ``sim.reporting.hypotheses``
-    writes the report.
-    """
-    if not plan.rankings:
-        deciding = [h.id for h in hyps if h.sensitivity and h.sensitivity.test.role != "detail"]
-        if deciding:
-            raise ParameterError(f"{deciding[0]}: its ranking decides the verdict; it cannot be left out")
-        hyps = [h.without_ranking() for h in hyps]
-    variants = [h.alternative_of(a) for h in hyps for a in h.alternatives] if plan.alternatives else []
-    verdicts = judge_hypotheses(hyps, plan.out, execution=execution, resume=plan.resume)
-    alternatives = None
-    if variants:
-        alternatives = judge_hypotheses(variants, plan.out / "alternatives", execution=execution,
-                                        resume=plan.resume, keep_daily=False)  # fmt: skip
-    across = None
-    if plan.worlds:
-        from sim.experiments.worlds import run_worlds  # (worlds runs hypotheses: it imports this module)
-
-        across = run_worlds(hyps, plan.worlds_file, plan.worlds, plan.out / "worlds", execution=execution,
-                            resume=plan.resume)  # fmt: skip
-    table = None if alternatives is None else alternatives_table(verdicts, alternatives)
-    return HypothesesResult(verdicts, alternatives, across, regime_rows(verdicts), table)
-
-
 def judge_hypotheses(
     hyps: list[Hypothesis],
     out: str | Path,

@@ -12,7 +12,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.ticker import PercentFormatter  # noqa: E402
 
-from sim.experiments.hypotheses import HypothesesResult, Verdicts, outside_regime, outside_words  # noqa: E402
+from sim.experiments.hypotheses import Verdicts, outside_regime, outside_words  # noqa: E402
+from sim.experiments.study import HypothesesResult  # noqa: E402
 from sim.experiments.verdicts import metric_values  # noqa: E402
 from sim.experiments.worlds import WorldVerdicts, shares  # noqa: E402
 from sim.io.files import write_atomic, write_json, write_text  # noqa: E402
