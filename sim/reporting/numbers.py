@@ -48,7 +48,8 @@ def worlds_block(folder: str, root: Path = ROOT) -> str:
         f"From `{folder}/manifest.json` (commit {commit}): {checked}, {worlds.get('replications', '?')} "
         "replications per world.",
         "",
-        "| | at the defaults | supported | not supported | inconclusive |",
+        "| | at the defaults | supported (share of worlds) | not supported (share of worlds) "
+        "| inconclusive (share of worlds) |",
         "|---|---|---:|---:|---:|",
     ]
     for hid, verdict in manifest.get("verdicts", {}).items():
@@ -74,7 +75,7 @@ def calibration_block(folder: str, root: Path = ROOT) -> str:
     """A calibration's posterior: per parameter its prior, median, 90% interval and what the targets say of it."""
     import tomllib
 
-    from sim.reporting.calibration import identifiability
+    from sim.reporting.calibration import identifiability, param_unit
 
     fitted = tomllib.loads((root / folder / "fitted.toml").read_text(encoding="utf-8"))
     manifest = json.loads((root / folder / "manifest.json").read_text(encoding="utf-8"))
@@ -89,13 +90,14 @@ def calibration_block(folder: str, root: Path = ROOT) -> str:
         f"{len(identified)} of them ({', '.join(f'`{n}`' for n in identified) or 'none'}), the others keep their "
         "prior.",
         "",
-        "| parameter | prior | median | 90% interval | interval / prior | |",
-        "|---|---|---:|---|---:|---|",
+        "| parameter | unit | prior | median | 90% interval | interval / prior | |",
+        "|---|---|---|---:|---|---:|---|",
     ]
     for name, p in sorted(posterior.items(), key=lambda item: item[1]["width_ratio"]):
         low, high = p["prior"]
-        lines.append(f"| `{name}` | {low:.3g}–{high:.3g} | {p['median']:.3g} | {p['q05']:.3g}–{p['q95']:.3g} | "
-                     f"{p['width_ratio']:.2f} | {identifiability(p['width_ratio'])} |")  # fmt: skip
+        ratio = p["width_ratio"]
+        lines.append(f"| `{name}` | {param_unit(name)} | {low:.3g}–{high:.3g} | {p['median']:.3g} | "
+                     f"{p['q05']:.3g}–{p['q95']:.3g} | {ratio:.2f} | {identifiability(ratio)} |")  # fmt: skip
     lines.append(END)
     return "\n".join(lines)
 
@@ -122,20 +124,26 @@ def verdicts_block(folder: str, root: Path = ROOT) -> str:
 
     manifest = json.loads((root / folder / "manifest.json").read_text(encoding="utf-8"))
     commit = manifest.get("git", {}).get("commit", "")[:7]
+    from sim.reporting.format import RELATIVE, metric_unit
+
     table = pd.read_csv(root / folder / "alternatives.csv")
+    tests = pd.read_csv(root / folder / "results.csv")
+    units = {(t.hypothesis, t.test): metric_unit(t.metric) for t in tests.itertuples()}
     outside, alternatives = manifest.get("outside_regime", {}), manifest.get("alternatives") or {}
     reps = {hid: h.get("replications_used") for hid, h in manifest.get("hypotheses", {}).items()}
     lines = [
         BEGIN.format(folder=folder),
-        f"From `{folder}` (commit {commit}): each deciding test's estimate (relative to the reference arm where "
-        "it has one) and verdict, at the defaults and under each structural alternative of its file, and the arms "
-        "whose whole interval lies outside the market's regime (failed orders, blocks a year).",
+        f"From `{folder}` (commit {commit}): each deciding test's estimate (as a {RELATIVE} where it has one, "
+        "else in its metric's unit) and verdict, at the defaults and under each structural alternative of its "
+        "file, and the arms whose whole interval lies outside the market's regime (failed orders, blocks a year).",
         "",
-        "| | assumption | replications | estimates (deciding tests) | verdict | arms outside the regime |",
+        f"| | assumption | replications | estimates (deciding tests; % = {RELATIVE}) | verdict "
+        "| arms outside the regime |",
         "|---|---|---:|---|---|---|",
     ]
     for (hid, alt), rows in table.groupby(["hypothesis", "alternative"], sort=False):
-        cells = "; ".join(f"{r.test}: {_estimate(r)} ({r.verdict})" for r in rows.itertuples())
+        cells = "; ".join(f"{r.test}: {_estimate(r, units.get((hid, r.test), '–'))} ({r.verdict})"
+                          for r in rows.itertuples())  # fmt: skip
         first = rows.iloc[0]
         assumes = "the defaults" if alt == "defaults" else f"`{alt}`: {first['assumes']}"
         out = (
@@ -150,13 +158,13 @@ def verdicts_block(folder: str, root: Path = ROOT) -> str:
     return "\n".join(lines)
 
 
-def _estimate(r) -> str:
-    """A test's estimate, as a share of the reference arm where the test has one."""
+def _estimate(r, unit: str) -> str:
+    """A test's estimate, as a share of the reference arm where the test has one, else with its metric's unit."""
     import math
 
     if not math.isnan(r.relative):
         return f"{100 * r.relative:+.1f}%"
-    return f"{r.estimate:.3g}"
+    return f"{r.estimate:.3g} {unit}"
 
 
 def validation_block(folder: str, root: Path = ROOT) -> str:
