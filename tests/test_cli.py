@@ -288,3 +288,47 @@ def test_an_interrupt_inside_compiled_code_still_counts_as_an_interrupt():
     except SystemError as exc:
         assert _caused_by_interrupt(exc)
     assert not _caused_by_interrupt(SystemError("a real error"))
+
+
+def test_calibrate_prints_its_tables_under_header_rows(tmp_path):
+    from sim.app.cli import calibration_summary
+    from sim.experiments.calibration import CalibrationPlan, calibrate, toy_statistics
+
+    clean = toy_statistics({"order_rate": 0.22, "buyer_detection": 0.0008, "courier_detection": 0.00012}, 0)
+    m = float(clean["national_arrests"])
+    (tmp_path / "targets.toml").write_text(
+        f'[[target]]\nid = "arrests"\ndescription = "the toy"\nrange = [{m / 1.25!r}, {m * 1.25!r}]\nunit = "arrests"\n'
+        'source = "synthetic"\nreliability = "exact"\nstatistic = "national_arrests"\nrole = "fit"\n'
+        'missable = "synthetic"\n\n[fit.order_rate]\nprior = [0.1, 0.4]\nreason = "-"\n'
+    )
+    (tmp_path / "city.toml").write_text("[params]\nn_buyers = 1500\n")
+    plan = CalibrationPlan(tmp_path / "targets.toml", budget=20, days=1, seed=4, check_reps=2, ppc_runs=3,
+                           posterior_size=50, model="sim.experiments.calibration:toy_statistics",
+                           out=tmp_path / "cal")  # fmt: skip
+    lines = calibration_summary(calibrate(tmp_path / "city.toml", plan), "emulator", 3, 2)
+    for title, header in (("posterior (", "parameter"), ("posterior predictive check", "target"),
+                          ("fit at the fitted point", "target")):  # fmt: skip
+        at = next(i for i, line in enumerate(lines) if line.strip().startswith(title))
+        assert lines[at + 1].split()[0] == header, lines[at : at + 3]  # the header row, then the rows
+        assert "unit" in lines[at + 1].split(), lines[at + 1]
+    from sim.params import REGISTRY
+
+    row = next(line for line in lines if line.split()[:1] == ["order_rate"])
+    assert row.split()[1] == REGISTRY["order_rate"].unit  # under the header's unit column
+
+
+def test_hypotheses_prints_its_verdicts_under_a_header_row():
+    from types import SimpleNamespace
+
+    from sim.app.cli import verdict_summary
+
+    table = pd.DataFrame({"hypothesis": ["H1", "H2"], "hypothesis_verdict": ["supported", "inconclusive"]})
+    hyps = [SimpleNamespace(id="H1", title="one", alternatives=[SimpleNamespace(name="other")]),
+            SimpleNamespace(id="H2", title="two", alternatives=[])]  # fmt: skip
+    alternatives = SimpleNamespace(details={"H1-other": SimpleNamespace(verdict="not supported")})
+    result = SimpleNamespace(verdicts=SimpleNamespace(table=table), alternatives=alternatives, across=None)
+    lines = verdict_summary(hyps, result)
+    assert lines[1].split() == ["id", "verdict", "hypothesis"]
+    assert lines[2].split()[:2] == ["verdict", "under"]
+    assert lines[3].split() == ["H1", "supported", "one"] and lines[4].split() == ["not", "supported", "under", "other"]
+    assert lines[5].split() == ["H2", "inconclusive", "two"]

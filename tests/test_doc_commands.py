@@ -3,7 +3,8 @@ with the command).
 
 Each line that starts with ``klad `` in a ```sh, ```bash or ```console block of README.md or docs/*.md
 (not the reports under docs/results/) is parsed by klad's own argument parser; each ``make X`` names a
-target of the Makefile; docs/reference.md describes every subcommand and every option the parser has.
+target of the Makefile; docs/reference.md describes every subcommand and every option the parser has; and
+``RUN_BY`` names, for each kind of ``klad`` command shown, the tests that run it (or says that none does).
 Placeholders such as ``EXP.toml`` or ``S.toml`` are fine: the parser opens no file.
 """
 
@@ -131,3 +132,82 @@ def test_the_reference_describes_every_subcommand_and_option(name):
     missing = sorted(o for o in options - shared if f"`{o}`" not in section)
     assert not missing, f"docs/reference.md, klad {name}: options not described: {missing}"
     assert f"[`klad {name}`](#klad-{name})" in text, f"the table of commands has no row for klad {name}"
+
+
+def command_key(line: str) -> str:
+    """A shown command by what it asks: its subcommand and the options it gives (``sweep --resume``)."""
+    words = shlex.split(line, comments=True)[1:]
+    return " ".join([words[0], *sorted({w for w in words[1:] if w.startswith("--")})])
+
+
+#: Each kind of command the docs show, by ``command_key``, and the tests that run it on a small case (small files,
+#: days and replications) or, for a long run, its machinery; a string instead says why no test runs it.
+RUN_BY = {
+    "run --days --reps": ("test_cli.py::test_output_files_are_readable_by_others",),
+    "run --days --out --reps --seed --workers": (
+        "test_cli.py::test_interrupted_run_leaves_no_half_written_file_and_rerun_completes",
+        "test_sweep.py::test_dask_cluster_gives_the_local_result",
+    ),
+    "compare": ("test_cli.py::test_compare_common_random_numbers_and_paired_changes",),
+    "compare --reps": ("test_cli.py::test_compare_common_random_numbers_and_paired_changes",),
+    "calibrate --budget --workers": ("test_calibration.py::test_klad_calibrate_writes_its_outputs_and_resumes",),
+    "calibrate --budget --worlds": (
+        "test_calibration.py::test_a_joint_calibration_fits_the_worlds_uncertainties_over_their_registry_priors",
+    ),
+    "validate": ("test_validation.py::test_shipped_baseline_passes_every_target",),
+    "params": ("test_cli.py::test_params_shows_the_values_a_scenario_runs_with",),
+    "params --scenario": ("test_cli.py::test_params_shows_the_values_a_scenario_runs_with",),
+    "params --markdown": ("test_cli.py::test_params_markdown_lists_every_parameter",),
+    "demo": ("test_faults.py::test_demo_on_a_public_host_needs_yes_public_and_caps_sessions",),
+    "demo --scenario": (
+        "test_demo.py::test_scenarios_offered_by_name_with_an_extra_file_first",
+        "test_demo.py::test_demo_bad_input_one_line_exit_2",
+    ),
+    "demo --host --port --yes-public": (
+        "test_faults.py::test_demo_on_a_public_host_needs_yes_public_and_caps_sessions",
+    ),
+    "sweep": ("test_sweep.py::test_klad_sweep_morris_writes_everything",),
+    "sweep --scheduler": ("test_sweep.py::test_dask_cluster_gives_the_local_result",),
+    "sweep --resume": ("test_sweep.py::test_killed_sweep_resumes_to_the_uninterrupted_result",),
+    "sweep --resume --retry-failed": ("test_events.py::test_resume_can_retry_the_failed_runs",),
+    "hypotheses": ("test_hypotheses.py::test_klad_hypotheses_verdicts_come_from_the_runs",),
+    "hypotheses --quick": (
+        "test_hypotheses.py::test_klad_hypotheses_runs_each_structural_alternative_and_holds_arms_to_the_regime",
+        "test_hypotheses.py::test_quick_uses_fewer_runs",
+    ),
+    "hypotheses --quick --setting": ("test_hypotheses.py::test_each_verdict_can_go_both_ways",),
+    "hypotheses --worlds": ("test_worlds.py::test_a_hypothesis_runs_in_every_world_and_its_effect_is_emulated",),
+    "hypotheses --only --resume": (
+        "test_hypotheses.py::test_unknown_hypothesis_id",
+        "test_hypotheses.py::test_klad_hypotheses_verdicts_come_from_the_runs",
+    ),
+    "hypotheses --horizon --reps --seed": (
+        "test_hypotheses.py::test_a_horizon_shorter_than_the_summary_window_is_refused",
+        "test_hypotheses.py::test_klad_hypotheses_verdicts_come_from_the_runs",
+    ),
+    "hypotheses --reps --resume": ("test_hypotheses.py::test_klad_hypotheses_verdicts_come_from_the_runs",),
+    "hypotheses --scheduler": "no test runs the hypotheses on a Dask cluster; a sweep on one is tested "
+    "(test_sweep.py::test_dask_cluster_gives_the_local_result), through the same execution layer",
+}
+
+
+def _test_functions(file: str) -> set[str]:
+    import ast
+
+    tree = ast.parse((ROOT / "tests" / file).read_text(encoding="utf-8"))
+    return {node.name for node in tree.body if isinstance(node, ast.FunctionDef) and node.name.startswith("test")}
+
+
+def test_every_shown_command_names_the_tests_that_run_it():
+    shown = {command_key(line) for _, line in KLAD}
+    missing = sorted(shown - set(RUN_BY))
+    assert not missing, f"add to RUN_BY the tests that run these commands the docs show: {missing}"
+    stale = sorted(set(RUN_BY) - shown)
+    assert not stale, f"RUN_BY names commands the docs no longer show: {stale}"
+    for key, tests in RUN_BY.items():
+        if isinstance(tests, str):
+            assert tests.startswith("no test"), key  # a gap, said in words
+            continue
+        for test in tests:
+            file, name = test.split("::")
+            assert name in _test_functions(file), f"{key}: {test} is no test"

@@ -241,23 +241,47 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         )  # fmt: skip
         result = calibrate(scenario, plan, execution)
         write_calibration(result, out)
-    how = (f"{int(result.runs['accepted'].sum())} of {len(result.runs)} runs accepted" if args.method == "rejection"
-           else f"{len(result.sample)} draws; {len(result.runs)} runs in {len(result.waves)} waves")  # fmt: skip
-    print(f"\nposterior ({args.method}: {how}):")
-    for row in result.posterior.itertuples():
-        print(f"  {row.parameter:<22} median {row.median:<10.4g} 90% [{row.q05:.4g}, {row.q95:.4g}]  "
-              f"prior [{row.prior_low:.4g}, {row.prior_high:.4g}]  interval/prior {row.width_ratio:.2f}")  # fmt: skip
-    print(f"\nposterior predictive check ({args.ppc_runs} runs at posterior draws): share of runs inside the range")
-    for row in result.ppc.itertuples():
-        print(f"  {row.target:<30} {row.role:<8} {row.share_inside:>6.0%}  5-95% [{row.q05:.4g}, {row.q95:.4g}]  "
-              f"range [{row.low:.4g}, {row.high:.4g}]")  # fmt: skip
-    print(f"\nfit at the fitted point ({args.check_reps} replications):")
-    for row in result.fit_table.itertuples():
-        print(f"  {row.target:<30} {row.role:<8} {row.mean:>11.4g}  [{row.low:.4g}, {row.high:.4g}]  "
-              f"{row.outcome if row.passed else 'OUTSIDE'}")  # fmt: skip
+    print("\n".join(calibration_summary(result, args.method, args.ppc_runs, args.check_reps)))
     print(f"\nresults: {out}/ (posterior.csv, fitted.toml, report.md, runs.parquet, ppc.csv, fit.csv, figures/, "
           "manifest.json)")  # fmt: skip
     return 0
+
+
+def calibration_summary(result, method: str, ppc_runs: int, check_reps: int) -> list[str]:
+    """What ``klad calibrate`` prints at the end: the posterior, the predictive check and the fit, each a table."""
+    from sim.reporting.calibration import param_unit
+
+    how = (f"{int(result.runs['accepted'].sum())} of {len(result.runs)} runs accepted" if method == "rejection"
+           else f"{len(result.sample)} draws; {len(result.runs)} runs in {len(result.waves)} waves")  # fmt: skip
+    lines = [
+        f"\nposterior ({method}: {how}):",
+        f"  {'parameter':<22} {'unit':<18} {'median':>10}  {'90% interval':<24} {'prior':<24} interval/prior",
+    ]
+    for row in result.posterior.itertuples():
+        lines.append(
+            f"  {row.parameter:<22} {param_unit(row.parameter):<18} {row.median:>10.4g}  "
+            f"{f'[{row.q05:.4g}, {row.q95:.4g}]':<24} {f'[{row.prior_low:.4g}, {row.prior_high:.4g}]':<24} "
+            f"{row.width_ratio:.2f}"
+        )
+    lines += [
+        f"\nposterior predictive check ({ppc_runs} runs at posterior draws):",
+        f"  {'target':<30} {'role':<8} {'inside':>6}  {'5-95% of runs':<24} {'target range':<24} unit",
+    ]
+    for row in result.ppc.itertuples():
+        lines.append(
+            f"  {row.target:<30} {row.role:<8} {row.share_inside:>6.0%}  "
+            f"{f'[{row.q05:.4g}, {row.q95:.4g}]':<24} {f'[{row.low:.4g}, {row.high:.4g}]':<24} {row.unit}"
+        )
+    lines += [
+        f"\nfit at the fitted point ({check_reps} replications):",
+        f"  {'target':<30} {'role':<8} {'mean':>11}  {'target range':<24} {'result':<10} unit",
+    ]
+    for row in result.fit_table.itertuples():
+        lines.append(
+            f"  {row.target:<30} {row.role:<8} {row.mean:>11.4g}  {f'[{row.low:.4g}, {row.high:.4g}]':<24} "
+            f"{row.outcome if row.passed else 'OUTSIDE':<10} {row.unit}"
+        )
+    return lines
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -338,9 +362,19 @@ def cmd_hypotheses(args: argparse.Namespace) -> int:
     with claimed(out):
         result = run_hypotheses(hyps, plan, execution)
         write_report(result, out)
+    print("\n".join(verdict_summary(hyps, result)))
+    print(f"\nresults: {out}/ (report.md, results.csv, figures/, manifest.json)")
+    return 0
+
+
+def verdict_summary(hyps: list, result) -> list[str]:
+    """What ``klad hypotheses`` prints at the end: each hypothesis's verdict, and under each alternative."""
     verdicts, alternatives, across = result.verdicts, result.alternatives, result.across
     table = verdicts.table
-    print()
+    worlds = " (share of plausible worlds per verdict)" if across is not None else ""
+    lines = ["", f"  id   verdict        hypothesis{worlds}"]
+    if alternatives is not None:
+        lines.append("       verdict        under a structural alternative")
     for h in hyps:
         verdict = table.loc[table["hypothesis"] == h.id, "hypothesis_verdict"].iloc[0]
         share = ""
@@ -349,12 +383,11 @@ def cmd_hypotheses(args: argparse.Namespace) -> int:
 
             row = shares(across.verdicts).loc[h.id]
             share = f" (worlds: {row['supported']:.0%} supported, {row['not supported']:.0%} not)"
-        print(f"  {h.id:<4} {verdict:<14} {h.title}{share}")
+        lines.append(f"  {h.id:<4} {verdict:<14} {h.title}{share}")
         if alternatives is not None:
             for a in h.alternatives:
-                print(f"       {alternatives.details[f'{h.id}-{a.name}'].verdict:<14} under {a.name}")
-    print(f"\nresults: {out}/ (report.md, results.csv, figures/, manifest.json)")
-    return 0
+                lines.append(f"       {alternatives.details[f'{h.id}-{a.name}'].verdict:<14} under {a.name}")
+    return lines
 
 
 def cmd_params(args: argparse.Namespace) -> int:

@@ -16,6 +16,7 @@ from sim.experiments.calibration import Calibration  # noqa: E402
 from sim.experiments.targets import Targets  # noqa: E402
 from sim.io.files import write_atomic, write_json, write_parquet, write_text  # noqa: E402
 from sim.io.provenance import provenance  # noqa: E402
+from sim.params import REGISTRY  # noqa: E402
 from sim.reporting.format import number, share  # noqa: E402
 
 #: Points of the posterior sample drawn in the pairwise figure (all of them would hide the runs).
@@ -91,6 +92,11 @@ def procedure(info: dict) -> str:
             "draws from the candidates by the final weights.")  # fmt: skip
 
 
+def param_unit(name: str) -> str:
+    """A parameter's unit, from the registry (``–`` for a name the registry does not hold)."""
+    return REGISTRY[name].unit if name in REGISTRY else "–"
+
+
 def identifiability(ratio: float) -> str:
     """A word for a posterior interval's width over its prior's."""
     return "identified" if ratio < 0.5 else "narrowed" if ratio < 0.8 else "not identified"
@@ -143,12 +149,13 @@ def report(result: Calibration, manifest: dict) -> str:
         "The interval / prior column is the identifiability of each parameter: the posterior's 90% interval width "
         "over the prior's width (1: the targets say nothing about it).",
         "",
-        "| parameter | prior | posterior mean | median (fitted) | 90% interval | interval / prior | |",
-        "|---|---|---:|---:|---|---:|---|",
+        "| parameter | unit | prior | posterior mean | median (fitted) | 90% interval | interval / prior | |",
+        "|---|---|---|---:|---:|---|---:|---|",
     ]
     for row in posterior.itertuples():
         lines.append(
-            f"| `{row.parameter}` | {number(row.prior_low)} to {number(row.prior_high)} | {number(row.mean)} "
+            f"| `{row.parameter}` | {param_unit(row.parameter)} | {number(row.prior_low)} to "
+            f"{number(row.prior_high)} | {number(row.mean)} "
             f"| {number(row.median)} | {number(row.q05)} to {number(row.q95)} | {row.width_ratio:.2f} "
             f"| {identifiability(row.width_ratio)} |"
         )
@@ -210,7 +217,7 @@ def _waves(result: Calibration) -> list[str]:
         "matching would keep (every target within 3 standard deviations of its range's centre, the range read as "
         "the centre plus or minus two).",
         "",
-        "| wave | runs | failed | design | effective candidates | not implausible |",
+        "| wave | runs | failed | design | effective candidates | not implausible (share of the prior) |",
         "|---:|---:|---:|---|---:|---:|",
     ]
     for row in result.waves.itertuples():
@@ -223,7 +230,8 @@ def _waves(result: Calibration) -> list[str]:
         "parameters, and the posterior stays wide in what that target informs. *Led by*: the parameter with the "
         "shortest length scale (the statistic changes most along it).",
         "",
-        "| target | runs | run-to-run noise | range half-width | led by |",
+        "| target | runs | run-to-run noise (SD of the log statistic) | range half-width (SD of the log statistic) "
+        "| led by |",
         "|---|---:|---:|---:|---|",
     ]
     names = list(result.targets.fit_params)
@@ -248,11 +256,12 @@ def _comparison(comparison: pd.DataFrame, info: dict) -> list[str]:
         "it can be narrower than the ranges support where a statistic's run-to-run noise exceeds its range "
         "(table above), and it changes more from seed to seed.",
         "",
-        "| parameter | emulator 90% interval | interval / prior | rejection 90% interval | interval / prior |",
-        "|---|---|---:|---|---:|",
+        "| parameter | unit | emulator 90% interval | interval / prior | rejection 90% interval | interval / prior |",
+        "|---|---|---|---:|---|---:|",
     ]
     for row in comparison.itertuples():
-        lines.append(f"| `{row.parameter}` | {number(row.q05)} to {number(row.q95)} | {row.width_ratio:.2f} "
+        lines.append(f"| `{row.parameter}` | {param_unit(row.parameter)} | {number(row.q05)} to {number(row.q95)} "
+                     f"| {row.width_ratio:.2f} "
                      f"| {number(row.rejection_q05)} to {number(row.rejection_q95)} | "
                      f"{row.rejection_width_ratio:.2f} |")  # fmt: skip
     return lines

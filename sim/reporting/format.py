@@ -31,3 +31,62 @@ def share(x: float | None, signed: bool = False) -> str:
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "n/a"
     return f"{x:+.1%}" if signed else f"{x:.1%}"
+
+
+#: What a relative effect, margin or MDE is measured in: a share of the reference arm's mean.
+RELATIVE = "share of the reference arm"
+
+
+def metric_unit(expr: str) -> str:
+    """The unit of a metric, or of an expression of metrics (``a + b``, ``a / (b + c)``, ``1 - a``); ``–`` if unknown.
+
+    A metric's unit is the one the scenario reports give it (``sim.model.metrics.UNITS``). A sum of metrics with
+    the same unit keeps it (a number added to a share keeps the share); a quotient of two with the same unit is a
+    ratio, a stock over its daily flow is days, and any other quotient is one unit per the other (two daily flows
+    cancel their days).
+    """
+    import ast
+
+    try:
+        tree = ast.parse(expr.split("#")[0].strip(), mode="eval").body
+    except SyntaxError:
+        return "–"
+    return _unit_of(tree) or "–"
+
+
+def _unit_of(node) -> str | None:
+    """The unit of one node of a metric expression; ``""`` for a plain number, None when not known."""
+    import ast
+
+    from sim.model.metrics import UNITS
+
+    if isinstance(node, ast.Name):
+        return UNITS.get(node.id)
+    if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
+        return ""
+    if isinstance(node, ast.UnaryOp):
+        return _unit_of(node.operand)
+    if not isinstance(node, ast.BinOp):
+        return None
+    left, right = _unit_of(node.left), _unit_of(node.right)
+    if left is None or right is None:
+        return None
+    if isinstance(node.op, ast.Add | ast.Sub):
+        if left == right or not right:
+            return left
+        return right if not left else f"{left} {'+' if isinstance(node.op, ast.Add) else '-'} {right}"
+    if isinstance(node.op, ast.Mult):
+        return left or right if not (left and right) else f"{left} x {right}"
+    if isinstance(node.op, ast.Div):
+        if not right:
+            return left
+        if left == right:
+            return "ratio"
+        if right == f"{left}/day":
+            return "days"  # a stock over the flow that fills or empties it
+        if left.endswith("/day") and right.endswith("/day"):  # a flow over a flow: the days cancel
+            left, right = left.removesuffix("/day"), right.removesuffix("/day")
+        if left == right.removesuffix("s") + "-days":
+            return "days"  # job-days per job
+        return f"{left or '1'} per {right}"
+    return None

@@ -18,7 +18,7 @@ from sim.experiments.verdicts import metric_values  # noqa: E402
 from sim.experiments.worlds import WorldVerdicts, shares  # noqa: E402
 from sim.io.files import write_atomic, write_json, write_text  # noqa: E402
 from sim.io.provenance import provenance  # noqa: E402
-from sim.reporting.format import number  # noqa: E402
+from sim.reporting.format import RELATIVE, metric_unit, number  # noqa: E402
 from sim.reporting.plots import mark_days  # noqa: E402
 from sim.reporting.scenarios import marks_of  # noqa: E402
 
@@ -157,20 +157,36 @@ def _section(h, judged, alternatives: Verdicts | None, out: Path) -> list[str]:
 
 
 def _tests_table(results: list[dict]) -> list[str]:
-    """Every test's estimate, interval, margin, power and verdict, one row each."""
-    header = ("| test | role | metric | comparison | expect | estimate | CI (level) | relative "
-              "| margin / threshold | MDE | CRN r | replications to decide |")  # fmt: skip
-    lines = ["", header + " verdict |", "|" + "---|" * 13]
+    """Every test's estimate, interval, margin, power and verdict, one row each.
+
+    The estimate, its interval and the margin are in the metric's unit (its own column); the relative effect,
+    and the MDE where the test has a reference arm, are shares of the reference arm's mean.
+    """
+    header = ("| test | role | metric | unit | comparison | expect | estimate (unit) | CI (level) | relative "
+              f"({RELATIVE}) | margin / threshold (unit) | MDE (unit, or % of the reference arm) | CRN r "
+              "| replications to decide |")  # fmt: skip
+    lines = ["", header + " verdict |", "|" + "---|" * 14]
     for r in results:
         lines.append(
-            f"| {r['test']} | {r['role']} | `{r['metric']}` | `{r['comparison']}` | {r['expect']} | "
+            f"| {r['test']} | {r['role']} | `{r['metric']}` | {_unit(r)} | `{r['comparison']}` "
+            f"| {r['expect']} | "
             f"{number(r['estimate'], 3)} | [{number(r['ci_low'], 3)}, {number(r['ci_high'], 3)}] "
             f"({_level(r)}) | {_share(r['relative'])} | {number(r['margin_or_threshold'], 3)} | {_mde(r)} | "
             f"{_number(r.get('crn_correlation'), 2)} | {_to_decide(r)} | {r['verdict']} |"
         )
         if r.get("detail") or r.get("note"):
-            lines.append(f"| | | | {r.get('detail') or r.get('note')} |" + " |" * 9)
+            lines.append(f"| | | | | {r.get('detail') or r.get('note')} |" + " |" * 9)
     return lines
+
+
+def _unit(r) -> str:
+    """The unit of a test's estimate: its metric's, or a share of variance for a ranking of total indices."""
+    return "share of variance" if r.get("kind") == "ranking" else metric_unit(r["metric"])
+
+
+def _read_in(r) -> str:
+    """What a test's reported effect is measured in: a share of the reference arm where it has one, else its unit."""
+    return RELATIVE if r.get("relative_to") else _unit(r)
 
 
 def _verdict_lines(h, judged) -> list[str]:
@@ -275,7 +291,7 @@ def _alternatives_lines(h, judged, alternatives: Verdicts | None) -> list[str]:
         "replaced (the same arms, tests and seeds, with the alternative's values in every arm):",
         "",
     ]
-    head = " | ".join(r["test"] for r in tests)
+    head = " | ".join(f"{r['test']} ({_read_in(r)})" for r in tests)
     lines += [f"| assumption | values | {head} | verdict | arms outside the regime |",
               "|---|---|" + "---|" * len(tests) + "---|---|"]  # fmt: skip
     lines.append(f"| defaults | – | {' | '.join(_cell(r) for r in tests)} | **{judged.verdict}** | "
@@ -409,23 +425,25 @@ def _margins_and_horizons(h, judged) -> list[str]:
         steps = [f"{step:g}m" for step in MARGIN_STEPS]
         lines += ["Against the margin (*m* is the file's; the same interval judged with a margin from 0 to 2*m*; "
                   "the claim changes verdict where the interval's ends cross it):", "",
-                  "| test | margin m | " + " | ".join(steps) + " | the verdict changes at margins of |",
-                  "|---|---|" + "---|" * (len(steps) + 1)]  # fmt: skip
+                  "| test | unit of the margin | margin m | " + " | ".join(steps) +
+                  " | the verdict changes at margins of |", "|---|---|---|" + "---|" * (len(steps) + 1)]  # fmt: skip
         for r in rows:
             margin = _share(r["margin_or_threshold"] / abs(r["estimate"] / r["relative"])) if r.get("relative_to") \
                 and r["relative"] else number(r["margin_or_threshold"], 3)  # fmt: skip
             low, high = r["margin switch_low"], r["margin switch_high"]
             where = f"{100 * low:.1f}% and {100 * high:.1f}%" if r.get("relative_to") else \
                 f"{number(low, 3)} and {number(high, 3)}"  # fmt: skip
-            lines.append(f"| {r['test']} | {margin} | " + " | ".join(r[f"margin {s_}"] for s_ in steps) +
-                         f" | {where} |")  # fmt: skip
+            verdicts = " | ".join(r[f"margin {s_}"] for s_ in steps)
+            lines.append(f"| {r['test']} | {_read_in(r)} | {margin} | {verdicts} | {where} |")
         lines.append("")
     horizons = judged.horizons
     if len(horizons):
         tests = list(dict.fromkeys(horizons["test"]))
+        by_name = {r["test"]: r for r in judged.results}
+        heads = [f"{t} ({_read_in(by_name[t])})" if t in by_name else t for t in tests]
         lines += [f"Against the horizon (each test over its {judged.window.days}-day window ending that many years "
                   "after the policy; the verdict above is read at the last):", "",
-                  "| years after the policy | day | " + " | ".join(tests) + " | hypothesis |",
+                  "| years after the policy | day | " + " | ".join(heads) + " | hypothesis |",
                   "|---|---|" + "---|" * (len(tests) + 1)]  # fmt: skip
         for (years, day), rows_ in horizons.groupby(["years", "day"], sort=True):
             cells = []
@@ -496,7 +514,8 @@ def _verdicts_across(hyps, details, across: WorldVerdicts, out: Path) -> list[st
            f"Each hypothesis ran in every plausible world with {reps} paired replications, its policy acting "
            f"{across.years} years; with fewer than "
            "ten worlds no emulator is fitted and a world's verdict is its own replications'.")  # fmt: skip
-    lines = [how, "", "| hypothesis | at defaults | supported | not supported | inconclusive |",
+    lines = [how, "", "| hypothesis | at defaults | supported (share of worlds) | not supported (share of worlds) "
+             "| inconclusive (share of worlds) |",
              "|---|---|---:|---:|---:|"]  # fmt: skip
     for h in hyps:
         row = table.loc[h.id] if h.id in table.index else None
@@ -519,9 +538,9 @@ def _effects_across(hyps, across: WorldVerdicts, out: Path) -> list[str]:
         "parameters with the largest total Sobol index of the effect, and "
         "scenario discovery (a depth-2 tree of 'past the margin' on the worlds' values; kept only when its "
         "cross-validated accuracy beats guessing the commoner outcome):", "",
-        "| test | effect: median [80% of worlds] | claim holds | coverage (90%), widened | R² | largest ST | "
-        "what decides it |",
-        "|---|---|---:|---:|---:|---|---|",
+        "| test | unit | effect: median [80% of worlds] (unit) | claim holds (share of worlds) | coverage (90%), "
+        "widened | R² | largest ST (share of variance) | what decides it |",
+        "|---|---|---|---:|---:|---:|---|---|",
     ]  # fmt: skip
     lines += [_effect_row(h, r) for h in hyps for r in across.reports.get(h.id, [])]
     return [
@@ -546,7 +565,9 @@ def _effect_row(h, r) -> str:
     rule = "; ".join(found.lines())
     if found.found:
         rule += f" (accuracy {found.accuracy:.2f} against {found.majority:.2f})"
-    return (f"| {h.id} {r.name} ({r.role}) | {_effect(s_['median'], r)} [{_effect(s_['q10'], r)}, "
+    test = next((t for t in h.tests if t.name == r.name), None)
+    unit = RELATIVE if r.relative else metric_unit(test.metric) if test is not None else "–"
+    return (f"| {h.id} {r.name} ({r.role}) | {unit} | {_effect(s_['median'], r)} [{_effect(s_['q10'], r)}, "
             f"{_effect(s_['q90'], r)}] | {s_['p_claim']:.0%} | {c['coverage']:.0%}, "
             f"×{c['inflation']:.1f} | "
             f"{c['r2']:.2f} | {sobol} | {rule} |")  # fmt: skip

@@ -7,7 +7,7 @@ A block of results in a Markdown file sits between two markers::
     <!-- end of generated results -->
 
 ``python -m sim.reporting.numbers`` rewrites every such block of the files in
-``FILES`` (README.md, docs/ODD.md and docs/hypotheses.md) from the folder its
+``FILES`` (README.md and the docs pages that cite results) from the folder its
 marker names (its ``manifest.json`` and ``report.md``), and
 ``tests/test_numbers.py`` fails when a block differs from what its folder
 gives, or when a page outside ``FILES`` holds a block, so no figure about a run
@@ -30,7 +30,7 @@ _BLOCK = re.compile(
     flags=re.DOTALL,
 )
 #: The files whose blocks are kept generated (README.md has none today; a block added there is kept too).
-FILES = ("README.md", "docs/ODD.md", "docs/hypotheses.md", "docs/calibration.md")
+FILES = ("README.md", "docs/ODD.md", "docs/hypotheses.md", "docs/calibration.md", "docs/experiments.md")
 
 
 def worlds_block(folder: str, root: Path = ROOT) -> str:
@@ -48,7 +48,8 @@ def worlds_block(folder: str, root: Path = ROOT) -> str:
         f"From `{folder}/manifest.json` (commit {commit}): {checked}, {worlds.get('replications', '?')} "
         "replications per world.",
         "",
-        "| | at the defaults | supported | not supported | inconclusive |",
+        "| | at the defaults | supported (share of worlds) | not supported (share of worlds) "
+        "| inconclusive (share of worlds) |",
         "|---|---|---:|---:|---:|",
     ]
     for hid, verdict in manifest.get("verdicts", {}).items():
@@ -74,7 +75,7 @@ def calibration_block(folder: str, root: Path = ROOT) -> str:
     """A calibration's posterior: per parameter its prior, median, 90% interval and what the targets say of it."""
     import tomllib
 
-    from sim.reporting.calibration import identifiability
+    from sim.reporting.calibration import identifiability, param_unit
 
     fitted = tomllib.loads((root / folder / "fitted.toml").read_text(encoding="utf-8"))
     manifest = json.loads((root / folder / "manifest.json").read_text(encoding="utf-8"))
@@ -89,13 +90,14 @@ def calibration_block(folder: str, root: Path = ROOT) -> str:
         f"{len(identified)} of them ({', '.join(f'`{n}`' for n in identified) or 'none'}), the others keep their "
         "prior.",
         "",
-        "| parameter | prior | median | 90% interval | interval / prior | |",
-        "|---|---|---:|---|---:|---|",
+        "| parameter | unit | prior | median | 90% interval | interval / prior | |",
+        "|---|---|---|---:|---|---:|---|",
     ]
     for name, p in sorted(posterior.items(), key=lambda item: item[1]["width_ratio"]):
         low, high = p["prior"]
-        lines.append(f"| `{name}` | {low:.3g}–{high:.3g} | {p['median']:.3g} | {p['q05']:.3g}–{p['q95']:.3g} | "
-                     f"{p['width_ratio']:.2f} | {identifiability(p['width_ratio'])} |")  # fmt: skip
+        ratio = p["width_ratio"]
+        lines.append(f"| `{name}` | {param_unit(name)} | {low:.3g}–{high:.3g} | {p['median']:.3g} | "
+                     f"{p['q05']:.3g}–{p['q95']:.3g} | {ratio:.2f} | {identifiability(ratio)} |")  # fmt: skip
     lines.append(END)
     return "\n".join(lines)
 
@@ -122,20 +124,26 @@ def verdicts_block(folder: str, root: Path = ROOT) -> str:
 
     manifest = json.loads((root / folder / "manifest.json").read_text(encoding="utf-8"))
     commit = manifest.get("git", {}).get("commit", "")[:7]
+    from sim.reporting.format import RELATIVE, metric_unit
+
     table = pd.read_csv(root / folder / "alternatives.csv")
+    tests = pd.read_csv(root / folder / "results.csv")
+    units = {(t.hypothesis, t.test): metric_unit(t.metric) for t in tests.itertuples()}
     outside, alternatives = manifest.get("outside_regime", {}), manifest.get("alternatives") or {}
     reps = {hid: h.get("replications_used") for hid, h in manifest.get("hypotheses", {}).items()}
     lines = [
         BEGIN.format(folder=folder),
-        f"From `{folder}` (commit {commit}): each deciding test's estimate (relative to the reference arm where "
-        "it has one) and verdict, at the defaults and under each structural alternative of its file, and the arms "
-        "whose whole interval lies outside the market's regime (failed orders, blocks a year).",
+        f"From `{folder}` (commit {commit}): each deciding test's estimate (as a {RELATIVE} where it has one, "
+        "else in its metric's unit) and verdict, at the defaults and under each structural alternative of its "
+        "file, and the arms whose whole interval lies outside the market's regime (failed orders, blocks a year).",
         "",
-        "| | assumption | replications | estimates (deciding tests) | verdict | arms outside the regime |",
+        f"| | assumption | replications | estimates (deciding tests; % = {RELATIVE}) | verdict "
+        "| arms outside the regime |",
         "|---|---|---:|---|---|---|",
     ]
     for (hid, alt), rows in table.groupby(["hypothesis", "alternative"], sort=False):
-        cells = "; ".join(f"{r.test}: {_estimate(r)} ({r.verdict})" for r in rows.itertuples())
+        cells = "; ".join(f"{r.test}: {_estimate(r, units.get((hid, r.test), '–'))} ({r.verdict})"
+                          for r in rows.itertuples())  # fmt: skip
         first = rows.iloc[0]
         assumes = "the defaults" if alt == "defaults" else f"`{alt}`: {first['assumes']}"
         out = (
@@ -150,13 +158,13 @@ def verdicts_block(folder: str, root: Path = ROOT) -> str:
     return "\n".join(lines)
 
 
-def _estimate(r) -> str:
-    """A test's estimate, as a share of the reference arm where the test has one."""
+def _estimate(r, unit: str) -> str:
+    """A test's estimate, as a share of the reference arm where the test has one, else with its metric's unit."""
     import math
 
     if not math.isnan(r.relative):
         return f"{100 * r.relative:+.1f}%"
-    return f"{r.estimate:.3g}"
+    return f"{r.estimate:.3g} {unit}"
 
 
 def validation_block(folder: str, root: Path = ROOT) -> str:
@@ -195,6 +203,57 @@ def validation_block(folder: str, root: Path = ROOT) -> str:
     return "\n".join(lines)
 
 
+def sweep_block(folder: str, root: Path = ROOT) -> str:
+    """A sweep's mu* (or ST) per parameter and output, in the output's unit, and which of them can be ranked."""
+    import pandas as pd
+
+    from sim.experiments.sensitivity import overlaps
+    from sim.reporting.format import number
+    from sim.reporting.sweep import index_unit
+
+    manifest = json.loads((root / folder / "manifest.json").read_text(encoding="utf-8"))
+    exp = manifest.get("experiment", {})
+    table = pd.read_csv(root / folder / "indices.csv")
+    table = table[table["index"].isin(["mu_star", "ST"])].reset_index(drop=True)
+    table["overlaps"] = overlaps(table)
+    index = "mu*" if (table["index"] == "mu_star").any() else "ST"
+    outputs = list(dict.fromkeys(table["output"]))
+    lines = [
+        BEGIN.format(folder=folder),
+        f"From `{folder}` (commit {manifest.get('git', {}).get('commit', '')[:7]}): `klad sweep "
+        f"{manifest.get('file')}`, a `{exp.get('design')}` design of {exp.get('samples')} trajectories x "
+        f"{exp.get('replications')} replications, {exp.get('days')} days, seed {exp.get('seed')}: each "
+        f"parameter's {index} with its 95% interval, in each output's unit.",
+        "",
+        "| parameter | " + " | ".join(f"`{o}` ({index_unit(i, o)})" for o, i in
+                                     table.groupby("output", sort=False)["index"].first().items()) + " |",
+        "|---|" + "---:|" * len(outputs),
+    ]  # fmt: skip
+    for name, rows in table.groupby("parameter", sort=False):
+        by = rows.set_index("output")
+        cells = [f"{number(by.loc[o, 'value'], 3)} ({number(by.loc[o, 'ci_low'], 3)} to "
+                 f"{number(by.loc[o, 'ci_high'], 3)})" for o in outputs]  # fmt: skip
+        lines.append(f"| `{name}` | " + " | ".join(cells) + " |")
+    lines.append("")
+    for output in outputs:
+        part = table[table["output"] == output]
+        apart = [f"`{r.parameter}`" for r in part.itertuples() if r.overlaps == []]
+        rest = len(part) - len(apart)
+        if not rest:
+            lines.append(f"- `{output}`: every parameter's interval stands apart; all are ranked.")
+            continue
+        which = (
+            f"{', '.join(apart)} {'stands' if len(apart) == 1 else 'stand'} apart from every other parameter "
+            f"(ranked); each of the other {rest}"
+            if apart
+            else f"no interval stands apart: each of the {rest}"
+        )
+        lines.append(f"- `{output}`: {which} overlaps at least one other's interval and cannot be ranked "
+                     "against the ones it overlaps (the report names them).")  # fmt: skip
+    lines.append(END)
+    return "\n".join(lines)
+
+
 def _cited(source: str) -> str:
     """A target's source, short: its citations of the documents (``[001 L139]``), else its authors and year."""
     cites = list(dict.fromkeys(re.findall(r"\[\d{3}[^\]]*\]", source)))
@@ -205,11 +264,13 @@ def _cited(source: str) -> str:
 
 
 def block(folder: str, root: Path = ROOT) -> str:
-    """The block a folder gives: a calibration's, a validation's, a run across worlds, or one at the defaults."""
+    """The block a folder gives: a calibration's, a validation's, a sweep's, a run across worlds, or at the defaults."""
     if (root / folder / "fitted.toml").exists():
         return calibration_block(folder, root)
     if (root / folder / "validation.csv").exists():
         return validation_block(folder, root)
+    if (root / folder / "indices.csv").exists():
+        return sweep_block(folder, root)
     manifest = json.loads((root / folder / "manifest.json").read_text(encoding="utf-8"))
     if not manifest.get("worlds") and (root / folder / "alternatives.csv").exists():
         return verdicts_block(folder, root)

@@ -15,6 +15,7 @@ from sim.experiments.sensitivity import INDEX_DESIGNS, WIDE_CI  # noqa: E402
 from sim.experiments.sweep import Experiment, SweepResult  # noqa: E402
 from sim.io.files import write_atomic, write_json, write_parquet, write_text  # noqa: E402
 from sim.io.provenance import provenance  # noqa: E402
+from sim.reporting.format import metric_unit  # noqa: E402
 from sim.timeline import describe  # noqa: E402
 
 
@@ -82,6 +83,17 @@ def plot_scatter(exp: Experiment, runs: pd.DataFrame, path: Path) -> Path:
     return path
 
 
+def index_unit(index: str, output: str) -> str:
+    """What an index is measured in: a share of the output's variance, or the output's own unit.
+
+    Sobol' and FAST indices (S1, S2, ST) are shares of the output's variance; Morris's mu* and sigma are
+    changes of the output over a step of the parameter's range, in the output's unit.
+    """
+    if index.startswith(("S1", "S2", "ST")):
+        return "share of variance"
+    return metric_unit(output)
+
+
 def report(result: SweepResult, out: Path = Path(".")) -> str:
     """The sweep's Markdown report."""
     exp, runs, analysis = result.experiment, result.runs, result.analysis
@@ -122,13 +134,14 @@ def report(result: SweepResult, out: Path = Path(".")) -> str:
         lines += [f"No indices for {', '.join(missing)}: those points' runs failed or gave no value of the output, "
                   f"and an index of a `{exp.design}` design needs every point.", ""]  # fmt: skip
     if not table.empty:
-        lines += ["| output | parameter | index | value | 95% CI |", "|---|---|---|---:|---|"]
+        lines += ["| output | parameter | index | unit | value | 95% CI |", "|---|---|---|---|---:|---|"]
         overlapping = analysis.overlaps
         for r, others in zip(table.itertuples(), overlapping, strict=True):
             ci = "" if np.isnan(r.conf) else f"{r.ci_low:.3f} to {r.ci_high:.3f}"
             if others:
                 ci += f" (overlaps {', '.join(others)})"
-            lines.append(f"| {r.output} | {r.parameter} | {r.index} | {r.value:.3f} | {ci} |")
+            lines.append(f"| {r.output} | {r.parameter} | {r.index} | {index_unit(r.index, r.output)} "
+                         f"| {r.value:.3f} | {ci} |")  # fmt: skip
         if any(o is not None for o in overlapping):
             lines += ["", "An interval that *overlaps* others cannot rank its parameter against the parameters it "
                       "names (which of them matters more is not known at 95%); an interval that overlaps none "
