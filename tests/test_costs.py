@@ -169,3 +169,37 @@ def test_a_real_short_run_has_finite_non_negative_costs_and_pays_for_its_policy(
     assert row["extra_police_kzt"] == pytest.approx(30 * 31 * 25_000.0)
     assert row["extra_analytics_kzt"] == pytest.approx(0.8 * 31 * 200e6 / 365)
     assert row["extra_kzt"] > 0 and math.isfinite(row["grams_per_million_kzt"])
+
+
+# ------------------------------------------------------------------ in the reports of a run and a comparison
+def test_a_run_and_a_comparison_report_their_costs_and_what_a_gram_averted_costs(tmp_path):
+    from sim.experiments.execute import IN_PROCESS
+    from sim.experiments.scenarios import compare_scenarios, run_scenario
+    from sim.reporting.scenarios import write_comparison, write_scenario
+
+    city = {**SMALL_CITY, "policy_start_day": 20}
+    plan = {"reps": 2, "days": 380, "window": 30, "burn_in": 0, "force": True}
+    run = run_scenario(city, execution=IN_PROCESS, **plan)
+    pd.testing.assert_frame_equal(run.costs, yearly_costs(run.daily, run.params))  # the run's own prices
+    write_scenario(run, tmp_path / "run")
+    costs = pd.read_parquet(tmp_path / "run" / "costs.parquet")
+    assert len(costs) == 2 * 2 and set(costs["year"]) == {1, 2}  # replications x years
+    text = (tmp_path / "run" / "report.md").read_text()
+    assert "## Public costs and harms, per year" in text and "| year 1 | year 2 (15 days) |" in text
+    (total,) = [line for line in text.splitlines() if line.startswith("| total_kzt | KZT/year |")]
+    assert " to " in total  # the total's interval over replications
+    assert "| treatment_kzt |" not in text  # an item that cost nothing in every year is left out
+
+    patrol = {**city, "policy": {"detection_multiplier": 2.0}}
+    both = compare_scenarios([city, patrol], execution=IN_PROCESS, **plan)
+    first, arm = (both.costs[both.costs["scenario"] == n].drop(columns="scenario").reset_index(drop=True)
+                  for n in both.names)  # fmt: skip
+    expected = cost_effectiveness(arm, first)
+    got = both.against_first.drop(columns="scenario")
+    pd.testing.assert_frame_equal(got, expected)
+    assert got["extra_detection_kzt"].iloc[-1] > 0  # twice today's detection is paid for
+    write_comparison(both, tmp_path / "cmp")
+    assert len(pd.read_parquet(tmp_path / "cmp" / "cost_effectiveness.parquet")) == 2
+    text = (tmp_path / "cmp" / "report.md").read_text()
+    assert f"## What each scenario costs against {both.names[0]}" in text
+    assert "| grams_per_million_kzt | g per extra million KZT |" in text

@@ -64,7 +64,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"\n{result.name}: means over {result.window.describe(args.days)}; {args.reps} replication(s), 95% CI")
     print("\n".join(headline_lines(result.table)))
     records = "".join(f", {name}.parquet" for name in result.records)
-    print(f"\nresults: {out}/ (report.md, summary.parquet, daily.parquet{records}, manifest.json, figures/)")
+    print(f"\nresults: {out}/ (report.md, summary.parquet, daily.parquet, costs.parquet{records}, manifest.json, "
+          "figures/)")  # fmt: skip
     return 0
 
 
@@ -105,7 +106,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     table, first = comparison.table, comparison.names[0]
     print(f"\nchange against {first}, paired by replication (p: paired t-test)")
     print("\n".join(comparison_lines(table, first)))
-    print(f"\nresults: {out}/ (report.md, comparison.parquet, daily.parquet, manifest.json, figures/)")
+    print(f"\nresults: {out}/ (report.md, comparison.parquet, daily.parquet, costs.parquet, "
+          "cost_effectiveness.parquet, manifest.json, figures/)")  # fmt: skip
     return 0
 
 

@@ -252,3 +252,40 @@ def cost_effectiveness(arm: pd.DataFrame, comparison: pd.DataFrame) -> pd.DataFr
 def _per(averted: float, extra: float) -> float:
     """Grams averted per unit of extra spending; NaN where nothing more is spent."""
     return averted / extra if extra > 0 else float("nan")
+
+
+#: What a run's report shows of its yearly costs and harms, in this order (every column stays in ``costs.parquet``).
+SHOWN = (
+    "total_kzt", *(f"{item}_kzt" for item in ITEMS), "officer_days", *(f"prisoner_years_{r}" for r in ROLES),
+    "prisoner_years", "grams_sold", "active_users", "young_users", "new_users", "failed_orders",
+    "money_lost_kzt",
+)  # fmt: skip
+#: What a comparison's report shows of each arm against the first, in this order.
+SHOWN_AGAINST = (
+    "grams_averted", "extra_kzt", "extra_officer_days", *(f"prisoner_years_added_{r}" for r in ROLES),
+    "prisoner_years_added", "users_averted", "new_users_averted", "grams_per_officer_day", "grams_per_million_kzt",
+)  # fmt: skip
+#: The units of ``cost_effectiveness``'s columns.
+UNITS_AGAINST: dict[str, str] = {
+    "grams_averted": "g/year", "extra_kzt": "KZT/year", "extra_officer_days": "officer-days/year",
+    **{f"prisoner_years_added_{r}": "prisoner-years/year" for r in ROLES},
+    "prisoner_years_added": "prisoner-years/year",
+    "users_averted": "users (mean over the year)", "new_users_averted": "users/year",
+    "grams_per_officer_day": "g per extra officer-day", "grams_per_million_kzt": "g per extra million KZT",
+}  # fmt: skip
+
+
+def yearly_means(costs: pd.DataFrame) -> pd.DataFrame:
+    """``yearly_costs`` of several replications as one row per year and column: mean and 95% t interval.
+
+    Columns: ``year``, ``days``, ``column``, ``unit``, ``mean``, ``ci_low``, ``ci_high`` (empty with one
+    replication). Amounts, money and people cannot be negative, so an interval is cut at 0.
+    """
+    rows = []
+    for year, group in costs.groupby("year", sort=True):
+        for column in SHOWN:
+            mean, low, high = mean_ci(group[column])
+            rows.append({"year": int(year), "days": int(group["days"].max()), "column": column,
+                         "unit": UNITS[column], "mean": mean, "ci_low": max(low, 0.0) if low == low else low,
+                         "ci_high": high})  # fmt: skip
+    return pd.DataFrame(rows, columns=["year", "days", "column", "unit", "mean", "ci_low", "ci_high"])

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.experiments.costs import cost_effectiveness, yearly_costs
 from sim.experiments.execute import Execution
 from sim.experiments.records import RunMetrics, run_metrics
 from sim.experiments.replications import (
@@ -79,6 +80,7 @@ class ScenarioResult:
     metrics: RunMetrics  # the window's metrics beyond the daily totals: refill days, shop survival, migration
     records: dict[str, pd.DataFrame] = field(default_factory=dict)  # shops, purchases, couriers (with rep)
     started: str = field(default_factory=now)
+    costs: pd.DataFrame = field(default_factory=pd.DataFrame)  # per replication and year (``yearly_costs``)
 
     @property
     def params(self) -> dict[str, Any]:
@@ -98,6 +100,9 @@ class Comparison:
     daily: pd.DataFrame  # scenario, rep, day, every metric
     table: pd.DataFrame  # per scenario and headline metric: mean, CI, paired change against the first
     started: str = field(default_factory=now)
+    costs: pd.DataFrame = field(default_factory=pd.DataFrame)  # scenario, then ``yearly_costs`` of its runs
+    # Each scenario but the first against the first, year by year (``cost_effectiveness``): scenario, then its rows.
+    against_first: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def params(self) -> dict[str, dict[str, Any]]:
@@ -147,8 +152,9 @@ class ScenarioRun:
         summary = summarise(daily, self.window.days)
         summary.insert(1, "seed", [seed_label(plan.seed, s) for s in seeds])
         metrics = run_metrics(daily, runs, plan.days - self.window.days + 1)
+        costs = yearly_costs(daily, _values(scenario))
         return ScenarioResult(scenario.name, scenario.where, scenario, plan, self.window, daily, summary,
-                              ci_table(summary), metrics, runs, started)  # fmt: skip
+                              ci_table(summary), metrics, runs, started, costs)  # fmt: skip
 
 
 def prepare_run(scenario: ScenarioLike, plan: RunPlan, execution: Execution | None = None) -> ScenarioRun:
@@ -209,9 +215,17 @@ class ComparisonRun:
                         **versus.loc[metric, ["diff", "diff_ci_low", "diff_ci_high", "rel_change", "p_paired_t"]],
                     }
                 )
+        costs = [yearly_costs(daily.drop(columns="scenario"), _values(scenario))
+                 for daily, scenario in zip(dailies, self.scenarios, strict=True)]  # fmt: skip
+        against = [cost_effectiveness(arm, costs[0]).assign(scenario=name).set_index("scenario").reset_index()
+                   for name, arm in zip(names[1:], costs[1:], strict=True)]  # fmt: skip
         return Comparison(
             names, [s.where for s in self.scenarios], dict(zip(names, self.scenarios, strict=True)), plan,
             self.window, pd.concat(dailies, ignore_index=True), pd.DataFrame(rows), started,
+            pd.concat([c.assign(scenario=n).set_index("scenario").reset_index() for n, c in zip(names, costs,
+                                                                                              strict=True)],
+                      ignore_index=True),
+            pd.concat(against, ignore_index=True) if against else pd.DataFrame(),
         )  # fmt: skip
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from sim.experiments.costs import SHOWN_AGAINST, UNITS_AGAINST, YEAR, yearly_means
 from sim.experiments.replications import HEADLINE, Window, replication_seeds
 from sim.experiments.scenarios import Comparison, RunPlan, ScenarioResult
 from sim.io.files import write_json, write_parquet, write_text
@@ -45,7 +46,7 @@ def write_scenario(result: ScenarioResult, out: str | Path) -> list[Path]:
     ``figures/timeseries.png``, ``report.md`` and ``manifest.json``.
     """
     return write_folder(
-        out, {"daily": result.daily, "summary": result.summary, **result.records},
+        out, {"daily": result.daily, "summary": result.summary, "costs": result.costs, **result.records},
         lambda folder: plot_timeseries(result.daily, folder / "timeseries.png", result.name, marks_of(result.params)),
         scenario_report(result),
         lambda: provenance(result.started, scenario=result.name, scenario_file=result.source,
@@ -85,7 +86,61 @@ def scenario_report(result: ScenarioResult) -> str:
         lines.append(f"| {row.metric} | {row.unit} | {number(row.mean)} | {_interval(row)} |")
     lines += _cut_note(result.table)
     lines += ["", "![main metrics over time](figures/timeseries.png)", ""]
-    return "\n".join(lines + records_lines(result))
+    return "\n".join(lines + records_lines(result) + costs_lines(result.costs))
+
+
+def costs_lines(costs: pd.DataFrame) -> list[str]:
+    """What the run cost the state and what the market did to people, year by year (``yearly_costs``).
+
+    Items that cost nothing in every year are left out of the table (``costs.parquet`` has them all).
+    """
+    if costs.empty:
+        return []
+    means = yearly_means(costs)
+    years = sorted(means["year"].unique())
+    days = means.groupby("year")["days"].max()
+    head = " | ".join(f"year {y}" + ("" if days[y] == YEAR else f" ({days[y]} days)") for y in years)
+    lines = ["## Public costs and harms, per year", "",
+             "What the run's policing, prisons and programmes cost at the registry's prices (docs/costs.md), "
+             "and the harms beside the volume sold: means over replications, with the 95% CI of the total. "
+             "`costs.parquet` has every item per replication and year.", "",
+             f"| item | unit | {head} |", "|---|---|" + "---:|" * len(years)]  # fmt: skip
+    for column, rows in means.groupby("column", sort=False):
+        if column.endswith("_kzt") and column not in ("total_kzt", "money_lost_kzt") and not rows["mean"].any():
+            continue
+        cells = []
+        for row in rows.itertuples():
+            interval = f" ({number(row.ci_low)} to {number(row.ci_high)})" if column == "total_kzt" and \
+                row.ci_low == row.ci_low else ""  # fmt: skip
+            cells.append(number(row.mean) + interval)
+        lines.append(f"| {column} | {rows['unit'].iloc[0]} | " + " | ".join(cells) + " |")
+    return [*lines, ""]
+
+
+def against_first_lines(against: pd.DataFrame, first: str) -> list[str]:
+    """Each scenario against the first, year by year: grams averted, extra cost, and what a gram costs."""
+    if against.empty:
+        return []
+    lines = [f"## What each scenario costs against {first}", "",
+             "Paired by replication (the same seeds), year by year: the grams the scenario averts and what it "
+             "costs beyond the first, at the registry's prices (docs/costs.md); means over replications, with "
+             "95% CIs of the grams averted and the extra cost. Grams per officer-day and per million KZT are "
+             "ratios of the means, left empty where the scenario spends no more. `cost_effectiveness.parquet` "
+             "has every item.", ""]  # fmt: skip
+    for name, rows in against.groupby("scenario", sort=False):
+        years = list(rows["year"])
+        lines += [f"**{name}**", "", "| | unit | " + " | ".join(f"year {y}" for y in years) + " |",
+                  "|---|---|" + "---:|" * len(years)]  # fmt: skip
+        for column in SHOWN_AGAINST:
+            cells = []
+            for row in rows.to_dict("records"):
+                text = number(row[column])
+                if f"{column}_ci_low" in row:
+                    text += f" ({number(row[f'{column}_ci_low'])} to {number(row[f'{column}_ci_high'])})"
+                cells.append(text)
+            lines.append(f"| {column} | {UNITS_AGAINST[column]} | " + " | ".join(cells) + " |")
+        lines.append("")
+    return lines
 
 
 def _interval(row) -> str:
@@ -122,8 +177,11 @@ def records_lines(result: ScenarioResult) -> list[str]:
 def write_comparison(comparison: Comparison, out: str | Path) -> list[Path]:
     """``comparison.parquet``, ``daily.parquet``, ``figures/comparison.png``, ``report.md``, ``manifest.json``."""
     marks = sorted({m for params in comparison.params.values() for m in marks_of(params)})
+    tables = {"comparison": comparison.table, "daily": comparison.daily, "costs": comparison.costs}
+    if len(comparison.against_first):
+        tables["cost_effectiveness"] = comparison.against_first
     return write_folder(
-        out, {"comparison": comparison.table, "daily": comparison.daily},
+        out, tables,
         lambda folder: plot_comparison(comparison.daily, folder / "comparison.png", marks),
         comparison_report(comparison),
         lambda: provenance(comparison.started, scenario=comparison.names, scenario_file=comparison.sources,
@@ -157,7 +215,7 @@ def comparison_report(comparison: Comparison) -> str:
             )
     lines += _cut_note(table)
     lines += ["", "![scenarios over time](figures/comparison.png)", ""]
-    return "\n".join(lines)
+    return "\n".join(lines + against_first_lines(comparison.against_first, names[0]))
 
 
 def marks_of(params: dict) -> list[tuple[int, str]]:
