@@ -446,6 +446,10 @@ class ParamFields:
     #: item. (KZT/year per day of forensic delay cut; uncertainty)
     cost_forensic_day: float = 4000000.0
 
+    #: Staff a year for each day block_delay is cut below today's value, so that found storefronts are blocked
+    #: sooner: the blocking item. (KZT/year per day of block_delay cut; uncertainty)
+    cost_block_day: float = 2500000.0
+
     #: Border and customs inspection a year for each unit the larger of precursor_interdiction and
     #: import_interdiction rises above its today's value (the same checkpoints stop both): the border item.
     #: (KZT/year per unit of interdiction above today's; uncertainty)

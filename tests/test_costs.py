@@ -17,7 +17,7 @@ PRICES = {
     "cost_officer_day": 1000.0, "cost_prisoner_year": 365_000.0, "cost_analytics": 36_500.0,
     "cost_coordination": 73_000.0, "cost_prevention_person": 365.0, "prevention_cohort": 10_000.0,
     "cost_treatment": 500.0, "cost_detection": 3650.0, "cost_forensic_day": 365.0, "cost_border": 36_500.0,
-    "cost_conviction": 700.0, "n_buyers": 20_000, "stash_grams": 0.5,
+    "cost_conviction": 700.0, "cost_block_day": 730.0, "n_buyers": 20_000, "stash_grams": 0.5,
 }  # fmt: skip
 
 
@@ -60,11 +60,12 @@ def test_a_small_table_costs_what_it_costs_by_hand():
 def test_raised_certainty_levers_cost_their_raise():
     table = daily(2, pending_cases=365.0)
     policy = {"detection_multiplier": 3.0, "abscond_rate": 0.0015, "precursor_interdiction": 0.55,
-              "import_interdiction": 0.15}  # fmt: skip
+              "import_interdiction": 0.15, "block_delay": 4}  # fmt: skip
     row = yearly_costs(table, {**PRICES, "policy_start_day": 2, "policy": policy}).iloc[0]
     assert row["detection_kzt"] == pytest.approx(2 * 10.0)  # two units above today's 1, on day 2
     assert row["custody_kzt"] == pytest.approx(0.5 * 365 * 1000.0)  # half the suspects held, on day 2
     assert row["border_kzt"] == pytest.approx(0.5 * 100.0)  # the larger raise: 0.5 above today's 0.05
+    assert row["blocking_kzt"] == pytest.approx(10 * 2.0)  # ten days cut below today's 14, on day 2
 
 
 def test_days_fall_into_years():

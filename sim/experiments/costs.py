@@ -6,7 +6,7 @@ what the market sold and to whom. With the parameters the run was made with,
 that is enough to put a price on every lever: officer-days and prisoner-years
 at their cost, a level of analytics, coordination or prevention at its yearly
 cost, and a lever raised above today's value (street detection, forensics,
-custody of suspects, border inspection) at the cost of the raise. The costs
+custody of suspects, faster blocking, border inspection) at the cost of the raise. The costs
 are the registry's ``cost_*`` parameters (docs/costs.md says where each number
 comes from); none of them changes the run, so costs can be recomputed under
 other prices without running the market again.
@@ -52,6 +52,8 @@ ITEMS: dict[str, str] = {
     "a year",
     "custody": "suspects held while they wait for forensics (abscond_rate below today's: the held share of "
     "pending_cases) at cost_prisoner_year",
+    "blocking": "a duty team that blocks found storefronts sooner: the days block_delay is cut below today's, at "
+    "cost_block_day a year",
     "border": "border and customs inspection: the larger raise of precursor_interdiction and import_interdiction "
     "above today's, at cost_border a year",
     "courts": "prosecution and trial of every conviction at cost_conviction",
@@ -145,6 +147,7 @@ def daily_costs(daily: pd.DataFrame, params: dict[str, Any]) -> pd.DataFrame:
         * p["cost_detection"] / year,
         "forensics": (_today("forensic_delay") - lever["forensic_delay"]).clip(0.0) * p["cost_forensic_day"] / year,
         "custody": daily["pending_cases"] * held * p["cost_prisoner_year"] / year,
+        "blocking": (_today("block_delay") - lever["block_delay"]).clip(0.0) * p["cost_block_day"] / year,
         "border": raise_border * p["cost_border"] / year,
         "courts": daily["convictions"] * p["cost_conviction"],
         "prison": sum(daily[f"prisoners_{r}"] for r in ROLES) * p["cost_prisoner_year"] / year,
