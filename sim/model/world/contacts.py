@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.model.engine.compiled import jit
+
 #: Days of the rolling window: a year.
 CONTACT_WINDOW = 365
 #: The last-mark value of a row never marked.
@@ -41,14 +43,26 @@ class RollingYear:
 
     def mark(self, last: np.ndarray, rows: np.ndarray) -> None:
         """Mark ``rows`` today; ``last`` is their roster's last-mark column, updated in place."""
-        day, window = self.day, self.window
-        fresh = rows[last[rows] != day]  # marked already today: counted once
-        old = last[fresh]
-        within = old > day - window
-        self.ring -= np.bincount(old[within] % window, minlength=window)
-        self.ring[day % window] += len(fresh)
-        last[fresh] = day
+        mark_rows(self.ring, last, np.asarray(rows, dtype=np.int64), self.day)
 
     def count(self) -> int:
         """Persons whose last mark is in the window (today included)."""
         return int(self.ring.sum())
+
+
+@jit
+def mark_rows(ring: np.ndarray, last: np.ndarray, rows: np.ndarray, day: int) -> None:
+    """Move each of ``rows`` from the slot of its last mark (if still in the window) to today's, once a day.
+
+    A row marked already today is counted once; ``last`` (the roster's last-mark column) is set to ``day``.
+    """
+    window = len(ring)
+    for row in rows:
+        old = last[row]
+        if old == day:
+            continue
+        if old > day - window:
+            ring[old % window] -= 1
+        ring[day % window] += 1
+        last[row] = day
+
