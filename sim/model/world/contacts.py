@@ -65,4 +65,3 @@ def mark_rows(ring: np.ndarray, last: np.ndarray, rows: np.ndarray, day: int) ->
             ring[old % window] -= 1
         ring[day % window] += 1
         last[row] = day
-
