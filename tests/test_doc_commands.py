@@ -186,8 +186,7 @@ RUN_BY = {
         "test_hypotheses.py::test_klad_hypotheses_verdicts_come_from_the_runs",
     ),
     "hypotheses --reps --resume": ("test_hypotheses.py::test_klad_hypotheses_verdicts_come_from_the_runs",),
-    "hypotheses --scheduler": "no test runs the hypotheses on a Dask cluster; a sweep on one is tested "
-    "(test_sweep.py::test_dask_cluster_gives_the_local_result), through the same execution layer",
+    "hypotheses --scheduler": ("test_sweep.py::test_dask_cluster_gives_the_local_result",),
 }
 
 

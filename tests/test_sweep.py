@@ -197,6 +197,45 @@ def test_dask_cluster_gives_the_local_result(tmp_path):
             assert "Dask" in res.stderr if where == "dask" else "2 local processes" in res.stderr
             runs[where] = pd.read_parquet(tmp_path / f"run_{where}" / "daily.parquet")
         pd.testing.assert_frame_equal(runs["local"], runs["dask"])
+        # And klad hypotheses: the same arm runs, and so the same verdicts, on the cluster as on local processes.
+        folder = tmp_path / "hyp"
+        (folder / "scen").mkdir(parents=True)
+        (folder / "scen" / "city.toml").write_text(scenario.read_text())  # (every .toml of the folder is a hypothesis)
+        (folder / "D.toml").write_text(HYPOTHESIS)
+        verdicts = {}
+        for where, option in (("local", ["--workers", "2"]), ("dask", ["--scheduler", address])):
+            command = [sys.executable, "-m", "sim", "hypotheses", "--folder", str(folder), "--quiet",
+                       "--out", str(tmp_path / f"hyp_{where}"), *option]  # fmt: skip
+            res = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env=env)
+            assert res.returncode == 0, res.stderr
+            verdicts[where] = pd.read_csv(tmp_path / f"hyp_{where}" / "results.csv")
+        pd.testing.assert_frame_equal(verdicts["local"], verdicts["dask"])
+        assert len(verdicts["dask"]) == 1 and verdicts["dask"]["hypothesis"].iloc[0] == "D"
+
+
+#: A hypothesis of two arms of a tiny city (scen/city.toml beside it), for the cluster test.
+HYPOTHESIS = """
+id = "D"
+title = "A crackdown cuts sales"
+source = "[test]"
+claim = "test claim"
+days = 40
+replications = 2
+max_replications = 2
+seed = 3
+window = 10
+force = true
+[arms]
+base = "scen/city.toml"
+hot = { scenario = "scen/city.toml", policy = { detection_multiplier = 6.0 } }
+[[tests]]
+name = "sales"
+effect = "hot - base"
+metric = "transactions"
+relative_to = "base"
+expect = "decrease"
+margin = 0.1
+"""
 
 
 @pytest.mark.slow
