@@ -90,7 +90,7 @@ from sim.io.config import load_scenario, read_file
 from sim.io.provenance import fingerprint, keep_fingerprint, now
 from sim.io.schema import MAX_DAYS, MAX_SEED, Schema, choice, number, of, text, whole
 from sim.model.market import METRICS
-from sim.params import LEVER, REGISTRY, Fault, ParameterError, shown, validate
+from sim.params import LEVER, REGISTRY, UNCERTAINTY, Fault, ParameterError, shown, validate
 
 EXPECTS = ("decrease", "increase", "no_decrease", "no_increase", "above", "below", "greater")
 VERDICTS = ("supported", "not supported", "inconclusive")
@@ -385,7 +385,7 @@ def _load_sensitivity(where: str, base: Path, spec: Any) -> Sensitivity:
     params.pop("scenario_name")
     params.update(params.pop("policy"))  # in force from day 0
     varied, kinds = {}, {}
-    for table, kind in (("uncertainties", "uncertainty"), ("levers", LEVER)):
+    for table, kind in (("uncertainties", UNCERTAINTY), ("levers", LEVER)):
         for name, bounds in spec[table].items():
             key = f"{where} {table} {name}"
             if name not in REGISTRY:

@@ -36,7 +36,7 @@ from sim.io.files import claimed
 from sim.io.provenance import fingerprint, keep_fingerprint, now
 from sim.io.schema import MAX_DAYS, MAX_SEED, Schema, choice, of, text, whole
 from sim.model.metrics import METRICS
-from sim.params import CROSS_RULES, LEVER, REGISTRY, Fault, ParameterError, cut, resolve, shown, validate
+from sim.params import CROSS_RULES, LEVER, REGISTRY, UNCERTAINTY, Fault, ParameterError, cut, resolve, shown, validate
 from sim.timeline import check_events, event_key, event_number, with_event_numbers
 
 if TYPE_CHECKING:
@@ -136,7 +136,7 @@ def load_experiment(path: str | Path) -> Experiment:
         raise ParameterError(f"{where}: model = {shown(model)} is invalid: allowed is 'package.module:function'")
     klad = model in KLAD_MODELS
     varied, kinds = {}, {}
-    for table, kind in (("uncertainties", "uncertainty"), ("levers", LEVER)):
+    for table, kind in (("uncertainties", UNCERTAINTY), ("levers", LEVER)):
         for name, spec in data[table].items():
             if name in varied:
                 raise ParameterError(f"{where}: '{name}' is under both [uncertainties] and [levers]")

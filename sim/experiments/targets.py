@@ -34,7 +34,7 @@ from sim.experiments.replications import mean_ci
 from sim.io import schema
 from sim.io.config import Scenario, read_file
 from sim.io.schema import Schema, choice, number, of, text, whole
-from sim.params import REGISTRY, ParameterError, shown
+from sim.params import REGISTRY, UNCERTAINTY, ParameterError, shown
 from sim.timeline import CloseShops
 
 ROLES = ("fit", "pattern")
@@ -456,7 +456,7 @@ def _check_fit(path: Path, fit: dict) -> tuple[dict[str, tuple[float, float]], d
         if name not in REGISTRY:
             raise ParameterError(f"{where}: unknown parameter {shown(name)} (see `klad params`)")
         p = REGISTRY[name]
-        if p.kind != "uncertainty" or p.type not in (int, float):
+        if p.kind != UNCERTAINTY or p.type not in (int, float):
             raise ParameterError(f"{where}: only numeric uncertainties can be fitted; '{name}' is a {p.kind}")
         spec = schema.check(spec, FIT, where)
         if spec["prior"] is None:
@@ -518,7 +518,7 @@ def run_statistics(
     total = count * reps
     exp = Experiment(
         name="statistics", model=model, design=design, samples=samples, replications=reps, days=days,
-        outputs=output_names(horizons), seed=seed, varied=varied, kinds=dict.fromkeys(varied, "uncertainty"),
+        outputs=output_names(horizons), seed=seed, varied=varied, kinds=dict.fromkeys(varied, UNCERTAINTY),
         fixed=fixed, chunk_size=max(1, min(16, total // (4 * max(1, execution.workers)))), points=points,
     )  # fmt: skip
     return sweep_runs(exp, out, execution=execution, resume=resume)
