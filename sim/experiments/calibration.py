@@ -56,6 +56,7 @@ from sim.experiments.targets import (
     SHOCK_AFTER,
     STATISTICS_MODEL,
     Target,
+    TargetRun,
     Targets,
     load_targets,
     replicate,
@@ -708,13 +709,14 @@ TOY_PARAMETERS = ("order_rate", "buyer_detection", "courier_detection")
 TOY_NOISE = 0.1
 
 
-def toy_statistics(params: dict[str, Any], seed: int, days: int = 0) -> dict[str, float]:
+def toy_statistics(params: dict[str, Any], seed: int, days: int = 0, run: TargetRun | None = None) -> dict[str, float]:
     """A toy model with known parameters, to check the calibration through the same machinery as the market.
 
     Three statistics, log-normal around power laws of the three
     ``TOY_PARAMETERS`` (each statistic led by one parameter, with some
     confounding), with independent noise of ``TOY_NOISE`` on the log scale;
-    the other statistics are NaN. ``days`` is ignored.
+    the other statistics are NaN. ``days`` and ``run`` (when a run of the
+    market would take its statistics) are ignored.
     """
     rng = np.random.default_rng(seed)
     order, buyer, courier = (float(params[name]) for name in TOY_PARAMETERS)

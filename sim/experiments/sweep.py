@@ -41,6 +41,7 @@ from sim.timeline import check_events, event_key, event_number, with_event_numbe
 
 if TYPE_CHECKING:
     from sim.experiments.sensitivity import Analysis
+    from sim.experiments.targets import TargetRun
 
 DESIGNS = ("sobol", "morris", "fast", "latin", "grid")
 #: A design given as its list of points (``Experiment.points``), by a program rather than a file: the waves of a
@@ -87,6 +88,7 @@ class Experiment:
     events: list[dict[str, Any]] = field(default_factory=list)  # timed events (sim.timeline); their numbers can vary
     window: Window | None = None  # the klad model's summary window (None for another model)
     points: list[list[float]] = field(default_factory=list)  # the points of design ``POINTS``, one list per point
+    run: TargetRun | None = None  # when a statistics model takes its statistics, given to it beside the parameters
 
     @property
     def problem(self) -> dict:
@@ -114,9 +116,14 @@ class Experiment:
     def fingerprint(self) -> dict[str, Any]:
         """What decides the experiment's runs (``sim.io.provenance.fingerprint``): everything but its name.
 
-        ``points`` only when there are some, so the fingerprints of the other designs are as they were.
+        ``points`` only when there are some, so the fingerprints of the other designs are as they were. A
+        statistics run's options (``run``) are recorded among the fixed values, as ``target_horizons`` and
+        ``target_window``, so a sweep written when they travelled with the parameters still resumes.
         """
-        return fingerprint(**{k: v for k, v in vars(self).items() if k != "name" and (k != "points" or v)})
+        what = {k: v for k, v in vars(self).items() if k not in ("name", "run") and (k != "points" or v)}
+        if self.run is not None:
+            what["fixed"] = {**self.fixed, **self.run.fingerprint()}
+        return fingerprint(**what)
 
 
 def load_experiment(path: str | Path) -> Experiment:
@@ -205,10 +212,9 @@ def check_design(exp: Experiment, where: str, execution: Execution | None = None
                              f"{MAX_RUNS:,} are allowed")  # fmt: skip
     if exp.model in KLAD_MODELS:
         cities = []
-        fixed = {k: v for k, v in exp.fixed.items() if k not in RUN_OPTIONS}
         for corner in corners(exp.varied, CORNER_PARAMS):
             try:
-                cities.append(resolve({**fixed, **corner}))
+                cities.append(resolve({**exp.fixed, **corner}))
             except ParameterError as exc:
                 at = f"at the corner {corner} of the bounds" if corner else "[fixed]"
                 raise ParameterError(f"{where}: {at}: {exc}") from None
@@ -216,9 +222,6 @@ def check_design(exp: Experiment, where: str, execution: Execution | None = None
             copies = 2 if exp.model == KLAD_MODELS[1] else 1  # the statistics' shop-exit experiment runs on a copy
             check_memory(cities, exp.days, execution, exp.runs, where, copies=copies)
 
-
-#: Keys of ``fixed`` that a klad model reads as options of the run, not as parameters (``targets.simulate``).
-RUN_OPTIONS = frozenset({"target_horizons", "target_window"})
 
 #: Parameters whose worst values a sweep's corners are checked at: those of the cross-parameter rules and the
 #: size of the city (which sets the memory a run needs).
@@ -383,6 +386,7 @@ def ishigami(params: dict[str, Any], seed: int, days: int = 0) -> dict[str, floa
 def run_chunk(exp: Experiment, rows: np.ndarray, runs: list[int]) -> pd.DataFrame:
     """Run some runs of the experiment; a run that raises is recorded as failed with its error."""
     model = _entry_point(exp.model)
+    options = {"run": exp.run} if exp.run is not None else {}  # a statistics model's options, apart from params
     records = []
     for run in runs:
         point, rep = divmod(run, exp.replications)
@@ -390,7 +394,7 @@ def run_chunk(exp: Experiment, rows: np.ndarray, runs: list[int]) -> pd.DataFram
         seed = run_seed(exp.seed, run)
         record = {"run": run, "point": point, "rep": rep, "seed": seed, **point_values(exp, rows[point])}
         try:
-            out = model(params, seed, days=exp.days)
+            out = model(params, seed, days=exp.days, **options)
             record.update({o: float(out[o]) for o in exp.outputs})
             record.update(status="ok", error="")
         except (Exception, SystemExit) as exc:  # noqa: BLE001 - a failed run (even one that exits) is data

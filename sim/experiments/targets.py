@@ -235,22 +235,44 @@ def shock_statistics(model, daily: pd.DataFrame) -> dict[str, float]:
     return {name: compute(daily, after) for name, compute in SHOCK_STATISTICS.items()}
 
 
-def simulate(params: dict[str, Any], seed: int, days: int = 730) -> dict[str, float]:
+@dataclass(frozen=True)
+class TargetRun:
+    """When a statistics run (``simulate``) takes its statistics; the options of the run, beside its parameters.
+
+    ``horizons``: the days at which statistics are taken (the last must be the
+    run's last day; None: the last day only). ``window``: the days of each
+    window (None: ``target_window`` at each horizon).
+    """
+
+    horizons: tuple[int, ...] | None = None
+    window: int | None = None
+
+    def fingerprint(self) -> dict[str, Any]:
+        """The options as a sweep's fingerprint records them among its fixed values (``Experiment.fingerprint``)."""
+        mark: dict[str, Any] = {}
+        if self.horizons:
+            mark["target_horizons"] = list(self.horizons)
+        if self.window:
+            mark["target_window"] = int(self.window)
+        return mark
+
+
+def simulate(params: dict[str, Any], seed: int, days: int = 730, run: TargetRun | None = None) -> dict[str, float]:
     """Run the model and return every statistic a target can name (a sweep model entry point).
 
-    The run lasts ``days``. ``params`` may carry ``target_horizons`` (days at
-    which statistics are taken; default: the last day) and ``target_window``
-    (days of each window; default ``target_window``). At each horizon the
-    window statistics are computed over the days that end there and the
-    shop-exit experiment is run on a copy of the market (``shock_statistics``).
-    Returns the statistics at the run's end by name, and at every horizon as
-    ``horizon_column(name, day)``.
+    The run lasts ``days``; ``run`` says at which days and over which windows
+    the statistics are taken (default: at the last day, over
+    ``target_window``). At each horizon the window statistics are computed
+    over the days that end there and the shop-exit experiment is run on a copy
+    of the market (``shock_statistics``). Returns the statistics at the run's
+    end by name, and at every horizon as ``horizon_column(name, day)``.
     """
     from sim.model.market import KladMarket
 
+    run = run or TargetRun()
     params = {k: _typed(k, v) for k, v in params.items() if k != "scenario_name"}
-    horizons = sorted(int(h) for h in params.pop("target_horizons", None) or [days])
-    window_days = params.pop("target_window", None)
+    horizons = sorted(int(h) for h in run.horizons or [days])
+    window_days = run.window
     if horizons[-1] != days:
         raise ValueError(f"the last target horizon ({horizons[-1]}) must be the run's last day ({days})")
     scenario = Scenario.of(params)  # checked once, here; the model takes it as it is
@@ -509,10 +531,7 @@ def run_statistics(
     from sim.experiments.sweep import Experiment, sweep_runs
 
     fixed = {k: v for k, v in fixed.items() if k != "scenario_name" and k not in varied}
-    if horizons:
-        fixed["target_horizons"] = list(horizons)
-    if window:
-        fixed["target_window"] = int(window)
+    run = TargetRun(tuple(horizons) if horizons else None, int(window) if window else None)
     points = [list(map(float, point)) for point in points or []]
     count = {"grid": math.prod(len(v) for v in varied.values()), "points": len(points)}.get(design, samples)
     total = count * reps
@@ -520,6 +539,7 @@ def run_statistics(
         name="statistics", model=model, design=design, samples=samples, replications=reps, days=days,
         outputs=output_names(horizons), seed=seed, varied=varied, kinds=dict.fromkeys(varied, UNCERTAINTY),
         fixed=fixed, chunk_size=max(1, min(16, total // (4 * max(1, execution.workers)))), points=points,
+        run=run if run.horizons or run.window else None,
     )  # fmt: skip
     return sweep_runs(exp, out, execution=execution, resume=resume)
 
