@@ -1,6 +1,7 @@
 """Targets, run statistics and the ABC calibration, down to recovering known parameters."""
 
 import dataclasses
+import json
 import math
 import pickle
 import re
@@ -26,7 +27,7 @@ from sim.experiments.calibration import (
     wave_sizes,
 )
 from sim.experiments.execute import Execution
-from sim.experiments.sweep import POINTS, Experiment, design_matrix, run_chunk
+from sim.experiments.sweep import Design, Experiment, design_matrix, run_chunk
 from sim.experiments.targets import (
     SHOCK_STATISTICS,
     STATISTICS,
@@ -47,6 +48,7 @@ from sim.experiments.targets import (
     simulate,
     stashes_per_batch,
 )
+from sim.io.provenance import fingerprint
 from sim.model.market import KladMarket
 from sim.params import ParameterError
 from sim.reporting.calibration import write_calibration
@@ -246,6 +248,17 @@ def test_a_sweep_runs_an_explicit_list_of_points_with_seeds_fixed_by_run_index(t
     assert first["national_volume_t"].iloc[0] == runs["national_volume_t"].iloc[0]
 
 
+def test_a_method_is_taken_as_its_word_refused_in_one_line_and_fingerprinted_as_its_word(tmp_path):
+    from sim.experiments.calibration import Method, _check_method
+
+    assert _check_method(CalibrationPlan(tmp_path / "t.toml", method="rejection")) is Method.REJECTION
+    refused = r"^calibration: method 'magic' is unknown; allowed are emulator, rejection$"
+    with pytest.raises(ParameterError, match=refused):
+        _check_method(CalibrationPlan(tmp_path / "t.toml", method="magic"))
+    assert fingerprint(method=Method.EMULATOR) == fingerprint(method="emulator")
+    assert json.dumps(fingerprint(method=Method.EMULATOR)) == json.dumps(fingerprint(method="emulator"))
+
+
 def test_a_statistics_run_gets_its_options_beside_its_parameters_and_keeps_its_fingerprint(monkeypatch):
     seen = []
 
@@ -255,7 +268,7 @@ def test_a_statistics_run_gets_its_options_beside_its_parameters_and_keeps_its_f
 
     monkeypatch.setattr(sweep, "_entry_point", lambda spec, where="": model)
     varied = {"order_rate": [0.1, 0.4], "buyer_detection": [0.0002, 0.002], "courier_detection": [3e-5, 4e-4]}
-    exp = Experiment(name="statistics", model="sim.experiments.calibration:toy_statistics", design=POINTS,
+    exp = Experiment(name="statistics", model="sim.experiments.calibration:toy_statistics", design=Design.POINTS,
                      samples=1, replications=1, days=120, outputs=["national_volume_t"], seed=3, varied=varied,
                      kinds=dict.fromkeys(varied, "uncertainty"), fixed={"n_buyers": 500},
                      points=[[0.2, 0.001, 1e-4]], run=TargetRun(horizons=(60, 120), window=30))  # fmt: skip

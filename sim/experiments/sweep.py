@@ -23,6 +23,7 @@ import re
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -43,10 +44,29 @@ if TYPE_CHECKING:
     from sim.experiments.sensitivity import Analysis
     from sim.experiments.targets import TargetRun
 
-DESIGNS = ("sobol", "morris", "fast", "latin", "grid")
-#: A design given as its list of points (``Experiment.points``), by a program rather than a file: the waves of a
-#: calibration, whose points depend on the runs before them.
-POINTS = "points"
+
+class Design(StrEnum):
+    """How a sweep places its points; each is the word an experiment file gives as its ``design``.
+
+    ``sobol``, ``morris`` and ``fast`` are SALib's samplers for sensitivity
+    indices; ``latin`` (a Latin hypercube) and ``grid`` (every combination of
+    the listed levels) only sample the space. ``points`` is a design given as
+    its list of points (``Experiment.points``), by a program rather than a
+    file: the waves of a calibration, whose points depend on the runs before
+    them. Being strings, the members compare, print and serialise as these
+    words (in fingerprints and manifests too).
+    """
+
+    SOBOL = "sobol"
+    MORRIS = "morris"
+    FAST = "fast"
+    LATIN = "latin"
+    GRID = "grid"
+    POINTS = "points"
+
+
+#: The designs an experiment file may name (all but ``points``), as the words the file gives.
+DESIGNS = tuple(d.value for d in Design if d is not Design.POINTS)
 DEFAULT_MODEL = "sim.experiments.sweep:klad_outputs"
 #: Models that run the klad market: their parameters are the registry's, checked like a scenario's.
 KLAD_MODELS = (DEFAULT_MODEL, "sim.experiments.targets:simulate")
@@ -55,7 +75,7 @@ KLAD_MODELS = (DEFAULT_MODEL, "sim.experiments.targets:simulate")
 MAX_RUNS = 1_000_000
 #: An experiment file: see ``load_experiment`` and docs/experiments.md.
 EXPERIMENT: Schema = {
-    "name": text(None), "model": text(DEFAULT_MODEL), "design": choice(DESIGNS, "sobol"),
+    "name": text(None), "model": text(DEFAULT_MODEL), "design": choice(DESIGNS, Design.SOBOL.value),
     "samples": whole(1, MAX_RUNS, 64), "replications": whole(1, MAX_RUNS, 1), "days": whole(1, MAX_DAYS, 365),
     "outputs": of("names", ["grams_sold"]), "seed": whole(0, MAX_SEED, 0), "chunk_size": whole(1, MAX_RUNS, 16),
     "uncertainties": of("table", {}), "levers": of("table", {}), "fixed": of("table", {}),
@@ -72,7 +92,7 @@ class Experiment:
 
     name: str
     model: str
-    design: str
+    design: Design  # a word of ``Design`` is taken too, and made a ``Design``
     samples: int
     replications: int
     days: int
@@ -87,8 +107,11 @@ class Experiment:
     groups: dict[str, str] = field(default_factory=dict)  # parameter -> group, for Sobol indices of groups
     events: list[dict[str, Any]] = field(default_factory=list)  # timed events (sim.timeline); their numbers can vary
     window: Window | None = None  # the klad model's summary window (None for another model)
-    points: list[list[float]] = field(default_factory=list)  # the points of design ``POINTS``, one list per point
+    points: list[list[float]] = field(default_factory=list)  # design ``points``'s points, one list per point
     run: TargetRun | None = None  # when a statistics model takes its statistics, given to it beside the parameters
+
+    def __post_init__(self) -> None:
+        self.design = Design(self.design)
 
     @property
     def problem(self) -> dict:
@@ -108,9 +131,9 @@ class Experiment:
     def runs(self) -> int:
         """How many runs the experiment has: its design's points times its replications (without sampling)."""
         n, d = self.samples, len(self.factors)
-        points = {"sobol": n * ((2 * d if self.second_order else d) + 2), "morris": n * (d + 1), "fast": n * d,
-                  "latin": n, "grid": math.prod(len(levels) for levels in self.varied.values()),
-                  POINTS: len(self.points)}  # fmt: skip
+        points = {Design.SOBOL: n * ((2 * d if self.second_order else d) + 2), Design.MORRIS: n * (d + 1),
+                  Design.FAST: n * d, Design.LATIN: n, Design.GRID: math.prod(len(v) for v in self.varied.values()),
+                  Design.POINTS: len(self.points)}  # fmt: skip
         return points[self.design] * self.replications
 
     def fingerprint(self) -> dict[str, Any]:
@@ -138,7 +161,7 @@ def load_experiment(path: str | Path) -> Experiment:
     """
     path, data = read_file(path, "experiment", EXPERIMENT)
     where = str(path)
-    model, design = data["model"], data["design"]
+    model, design = data["model"], Design(data["design"])
     if not _MODEL.fullmatch(model):
         raise ParameterError(f"{where}: model = {shown(model)} is invalid: allowed is 'package.module:function'")
     klad = model in KLAD_MODELS
@@ -197,17 +220,17 @@ def check_design(exp: Experiment, where: str, execution: Execution | None = None
     (the balance of Sobol' points) and, with groups, at least two groups.
     """
     n = exp.samples
-    need = {"fast": (n > 64, "more than 64 samples (SALib's 4 M^2, M = 4)"),
-            "morris": (n >= 2 and exp.num_levels % 2 == 0, "at least 2 samples and an even num_levels"),
-            "sobol": (n >= 2 and n & (n - 1) == 0, "samples a power of 2 (2, 4, ..., 512, 1024 ...)")}  # fmt: skip
+    need = {Design.FAST: (n > 64, "more than 64 samples (SALib's 4 M^2, M = 4)"),
+            Design.MORRIS: (n >= 2 and exp.num_levels % 2 == 0, "at least 2 samples and an even num_levels"),
+            Design.SOBOL: (n >= 2 and n & (n - 1) == 0, "samples a power of 2 (2, 4, ..., 512, 1024 ...)")}  # fmt: skip
     fits, minimum = need.get(exp.design, (True, ""))
     if not fits:
-        raise ParameterError(f"{where}: design {exp.design!r} with samples = {n} (num_levels = {exp.num_levels}): "
+        raise ParameterError(f"{where}: design '{exp.design}' with samples = {n} (num_levels = {exp.num_levels}): "
                              f"{exp.design} needs {minimum}")  # fmt: skip
     if exp.groups and len(exp.factors) < 2:
         raise ParameterError(f"{where} [groups]: give at least two groups (one group has no index to compare)")
     if exp.runs > MAX_RUNS:
-        raise ParameterError(f"{where}: design {exp.design!r} with samples = {n:,} over {len(exp.factors)} "
+        raise ParameterError(f"{where}: design '{exp.design}' with samples = {n:,} over {len(exp.factors)} "
                              f"parameters and {exp.replications:,} replication(s) is {exp.runs:,} runs; at most "
                              f"{MAX_RUNS:,} are allowed")  # fmt: skip
     if exp.model in KLAD_MODELS:
@@ -234,12 +257,12 @@ def corners(varied: dict[str, list], names: tuple[str, ...]) -> list[dict[str, A
     return [dict(zip(ends, corner, strict=True)) for corner in itertools.product(*ends.values())]
 
 
-def check_groups(where: str, table: Any, varied: dict, design: str) -> dict[str, str]:
+def check_groups(where: str, table: Any, varied: dict, design: Design) -> dict[str, str]:
     """``[groups]`` (group -> parameter names) as parameter -> group; every varied parameter in one group."""
     if not table:
         return {}
-    if design != "sobol":
-        raise ParameterError(f"{where} [groups]: groups work with design 'sobol' only, not {design!r}")
+    if design != Design.SOBOL:
+        raise ParameterError(f"{where} [groups]: groups work with design 'sobol' only, not '{design}'")
     if not isinstance(table, dict):
         raise ParameterError(f"{where}: 'groups' must be a table of group = [parameter names]")
     groups = {}
@@ -258,7 +281,7 @@ def check_groups(where: str, table: Any, varied: dict, design: str) -> dict[str,
     return groups
 
 
-def _check_varied(where: str, name: str, spec: Any, design: str, kind: str | None) -> list:
+def _check_varied(where: str, name: str, spec: Any, design: Design, kind: str | None) -> list:
     """A varied parameter's bounds (or a grid's levels), as finite numbers with low < high.
 
     For the klad market (``kind`` given), the parameter must be a numeric one
@@ -274,7 +297,7 @@ def _check_varied(where: str, name: str, spec: Any, design: str, kind: str | Non
         if p.type not in (int, float):
             raise ParameterError(f"{where}: '{name}' is {p.allowed()}, not a number: it cannot be varied (set it in "
                                  "[fixed], or sweep scenarios with klad compare)")  # fmt: skip
-    grid = design == "grid"
+    grid = design == Design.GRID
     numbers = isinstance(spec, list) and all(
         isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in spec)  # fmt: skip
     if not numbers or (len(spec) != 2 or not spec[0] < spec[1] if not grid else len(set(spec)) < 2):
@@ -314,15 +337,15 @@ def design_matrix(exp: Experiment) -> np.ndarray:
     from SALib.sample import fast_sampler, latin, morris, sobol
 
     problem, n = exp.problem, exp.samples
-    if exp.design == "sobol":
+    if exp.design == Design.SOBOL:
         return sobol.sample(problem, n, calc_second_order=exp.second_order, seed=exp.seed)
-    if exp.design == "morris":
+    if exp.design == Design.MORRIS:
         return morris.sample(problem, n, num_levels=exp.num_levels, seed=exp.seed)
-    if exp.design == "fast":
+    if exp.design == Design.FAST:
         return fast_sampler.sample(problem, n, seed=exp.seed)
-    if exp.design == "latin":
+    if exp.design == Design.LATIN:
         return latin.sample(problem, n, seed=exp.seed)
-    if exp.design == POINTS:
+    if exp.design == Design.POINTS:
         return np.array(exp.points, dtype=float).reshape(len(exp.points), len(exp.varied))
     return np.array(list(itertools.product(*exp.varied.values())), dtype=float)
 

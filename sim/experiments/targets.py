@@ -24,7 +24,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -36,6 +36,9 @@ from sim.io.config import Scenario, read_file
 from sim.io.schema import Schema, choice, number, of, text, whole
 from sim.params import REGISTRY, UNCERTAINTY, ParameterError, shown
 from sim.timeline import CloseShops
+
+if TYPE_CHECKING:
+    from sim.experiments.sweep import Design
 
 ROLES = ("fit", "pattern")
 
@@ -501,7 +504,7 @@ def run_statistics(
     fixed: dict[str, Any],
     varied: dict[str, list[float]],
     *,
-    design: str,
+    design: Design,
     samples: int,
     reps: int,
     days: int,
@@ -528,12 +531,12 @@ def run_statistics(
     ``model`` is another sweep model entry point that returns every statistic
     (a toy with known parameters, to test the calibration).
     """
-    from sim.experiments.sweep import Experiment, sweep_runs
+    from sim.experiments.sweep import Design, Experiment, sweep_runs
 
     fixed = {k: v for k, v in fixed.items() if k != "scenario_name" and k not in varied}
     run = TargetRun(tuple(horizons) if horizons else None, int(window) if window else None)
     points = [list(map(float, point)) for point in points or []]
-    count = {"grid": math.prod(len(v) for v in varied.values()), "points": len(points)}.get(design, samples)
+    count = {Design.GRID: math.prod(len(v) for v in varied.values()), Design.POINTS: len(points)}.get(design, samples)
     total = count * reps
     exp = Experiment(
         name="statistics", model=model, design=design, samples=samples, replications=reps, days=days,
@@ -591,7 +594,9 @@ def replicate(
     calibration's) adds each target's median over the accepted runs.
     """
     point = {"policy_start_day": [params["policy_start_day"]]}  # a grid of one point
-    check = run_statistics(params, point, design="grid", samples=1, horizons=horizons, **how)
+    from sim.experiments.sweep import Design
+
+    check = run_statistics(params, point, design=Design.GRID, samples=1, horizons=horizons, **how)
     table = fit_table(check[check["status"] == "ok"], targets, runs, horizons)
     table["passed"] &= bool((check["status"] == "ok").all())
     return check, table

@@ -41,6 +41,7 @@ import pandas as pd
 
 from sim.experiments.execute import IN_PROCESS, Execution
 from sim.experiments.hypotheses import Hypothesis, judge_hypotheses
+from sim.experiments.sweep import Design
 from sim.io import schema
 from sim.io.config import Scenario, load_scenario, read_file, scenario_of
 from sim.io.schema import MAX_SEED, Schema, choice, of, text, whole
@@ -264,7 +265,7 @@ def check_worlds(
     names = worlds.names
     bounds = worlds.bounds(table)
     horizons = targets.horizons
-    runs = run_statistics(params, {n: list(bounds[n]) for n in names}, design="points", samples=len(table),
+    runs = run_statistics(params, {n: list(bounds[n]) for n in names}, design=Design.POINTS, samples=len(table),
                           reps=1, days=horizons[-1], seed=worlds.seed, out=out, execution=execution, resume=resume,
                           horizons=horizons, window=min(targets.window, horizons[0] // 2),
                           points=table[names].to_numpy(dtype=float).tolist())  # fmt: skip
