@@ -26,7 +26,6 @@ from sim.params_fields import ParamFields
 
 LEVER = "lever"
 UNCERTAINTY = "uncertainty"
-STRUCTURAL = "structural"
 
 
 class ParameterError(ValueError):

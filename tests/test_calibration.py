@@ -1,6 +1,9 @@
 """Targets, run statistics and the ABC calibration, down to recovering known parameters."""
 
+import dataclasses
+import json
 import math
+import pickle
 import re
 from pathlib import Path
 
@@ -8,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sim.experiments import sweep
 from sim.experiments.calibration import (
     TOY_PARAMETERS,
     CalibrationPlan,
@@ -23,10 +27,12 @@ from sim.experiments.calibration import (
     wave_sizes,
 )
 from sim.experiments.execute import Execution
+from sim.experiments.sweep import Design, Experiment, design_matrix, run_chunk
 from sim.experiments.targets import (
     SHOCK_STATISTICS,
     STATISTICS,
     Target,
+    TargetRun,
     blocked_days,
     close_largest_shops,
     courier_conviction_hazard,
@@ -42,6 +48,7 @@ from sim.experiments.targets import (
     simulate,
     stashes_per_batch,
 )
+from sim.io.provenance import fingerprint
 from sim.model.market import KladMarket
 from sim.params import ParameterError
 from sim.reporting.calibration import write_calibration
@@ -106,14 +113,14 @@ def test_closing_the_largest_shops_closes_three_in_ten_largest_first(small_param
 
 
 def test_simulate_takes_every_statistic_at_each_horizon_and_the_experiment_leaves_the_run_alone(small_params):
-    out = simulate({**small_params, "target_horizons": [60, 120], "target_window": 30}, 1, days=120)
+    out = simulate(small_params, 1, days=120, run=TargetRun(horizons=(60, 120), window=30))
     names = {*STATISTICS, *SHOCK_STATISTICS}
     assert set(out) == names | {horizon_column(n, h) for n in names for h in (60, 120)}
     assert out["price_per_gram"] == out[horizon_column("price_per_gram", 120)] > 0
-    alone = simulate({**small_params, "target_window": 30}, 1, days=120)  # no experiment at day 60
+    alone = simulate(small_params, 1, days=120, run=TargetRun(window=30))  # no experiment at day 60
     assert all(alone[n] == out[n] or (math.isnan(alone[n]) and math.isnan(out[n])) for n in STATISTICS)
     with pytest.raises(ValueError, match="last target horizon"):
-        simulate({**small_params, "target_horizons": [60, 100]}, 1, days=120)
+        simulate(small_params, 1, days=120, run=TargetRun(horizons=(60, 100)))
 
 
 # ------------------------------------------------------------ targets file
@@ -239,6 +246,40 @@ def test_a_sweep_runs_an_explicit_list_of_points_with_seeds_fixed_by_run_index(t
     first = run_statistics({}, varied, design="points", samples=1, points=points[:1], out=tmp_path / "b", **how)
     assert first["seed"].iloc[0] == runs["seed"].iloc[0]
     assert first["national_volume_t"].iloc[0] == runs["national_volume_t"].iloc[0]
+
+
+def test_a_method_is_taken_as_its_word_refused_in_one_line_and_fingerprinted_as_its_word(tmp_path):
+    from sim.experiments.calibration import Method, _check_method
+
+    assert _check_method(CalibrationPlan(tmp_path / "t.toml", method="rejection")) is Method.REJECTION
+    refused = r"^calibration: method 'magic' is unknown; allowed are emulator, rejection$"
+    with pytest.raises(ParameterError, match=refused):
+        _check_method(CalibrationPlan(tmp_path / "t.toml", method="magic"))
+    assert fingerprint(method=Method.EMULATOR) == fingerprint(method="emulator")
+    assert json.dumps(fingerprint(method=Method.EMULATOR)) == json.dumps(fingerprint(method="emulator"))
+
+
+def test_a_statistics_run_gets_its_options_beside_its_parameters_and_keeps_its_fingerprint(monkeypatch):
+    seen = []
+
+    def model(params, seed, days=0, run=None):
+        seen.append((params, run))
+        return toy_statistics(params, seed, days)
+
+    monkeypatch.setattr(sweep, "_entry_point", lambda spec, where="": model)
+    varied = {"order_rate": [0.1, 0.4], "buyer_detection": [0.0002, 0.002], "courier_detection": [3e-5, 4e-4]}
+    exp = Experiment(name="statistics", model="sim.experiments.calibration:toy_statistics", design=Design.POINTS,
+                     samples=1, replications=1, days=120, outputs=["national_volume_t"], seed=3, varied=varied,
+                     kinds=dict.fromkeys(varied, "uncertainty"), fixed={"n_buyers": 500},
+                     points=[[0.2, 0.001, 1e-4]], run=TargetRun(horizons=(60, 120), window=30))  # fmt: skip
+    exp = pickle.loads(pickle.dumps(exp))  # as a worker process gets it
+    assert run_chunk(exp, design_matrix(exp), [0])["status"].tolist() == ["ok"]
+    [(params, run)] = seen
+    assert run == TargetRun(horizons=(60, 120), window=30) and set(params) == {"n_buyers", *varied}
+    # Fingerprinted as when the options travelled among the fixed values, so such a sweep still resumes.
+    old = dataclasses.replace(exp, run=None, fixed={"n_buyers": 500, "target_horizons": [60, 120], "target_window": 30})
+    assert exp.fingerprint() == old.fingerprint()
+    assert dataclasses.replace(exp, run=None).fingerprint() != exp.fingerprint()
 
 
 #: A known point of the toy model and its priors (those of the shipped targets file).

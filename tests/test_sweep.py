@@ -1,6 +1,8 @@
 """Sweeps: SALib designs and indices, resume after SIGKILL, Dask, bad experiment files."""
 
 import contextlib
+import dataclasses
+import json
 import os
 import re
 import signal
@@ -15,7 +17,16 @@ import pytest
 
 from sim.experiments.execute import Execution
 from sim.experiments.sensitivity import indices
-from sim.experiments.sweep import SweepPlan, SweepResult, design_matrix, load_experiment, run_seed, run_sweep
+from sim.experiments.sweep import (
+    Design,
+    SweepPlan,
+    SweepResult,
+    design_matrix,
+    load_experiment,
+    run_seed,
+    run_sweep,
+)
+from sim.io.provenance import fingerprint
 from sim.params import ParameterError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -338,6 +349,17 @@ x1 = [-3.14, 3.14]
 x2 = [-3.14, 3.14]
 x3 = [-3.14, 3.14]
 """
+
+
+def test_a_design_is_read_as_a_design_and_fingerprinted_as_its_word(tmp_path):
+    exp = load_experiment(write(tmp_path, ISHIGAMI_SMALL.format(design="morris", samples=4)))
+    assert exp.design is Design.MORRIS and exp.design == "morris" and f"{exp.design}" == "morris"
+    assert dataclasses.replace(exp, design="morris").design is Design.MORRIS  # a program may give the word
+    assert exp.fingerprint()["design"] == "morris"
+    # Results on disk were fingerprinted with the word: the member writes the same JSON.
+    assert json.dumps(fingerprint(design=Design.MORRIS, d={Design.SOBOL: [Design.GRID]})) == json.dumps(
+        fingerprint(design="morris", d={"sobol": ["grid"]})
+    )
 
 
 def linked_figures(report: str) -> list[str]:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from sim import __version__
 from sim.app.interrupts import caused_by_interrupt
+from sim.experiments.calibration import METHODS, Method
 from sim.experiments.execute import Execution, scheduler_warning
 from sim.experiments.scenarios import RunPlan, prepare_comparison, prepare_run
 from sim.io.config import Scenario, load_scenario
@@ -220,13 +221,14 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         jointly, why = names, f"an uncertainty of the worlds in {args.worlds}"
     execution = _execution(args)
     workers = execution.workers
-    compare = args.compare and args.method == "emulator"
+    method = Method(args.method)  # one of the parser's choices
+    compare = args.compare and method == Method.EMULATOR
     runs = args.budget * (2 if compare else 1) + args.ppc_runs + args.check_reps
     days = args.days or load_targets(args.targets).horizons[0]
     scenario = load_scenario(args.scenario)
     minutes = seconds_per_run(days, scenario.params.n_buyers) * runs / workers / 60
     where = f"on the Dask cluster at {args.scheduler}" if args.scheduler else f"on {workers} local processes"
-    if args.method == "emulator":
+    if method == Method.EMULATOR:
         from sim.experiments.calibration import fit_seconds, wave_sizes
 
         targets = load_targets(args.targets)
@@ -236,24 +238,24 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
           "on this project's 2-core machine (1 worker per core, unloaded)", flush=True)  # fmt: skip
     with claimed(out):
         plan = CalibrationPlan(
-            args.targets, method=args.method, budget=args.budget, waves=args.waves, share=args.accept,
+            args.targets, method=method, budget=args.budget, waves=args.waves, share=args.accept,
             posterior_size=args.posterior_size, ppc_runs=args.ppc_runs, check_reps=args.check_reps, days=args.days,
             seed=args.seed, out=out, resume=args.resume, compare=compare, jointly=tuple(jointly or ()),
             jointly_why=why,
         )  # fmt: skip
         result = calibrate(scenario, plan, execution)
         write_calibration(result, out)
-    print("\n".join(calibration_summary(result, args.method, args.ppc_runs, args.check_reps)))
+    print("\n".join(calibration_summary(result, method, args.ppc_runs, args.check_reps)))
     print(f"\nresults: {out}/ (posterior.csv, fitted.toml, report.md, runs.parquet, ppc.csv, fit.csv, figures/, "
           "manifest.json)")  # fmt: skip
     return 0
 
 
-def calibration_summary(result, method: str, ppc_runs: int, check_reps: int) -> list[str]:
+def calibration_summary(result, method: Method, ppc_runs: int, check_reps: int) -> list[str]:
     """What ``klad calibrate`` prints at the end: the posterior, the predictive check and the fit, each a table."""
     from sim.reporting.calibration import param_unit
 
-    how = (f"{int(result.runs['accepted'].sum())} of {len(result.runs)} runs accepted" if method == "rejection"
+    how = (f"{int(result.runs['accepted'].sum())} of {len(result.runs)} runs accepted" if method == Method.REJECTION
            else f"{len(result.sample)} draws; {len(result.runs)} runs in {len(result.waves)} waves")  # fmt: skip
     lines = [
         f"\nposterior ({method}: {how}):",
@@ -557,8 +559,8 @@ def _add_calibrate(sub: Commands) -> None:
     calibrate = sub.add_parser("calibrate", help="fit uncertain parameters to the empirical targets (ABC)")
     calibrate.add_argument(
         "--method",
-        choices=("emulator", "rejection"),
-        default="emulator",
+        choices=METHODS,
+        default=Method.EMULATOR.value,
         help="emulator: Gaussian-process emulator in waves (default); rejection: rejection ABC",
     )
     calibrate.add_argument("--budget", type=_whole("--budget", 10), default=300, help="runs (default 300)")

@@ -42,7 +42,8 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -51,11 +52,12 @@ import pandas as pd
 
 from sim.experiments.execute import IN_PROCESS, Execution
 from sim.experiments.replications import check_memory
-from sim.experiments.sweep import CORNER_PARAMS, POINTS, corners
+from sim.experiments.sweep import CORNER_PARAMS, Design, corners
 from sim.experiments.targets import (
     SHOCK_AFTER,
     STATISTICS_MODEL,
     Target,
+    TargetRun,
     Targets,
     load_targets,
     replicate,
@@ -67,7 +69,22 @@ from sim.io.files import claimed
 from sim.io.provenance import fingerprint, keep_fingerprint, now
 from sim.params import REGISTRY, ParameterError
 
-METHODS = ("emulator", "rejection")
+
+class Method(StrEnum):
+    """How a calibration finds its posterior; each is the word ``klad calibrate --method`` takes.
+
+    ``emulator``: Gaussian-process emulators of the statistics, fitted in
+    waves (``history_match``); ``rejection``: rejection ABC on one Latin
+    hypercube (``abc``). Being strings, the members print and serialise as
+    these words (in fingerprints and manifests too).
+    """
+
+    EMULATOR = "emulator"
+    REJECTION = "rejection"
+
+
+#: The methods' words, as ``klad calibrate --method`` and a ``CalibrationPlan`` take them.
+METHODS = tuple(m.value for m in Method)
 #: Share of the budget kept as the posterior sample by rejection.
 ACCEPT = 0.1
 #: Quantiles of the reported interval.
@@ -96,7 +113,7 @@ _WAVE, _GP, _CANDIDATES, _RESAMPLE, _POSTERIOR, _PPC = range(1, 7)
 class Calibration:
     """What a calibration produced."""
 
-    method: str  # "emulator" or "rejection"
+    method: Method
     posterior: pd.DataFrame  # one row per fitted parameter: prior bounds, mean, median, q05, q95, width ratio
     sample: pd.DataFrame  # the posterior sample: one column per fitted parameter
     fitted: dict[str, float]  # the fitted values (posterior medians, rounded)
@@ -228,7 +245,9 @@ def from_unit(unit: np.ndarray, priors: dict[str, tuple[float, float]], scales: 
 def plain_design(targets: Targets, n: int, seed: int) -> dict[str, Any]:
     """Rejection ABC's design: a Latin hypercube of ``n`` points on the priors' own scales."""
     points = first_wave(targets, n, seed)
-    return {"design": "latin", "samples": n} if points is None else {"design": POINTS, "samples": n, "points": points}
+    if points is None:
+        return {"design": Design.LATIN, "samples": n}
+    return {"design": Design.POINTS, "samples": n, "points": points}
 
 
 def first_wave(targets: Targets, n: int, seed: int) -> list[list[float]] | None:
@@ -490,7 +509,7 @@ class CalibrationPlan:
     """
 
     targets: str | Path
-    method: str = "emulator"
+    method: Method = Method.EMULATOR  # its word is taken too
     budget: int = 300
     waves: int = WAVES
     share: float = ACCEPT
@@ -529,7 +548,7 @@ def calibrate(
     writes the results beside them.)
     """
     plan = plan or CalibrationPlan(**settings)
-    _check_method(plan)
+    plan = replace(plan, method=_check_method(plan))
     started = now()
     targets = _targets_to_fit(plan)
     scenario = scenario_of(scenario)
@@ -540,13 +559,13 @@ def calibrate(
     check_memory(cities, run.days + SHOCK_AFTER, execution, plan.budget, scenario.where)  # before anything is written
     with claimed(out):
         keep_fingerprint(out, mark, resume=plan.resume, begun=any(out.glob("**/chunks/*.parquet")), work="calibration")
-        found = _by_rejection(run, targets, plan, out) if plan.method == "rejection" else \
+        found = _by_rejection(run, targets, plan, out) if plan.method == Method.REJECTION else \
             _by_emulator(run, targets, plan, out)  # fmt: skip
         ppc_runs = _predictive_runs(run, found.sample, plan, out)
         fitted = {row.parameter: round_fitted(row.median, row.parameter) for row in found.posterior.itertuples()}
         check, table = _check_fitted(run, targets, fitted, ppc_runs, plan, out)
         comparison = None
-        if plan.compare and plan.method == "emulator":
+        if plan.compare and plan.method == Method.EMULATOR:
             comparison = _against_rejection(run, targets, found.posterior, plan, out)
     info = _info(plan, run, scenario, found, comparison is not None)
     return Calibration(plan.method, found.posterior, found.sample, fitted, table, found.runs, found.waves,
@@ -554,14 +573,16 @@ def calibrate(
                        info, started)  # fmt: skip
 
 
-def _check_method(plan: CalibrationPlan) -> None:
-    """Refuse an unknown method, or more waves than the budget can fill with three runs each."""
-    method, budget, waves = plan.method, plan.budget, plan.waves
-    if method not in METHODS:
-        raise ParameterError(f"calibration: method {method!r} is unknown; allowed are {', '.join(METHODS)}")
-    if method == "emulator" and not 1 <= waves <= budget // 3:
+def _check_method(plan: CalibrationPlan) -> Method:
+    """The plan's method; an unknown one, or more waves than the budget can fill with three runs each, is refused."""
+    budget, waves = plan.budget, plan.waves
+    if plan.method not in METHODS:
+        raise ParameterError(f"calibration: method {plan.method!r} is unknown; allowed are {', '.join(METHODS)}")
+    method = Method(plan.method)
+    if method == Method.EMULATOR and not 1 <= waves <= budget // 3:
         raise ParameterError(f"calibration: {waves} waves of a budget of {budget} runs: give 1 to {budget // 3} "
                              "waves (at least 3 runs each)")  # fmt: skip
+    return method
 
 
 def _targets_to_fit(plan: CalibrationPlan) -> Targets:
@@ -611,8 +632,8 @@ def _fingerprint(run: _Runs, targets: Targets, plan: CalibrationPlan) -> dict[st
     scales = {n: targets.fit_scales.get(n, "linear") for n in run.varied}
     method = plan.method
     return fingerprint(scenario=run.params, priors=run.varied, scales=scales, targets=ranges, method=method,
-                       budget=plan.budget, waves=plan.waves if method == "emulator" else None,
-                       share=plan.share if method == "rejection" else None, posterior_size=plan.posterior_size,
+                       budget=plan.budget, waves=plan.waves if method == Method.EMULATOR else None,
+                       share=plan.share if method == Method.REJECTION else None, posterior_size=plan.posterior_size,
                        ppc_runs=plan.ppc_runs, days=run.days, window=run.window, seed=plan.seed,
                        check_reps=plan.check_reps, model=plan.model)  # fmt: skip
 
@@ -645,8 +666,9 @@ def _by_emulator(run: _Runs, targets: Targets, plan: CalibrationPlan, out: Path)
     seed = plan.seed
 
     def run_wave(k: int, points: list[list[float]] | None, n: int) -> pd.DataFrame:
-        design = {"design": "latin", "samples": n} if points is None else {"design": POINTS, "samples": n,
-                                                                           "points": points}  # fmt: skip
+        design: dict[str, Any] = {"design": Design.LATIN, "samples": n}
+        if points is not None:
+            design = {"design": Design.POINTS, "samples": n, "points": points}
         return run(out / "runs" / f"wave_{k + 1}", derived_seed(seed, _WAVE, k), **design)
 
     found = history_match(targets, plan.budget, plan.waves, seed, run_wave)
@@ -661,7 +683,7 @@ def _predictive_runs(run: _Runs, sample: pd.DataFrame, plan: CalibrationPlan, ou
     """The posterior predictive check's runs: one at each of ``ppc_runs`` draws of the posterior sample."""
     rng = np.random.default_rng(derived_seed(plan.seed, _PPC))
     at = sample.iloc[rng.choice(len(sample), plan.ppc_runs, replace=len(sample) < plan.ppc_runs)]
-    return run(out / "ppc", derived_seed(plan.seed, _PPC), design=POINTS, samples=plan.ppc_runs,
+    return run(out / "ppc", derived_seed(plan.seed, _PPC), design=Design.POINTS, samples=plan.ppc_runs,
                points=at.to_numpy(dtype=float).tolist())  # fmt: skip
 
 
@@ -690,14 +712,14 @@ def _info(plan: CalibrationPlan, run: _Runs, scenario: Scenario, found: _Found, 
         "method": method, "targets": str(plan.targets), "scenario": scenario.where, "budget": budget,
         "days": run.days, "window": run.window,
         "seed": seed, "waves": len(found.waves), "posterior_size": len(found.sample), "ppc_runs": plan.ppc_runs,
-        "accept_share": plan.share, "accepted": int(runs["accepted"].sum()) if method == "rejection" else None,
+        "accept_share": plan.share, "accepted": int(runs["accepted"].sum()) if method == Method.REJECTION else None,
         "failed": int((runs["status"] != "ok").sum()), "check_replications": plan.check_reps, "check_seed": seed + 1,
-        "candidates": candidate_count(wave_sizes(budget, plan.waves)) if method == "emulator" else None,
+        "candidates": candidate_count(wave_sizes(budget, plan.waves)) if method == Method.EMULATOR else None,
         "prior_share": PRIOR_SHARE, "compared_with_rejection": compared, "workers": execution.workers,
         "scheduler": execution.scheduler, "model": plan.model,
         "run_seeds": "run j of wave k (from 0) uses sim.experiments.sweep.run_seed(derived_seed(seed, 1, k), j); "
         "posterior predictive runs derived_seed(seed, 6); rejection runs seed; the check runs seed + 1"
-        if method == "emulator" else "run j uses sim.experiments.sweep.run_seed(seed, j); posterior predictive "
+        if method == Method.EMULATOR else "run j uses sim.experiments.sweep.run_seed(seed, j); posterior predictive "
         "runs derived_seed(seed, 6); the check runs use seed + 1",
     }  # fmt: skip
 
@@ -708,13 +730,14 @@ TOY_PARAMETERS = ("order_rate", "buyer_detection", "courier_detection")
 TOY_NOISE = 0.1
 
 
-def toy_statistics(params: dict[str, Any], seed: int, days: int = 0) -> dict[str, float]:
+def toy_statistics(params: dict[str, Any], seed: int, days: int = 0, run: TargetRun | None = None) -> dict[str, float]:
     """A toy model with known parameters, to check the calibration through the same machinery as the market.
 
     Three statistics, log-normal around power laws of the three
     ``TOY_PARAMETERS`` (each statistic led by one parameter, with some
     confounding), with independent noise of ``TOY_NOISE`` on the log scale;
-    the other statistics are NaN. ``days`` is ignored.
+    the other statistics are NaN. ``days`` and ``run`` (when a run of the
+    market would take its statistics) are ignored.
     """
     rng = np.random.default_rng(seed)
     order, buyer, courier = (float(params[name]) for name in TOY_PARAMETERS)

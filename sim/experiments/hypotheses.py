@@ -73,7 +73,7 @@ from sim.experiments.replications import (
     run_one,
     summary_window,
 )
-from sim.experiments.sweep import MAX_RUNS, check_design, check_groups
+from sim.experiments.sweep import MAX_RUNS, Design, check_design, check_groups
 from sim.experiments.verdicts import (
     SETTLED,
     against_margins,
@@ -90,7 +90,7 @@ from sim.io.config import load_scenario, read_file
 from sim.io.provenance import fingerprint, keep_fingerprint, now
 from sim.io.schema import MAX_DAYS, MAX_SEED, Schema, choice, number, of, text, whole
 from sim.model.market import METRICS
-from sim.params import LEVER, REGISTRY, Fault, ParameterError, shown, validate
+from sim.params import LEVER, REGISTRY, UNCERTAINTY, Fault, ParameterError, shown, validate
 
 EXPECTS = ("decrease", "increase", "no_decrease", "no_increase", "above", "below", "greater")
 VERDICTS = ("supported", "not supported", "inconclusive")
@@ -385,7 +385,7 @@ def _load_sensitivity(where: str, base: Path, spec: Any) -> Sensitivity:
     params.pop("scenario_name")
     params.update(params.pop("policy"))  # in force from day 0
     varied, kinds = {}, {}
-    for table, kind in (("uncertainties", "uncertainty"), ("levers", LEVER)):
+    for table, kind in (("uncertainties", UNCERTAINTY), ("levers", LEVER)):
         for name, bounds in spec[table].items():
             key = f"{where} {table} {name}"
             if name not in REGISTRY:
@@ -399,7 +399,7 @@ def _load_sensitivity(where: str, base: Path, spec: Any) -> Sensitivity:
     groups = spec["groups"]
     if len(groups) != 2:
         raise ParameterError(f"{where}: 'groups' must name exactly two groups of varied parameters")
-    check_groups(where, groups, varied, "sobol")
+    check_groups(where, groups, varied, Design.SOBOL)
     expect = spec["expect"]
     wanted = re.fullmatch(r"\s*(\w+)\s*>\s*(\w+)\s*", expect)
     if not wanted or set(wanted.groups()) != set(groups):
@@ -616,7 +616,7 @@ def sensitivity_experiment(h: Hypothesis):
     fixed["policy_start_day"] = 0  # the varied levers act from day 0; outputs are the final window's means
     groups = {name: group for group, names in s.groups.items() for name in names}
     return Experiment(
-        name=f"{h.id} ranking", model=DEFAULT_MODEL, design="sobol", samples=h.settings["samples"], replications=1,
+        name=f"{h.id} ranking", model=DEFAULT_MODEL, design=Design.SOBOL, samples=h.settings["samples"], replications=1,
         days=h.settings["days"], outputs=[s.output], seed=h.seed, varied=s.varied, kinds=s.kinds, fixed=fixed,
         chunk_size=8, groups=groups, window=Window(h.window.days, 0),
     )  # fmt: skip

@@ -15,7 +15,7 @@ matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from sim.experiments.sweep import Experiment, design_matrix  # noqa: E402
+from sim.experiments.sweep import Design, Experiment, design_matrix  # noqa: E402
 
 #: A confidence half-width of a Sobol or FAST index (a share of variance) above this is rough: the report says how
 #: many base samples would bring every one under it. Whether an index ranks its parameter is another question,
@@ -41,7 +41,7 @@ def seed_noise_share(runs: pd.DataFrame, output: str) -> float:
 
 
 #: The designs that give sensitivity indices (the others, ``latin`` and ``grid``, only sample the space).
-INDEX_DESIGNS = ("sobol", "morris", "fast")
+INDEX_DESIGNS = (Design.SOBOL, Design.MORRIS, Design.FAST)
 INDEX_COLUMNS = ["output", "parameter", "index", "value", "conf", "ci_low", "ci_high"]
 
 
@@ -57,7 +57,7 @@ def indices(exp: Experiment, runs: pd.DataFrame) -> pd.DataFrame:
         Y = point_means(exp, runs, output)
         if np.isnan(Y).any():
             continue  # failed runs: no indices for this output
-        if exp.design == "sobol":
+        if exp.design == Design.SOBOL:
             res = sobol.analyze(problem, Y, calc_second_order=exp.second_order, seed=exp.seed)
             for name, s1, s1c, st, stc in zip(exp.factors, res["S1"], res["S1_conf"], res["ST"], res["ST_conf"],
                                              strict=True):  # fmt: skip
@@ -66,12 +66,12 @@ def indices(exp: Experiment, runs: pd.DataFrame) -> pd.DataFrame:
                 for i, j in zip(*np.triu_indices(len(exp.factors), 1), strict=True):
                     pair = f"{exp.factors[i]}*{exp.factors[j]}"
                     rows.append((output, pair, "S2", res["S2"][i, j], res["S2_conf"][i, j]))
-        elif exp.design == "morris":
+        elif exp.design == Design.MORRIS:
             res = morris.analyze(problem, X, Y, num_levels=exp.num_levels, seed=exp.seed)
             for k, name in enumerate(problem["names"]):
                 rows += [(output, name, "mu_star", res["mu_star"][k], res["mu_star_conf"][k]),
                          (output, name, "sigma", res["sigma"][k], float("nan"))]  # fmt: skip
-        elif exp.design == "fast":
+        elif exp.design == Design.FAST:
             res = fast.analyze(problem, Y, seed=exp.seed)
             for k, name in enumerate(problem["names"]):
                 rows += [(output, name, "S1", res["S1"][k], res["S1_conf"][k]),
@@ -122,7 +122,7 @@ def ranking_problems(exp: Experiment, table: pd.DataFrame) -> dict[str, list[str
     other (by ``ST``).
     """
     problems: dict[str, list[str]] = {}
-    if exp.design != "sobol":
+    if exp.design != Design.SOBOL:
         return problems
     for output in exp.outputs:
         found = []
@@ -152,7 +152,7 @@ def convergence(exp: Experiment, runs: pd.DataFrame) -> pd.DataFrame:
     Sobol' design of their own and are analysed as one. Columns: ``output``, ``parameter``, ``index``,
     ``samples``, ``value``, ``conf``.
     """
-    if exp.design != "sobol":
+    if exp.design != Design.SOBOL:
         return pd.DataFrame(columns=["output", "parameter", "index", "samples", "value", "conf"])
     from SALib.analyze import sobol
 

@@ -23,6 +23,7 @@ import re
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,16 +37,36 @@ from sim.io.files import claimed
 from sim.io.provenance import fingerprint, keep_fingerprint, now
 from sim.io.schema import MAX_DAYS, MAX_SEED, Schema, choice, of, text, whole
 from sim.model.metrics import METRICS
-from sim.params import CROSS_RULES, LEVER, REGISTRY, Fault, ParameterError, cut, resolve, shown, validate
+from sim.params import CROSS_RULES, LEVER, REGISTRY, UNCERTAINTY, Fault, ParameterError, cut, resolve, shown, validate
 from sim.timeline import check_events, event_key, event_number, with_event_numbers
 
 if TYPE_CHECKING:
     from sim.experiments.sensitivity import Analysis
+    from sim.experiments.targets import TargetRun
 
-DESIGNS = ("sobol", "morris", "fast", "latin", "grid")
-#: A design given as its list of points (``Experiment.points``), by a program rather than a file: the waves of a
-#: calibration, whose points depend on the runs before them.
-POINTS = "points"
+
+class Design(StrEnum):
+    """How a sweep places its points; each is the word an experiment file gives as its ``design``.
+
+    ``sobol``, ``morris`` and ``fast`` are SALib's samplers for sensitivity
+    indices; ``latin`` (a Latin hypercube) and ``grid`` (every combination of
+    the listed levels) only sample the space. ``points`` is a design given as
+    its list of points (``Experiment.points``), by a program rather than a
+    file: the waves of a calibration, whose points depend on the runs before
+    them. Being strings, the members compare, print and serialise as these
+    words (in fingerprints and manifests too).
+    """
+
+    SOBOL = "sobol"
+    MORRIS = "morris"
+    FAST = "fast"
+    LATIN = "latin"
+    GRID = "grid"
+    POINTS = "points"
+
+
+#: The designs an experiment file may name (all but ``points``), as the words the file gives.
+DESIGNS = tuple(d.value for d in Design if d is not Design.POINTS)
 DEFAULT_MODEL = "sim.experiments.sweep:klad_outputs"
 #: Models that run the klad market: their parameters are the registry's, checked like a scenario's.
 KLAD_MODELS = (DEFAULT_MODEL, "sim.experiments.targets:simulate")
@@ -54,7 +75,7 @@ KLAD_MODELS = (DEFAULT_MODEL, "sim.experiments.targets:simulate")
 MAX_RUNS = 1_000_000
 #: An experiment file: see ``load_experiment`` and docs/experiments.md.
 EXPERIMENT: Schema = {
-    "name": text(None), "model": text(DEFAULT_MODEL), "design": choice(DESIGNS, "sobol"),
+    "name": text(None), "model": text(DEFAULT_MODEL), "design": choice(DESIGNS, Design.SOBOL.value),
     "samples": whole(1, MAX_RUNS, 64), "replications": whole(1, MAX_RUNS, 1), "days": whole(1, MAX_DAYS, 365),
     "outputs": of("names", ["grams_sold"]), "seed": whole(0, MAX_SEED, 0), "chunk_size": whole(1, MAX_RUNS, 16),
     "uncertainties": of("table", {}), "levers": of("table", {}), "fixed": of("table", {}),
@@ -71,7 +92,7 @@ class Experiment:
 
     name: str
     model: str
-    design: str
+    design: Design  # a word of ``Design`` is taken too, and made a ``Design``
     samples: int
     replications: int
     days: int
@@ -86,7 +107,11 @@ class Experiment:
     groups: dict[str, str] = field(default_factory=dict)  # parameter -> group, for Sobol indices of groups
     events: list[dict[str, Any]] = field(default_factory=list)  # timed events (sim.timeline); their numbers can vary
     window: Window | None = None  # the klad model's summary window (None for another model)
-    points: list[list[float]] = field(default_factory=list)  # the points of design ``POINTS``, one list per point
+    points: list[list[float]] = field(default_factory=list)  # design ``points``'s points, one list per point
+    run: TargetRun | None = None  # when a statistics model takes its statistics, given to it beside the parameters
+
+    def __post_init__(self) -> None:
+        self.design = Design(self.design)
 
     @property
     def problem(self) -> dict:
@@ -106,17 +131,22 @@ class Experiment:
     def runs(self) -> int:
         """How many runs the experiment has: its design's points times its replications (without sampling)."""
         n, d = self.samples, len(self.factors)
-        points = {"sobol": n * ((2 * d if self.second_order else d) + 2), "morris": n * (d + 1), "fast": n * d,
-                  "latin": n, "grid": math.prod(len(levels) for levels in self.varied.values()),
-                  POINTS: len(self.points)}  # fmt: skip
+        points = {Design.SOBOL: n * ((2 * d if self.second_order else d) + 2), Design.MORRIS: n * (d + 1),
+                  Design.FAST: n * d, Design.LATIN: n, Design.GRID: math.prod(len(v) for v in self.varied.values()),
+                  Design.POINTS: len(self.points)}  # fmt: skip
         return points[self.design] * self.replications
 
     def fingerprint(self) -> dict[str, Any]:
         """What decides the experiment's runs (``sim.io.provenance.fingerprint``): everything but its name.
 
-        ``points`` only when there are some, so the fingerprints of the other designs are as they were.
+        ``points`` only when there are some, so the fingerprints of the other designs are as they were. A
+        statistics run's options (``run``) are recorded among the fixed values, as ``target_horizons`` and
+        ``target_window``, so a sweep written when they travelled with the parameters still resumes.
         """
-        return fingerprint(**{k: v for k, v in vars(self).items() if k != "name" and (k != "points" or v)})
+        what = {k: v for k, v in vars(self).items() if k not in ("name", "run") and (k != "points" or v)}
+        if self.run is not None:
+            what["fixed"] = {**self.fixed, **self.run.fingerprint()}
+        return fingerprint(**what)
 
 
 def load_experiment(path: str | Path) -> Experiment:
@@ -131,12 +161,12 @@ def load_experiment(path: str | Path) -> Experiment:
     """
     path, data = read_file(path, "experiment", EXPERIMENT)
     where = str(path)
-    model, design = data["model"], data["design"]
+    model, design = data["model"], Design(data["design"])
     if not _MODEL.fullmatch(model):
         raise ParameterError(f"{where}: model = {shown(model)} is invalid: allowed is 'package.module:function'")
     klad = model in KLAD_MODELS
     varied, kinds = {}, {}
-    for table, kind in (("uncertainties", "uncertainty"), ("levers", LEVER)):
+    for table, kind in (("uncertainties", UNCERTAINTY), ("levers", LEVER)):
         for name, spec in data[table].items():
             if name in varied:
                 raise ParameterError(f"{where}: '{name}' is under both [uncertainties] and [levers]")
@@ -190,25 +220,24 @@ def check_design(exp: Experiment, where: str, execution: Execution | None = None
     (the balance of Sobol' points) and, with groups, at least two groups.
     """
     n = exp.samples
-    need = {"fast": (n > 64, "more than 64 samples (SALib's 4 M^2, M = 4)"),
-            "morris": (n >= 2 and exp.num_levels % 2 == 0, "at least 2 samples and an even num_levels"),
-            "sobol": (n >= 2 and n & (n - 1) == 0, "samples a power of 2 (2, 4, ..., 512, 1024 ...)")}  # fmt: skip
+    need = {Design.FAST: (n > 64, "more than 64 samples (SALib's 4 M^2, M = 4)"),
+            Design.MORRIS: (n >= 2 and exp.num_levels % 2 == 0, "at least 2 samples and an even num_levels"),
+            Design.SOBOL: (n >= 2 and n & (n - 1) == 0, "samples a power of 2 (2, 4, ..., 512, 1024 ...)")}  # fmt: skip
     fits, minimum = need.get(exp.design, (True, ""))
     if not fits:
-        raise ParameterError(f"{where}: design {exp.design!r} with samples = {n} (num_levels = {exp.num_levels}): "
+        raise ParameterError(f"{where}: design '{exp.design}' with samples = {n} (num_levels = {exp.num_levels}): "
                              f"{exp.design} needs {minimum}")  # fmt: skip
     if exp.groups and len(exp.factors) < 2:
         raise ParameterError(f"{where} [groups]: give at least two groups (one group has no index to compare)")
     if exp.runs > MAX_RUNS:
-        raise ParameterError(f"{where}: design {exp.design!r} with samples = {n:,} over {len(exp.factors)} "
+        raise ParameterError(f"{where}: design '{exp.design}' with samples = {n:,} over {len(exp.factors)} "
                              f"parameters and {exp.replications:,} replication(s) is {exp.runs:,} runs; at most "
                              f"{MAX_RUNS:,} are allowed")  # fmt: skip
     if exp.model in KLAD_MODELS:
         cities = []
-        fixed = {k: v for k, v in exp.fixed.items() if k not in RUN_OPTIONS}
         for corner in corners(exp.varied, CORNER_PARAMS):
             try:
-                cities.append(resolve({**fixed, **corner}))
+                cities.append(resolve({**exp.fixed, **corner}))
             except ParameterError as exc:
                 at = f"at the corner {corner} of the bounds" if corner else "[fixed]"
                 raise ParameterError(f"{where}: {at}: {exc}") from None
@@ -216,9 +245,6 @@ def check_design(exp: Experiment, where: str, execution: Execution | None = None
             copies = 2 if exp.model == KLAD_MODELS[1] else 1  # the statistics' shop-exit experiment runs on a copy
             check_memory(cities, exp.days, execution, exp.runs, where, copies=copies)
 
-
-#: Keys of ``fixed`` that a klad model reads as options of the run, not as parameters (``targets.simulate``).
-RUN_OPTIONS = frozenset({"target_horizons", "target_window"})
 
 #: Parameters whose worst values a sweep's corners are checked at: those of the cross-parameter rules and the
 #: size of the city (which sets the memory a run needs).
@@ -231,12 +257,12 @@ def corners(varied: dict[str, list], names: tuple[str, ...]) -> list[dict[str, A
     return [dict(zip(ends, corner, strict=True)) for corner in itertools.product(*ends.values())]
 
 
-def check_groups(where: str, table: Any, varied: dict, design: str) -> dict[str, str]:
+def check_groups(where: str, table: Any, varied: dict, design: Design) -> dict[str, str]:
     """``[groups]`` (group -> parameter names) as parameter -> group; every varied parameter in one group."""
     if not table:
         return {}
-    if design != "sobol":
-        raise ParameterError(f"{where} [groups]: groups work with design 'sobol' only, not {design!r}")
+    if design != Design.SOBOL:
+        raise ParameterError(f"{where} [groups]: groups work with design 'sobol' only, not '{design}'")
     if not isinstance(table, dict):
         raise ParameterError(f"{where}: 'groups' must be a table of group = [parameter names]")
     groups = {}
@@ -255,7 +281,7 @@ def check_groups(where: str, table: Any, varied: dict, design: str) -> dict[str,
     return groups
 
 
-def _check_varied(where: str, name: str, spec: Any, design: str, kind: str | None) -> list:
+def _check_varied(where: str, name: str, spec: Any, design: Design, kind: str | None) -> list:
     """A varied parameter's bounds (or a grid's levels), as finite numbers with low < high.
 
     For the klad market (``kind`` given), the parameter must be a numeric one
@@ -271,7 +297,7 @@ def _check_varied(where: str, name: str, spec: Any, design: str, kind: str | Non
         if p.type not in (int, float):
             raise ParameterError(f"{where}: '{name}' is {p.allowed()}, not a number: it cannot be varied (set it in "
                                  "[fixed], or sweep scenarios with klad compare)")  # fmt: skip
-    grid = design == "grid"
+    grid = design == Design.GRID
     numbers = isinstance(spec, list) and all(
         isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in spec)  # fmt: skip
     if not numbers or (len(spec) != 2 or not spec[0] < spec[1] if not grid else len(set(spec)) < 2):
@@ -311,15 +337,15 @@ def design_matrix(exp: Experiment) -> np.ndarray:
     from SALib.sample import fast_sampler, latin, morris, sobol
 
     problem, n = exp.problem, exp.samples
-    if exp.design == "sobol":
+    if exp.design == Design.SOBOL:
         return sobol.sample(problem, n, calc_second_order=exp.second_order, seed=exp.seed)
-    if exp.design == "morris":
+    if exp.design == Design.MORRIS:
         return morris.sample(problem, n, num_levels=exp.num_levels, seed=exp.seed)
-    if exp.design == "fast":
+    if exp.design == Design.FAST:
         return fast_sampler.sample(problem, n, seed=exp.seed)
-    if exp.design == "latin":
+    if exp.design == Design.LATIN:
         return latin.sample(problem, n, seed=exp.seed)
-    if exp.design == POINTS:
+    if exp.design == Design.POINTS:
         return np.array(exp.points, dtype=float).reshape(len(exp.points), len(exp.varied))
     return np.array(list(itertools.product(*exp.varied.values())), dtype=float)
 
@@ -383,6 +409,7 @@ def ishigami(params: dict[str, Any], seed: int, days: int = 0) -> dict[str, floa
 def run_chunk(exp: Experiment, rows: np.ndarray, runs: list[int]) -> pd.DataFrame:
     """Run some runs of the experiment; a run that raises is recorded as failed with its error."""
     model = _entry_point(exp.model)
+    options = {"run": exp.run} if exp.run is not None else {}  # a statistics model's options, apart from params
     records = []
     for run in runs:
         point, rep = divmod(run, exp.replications)
@@ -390,7 +417,7 @@ def run_chunk(exp: Experiment, rows: np.ndarray, runs: list[int]) -> pd.DataFram
         seed = run_seed(exp.seed, run)
         record = {"run": run, "point": point, "rep": rep, "seed": seed, **point_values(exp, rows[point])}
         try:
-            out = model(params, seed, days=exp.days)
+            out = model(params, seed, days=exp.days, **options)
             record.update({o: float(out[o]) for o in exp.outputs})
             record.update(status="ok", error="")
         except (Exception, SystemExit) as exc:  # noqa: BLE001 - a failed run (even one that exits) is data

@@ -24,7 +24,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -34,8 +34,11 @@ from sim.experiments.replications import mean_ci
 from sim.io import schema
 from sim.io.config import Scenario, read_file
 from sim.io.schema import Schema, choice, number, of, text, whole
-from sim.params import REGISTRY, ParameterError, shown
+from sim.params import REGISTRY, UNCERTAINTY, ParameterError, shown
 from sim.timeline import CloseShops
+
+if TYPE_CHECKING:
+    from sim.experiments.sweep import Design
 
 ROLES = ("fit", "pattern")
 
@@ -235,22 +238,44 @@ def shock_statistics(model, daily: pd.DataFrame) -> dict[str, float]:
     return {name: compute(daily, after) for name, compute in SHOCK_STATISTICS.items()}
 
 
-def simulate(params: dict[str, Any], seed: int, days: int = 730) -> dict[str, float]:
+@dataclass(frozen=True)
+class TargetRun:
+    """When a statistics run (``simulate``) takes its statistics; the options of the run, beside its parameters.
+
+    ``horizons``: the days at which statistics are taken (the last must be the
+    run's last day; None: the last day only). ``window``: the days of each
+    window (None: ``target_window`` at each horizon).
+    """
+
+    horizons: tuple[int, ...] | None = None
+    window: int | None = None
+
+    def fingerprint(self) -> dict[str, Any]:
+        """The options as a sweep's fingerprint records them among its fixed values (``Experiment.fingerprint``)."""
+        mark: dict[str, Any] = {}
+        if self.horizons:
+            mark["target_horizons"] = list(self.horizons)
+        if self.window:
+            mark["target_window"] = int(self.window)
+        return mark
+
+
+def simulate(params: dict[str, Any], seed: int, days: int = 730, run: TargetRun | None = None) -> dict[str, float]:
     """Run the model and return every statistic a target can name (a sweep model entry point).
 
-    The run lasts ``days``. ``params`` may carry ``target_horizons`` (days at
-    which statistics are taken; default: the last day) and ``target_window``
-    (days of each window; default ``target_window``). At each horizon the
-    window statistics are computed over the days that end there and the
-    shop-exit experiment is run on a copy of the market (``shock_statistics``).
-    Returns the statistics at the run's end by name, and at every horizon as
-    ``horizon_column(name, day)``.
+    The run lasts ``days``; ``run`` says at which days and over which windows
+    the statistics are taken (default: at the last day, over
+    ``target_window``). At each horizon the window statistics are computed
+    over the days that end there and the shop-exit experiment is run on a copy
+    of the market (``shock_statistics``). Returns the statistics at the run's
+    end by name, and at every horizon as ``horizon_column(name, day)``.
     """
     from sim.model.market import KladMarket
 
+    run = run or TargetRun()
     params = {k: _typed(k, v) for k, v in params.items() if k != "scenario_name"}
-    horizons = sorted(int(h) for h in params.pop("target_horizons", None) or [days])
-    window_days = params.pop("target_window", None)
+    horizons = sorted(int(h) for h in run.horizons or [days])
+    window_days = run.window
     if horizons[-1] != days:
         raise ValueError(f"the last target horizon ({horizons[-1]}) must be the run's last day ({days})")
     scenario = Scenario.of(params)  # checked once, here; the model takes it as it is
@@ -456,7 +481,7 @@ def _check_fit(path: Path, fit: dict) -> tuple[dict[str, tuple[float, float]], d
         if name not in REGISTRY:
             raise ParameterError(f"{where}: unknown parameter {shown(name)} (see `klad params`)")
         p = REGISTRY[name]
-        if p.kind != "uncertainty" or p.type not in (int, float):
+        if p.kind != UNCERTAINTY or p.type not in (int, float):
             raise ParameterError(f"{where}: only numeric uncertainties can be fitted; '{name}' is a {p.kind}")
         spec = schema.check(spec, FIT, where)
         if spec["prior"] is None:
@@ -479,7 +504,7 @@ def run_statistics(
     fixed: dict[str, Any],
     varied: dict[str, list[float]],
     *,
-    design: str,
+    design: Design,
     samples: int,
     reps: int,
     days: int,
@@ -506,20 +531,18 @@ def run_statistics(
     ``model`` is another sweep model entry point that returns every statistic
     (a toy with known parameters, to test the calibration).
     """
-    from sim.experiments.sweep import Experiment, sweep_runs
+    from sim.experiments.sweep import Design, Experiment, sweep_runs
 
     fixed = {k: v for k, v in fixed.items() if k != "scenario_name" and k not in varied}
-    if horizons:
-        fixed["target_horizons"] = list(horizons)
-    if window:
-        fixed["target_window"] = int(window)
+    run = TargetRun(tuple(horizons) if horizons else None, int(window) if window else None)
     points = [list(map(float, point)) for point in points or []]
-    count = {"grid": math.prod(len(v) for v in varied.values()), "points": len(points)}.get(design, samples)
+    count = {Design.GRID: math.prod(len(v) for v in varied.values()), Design.POINTS: len(points)}.get(design, samples)
     total = count * reps
     exp = Experiment(
         name="statistics", model=model, design=design, samples=samples, replications=reps, days=days,
-        outputs=output_names(horizons), seed=seed, varied=varied, kinds=dict.fromkeys(varied, "uncertainty"),
+        outputs=output_names(horizons), seed=seed, varied=varied, kinds=dict.fromkeys(varied, UNCERTAINTY),
         fixed=fixed, chunk_size=max(1, min(16, total // (4 * max(1, execution.workers)))), points=points,
+        run=run if run.horizons or run.window else None,
     )  # fmt: skip
     return sweep_runs(exp, out, execution=execution, resume=resume)
 
@@ -571,7 +594,9 @@ def replicate(
     calibration's) adds each target's median over the accepted runs.
     """
     point = {"policy_start_day": [params["policy_start_day"]]}  # a grid of one point
-    check = run_statistics(params, point, design="grid", samples=1, horizons=horizons, **how)
+    from sim.experiments.sweep import Design
+
+    check = run_statistics(params, point, design=Design.GRID, samples=1, horizons=horizons, **how)
     table = fit_table(check[check["status"] == "ok"], targets, runs, horizons)
     table["passed"] &= bool((check["status"] == "ok").all())
     return check, table

@@ -41,10 +41,11 @@ import pandas as pd
 
 from sim.experiments.execute import IN_PROCESS, Execution
 from sim.experiments.hypotheses import Hypothesis, judge_hypotheses
+from sim.experiments.sweep import Design
 from sim.io import schema
 from sim.io.config import Scenario, load_scenario, read_file, scenario_of
 from sim.io.schema import MAX_SEED, Schema, choice, of, text, whole
-from sim.params import REGISTRY, ParameterError, shown
+from sim.params import REGISTRY, UNCERTAINTY, ParameterError, shown
 
 if TYPE_CHECKING:
     from sim.experiments.emulate import EffectReport
@@ -55,7 +56,8 @@ WORLDS: Schema = {
     "posterior": text(None, longest=1000), "targets": text(None, longest=1000),
     "scenario": text("../scenarios/baseline.toml", longest=1000), "years_after_policy": whole(1, 50, 2),
 }  # fmt: skip
-UNCERTAINTY: Schema = {"range": of("any"), "scale": choice(("linear", "log"), "linear")}
+#: One ``[uncertainties] name = { range, scale }`` table of a worlds file.
+RANGE: Schema = {"range": of("any"), "scale": choice(("linear", "log"), "linear")}
 #: Fewest plausible worlds an emulator is fitted to; with fewer, each world's verdict is its own replications'.
 MIN_EMULATED = 10
 
@@ -144,7 +146,7 @@ def load_worlds(path: str | Path, *, read_posterior: bool = True) -> Worlds:
         if name not in REGISTRY:
             raise ParameterError(f"{key}: unknown parameter {shown(name)} (see `klad params`)")
         p = REGISTRY[name]
-        if p.kind != "uncertainty":
+        if p.kind != UNCERTAINTY:
             raise ParameterError(f"{key}: {name} is a {p.kind}; worlds vary only uncertainties")
         if spec is None:
             if p.prior is None:
@@ -155,7 +157,7 @@ def load_worlds(path: str | Path, *, read_posterior: bool = True) -> Worlds:
             continue
         if not isinstance(spec, dict):
             raise ParameterError(f'{key}: give {{ range = [low, high], scale = "linear" or "log" }}')
-        spec = schema.check(spec, UNCERTAINTY, key)
+        spec = schema.check(spec, RANGE, key)
         bounds = spec["range"]
         if not isinstance(bounds, list) or len(bounds) != 2:
             raise ParameterError(f"{key}: range must be [low, high]")
@@ -203,7 +205,7 @@ def load_posterior(path: Path, where: str) -> pd.DataFrame:
     if sample.empty or sample.isna().any().any():
         raise ParameterError(f"{where}: {path} needs rows of values without gaps")
     for name in sample.columns:
-        if name not in REGISTRY or REGISTRY[name].kind != "uncertainty":
+        if name not in REGISTRY or REGISTRY[name].kind != UNCERTAINTY:
             raise ParameterError(f"{where}: {path}: column {shown(name)} is not an uncertainty (see `klad params`)")
         if not pd.api.types.is_numeric_dtype(sample[name]):
             raise ParameterError(f"{where}: {path}: column {name} holds non-numbers")
@@ -263,7 +265,7 @@ def check_worlds(
     names = worlds.names
     bounds = worlds.bounds(table)
     horizons = targets.horizons
-    runs = run_statistics(params, {n: list(bounds[n]) for n in names}, design="points", samples=len(table),
+    runs = run_statistics(params, {n: list(bounds[n]) for n in names}, design=Design.POINTS, samples=len(table),
                           reps=1, days=horizons[-1], seed=worlds.seed, out=out, execution=execution, resume=resume,
                           horizons=horizons, window=min(targets.window, horizons[0] // 2),
                           points=table[names].to_numpy(dtype=float).tolist())  # fmt: skip

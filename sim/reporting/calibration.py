@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from sim.experiments.calibration import Calibration  # noqa: E402
+from sim.experiments.calibration import Calibration, Method  # noqa: E402
 from sim.experiments.targets import Targets  # noqa: E402
 from sim.io.files import write_atomic, write_json, write_parquet, write_text  # noqa: E402
 from sim.io.provenance import provenance  # noqa: E402
@@ -77,7 +77,7 @@ def _write_csv(frame: pd.DataFrame, path: Path) -> Path:
 
 def procedure(info: dict) -> str:
     """One sentence on how the posterior was made."""
-    if info["method"] == "rejection":
+    if info["method"] == Method.REJECTION:
         return (f"Rejection ABC: {info['budget']} parameter sets drawn by Latin hypercube from uniform priors, one "
                 f"run of {info['days']} days each (root seed {info['seed']}); distance = mean squared log-distance "
                 f"from the centre of each `fit` target's range, in half-widths; the closest "
@@ -105,7 +105,7 @@ def identifiability(ratio: float) -> str:
 def fitted_toml(posterior: pd.DataFrame, fitted: dict[str, float], manifest: dict) -> str:
     """``fitted.toml``: the fitted values, ready for a scenario's [params], and their posterior intervals."""
     info = manifest["calibration"]
-    how = (f"{info['accepted']} accepted ({info['accept_share']:.0%})" if info["method"] == "rejection"
+    how = (f"{info['accepted']} accepted ({info['accept_share']:.0%})" if info["method"] == Method.REJECTION
            else f"{info['waves']} waves, {info['posterior_size']} posterior draws")  # fmt: skip
     lines = [
         f"# Fitted by {info['method']} ABC (sim/experiments/calibration.py): posterior medians, three significant "
@@ -206,7 +206,7 @@ def report(result: Calibration, manifest: dict) -> str:
 
 
 def _waves(result: Calibration) -> list[str]:
-    if result.method == "rejection":
+    if result.method == Method.REJECTION:
         return []
     lines = [
         "",

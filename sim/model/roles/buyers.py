@@ -57,11 +57,6 @@ class Buyer(RosterAgent):
         ),  # fmt: skip
     }
 
-    @property
-    def known_storefronts(self) -> list[int]:
-        """Shops whose storefront this buyer remembers."""
-        return [s for s in self.known if s >= 0]
-
 
 # ----------------------------------------------------------------- the rules
 class Appetite(NamedTuple):
