@@ -89,17 +89,35 @@ def calibration_block(folder: str, root: Path = ROOT) -> str:
         "the targets narrow "
         f"{len(identified)} of them ({', '.join(f'`{n}`' for n in identified) or 'none'}), the others keep their "
         "prior.",
-        "",
-        "| parameter | unit | prior | median | 90% interval | interval / prior | |",
-        "|---|---|---|---:|---|---:|---|",
     ]
+    rejection = _rejection_ratios(root / folder / "comparison.csv")
+    if rejection:
+        narrower = sum(posterior[n]["width_ratio"] < r for n, r in rejection.items() if n in posterior)
+        lines[-1] += (f" With the same runs, rejection ABC's closest draws gave wider intervals for {narrower} of the "
+                      f"{len(rejection)} parameters (its interval / prior in the last column).")  # fmt: skip
+    extra = " rejection's interval / prior |" if rejection else ""
+    lines += ["", "| parameter | unit | prior | median | 90% interval | interval / prior | |" + extra,
+              "|---|---|---|---:|---|---:|---|" + ("---:|" if rejection else "")]  # fmt: skip
     for name, p in sorted(posterior.items(), key=lambda item: item[1]["width_ratio"]):
         low, high = p["prior"]
         ratio = p["width_ratio"]
+        other = f" {rejection[name]:.2f} |" if name in rejection else (" – |" if rejection else "")
         lines.append(f"| `{name}` | {param_unit(name)} | {low:.3g}–{high:.3g} | {p['median']:.3g} | "
-                     f"{p['q05']:.3g}–{p['q95']:.3g} | {ratio:.2f} | {identifiability(ratio)} |")  # fmt: skip
+                     f"{p['q05']:.3g}–{p['q95']:.3g} | {ratio:.2f} | {identifiability(ratio)} |{other}")  # fmt: skip
     lines.append(END)
     return "\n".join(lines)
+
+
+def _rejection_ratios(path: Path) -> dict[str, float]:
+    """Each parameter's rejection-ABC interval width over its prior's, from a calibration's comparison (if run)."""
+    if not path.exists():
+        return {}
+    import pandas as pd
+
+    table = pd.read_csv(path)
+    if "rejection_width_ratio" not in table:
+        return {}
+    return dict(zip(table["parameter"], table["rejection_width_ratio"].astype(float), strict=True))
 
 
 def _took(manifest: dict) -> str:
