@@ -319,14 +319,15 @@ def test_every_hypothesis_names_a_flip_within_the_registry_ranges():
 def test_each_verdict_can_go_both_ways(hid, tmp_path):
     """The two settings of a hypothesis's [flip] table give opposite verdicts (quick runs).
 
-    Without the structural alternatives and the rankings, which decide no verdict (a ranking that would is
-    refused: ``test_a_ranking_is_left_out_only_where_it_decides_nothing``).
+    Without the structural alternatives, the rankings and the details, which decide no verdict (a ranking that
+    would is refused: ``test_a_ranking_is_left_out_only_where_it_decides_nothing``; the rest come out the same:
+    ``test_details_are_left_out_with_the_arms_only_they_use_and_the_verdict_is_the_same``).
     """
     (h,) = [h for h in load_all(ROOT / "experiments" / "hypotheses") if h.id == hid]
     h.use(quick=True)
     for setting, expected in (("supported", "supported"), ("not_supported", "not supported")):
         flipped = h.under(setting)
-        plan = HypothesesPlan(tmp_path / setting, alternatives=False, rankings=False)
+        plan = HypothesesPlan(tmp_path / setting, alternatives=False, rankings=False, details=False)
         verdicts = run_hypotheses([flipped], plan, Execution(2)).verdicts
         verdict = verdicts.details[hid].verdict
         assert verdict == expected, f"{hid} under {setting}: {verdict}\n{verdicts.table.to_string()}"
@@ -355,6 +356,35 @@ def test_a_ranking_is_left_out_only_where_it_decides_nothing(tmp_path):
     columns = list(lean.table.columns)  # (the ranking's own columns left out)
     pd.testing.assert_frame_equal(kept[columns], lean.table)
     assert full.details["D"].verdict == lean.details["D"].verdict
+
+
+def test_details_are_left_out_with_the_arms_only_they_use_and_the_verdict_is_the_same(tmp_path):
+    detail = """
+[[tests]]
+name = "a milder crackdown"
+role = "detail"
+effect = "mild - base"
+metric = "transactions"
+relative_to = "base"
+expect = "decrease"
+margin = 0.1
+"""
+    text = HYPOTHESIS.format(id="E", word="cuts", expect="decrease").replace(
+        "[[tests]]", 'mild = { scenario = "scen/small.toml", policy = { detection_multiplier = 2.0 } }\n[[tests]]', 1
+    )
+    src = folder(tmp_path / "hyp", {"E.toml": text + detail})
+    (h,) = [h.use(quick=True) for h in load_all(src)]
+    lean_h = h.without_details()
+    assert set(lean_h.arms) == {"base", "hot"} and "a milder crackdown" not in {t.name for t in lean_h.tests}
+    assert set(h.arms) == {"base", "hot", "mild"}  # (the original is unchanged)
+    full = run_hypotheses([h], HypothesesPlan(tmp_path / "full")).verdicts
+    lean = run_hypotheses([h], HypothesesPlan(tmp_path / "lean", details=False)).verdicts
+    assert len(list((tmp_path / "lean" / "runs").glob("*.parquet"))) < len(
+        list((tmp_path / "full" / "runs").glob("*.parquet"))
+    )
+    kept = full.table[full.table["role"] != "detail"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(kept[list(lean.table.columns)], lean.table)
+    assert full.details["E"].verdict == lean.details["E"].verdict
 
 
 # ------------------------------------------------- chains, alternatives, regime

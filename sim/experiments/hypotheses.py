@@ -273,6 +273,23 @@ class Hypothesis:
                              for name, label in self.arm_sources.items()}  # fmt: skip
         return other
 
+    def without_details(self) -> Hypothesis:
+        """A copy without its details (tests of role ``detail``, a ranking among them) and the arms only they use.
+
+        The tests and checks that decide the verdict keep their arms, replications and seeds (a replication's
+        seed does not depend on which arms run), so they come out the same.
+        """
+        import copy
+
+        other = copy.copy(self)
+        if self.sensitivity is not None and self.sensitivity.test.role == "detail":
+            other = other.without_ranking()
+        other.tests = [t for t in other.tests if t.role != "detail"]
+        used = {name for t in other.tests for name in (*_NAME.findall(t.effect), t.arm, t.relative_to) if name}
+        other.arms = {name: params for name, params in self.arms.items() if name in used}
+        other.arm_sources = {name: label for name, label in self.arm_sources.items() if name in used}
+        return other
+
     def without_ranking(self) -> Hypothesis:
         """A copy without its ``[sensitivity]`` ranking (the same runs and tests otherwise)."""
         import copy

@@ -32,7 +32,9 @@ class HypothesesPlan:
     ones (``sim.experiments.worlds.run_worlds``), in ``out/worlds``.
     ``rankings`` False leaves out the Sobol rankings of ``[sensitivity]``
     tables, allowed only where a ranking decides nothing (its role is
-    ``detail``): the verdicts are the same without them.
+    ``detail``): the verdicts are the same without them. ``details`` False
+    leaves out every test of role ``detail`` and the arms only they use
+    (``Hypothesis.without_details``): the verdicts are the same, from fewer runs.
     """
 
     out: Path
@@ -41,6 +43,7 @@ class HypothesesPlan:
     worlds: int = 0
     worlds_file: Worlds | None = None  # read and checked before anything runs
     rankings: bool = True
+    details: bool = True
 
 
 @dataclass
@@ -67,6 +70,8 @@ def run_hypotheses(hyps: list[Hypothesis], plan: HypothesesPlan, execution: Exec
         if deciding:
             raise ParameterError(f"{deciding[0]}: its ranking decides the verdict; it cannot be left out")
         hyps = [h.without_ranking() for h in hyps]
+    if not plan.details:
+        hyps = [h.without_details() for h in hyps]
     variants = [h.alternative_of(a) for h in hyps for a in h.alternatives] if plan.alternatives else []
     verdicts = judge_hypotheses(hyps, plan.out, execution=execution, resume=plan.resume)
     alternatives = None
