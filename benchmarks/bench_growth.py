@@ -40,7 +40,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     params = load_scenario(ROOT / "scenarios" / "baseline.toml")
-    params.pop("scenario_name")
     sim.KladMarket({"n_buyers": 1000}, rng=1).run_for(2)  # load the compiled rules first
     model = sim.KladMarket(params, rng=args.seed)
     rows = []

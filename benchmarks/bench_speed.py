@@ -96,11 +96,9 @@ def git_revision() -> str:
     return out.stdout.strip()
 
 
-def baseline_params() -> dict[str, Any]:
-    """The default scenario's parameters, ready for ``KladMarket``."""
-    params = sim.load_scenario(SCENARIO)
-    params.pop("scenario_name", None)  # metadata, not a model parameter (as in ``klad run``)
-    return params
+def baseline_params() -> sim.Scenario:
+    """The default scenario, read and checked, as ``KladMarket`` takes it."""
+    return sim.load_scenario(SCENARIO)
 
 
 def run_klad(days: int, seed: int, repeats: int) -> dict[str, Any]:
