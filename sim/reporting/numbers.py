@@ -95,6 +95,7 @@ def calibration_block(folder: str, root: Path = ROOT) -> str:
         narrower = sum(posterior[n]["width_ratio"] < r for n, r in rejection.items() if n in posterior)
         lines[-1] += (f" With the same runs, rejection ABC's closest draws gave wider intervals for {narrower} of the "
                       f"{len(rejection)} parameters (its interval / prior in the last column).")  # fmt: skip
+    lines[-1] += _predictive_words(root / folder / "ppc.csv")
     extra = " rejection's interval / prior |" if rejection else ""
     lines += ["", "| parameter | unit | prior | median | 90% interval | interval / prior | |" + extra,
               "|---|---|---|---:|---|---:|---|" + ("---:|" if rejection else "")]  # fmt: skip
@@ -106,6 +107,25 @@ def calibration_block(folder: str, root: Path = ROOT) -> str:
                      f"{p['q05']:.3g}–{p['q95']:.3g} | {ratio:.2f} | {identifiability(ratio)} |{other}")  # fmt: skip
     lines.append(END)
     return "\n".join(lines)
+
+
+def _predictive_words(path: Path) -> str:
+    """The posterior predictive check in a sentence: the share of its runs inside each target's range, by role."""
+    if not path.exists():
+        return ""
+    import pandas as pd
+
+    table = pd.read_csv(path)
+    parts = []
+    for role, words in (("fit", "fit target's"), ("pattern", "pattern's")):
+        rows = table[table["role"] == role]
+        if rows.empty:
+            continue
+        low = rows.loc[rows["share_inside"].idxmin()]
+        parts.append(f"{rows['share_inside'].min():.0%}–{rows['share_inside'].max():.0%} inside each {words} range "
+                     f"(lowest: {low['target']}, {low['share_inside']:.0%})")  # fmt: skip
+    runs = int(table["runs"].max())
+    return f" The posterior predictive check ({runs} runs at posterior draws) puts {' and '.join(parts)}."
 
 
 def _rejection_ratios(path: Path) -> dict[str, float]:
