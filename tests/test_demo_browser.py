@@ -178,7 +178,20 @@ READOUT = re.compile(r"(drugs sold|couriers at work|retail price|courier pay) ([
 
 
 def assert_on_one_screen(page, width: int, height: int) -> None:
-    """Everything a class needs lies inside the window, unscrolled, and the storefront table is whole."""
+    """Everything a class needs lies inside the window, unscrolled, and the storefront table is whole.
+
+    The pictures are drawn anew one by one after a change of layout, so this first waits (up to a minute)
+    for every box to lie inside; the assertions below then say which one does not, if one never does.
+    """
+    inside = (
+        "(sels) => sels.every(s => { const e = document.querySelector(s); if (!e) return false;"
+        f" const r = e.getBoundingClientRect(); return r.left >= 0 && r.top >= 0"
+        f" && r.right <= {width} + 0.5 && r.bottom <= {height} + 0.5; }})"
+    )
+    try:
+        page.wait_for_function(inside, arg=list(ONE_SCREEN), timeout=60_000)
+    except Exception:  # noqa: BLE001 - the assertions below name the box that lies outside
+        pass
     assert page.evaluate("() => [window.scrollX, window.scrollY]") == [0, 0]
     for selector in ONE_SCREEN:
         box = page.locator(selector).first.bounding_box()
