@@ -214,3 +214,27 @@ def test_the_posterior_sample_may_carry_its_runs_bookkeeping(tmp_path):
         tmp_path / "posterior.csv", index=False)  # fmt: skip
     (tmp_path / "w.toml").write_text('posterior = "posterior.csv"\n' + WORLDS)
     assert list(load_worlds(tmp_path / "w.toml").posterior.columns) == ["order_rate"]
+
+
+def test_worlds_run_only_the_arms_of_the_deciding_tests(tmp_path):
+    detail = """
+[[tests]]
+name = "a milder crackdown"
+role = "detail"
+effect = "mild - base"
+metric = "transactions"
+relative_to = "base"
+expect = "decrease"
+margin = 0.1
+"""
+    text = HYPOTHESIS.format(id="E", word="cuts", expect="decrease").replace(
+        "[[tests]]", 'mild = { scenario = "scen/small.toml", policy = { detection_multiplier = 2.0 } }\n[[tests]]', 1
+    )
+    src = folder(tmp_path / "hyp", {"E.toml": text + detail})
+    (tmp_path / "w.toml").write_text(WORLDS)
+    h = load_hypothesis(src / "E.toml").use(quick=True)
+    found = run_worlds([h], load_worlds(tmp_path / "w.toml"), 3, tmp_path / "out", execution=Execution(2))
+    worlds = len(found.verdicts)
+    assert worlds == 3 and "a milder crackdown" not in set(found.effects["test"])
+    runs = list((tmp_path / "out" / "runs").glob("*.parquet"))
+    assert len(runs) == worlds * 2 * 2  # base and hot, two replications each: the detail's arm is not run

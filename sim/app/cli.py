@@ -355,8 +355,8 @@ def cmd_hypotheses(args: argparse.Namespace) -> int:
     if worlds is not None:
         from sim.experiments.worlds import check_seconds
 
-        _, extra = expected_seconds([in_world(h, 0, {}, worlds.replications, worlds.years) for h in hyps],
-                                    1 if args.scheduler else workers, per_day)  # fmt: skip
+        in_one = [in_world(h.without_details(), 0, {}, worlds.replications, worlds.years) for h in hyps]
+        _, extra = expected_seconds(in_one, 1 if args.scheduler else workers, per_day)
         check = check_seconds(worlds, args.worlds, 1 if args.scheduler else workers)
         print(f"klad: then {args.worlds} candidate worlds: about {check / 60:.0f} min to check each against the "
               f"targets, and up to {args.worlds * extra / 60:.0f} min for {worlds.replications} replications of "

@@ -355,9 +355,12 @@ def run_worlds(
 
     The runs go to ``out`` (``check`` and the hypotheses' runs; resumable as
     ``judge_hypotheses``'s); arms that are the same in several hypotheses of a
-    world run once.
+    world run once. A world reads only the tests and checks that decide a
+    verdict, so the details and the arms only they use are not run there
+    (``Hypothesis.without_details``: the deciding tests come out the same).
     """
     out = Path(out)
+    hyps = [h.without_details() for h in hyps]
     table = check_worlds(draw(worlds, n), worlds, out / "check", execution=execution, resume=resume)
     kept = table[table["plausible"]].reset_index(drop=True)
     effects, verdicts = _judge_in_worlds(hyps, kept, worlds, out, execution, resume)
