@@ -180,6 +180,22 @@ def test_ordering_shortcut_changes_no_decision():
         np.testing.assert_array_equal(got, expected)
 
 
+def test_quitting_shortcut_changes_no_decision():
+    """Active rows passed over without the power would not have quit anyway, whatever the risk and elasticity."""
+    rng = np.random.default_rng(11)
+    n = 50_000
+    for risk_weight, elasticity in ((0.0, 0.5), (3.0, 0.5), (300.0, 1.2), (3.0, -0.4)):
+        state = np.where(rng.random(n) < 0.7, 0, 1).astype(np.int8)  # active or former
+        risk = rng.random(n) * 0.2
+        u = rng.random(n) * 0.05  # many near the quitting hazard
+        active = state == 0
+        hazard = 0.01 * 1.3 * np.where(risk_weight * risk > 0, (1.0 + risk_weight * risk) ** elasticity, 1.0)
+        quits = active & (u < hazard)
+        rates = UseRates(0.01, 0.0, 0.0, 1.3, risk_weight, elasticity)
+        buyers.use_transitions(u, state, np.zeros(n, dtype=bool), np.zeros((n, 1), dtype=np.int64), risk, rates)
+        np.testing.assert_array_equal(active & (state == 1), quits)
+
+
 def test_couriers_lay_until_the_first_seen_placement_or_trace():
     batch, shop = np.array([3, 5, 4]), np.array([0, 1, 1])
     cdf = np.array([0.5, 1.0])  # two districts, equally likely

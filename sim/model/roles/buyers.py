@@ -80,15 +80,22 @@ def decide_orders(uniforms, active, appetite, log_price_ratio, risk_cost_ratio):
     his own price elasticity. Risk only lowers the chance, and price raises it
     at most by ``bound = exp(max elasticity * max(0, -log_price_ratio))``, so a
     row whose uniform is above ``order_rate * bound`` is skipped without the
-    exponential.
+    exponential. Likewise the full price is at most the highest sanction's,
+    so the chance is at least ``order_rate * floor`` and a row whose uniform
+    is below that orders without it. (Both bounds keep a margin far above
+    the functions' rounding: the same rows order.)
     """
     order_rate, elasticity = appetite.order_rate, appetite.price_elasticity
     aversion, risk = appetite.risk_aversion, appetite.perceived_risk
     max_elasticity = 0.0
+    max_sanction = 0.0
     for i in range(len(active)):
-        if active[i] and elasticity[i] > max_elasticity:
-            max_elasticity = elasticity[i]
+        if active[i]:
+            max_elasticity = max(max_elasticity, elasticity[i])
+            max_sanction = max(max_sanction, aversion[i] * risk[i] * risk_cost_ratio)
     bound = exp_(max_elasticity * max(0.0, -log_price_ratio)) * (1.0 + 1e-12)
+    highest_full = log_price_ratio + (log_(1.0 + max_sanction) if max_sanction > 0.0 else 0.0)
+    floor = exp_(-max_elasticity * max(0.0, highest_full)) * (1.0 - 1e-12)
     out = np.empty(len(uniforms), dtype=np.int64)
     n = 0
     k = 0
@@ -97,6 +104,10 @@ def decide_orders(uniforms, active, appetite, log_price_ratio, risk_cost_ratio):
             u = uniforms[k]
             k += 1
             if u >= order_rate[i] * bound:
+                continue
+            if u < order_rate[i] * floor:
+                out[n] = i
+                n += 1
                 continue
             sanction = aversion[i] * risk[i] * risk_cost_ratio
             log_full = log_price_ratio + (log_(1.0 + sanction) if sanction > 0.0 else 0.0)
@@ -165,11 +176,27 @@ def use_transitions(uniforms, state, treated, known, risk, rates):
     when it is below the relapse rate (halved after treatment), else recovers
     for good when it is below relapse + ``recovery_rate``, and forgets the
     storefronts it knew.
+
+    Quitting is rare, so an active row whose uniform is above the highest
+    hazard of the day (``bound``: at the highest perceived risk among active
+    rows, with a margin far above the power's rounding) is passed over
+    without the power: the same decisions, at a fraction of the cost.
     """
     quit_rate, relapse_rate, recovery_rate = rates.quit_rate, rates.relapse_rate, rates.recovery_rate
+    highest = 1.0
+    if rates.risk_weight > 0.0 and rates.elasticity > 0.0:  # else the risk cannot raise the hazard
+        top = 0.0
+        for i in range(len(state)):
+            if state[i] == BuyerState.ACTIVE and risk[i] > top:
+                top = risk[i]
+        highest = power_(1.0 + rates.risk_weight * top, rates.elasticity)
+    bound = quit_rate * rates.price_factor * highest * (1.0 + 1e-12)
     k = 0
     for i in range(len(state)):
         if state[i] == BuyerState.ACTIVE:
+            if uniforms[k] >= bound:
+                k += 1
+                continue
             hazard = quit_rate * rates.price_factor
             sanction = rates.risk_weight * risk[i]
             if sanction > 0.0:
