@@ -103,3 +103,38 @@ def test_no_function_is_longer_than_80_lines():
                 if lines > LONGEST_FUNCTION:
                     long.append(f"{path.relative_to(SIM.parent)}:{node.lineno} {node.name} ({lines} lines)")
     assert not long, f"functions over {LONGEST_FUNCTION} lines (split them into named steps): {long}"
+
+
+#: The model's parts that own state, by the attribute the market and the verbs reach them through, and the
+#: module that owns each. A part changes another's state only through that part's methods.
+OWNERS = {
+    "buyers": "roles/buyers.py", "couriers": "roles/couriers.py", "shops": "roles/shops.py", "labs": "roles/labs.py",
+    "police": "roles/police.py", "city": "world/city.py", "stashes": "world/stashes.py",
+    "justice": "world/justice.py", "beliefs": "deterrence.py",
+}  # fmt: skip
+
+
+def _written_owner(target: ast.expr) -> str | None:
+    """The part whose attribute an assignment target writes (``m.shops.leads[i]``: shops), if it names one."""
+    while isinstance(target, ast.Subscript):
+        target = target.value
+    if not isinstance(target, ast.Attribute):
+        return None
+    base = target.value
+    return base.id if isinstance(base, ast.Name) else base.attr if isinstance(base, ast.Attribute) else None
+
+
+def test_each_part_of_the_model_writes_only_its_own_state():
+    """No verb of one role assigns to another role's arrays (``m.shops.leads += ...``): it calls the owner."""
+    wrong = []
+    for path in sorted((SIM / "model").rglob("*.py")):
+        own = path.relative_to(SIM / "model").as_posix()
+        for node in ast.walk(ast.parse(path.read_text())):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(
+                node, ast.AugAssign) else []  # fmt: skip
+            for target in targets:
+                for one in target.elts if isinstance(target, ast.Tuple) else [target]:
+                    owner = _written_owner(one)
+                    if owner in OWNERS and OWNERS[owner] != own:
+                        wrong.append(f"{own}:{node.lineno} writes {ast.unparse(one)}")
+    assert not wrong, wrong

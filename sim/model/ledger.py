@@ -49,6 +49,14 @@ class Ledger:
         self.today.grams_seized += grams
         self.cumulative["seized"] += grams
 
+    def produced(self, grams: float) -> None:
+        """Grams made today (cooked in labs, or shipped in from abroad), to the balance of grams."""
+        self.cumulative["produced"] += grams
+
+    def sold(self, grams: float) -> None:
+        """Grams that buyers picked up today."""
+        self.cumulative["sold"] += grams
+
     def lost(self, grams: float) -> None:
         """Grams lost today (badly placed stashes, abandoned stock)."""
         self.today.grams_lost += grams

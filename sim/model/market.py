@@ -130,8 +130,7 @@ class KladMarket(mesa.Model):
         """Day 0: a market in rough equilibrium, with stock in the pipeline."""
         p = self.p
         daily_orders = p.n_buyers * p.order_rate
-        self.labs.set_up(p.n_labs, ready_day=0, supplied=True)
-        self.labs.stock[:] = daily_orders * p.stash_grams * 7.0 / p.n_labs
+        self.labs.set_up(p.n_labs, ready_day=0, supplied=True, stock=daily_orders * p.stash_grams * 7.0 / p.n_labs)
         self.shops.open_first(p.n_shops, daily_orders / p.n_shops)
         self.couriers.recruit_candidates(round(p.candidate_pool * self.scale) + p.n_couriers)
         self.couriers.hire_first(p.n_couriers, p.n_shops)

@@ -430,7 +430,7 @@ class BuyerRoster(Roster):
         n_got, n_arrested = int(np.count_nonzero(got)), int(np.count_nonzero(arrested))
         n_sold = n_got - n_arrested
         m.ledger.seized(n_arrested * p.stash_grams)
-        m.ledger.cumulative["sold"] += n_sold * p.stash_grams
+        m.ledger.sold(n_sold * p.stash_grams)
         visits = np.bincount(district[got], minlength=m.city.n_districts)
         m.police.record_finds(np.concatenate([found_districts, district[arrested]]), visits)
         self.arrest(pickups[arrested])

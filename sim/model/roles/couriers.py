@@ -534,7 +534,7 @@ class CourierRoster(Roster):
         hires = self.hire(vacancies, shops.pay)
         today.vacancy_days = shops.fill_vacancies(hires)
         today.vacancies_filled = int(hires.sum())
-        shops.couriers[:] = working + hires
+        shops.staff(working + hires)
         unfilled = vacancies - hires
         shops.adjust_pay(unfilled)
         today.courier_vacancies = int(unfilled.sum())
@@ -551,7 +551,7 @@ class CourierRoster(Roster):
         need = shops.plan_stashes(stashes.on_file(n_shops), np.bincount(m.buyers.owed_shop, minlength=n_shops))
         laid = self.lay_stashes(need, m.city.placement, hazards)
         grams = p.stash_grams
-        shops.stock -= (laid.laid_by_shop + laid.seized_by_shop) * grams
+        shops.hand_out((laid.laid_by_shop + laid.seized_by_shop) * grams)
         lost = m.stream("bad_placement").random(len(laid.laid_shop)) < p.bad_placement
         stashes.hide(laid.laid_shop, laid.laid_district, laid.laid_courier, lost)
         m.ledger.lost(int(lost.sum()) * grams)
@@ -576,10 +576,10 @@ class CourierRoster(Roster):
         chance = m.police.lead_probability()
         rng = m.stream("leads")
         leads = arrested_shop[rng.random(len(arrested_shop)) < chance]
-        m.shops.leads += np.bincount(leads, minlength=len(m.shops))
+        m.shops.add_leads(np.bincount(leads, minlength=len(m.shops)))
         up = leads[rng.random(len(leads)) < m.p.lab_link]
         labs = m.shops.lab[up]
-        m.labs.leads += np.bincount(labs[labs >= 0], minlength=len(m.labs))
+        m.labs.add_leads(np.bincount(labs[labs >= 0], minlength=len(m.labs)))
 
     def fill_prisons(self) -> None:
         """Day 0: couriers convicted before the run are still serving, at this city's stock-flow level.

@@ -70,11 +70,12 @@ class LabRoster(Roster):
         super().__init__(model)
         self.bulk_unmet = 0.0  # smoothed market share of bulk requests not served
 
-    def set_up(self, n: int, ready_day: int, supplied: bool = False) -> np.ndarray:
-        """Start ``n`` labs that produce from ``ready_day``.
+    def set_up(self, n: int, ready_day: int, supplied: bool = False, stock: float = 0.0) -> np.ndarray:
+        """Start ``n`` labs that produce from ``ready_day``, each with ``stock`` grams made.
 
-        Only the day-0 labs start ``supplied`` with a shipment of precursors;
-        entrants wait for theirs, which precursor control may intercept.
+        Only the day-0 labs start ``supplied`` with a shipment of precursors
+        and a week's stock; entrants wait for theirs, which precursor control
+        may intercept.
         """
         p, rng = self.model.p, self.model.stream("labs")
         capacity = p.lab_capacity * rng.uniform(0.5, 1.5, n)
@@ -86,7 +87,16 @@ class LabRoster(Roster):
             # Entrants' first shipment is due the day they are ready; day-0 labs are spread over the interval.
             next_shipment=rng.integers(0, p.precursor_interval, n) if supplied else ready_day,
             ready_day=ready_day,
+            stock=stock,
         )
+
+    def add_leads(self, counts: np.ndarray) -> None:
+        """New leads the police hold on each lab (from arrested couriers and operators), by row."""
+        self.leads += counts
+
+    def age_leads(self, kept: float) -> None:
+        """Leads grow stale: a share ``kept`` of each stays usable."""
+        self.leads *= kept
 
     def cook(self) -> None:
         """Precursors arrive (or are intercepted) and labs cook."""
@@ -94,7 +104,7 @@ class LabRoster(Roster):
         m.today.shipments_intercepted = self.receive_precursors()
         made = self.produce()
         m.today.grams_produced = made
-        m.ledger.cumulative["produced"] += made
+        m.ledger.produced(made)
 
     def receive_precursors(self) -> int:
         """Shipments due today arrive unless intercepted; returns shipments intercepted."""

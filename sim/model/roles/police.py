@@ -94,7 +94,7 @@ class Police(mesa.Agent):
             weights = self.pickups_by_district
         else:
             weights = 0.5 * self.model.city.demand + 0.5 * self.found_by_district / self.found_by_district.sum()
-        self.model.city.patrol[:] = self.effort.patrol * weights / weights.sum()
+        self.model.city.deploy_patrol(self.effort.patrol * weights / weights.sum())
 
     def settle_patrol(self, rounds: int = 30) -> None:
         """Day 0: the police remember finds where a settled city has them, not evenly.
@@ -227,8 +227,8 @@ class Police(mesa.Agent):
         """
         p, shops, labs = self.p, self.model.shops, self.model.labs
         stale = float(power(0.5, 1.0 / p.lead_half_life))
-        shops.leads *= stale
-        labs.leads *= stale
+        shops.age_leads(stale)
+        labs.age_leads(stale)
         in_business = np.flatnonzero(shops.active)
         shops.arrest_operators(in_business[self.identify(shops.leads[in_business], stream="shop_raids")])
         in_business = np.flatnonzero(labs.active)

@@ -269,6 +269,22 @@ class ShopRoster(Roster):
         self.pay[~raise_] += 0.01 * (p.courier_pay - self.pay[~raise_])
         np.minimum(self.pay, p.max_pay_share * self.price * p.stash_grams, out=self.pay)
 
+    def staff(self, couriers: np.ndarray) -> None:
+        """Today's couriers at work for each shop, hires included."""
+        self.couriers[:] = couriers
+
+    def hand_out(self, grams: np.ndarray) -> None:
+        """Stock handed to the shops' couriers for today's stashes, by shop."""
+        self.stock -= grams
+
+    def add_leads(self, counts: np.ndarray) -> None:
+        """New leads the police hold on each shop's operator (from arrested couriers), by row."""
+        self.leads += counts
+
+    def age_leads(self, kept: float) -> None:
+        """Leads grow stale: a share ``kept`` of each stays usable."""
+        self.leads *= kept
+
     def restock(self) -> np.ndarray:
         """Shops low on bulk order a batch from a lab; returns grams requested by shop."""
         p = self.model.p
@@ -318,7 +334,7 @@ class ShopRoster(Roster):
         self.receive_bulk(sale.delivered, sale.paid)
         for grams in sale.imported:
             m.today.grams_imported += grams
-            m.ledger.cumulative["produced"] += grams  # product shipped in counts as made, for the balance
+            m.ledger.produced(grams)  # product shipped in counts as made, for the balance
         for grams in sale.imported[sale.stopped]:
             m.ledger.seized(grams)
 
@@ -342,7 +358,7 @@ class ShopRoster(Roster):
             self.close_down(int(shop), seize=True)
             lab = self.lab[shop]
             if lab >= 0 and m.stream("investigation").random() < m.police.lead_probability():
-                m.labs.leads[lab] += 1
+                m.labs.add_leads(np.bincount([lab], minlength=len(m.labs)))
         m.today.arrests_operator += len(caught)
         return caught
 

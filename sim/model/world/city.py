@@ -58,3 +58,7 @@ class City:
     def patrol(self) -> np.ndarray:
         """Patrol officers on the street by district today."""
         return self.layer("patrol")
+
+    def deploy_patrol(self, officers: np.ndarray) -> None:
+        """Today's patrol officers by district (the police's allocation)."""
+        self.patrol[:] = officers
