@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
     [
         ("bench_speed.py", ["--days", "5", "--repeats", "1", "--no-tracemalloc", "--boltzmann-budget", "1"]),
         ("bench_growth.py", ["--years", "2"]),
+        ("bench_against.py", ["--against", "HEAD", "--rounds", "1", "--repeats", "1", "--days", "5"]),
     ],
 )
 def test_a_benchmark_runs_and_writes_its_figures(script, args, tmp_path):
