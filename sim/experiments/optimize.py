@@ -505,7 +505,7 @@ def summary(found: Found) -> list[str]:
     """What ``klad optimize`` prints at the end."""
     opt, regret_ = found.optimisation, found.regret
     lines = [f"{len(found.evaluations) - 1} policies evaluated, {len(found.front)} on the front "
-             f"(within {opt.budget:,.0f} KZT/year)"]  # fmt: skip
+             f"(within the budget of {opt.budget:,.6g} KZT/year)"]  # fmt: skip
     if regret_.get("regret") is not None:
         within = "" if regret_["today_within_budget"] else " (today's allocation is over the budget)"
         lines.append(f"regret of today's allocation: {regret_['regret']:.3f} of each objective's range{within}; "
