@@ -63,8 +63,9 @@ def test_regret_is_the_largest_improvement_one_front_point_gives_in_every_object
 @pytest.mark.slow
 def test_klad_optimize_writes_the_front_its_figure_and_the_regret(tmp_path):
     small = tmp_path / "toy.toml"
-    small.write_text(TOY.read_text().replace("population = 20", "population = 8").replace("generations = 25",
-                                                                                          "generations = 2"))
+    small.write_text(
+        TOY.read_text().replace("population = 20", "population = 8").replace("generations = 25", "generations = 2")
+    )
     out = tmp_path / "out"
     res = klad("optimize", str(small), "--out", str(out), "--workers", "1", "--quiet")
     assert res.returncode == 0, res.stderr
@@ -98,8 +99,10 @@ prevention = [0.0, 1.0]
         (("prevention = [0.0, 1.0]", "prevention = [0.0, 2.0]"), "variables.prevention = [0, 2] is outside"),
         (("prevention = [0.0, 1.0]", "order_rate = [0.1, 0.2]"), "order_rate' is not a policy lever"),
         (("budget_kzt = 3e9", "budget_kzt = 0"), "'budget_kzt' = 0.0 is invalid"),
-        (('objectives = ["grams_sold_median", "grams_sold_worst_tenth", "prisoner_years", "cost_kzt"]', ""),
-         "'objectives' is missing"),
+        (
+            ('objectives = ["grams_sold_median", "grams_sold_worst_tenth", "prisoner_years", "cost_kzt"]', ""),
+            "'objectives' is missing",
+        ),
         (("prisoner_years", "prisoners"), "'prisoners' is not an objective"),
     ],
 )

@@ -46,7 +46,7 @@ from sim.io.config import load_scenario, read_file
 from sim.io.files import claimed
 from sim.io.provenance import fingerprint, keep_fingerprint
 from sim.io.schema import MAX_DAYS, MAX_SEED, Schema, choice, number, of, text, whole
-from sim.params import LEVER, REGISTRY, SHARES, UNCERTAINTY, Fault, ParameterError, shown
+from sim.params import LEVER, REGISTRY, SHARES, Fault, ParameterError, shown
 
 MODELS = ("klad", "toy")
 #: Each model's per-run outcomes, with their units (all are minimised).
@@ -253,7 +253,6 @@ def _worlds(where: str, folder: Path, data: dict) -> tuple[dict[str, Any], ...]:
     worlds = []
     for row in rows:
         world = {k: round(v) if REGISTRY[k].type is int else float(v) for k, v in row.items()}
-        assert all(REGISTRY[k].kind == UNCERTAINTY for k in world)
         worlds.append(world)
     return tuple(worlds)
 
@@ -301,8 +300,9 @@ def evaluate_policy(opt: Optimisation, generation: int, policy: int, x: np.ndarr
     for world in range(len(opt.worlds)):
         for rep in range(opt.replications):
             seed = opt.run_seed(world, rep)
+            asked = {f"x_{n}": float(v) for n, v in zip(opt.variables, x, strict=True)}  # as asked, to check a resume
             row: dict[str, Any] = {"generation": generation, "policy": policy, "world": world, "rep": rep,
-                                   "seed": seed, **{f"x_{n}": float(v) for n, v in zip(opt.variables, x, strict=True)}}  # fmt: skip
+                                   "seed": seed, **asked}  # fmt: skip
             try:
                 row.update(run_outcomes(opt, values, world, seed), status="ok", error="")
             except (Exception, SystemExit) as exc:  # noqa: BLE001 - a failed run is data: the policy counts as bad
@@ -320,8 +320,10 @@ def objectives_of(opt: Optimisation, runs: pd.DataFrame) -> tuple[np.ndarray, fl
     for name in opt.objectives:
         outcome, stat = split_objective(name)
         column = runs[outcome].to_numpy(dtype=float)
-        values.append({"mean": np.mean, "median": np.median}[stat](column) if stat != "worst_tenth"
-                      else np.quantile(column, 0.9))  # fmt: skip
+        if stat == "worst_tenth":  # all objectives are minimised: the worst tenth of the worlds is the top tenth
+            values.append(float(np.quantile(column, 0.9)))
+        else:
+            values.append(float(np.median(column) if stat == "median" else np.mean(column)))
     return np.array(values, dtype=float), float(runs["cost_kzt"].mean())
 
 
