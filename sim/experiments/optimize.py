@@ -491,7 +491,7 @@ def _figure(found: Found, path: Path) -> None:
                label=f"today's allocation (regret {_shown_regret(found.regret)})")  # fmt: skip
     ax.set_xlabel(unit_of(opt, first))
     ax.set_ylabel(unit_of(opt, second))
-    ax.set_title(f"{opt.name}: budget {opt.budget:,.0f} KZT/year")
+    ax.set_title(f"{opt.name}: budget {opt.budget:,.6g} KZT/year")
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, format="png", dpi=120)
