@@ -187,6 +187,8 @@ RUN_BY = {
     ),
     "hypotheses --reps --resume": ("test_hypotheses.py::test_klad_hypotheses_verdicts_come_from_the_runs",),
     "hypotheses --scheduler": ("test_sweep.py::test_dask_cluster_gives_the_local_result",),
+    "optimize --workers": ("test_optimize.py::test_klad_optimize_writes_the_front_its_figure_and_the_regret",),
+    "optimize --resume --workers": ("test_optimize.py::test_klad_optimize_writes_the_front_its_figure_and_the_regret",),
 }
 
 

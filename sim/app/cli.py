@@ -371,6 +371,28 @@ def cmd_hypotheses(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_optimize(args: argparse.Namespace) -> int:
+    """Search the policies that do most within a budget (NSGA-II), and write the front and today's regret."""
+    from sim.experiments.hypotheses import seconds_per_run_day
+    from sim.experiments.optimize import OptimizePlan, expected_seconds, load_optimisation, search, summary, write_found
+
+    opt = load_optimisation(args.file)
+    out = _out(args, Path("results") / "optimize" / Path(args.file).stem)
+    execution = _execution(args)
+    workers = 1 if args.scheduler else execution.workers
+    per_day = 0.0 if opt.model == "toy" else seconds_per_run_day(int(opt.base.get("n_buyers", 10_000)))
+    runs, seconds = expected_seconds(opt, workers, per_day)
+    where = "core-time on the cluster" if args.scheduler else f"on {workers} local worker(s)"
+    print(f"klad: {opt.policies} policies x {opt.runs_per_policy} run(s), {runs} model runs at most; expected time "
+          f"about {seconds / 60:.0f} min {where}", file=sys.stderr, flush=True)  # fmt: skip
+    with claimed(out):
+        found = search(opt, OptimizePlan(out, resume=args.resume), execution)
+        written = write_found(found, out)
+    print("\n".join(summary(found)))
+    print(f"\nresults: {out}/ ({', '.join(written)})")
+    return 0
+
+
 def verdict_summary(hyps: list, result) -> list[str]:
     """What ``klad hypotheses`` prints at the end: each hypothesis's verdict, and under each alternative."""
     verdicts, alternatives, across = result.verdicts, result.alternatives, result.across
@@ -503,7 +525,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"klad-sim {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_OneLineParser)
     for add in (_add_run, _add_compare, _add_sweep, _add_demo, _add_calibrate, _add_validate, _add_hypotheses,
-                _add_params):  # fmt: skip
+                _add_optimize, _add_params):  # fmt: skip
         add(sub)
     return parser
 
@@ -653,6 +675,14 @@ def _add_hypotheses(sub: Commands) -> None:
     _output_options(hyp, "results/hypotheses, or results/hypotheses_quick",
                     resume="reuse the runs already in the output folder")  # fmt: skip
     hyp.set_defaults(func=cmd_hypotheses)
+
+
+def _add_optimize(sub: Commands) -> None:
+    """``klad optimize``: an optimisation file's search for the policies that do most within its budget."""
+    optimize = sub.add_parser("optimize", help="search the levers for the policies that do most within a budget")
+    optimize.add_argument("file", help="optimisation TOML file (e.g. experiments/optimize.toml)")
+    _output_options(optimize, "results/optimize/<file name>", resume="continue the search already in --out")
+    optimize.set_defaults(func=cmd_optimize)
 
 
 def _add_params(sub: Commands) -> None:
