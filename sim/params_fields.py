@@ -137,6 +137,10 @@ class ParamFields:
     #: buyers are imprisoned (the candidates' is discount_factor_mean). (per year; uncertainty)
     buyer_discount_factor: float = 0.36
 
+    #: Mean prison term of an imprisoned buyer when buyers are imprisoned (buyer_imprisonment); terms are drawn
+    #: between half and one and a half times it, times severity_multiplier. (years; uncertainty)
+    buyer_prison_years: float = 2.0
+
     #: How the weight of an arrest's cost flattens: a cost of x order prices is weighed as (1 - exp(-s x)) / s, at
     #: most 1/s (0: as x). (1/order price; uncertainty)
     arrest_cost_saturation: float = 0.0

@@ -24,7 +24,7 @@ from sim.model.roles.shops import Storefront
 from sim.model.world.justice import Justice, Role
 from sim.model.world.sanctions import SANCTIONS, Offence, draw_sentences, sentence_bounds
 from sim.model.world.stashes import Stashes, StashState
-from sim.params import ParameterError
+from sim.params import ParameterError, Params
 
 TINY = {
     "n_buyers": 1000,
@@ -777,14 +777,32 @@ def test_sanction_table_matches_sources_and_severity_scales_it():
     assert old["courier_first"] == (10.0, 14.0)
     assert old["courier_first"][0] > law["courier_first"][1]  # practice exceeded the new law's maximum
     assert np.mean(old["courier_first"]) > np.mean(law["courier_first"])
+    p = Params.of()
     for offence in law:
         lo, hi = law[offence]
-        assert sentence_bounds("2025_law", offence, 2.5) == pytest.approx((2.5 * lo, 2.5 * hi))
-        assert sentence_bounds("2025_law", offence, 0.0) == (0.0, 0.0)
+        if offence == "buyer_prison":  # shares of the buyer's mean term, an uncertainty (2 years by default)
+            lo, hi = lo * p.buyer_prison_years, hi * p.buyer_prison_years
+        assert sentence_bounds(p.replace(severity_multiplier=2.5), offence) == pytest.approx((2.5 * lo, 2.5 * hi))
+        assert sentence_bounds(p.replace(severity_multiplier=0.0), offence) == (0.0, 0.0)
     rng = np.random.default_rng(0)
-    terms = draw_sentences(rng, "2025_law", "courier_first", 2.0, 2000)
+    terms = draw_sentences(rng, p.replace(severity_multiplier=2.0), "courier_first", 2000)
     assert terms.min() >= 10.0 and terms.max() <= 16.0
     assert terms.mean() == pytest.approx(13.0, abs=0.2)
+
+
+def test_a_buyer_s_prison_term_is_an_uncertainty_that_buyers_weigh():
+    """The imprisoned buyer's term scales with buyer_prison_years (1-3 years at the default 2), and so does
+    what an arrest costs a buyer when buyers are imprisoned: shorter terms deter less."""
+    p = Params.of()
+    assert sentence_bounds(p, "buyer_prison") == (1.0, 3.0)
+    assert sentence_bounds(p.replace(buyer_prison_years=0.5), "buyer_prison") == (0.25, 0.75)
+    assert sentence_bounds(p.replace(buyer_prison_years=0.5), "courier_first") == sentence_bounds(p, "courier_first")
+    costs = {}
+    for years in (0.5, 2.0, 3.0):
+        model = sim.KladMarket({"n_buyers": 500, "buyer_imprisonment": True, "buyer_prison_years": years}, rng=1)
+        costs[years] = model.buyers.arrest_cost()
+    assert costs[0.5] < costs[2.0] < costs[3.0]
+    assert costs[0.5] > Params.of().fine_kzt  # a prison term still costs more than the fine alone
 
 
 def test_sentence_lengths_in_justice_follow_regime_and_multiplier():

@@ -110,7 +110,7 @@ class Law(NamedTuple):
 
 def law_in_force(p: Params) -> Law:
     """Mean prison years of each offence under today's law, and whether buyers are jailed."""
-    years = np.array([mean_sentence(p.sanction_regime, offence, p.severity_multiplier) for offence in Offence])
+    years = np.array([mean_sentence(p, offence) for offence in Offence])
     return Law(years, 1.0 if p.buyer_imprisonment else 0.0)
 
 

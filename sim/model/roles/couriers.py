@@ -601,15 +601,14 @@ class CourierRoster(Roster):
         batch = rng.integers(p.batch_min, p.batch_max + 1, 4096)
         charges = courier_offence(False, rng.integers(1, batch + 1) * p.stash_grams, p.large_quantity)
         offences, share = np.unique(charges, return_counts=True)
-        terms = np.array([mean_sentence(p.sanction_regime, o, p.severity_multiplier) for o in offences])
+        terms = np.array([mean_sentence(p, o) for o in offences])
         stock = flow * share / share.sum() * terms * p.time_served_share * 365.0
         for offence, n in zip(offences, np.round(stock).astype(int), strict=True):
             if n == 0:
                 continue
             rows = self.recruit_candidates(n)
             self.state[rows] = CourierState.PRISON
-            served = served_days(draw_sentences(rng, p.sanction_regime, offence, p.severity_multiplier, n),
-                                 p.time_served_share)  # fmt: skip
+            served = served_days(draw_sentences(rng, p, offence, n), p.time_served_share)
             release = 1 + (rng.random(n) * served).astype(np.int64)
             m.justice.imprison_at_start(Role.COURIER, rows, release, np.full(n, offence))
 

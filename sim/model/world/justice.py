@@ -143,7 +143,7 @@ class Justice:
         self.state[acquitted] = CaseState.CLOSED
         for code in np.unique(self.code[guilty]):  # in code order: the draw order is fixed
             rows = guilty[self.code[guilty] == code]
-            years = draw_sentences(rng, p.sanction_regime, Offence(code), p.severity_multiplier, len(rows))
+            years = draw_sentences(rng, p, Offence(code), len(rows))
             self.release[rows] = today + served_days(years, p.time_served_share)
         self.state[guilty] = CaseState.PRISON
         # An amnesty frees some prisoners early (none, by default: see amnesty_rate).
