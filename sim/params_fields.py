@@ -347,6 +347,11 @@ class ParamFields:
     #: Level of digital analytics (crypto tracing, OSINT, phone data). (0..1; lever)
     digital_analytics: float = 0.1
 
+    #: Share of an arrested courier's stashes still on the ground that his phone shows analysts at full analytics
+    #: (digital_analytics 1); the share read is digital_analytics times it. Apart from digital_analytics, which also
+    #: raises the tracing of couriers, so that the two ways analytics act are two assumptions. (share; uncertainty)
+    phone_stash_share: float = 1.0
+
     #: Daily digital detection of a courier at digital_analytics = 1 and 15 cyber officers. (1/working day;
     #: uncertainty)
     digital_courier_detection: float = 0.004

@@ -590,10 +590,12 @@ def test_couriers_lay_only_what_shops_need_and_batches_in_range():
 
 
 def test_arrested_couriers_phone_reveals_his_stashes_with_analytics():
+    """His phone shows digital_analytics x phone_stash_share of the 50 stashes he laid that are still there."""
     counts = {}
-    for da in (0.0, 1.0):
+    for da, share in ((0.0, 1.0), (1.0, 1.0), (1.0, 0.0), (1.0, 0.4)):
         m = live(
             digital_analytics=da,
+            phone_stash_share=share,
             courier_detection=0.0,
             stash_detection=0.0,
             digital_courier_detection=0.0,
@@ -614,9 +616,11 @@ def test_arrested_couriers_phone_reveals_his_stashes_with_analytics():
         assert m.shops.active[0]
         m.couriers.work(hz)
         assert rows[0] in m.justice.person[m.justice.role == Role.COURIER]
-        counts[da] = int(((m.stashes.courier == rows[0]) & (m.stashes.state == StashState.SEIZED)).sum())
-    assert counts[0.0] == 0
-    assert counts[1.0] == 50
+        counts[da, share] = int(((m.stashes.courier == rows[0]) & (m.stashes.state == StashState.SEIZED)).sum())
+    assert counts[0.0, 1.0] == 0
+    assert counts[1.0, 1.0] == 50
+    assert counts[1.0, 0.0] == 0  # a wiped phone shows nothing, whatever the analytics
+    assert 8 <= counts[1.0, 0.4] <= 32  # about 20 (binomial 50 x 0.4: within 3.5 standard deviations)
 
 
 def test_couriers_quit_after_target_income_or_when_job_no_longer_worth_it():

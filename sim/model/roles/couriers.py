@@ -543,7 +543,7 @@ class CourierRoster(Roster):
         """Couriers lay the stashes their shops want; the caught ones lose the rest of their batch and may yield leads.
 
         The phone of an arrested courier shows analysts where his stashes still
-        lie (``digital_analytics``). Badly placed stashes are lost.
+        lie (``digital_analytics`` x ``phone_stash_share`` of them). Badly placed stashes are lost.
         """
         m = self.model
         p, shops, stashes = m.p, m.shops, m.stashes
@@ -562,7 +562,8 @@ class CourierRoster(Roster):
             caught = np.zeros(len(self) + 1, dtype=bool)  # the extra last slot: stashes of no courier (-1)
             caught[arrested] = True
             still_there = caught[stashes.courier] & (stashes.state == StashState.PRESENT)
-            shown = still_there & (m.stream.keyed("analytics", stashes.uid) < p.digital_analytics)
+            read = p.digital_analytics * p.phone_stash_share  # the share of them his phone shows the analysts
+            shown = still_there & (m.stream.keyed("analytics", stashes.uid) < read)
             stashes.seize(np.flatnonzero(shown))
             m.ledger.seized_stashes(int(np.count_nonzero(shown)))
             self._give_leads(laid.arrested_shop)
