@@ -75,6 +75,11 @@ def test_klad_optimize_writes_the_front_its_figure_and_the_regret(tmp_path):
     pd.testing.assert_frame_equal(pd.read_parquet(out / "front.parquet"), front, check_dtype=False)
     assert (out / "front.png").read_bytes()[:4] == b"\x89PNG"
     assert json.loads((out / "regret.json").read_text())["regret"] >= 0
+    text = (out / "report.md").read_text()  # the front as a table, today's allocation first, with units
+    assert "| policy | x1 | x2 | x3 |" in text and "| today's allocation |" in text and "| front 1 |" in text
+    assert "KZT/year" in text and "![the front](front.png)" in text
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["optimisation"]["model"] == "toy" and manifest["git"] and manifest["finished"]
     again = klad("optimize", str(small), "--out", str(out), "--workers", "1", "--quiet")
     assert again.returncode == 2 and "--resume" in again.stderr
     resumed = klad("optimize", str(small), "--out", str(out), "--workers", "1", "--quiet", "--resume")

@@ -374,7 +374,8 @@ def cmd_hypotheses(args: argparse.Namespace) -> int:
 def cmd_optimize(args: argparse.Namespace) -> int:
     """Search the policies that do most within a budget (NSGA-II), and write the front and today's regret."""
     from sim.experiments.hypotheses import seconds_per_run_day
-    from sim.experiments.optimize import OptimizePlan, expected_seconds, load_optimisation, search, summary, write_found
+    from sim.experiments.optimize import OptimizePlan, expected_seconds, load_optimisation, search
+    from sim.reporting.optimize import summary, write_report
 
     opt = load_optimisation(args.file)
     out = _out(args, Path("results") / "optimize" / Path(args.file).stem)
@@ -387,7 +388,7 @@ def cmd_optimize(args: argparse.Namespace) -> int:
           f"about {seconds / 60:.0f} min {where}", file=sys.stderr, flush=True)  # fmt: skip
     with claimed(out):
         found = search(opt, OptimizePlan(out, resume=args.resume), execution)
-        written = write_found(found, out)
+        written = write_report(found, out)
     print("\n".join(summary(found)))
     print(f"\nresults: {out}/ ({', '.join(written)})")
     return 0

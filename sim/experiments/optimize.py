@@ -32,7 +32,6 @@ against the truth (tests/test_optimize.py).
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -133,6 +132,7 @@ class Found:
     front: pd.DataFrame  # the non-dominated feasible policies
     today: pd.Series  # today's allocation's row
     regret: dict[str, Any] = field(default_factory=dict)
+    started: str = ""  # when the search began (its manifest's "started")
 
 
 # ------------------------------------------------------------------ loading
@@ -360,6 +360,9 @@ def search(opt: Optimisation, plan: OptimizePlan, execution: Execution = IN_PROC
     from pymoo.core.problem import Problem
     from pymoo.problems.static import StaticProblem
 
+    from sim.io.provenance import now
+
+    started = now()
     out = Path(plan.out)
     low = np.array([lo for lo, _ in opt.variables.values()])
     high = np.array([hi for _, hi in opt.variables.values()])
@@ -384,7 +387,7 @@ def search(opt: Optimisation, plan: OptimizePlan, execution: Execution = IN_PROC
     evaluations = pd.DataFrame(rows)
     today = evaluations.iloc[0]
     front = pareto_front(opt, evaluations.iloc[1:])
-    return Found(opt, evaluations, front, today, regret(opt, front, today))
+    return Found(opt, evaluations, front, today, regret(opt, front, today), started)
 
 
 def _rows(opt: Optimisation, frames: list[pd.DataFrame]) -> list[dict[str, Any]]:
@@ -442,75 +445,10 @@ def regret(opt: Optimisation, front: pd.DataFrame, today: pd.Series) -> dict[str
     return {**result, "regret": max(0.0, float(uniform[best])), "dominated_by": dominating, "closest": closest}
 
 
-# ------------------------------------------------------------------ time and output
+# ------------------------------------------------------------------ time
 def expected_seconds(opt: Optimisation, workers: int, per_day: float) -> tuple[int, float]:
     """Model runs the search makes at most, and the expected wall time on ``workers`` processes."""
     runs = opt.policies * opt.runs_per_policy
     if opt.model == "toy":
         return runs, 0.0
     return runs, runs * opt.days * per_day / max(1, min(workers, opt.population)) / 0.9  # ~90% parallel efficiency
-
-
-def write_found(found: Found, out: Path) -> list[str]:
-    """Write the front (``front.csv``, ``front.parquet``, ``front.png``), every evaluation and the regret."""
-    from sim.io.files import write_atomic, write_json, write_parquet
-
-    write_parquet(found.evaluations, out / "evaluations.parquet")
-    write_parquet(found.front, out / "front.parquet")
-    write_atomic(out / "front.csv", lambda tmp: found.front.to_csv(tmp, index=False))
-    write_json(found.regret, out / "regret.json")
-    write_atomic(out / "front.png", lambda tmp: _figure(found, tmp))
-    return ["front.csv", "front.parquet", "front.png", "evaluations.parquet", "regret.json"]
-
-
-def unit_of(opt: Optimisation, objective: str) -> str:
-    """An objective's label with its unit, for figures."""
-    outcome, stat = split_objective(objective)
-    unit = OUTCOMES[opt.model][outcome]
-    return f"{outcome} ({STATS[stat]} over worlds){f', {unit}' if unit else ''}"
-
-
-def _figure(found: Found, path: Path) -> None:
-    """The front in the first two objectives (the others in the colour scale, if any), today's allocation marked."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    opt, front, today = found.optimisation, found.front, found.today
-    first, second = opt.objectives[0], opt.objectives[1]
-    fig, ax = plt.subplots(figsize=(7, 5))
-    others = found.evaluations.iloc[1:]
-    others = others[others["feasible"]]
-    ax.scatter(others[first], others[second], s=8, color="0.75", label="evaluated, within budget")
-    colour = front[opt.objectives[2]] if len(opt.objectives) > 2 else "tab:blue"
-    points = ax.scatter(front[first], front[second], c=colour, s=30, label="front", zorder=3)
-    if len(opt.objectives) > 2 and len(front):
-        fig.colorbar(points, ax=ax, label=unit_of(opt, opt.objectives[2]))
-    ax.scatter([today[first]], [today[second]], marker="*", s=200, color="tab:red", zorder=4,
-               label=f"today's allocation (regret {_shown_regret(found.regret)})")  # fmt: skip
-    ax.set_xlabel(unit_of(opt, first))
-    ax.set_ylabel(unit_of(opt, second))
-    ax.set_title(f"{opt.name}: budget {opt.budget:,.6g} KZT/year")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, format="png", dpi=120)
-    plt.close(fig)
-
-
-def _shown_regret(regret: dict[str, Any]) -> str:
-    value = regret.get("regret")
-    return "n/a" if value is None else f"{value:.3f}"
-
-
-def summary(found: Found) -> list[str]:
-    """What ``klad optimize`` prints at the end."""
-    opt, regret_ = found.optimisation, found.regret
-    lines = [f"{len(found.evaluations) - 1} policies evaluated, {len(found.front)} on the front "
-             f"(within the budget of {opt.budget:,.6g} KZT/year)"]  # fmt: skip
-    if regret_.get("regret") is not None:
-        within = "" if regret_["today_within_budget"] else " (today's allocation is over the budget)"
-        lines.append(f"regret of today's allocation: {regret_['regret']:.3f} of each objective's range{within}; "
-                     f"{regret_['dominated_by']} front point(s) dominate it")  # fmt: skip
-    lines.append(json.dumps(regret_["closest"]) if regret_.get("closest") else "no feasible policy found")
-    return lines
