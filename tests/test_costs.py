@@ -204,3 +204,30 @@ def test_a_run_and_a_comparison_report_their_costs_and_what_a_gram_averted_costs
     text = (tmp_path / "cmp" / "report.md").read_text()
     assert f"## What each scenario costs against {both.names[0]}" in text
     assert "| grams_per_million_kzt | g per extra million KZT |" in text
+
+
+@pytest.mark.slow
+def test_a_hypothesis_costs_each_arm_against_its_baseline_and_reports_it(tmp_path):
+    """Arms are compared at equal cost too: the extra KZT of each against the baseline, and grams per million KZT."""
+    from sim.experiments.hypotheses import load_all
+    from sim.experiments.study import HypothesesPlan, run_hypotheses
+    from sim.reporting.hypotheses import write_report
+    from tests.test_hypotheses import HYPOTHESIS, folder
+
+    text = HYPOTHESIS.format(id="C", word="cuts", expect="decrease")
+    text = text.replace("base = ", "baseline = ").replace("hot - base", "hot - baseline")
+    text = text.replace('relative_to = "base"', 'relative_to = "baseline"').replace('arm = "base"', 'arm = "baseline"')
+    (h,) = [h.use(quick=True) for h in load_all(folder(tmp_path / "hyp", {"C.toml": text}))]
+    result = run_hypotheses([h], HypothesesPlan(tmp_path / "out", alternatives=False))
+    costs = result.costs
+    assert costs is not None and list(costs["arm"].unique()) == ["hot"] and (costs["hypothesis"] == "C").all()
+    hot = costs.iloc[-1]
+    # Six times the street detection costs cost_detection for each step above today's, every day of the policy.
+    assert hot["extra_detection_kzt"] > 0 and hot["extra_kzt"] > 0
+    expected = hot["grams_averted"] / (hot["extra_kzt"] / 1e6)
+    assert hot["grams_per_million_kzt"] == pytest.approx(expected)
+    write_report(result, tmp_path / "report")
+    report = (tmp_path / "report" / "report.md").read_text()
+    assert "What each arm costs against the baseline" in report and "| `hot` |" in report
+    assert "g averted per extra million KZT" in report
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "report" / "costs.csv"), costs, check_dtype=False)

@@ -252,6 +252,23 @@ def cost_effectiveness(arm: pd.DataFrame, comparison: pd.DataFrame) -> pd.DataFr
     return pd.DataFrame(rows)
 
 
+def arms_against(arms: dict[str, dict[str, Any]], daily: dict[str, pd.DataFrame], reference: str) -> pd.DataFrame:
+    """Each arm of a study against its ``reference`` arm, year by year (``cost_effectiveness``).
+
+    ``arms`` holds each arm's parameters (as run: a ``policy`` allowed), ``daily`` its replications' daily
+    tables (with ``rep``; the same seeds in every arm). Returns ``cost_effectiveness``'s rows with an ``arm``
+    column first; the reference arm has none. Arms differ in their levers, so set side by side these rows
+    compare them at equal cost: by the grams each averts per extra million KZT, and per extra officer-day.
+    """
+    base = yearly_costs(daily[reference], arms[reference])
+    rows = [cost_effectiveness(yearly_costs(daily[arm], params), base).assign(arm=arm)
+            for arm, params in arms.items() if arm != reference and arm in daily]  # fmt: skip
+    if not rows:
+        return pd.DataFrame(columns=["arm", "year"])
+    table = pd.concat(rows, ignore_index=True)
+    return table[["arm", *table.columns.drop("arm")]]
+
+
 def _per(averted: float, extra: float) -> float:
     """Grams averted per unit of extra spending; NaN where nothing more is spent."""
     return averted / extra if extra > 0 else float("nan")

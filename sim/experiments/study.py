@@ -55,6 +55,7 @@ class HypothesesResult:
     across: WorldVerdicts | None  # the verdicts across plausible worlds (None: no worlds)
     regime: pd.DataFrame  # every hypothesis's arms against its regime targets (``regime_rows``)
     alternatives_table: pd.DataFrame | None  # one row per test under the defaults and each alternative
+    costs: pd.DataFrame | None = None  # each arm against the baseline, per hypothesis and year (``arm_costs``)
 
 
 def run_hypotheses(hyps: list[Hypothesis], plan: HypothesesPlan, execution: Execution = IN_PROCESS
@@ -85,4 +86,28 @@ def run_hypotheses(hyps: list[Hypothesis], plan: HypothesesPlan, execution: Exec
         across = run_worlds(hyps, plan.worlds_file, plan.worlds, plan.out / "worlds", execution=execution,
                             resume=plan.resume)  # fmt: skip
     table = None if alternatives is None else alternatives_table(verdicts, alternatives)
-    return HypothesesResult(verdicts, alternatives, across, regime_rows(verdicts), table)
+    return HypothesesResult(verdicts, alternatives, across, regime_rows(verdicts), table, arm_costs(verdicts))
+
+
+#: The arm that every other arm of a hypothesis is costed against.
+REFERENCE = "baseline"
+
+
+def arm_costs(verdicts: Verdicts) -> pd.DataFrame:
+    """Every arm of each hypothesis against its ``baseline`` arm, year by year (``costs.arms_against``).
+
+    Cost, grams averted, and grams per extra million KZT and per extra officer-day: arms compared at equal
+    cost, not only at equal officer-days. A ``hypothesis`` column first; hypotheses without a baseline arm or
+    without their daily tables are left out.
+    """
+    from sim.experiments.costs import arms_against
+
+    tables = []
+    for h in verdicts.hypotheses:
+        daily = verdicts.details[h.id].daily
+        if REFERENCE in h.arms and REFERENCE in daily:
+            tables.append(arms_against(h.arms, daily, REFERENCE).assign(hypothesis=h.id))
+    if not tables:
+        return pd.DataFrame(columns=["hypothesis", "arm", "year"])
+    table = pd.concat(tables, ignore_index=True)
+    return table[["hypothesis", *table.columns.drop("hypothesis")]]

@@ -109,9 +109,13 @@ def write_report(result: HypothesesResult, out: str | Path) -> None:
     for h in hyps:
         lines.append(f"| {h.id}: {h.title} | {h.source} | **{details[h.id].verdict}** | {h.settings['days']} | "
                      f"{_replications(h, details[h.id].replications)} |")  # fmt: skip
+    costs = result.costs if result.costs is not None else pd.DataFrame(columns=["hypothesis"])
     for h in hyps:
         lines += _section(h, details[h.id], result.alternatives, out)
+        lines += _costs_lines(h, costs[costs["hypothesis"] == h.id])
     write_text("\n".join(lines) + "\n", out / "report.md")
+    if len(costs):
+        write_atomic(out / "costs.csv", lambda tmp: costs.to_csv(tmp, index=False))
     write_atomic(out / "results.csv", lambda tmp: verdicts.table.to_csv(tmp, index=False))
     write_atomic(out / "regime.csv", lambda tmp: result.regime.to_csv(tmp, index=False))
     if result.alternatives_table is not None:
@@ -154,6 +158,32 @@ def _section(h, judged, alternatives: Verdicts | None, out: Path) -> list[str]:
     lines += _regime_lines(judged.regime)
     lines += _alternatives_lines(h, judged, alternatives)
     return lines + _verdict_lines(h, judged)
+
+
+#: The columns of an arm's costs that a hypothesis's section shows (its last year), each with its unit.
+COSTS_SHOWN = (
+    ("extra_kzt", "extra cost, m KZT/year", 1e-6), ("grams_averted", "grams averted, kg/year", 1e-3),
+    ("grams_per_million_kzt", "g averted per extra million KZT", 1.0),
+    ("grams_per_officer_day", "g averted per extra officer-day", 1.0),
+    ("prisoner_years_added", "prisoner-years added a year", 1.0),
+)  # fmt: skip
+
+
+def _costs_lines(h, costs: pd.DataFrame) -> list[str]:
+    """What each arm costs against the baseline in the last year of the runs, and what it averts per KZT."""
+    if costs.empty:
+        return []
+    last = costs[costs["year"] == costs["year"].max()]
+    lines = ["", f"What each arm costs against the baseline, in year {int(last['year'].iloc[0])} of the runs "
+             f"(means over {int(last['pairs'].min())} paired replications; `costs.csv` has every year): arms "
+             "compared at equal cost, by the grams each averts per extra million KZT (empty where it spends no "
+             "more than the baseline).", "",
+             "| arm | " + " | ".join(label for _, label, _ in COSTS_SHOWN) + " |",
+             "|---|" + "---:|" * len(COSTS_SHOWN)]  # fmt: skip
+    for row in last.to_dict("records"):
+        cells = [number(row[column] * scale) for column, _, scale in COSTS_SHOWN]
+        lines.append(f"| `{row['arm']}` | " + " | ".join(cells) + " |")
+    return lines + [""]
 
 
 def _tests_table(results: list[dict]) -> list[str]:
