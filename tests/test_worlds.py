@@ -238,3 +238,20 @@ margin = 0.1
     assert worlds == 3 and "a milder crackdown" not in set(found.effects["test"])
     runs = list((tmp_path / "out" / "runs").glob("*.parquet"))
     assert len(runs) == worlds * 2 * 2  # base and hot, two replications each: the detail's arm is not run
+
+
+def test_a_run_s_worlds_table_gives_its_plausible_worlds(tmp_path):
+    """What ``klad optimize`` reads of a ``klad hypotheses --worlds`` run: the plausible rows, the uncertainties."""
+    from sim.experiments.worlds import plausible_worlds
+
+    table = pd.DataFrame({"world": [0, 1, 2], "order_rate": [0.2, 0.21, 0.22], "candidate_pool": [900.0, 1200, 5000],
+                          "plausible": [True, False, True], "outside": ["", "sale_convictions@730", ""],
+                          "H1": ["supported", "inconclusive", "supported"]})  # fmt: skip
+    table.to_csv(tmp_path / "worlds.csv", index=False)
+    kept = plausible_worlds(tmp_path / "worlds.csv", "test")
+    assert list(kept.columns) == ["order_rate", "candidate_pool"] and kept["order_rate"].tolist() == [0.2, 0.22]
+    table.assign(plausible=False).to_csv(tmp_path / "none.csv", index=False)
+    with pytest.raises(ParameterError, match="no plausible world"):
+        plausible_worlds(tmp_path / "none.csv", "test")
+    table.drop(columns=["plausible", "outside", "H1", "world"]).to_csv(tmp_path / "posterior.csv", index=False)
+    assert len(plausible_worlds(tmp_path / "posterior.csv", "test")) == 3  # a posterior sample: every row

@@ -237,16 +237,20 @@ def _base(where: str, folder: Path, data: dict, variables: dict) -> tuple[dict[s
 
 
 def _worlds(where: str, folder: Path, data: dict) -> tuple[dict[str, Any], ...]:
-    """The worlds: the scenario's own, or the first ``worlds`` rows of a worlds CSV (uncertainties only)."""
+    """The worlds: the scenario's own, or the first ``worlds`` of a worlds CSV (uncertainties only).
+
+    The CSV is a run's ``worlds.csv`` (``klad hypotheses --worlds``: its plausible worlds, in order) or a
+    calibration's posterior sample (every row).
+    """
     if data["worlds_file"] is None:
         if data["worlds"] > 1:
             raise ParameterError(f"{where}: 'worlds' = {data['worlds']} needs a 'worlds_file' to draw them from")
         return ({},)
     if data["model"] == "toy":
         raise ParameterError(f"{where}: 'worlds_file': the toy has no worlds")
-    from sim.experiments.worlds import load_posterior
+    from sim.experiments.worlds import plausible_worlds
 
-    sample = load_posterior(folder / data["worlds_file"], f"{where}: 'worlds_file'")
+    sample = plausible_worlds(folder / data["worlds_file"], f"{where}: 'worlds_file'")
     if len(sample) < data["worlds"]:
         raise ParameterError(f"{where}: 'worlds' = {data['worlds']}, but the worlds file has {len(sample)} rows")
     rows = sample.head(data["worlds"]).to_dict("records")

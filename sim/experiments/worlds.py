@@ -215,6 +215,31 @@ def load_posterior(path: Path, where: str) -> pd.DataFrame:
     return sample.reset_index(drop=True)
 
 
+def plausible_worlds(path: Path, where: str) -> pd.DataFrame:
+    """The plausible worlds of a run's ``worlds.csv`` (``klad hypotheses --worlds``): their uncertainties' values.
+
+    A table without a ``plausible`` column is read as a posterior sample (``load_posterior``): every row a world.
+    """
+    try:
+        header = pd.read_csv(path, comment="#", nrows=0)
+    except FileNotFoundError:
+        raise ParameterError(f"{where}: no file {path}") from None
+    except (OSError, ValueError, pd.errors.ParserError) as exc:
+        raise ParameterError(f"{where}: {path} is not a readable CSV: {exc}") from None
+    if "plausible" not in header.columns:
+        return load_posterior(path, where)
+    table = pd.read_csv(path, comment="#")
+    kept = table[table["plausible"].astype(bool)]
+    names = [c for c in table.columns if c in REGISTRY and REGISTRY[c].kind == UNCERTAINTY]
+    if kept.empty or not names:
+        raise ParameterError(f"{where}: {path} holds no plausible world with uncertainties' values")
+    for name in names:
+        whole = REGISTRY[name].type is int
+        for value in (kept[name].min(), kept[name].max()):
+            REGISTRY[name].check(round(float(value)) if whole else float(value), f"{where}: {path}: column {name}")
+    return kept[names].reset_index(drop=True)
+
+
 def draw(worlds: Worlds, n: int) -> pd.DataFrame:
     """``n`` candidate worlds; a ``world`` column 0..n-1.
 
