@@ -80,6 +80,10 @@ def test_klad_optimize_writes_the_front_its_figure_and_the_regret(tmp_path):
     assert "KZT/year" in text and "![the front](front.png)" in text
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["optimisation"]["model"] == "toy" and manifest["git"] and manifest["finished"]
+    from sim.reporting.numbers import block  # what the docs show of it: generated, not typed
+
+    shown = block("out", root=tmp_path)
+    assert f"{len(front)} policies on the front" in shown and "| front 1 |" in shown and "regret" in shown
     again = klad("optimize", str(small), "--out", str(out), "--workers", "1", "--quiet")
     assert again.returncode == 2 and "--resume" in again.stderr
     resumed = klad("optimize", str(small), "--out", str(out), "--workers", "1", "--quiet", "--resume")

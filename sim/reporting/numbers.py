@@ -30,7 +30,14 @@ _BLOCK = re.compile(
     flags=re.DOTALL,
 )
 #: The files whose blocks are kept generated (README.md has none today; a block added there is kept too).
-FILES = ("README.md", "docs/ODD.md", "docs/hypotheses.md", "docs/calibration.md", "docs/experiments.md")
+FILES = (
+    "README.md",
+    "docs/ODD.md",
+    "docs/hypotheses.md",
+    "docs/calibration.md",
+    "docs/experiments.md",
+    "docs/optimize.md",
+)
 
 
 def worlds_block(folder: str, root: Path = ROOT) -> str:
@@ -292,6 +299,40 @@ def sweep_block(folder: str, root: Path = ROOT) -> str:
     return "\n".join(lines)
 
 
+def optimize_block(folder: str, root: Path = ROOT) -> str:
+    """A policy search's front (each point's settings and objectives, in their units) and today's regret."""
+    import pandas as pd
+
+    from sim.reporting.format import number
+
+    manifest = json.loads((root / folder / "manifest.json").read_text(encoding="utf-8"))
+    opt = manifest.get("optimisation", {})
+    front = pd.read_csv(root / folder / "front.csv")
+    regret = json.loads((root / folder / "regret.json").read_text(encoding="utf-8"))
+    header = (root / folder / "report.md").read_text(encoding="utf-8").split("## The front", 1)[1]
+    table = [line for line in header.splitlines() if line.startswith("|")]  # the report's table: units in its head
+    today = regret.get("today", {})
+    shown = regret.get("regret")
+    words = ("no feasible policy was found" if shown is None else
+             f"the regret of today's allocation is {shown:.3f} of each objective's range (0: no front policy "
+             f"betters it in every objective at once); {regret['dominated_by']} front "
+             f"polic{'y dominates' if regret['dominated_by'] == 1 else 'ies dominate'} it")  # fmt: skip
+    budget = "within" if regret.get("today_within_budget") else "over"
+    lines = [
+        BEGIN.format(folder=folder),
+        f"From `{folder}` (commit {manifest.get('git', {}).get('commit', '')[:7]}): `klad optimize "
+        f"{manifest.get('file')}`, NSGA-II over {', '.join(f'`{v}`' for v in opt.get('variables', {}))}, "
+        f"{opt.get('population')} policies x {opt.get('generations')} generations, {opt.get('replications')} "
+        f"replication(s) in each of {len(opt.get('worlds', []))} world(s), {opt.get('days')} days; budget "
+        f"{number(opt.get('budget'))} KZT a year. {len(front)} policies on the front; {words}. Today's "
+        f"allocation costs {number(today.get('cost_kzt'))} KZT a year ({budget} the budget).",
+        "",
+        *table,
+        END,
+    ]
+    return "\n".join(lines)
+
+
 def _cited(source: str) -> str:
     """A target's source, short: its citations of the documents (``[001 L139]``), else its authors and year."""
     cites = list(dict.fromkeys(re.findall(r"\[\d{3}[^\]]*\]", source)))
@@ -309,6 +350,8 @@ def block(folder: str, root: Path = ROOT) -> str:
         return validation_block(folder, root)
     if (root / folder / "indices.csv").exists():
         return sweep_block(folder, root)
+    if (root / folder / "front.csv").exists():
+        return optimize_block(folder, root)
     manifest = json.loads((root / folder / "manifest.json").read_text(encoding="utf-8"))
     if not manifest.get("worlds") and (root / folder / "alternatives.csv").exists():
         return verdicts_block(folder, root)
