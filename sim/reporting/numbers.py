@@ -311,6 +311,13 @@ def optimize_block(folder: str, root: Path = ROOT) -> str:
     regret = json.loads((root / folder / "regret.json").read_text(encoding="utf-8"))
     header = (root / folder / "report.md").read_text(encoding="utf-8").split("## The front", 1)[1]
     table = [line for line in header.splitlines() if line.startswith("|")]  # the report's table: units in its head
+    # Its head, today's allocation, the front policy that gives the regret, and the best of the front in each
+    # objective (the whole front is in the report and front.csv).
+    closest = (regret.get("closest") or {}).get("front_point")
+    best = {int(front[o].idxmin()) for o in opt.get("objectives", []) if o in front}
+    picked = sorted(({closest} if closest is not None else set()) | best)
+    labels = ["today's allocation", *(f"front {k + 1}" for k in picked)]
+    table = table[:2] + [line for line in table[2:] if any(line.startswith(f"| {label} |") for label in labels)]
     today = regret.get("today", {})
     shown = regret.get("regret")
     words = ("no feasible policy was found" if shown is None else
@@ -325,7 +332,9 @@ def optimize_block(folder: str, root: Path = ROOT) -> str:
         f"{opt.get('population')} policies x {opt.get('generations')} generations, {opt.get('replications')} "
         f"replication(s) in each of {len(opt.get('worlds', []))} world(s), {opt.get('days')} days; budget "
         f"{number(opt.get('budget'))} KZT a year. {len(front)} policies on the front; {words}. Today's "
-        f"allocation costs {number(today.get('cost_kzt'))} KZT a year ({budget} the budget).",
+        f"allocation costs {number(today.get('cost_kzt'))} KZT a year ({budget} the budget). Below: today's "
+        "allocation, the front policy that gives the regret, and the front's best in each objective; the report "
+        "has the whole front.",
         "",
         *table,
         END,

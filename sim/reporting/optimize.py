@@ -39,24 +39,25 @@ def unit_of(opt: Optimisation, objective: str) -> str:
     """An objective's label with its unit, for figures and tables."""
     outcome, stat = split_objective(objective)
     unit = OUTCOMES[opt.model][outcome]
-    return f"{outcome} ({STATS[stat]} over worlds){f', {unit}' if unit else ''}"
+    return f"{outcome} ({STATS[stat]} over the runs){f', {unit}' if unit else ''}"
 
 
 def report(found: Found) -> str:
     """The search in words and tables: the front with each point's settings, and today's allocation against it."""
     opt, front, today = found.optimisation, found.front, found.today
     names, objectives = list(opt.variables), list(opt.objectives)
+    cost = [] if "cost_kzt" in objectives else ["cost_kzt"]  # the cost, once
     lines = [f"# {opt.name}: the policies that do most within {opt.budget:,.6g} KZT a year", "",
              f"NSGA-II over {', '.join(f'`{n}`' for n in names)} ({opt.population} policies x {opt.generations} "
              f"generations), each policy run {opt.replications} time(s) in each of {len(opt.worlds)} world(s), "
              f"{opt.days} days, the policy from day {opt.start}; all objectives are minimised.", "",
              *summary(found)[:2], "", "## The front", "",
              "| policy | " + " | ".join([*map(_with_unit, names), *(unit_of(opt, o) for o in objectives),
-                                          "cost, KZT/year"]) + " |",
-             "|---|" + "---:|" * (len(names) + len(objectives) + 1)]  # fmt: skip
+                                          *(["cost, KZT/year"] if cost else [])]) + " |",
+             "|---|" + "---:|" * (len(names) + len(objectives) + len(cost))]  # fmt: skip
     rows = [("today's allocation", today)] + [(f"front {k + 1}", row) for k, (_, row) in enumerate(front.iterrows())]
     for label, row in rows:
-        cells = [number(row[n]) for n in names] + [number(row[o]) for o in objectives] + [number(row["cost_kzt"])]
+        cells = [number(row[n]) for n in [*names, *objectives, *cost]]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     lines += ["", "Today's allocation is the scenario's lever values. "
               "Regret: the largest share of each objective's range by which one front point betters today's "
