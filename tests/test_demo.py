@@ -237,3 +237,14 @@ def test_demo_port_in_use_one_line_exit_2():
     assert res.returncode == 2
     assert res.stderr.strip().splitlines() == [res.stderr.strip()]
     assert f"--port {port}: cannot serve there" in res.stderr
+
+
+def test_a_demo_market_reads_its_scenario_file_once(monkeypatch):
+    """The file gives the city, the name and the description in one reading (a Scenario), not one each."""
+    import sim.io.config as config
+
+    read = []
+    chain = config._read_chain
+    monkeypatch.setattr(config, "_read_chain", lambda path: read.append(path) or chain(path))
+    market = DemoMarket(str(ROOT / "scenarios" / "site_blocking.toml"), scenarios={})
+    assert len(read) == 1 and market.scenario_description == load_scenario(read[0]).description != ""

@@ -52,7 +52,7 @@ class Scenario:
     (``sim.timeline``), by day; ``window`` and ``burn_in`` the summary window
     the file asks for (``None``: the defaults); ``record`` the records below
     the city level it keeps; ``source`` the file it was read from (``None``
-    for one made from values in Python).
+    for one made from values in Python); ``description`` its file's words.
     """
 
     name: str
@@ -63,6 +63,7 @@ class Scenario:
     burn_in: int | None = None
     record: tuple[str, ...] = ()
     source: Path | None = None
+    description: str = ""
 
     @property
     def where(self) -> str:
@@ -144,7 +145,8 @@ def load_scenario(path: str | Path) -> Scenario:
         raise ParameterError(f"{path}: {exc}") from None
     policy = resolved.pop("policy")
     return Scenario(chain[0][1]["name"] or Path(path).stem, Params(**resolved), policy, tuple(merged["events"]),
-                    merged["window"], merged["burn_in"], merged["record"] or (), Path(path))  # fmt: skip
+                    merged["window"], merged["burn_in"], merged["record"] or (), Path(path),
+                    str(chain[0][1].get("description") or ""))  # fmt: skip
 
 
 def scenario_of(scenario: str | Path | Scenario | Params | Mapping[str, Any] | None) -> Scenario:

@@ -30,7 +30,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from sim.io.config import load_scenario, read_toml
+from sim.io.config import Scenario, load_scenario, scenario_of
 from sim.model.market import KladMarket
 from sim.model.roles.shops import Storefront
 from sim.model.world.stashes import StashState
@@ -181,9 +181,9 @@ def shipped_scenarios(extra: str | Path | None = None) -> dict[str, Path | None]
     return found or {DEFAULTS: None}
 
 
-def demo_params(scenario: str | Path | None, policy_start_day: int = DEMO_POLICY_DAY) -> dict[str, Any]:
+def demo_params(scenario: Scenario | str | Path | None, policy_start_day: int = DEMO_POLICY_DAY) -> dict[str, Any]:
     """Parameters of the demo city: the scenario's (or the defaults), in the demo's city, its policy from the day."""
-    params = load_scenario(scenario).as_dict() if scenario is not None else resolve()
+    params = scenario_of(scenario).as_dict() if scenario is not None else resolve()
     params.pop("scenario_name", None)
     params.update(validate({**DEMO_CITY, "policy_start_day": policy_start_day}, "demo"))
     return params
@@ -218,10 +218,11 @@ class DemoMarket(KladMarket):
             raise ParameterError(f"demo: unknown scenario {preset!r}; allowed are {', '.join(scenarios)}")
         if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
             raise ParameterError(f"demo: seed = {seed!r} is invalid: allowed is a whole number of at least 0")
-        super().__init__(demo_params(file, policy_start_day), rng=seed)
-        self.scenario_name = load_scenario(file).name if file is not None else DEFAULTS
+        scenario = load_scenario(file) if file is not None else None  # the file, read once
+        super().__init__(demo_params(scenario, policy_start_day), rng=seed)
+        self.scenario_name = scenario.name if scenario is not None else DEFAULTS
         self.scenario_policy = dict(self.policy)  # what the scenario changes on its policy day, for the page
-        self.scenario_description = str(read_toml(file).get("description", "")) if file is not None else ""
+        self.scenario_description = scenario.description if scenario is not None else ""
         self.seed = seed
         self.events: list[Mark] = []  # every change and its end, for the charts
         self._arrests: deque[tuple[int, np.ndarray]] = deque(maxlen=ARREST_DAYS_SHOWN)
