@@ -37,6 +37,10 @@ class Ledger:
         self.in_market = RollingYear()  # persons (buyers, couriers) in the market in the last year
         self.contacted = RollingYear()  # of them, those arrested (sim.model.world.contacts)
 
+    def open_books(self) -> None:
+        """Day 0: what is already in stock counts as produced, so that grams balance from the start."""
+        self.cumulative["produced"] = self.grams_in_stock()
+
     def new_day(self, day: int) -> Day:
         """Start ``day``'s books: its metrics at 0, and the rolling year moved on."""
         self.today = Day()

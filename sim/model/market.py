@@ -19,13 +19,13 @@ import pandas as pd
 
 from sim.io.config import Scenario
 from sim.model.deterrence import Beliefs
-from sim.model.engine.draws import Streams, categorical
+from sim.model.engine.draws import Streams
 from sim.model.engine.roster import Roster
 from sim.model.events import happen
 from sim.model.ledger import Ledger
 from sim.model.metrics import METRICS, Day
 from sim.model.records import Recorder
-from sim.model.roles.buyers import BuyerRoster, BuyerState, Sales
+from sim.model.roles.buyers import BuyerRoster, Sales
 from sim.model.roles.couriers import CourierRoster, Round
 from sim.model.roles.labs import LabRoster
 from sim.model.roles.police import Police
@@ -134,18 +134,10 @@ class KladMarket(mesa.Model):
         self.shops.open_first(p.n_shops, daily_orders / p.n_shops)
         self.couriers.recruit_candidates(round(p.candidate_pool * self.scale) + p.n_couriers)
         self.couriers.hire_first(p.n_couriers, p.n_shops)
-        storefronts = self.shops.visibility.copy()
-        self.buyers.start_using(p.n_buyers, BuyerState.ACTIVE, storefronts)
-        # Former users at the quit/relapse/recovery equilibrium, at most as many as active users.
-        exits = p.relapse_rate + p.recovery_rate
-        former = int(min(p.n_buyers, p.n_buyers * p.quit_rate / exits)) if exits > 0 else p.n_buyers
-        self.buyers.start_using(former, BuyerState.FORMER, storefronts)
-        # Each shop's stashes already hidden in the city.
-        on_ground = np.ceil(self.shops.orders * p.ground_days).astype(np.int64)
-        shops = np.repeat(np.arange(p.n_shops), on_ground)
-        districts = categorical(self.stream("stashes"), self.city.placement, len(shops))
-        self.stashes.hide(shops, districts, np.full(len(shops), -1), np.zeros(len(shops), dtype=bool))
-        self.cumulative["produced"] = self.ledger.grams_in_stock()
+        self.buyers.populate(self.shops.visibility.copy())
+        self.stashes.populate(np.ceil(self.shops.orders * p.ground_days).astype(np.int64), self.city.placement,
+                              self.stream("stashes"))  # fmt: skip
+        self.ledger.open_books()
         self.police.settle_patrol()
         self.couriers.fill_prisons()
 

@@ -274,6 +274,18 @@ class BuyerRoster(Roster):
         self.owed_buyer = np.zeros(0, dtype=np.int64)
         self.owed_shop = np.zeros(0, dtype=np.int64)
 
+    def populate(self, storefronts: np.ndarray) -> None:
+        """Day 0: ``n_buyers`` active users, and former users at the quit/relapse/recovery equilibrium.
+
+        The former users are at most as many as the active ones; each knows storefronts drawn by ``storefronts``
+        (their visibility).
+        """
+        p = self.model.p
+        self.start_using(p.n_buyers, BuyerState.ACTIVE, storefronts)
+        exits = p.relapse_rate + p.recovery_rate
+        former = int(min(p.n_buyers, p.n_buyers * p.quit_rate / exits)) if exits > 0 else p.n_buyers
+        self.start_using(former, BuyerState.FORMER, storefronts)
+
     def start_using(self, n: int, state: BuyerState, storefront_weights: np.ndarray) -> np.ndarray:
         """Add ``n`` buyers with drawn traits, each knowing ``first_storefronts`` storefronts drawn by visibility.
 

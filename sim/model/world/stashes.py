@@ -15,6 +15,7 @@ from enum import IntEnum
 import numpy as np
 
 from sim.model.engine.compiled import jit
+from sim.model.engine.draws import categorical
 
 
 class StashState(IntEnum):
@@ -111,6 +112,12 @@ class Stashes:
 
     def __len__(self) -> int:
         return len(self.shop)
+
+    def populate(self, by_shop: np.ndarray, placement: np.ndarray, rng: np.random.Generator) -> None:
+        """Day 0: ``by_shop`` stashes of each shop already hidden, in districts drawn by ``placement``."""
+        shops = np.repeat(np.arange(len(by_shop)), by_shop)
+        districts = categorical(rng, placement, len(shops))
+        self.hide(shops, districts, np.full(len(shops), -1), np.zeros(len(shops), dtype=bool))
 
     def hide(self, shops: np.ndarray, districts: np.ndarray, couriers: np.ndarray, lost: np.ndarray) -> None:
         """Record newly laid stashes; ``lost`` marks the badly placed ones."""
