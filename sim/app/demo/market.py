@@ -33,7 +33,6 @@ import numpy as np
 from sim.io.config import Scenario, load_scenario, scenario_of
 from sim.model.market import KladMarket
 from sim.model.roles.shops import Storefront
-from sim.model.world.stashes import StashState
 from sim.params import REGISTRY, ParameterError, resolve, validate
 from sim.timeline import BlockStorefronts, Crackdown, SetParams
 
@@ -233,11 +232,11 @@ class DemoMarket(KladMarket):
     def step(self) -> None:
         """One day of the market; the policy's start, a crackdown's end and the day's arrests are noted."""
         pending = not self.policy_active and bool(self.policy)
-        cracking = bool(self.police.crackdowns)
+        cracking = self.police.in_crackdown()
         super().step()
         if pending and self.policy_active:
             self.events.append(Mark(self.day, f"policy of '{self.scenario_name}' starts"))
-        if cracking and not self.police.crackdowns:
+        if cracking and not self.police.in_crackdown():
             self.events.append(Mark(self.day, "crackdown ends", change=False))
         assert self.street is not None  # super().step() has just set it
         laid, sales = self.street
@@ -245,8 +244,7 @@ class DemoMarket(KladMarket):
         # Where each courier at work laid his last stash today; a courier keeps his place on the map by his uid.
         couriers, last = np.unique(laid.laid_uid[::-1], return_index=True)
         self._couriers_today = (couriers, laid.laid_district[::-1][last])
-        states = self.shops.storefront[self.shops.active]
-        self._storefront_days.append(tuple(int(np.count_nonzero(states == s)) for s in Storefront))
+        self._storefront_days.append(self.shops.storefront_counts())
 
     # ------------------------------------------------------------ levers now
     def set_lever(self, name: str, value: Any, note: bool = True) -> Any:
@@ -292,7 +290,7 @@ class DemoMarket(KladMarket):
 
         A second press while one is on extends it instead of multiplying again.
         """
-        if self.police.crackdowns:
+        if self.police.in_crackdown():
             self.police.extend_crackdown(self.steps + 1 + days)
         elif not any(e["action"] == Crackdown.action for e in self.timeline):
             self.schedule({"action": Crackdown.action, "police_multiplier": factor, "duration": days})
@@ -328,8 +326,7 @@ class DemoMarket(KladMarket):
         Couriers and arrests are spread around their district's centre so that they do not cover each
         other; a courier keeps his place from day to day (the golden angle, by his uid).
         """
-        present = self.stashes.district[self.stashes.state == StashState.PRESENT]
-        piles = np.bincount(present, minlength=self.city.n_districts)
+        piles = self.stashes.present_by_district(self.city.n_districts)
         districts = np.flatnonzero(piles)
         couriers, courier_districts = self._couriers_today
         arrested = [(day, d) for day, ds in self._arrests if self.steps - day < ARREST_DAYS_SHOWN for d in ds]
@@ -363,8 +360,8 @@ class DemoMarket(KladMarket):
         working = self.couriers.working_by_shop(len(shops))
         rows = []
         for shop in np.flatnonzero(shops.active):
-            state = int(shops.storefront[shop])
-            due = max(int(shops.storefront_day[shop]), self.steps + 1)
+            state, day, mirrors = shops.storefront_of(int(shop))
+            due = max(day, self.steps + 1)
             if state == Storefront.OPEN:
                 status = "open"
             elif state == Storefront.DETECTED:
@@ -376,7 +373,7 @@ class DemoMarket(KladMarket):
                     "shop": int(shop) + 1,
                     "state": tuple(STOREFRONT_STATES)[state],
                     "status": status,
-                    "mirrors": int(shops.mirrors[shop]),
+                    "mirrors": mirrors,
                     "orders": float(shops.orders[shop]),
                     "couriers": int(working[shop]),
                     "price": float(shops.price[shop]),

@@ -65,6 +65,10 @@ class Police(mesa.Agent):
         return self.model.p
 
     # ------------------------------------------------------------ crackdowns
+    def in_crackdown(self) -> bool:
+        """Whether a crackdown is on today."""
+        return bool(self.crackdowns)
+
     def crack_down(self, until: int, multiplier: float) -> None:
         """A crackdown: the budget times ``multiplier`` until day ``until`` (not included); crackdowns multiply."""
         self.crackdowns.append((until, multiplier))

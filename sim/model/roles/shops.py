@@ -221,6 +221,15 @@ class ShopRoster(Roster):
         self.storefront[rows] = best
         self.storefront_day[rows] = np.where(channel == best[:, None], day, np.iinfo(np.int64).max).min(axis=1)
 
+    def storefront_counts(self) -> tuple[int, ...]:
+        """The shops in business by their storefront's state (``Storefront``'s order)."""
+        states = self.storefront[self.active]
+        return tuple(int(np.count_nonzero(states == s)) for s in Storefront)
+
+    def storefront_of(self, shop: int) -> tuple[Storefront, int, int]:
+        """A shop's storefront: its state, the day of its next pending block or mirror, and its mirrors so far."""
+        return Storefront(int(self.storefront[shop])), int(self.storefront_day[shop]), int(self.mirrors[shop])
+
     def plan_stashes(self, on_file: np.ndarray, owed: np.ndarray) -> np.ndarray:
         """Stashes each shop wants laid today, within bulk stock.
 

@@ -132,6 +132,10 @@ class Stashes:
         """The couriers have new roster rows (``Roster.tidy``'s map; -1, no courier, stays -1)."""
         self.courier = remap[self.courier]
 
+    def present_by_district(self, n_districts: int) -> np.ndarray:
+        """Stashes still hidden in the city, by district."""
+        return np.bincount(self.district[self.state == StashState.PRESENT], minlength=n_districts)
+
     def present_grams(self, grams_per_stash: float) -> float:
         """Grams still hidden in the city."""
         return float((self.state == StashState.PRESENT).sum()) * grams_per_stash
