@@ -140,3 +140,7 @@ def test_a_tiny_market_search_runs_within_its_budget(tmp_path):
     assert (found.evaluations["failed_runs"] == 0).all()
     assert found.evaluations["grams_sold_median"].gt(0).all() and found.evaluations["cost_kzt"].gt(0).all()
     assert found.today["police_budget"] == opt.today["police_budget"]
+    from sim.experiments.execute import Execution
+
+    elsewhere = search(opt, OptimizePlan(tmp_path / "two"), Execution(2))  # two processes: the same numbers
+    pd.testing.assert_frame_equal(found.evaluations, elsewhere.evaluations)
