@@ -159,11 +159,13 @@ def _took(manifest: dict) -> str:
     return f" ({seconds.total_seconds() / 60:.0f} min" + (f" on {workers} workers)" if workers else ")")
 
 
-def verdicts_block(folder: str, root: Path = ROOT) -> str:
+def verdicts_block(folder: str, root: Path = ROOT, marker: str | None = None) -> str:
     """A hypotheses run at the defaults, its verdicts and what they hinge on.
 
     Each verdict with its deciding tests' estimates, the verdict under each
     structural alternative, and the arms outside the plausible regime.
+    ``marker`` is the block's name for its folder (``AT_DEFAULTS`` added to a
+    run across worlds, whose own block is the worlds').
     """
     import pandas as pd
 
@@ -177,7 +179,7 @@ def verdicts_block(folder: str, root: Path = ROOT) -> str:
     outside, alternatives = manifest.get("outside_regime", {}), manifest.get("alternatives") or {}
     reps = {hid: h.get("replications_used") for hid, h in manifest.get("hypotheses", {}).items()}
     lines = [
-        BEGIN.format(folder=folder),
+        BEGIN.format(folder=marker or folder),
         f"From `{folder}` (commit {commit}): each deciding test's estimate (as a {RELATIVE} where it has one, "
         "else in its metric's unit) and verdict, at the defaults and under each structural alternative of its "
         "file, and the arms whose whole interval lies outside the market's regime (failed orders, blocks a year).",
@@ -351,8 +353,15 @@ def _cited(source: str) -> str:
     return f"({first.group(0)})" if first else f"({source})"
 
 
+#: Added to a hypotheses run's folder in a block's marker: its verdicts at the defaults and under the
+#: alternatives (``verdicts_block``), where the folder alone gives those across worlds.
+AT_DEFAULTS = "#defaults"
+
+
 def block(folder: str, root: Path = ROOT) -> str:
     """The block a folder gives: a calibration's, a validation's, a sweep's, a run across worlds, or at the defaults."""
+    if folder.endswith(AT_DEFAULTS):
+        return verdicts_block(folder.removesuffix(AT_DEFAULTS), root, marker=folder)
     if (root / folder / "fitted.toml").exists():
         return calibration_block(folder, root)
     if (root / folder / "validation.csv").exists():
