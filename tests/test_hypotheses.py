@@ -358,8 +358,8 @@ def test_a_ranking_is_left_out_only_where_it_decides_nothing(tmp_path):
     assert full.details["D"].verdict == lean.details["D"].verdict
 
 
-def test_details_are_left_out_with_the_arms_only_they_use_and_the_verdict_is_the_same(tmp_path):
-    detail = """
+#: A detail test on an arm of its own (``mild``), which no deciding test uses.
+DETAIL = """
 [[tests]]
 name = "a milder crackdown"
 role = "detail"
@@ -369,10 +369,18 @@ relative_to = "base"
 expect = "decrease"
 margin = 0.1
 """
-    text = HYPOTHESIS.format(id="E", word="cuts", expect="decrease").replace(
+
+
+def with_a_detail(hid: str) -> str:
+    """The test hypothesis ``hid`` with a third arm, ``mild``, used by a detail test only."""
+    text = HYPOTHESIS.format(id=hid, word="cuts", expect="decrease").replace(
         "[[tests]]", 'mild = { scenario = "scen/small.toml", policy = { detection_multiplier = 2.0 } }\n[[tests]]', 1
     )
-    src = folder(tmp_path / "hyp", {"E.toml": text + detail})
+    return text + DETAIL
+
+
+def test_details_are_left_out_with_the_arms_only_they_use_and_the_verdict_is_the_same(tmp_path):
+    src = folder(tmp_path / "hyp", {"E.toml": with_a_detail("E")})
     (h,) = [h.use(quick=True) for h in load_all(src)]
     lean_h = h.without_details()
     assert set(lean_h.arms) == {"base", "hot"} and "a milder crackdown" not in {t.name for t in lean_h.tests}

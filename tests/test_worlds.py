@@ -217,20 +217,9 @@ def test_the_posterior_sample_may_carry_its_runs_bookkeeping(tmp_path):
 
 
 def test_worlds_run_only_the_arms_of_the_deciding_tests(tmp_path):
-    detail = """
-[[tests]]
-name = "a milder crackdown"
-role = "detail"
-effect = "mild - base"
-metric = "transactions"
-relative_to = "base"
-expect = "decrease"
-margin = 0.1
-"""
-    text = HYPOTHESIS.format(id="E", word="cuts", expect="decrease").replace(
-        "[[tests]]", 'mild = { scenario = "scen/small.toml", policy = { detection_multiplier = 2.0 } }\n[[tests]]', 1
-    )
-    src = folder(tmp_path / "hyp", {"E.toml": text + detail})
+    from tests.test_hypotheses import with_a_detail
+
+    src = folder(tmp_path / "hyp", {"E.toml": with_a_detail("E")})
     (tmp_path / "w.toml").write_text(WORLDS)
     h = load_hypothesis(src / "E.toml").use(quick=True)
     found = run_worlds([h], load_worlds(tmp_path / "w.toml"), 3, tmp_path / "out", execution=Execution(2))
