@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import statistics
 import subprocess
 import sys
@@ -60,7 +61,8 @@ def city_year(root: Path, repeats: int, seed: int, days: int = 365) -> float:
 
 def measure(other: Path, rounds: int, repeats: int, seed: int, days: int = 365) -> dict:
     """Alternate the two trees ``rounds`` times; the medians and their ratios (this checkout / the other)."""
-    city_year(other, 1, seed, days)  # a first run of the other tree compiles its rules: not timed
+    for root in (ROOT, other):  # a first run of each tree compiles (or loads) all its rules: not timed
+        city_year(root, 1, seed, days)
     here, there = [], []
     for r in range(rounds):
         pair = [(here, ROOT), (there, other)]
@@ -88,6 +90,8 @@ def main() -> int:
         return 2
     commit = rev.stdout.strip()
     head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a killed benchmark still removes its worktree
+    subprocess.run(["git", "worktree", "prune"], cwd=ROOT, check=False)  # and one left by a hard kill goes
     with tempfile.TemporaryDirectory() as tmp:
         other = Path(tmp) / "tree"
         subprocess.run(["git", "worktree", "add", "--detach", "-q", str(other), commit], cwd=ROOT, check=True)
@@ -97,6 +101,7 @@ def main() -> int:
             found = measure(other, args.rounds, args.repeats, args.seed, args.days)
         finally:
             subprocess.run(["git", "worktree", "remove", "--force", str(other)], cwd=ROOT, check=False)
+            subprocess.run(["git", "worktree", "prune"], cwd=ROOT, check=False)
     print(f"ratio of the medians (this checkout / {commit}): {found['ratio of medians']:.3f}; "
           f"per round {', '.join(f'{r:.3f}' for r in found['ratios'])}")  # fmt: skip
     if args.json:

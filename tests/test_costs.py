@@ -228,6 +228,11 @@ def test_a_hypothesis_costs_each_arm_against_its_baseline_and_reports_it(tmp_pat
     assert hot["grams_per_million_kzt"] == pytest.approx(expected)
     write_report(result, tmp_path / "report")
     report = (tmp_path / "report" / "report.md").read_text()
-    assert "What each arm costs against the baseline" in report and "| `hot` |" in report
-    assert "g averted per extra million KZT" in report
+    # The test city runs 30 days: no whole year, so no yearly figures in the report; costs.csv has the part-year.
+    assert "No whole year in the runs (30 days at most)" in report and "| `hot` |" not in report
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "report" / "costs.csv"), costs, check_dtype=False)
+    from sim.reporting.hypotheses import _costs_lines
+
+    lines = "\n".join(_costs_lines(h, costs.assign(days=365)))  # a whole year: its figures, per KZT too
+    assert "What each arm costs against the baseline, in year 1" in lines and "| `hot` |" in lines
+    assert "g averted per extra million KZT" in lines

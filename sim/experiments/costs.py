@@ -208,7 +208,8 @@ def cost_effectiveness(arm: pd.DataFrame, comparison: pd.DataFrame) -> pd.DataFr
     Both tables are ``yearly_costs`` of runs with the same seeds (replication ``r`` of each from the same
     seed: common random numbers), so each replication of the arm is set against its own twin, year by year.
 
-    Returns one row per year: ``pairs`` (replications paired), the means over them of ``grams_averted``
+    Returns one row per year: ``days`` (of the run in that year), ``pairs`` (replications paired), the means
+    over them of ``grams_averted``
     (comparison minus arm; with its 95% confidence interval), ``extra_officer_days``, ``extra_kzt`` (with its
     interval) and the extra cost of each item (``extra_<item>_kzt``), the ``prisoner_years_added`` of each
     role and in all, the ``users_averted`` and ``new_users_averted``; and ``grams_per_officer_day`` and
@@ -229,6 +230,7 @@ def cost_effectiveness(arm: pd.DataFrame, comparison: pd.DataFrame) -> pd.DataFr
     def change(column: str) -> pd.Series:
         return pairs[column] - pairs[f"{column}_comparison"]
 
+    days = pairs["days"]
     per_pair = pd.DataFrame({"year": pairs["year"], "grams_averted": -change("grams_sold")})
     per_pair["extra_officer_days"] = change("officer_days")
     per_pair["extra_kzt"] = change("total_kzt")
@@ -241,7 +243,7 @@ def cost_effectiveness(arm: pd.DataFrame, comparison: pd.DataFrame) -> pd.DataFr
     per_pair["new_users_averted"] = -change("new_users")
     rows = []
     for year, group in per_pair.groupby("year", sort=True):
-        row: dict[str, Any] = {"year": year, "pairs": len(group)}
+        row: dict[str, Any] = {"year": year, "days": int(days[group.index].max()), "pairs": len(group)}
         for column in per_pair.columns.drop("year"):
             row[column] = float(group[column].mean())
         for column in ("grams_averted", "extra_kzt"):

@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.ticker import PercentFormatter  # noqa: E402
 
+from sim.experiments.costs import YEAR  # noqa: E402
 from sim.experiments.hypotheses import Verdicts, outside_regime, outside_words  # noqa: E402
 from sim.experiments.study import HypothesesResult  # noqa: E402
 from sim.experiments.verdicts import metric_values  # noqa: E402
@@ -116,6 +117,8 @@ def write_report(result: HypothesesResult, out: str | Path) -> None:
     write_text("\n".join(lines) + "\n", out / "report.md")
     if len(costs):
         write_atomic(out / "costs.csv", lambda tmp: costs.to_csv(tmp, index=False))
+    else:
+        (out / "costs.csv").unlink(missing_ok=True)  # not one of an earlier run in the same folder
     write_atomic(out / "results.csv", lambda tmp: verdicts.table.to_csv(tmp, index=False))
     write_atomic(out / "regime.csv", lambda tmp: result.regime.to_csv(tmp, index=False))
     if result.alternatives_table is not None:
@@ -170,10 +173,14 @@ COSTS_SHOWN = (
 
 
 def _costs_lines(h, costs: pd.DataFrame) -> list[str]:
-    """What each arm costs against the baseline in the last year of the runs, and what it averts per KZT."""
+    """What each arm costs against the baseline in the last whole year of the runs, and what it averts per KZT."""
     if costs.empty:
         return []
-    last = costs[costs["year"] == costs["year"].max()]
+    whole = costs[costs["days"] >= YEAR]  # a part-year's sums are not yearly figures
+    if whole.empty:
+        return ["", f"No whole year in the runs ({int(costs['days'].max())} days at most): `costs.csv` has "
+                "what each arm costs against the baseline, by part of a year.", ""]  # fmt: skip
+    last = whole[whole["year"] == whole["year"].max()]
     lines = ["", f"What each arm costs against the baseline, in year {int(last['year'].iloc[0])} of the runs "
              f"(means over {int(last['pairs'].min())} paired replications; `costs.csv` has every year): arms "
              "compared at equal cost, by the grams each averts per extra million KZT (empty where it spends no "

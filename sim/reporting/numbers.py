@@ -316,7 +316,7 @@ def optimize_block(folder: str, root: Path = ROOT) -> str:
     # Its head, today's allocation, the front policy that gives the regret, and the best of the front in each
     # objective (the whole front is in the report and front.csv).
     closest = (regret.get("closest") or {}).get("front_point")
-    best = {int(front[o].idxmin()) for o in opt.get("objectives", []) if o in front}
+    best = set() if front.empty else {int(front[o].idxmin()) for o in opt.get("objectives", []) if o in front}
     picked = sorted(({closest} if closest is not None else set()) | best)
     labels = ["today's allocation", *(f"front {k + 1}" for k in picked)]
     table = table[:2] + [line for line in table[2:] if any(line.startswith(f"| {label} |") for label in labels)]

@@ -80,7 +80,8 @@ def decide_orders(uniforms, active, appetite, log_price_ratio, risk_cost_ratio):
     his own price elasticity. Risk only lowers the chance, and price raises it
     at most by ``bound = exp(max elasticity * max(0, -log_price_ratio))``, so a
     row whose uniform is above ``order_rate * bound`` is skipped without the
-    exponential. Likewise the full price is at most the highest sanction's,
+    exponential (elasticities are at least 0, as the registry's ranges
+    have them). Likewise the full price is at most the highest sanction's,
     so the chance is at least ``order_rate * floor`` and a row whose uniform
     is below that orders without it. (Both bounds keep a margin far above
     the functions' rounding: the same rows order.)
